@@ -1,0 +1,195 @@
+package accessctl
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// ActorKind says who acts: an operator with a session, or the host's
+// background work.
+type ActorKind string
+
+// Actor kinds.
+const (
+	ActorOperator ActorKind = "operator"
+	ActorSystem   ActorKind = "system"
+)
+
+// Actor is the party on whose behalf an operation runs (X1). An operator
+// actor is built by Service.Authenticate from a live session, with its
+// roles compiled into one permission bitset, so authorization needs no I/O.
+// Actors are immutable and safe to share between goroutines.
+type Actor struct {
+	tenant      TenantID
+	id          string
+	name        string
+	kind        ActorKind
+	roles       []RoleName
+	grants      []*compiledRole
+	set         PermSet
+	cat         *Catalog
+	admin       bool
+	allAccounts bool
+	accounts    []AccountID
+}
+
+// SystemActor returns an actor for the host's own background work in one
+// tenant. It holds every permission and every account; its entries in the
+// audit log carry the given name with kind "system".
+func SystemActor(tenant TenantID, name string) *Actor {
+	return &Actor{tenant: tenant, id: "system:" + name, name: name, kind: ActorSystem, admin: true, allAccounts: true}
+}
+
+// Tenant returns the actor's tenant.
+func (a *Actor) Tenant() TenantID { return a.tenant }
+
+// ID returns the operator id, or "system:<name>" for a system actor.
+func (a *Actor) ID() string { return a.id }
+
+// Name returns the operator's username (or email) or the system actor's name.
+func (a *Actor) Name() string { return a.name }
+
+// Kind says whether the actor is an operator or the system.
+func (a *Actor) Kind() ActorKind { return a.kind }
+
+// Roles returns the actor's role names.
+func (a *Actor) Roles() []RoleName { return slices.Clone(a.roles) }
+
+// IsAdministrator reports whether the actor holds its tenant's
+// Administrator role (A4). The system actor counts as one.
+func (a *Actor) IsAdministrator() bool { return a.admin }
+
+// Ref returns how the actor is recorded in audit entries.
+func (a *Actor) Ref() ActorRef { return ActorRef{Kind: a.kind, ID: a.id, Name: a.name} }
+
+// String describes the actor without any secret.
+func (a *Actor) String() string { return fmt.Sprintf("%s %s (%s) in %s", a.kind, a.id, a.name, a.tenant) }
+
+// Can reports whether the actor holds permission p. It allocates nothing.
+func (a *Actor) Can(p Permission) bool {
+	if a.kind == ActorSystem {
+		return true
+	}
+	i, ok := a.cat.index[p]
+	return ok && a.set.has(i)
+}
+
+// CanOnAccount reports whether the actor holds p and may act on the
+// account (A19).
+func (a *Actor) CanOnAccount(p Permission, account AccountID) bool {
+	return a.Can(p) && a.hasAccount(account)
+}
+
+func (a *Actor) hasAccount(account AccountID) bool {
+	return a.allAccounts || slices.Contains(a.accounts, account)
+}
+
+// Authorize returns nil if the actor holds p, or an ErrForbidden *Error
+// naming the missing permission. The allowed path allocates nothing.
+func (a *Actor) Authorize(p Permission) error {
+	if a == nil {
+		return Errorf(ErrUnauthenticated, "accessctl: authorize", "log in first")
+	}
+	if a.Can(p) {
+		return nil
+	}
+	return Errorf(ErrForbidden, "accessctl: authorize", fmt.Sprintf("permission %s is required; ask an operator manager for a role that grants it", p))
+}
+
+// AuthorizeAccount is Authorize for an action on one account (A19).
+func (a *Actor) AuthorizeAccount(p Permission, account AccountID) error {
+	if err := a.Authorize(p); err != nil {
+		return err
+	}
+	if !a.hasAccount(account) {
+		return Errorf(ErrForbidden, "accessctl: authorize", fmt.Sprintf("no access to account %s; ask an operator manager for access", account))
+	}
+	return nil
+}
+
+// Decision explains an authorization answer (A1).
+type Decision struct {
+	Permission Permission
+	Allowed    bool
+	// GrantedBy lists the actor's roles that grant the permission.
+	GrantedBy []RoleName
+	// Reason says in words why the answer is what it is.
+	Reason string
+}
+
+// Explain answers whether the actor holds p and why.
+func (a *Actor) Explain(p Permission) Decision {
+	d := Decision{Permission: p}
+	switch {
+	case a == nil:
+		d.Reason = "no actor: not logged in"
+	case a.kind == ActorSystem:
+		d.Allowed, d.Reason = true, "system actors hold every permission"
+	case !a.cat.Has(p):
+		d.Reason = fmt.Sprintf("%s is not in the permission catalog", p)
+	default:
+		i := a.cat.index[p]
+		for _, r := range a.grants {
+			if r.set.has(i) {
+				d.GrantedBy = append(d.GrantedBy, r.Name)
+			}
+		}
+		d.Allowed = len(d.GrantedBy) > 0
+		if d.Allowed {
+			d.Reason = fmt.Sprintf("granted by role %s", d.GrantedBy[0])
+		} else {
+			d.Reason = fmt.Sprintf("none of the roles %v grants %s", a.roles, p)
+		}
+	}
+	return d
+}
+
+// holdsRole reports whether the actor holds the role itself (A5).
+func (a *Actor) holdsRole(r RoleName) bool {
+	return a.kind == ActorSystem || slices.Contains(a.roles, r)
+}
+
+type actorKey struct{}
+
+// NewContext returns a copy of ctx carrying the actor.
+func NewContext(ctx context.Context, a *Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor carried by ctx.
+func ActorFrom(ctx context.Context) (*Actor, bool) {
+	a, ok := ctx.Value(actorKey{}).(*Actor)
+	return a, ok && a != nil
+}
+
+// Require returns the actor of ctx if it holds p: ErrUnauthenticated when
+// ctx has no actor, ErrForbidden when the permission is missing. Every
+// service operation of this module starts with it (X1).
+func Require(ctx context.Context, p Permission) (*Actor, error) {
+	a, ok := ActorFrom(ctx)
+	if !ok {
+		return nil, Errorf(ErrUnauthenticated, "accessctl: authorize", "no actor in the context; authenticate the request first")
+	}
+	return a, a.Authorize(p)
+}
+
+// newActor compiles an operator's roles into an actor.
+func newActor(cat *Catalog, rs *roleSet, op *Operator) *Actor {
+	a := &Actor{
+		tenant: op.Tenant, id: string(op.ID), name: op.LoginName(), kind: ActorOperator,
+		roles: slices.Clone(op.Roles), cat: cat, allAccounts: op.AllAccounts, accounts: slices.Clone(op.Accounts),
+	}
+	for _, name := range op.Roles {
+		r, ok := rs.byName[name]
+		if !ok {
+			continue // a role deleted since; it grants nothing
+		}
+		a.grants = append(a.grants, r)
+		a.set.union(&r.set)
+		if name == rs.admin {
+			a.admin = true
+		}
+	}
+	return a
+}

@@ -1,0 +1,763 @@
+package accessctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/backoffice-go/backoffice/internal/check"
+)
+
+// NewOperator is the input for creating, inviting and duplicating operators.
+type NewOperator struct {
+	Username    string
+	Email       string
+	FirstName   string
+	LastName    string
+	Roles       []RoleName
+	AllAccounts bool
+	Accounts    []AccountID
+	ExternalKey string
+	// Password and PasswordConfirmation are for CreateOperator and
+	// Bootstrap only; an invitation lets the operator choose a password.
+	Password             Secret
+	PasswordConfirmation Secret
+}
+
+// OperatorUpdate changes an operator; nil fields stay as they are. Version
+// is the version the caller read (X4).
+type OperatorUpdate struct {
+	Version     int64
+	Username    *string
+	Email       *string
+	FirstName   *string
+	LastName    *string
+	ExternalKey *string
+	Roles       *[]RoleName
+	AllAccounts *bool
+	Accounts    *[]AccountID
+}
+
+// BootstrapInput creates a tenant with its first Administrator.
+type BootstrapInput struct {
+	Tenant TenantID
+	Name   string
+	// Preset is PresetDashboard or PresetPortal (or a host preset).
+	Preset string
+	// Admin is the first Administrator; its Roles are ignored and set to
+	// the preset's Administrator role. A password is required.
+	Admin NewOperator
+}
+
+func normalize(in *NewOperator) {
+	in.Username = strings.TrimSpace(in.Username)
+	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
+	in.FirstName = strings.TrimSpace(in.FirstName)
+	in.LastName = strings.TrimSpace(in.LastName)
+	in.ExternalKey = strings.TrimSpace(in.ExternalKey)
+}
+
+// validateIdentity checks the fields every operator needs (A6).
+func validateIdentity(v *Violations, username, email, first, last, key string, needEmail bool) {
+	if username == "" && email == "" {
+		v.Add("username", "a username or an email is required")
+	}
+	if username != "" {
+		if r := check.Username(username); r != "" {
+			v.Add("username", r)
+		}
+	}
+	if email != "" || needEmail {
+		if r := check.Email(email); r != "" {
+			v.Add("email", r)
+		}
+	}
+	if r := check.Name(first, 100); r != "" {
+		v.Add("first_name", r)
+	}
+	if r := check.Name(last, 100); r != "" {
+		v.Add("last_name", r)
+	}
+	if r := check.Text(key, 256); r != "" {
+		v.Add("external_key", r)
+	}
+}
+
+func (s *Service) validatePassword(v *Violations, pw, confirm Secret, username, email string) {
+	for _, r := range s.policy.Check(string(pw), username, email) {
+		v.Add("password", r)
+	}
+	if pw != confirm {
+		v.Add("password_confirmation", "does not match the password")
+	}
+}
+
+func validateRoles(v *Violations, rs *roleSet, roles []RoleName) {
+	if len(roles) == 0 {
+		v.Add("roles", "at least one role is required")
+	}
+	for _, r := range roles {
+		if _, ok := rs.byName[r]; !ok {
+			v.Add("roles", fmt.Sprintf("unknown role %q", r))
+		}
+	}
+}
+
+func validateAccounts(v *Violations, accounts []AccountID) {
+	for _, a := range accounts {
+		if a == "" || check.Text(string(a), 128) != "" {
+			v.Add("accounts", "account ids must be 1 to 128 printable characters")
+			return
+		}
+	}
+}
+
+// canGrant reports whether the actor may give a role it is not yet sure the
+// target holds (A5): it holds the role itself, or every permission of the
+// role. Only an Administrator may grant the Administrator role (A4).
+func canGrant(a *Actor, rs *roleSet, r RoleName) bool {
+	if a.kind == ActorSystem {
+		return true
+	}
+	if r == rs.admin {
+		return a.admin
+	}
+	if a.holdsRole(r) {
+		return true
+	}
+	cr, ok := rs.byName[r]
+	return ok && cr.set.subsetOf(&a.set)
+}
+
+// checkGrant enforces A4 and A5 for the roles and accounts an operator
+// will have; before is nil for a new operator.
+func checkGrant(op string, a *Actor, rs *roleSet, before *Operator, roles []RoleName, all bool, accounts []AccountID) error {
+	for _, r := range roles {
+		if before != nil && before.HasRole(r) {
+			continue
+		}
+		if !canGrant(a, rs, r) {
+			if r == rs.admin {
+				return Errorf(ErrForbidden, op, "only an Administrator may grant the Administrator role")
+			}
+			return Errorf(ErrForbidden, op, fmt.Sprintf("you may grant only roles you hold; %s grants permissions you lack", r))
+		}
+	}
+	if a.allAccounts {
+		return nil
+	}
+	if all && (before == nil || !before.AllAccounts) {
+		return Errorf(ErrForbidden, op, "you may grant only account access you hold; you do not have access to all accounts")
+	}
+	for _, acc := range accounts {
+		if before != nil && (before.AllAccounts || slices.Contains(before.Accounts, acc)) {
+			continue
+		}
+		if !slices.Contains(a.accounts, acc) {
+			return Errorf(ErrForbidden, op, fmt.Sprintf("you may grant only account access you hold; you have no access to account %s", acc))
+		}
+	}
+	return nil
+}
+
+// requireAdminFor enforces A4: only Administrators act on Administrators.
+func requireAdminFor(op string, a *Actor, rs *roleSet, target *Operator) error {
+	if target.HasRole(rs.admin) && !a.admin {
+		return Errorf(ErrForbidden, op, "only an Administrator may change an Administrator")
+	}
+	return nil
+}
+
+// guardFor returns the A15 guard when the change may leave the tenant
+// without an active Administrator.
+func guardFor(rs *roleSet, before, after *Operator) Guard {
+	wasAdmin := before.Status == StatusActive && before.HasRole(rs.admin)
+	if wasAdmin && (after == nil || after.Status != StatusActive || !after.HasRole(rs.admin)) {
+		return Guard{KeepAdmin: rs.admin}
+	}
+	return Guard{}
+}
+
+// Bootstrap creates a tenant and its first Administrator with a password.
+// It needs no actor: it is how the first actor comes to be, and it is
+// audited as the system actor "bootstrap". It fails with ErrConflict when
+// the tenant already has operators.
+func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*Operator, error) {
+	const op = "accessctl: bootstrap"
+	p, ok := s.presets[in.Preset]
+	var v Violations
+	if r := check.Username(string(in.Tenant)); r != "" {
+		v.Add("tenant", r)
+	}
+	if r := check.Name(in.Name, 200); r != "" {
+		v.Add("name", r)
+	}
+	if !ok {
+		v.Add("preset", "unknown preset")
+	}
+	normalize(&in.Admin)
+	validateIdentity(&v, in.Admin.Username, in.Admin.Email, in.Admin.FirstName, in.Admin.LastName, in.Admin.ExternalKey, false)
+	s.validatePassword(&v, in.Admin.Password, in.Admin.PasswordConfirmation, in.Admin.Username, in.Admin.Email)
+	if err := v.Err(op); err != nil {
+		return nil, err
+	}
+	sys := SystemActor(in.Tenant, "bootstrap")
+	now := s.clock()
+	t := &Tenant{ID: in.Tenant, Name: in.Name, Preset: in.Preset, CreatedAt: now, UpdatedAt: now}
+	err := s.store.CreateTenant(ctx, t, s.entry(sys.Ref(), t.ID, "tenant.create", TargetTenant, string(t.ID), now,
+		[]Change{{Field: "name", After: t.Name}, {Field: "preset", After: t.Preset}}))
+	if errors.Is(err, ErrConflict) {
+		existing, lerr := s.store.Operators(ctx, in.Tenant, OperatorQuery{Limit: 1})
+		if lerr != nil {
+			return nil, lerr
+		}
+		if len(existing) > 0 {
+			return nil, Errorf(ErrConflict, op, "the tenant already exists and has operators; log in as one of them")
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	in.Admin.Roles = []RoleName{p.Admin}
+	in.Admin.AllAccounts = true
+	in.Admin.Accounts = nil
+	ctx = NewContext(ctx, sys)
+	return s.create(ctx, op, sys, nil, in.Admin, true)
+}
+
+// CreateOperator creates an active operator with an initial password that
+// meets the policy and matches its confirmation (A7). Needs
+// operator.create; A4 and A5 limit the roles and accounts it may grant.
+func (s *Service) CreateOperator(ctx context.Context, in NewOperator) (*Operator, error) {
+	a, err := Require(ctx, PermOperatorCreate)
+	if err != nil {
+		return nil, err
+	}
+	return s.create(ctx, "accessctl: create operator", a, nil, in, true)
+}
+
+// InviteOperator creates an invited operator and sends it a verification
+// link valid 14 days (A7) through which it verifies its email, sets a
+// password and enrols MFA. Needs operator.create.
+func (s *Service) InviteOperator(ctx context.Context, in NewOperator) (*Operator, error) {
+	a, err := Require(ctx, PermOperatorCreate)
+	if err != nil {
+		return nil, err
+	}
+	return s.create(ctx, "accessctl: invite operator", a, nil, in, false)
+}
+
+// DuplicateOperator invites a new operator with the roles and account
+// access of an existing one, keeping only those the actor may grant (A5):
+// the copy may have fewer permissions than the original. When in.Roles is
+// set, those roles are used instead and every one must be grantable.
+func (s *Service) DuplicateOperator(ctx context.Context, source OperatorID, in NewOperator) (*Operator, error) {
+	const op = "accessctl: duplicate operator"
+	a, err := Require(ctx, PermOperatorCreate)
+	if err != nil {
+		return nil, err
+	}
+	src, err := s.store.Operator(ctx, a.tenant, source)
+	if err != nil {
+		return nil, err
+	}
+	_, rs, err := s.tenantRoles(ctx, a.tenant)
+	if err != nil {
+		return nil, err
+	}
+	if in.Roles == nil {
+		for _, r := range src.Roles {
+			if canGrant(a, rs, r) {
+				in.Roles = append(in.Roles, r)
+			}
+		}
+		switch {
+		case src.AllAccounts && a.allAccounts:
+			in.AllAccounts = true
+		case src.AllAccounts:
+			in.Accounts = slices.Clone(a.accounts)
+		default:
+			for _, acc := range src.Accounts {
+				if a.hasAccount(acc) {
+					in.Accounts = append(in.Accounts, acc)
+				}
+			}
+		}
+		if len(in.Roles) == 0 {
+			return nil, Errorf(ErrForbidden, op, "you hold none of the source operator's roles, so nothing can be copied")
+		}
+	}
+	return s.create(ctx, op, a, src, in, false)
+}
+
+func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator, in NewOperator, withPassword bool) (*Operator, error) {
+	t, rs, err := s.tenantRoles(ctx, a.tenant)
+	if err != nil {
+		return nil, err
+	}
+	if t.SSO.Enabled {
+		return nil, Errorf(ErrFailedPrecondition, op, "the tenant uses SSO; create operators in the identity provider")
+	}
+	normalize(&in)
+	in.Roles = sortedRoles(in.Roles)
+	var v Violations
+	validateIdentity(&v, in.Username, in.Email, in.FirstName, in.LastName, in.ExternalKey, !withPassword)
+	validateRoles(&v, rs, in.Roles)
+	validateAccounts(&v, in.Accounts)
+	if withPassword {
+		s.validatePassword(&v, in.Password, in.PasswordConfirmation, in.Username, in.Email)
+	} else if in.Password != "" {
+		v.Add("password", "an invited operator chooses its own password; leave it empty")
+	}
+	if err := v.Err(op); err != nil {
+		return nil, err
+	}
+	if err := checkGrant(op, a, rs, nil, in.Roles, in.AllAccounts, in.Accounts); err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	o := &Operator{ID: OperatorID(s.newID()), Tenant: a.tenant, Username: in.Username, Email: in.Email,
+		FirstName: in.FirstName, LastName: in.LastName, Roles: in.Roles, AllAccounts: in.AllAccounts,
+		Accounts: slices.Clone(in.Accounts), ExternalKey: in.ExternalKey, Status: StatusInvited,
+		CreatedAt: now, UpdatedAt: now}
+	if in.AllAccounts {
+		o.Accounts = nil
+	}
+	if withPassword {
+		if o.PasswordHash, err = s.hasher.Hash(ctx, string(in.Password)); err != nil {
+			return nil, err
+		}
+		o.Status = StatusActive
+	}
+	var c changes
+	c.str("username", "", o.Username)
+	c.str("email", "", o.Email)
+	c.str("first_name", "", o.FirstName)
+	c.str("last_name", "", o.LastName)
+	c.str("roles", "", joinNames(o.Roles))
+	c.str("all_accounts", "", boolStr(o.AllAccounts))
+	c.str("accounts", "", joinNames(o.Accounts))
+	c.str("external_key", "", o.ExternalKey)
+	c.str("status", "", string(o.Status))
+	if withPassword {
+		c.secret("password")
+	}
+	action := "operator.create"
+	switch {
+	case src != nil:
+		action = "operator.duplicate"
+		c = append(c, Change{Field: "duplicated_from", After: string(src.ID)})
+	case !withPassword:
+		action = "operator.invite"
+	}
+	if err := s.store.CreateOperator(ctx, o, s.entry(a.Ref(), a.tenant, action, TargetOperator, string(o.ID), now, c)); err != nil {
+		return nil, err
+	}
+	if withPassword {
+		return o, nil
+	}
+	token, exp, err := s.issue(ctx, PurposeInvitation, o, s.invitationTTL)
+	if err != nil {
+		return o, fmt.Errorf("%s: the operator was created but its invitation was not issued; resend it: %w", op, err)
+	}
+	return o, s.notify(ctx, OperatorNotice{Kind: NoticeInvitation, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
+		Name: o.FirstName + " " + o.LastName, Token: token, ExpiresAt: exp})
+}
+
+// ResendInvitation sends an invited operator a new verification link valid
+// 24 hours and voids every earlier link (A7). Needs operator.create.
+func (s *Service) ResendInvitation(ctx context.Context, id OperatorID) error {
+	const op = "accessctl: resend invitation"
+	a, err := Require(ctx, PermOperatorCreate)
+	if err != nil {
+		return err
+	}
+	o, _, err := s.loadTarget(ctx, op, a, id)
+	if err != nil {
+		return err
+	}
+	if o.Status != StatusInvited {
+		return Errorf(ErrFailedPrecondition, op, "the operator has already accepted its invitation")
+	}
+	token, exp, err := s.issue(ctx, PurposeInvitation, o, s.verificationTTL)
+	if err != nil {
+		return err
+	}
+	return s.notify(ctx, OperatorNotice{Kind: NoticeVerification, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
+		Name: o.FirstName + " " + o.LastName, Token: token, ExpiresAt: exp})
+}
+
+// loadTarget loads an operator of the actor's tenant, its roles, and
+// enforces A4 when the target is an Administrator.
+func (s *Service) loadTarget(ctx context.Context, op string, a *Actor, id OperatorID) (*Operator, *roleSet, error) {
+	o, err := s.store.Operator(ctx, a.tenant, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, rs, err := s.tenantRoles(ctx, a.tenant)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := requireAdminFor(op, a, rs, o); err != nil {
+		return nil, nil, err
+	}
+	return o, rs, nil
+}
+
+// Operator returns one operator of the actor's tenant. Needs operator.read.
+func (s *Service) Operator(ctx context.Context, id OperatorID) (*Operator, error) {
+	a, err := Require(ctx, PermOperatorRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Operator(ctx, a.tenant, id)
+}
+
+// OperatorFilter narrows a listing of operators.
+type OperatorFilter struct {
+	Status *OperatorStatus
+	Role   *RoleName
+}
+
+// Operators lists the tenant's operators, newest first. Needs operator.read.
+func (s *Service) Operators(ctx context.Context, f OperatorFilter, p PageRequest) (Page[*Operator], error) {
+	const op = "accessctl: list operators"
+	a, err := Require(ctx, PermOperatorRead)
+	if err != nil {
+		return Page[*Operator]{}, err
+	}
+	limit, after, err := DecodeCursor(op, p)
+	if err != nil {
+		return Page[*Operator]{}, err
+	}
+	if f.Status != nil && !f.Status.Valid() {
+		return Page[*Operator]{}, Errorf(ErrInvalid, op, "unknown status", FieldViolation{"status", "unknown status"})
+	}
+	items, err := s.store.Operators(ctx, a.tenant, OperatorQuery{Status: f.Status, Role: f.Role, After: OperatorID(after), Limit: limit + 1})
+	if err != nil {
+		return Page[*Operator]{}, err
+	}
+	return pageOf(items, limit, func(o *Operator) string { return string(o.ID) }), nil
+}
+
+// UpdateOperator edits an operator's identity, SSO key, roles and account
+// access (A3, A12). Needs operator.edit; only Administrators edit
+// Administrators (A4); roles and accounts follow A5; the last active
+// Administrator keeps its role (A15). A change of roles or accounts ends
+// the operator's sessions (A18).
+func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorUpdate) (*Operator, error) {
+	const op = "accessctl: update operator"
+	a, err := Require(ctx, PermOperatorEdit)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.store.Tenant(ctx, a.tenant)
+	if err != nil {
+		return nil, err
+	}
+	if t.SSO.Enabled && (u.Username != nil || u.Email != nil || u.FirstName != nil || u.LastName != nil || u.Roles != nil) {
+		return nil, Errorf(ErrFailedPrecondition, op, "the tenant uses SSO; edit operators in the identity provider")
+	}
+	before, rs, err := s.loadTarget(ctx, op, a, id)
+	if err != nil {
+		return nil, err
+	}
+	o := before.Clone()
+	set := func(dst *string, src *string, fold bool) {
+		if src != nil {
+			*dst = strings.TrimSpace(*src)
+			if fold {
+				*dst = strings.ToLower(*dst)
+			}
+		}
+	}
+	set(&o.Username, u.Username, false)
+	set(&o.Email, u.Email, true)
+	set(&o.FirstName, u.FirstName, false)
+	set(&o.LastName, u.LastName, false)
+	set(&o.ExternalKey, u.ExternalKey, false)
+	if u.Roles != nil {
+		o.Roles = sortedRoles(*u.Roles)
+	}
+	if u.AllAccounts != nil {
+		o.AllAccounts = *u.AllAccounts
+	}
+	if u.Accounts != nil {
+		o.Accounts = slices.Clone(*u.Accounts)
+	}
+	if o.AllAccounts {
+		o.Accounts = nil
+	}
+	var v Violations
+	validateIdentity(&v, o.Username, o.Email, o.FirstName, o.LastName, o.ExternalKey, o.Status == StatusInvited)
+	validateRoles(&v, rs, o.Roles)
+	validateAccounts(&v, o.Accounts)
+	if err := v.Err(op); err != nil {
+		return nil, err
+	}
+	if err := checkGrant(op, a, rs, before, o.Roles, o.AllAccounts, o.Accounts); err != nil {
+		return nil, err
+	}
+	var c changes
+	c.str("username", before.Username, o.Username)
+	c.str("email", before.Email, o.Email)
+	c.str("first_name", before.FirstName, o.FirstName)
+	c.str("last_name", before.LastName, o.LastName)
+	c.str("external_key", before.ExternalKey, o.ExternalKey)
+	access := len(c)
+	c.str("roles", joinNames(before.Roles), joinNames(o.Roles))
+	c.str("all_accounts", boolStr(before.AllAccounts), boolStr(o.AllAccounts))
+	c.str("accounts", joinNames(before.Accounts), joinNames(o.Accounts))
+	accessChanged := len(c) > access
+	if len(c) == 0 {
+		if before.Version != u.Version {
+			return nil, Errorf(ErrConflict, op, "the operator changed since you read it; reload and retry")
+		}
+		return before, nil
+	}
+	if accessChanged {
+		o.SessionEpoch++
+	}
+	if err := s.write(ctx, op, a, before, o, u.Version, "operator.update", c); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// write stores an operator change with its entry, guarding A15, and ends
+// the operator's sessions when its epoch moved.
+func (s *Service) write(ctx context.Context, op string, a *Actor, before, after *Operator, version int64, action string, c changes) error {
+	_, rs, err := s.tenantRoles(ctx, after.Tenant)
+	if err != nil {
+		return err
+	}
+	after.UpdatedAt = s.clock()
+	e := s.entry(a.Ref(), after.Tenant, action, TargetOperator, string(after.ID), after.UpdatedAt, c)
+	if err := s.store.UpdateOperator(ctx, after, version, guardFor(rs, before, after), e); err != nil {
+		return err
+	}
+	if after.SessionEpoch != before.SessionEpoch {
+		// The epoch already kills every session at its next check; removing
+		// them too keeps listings honest. A failure here is not the caller's.
+		_ = s.sessions.DeleteOperatorSessions(ctx, after.Tenant, after.ID)
+	}
+	return nil
+}
+
+// transition is the shape of the status changes below.
+func (s *Service) transition(ctx context.Context, op string, perm Permission, id OperatorID, version int64,
+	action string, notSelf bool, apply func(o *Operator) error) (*Operator, error) {
+	a, err := Require(ctx, perm)
+	if err != nil {
+		return nil, err
+	}
+	if notSelf && a.id == string(id) {
+		return nil, Errorf(ErrForbidden, op, "you cannot do this to yourself; ask another operator manager")
+	}
+	before, _, err := s.loadTarget(ctx, op, a, id)
+	if err != nil {
+		return nil, err
+	}
+	o := before.Clone()
+	if err := apply(o); err != nil {
+		return nil, err
+	}
+	var c changes
+	c.str("status", string(before.Status), string(o.Status))
+	if before.MFAEnrolled != o.MFAEnrolled || before.MFASecret != o.MFASecret {
+		c.str("mfa_enrolled", boolStr(before.MFAEnrolled), boolStr(o.MFAEnrolled))
+		c.secret("mfa_secret")
+	}
+	if err := s.write(ctx, op, a, before, o, version, action, c); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func wrongStatus(op string, o *Operator, want string) error {
+	return Errorf(ErrFailedPrecondition, op, fmt.Sprintf("the operator is %s; this needs %s", o.Status, want))
+}
+
+// DeactivateOperator removes an operator's access and ends its sessions at
+// once; its history is kept and it can be reactivated (A13). Needs
+// operator.deactivate; not oneself; A4; A15.
+func (s *Service) DeactivateOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
+	const op = "accessctl: deactivate operator"
+	o, err := s.transition(ctx, op, PermOperatorDeactivate, id, version, "operator.deactivate", true, func(o *Operator) error {
+		if o.Status == StatusDeactivated {
+			return wrongStatus(op, o, "an operator that is not deactivated")
+		}
+		o.Status = StatusDeactivated
+		o.SessionEpoch++
+		return nil
+	})
+	if err == nil {
+		_ = s.tokens.DeleteOperatorTokens(ctx, o.Tenant, o.ID)
+	}
+	return o, err
+}
+
+// ReactivateOperator restores a deactivated operator: active if it had set
+// a password, invited otherwise. Needs operator.deactivate; A4.
+func (s *Service) ReactivateOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
+	const op = "accessctl: reactivate operator"
+	o, err := s.transition(ctx, op, PermOperatorDeactivate, id, version, "operator.reactivate", false, func(o *Operator) error {
+		if o.Status != StatusDeactivated {
+			return wrongStatus(op, o, "a deactivated operator")
+		}
+		o.Status = StatusActive
+		if o.PasswordHash == "" && o.ExternalKey == "" {
+			o.Status = StatusInvited
+		}
+		return nil
+	})
+	if err == nil {
+		_ = s.attempts.ResetAttempts(ctx, o.Tenant, o.ID)
+	}
+	return o, err
+}
+
+// BlockOperator blocks an active operator, ending its sessions. Needs
+// operator.block; not oneself; A4; A15.
+func (s *Service) BlockOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
+	const op = "accessctl: block operator"
+	return s.transition(ctx, op, PermOperatorBlock, id, version, "operator.block", true, func(o *Operator) error {
+		if o.Status != StatusActive {
+			return wrongStatus(op, o, "an active operator")
+		}
+		o.Status = StatusBlocked
+		o.SessionEpoch++
+		return nil
+	})
+}
+
+// UnblockOperator lets a blocked operator log in again and clears its
+// failed logins (A9). Needs operator.block; A4.
+func (s *Service) UnblockOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
+	const op = "accessctl: unblock operator"
+	o, err := s.transition(ctx, op, PermOperatorBlock, id, version, "operator.unblock", false, func(o *Operator) error {
+		if o.Status != StatusBlocked {
+			return wrongStatus(op, o, "a blocked operator")
+		}
+		o.Status = StatusActive
+		return nil
+	})
+	if err == nil {
+		if rerr := s.attempts.ResetAttempts(ctx, o.Tenant, o.ID); rerr != nil {
+			return o, fmt.Errorf("%s: unblocked, but its failed logins were not cleared; unblock again: %w", op, rerr)
+		}
+	}
+	return o, err
+}
+
+// ResetMFA clears an operator's TOTP enrolment; it must enrol again at its
+// next login (A10). Its sessions end. Needs operator.reset_mfa; A4.
+func (s *Service) ResetMFA(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
+	const op = "accessctl: reset mfa"
+	return s.transition(ctx, op, PermOperatorResetMFA, id, version, "operator.reset_mfa", false, func(o *Operator) error {
+		if !o.MFAEnrolled && o.MFASecret == "" {
+			return Errorf(ErrFailedPrecondition, op, "the operator has no MFA enrolment to reset")
+		}
+		o.MFAEnrolled, o.MFASecret, o.MFALastStep = false, "", 0
+		o.SessionEpoch++
+		return nil
+	})
+}
+
+// DeleteOperator removes an operator for good (A14); its audit history is
+// kept. Needs operator.delete; not oneself; A4; A15.
+func (s *Service) DeleteOperator(ctx context.Context, id OperatorID, version int64) error {
+	const op = "accessctl: delete operator"
+	a, err := Require(ctx, PermOperatorDelete)
+	if err != nil {
+		return err
+	}
+	if a.id == string(id) {
+		return Errorf(ErrForbidden, op, "you cannot delete yourself; ask another operator manager")
+	}
+	o, rs, err := s.loadTarget(ctx, op, a, id)
+	if err != nil {
+		return err
+	}
+	e := s.entry(a.Ref(), a.tenant, "operator.delete", TargetOperator, string(id), s.clock(),
+		[]Change{{Field: "status", Before: string(o.Status), After: "deleted"}})
+	if err := s.store.DeleteOperator(ctx, a.tenant, id, version, guardFor(rs, o, nil), e); err != nil {
+		return err
+	}
+	_ = s.sessions.DeleteOperatorSessions(ctx, a.tenant, id)
+	_ = s.tokens.DeleteOperatorTokens(ctx, a.tenant, id)
+	_ = s.attempts.ResetAttempts(ctx, a.tenant, id)
+	return nil
+}
+
+// SetPassword sets another operator's password (A3), which must meet the
+// policy and match its confirmation; the operator's sessions end. Needs
+// operator.edit; A4.
+func (s *Service) SetPassword(ctx context.Context, id OperatorID, version int64, pw, confirm Secret) (*Operator, error) {
+	const op = "accessctl: set password"
+	a, err := Require(ctx, PermOperatorEdit)
+	if err != nil {
+		return nil, err
+	}
+	before, _, err := s.loadTarget(ctx, op, a, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.setPassword(ctx, op, a, before, version, pw, confirm, "operator.set_password")
+}
+
+func (s *Service) setPassword(ctx context.Context, op string, a *Actor, before *Operator, version int64, pw, confirm Secret, action string) (*Operator, error) {
+	if before.Status != StatusActive && before.Status != StatusBlocked {
+		return nil, wrongStatus(op, before, "an active or blocked operator")
+	}
+	var v Violations
+	s.validatePassword(&v, pw, confirm, before.Username, before.Email)
+	if err := v.Err(op); err != nil {
+		return nil, err
+	}
+	o := before.Clone()
+	var err error
+	if o.PasswordHash, err = s.hasher.Hash(ctx, string(pw)); err != nil {
+		return nil, err
+	}
+	o.SessionEpoch++
+	var c changes
+	c.secret("password")
+	if err := s.write(ctx, op, a, before, o, version, action, c); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// History lists the changes made to an operator, newest first (A16):
+// editor, action, date and details. Needs operator.history.
+func (s *Service) History(ctx context.Context, id OperatorID, p PageRequest) (Page[AuditEntry], error) {
+	a, err := Require(ctx, PermOperatorHistory)
+	if err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	return s.auditPage(ctx, a, TargetOperator, string(id), p)
+}
+
+// AuditLog lists the changes made to any record of the tenant of the given
+// type and id, newest first. Needs audit.read.
+func (s *Service) AuditLog(ctx context.Context, targetType, targetID string, p PageRequest) (Page[AuditEntry], error) {
+	a, err := Require(ctx, PermAuditRead)
+	if err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	return s.auditPage(ctx, a, targetType, targetID, p)
+}
+
+func (s *Service) auditPage(ctx context.Context, a *Actor, typ, id string, p PageRequest) (Page[AuditEntry], error) {
+	limit, before, err := DecodeCursor("accessctl: history", p)
+	if err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	items, err := s.store.AuditEntries(ctx, a.tenant, AuditQuery{TargetType: typ, TargetID: id, Before: before, Limit: limit + 1})
+	if err != nil {
+		return Page[AuditEntry]{}, err
+	}
+	return pageOf(items, limit, func(e AuditEntry) string { return e.ID }), nil
+}

@@ -1,0 +1,323 @@
+package accessctl
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/backoffice-go/backoffice/internal/ids"
+)
+
+// Config configures a Service. Only Store is required; every other zero
+// field takes the default its comment gives.
+type Config struct {
+	// Store holds everything durable.
+	Store Store
+	// Sessions, Tokens and Attempts override Store for those concerns, so a
+	// host can keep them in Redis. Nil means Store.
+	Sessions SessionStore
+	Tokens   TokenStore
+	Attempts AttemptStore
+	// Notifier delivers invitations and password resets. Nil drops them,
+	// which suits only tests and SSO-only tenants.
+	Notifier Notifier
+	// Catalog is the permission catalog. Nil means the built-in permissions.
+	Catalog *Catalog
+	// Presets are the role presets tenants may start from. Nil means
+	// DashboardPreset and PortalPreset.
+	Presets []Preset
+	// PasswordPolicy nil means DefaultPasswordPolicy.
+	PasswordPolicy *PasswordPolicy
+	// Hasher nil means argon2id at the OWASP minimum, bounded to the CPU count.
+	Hasher *PasswordHasher
+	// Now is the clock (X5). Nil means time.Now.
+	Now func() time.Time
+	// NewID generates ids that sort by creation time (X5). Nil means UUIDv7.
+	NewID func() string
+	// Issuer names the service in authenticator apps. Default "backoffice".
+	Issuer string
+
+	SessionTTL      time.Duration // default 12h
+	InvitationTTL   time.Duration // default 14 days (A7)
+	VerificationTTL time.Duration // resent verification links, default 24h (A7)
+	ResetTTL        time.Duration // password reset links, default 24h (A11)
+	ChallengeTTL    time.Duration // between password and TOTP code, default 5m
+	// MaxFailures is the run of failed logins that blocks an operator (A9),
+	// default 3. FailureWindow is how long a run lasts without a new
+	// failure, default 24h.
+	MaxFailures   int
+	FailureWindow time.Duration
+	// LastAdminCooldown is how long the last active Administrator, who
+	// cannot be blocked (A15), is refused after MaxFailures failures.
+	// Default 15m.
+	LastAdminCooldown time.Duration
+}
+
+// Service implements the operator side of the back office: roles,
+// operators, login, MFA, sessions, history and SSO. It is safe for
+// concurrent use.
+type Service struct {
+	store    Store
+	sessions SessionStore
+	tokens   TokenStore
+	attempts AttemptStore
+	notifier Notifier
+	cat      *Catalog
+	presets  map[string]Preset
+	policy   PasswordPolicy
+	hasher   *PasswordHasher
+	now      func() time.Time
+	newID    func() string
+	issuer   string
+
+	sessionTTL, invitationTTL, verificationTTL, resetTTL, challengeTTL time.Duration
+	maxFailures                                                        int
+	failureWindow, lastAdminCooldown                                   time.Duration
+}
+
+// NewService checks the configuration and returns a service.
+func NewService(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, Errorf(ErrInvalid, "accessctl: new service", "Config.Store is required")
+	}
+	s := &Service{store: cfg.Store, sessions: cfg.Sessions, tokens: cfg.Tokens, attempts: cfg.Attempts,
+		notifier: cfg.Notifier, cat: cfg.Catalog, hasher: cfg.Hasher, now: cfg.Now, newID: cfg.NewID, issuer: cfg.Issuer}
+	if s.sessions == nil {
+		s.sessions = cfg.Store
+	}
+	if s.tokens == nil {
+		s.tokens = cfg.Store
+	}
+	if s.attempts == nil {
+		s.attempts = cfg.Store
+	}
+	if s.notifier == nil {
+		s.notifier = NotifierFunc(func(context.Context, OperatorNotice) error { return nil })
+	}
+	var err error
+	if s.cat == nil {
+		if s.cat, err = NewCatalog(); err != nil {
+			return nil, err
+		}
+	}
+	presets := cfg.Presets
+	if presets == nil {
+		presets = Presets()
+	}
+	s.presets = make(map[string]Preset, len(presets))
+	for _, p := range presets {
+		if _, err := compileRoles(s.cat, p, nil); err != nil {
+			return nil, err
+		}
+		s.presets[p.Name] = p
+	}
+	s.policy = DefaultPasswordPolicy()
+	if cfg.PasswordPolicy != nil {
+		s.policy = *cfg.PasswordPolicy
+		if s.policy.MinLength < 8 || s.policy.MaxLength < s.policy.MinLength {
+			return nil, Errorf(ErrInvalid, "accessctl: new service", "password policy needs MinLength >= 8 and MaxLength >= MinLength")
+		}
+	}
+	if s.hasher == nil {
+		if s.hasher, err = NewPasswordHasher(Argon2Params{}, 0); err != nil {
+			return nil, err
+		}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = ids.New(s.now).NewID
+	}
+	if s.issuer == "" {
+		s.issuer = "backoffice"
+	}
+	def := func(d *time.Duration, v, given time.Duration) {
+		*d = given
+		if given <= 0 {
+			*d = v
+		}
+	}
+	def(&s.sessionTTL, 12*time.Hour, cfg.SessionTTL)
+	def(&s.invitationTTL, 14*24*time.Hour, cfg.InvitationTTL)
+	def(&s.verificationTTL, 24*time.Hour, cfg.VerificationTTL)
+	def(&s.resetTTL, 24*time.Hour, cfg.ResetTTL)
+	def(&s.challengeTTL, 5*time.Minute, cfg.ChallengeTTL)
+	def(&s.failureWindow, 24*time.Hour, cfg.FailureWindow)
+	def(&s.lastAdminCooldown, 15*time.Minute, cfg.LastAdminCooldown)
+	s.maxFailures = cfg.MaxFailures
+	if s.maxFailures <= 0 {
+		s.maxFailures = 3
+	}
+	return s, nil
+}
+
+// Catalog returns the service's permission catalog.
+func (s *Service) Catalog() *Catalog { return s.cat }
+
+// PasswordPolicy returns the policy in force, whose Criteria a UI can show.
+func (s *Service) PasswordPolicy() PasswordPolicy { return s.policy }
+
+// clock returns the current time in UTC at microsecond precision, the
+// precision every store keeps.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// tenantRoles loads a tenant and compiles its roles.
+func (s *Service) tenantRoles(ctx context.Context, id TenantID) (*Tenant, *roleSet, error) {
+	t, err := s.store.Tenant(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, ok := s.presets[t.Preset]
+	if !ok {
+		return nil, nil, Errorf(ErrFailedPrecondition, "accessctl: roles", fmt.Sprintf("tenant %s uses preset %q, which this service does not configure", id, t.Preset))
+	}
+	custom, err := s.store.Roles(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := compileRoles(s.cat, p, custom)
+	return t, rs, err
+}
+
+// entry builds an audit entry.
+func (s *Service) entry(actor ActorRef, tenant TenantID, action, targetType, targetID string, at time.Time, changes []Change) AuditEntry {
+	return AuditEntry{ID: s.newID(), Tenant: tenant, Actor: actor, Action: action,
+		TargetType: targetType, TargetID: targetID, At: at, Changes: changes}
+}
+
+// newSecretToken returns a random token for the client and its stored id.
+func newSecretToken() (Secret, string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", "", Errorf(ErrUnavailable, "accessctl: token", "no randomness available")
+	}
+	raw := base64.RawURLEncoding.EncodeToString(b[:])
+	return Secret(raw), hashToken(raw), nil
+}
+
+// hashToken is how a token given by a client is looked up.
+func hashToken(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(sum[:])
+}
+
+// issue stores a new one-time token and returns its secret value.
+func (s *Service) issue(ctx context.Context, purpose TokenPurpose, op *Operator, ttl time.Duration) (Secret, time.Time, error) {
+	raw, id, err := newSecretToken()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := s.clock()
+	t := &Token{ID: id, Purpose: purpose, Tenant: op.Tenant, Operator: op.ID, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := s.tokens.IssueToken(ctx, t); err != nil {
+		return "", time.Time{}, err
+	}
+	return raw, t.ExpiresAt, nil
+}
+
+// notify sends a notice after a committed change (N1).
+func (s *Service) notify(ctx context.Context, n OperatorNotice) error {
+	if err := s.notifier.NotifyOperator(ctx, n); err != nil {
+		return fmt.Errorf("accessctl: %s for %s: %w: %w", n.Kind, n.Operator, ErrNotDelivered, err)
+	}
+	return nil
+}
+
+// changes accumulates the before/after of changed fields for an entry.
+type changes []Change
+
+func (c *changes) str(field, before, after string) {
+	if before != after {
+		*c = append(*c, Change{Field: field, Before: before, After: after})
+	}
+}
+
+func (c *changes) secret(field string) {
+	*c = append(*c, Change{Field: field, Before: redacted, After: redacted})
+}
+
+func joinNames[T ~string](v []T) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = string(x)
+	}
+	return strings.Join(s, ",")
+}
+
+func boolStr(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// Page is one page of a listing. Next is the cursor of the following page,
+// empty on the last one.
+type Page[T any] struct {
+	Items []T
+	Next  string
+}
+
+// PageRequest asks for a page: Limit items (default 50, at most 500) after
+// the Cursor returned with the previous page.
+type PageRequest struct {
+	Limit  int
+	Cursor string
+}
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+// DecodeCursor validates a page request and returns its limit and the key
+// the cursor stands for. The enduser and scadevice packages use it too.
+func DecodeCursor(op string, p PageRequest) (limit int, key string, err error) {
+	limit = p.Limit
+	if limit <= 0 {
+		limit = defaultPageSize
+	}
+	if limit > maxPageSize {
+		limit = maxPageSize
+	}
+	if p.Cursor == "" {
+		return limit, "", nil
+	}
+	b, derr := base64.RawURLEncoding.DecodeString(p.Cursor)
+	if derr != nil || len(b) == 0 || len(b) > 512 || !strings.HasPrefix(string(b), "c1:") {
+		return 0, "", Errorf(ErrInvalid, op, "the cursor is not one this service returned", FieldViolation{"cursor", "malformed"})
+	}
+	return limit, string(b[3:]), nil
+}
+
+// EncodeCursor makes the opaque cursor for a key.
+func EncodeCursor(key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("c1:" + key))
+}
+
+// pageOf turns a store result fetched with limit+1 into a page.
+func pageOf[T any](items []T, limit int, key func(T) string) Page[T] {
+	if len(items) > limit {
+		items = items[:limit]
+		return Page[T]{Items: items, Next: EncodeCursor(key(items[limit-1]))}
+	}
+	return Page[T]{Items: items}
+}
+
+// isNotFound reports whether a store answered ErrNotFound.
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// sortedRoles returns a sorted copy without duplicates.
+func sortedRoles(r []RoleName) []RoleName {
+	out := slices.Clone(r)
+	slices.Sort(out)
+	return slices.Compact(out)
+}

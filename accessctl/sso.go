@@ -1,0 +1,121 @@
+package accessctl
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+)
+
+// Assertion is what the host's SSO integration learned from the identity
+// provider after checking the response's signature. The library trusts it.
+type Assertion struct {
+	// Subject is the identity provider's stable id for the person; it is
+	// matched against Operator.ExternalKey.
+	Subject   string
+	Email     string
+	FirstName string
+	LastName  string
+	Groups    []string
+}
+
+// ProvisionSSO logs in an operator of an SSO tenant from an assertion (A17):
+// it creates the operator on first sight, updates its email, names and
+// roles from the assertion on later ones, and opens a session (the
+// identity provider has done MFA). Roles come from the tenant's group
+// mapping; an assertion whose groups map to no role is ErrForbidden. It
+// needs no actor and is audited as the system actor "sso".
+func (s *Service) ProvisionSSO(ctx context.Context, tenant TenantID, as Assertion) (*LoginResult, error) {
+	const op = "accessctl: sso login"
+	t, rs, err := s.tenantRoles(ctx, tenant)
+	if isNotFound(err) {
+		return nil, Errorf(ErrUnauthenticated, op, "unknown tenant")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !t.SSO.Enabled {
+		return nil, Errorf(ErrFailedPrecondition, op, "the tenant does not use SSO; log in with a password")
+	}
+	var roles []RoleName
+	for _, g := range as.Groups {
+		roles = append(roles, t.SSO.GroupRoles[g]...)
+	}
+	roles = sortedRoles(roles)
+	in := NewOperator{Username: as.Email, Email: as.Email, FirstName: as.FirstName, LastName: as.LastName,
+		ExternalKey: as.Subject, Roles: roles, AllAccounts: true}
+	normalize(&in)
+	var v Violations
+	if in.ExternalKey == "" {
+		v.Add("subject", "is required")
+	}
+	validateIdentity(&v, "", in.Email, in.FirstName, in.LastName, in.ExternalKey, true)
+	if err := v.Err(op); err != nil {
+		return nil, err
+	}
+	if len(roles) == 0 {
+		return nil, Errorf(ErrForbidden, op, "none of the identity provider's groups maps to a role; ask an Administrator to map one")
+	}
+	sys := SystemActor(tenant, "sso")
+	now := s.clock()
+	for range 3 { // retry on a concurrent first login or change
+		before, err := s.store.OperatorByExternalKey(ctx, tenant, in.ExternalKey)
+		if isNotFound(err) {
+			o := &Operator{ID: OperatorID(s.newID()), Tenant: tenant, Email: in.Email, FirstName: in.FirstName,
+				LastName: in.LastName, Roles: roles, AllAccounts: true, ExternalKey: in.ExternalKey,
+				Status: StatusActive, EmailVerified: true, CreatedAt: now, UpdatedAt: now}
+			c := changes{{Field: "email", After: o.Email}, {Field: "first_name", After: o.FirstName},
+				{Field: "last_name", After: o.LastName}, {Field: "roles", After: joinNames(o.Roles)},
+				{Field: "external_key", After: o.ExternalKey}, {Field: "status", After: string(o.Status)}}
+			err = s.store.CreateOperator(ctx, o, s.entry(sys.Ref(), tenant, "operator.sso_provision", TargetOperator, string(o.ID), now, c))
+			if errors.Is(err, ErrConflict) && conflictOn(err, "external_key") {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			return s.openSession(ctx, o)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if before.Status != StatusActive {
+			return nil, errLogin()
+		}
+		o := before.Clone()
+		o.Email, o.FirstName, o.LastName, o.Roles = in.Email, in.FirstName, in.LastName, roles
+		var c changes
+		c.str("email", before.Email, o.Email)
+		c.str("first_name", before.FirstName, o.FirstName)
+		c.str("last_name", before.LastName, o.LastName)
+		c.str("roles", joinNames(before.Roles), joinNames(o.Roles))
+		if len(c) > 0 {
+			if !slices.Equal(before.Roles, o.Roles) {
+				o.SessionEpoch++
+			}
+			o.UpdatedAt = now
+			err = s.store.UpdateOperator(ctx, o, before.Version, guardFor(rs, before, o),
+				s.entry(sys.Ref(), tenant, "operator.sso_update", TargetOperator, string(o.ID), now, c))
+			if errors.Is(err, ErrConflict) && !conflictOn(err, "email") {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return s.openSession(ctx, o)
+	}
+	return nil, Errorf(ErrConflict, op, "the operator kept changing during login; retry")
+}
+
+func conflictOn(err error, field string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.HasField(field)
+}
+
+// LinkSSO sets the external key ("SAML key") that links an existing
+// operator to the identity provider's subject (A17). Needs operator.edit; A4.
+func (s *Service) LinkSSO(ctx context.Context, id OperatorID, version int64, key string) (*Operator, error) {
+	key = strings.TrimSpace(key)
+	return s.UpdateOperator(ctx, id, OperatorUpdate{Version: version, ExternalKey: &key})
+}

@@ -1,0 +1,205 @@
+package accessctl
+
+import (
+	"context"
+	"time"
+)
+
+// This file lists every store interface of the package, so that an adapter
+// author finds in one place what to implement. Stores persist; they hold no
+// business rule except the ones only they can make atomic: unique keys,
+// versions (X4), the last-Administrator guard (A15), single-use tokens and
+// failed-login counts. Each mutating method takes the audit entry that must
+// be written with the change, atomically (X2).
+//
+// All methods return ErrUnavailable (wrapped) when the backing server cannot
+// be reached, and never return driver errors or SQL text.
+
+// Guard is a condition a store checks atomically with a write.
+type Guard struct {
+	// KeepAdmin, when set, is the tenant's Administrator role: the write
+	// must leave at least one active operator holding it, or it fails with
+	// ErrFailedPrecondition and changes nothing (A15).
+	KeepAdmin RoleName
+}
+
+// ErrLastAdministrator is what a store returns when a Guard fails (A15).
+// It is an ErrFailedPrecondition.
+var ErrLastAdministrator error = &Error{Kind: ErrFailedPrecondition, Op: "accessctl",
+	Msg: "this is the last active Administrator of the tenant; make another operator Administrator first"}
+
+// TenantStore persists tenants and their settings.
+type TenantStore interface {
+	// CreateTenant stores a new tenant with version 1. Returns ErrConflict
+	// if the id is taken.
+	CreateTenant(ctx context.Context, t *Tenant, e AuditEntry) error
+	// Tenant returns a copy of the tenant. Returns ErrNotFound.
+	Tenant(ctx context.Context, id TenantID) (*Tenant, error)
+	// UpdateTenant replaces the tenant if its stored version is
+	// expectVersion, and sets t.Version to the next one. Returns
+	// ErrNotFound, or ErrConflict on a stale version.
+	UpdateTenant(ctx context.Context, t *Tenant, expectVersion int64, e AuditEntry) error
+}
+
+// OperatorQuery selects operators for a listing, newest first.
+type OperatorQuery struct {
+	Status *OperatorStatus
+	Role   *RoleName
+	// After is the id of the last operator of the previous page.
+	After OperatorID
+	// Limit is the page size; the store may cap it.
+	Limit int
+}
+
+// OperatorStore persists operators with their roles and account access.
+// Usernames and emails are unique within a tenant, compared
+// case-insensitively (A6).
+type OperatorStore interface {
+	// CreateOperator stores a new operator with version 1 and its audit
+	// entry. Returns ErrConflict naming the field "username" or "email" when
+	// either is taken in the tenant, or "external_key" for a taken SSO key.
+	CreateOperator(ctx context.Context, op *Operator, e AuditEntry) error
+	// Operator returns a copy of the operator. Returns ErrNotFound.
+	Operator(ctx context.Context, tenant TenantID, id OperatorID) (*Operator, error)
+	// OperatorByLogin finds an operator by username, or else by email,
+	// case-insensitively. Returns ErrNotFound.
+	OperatorByLogin(ctx context.Context, tenant TenantID, login string) (*Operator, error)
+	// OperatorByExternalKey finds an operator by its SSO key. Returns ErrNotFound.
+	OperatorByExternalKey(ctx context.Context, tenant TenantID, key string) (*Operator, error)
+	// Operators lists a page of operators, newest (highest id) first.
+	Operators(ctx context.Context, tenant TenantID, q OperatorQuery) ([]*Operator, error)
+	// UpdateOperator replaces the operator if its stored version is
+	// expectVersion and the guard holds afterwards, writes the entry, and
+	// sets op.Version to the next one. Returns ErrNotFound, ErrConflict on
+	// a stale version or a taken username/email, ErrFailedPrecondition when
+	// the guard fails (ErrLastAdministrator).
+	UpdateOperator(ctx context.Context, op *Operator, expectVersion int64, g Guard, e AuditEntry) error
+	// DeleteOperator removes the operator if its stored version is
+	// expectVersion and the guard holds afterwards, and writes the entry.
+	// Audit entries about the operator are kept. Errors as UpdateOperator.
+	DeleteOperator(ctx context.Context, tenant TenantID, id OperatorID, expectVersion int64, g Guard, e AuditEntry) error
+}
+
+// RoleStore persists a tenant's custom roles (A1). Preset roles are not
+// stored.
+type RoleStore interface {
+	// CreateRole stores a new role with version 1. Returns ErrConflict if
+	// the name is taken in the tenant.
+	CreateRole(ctx context.Context, r *Role, e AuditEntry) error
+	// Roles lists the tenant's custom roles by name.
+	Roles(ctx context.Context, tenant TenantID) ([]Role, error)
+	// UpdateRole replaces the role if its stored version is expectVersion.
+	// Returns ErrNotFound or ErrConflict.
+	UpdateRole(ctx context.Context, r *Role, expectVersion int64, e AuditEntry) error
+}
+
+// AuditQuery selects audit entries, newest first.
+type AuditQuery struct {
+	TargetType string
+	TargetID   string
+	// Before is the id of the last entry of the previous page.
+	Before string
+	Limit  int
+}
+
+// AuditStore reads the audit log. Entries are written by the mutating
+// methods of the other stores, never on their own.
+type AuditStore interface {
+	// AuditEntries lists a tenant's entries for one target, newest (highest
+	// id) first.
+	AuditEntries(ctx context.Context, tenant TenantID, q AuditQuery) ([]AuditEntry, error)
+}
+
+// Session is an operator's login session. ID is the SHA-256 of the token
+// handed to the client, in hex; the token itself is never stored (A18).
+type Session struct {
+	ID        string
+	Tenant    TenantID
+	Operator  OperatorID
+	Epoch     int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// SessionStore persists sessions. A Redis implementation shares them
+// between instances of the host.
+type SessionStore interface {
+	// CreateSession stores a session until its ExpiresAt.
+	CreateSession(ctx context.Context, s *Session) error
+	// Session returns the session with the id. Returns ErrNotFound.
+	Session(ctx context.Context, id string) (*Session, error)
+	// Sessions lists an operator's sessions, oldest first.
+	Sessions(ctx context.Context, tenant TenantID, op OperatorID) ([]*Session, error)
+	// DeleteSession removes one session; removing a missing one is not an error.
+	DeleteSession(ctx context.Context, tenant TenantID, id string) error
+	// DeleteOperatorSessions removes every session of the operator at once.
+	DeleteOperatorSessions(ctx context.Context, tenant TenantID, op OperatorID) error
+}
+
+// TokenPurpose says what a one-time token is for.
+type TokenPurpose string
+
+// Token purposes.
+const (
+	PurposeInvitation    TokenPurpose = "invitation"
+	PurposePasswordReset TokenPurpose = "password_reset"
+	PurposeMFAChallenge  TokenPurpose = "mfa_challenge"
+)
+
+// Token is a one-time token: an invitation or verification link, a password
+// reset link, or the challenge between a password and a TOTP code. ID is
+// the SHA-256 of the token in hex.
+type Token struct {
+	ID        string
+	Purpose   TokenPurpose
+	Tenant    TenantID
+	Operator  OperatorID
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// TokenStore persists one-time tokens.
+type TokenStore interface {
+	// IssueToken stores the token and voids every earlier token of the same
+	// tenant, operator and purpose, atomically.
+	IssueToken(ctx context.Context, t *Token) error
+	// Token returns the token without spending it. Returns ErrNotFound.
+	Token(ctx context.Context, purpose TokenPurpose, id string) (*Token, error)
+	// ConsumeToken removes and returns the token, atomically: of many
+	// concurrent calls with one id, exactly one succeeds. Returns
+	// ErrNotFound for an unknown, voided or already used token.
+	ConsumeToken(ctx context.Context, purpose TokenPurpose, id string) (*Token, error)
+	// DeleteOperatorTokens voids every token of the operator.
+	DeleteOperatorTokens(ctx context.Context, tenant TenantID, op OperatorID) error
+}
+
+// Attempts is an operator's run of failed logins.
+type Attempts struct {
+	Count int
+	Last  time.Time
+}
+
+// AttemptStore counts failed logins (A9).
+type AttemptStore interface {
+	// RecordFailure adds one failure at the given time and returns the run
+	// including it, atomically: concurrent failures each see a distinct
+	// count. A run whose last failure is older than window starts again.
+	RecordFailure(ctx context.Context, tenant TenantID, op OperatorID, at time.Time, window time.Duration) (Attempts, error)
+	// Attempts returns the current run (zero if none).
+	Attempts(ctx context.Context, tenant TenantID, op OperatorID) (Attempts, error)
+	// ResetAttempts ends the run.
+	ResetAttempts(ctx context.Context, tenant TenantID, op OperatorID) error
+}
+
+// Store is every store the package needs. The storage adapters implement
+// all of it; Config lets a host take sessions, tokens and attempts from
+// another store (Redis, say).
+type Store interface {
+	TenantStore
+	OperatorStore
+	RoleStore
+	AuditStore
+	SessionStore
+	TokenStore
+	AttemptStore
+}

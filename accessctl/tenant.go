@@ -1,0 +1,206 @@
+package accessctl
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/backoffice-go/backoffice/internal/check"
+)
+
+// Tenant returns the actor's tenant with its settings. Any authenticated
+// actor may read it.
+func (s *Service) Tenant(ctx context.Context) (*Tenant, error) {
+	a, ok := ActorFrom(ctx)
+	if !ok {
+		return nil, Errorf(ErrUnauthenticated, "accessctl: tenant", "log in first")
+	}
+	return s.store.Tenant(ctx, a.tenant)
+}
+
+// TenantSettings changes a tenant's settings; nil fields stay as they are.
+type TenantSettings struct {
+	Version                  int64
+	Name                     *string
+	SSO                      *SSOConfig
+	EndUserForgotPasswordOff *bool
+}
+
+// ConfigureTenant changes the tenant's name, SSO mode and group-to-role
+// mapping (A17), and the end-user forgot-password switch (E8). Needs
+// tenant.configure. Every role in the mapping must exist.
+func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (*Tenant, error) {
+	const op = "accessctl: configure tenant"
+	a, err := Require(ctx, PermTenantConfigure)
+	if err != nil {
+		return nil, err
+	}
+	before, rs, err := s.tenantRoles(ctx, a.tenant)
+	if err != nil {
+		return nil, err
+	}
+	t := before.Clone()
+	if in.Name != nil {
+		t.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.SSO != nil {
+		t.SSO = in.SSO.clone()
+	}
+	if in.EndUserForgotPasswordOff != nil {
+		t.EndUserForgotPasswordOff = *in.EndUserForgotPasswordOff
+	}
+	var v Violations
+	if r := check.Name(t.Name, 200); r != "" {
+		v.Add("name", r)
+	}
+	for _, g := range slices.Sorted(maps.Keys(t.SSO.GroupRoles)) {
+		if r := check.Name(g, 256); r != "" {
+			v.Add("sso.group_roles", "group names "+r)
+		}
+		for _, r := range t.SSO.GroupRoles[g] {
+			if _, ok := rs.byName[r]; !ok {
+				v.Add("sso.group_roles", fmt.Sprintf("unknown role %q", r))
+			}
+		}
+	}
+	if t.SSO.Enabled && len(t.SSO.GroupRoles) == 0 {
+		v.Add("sso.group_roles", "SSO needs at least one group mapped to a role")
+	}
+	if err := v.Err(op); err != nil {
+		return nil, err
+	}
+	var c changes
+	c.str("name", before.Name, t.Name)
+	c.str("sso.enabled", boolStr(before.SSO.Enabled), boolStr(t.SSO.Enabled))
+	c.str("sso.group_roles", groupRolesString(before.SSO.GroupRoles), groupRolesString(t.SSO.GroupRoles))
+	c.str("enduser_forgot_password_off", boolStr(before.EndUserForgotPasswordOff), boolStr(t.EndUserForgotPasswordOff))
+	if len(c) == 0 {
+		return before, nil
+	}
+	t.UpdatedAt = s.clock()
+	if err := s.store.UpdateTenant(ctx, t, in.Version, s.entry(a.Ref(), a.tenant, "tenant.configure", TargetTenant, string(t.ID), t.UpdatedAt, c)); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func groupRolesString(m map[string][]RoleName) string {
+	var parts []string
+	for _, g := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, g+"="+joinNames(m[g]))
+	}
+	return strings.Join(parts, ";")
+}
+
+// Roles lists the tenant's roles, preset ones first. Needs operator.read.
+func (s *Service) Roles(ctx context.Context) ([]Role, error) {
+	a, err := Require(ctx, PermOperatorRead)
+	if err != nil {
+		return nil, err
+	}
+	_, rs, err := s.tenantRoles(ctx, a.tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Role, 0, len(rs.order))
+	for _, n := range rs.order {
+		r := rs.byName[n].Role
+		r.Permissions = slices.Clone(r.Permissions)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// AdministratorRole returns the tenant's Administrator role name (A4).
+func (s *Service) AdministratorRole(ctx context.Context) (RoleName, error) {
+	a, ok := ActorFrom(ctx)
+	if !ok {
+		return "", Errorf(ErrUnauthenticated, "accessctl: roles", "log in first")
+	}
+	_, rs, err := s.tenantRoles(ctx, a.tenant)
+	if err != nil {
+		return "", err
+	}
+	return rs.admin, nil
+}
+
+// CreateRole adds a custom role to the tenant (A1). Needs role.manage. The
+// role may hold only permissions the actor holds, so that a role is never
+// a way to escalate.
+func (s *Service) CreateRole(ctx context.Context, r Role) (*Role, error) {
+	return s.saveRole(ctx, r, true)
+}
+
+// UpdateRole replaces a custom role's abbreviation, description and
+// permissions; r.Version is the version read (X4). Needs role.manage.
+// Sessions of operators holding the role keep running with the new
+// permissions from their next request.
+func (s *Service) UpdateRole(ctx context.Context, r Role) (*Role, error) {
+	return s.saveRole(ctx, r, false)
+}
+
+func (s *Service) saveRole(ctx context.Context, r Role, create bool) (*Role, error) {
+	op := "accessctl: update role"
+	if create {
+		op = "accessctl: create role"
+	}
+	a, err := Require(ctx, PermRoleManage)
+	if err != nil {
+		return nil, err
+	}
+	t, rs, err := s.tenantRoles(ctx, a.tenant)
+	if err != nil {
+		return nil, err
+	}
+	r.Tenant = a.tenant
+	r.Abbrev = strings.TrimSpace(r.Abbrev)
+	r.Description = strings.TrimSpace(r.Description)
+	r.Permissions = slices.Compact(slices.Sorted(slices.Values(r.Permissions)))
+	var v Violations
+	if !validPermissionName("role." + string(r.Name)) {
+		v.Add("name", "must be lower-case letters, digits and _")
+	}
+	if r := check.Name(r.Abbrev, 16); r != "" {
+		v.Add("abbrev", r)
+	}
+	if r := check.Text(r.Description, 500); r != "" {
+		v.Add("description", r)
+	}
+	set, err := s.cat.compile(r.Permissions)
+	if err != nil {
+		v.Add("permissions", "lists a permission not in the catalog")
+	}
+	existing, exists := rs.byName[r.Name]
+	if exists && existing.Tenant == "" {
+		v.Add("name", fmt.Sprintf("is a role of preset %q", t.Preset))
+	}
+	if err := v.Err(op); err != nil {
+		return nil, err
+	}
+	if !create && !exists {
+		return nil, Errorf(ErrNotFound, op, fmt.Sprintf("no custom role %q", r.Name))
+	}
+	if a.kind != ActorSystem && !set.subsetOf(&a.set) {
+		return nil, Errorf(ErrForbidden, op, "a role may hold only permissions you hold")
+	}
+	now := s.clock()
+	var c changes
+	if create {
+		c.str("abbrev", "", r.Abbrev)
+		c.str("description", "", r.Description)
+		c.str("permissions", "", joinNames(r.Permissions))
+		err = s.store.CreateRole(ctx, &r, s.entry(a.Ref(), a.tenant, "role.create", TargetRole, string(r.Name), now, c))
+	} else {
+		c.str("abbrev", existing.Abbrev, r.Abbrev)
+		c.str("description", existing.Description, r.Description)
+		c.str("permissions", joinNames(existing.Permissions), joinNames(r.Permissions))
+		expect := r.Version
+		err = s.store.UpdateRole(ctx, &r, expect, s.entry(a.Ref(), a.tenant, "role.update", TargetRole, string(r.Name), now, c))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}

@@ -1,0 +1,204 @@
+package accessctl
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+)
+
+// Identifiers. Each entity has its own type so they cannot be mixed up.
+type (
+	// TenantID identifies a tenant: the platform's client or merchant account.
+	TenantID string
+	// OperatorID identifies an operator within the module.
+	OperatorID string
+	// AccountID identifies one of a tenant's accounts (A19).
+	AccountID string
+)
+
+// Secret holds a value that must never be printed: a password hash, a TOTP
+// seed, a token. Every fmt verb, JSON, text and slog render it as
+// "[redacted]"; use string(s) where the value itself is needed.
+type Secret string
+
+const redacted = "[redacted]"
+
+// Format prints "[redacted]" for every verb, including %#v.
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
+
+// String returns "[redacted]".
+func (s Secret) String() string { return redacted }
+
+// GoString returns "[redacted]".
+func (s Secret) GoString() string { return redacted }
+
+// MarshalText returns "[redacted]", so JSON and text encoders never leak it.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// LogValue keeps the value out of slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// Tenant is one client of the platform, with its own operators, roles and
+// settings (X8).
+type Tenant struct {
+	ID   TenantID
+	Name string
+	// Preset names the role preset the tenant's roles start from.
+	Preset string
+	SSO    SSOConfig
+	// EndUserForgotPasswordOff switches off the end-user forgot-password
+	// email for the tenant (E8).
+	EndUserForgotPasswordOff bool
+	Version                  int64
+	CreatedAt                time.Time
+	UpdatedAt                time.Time
+}
+
+// SSOConfig switches a tenant to single sign-on (A17). While Enabled,
+// operators are provisioned only from the identity provider.
+type SSOConfig struct {
+	Enabled bool
+	// GroupRoles maps an identity-provider group to the roles its members get.
+	GroupRoles map[string][]RoleName
+}
+
+func (c SSOConfig) clone() SSOConfig {
+	out := SSOConfig{Enabled: c.Enabled}
+	if c.GroupRoles != nil {
+		out.GroupRoles = make(map[string][]RoleName, len(c.GroupRoles))
+		for g, r := range c.GroupRoles {
+			out.GroupRoles[g] = slices.Clone(r)
+		}
+	}
+	return out
+}
+
+// Clone returns a deep copy.
+func (t *Tenant) Clone() *Tenant {
+	c := *t
+	c.SSO = t.SSO.clone()
+	return &c
+}
+
+// OperatorStatus is where an operator is in its life.
+type OperatorStatus string
+
+// Operator statuses.
+const (
+	// StatusInvited: created by invitation, email not yet verified.
+	StatusInvited OperatorStatus = "invited"
+	// StatusActive: may log in.
+	StatusActive OperatorStatus = "active"
+	// StatusBlocked: blocked after three failed logins or by a manager;
+	// an operator manager must unblock it (A9).
+	StatusBlocked OperatorStatus = "blocked"
+	// StatusDeactivated: access removed; history kept; can be reactivated (A13).
+	StatusDeactivated OperatorStatus = "deactivated"
+)
+
+// Valid reports whether s is one of the statuses.
+func (s OperatorStatus) Valid() bool {
+	switch s {
+	case StatusInvited, StatusActive, StatusBlocked, StatusDeactivated:
+		return true
+	}
+	return false
+}
+
+// Operator is a member of staff who logs into the dashboard. It is not an
+// end user.
+type Operator struct {
+	ID        OperatorID
+	Tenant    TenantID
+	Username  string
+	Email     string
+	FirstName string
+	LastName  string
+	Roles     []RoleName
+	// AllAccounts gives access to every account of the tenant; otherwise
+	// access is limited to Accounts (A19).
+	AllAccounts bool
+	Accounts    []AccountID
+	Status      OperatorStatus
+	// EmailVerified is set when the operator followed an invitation link.
+	EmailVerified bool
+	PasswordHash  Secret
+	// MFASecret is the TOTP seed; MFAEnrolled is false while enrolment is
+	// pending or after an MFA reset.
+	MFASecret   Secret
+	MFAEnrolled bool
+	// MFALastStep is the last TOTP time step accepted, so a code is never
+	// accepted twice.
+	MFALastStep int64
+	// ExternalKey links the operator to the SSO identity provider's subject
+	// (the "SAML key").
+	ExternalKey string
+	// SessionEpoch changes whenever every session of the operator must die
+	// (password, role or status change); a session carries the epoch it was
+	// issued in.
+	SessionEpoch int64
+	Version      int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Clone returns a deep copy.
+func (o *Operator) Clone() *Operator {
+	c := *o
+	c.Roles = slices.Clone(o.Roles)
+	c.Accounts = slices.Clone(o.Accounts)
+	return &c
+}
+
+// LoginName is the username, or the email when there is no username.
+func (o *Operator) LoginName() string {
+	if o.Username != "" {
+		return o.Username
+	}
+	return o.Email
+}
+
+// HasRole reports whether the operator holds the role.
+func (o *Operator) HasRole(r RoleName) bool { return slices.Contains(o.Roles, r) }
+
+// ActorRef is how an actor appears in an audit entry.
+type ActorRef struct {
+	Kind ActorKind
+	ID   string
+	Name string
+}
+
+// AuditEntry records one state change (X2): who did what to which record,
+// when, and what changed. It never holds a secret.
+type AuditEntry struct {
+	ID         string
+	Tenant     TenantID
+	Actor      ActorRef
+	Action     string
+	TargetType string
+	TargetID   string
+	At         time.Time
+	Changes    []Change
+}
+
+// Clone returns a deep copy.
+func (e AuditEntry) Clone() AuditEntry {
+	e.Changes = slices.Clone(e.Changes)
+	return e
+}
+
+// Change is the before and after of one field. A secret field is recorded
+// as changed with both values "[redacted]".
+type Change struct {
+	Field  string
+	Before string
+	After  string
+}
+
+// Audit target types.
+const (
+	TargetTenant   = "tenant"
+	TargetOperator = "operator"
+	TargetRole     = "role"
+)
