@@ -1,0 +1,623 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+)
+
+const admin = accessctl.RoleAdministrator
+
+type fixture struct {
+	Stores
+	ids *seq
+}
+
+func newFixture(t *testing.T, newStores func(t *testing.T) Stores) *fixture {
+	t.Helper()
+	return &fixture{Stores: newStores(t), ids: &seq{}}
+}
+
+func (f *fixture) entry(tenant accessctl.TenantID, typ, id, action string) accessctl.AuditEntry {
+	return accessctl.AuditEntry{ID: f.ids.next("audit"), Tenant: tenant, Actor: accessctl.ActorRef{Kind: accessctl.ActorSystem, ID: "system:test", Name: "test"},
+		Action: action, TargetType: typ, TargetID: id, At: base, Changes: []accessctl.Change{{Field: "status", Before: "", After: "x"}}}
+}
+
+func (f *fixture) tenant(t *testing.T, id accessctl.TenantID) *accessctl.Tenant {
+	t.Helper()
+	tn := &accessctl.Tenant{ID: id, Name: "Tenant " + string(id), Preset: accessctl.PresetDashboard, CreatedAt: base, UpdatedAt: base}
+	require.NoError(t, f.Tenants.CreateTenant(ctx(), tn, f.entry(id, accessctl.TargetTenant, string(id), "tenant.create")))
+	return tn
+}
+
+func (f *fixture) operator(t *testing.T, tenant accessctl.TenantID, name string, roles ...accessctl.RoleName) *accessctl.Operator {
+	t.Helper()
+	o := &accessctl.Operator{ID: accessctl.OperatorID(f.ids.next("op")), Tenant: tenant, Username: name, Email: name + "@example.com",
+		FirstName: "First", LastName: "Last", Roles: roles, AllAccounts: true, Status: accessctl.StatusActive,
+		PasswordHash: "$argon2id$stub", CreatedAt: base, UpdatedAt: base}
+	require.NoError(t, f.Operators.CreateOperator(ctx(), o, f.entry(tenant, accessctl.TargetOperator, string(o.ID), "operator.create")))
+	return o
+}
+
+func (f *fixture) history(t *testing.T, tenant accessctl.TenantID, typ, id string) []accessctl.AuditEntry {
+	t.Helper()
+	es, err := f.Audit.AuditEntries(ctx(), tenant, accessctl.AuditQuery{TargetType: typ, TargetID: id})
+	require.NoError(t, err)
+	return es
+}
+
+func requireKind(t *testing.T, err, kind error) {
+	t.Helper()
+	require.Error(t, err)
+	require.True(t, errors.Is(err, kind), "got %v, want %v", err, kind)
+}
+
+func testTenants(t *testing.T, newStores func(*testing.T) Stores) {
+	t.Run("CreateAndRead", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		tn := f.tenant(t, "t1")
+		assert.Equal(t, int64(1), tn.Version)
+		got, err := f.Tenants.Tenant(ctx(), "t1")
+		require.NoError(t, err)
+		assert.Equal(t, tn, got)
+		assert.Len(t, f.history(t, "t1", accessctl.TargetTenant, "t1"), 1, "X2: the entry is written with the change")
+	})
+	t.Run("ErrConflict", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		f.tenant(t, "t1")
+		err := f.Tenants.CreateTenant(ctx(), &accessctl.Tenant{ID: "t1", Name: "again", Preset: "dashboard", CreatedAt: base, UpdatedAt: base},
+			f.entry("t1", accessctl.TargetTenant, "t1", "tenant.create"))
+		requireKind(t, err, accessctl.ErrConflict)
+		assert.Len(t, f.history(t, "t1", accessctl.TargetTenant, "t1"), 1, "X2: no entry without its change")
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		_, err := f.Tenants.Tenant(ctx(), "nope")
+		requireKind(t, err, accessctl.ErrNotFound)
+	})
+	t.Run("UpdateVersions", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		tn := f.tenant(t, "t1")
+		tn.SSO = accessctl.SSOConfig{Enabled: true, GroupRoles: map[string][]accessctl.RoleName{"ops": {admin}}}
+		tn.EndUserForgotPasswordOff = true
+		require.NoError(t, f.Tenants.UpdateTenant(ctx(), tn, 1, f.entry("t1", accessctl.TargetTenant, "t1", "tenant.configure")))
+		assert.Equal(t, int64(2), tn.Version)
+		got, err := f.Tenants.Tenant(ctx(), "t1")
+		require.NoError(t, err)
+		assert.Equal(t, tn, got)
+		// X4: a stale version conflicts and changes nothing.
+		stale := got.Clone()
+		stale.Name = "stale"
+		requireKind(t, f.Tenants.UpdateTenant(ctx(), stale, 1, f.entry("t1", accessctl.TargetTenant, "t1", "tenant.configure")), accessctl.ErrConflict)
+		got, _ = f.Tenants.Tenant(ctx(), "t1")
+		assert.Equal(t, tn.Name, got.Name)
+		assert.Len(t, f.history(t, "t1", accessctl.TargetTenant, "t1"), 2)
+		requireKind(t, f.Tenants.UpdateTenant(ctx(), &accessctl.Tenant{ID: "zz", Version: 1}, 1, f.entry("zz", accessctl.TargetTenant, "zz", "x")), accessctl.ErrNotFound)
+	})
+	t.Run("Copies", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		tn := f.tenant(t, "t1")
+		tn.SSO.GroupRoles = map[string][]accessctl.RoleName{"g": {admin}}
+		require.NoError(t, f.Tenants.UpdateTenant(ctx(), tn, 1, f.entry("t1", accessctl.TargetTenant, "t1", "u")))
+		got, _ := f.Tenants.Tenant(ctx(), "t1")
+		got.SSO.GroupRoles["g"][0] = "changed"
+		tn.SSO.GroupRoles["g"][0] = "changed"
+		again, _ := f.Tenants.Tenant(ctx(), "t1")
+		assert.Equal(t, admin, again.SSO.GroupRoles["g"][0], "a store must not share its records")
+	})
+	t.Run("Cancelled", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		_, err := f.Tenants.Tenant(cancelled(), "t1")
+		require.ErrorIs(t, err, context.Canceled)
+	})
+}
+
+func testOperators(t *testing.T, newStores func(*testing.T) Stores) {
+	t.Run("CreateAndRead", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		f.tenant(t, "t1")
+		o := &accessctl.Operator{ID: "op-1", Tenant: "t1", Username: "Alice", Email: "alice@example.com", FirstName: "Alice", LastName: "Liddell",
+			Roles: []accessctl.RoleName{accessctl.RoleManager, accessctl.RoleReadOnly}, Accounts: []accessctl.AccountID{"acc-1", "acc-2"},
+			Status: accessctl.StatusInvited, EmailVerified: true, PasswordHash: "$argon2id$x", MFASecret: "JBSWY3DPEHPK3PXP", MFAEnrolled: true,
+			MFALastStep: 12345, ExternalKey: "saml-1", SessionEpoch: 3, CreatedAt: base, UpdatedAt: base.Add(time.Second)}
+		require.NoError(t, f.Operators.CreateOperator(ctx(), o, f.entry("t1", accessctl.TargetOperator, "op-1", "operator.create")))
+		assert.Equal(t, int64(1), o.Version)
+		got, err := f.Operators.Operator(ctx(), "t1", "op-1")
+		require.NoError(t, err)
+		assert.Equal(t, o, got, "every field survives, times in UTC at microsecond precision")
+		assert.Equal(t, time.UTC, got.CreatedAt.Location())
+		got.Roles[0] = "changed"
+		again, _ := f.Operators.Operator(ctx(), "t1", "op-1")
+		assert.Equal(t, accessctl.RoleManager, again.Roles[0], "a store must not share its records")
+	})
+	t.Run("ErrConflict/Unique", func(t *testing.T) {
+		t.Parallel()
+		// A6: username and email unique within a tenant, email case-insensitively.
+		f := newFixture(t, newStores)
+		f.tenant(t, "t1")
+		f.tenant(t, "t2")
+		a := f.operator(t, "t1", "alice", admin)
+		for _, tc := range []struct{ username, email, field string }{
+			{"ALICE", "other@example.com", "username"},
+			{"bob", "Alice@Example.COM", "email"},
+		} {
+			o := &accessctl.Operator{ID: accessctl.OperatorID(f.ids.next("op")), Tenant: "t1", Username: tc.username, Email: tc.email,
+				FirstName: "B", LastName: "B", Roles: []accessctl.RoleName{admin}, Status: accessctl.StatusActive, CreatedAt: base, UpdatedAt: base}
+			err := f.Operators.CreateOperator(ctx(), o, f.entry("t1", accessctl.TargetOperator, string(o.ID), "operator.create"))
+			requireKind(t, err, accessctl.ErrConflict)
+			var e *accessctl.Error
+			require.ErrorAs(t, err, &e)
+			assert.True(t, e.HasField(tc.field), "conflict names %s: %v", tc.field, err)
+			_, err = f.Operators.Operator(ctx(), "t1", o.ID)
+			requireKind(t, err, accessctl.ErrNotFound)
+			assert.Empty(t, f.history(t, "t1", accessctl.TargetOperator, string(o.ID)), "X2: no entry without its change")
+		}
+		// X8: another tenant may reuse them.
+		f.operator(t, "t2", "alice", admin)
+		// Updating into a taken email conflicts too.
+		b := f.operator(t, "t1", "bob", admin)
+		b.Email = "ALICE@example.com"
+		err := f.Operators.UpdateOperator(ctx(), b, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(b.ID), "operator.update"))
+		requireKind(t, err, accessctl.ErrConflict)
+		got, _ := f.Operators.Operator(ctx(), "t1", b.ID)
+		assert.Equal(t, "bob@example.com", got.Email)
+		_ = a
+	})
+	t.Run("Lookups", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		f.tenant(t, "t1")
+		f.tenant(t, "t2")
+		a := f.operator(t, "t1", "alice", admin)
+		a.ExternalKey = "idp|alice"
+		require.NoError(t, f.Operators.UpdateOperator(ctx(), a, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(a.ID), "u")))
+		for _, login := range []string{"alice", "ALICE", "alice@example.com", "Alice@Example.com"} {
+			got, err := f.Operators.OperatorByLogin(ctx(), "t1", login)
+			require.NoError(t, err, login)
+			assert.Equal(t, a.ID, got.ID)
+		}
+		_, err := f.Operators.OperatorByLogin(ctx(), "t2", "alice")
+		requireKind(t, err, accessctl.ErrNotFound) // X8
+		_, err = f.Operators.OperatorByLogin(ctx(), "t1", "")
+		requireKind(t, err, accessctl.ErrNotFound)
+		got, err := f.Operators.OperatorByExternalKey(ctx(), "t1", "idp|alice")
+		require.NoError(t, err)
+		assert.Equal(t, a.ID, got.ID)
+		_, err = f.Operators.OperatorByExternalKey(ctx(), "t1", "idp|ALICE")
+		requireKind(t, err, accessctl.ErrNotFound)
+		_, err = f.Operators.Operator(ctx(), "t2", a.ID)
+		requireKind(t, err, accessctl.ErrNotFound) // X8
+	})
+	t.Run("List", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		f.tenant(t, "t1")
+		f.tenant(t, "t2")
+		var made []*accessctl.Operator
+		for i := range 7 {
+			role := accessctl.RoleReadOnly
+			if i%2 == 0 {
+				role = accessctl.RoleManager
+			}
+			made = append(made, f.operator(t, "t1", fmt.Sprintf("user%d", i), role))
+		}
+		f.operator(t, "t2", "other", admin)
+		page, err := f.Operators.Operators(ctx(), "t1", accessctl.OperatorQuery{Limit: 3})
+		require.NoError(t, err)
+		require.Len(t, page, 3)
+		assert.Equal(t, []accessctl.OperatorID{made[6].ID, made[5].ID, made[4].ID}, opIDs(page), "newest first")
+		page, err = f.Operators.Operators(ctx(), "t1", accessctl.OperatorQuery{Limit: 3, After: made[4].ID})
+		require.NoError(t, err)
+		assert.Equal(t, []accessctl.OperatorID{made[3].ID, made[2].ID, made[1].ID}, opIDs(page))
+		role := accessctl.RoleManager
+		page, err = f.Operators.Operators(ctx(), "t1", accessctl.OperatorQuery{Role: &role, Limit: 10})
+		require.NoError(t, err)
+		assert.Equal(t, []accessctl.OperatorID{made[6].ID, made[4].ID, made[2].ID, made[0].ID}, opIDs(page))
+		st := accessctl.StatusBlocked
+		page, err = f.Operators.Operators(ctx(), "t1", accessctl.OperatorQuery{Status: &st, Limit: 10})
+		require.NoError(t, err)
+		assert.Empty(t, page)
+	})
+	t.Run("Update/ErrConflict", func(t *testing.T) {
+		t.Parallel()
+		// X4: a stale version fails with a conflict and changes nothing.
+		f := newFixture(t, newStores)
+		f.tenant(t, "t1")
+		o := f.operator(t, "t1", "alice", admin)
+		o.FirstName = "Changed"
+		require.NoError(t, f.Operators.UpdateOperator(ctx(), o, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(o.ID), "u1")))
+		assert.Equal(t, int64(2), o.Version)
+		stale := o.Clone()
+		stale.FirstName = "Stale"
+		err := f.Operators.UpdateOperator(ctx(), stale, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(o.ID), "u2"))
+		requireKind(t, err, accessctl.ErrConflict)
+		got, _ := f.Operators.Operator(ctx(), "t1", o.ID)
+		assert.Equal(t, "Changed", got.FirstName)
+		assert.Equal(t, int64(2), got.Version)
+		assert.Len(t, f.history(t, "t1", accessctl.TargetOperator, string(o.ID)), 2, "X2: the failed update wrote no entry")
+		missing := o.Clone()
+		missing.ID = "nope"
+		requireKind(t, f.Operators.UpdateOperator(ctx(), missing, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, "nope", "u")), accessctl.ErrNotFound)
+	})
+	t.Run("Update/Concurrent", func(t *testing.T) {
+		t.Parallel()
+		// X4: of many writers with the same version, exactly one wins.
+		f := newFixture(t, newStores)
+		f.tenant(t, "t1")
+		o := f.operator(t, "t1", "alice", admin)
+		var wins, conflicts atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Go(func() {
+				c := o.Clone()
+				c.FirstName = fmt.Sprintf("N%d", i)
+				err := f.Operators.UpdateOperator(ctx(), c, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(o.ID), "u"))
+				switch {
+				case err == nil:
+					wins.Add(1)
+				case errors.Is(err, accessctl.ErrConflict):
+					conflicts.Add(1)
+				default:
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, int32(1), wins.Load())
+		assert.Equal(t, int32(19), conflicts.Load())
+		assert.Len(t, f.history(t, "t1", accessctl.TargetOperator, string(o.ID)), 2)
+	})
+	t.Run("Guard/LastAdministrator", func(t *testing.T) {
+		t.Parallel()
+		// A15: the last active Administrator cannot be deactivated, blocked,
+		// demoted or deleted.
+		f := newFixture(t, newStores)
+		f.tenant(t, "t1")
+		a := f.operator(t, "t1", "alice", admin)
+		f.operator(t, "t1", "mgr", accessctl.RoleManager)
+		g := accessctl.Guard{KeepAdmin: admin}
+		for _, change := range []func(o *accessctl.Operator){
+			func(o *accessctl.Operator) { o.Status = accessctl.StatusDeactivated },
+			func(o *accessctl.Operator) { o.Status = accessctl.StatusBlocked },
+			func(o *accessctl.Operator) { o.Roles = []accessctl.RoleName{accessctl.RoleManager} },
+		} {
+			c := a.Clone()
+			change(c)
+			err := f.Operators.UpdateOperator(ctx(), c, a.Version, g, f.entry("t1", accessctl.TargetOperator, string(a.ID), "u"))
+			requireKind(t, err, accessctl.ErrFailedPrecondition)
+			require.ErrorIs(t, err, accessctl.ErrLastAdministrator)
+		}
+		err := f.Operators.DeleteOperator(ctx(), "t1", a.ID, a.Version, g, f.entry("t1", accessctl.TargetOperator, string(a.ID), "d"))
+		require.ErrorIs(t, err, accessctl.ErrLastAdministrator)
+		got, err := f.Operators.Operator(ctx(), "t1", a.ID)
+		require.NoError(t, err)
+		assert.Equal(t, a, got)
+		assert.Len(t, f.history(t, "t1", accessctl.TargetOperator, string(a.ID)), 1)
+		// With a second active Administrator the change goes through.
+		f.operator(t, "t1", "bob", admin)
+		c := a.Clone()
+		c.Status = accessctl.StatusDeactivated
+		require.NoError(t, f.Operators.UpdateOperator(ctx(), c, a.Version, g, f.entry("t1", accessctl.TargetOperator, string(a.ID), "u")))
+	})
+	t.Run("Guard/Race", func(t *testing.T) {
+		t.Parallel()
+		// A15 under a race: 50 writers try to deactivate or demote the last
+		// two Administrators; at least one active Administrator remains.
+		f := newFixture(t, newStores)
+		f.tenant(t, "t1")
+		admins := []*accessctl.Operator{f.operator(t, "t1", "a1", admin), f.operator(t, "t1", "a2", admin)}
+		g := accessctl.Guard{KeepAdmin: admin}
+		var wg sync.WaitGroup
+		for i := range 50 {
+			wg.Go(func() {
+				target := admins[i%2]
+				for range 5 {
+					cur, err := f.Operators.Operator(ctx(), "t1", target.ID)
+					if err != nil {
+						return
+					}
+					c := cur.Clone()
+					switch i % 3 {
+					case 0:
+						c.Status = accessctl.StatusDeactivated
+					case 1:
+						c.Roles = []accessctl.RoleName{accessctl.RoleManager}
+					default:
+						err = f.Operators.DeleteOperator(ctx(), "t1", cur.ID, cur.Version, g, f.entry("t1", accessctl.TargetOperator, string(cur.ID), "d"))
+						if err == nil || !errors.Is(err, accessctl.ErrConflict) {
+							return
+						}
+						continue
+					}
+					err = f.Operators.UpdateOperator(ctx(), c, cur.Version, g, f.entry("t1", accessctl.TargetOperator, string(c.ID), "u"))
+					if err == nil || !errors.Is(err, accessctl.ErrConflict) {
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		active := accessctl.StatusActive
+		r := admin
+		left, err := f.Operators.Operators(ctx(), "t1", accessctl.OperatorQuery{Status: &active, Role: &r, Limit: 10})
+		require.NoError(t, err)
+		assert.Len(t, left, 1, "exactly one of the two Administrators could be removed")
+	})
+	t.Run("Delete", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		f.tenant(t, "t1")
+		o := f.operator(t, "t1", "alice", accessctl.RoleReadOnly)
+		requireKind(t, f.Operators.DeleteOperator(ctx(), "t1", o.ID, 7, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(o.ID), "d")), accessctl.ErrConflict)
+		require.NoError(t, f.Operators.DeleteOperator(ctx(), "t1", o.ID, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(o.ID), "d")))
+		_, err := f.Operators.Operator(ctx(), "t1", o.ID)
+		requireKind(t, err, accessctl.ErrNotFound)
+		assert.Len(t, f.history(t, "t1", accessctl.TargetOperator, string(o.ID)), 2, "A14: history outlives the operator")
+		// The username is free again.
+		f.operator(t, "t1", "alice", accessctl.RoleReadOnly)
+		requireKind(t, f.Operators.DeleteOperator(ctx(), "t1", o.ID, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(o.ID), "d")), accessctl.ErrNotFound)
+	})
+	t.Run("Cancelled", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		_, err := f.Operators.Operator(cancelled(), "t1", "x")
+		require.ErrorIs(t, err, context.Canceled)
+	})
+}
+
+func opIDs(ops []*accessctl.Operator) []accessctl.OperatorID {
+	out := make([]accessctl.OperatorID, len(ops))
+	for i, o := range ops {
+		out[i] = o.ID
+	}
+	return out
+}
+
+func testAudit(t *testing.T, newStores func(*testing.T) Stores) {
+	t.Run("NewestFirstPaged", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		f.tenant(t, "t1")
+		o := f.operator(t, "t1", "alice", admin)
+		for i := range 5 {
+			o.FirstName = fmt.Sprintf("N%d", i)
+			e := f.entry("t1", accessctl.TargetOperator, string(o.ID), fmt.Sprintf("u%d", i))
+			e.At = base.Add(time.Duration(i) * time.Minute)
+			e.Changes = []accessctl.Change{{Field: "first_name", Before: "a", After: o.FirstName}}
+			require.NoError(t, f.Operators.UpdateOperator(ctx(), o, o.Version, accessctl.Guard{}, e))
+		}
+		all := f.history(t, "t1", accessctl.TargetOperator, string(o.ID))
+		require.Len(t, all, 6)
+		assert.Equal(t, "u4", all[0].Action)
+		assert.Equal(t, "operator.create", all[5].Action)
+		assert.Equal(t, base.Add(4*time.Minute), all[0].At)
+		assert.Equal(t, []accessctl.Change{{Field: "first_name", Before: "a", After: "N4"}}, all[0].Changes)
+		assert.Equal(t, accessctl.ActorRef{Kind: accessctl.ActorSystem, ID: "system:test", Name: "test"}, all[0].Actor)
+		page, err := f.Audit.AuditEntries(ctx(), "t1", accessctl.AuditQuery{TargetType: accessctl.TargetOperator, TargetID: string(o.ID), Limit: 2, Before: all[1].ID})
+		require.NoError(t, err)
+		require.Len(t, page, 2)
+		assert.Equal(t, []string{all[2].ID, all[3].ID}, []string{page[0].ID, page[1].ID})
+		other, err := f.Audit.AuditEntries(ctx(), "t2", accessctl.AuditQuery{TargetType: accessctl.TargetOperator, TargetID: string(o.ID)})
+		require.NoError(t, err)
+		assert.Empty(t, other, "X8")
+	})
+}
+
+func testRoles(t *testing.T, newStores func(*testing.T) Stores) {
+	t.Run("CreateListUpdate", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		if f.Tenants != nil {
+			f.tenant(t, "t1")
+		}
+		r := &accessctl.Role{Tenant: "t1", Name: "auditor", Abbrev: "AU", Description: "Reads the log",
+			Permissions: []accessctl.Permission{accessctl.PermAuditRead, accessctl.PermOperatorRead}}
+		require.NoError(t, f.Roles.CreateRole(ctx(), r, f.entry("t1", accessctl.TargetRole, "auditor", "role.create")))
+		assert.Equal(t, int64(1), r.Version)
+		dup := *r
+		requireKind(t, f.Roles.CreateRole(ctx(), &dup, f.entry("t1", accessctl.TargetRole, "auditor", "role.create")), accessctl.ErrConflict)
+		list, err := f.Roles.Roles(ctx(), "t1")
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		assert.Equal(t, *r, list[0])
+		r.Permissions = []accessctl.Permission{accessctl.PermAuditRead}
+		require.NoError(t, f.Roles.UpdateRole(ctx(), r, 1, f.entry("t1", accessctl.TargetRole, "auditor", "role.update")))
+		requireKind(t, f.Roles.UpdateRole(ctx(), r, 1, f.entry("t1", accessctl.TargetRole, "auditor", "role.update")), accessctl.ErrConflict)
+		list, _ = f.Roles.Roles(ctx(), "t1")
+		assert.Equal(t, []accessctl.Permission{accessctl.PermAuditRead}, list[0].Permissions)
+		other, err := f.Roles.Roles(ctx(), "t2")
+		require.NoError(t, err)
+		assert.Empty(t, other, "X8")
+		ghost := accessctl.Role{Tenant: "t1", Name: "ghost", Abbrev: "G", Version: 1}
+		requireKind(t, f.Roles.UpdateRole(ctx(), &ghost, 1, f.entry("t1", accessctl.TargetRole, "ghost", "role.update")), accessctl.ErrNotFound)
+	})
+}
+
+func testSessions(t *testing.T, newStores func(*testing.T) Stores) {
+	sess := func(id string, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time) *accessctl.Session {
+		return &accessctl.Session{ID: id, Tenant: tenant, Operator: op, Epoch: 2, CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)}
+	}
+	t.Run("Lifecycle", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		s1 := sess("s1", "t1", "op1", now)
+		require.NoError(t, f.Sessions.CreateSession(ctx(), s1))
+		require.NoError(t, f.Sessions.CreateSession(ctx(), sess("s2", "t1", "op1", now.Add(time.Second))))
+		require.NoError(t, f.Sessions.CreateSession(ctx(), sess("s3", "t1", "op2", now)))
+		require.NoError(t, f.Sessions.CreateSession(ctx(), sess("s4", "t2", "op1", now)))
+		got, err := f.Sessions.Session(ctx(), "s1")
+		require.NoError(t, err)
+		assert.Equal(t, s1, got)
+		list, err := f.Sessions.Sessions(ctx(), "t1", "op1")
+		require.NoError(t, err)
+		require.Len(t, list, 2)
+		assert.Equal(t, "s1", list[0].ID)
+		require.NoError(t, f.Sessions.DeleteSession(ctx(), "t1", "s1"))
+		require.NoError(t, f.Sessions.DeleteSession(ctx(), "t1", "s1"), "deleting a missing session is not an error")
+		_, err = f.Sessions.Session(ctx(), "s1")
+		requireKind(t, err, accessctl.ErrNotFound)
+		// A18: revoking every session of an operator is one call.
+		require.NoError(t, f.Sessions.DeleteOperatorSessions(ctx(), "t1", "op1"))
+		_, err = f.Sessions.Session(ctx(), "s2")
+		requireKind(t, err, accessctl.ErrNotFound)
+		for _, id := range []string{"s3", "s4"} {
+			_, err = f.Sessions.Session(ctx(), id)
+			require.NoError(t, err, "other operators' and tenants' sessions stay")
+		}
+	})
+}
+
+func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
+	tok := func(id string, purpose accessctl.TokenPurpose, op accessctl.OperatorID) *accessctl.Token {
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		return &accessctl.Token{ID: id, Purpose: purpose, Tenant: "t1", Operator: op, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	}
+	t.Run("IssueVoidsEarlier", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("a", accessctl.PurposeInvitation, "op1")))
+		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("r", accessctl.PurposePasswordReset, "op1")))
+		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("o", accessctl.PurposeInvitation, "op2")))
+		b := tok("b", accessctl.PurposeInvitation, "op1")
+		require.NoError(t, f.Tokens.IssueToken(ctx(), b))
+		_, err := f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "a")
+		requireKind(t, err, accessctl.ErrNotFound) // A7: a resend voids earlier links
+		got, err := f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "b")
+		require.NoError(t, err)
+		assert.Equal(t, b, got)
+		for _, k := range []struct {
+			p  accessctl.TokenPurpose
+			id string
+		}{{accessctl.PurposePasswordReset, "r"}, {accessctl.PurposeInvitation, "o"}} {
+			_, err := f.Tokens.Token(ctx(), k.p, k.id)
+			require.NoError(t, err, "other purposes and operators keep their tokens")
+		}
+	})
+	t.Run("ConsumeOnce", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		a := tok("a", accessctl.PurposePasswordReset, "op1")
+		require.NoError(t, f.Tokens.IssueToken(ctx(), a))
+		_, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposeInvitation, "a")
+		requireKind(t, err, accessctl.ErrNotFound) // wrong purpose spends nothing
+		got, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, "a")
+		require.NoError(t, err)
+		assert.Equal(t, a, got)
+		_, err = f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, "a")
+		requireKind(t, err, accessctl.ErrNotFound) // A11: single use
+	})
+	t.Run("ConsumeConcurrent", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("a", accessctl.PurposePasswordReset, "op1")))
+		var ok, missing atomic.Int32
+		var wg sync.WaitGroup
+		for range 100 {
+			wg.Go(func() {
+				_, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, "a")
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, accessctl.ErrNotFound):
+					missing.Add(1)
+				default:
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, int32(1), ok.Load())
+		assert.Equal(t, int32(99), missing.Load())
+	})
+	t.Run("DeleteOperatorTokens", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("a", accessctl.PurposePasswordReset, "op1")))
+		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("b", accessctl.PurposeInvitation, "op1")))
+		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("c", accessctl.PurposeInvitation, "op2")))
+		require.NoError(t, f.Tokens.DeleteOperatorTokens(ctx(), "t1", "op1"))
+		_, err := f.Tokens.Token(ctx(), accessctl.PurposePasswordReset, "a")
+		requireKind(t, err, accessctl.ErrNotFound)
+		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "b")
+		requireKind(t, err, accessctl.ErrNotFound)
+		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "c")
+		require.NoError(t, err)
+	})
+}
+
+func testAttempts(t *testing.T, newStores func(*testing.T) Stores) {
+	t.Run("CountAndReset", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		a, err := f.Attempts.Attempts(ctx(), "t1", "op1")
+		require.NoError(t, err)
+		assert.Zero(t, a.Count)
+		for i := 1; i <= 3; i++ {
+			a, err = f.Attempts.RecordFailure(ctx(), "t1", "op1", now.Add(time.Duration(i)*time.Second), time.Hour)
+			require.NoError(t, err)
+			assert.Equal(t, i, a.Count)
+		}
+		assert.Equal(t, now.Add(3*time.Second), a.Last)
+		got, err := f.Attempts.Attempts(ctx(), "t1", "op1")
+		require.NoError(t, err)
+		assert.Equal(t, a, got)
+		other, _ := f.Attempts.Attempts(ctx(), "t2", "op1")
+		assert.Zero(t, other.Count, "X8")
+		require.NoError(t, f.Attempts.ResetAttempts(ctx(), "t1", "op1"))
+		got, _ = f.Attempts.Attempts(ctx(), "t1", "op1")
+		assert.Zero(t, got.Count)
+	})
+	t.Run("WindowRestarts", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		_, err := f.Attempts.RecordFailure(ctx(), "t1", "op1", now, time.Minute)
+		require.NoError(t, err)
+		a, err := f.Attempts.RecordFailure(ctx(), "t1", "op1", now.Add(2*time.Minute), time.Minute)
+		require.NoError(t, err)
+		assert.Equal(t, 1, a.Count, "a failure after the window starts a new run")
+	})
+	t.Run("Concurrent", func(t *testing.T) {
+		t.Parallel()
+		// A9: concurrent failures each see a distinct count, so exactly one
+		// of them sees the third.
+		f := newFixture(t, newStores)
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		seen := make([]atomic.Int32, 51)
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Go(func() {
+				a, err := f.Attempts.RecordFailure(ctx(), "t1", "op1", now, time.Hour)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if a.Count >= 1 && a.Count <= 50 {
+					seen[a.Count].Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		for i := 1; i <= 50; i++ {
+			assert.Equal(t, int32(1), seen[i].Load(), "count %d", i)
+		}
+	})
+}

@@ -1,0 +1,80 @@
+// Package storetest is the conformance suite every storage adapter runs
+// (D4, X6): the same behaviour tests against memory, PostgreSQL and Redis.
+// An adapter's test is one call:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) storetest.Stores { ... })
+//	}
+//
+// newStores must return fresh, empty stores (a new schema or key prefix)
+// each time it is called. A nil field of Stores means the adapter does not
+// implement that concern; its tests are not run.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+)
+
+// Stores are the stores under test.
+type Stores struct {
+	Tenants   accessctl.TenantStore
+	Operators accessctl.OperatorStore
+	Roles     accessctl.RoleStore
+	Audit     accessctl.AuditStore
+	Sessions  accessctl.SessionStore
+	Tokens    accessctl.TokenStore
+	Attempts  accessctl.AttemptStore
+}
+
+// FromStore fills every field from one adapter that implements them all.
+func FromStore(s accessctl.Store) Stores {
+	return Stores{Tenants: s, Operators: s, Roles: s, Audit: s, Sessions: s, Tokens: s, Attempts: s}
+}
+
+// Run runs the whole suite.
+func Run(t *testing.T, newStores func(t *testing.T) Stores) {
+	t.Helper()
+	probe := newStores(t)
+	if probe.Tenants != nil && probe.Operators != nil && probe.Audit != nil {
+		t.Run("Tenants", func(t *testing.T) { t.Parallel(); testTenants(t, newStores) })
+		t.Run("Operators", func(t *testing.T) { t.Parallel(); testOperators(t, newStores) })
+		t.Run("Audit", func(t *testing.T) { t.Parallel(); testAudit(t, newStores) })
+	}
+	if probe.Roles != nil {
+		t.Run("Roles", func(t *testing.T) { t.Parallel(); testRoles(t, newStores) })
+	}
+	if probe.Sessions != nil {
+		t.Run("Sessions", func(t *testing.T) { t.Parallel(); testSessions(t, newStores) })
+	}
+	if probe.Tokens != nil {
+		t.Run("Tokens", func(t *testing.T) { t.Parallel(); testTokens(t, newStores) })
+	}
+	if probe.Attempts != nil {
+		t.Run("Attempts", func(t *testing.T) { t.Parallel(); testAttempts(t, newStores) })
+	}
+}
+
+// base is a fixed instant at microsecond precision in UTC, the precision
+// every store must keep.
+var base = time.Date(2026, 3, 14, 15, 9, 26, 535897000, time.UTC)
+
+// seq hands out ids that sort in the order they were made.
+type seq struct{ n atomic.Int64 }
+
+func (g *seq) next(prefix string) string {
+	return fmt.Sprintf("%s-%08d", prefix, g.n.Add(1))
+}
+
+func ctx() context.Context { return context.Background() }
+
+func cancelled() context.Context {
+	c, cancel := context.WithCancel(context.Background())
+	cancel()
+	return c
+}
