@@ -64,7 +64,9 @@ func (a *Actor) IsAdministrator() bool { return a.admin }
 func (a *Actor) Ref() ActorRef { return ActorRef{Kind: a.kind, ID: a.id, Name: a.name} }
 
 // String describes the actor without any secret.
-func (a *Actor) String() string { return fmt.Sprintf("%s %s (%s) in %s", a.kind, a.id, a.name, a.tenant) }
+func (a *Actor) String() string {
+	return fmt.Sprintf("%s %s (%s) in %s", a.kind, a.id, a.name, a.tenant)
+}
 
 // Can reports whether the actor holds permission p. It allocates nothing.
 func (a *Actor) Can(p Permission) bool {

@@ -19,12 +19,12 @@ import (
 // PasswordPolicy is the configurable password policy (A8). The zero value
 // is not useful; start from DefaultPasswordPolicy.
 type PasswordPolicy struct {
-	MinLength      int
-	MaxLength      int
-	RequireLower   bool
-	RequireUpper   bool
-	RequireDigit   bool
-	RequireSymbol  bool
+	MinLength     int
+	MaxLength     int
+	RequireLower  bool
+	RequireUpper  bool
+	RequireDigit  bool
+	RequireSymbol bool
 	// RejectIdentity rejects passwords that contain the username or the
 	// local part of the email (case-insensitively).
 	RejectIdentity bool

@@ -144,9 +144,9 @@ const MaxPermissions = 256
 // PermSet is a compiled set of permissions of one catalog: one bit each.
 type PermSet [MaxPermissions / 64]uint64
 
-func (s *PermSet) set(i uint16)          { s[i>>6] |= 1 << (i & 63) }
-func (s *PermSet) has(i uint16) bool     { return s[i>>6]&(1<<(i&63)) != 0 }
-func (s *PermSet) union(o *PermSet)      { s[0] |= o[0]; s[1] |= o[1]; s[2] |= o[2]; s[3] |= o[3] }
+func (s *PermSet) set(i uint16)      { s[i>>6] |= 1 << (i & 63) }
+func (s *PermSet) has(i uint16) bool { return s[i>>6]&(1<<(i&63)) != 0 }
+func (s *PermSet) union(o *PermSet)  { s[0] |= o[0]; s[1] |= o[1]; s[2] |= o[2]; s[3] |= o[3] }
 func (s *PermSet) subsetOf(o *PermSet) bool {
 	return s[0]&^o[0] == 0 && s[1]&^o[1] == 0 && s[2]&^o[2] == 0 && s[3]&^o[3] == 0
 }

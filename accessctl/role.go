@@ -41,17 +41,17 @@ const (
 
 // Role names of the eight-role preset.
 const (
-	RoleReadOnly          RoleName = "read_only"
-	RoleBasicEditor       RoleName = "basic_editor"
-	RoleUserManagement    RoleName = "user_management"
-	RoleUserBeneficiary   RoleName = "user_beneficiary_management"
-	RoleTransferOnly      RoleName = "transfer_management"
-	RoleAllRightsEditor   RoleName = "all_rights_editor"
-	RoleManager           RoleName = "manager"
-	RoleAdministrator     RoleName = "administrator"
-	RolePortalAdmin       RoleName = "admin"
-	RolePortalViewer      RoleName = "viewer"
-	RolePortalSupport     RoleName = "support"
+	RoleReadOnly        RoleName = "read_only"
+	RoleBasicEditor     RoleName = "basic_editor"
+	RoleUserManagement  RoleName = "user_management"
+	RoleUserBeneficiary RoleName = "user_beneficiary_management"
+	RoleTransferOnly    RoleName = "transfer_management"
+	RoleAllRightsEditor RoleName = "all_rights_editor"
+	RoleManager         RoleName = "manager"
+	RoleAdministrator   RoleName = "administrator"
+	RolePortalAdmin     RoleName = "admin"
+	RolePortalViewer    RoleName = "viewer"
+	RolePortalSupport   RoleName = "support"
 )
 
 // Presets returns the presets shipped with the library, freshly built, so
