@@ -1,0 +1,199 @@
+package accessctl_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/internal/ids"
+	"github.com/backoffice-go/backoffice/storage/memory"
+)
+
+// clock is a test clock (X5): tests move it, never sleep.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+const (
+	adminPassword = "Correct-Horse-42"
+	tenantID      = accessctl.TenantID("acme")
+)
+
+// env is one service on a fresh memory store with a bootstrapped tenant.
+type env struct {
+	t        *testing.T
+	svc      *accessctl.Service
+	store    *memory.Store
+	rec      *memory.Recorder
+	clock    *clock
+	ids      *ids.Generator
+	admin    *accessctl.Operator
+	adminCtx context.Context
+	n        int
+}
+
+var sharedHasher = sync.OnceValue(func() *accessctl.PasswordHasher {
+	h, err := accessctl.NewPasswordHasher(accessctl.Argon2Params{}, 0)
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
+func newEnv(t *testing.T, preset string) *env {
+	t.Helper()
+	e := &env{t: t, store: memory.New(), rec: &memory.Recorder{},
+		clock: &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}}
+	e.ids = ids.New(e.clock.Now)
+	var err error
+	e.svc, err = accessctl.NewService(accessctl.Config{Store: e.store, Notifier: e.rec, Now: e.clock.Now, NewID: e.ids.NewID, Hasher: sharedHasher()})
+	require.NoError(t, err)
+	e.admin, err = e.svc.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: tenantID, Name: "Acme Payments", Preset: preset,
+		Admin: accessctl.NewOperator{Username: "root", Email: "root@acme.test", FirstName: "Ada", LastName: "Root",
+			Password: adminPassword, PasswordConfirmation: adminPassword}})
+	require.NoError(t, err)
+	e.adminCtx = e.actorCtx(e.admin)
+	return e
+}
+
+// token makes a session for an operator straight in the store, as a
+// completed login would, and returns its token.
+func (e *env) token(o *accessctl.Operator) accessctl.Secret {
+	e.t.Helper()
+	e.n++
+	raw := fmt.Sprintf("test-token-%s-%d", o.ID, e.n)
+	sum := sha256.Sum256([]byte(raw))
+	now := e.clock.Now()
+	require.NoError(e.t, e.store.CreateSession(context.Background(), &accessctl.Session{ID: hex.EncodeToString(sum[:]),
+		Tenant: o.Tenant, Operator: o.ID, Epoch: o.SessionEpoch, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+	return accessctl.Secret(raw)
+}
+
+// actorCtx authenticates the operator through a session, as a request would.
+func (e *env) actorCtx(o *accessctl.Operator) context.Context {
+	e.t.Helper()
+	cur, err := e.store.Operator(context.Background(), o.Tenant, o.ID)
+	require.NoError(e.t, err)
+	a, err := e.svc.Authenticate(context.Background(), e.token(cur))
+	require.NoError(e.t, err)
+	return accessctl.NewContext(context.Background(), a)
+}
+
+// operator creates an active operator with the roles, without hashing a
+// password, through the admin.
+func (e *env) operator(name string, roles ...accessctl.RoleName) *accessctl.Operator {
+	e.t.Helper()
+	o, err := e.svc.InviteOperator(e.adminCtx, accessctl.NewOperator{Username: name, Email: name + "@acme.test",
+		FirstName: "F" + name, LastName: "L" + name, Roles: roles, AllAccounts: true})
+	require.NoError(e.t, err)
+	// Activate it directly: the tests of invitations are elsewhere.
+	o.Status = accessctl.StatusActive
+	require.NoError(e.t, e.store.UpdateOperator(context.Background(), o, o.Version, accessctl.Guard{},
+		accessctl.AuditEntry{ID: e.ids.NewID(), Tenant: o.Tenant, Action: "test.activate", TargetType: accessctl.TargetOperator, TargetID: string(o.ID)}))
+	return o
+}
+
+// as returns a request context for a new operator holding the roles.
+func (e *env) as(name string, roles ...accessctl.RoleName) (context.Context, *accessctl.Operator) {
+	o := e.operator(name, roles...)
+	return e.actorCtx(o), o
+}
+
+func (e *env) get(id accessctl.OperatorID) *accessctl.Operator {
+	e.t.Helper()
+	o, err := e.store.Operator(context.Background(), tenantID, id)
+	require.NoError(e.t, err)
+	return o
+}
+
+func (e *env) history(id accessctl.OperatorID) []accessctl.AuditEntry {
+	e.t.Helper()
+	es, err := e.store.AuditEntries(context.Background(), tenantID, accessctl.AuditQuery{TargetType: accessctl.TargetOperator, TargetID: string(id)})
+	require.NoError(e.t, err)
+	return es
+}
+
+// login runs the whole login, with the TOTP code of the operator's secret.
+// It moves the clock past the TOTP step so that codes are never replayed.
+func (e *env) login(login string, password accessctl.Secret) (*accessctl.LoginResult, error) {
+	e.t.Helper()
+	res, err := e.svc.Login(context.Background(), tenantID, login, password)
+	if err != nil {
+		return nil, err
+	}
+	return e.complete(res)
+}
+
+func (e *env) complete(res *accessctl.LoginResult) (*accessctl.LoginResult, error) {
+	e.t.Helper()
+	e.clock.Advance(31 * time.Second)
+	o := e.get(res.Operator)
+	code, err := accessctl.TOTPCode(o.MFASecret, e.clock.Now())
+	require.NoError(e.t, err)
+	return e.svc.CompleteLogin(context.Background(), res.Challenge, code)
+}
+
+// snapshot is everything a failed call must leave as it was (X7).
+type snapshot struct {
+	ops     []*accessctl.Operator
+	entries int
+	tenant  *accessctl.Tenant
+	roles   []accessctl.Role
+}
+
+func (e *env) snapshot() snapshot {
+	e.t.Helper()
+	ops, err := e.store.Operators(context.Background(), tenantID, accessctl.OperatorQuery{Limit: 1000})
+	require.NoError(e.t, err)
+	n := 0
+	for _, o := range ops {
+		n += len(e.history(o.ID))
+	}
+	tn, err := e.store.Tenant(context.Background(), tenantID)
+	require.NoError(e.t, err)
+	roles, err := e.store.Roles(context.Background(), tenantID)
+	require.NoError(e.t, err)
+	return snapshot{ops: ops, entries: n, tenant: tn, roles: roles}
+}
+
+func (e *env) requireUnchanged(before snapshot) {
+	e.t.Helper()
+	after := e.snapshot()
+	require.Equal(e.t, before, after, "X7: a refused call changed stored state")
+}
+
+func requireKind(t *testing.T, err, kind error) {
+	t.Helper()
+	require.Error(t, err)
+	require.True(t, errors.Is(err, kind), "got %v, want %v", err, kind)
+}
+
+func requireFields(t *testing.T, err error, fields ...string) {
+	t.Helper()
+	requireKind(t, err, accessctl.ErrInvalid)
+	got := accessctl.FieldsOf(err)
+	for _, f := range fields {
+		require.Contains(t, got, f, "error %v", err)
+	}
+}
