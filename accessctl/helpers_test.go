@@ -53,6 +53,8 @@ type env struct {
 	n        int
 }
 
+var e0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
 var sharedHasher = sync.OnceValue(func() *accessctl.PasswordHasher {
 	h, err := accessctl.NewPasswordHasher(accessctl.Argon2Params{}, 0)
 	if err != nil {
