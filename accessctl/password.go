@@ -169,6 +169,7 @@ type PasswordHasher struct {
 	dummy    string
 	inflight atomic.Int32
 	peak     atomic.Int32
+	runs     atomic.Int64
 }
 
 // NewPasswordHasher returns a hasher with the given parameters and bound.
@@ -204,6 +205,7 @@ func (h *PasswordHasher) acquire(ctx context.Context) error {
 	case <-ctx.Done():
 		return Errorf(ErrUnavailable, "accessctl: hash password", "too many logins at once; retry shortly")
 	}
+	h.runs.Add(1)
 	n := h.inflight.Add(1)
 	for {
 		p := h.peak.Load()

@@ -1,0 +1,129 @@
+package accessctl
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A8: argon2id at or above the OWASP minimum, parameters in the hash.
+func TestHasherParameters(t *testing.T) {
+	_, err := NewPasswordHasher(Argon2Params{MemoryKiB: 8 * 1024, Time: 2, Threads: 1}, 1)
+	require.ErrorIs(t, err, ErrInvalid)
+	_, err = NewPasswordHasher(Argon2Params{MemoryKiB: 19 * 1024, Time: 1, Threads: 1}, 1)
+	require.ErrorIs(t, err, ErrInvalid)
+	h, err := NewPasswordHasher(Argon2Params{}, 1)
+	require.NoError(t, err)
+	hash, err := h.Hash(context.Background(), "Zebra-Crossing-77")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(hash), "$argon2id$v=19$m=19456,t=2,p=1$"), "got %s", string(hash))
+	ok, rehash, err := h.Verify(context.Background(), hash, "Zebra-Crossing-77")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.False(t, rehash)
+	ok, _, _ = h.Verify(context.Background(), hash, "Zebra-Crossing-78")
+	assert.False(t, ok)
+	// Raised parameters ask for a rehash of older hashes.
+	stronger, err := NewPasswordHasher(Argon2Params{MemoryKiB: 20 * 1024, Time: 2, Threads: 1}, 1)
+	require.NoError(t, err)
+	ok, rehash, err = stronger.Verify(context.Background(), hash, "Zebra-Crossing-77")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.True(t, rehash)
+	for _, bad := range []Secret{"", "$argon2id$v=19$m=0,t=2,p=1$AAAA$BBBB", "plain", "$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5"} {
+		ok, _, err := h.Verify(context.Background(), bad, "x")
+		require.NoError(t, err)
+		assert.False(t, ok)
+	}
+}
+
+// A8: no more hashes run at once than the bound, so a login flood queues
+// instead of exhausting memory; a queued call gives up with its context.
+func TestHasherBound(t *testing.T) {
+	h, err := NewPasswordHasher(Argon2Params{}, 2)
+	require.NoError(t, err)
+	h.peak.Store(0)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			_, err := h.Hash(context.Background(), "Zebra-Crossing-77")
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, h.peak.Load(), int32(2))
+	assert.GreaterOrEqual(t, h.peak.Load(), int32(1))
+	assert.Equal(t, 2, h.MaxConcurrent())
+	// Saturate the bound, then a call with a short deadline fails cleanly.
+	h.sem <- struct{}{}
+	h.sem <- struct{}{}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	_, err = h.Hash(ctx, "Zebra-Crossing-77")
+	require.ErrorIs(t, err, ErrUnavailable)
+	_, _, err = h.Verify(ctx, "", "x")
+	require.ErrorIs(t, err, ErrUnavailable)
+}
+
+// A9: a login for an unknown username still runs a full hash, so it takes
+// about as long as one for a real operator.
+func TestUnknownUserStillHashes(t *testing.T) {
+	h, err := NewPasswordHasher(Argon2Params{}, 0)
+	require.NoError(t, err)
+	st := &fakeTenantStore{}
+	s, err := NewService(Config{Store: st, Hasher: h})
+	require.NoError(t, err)
+	before := h.runs.Load()
+	_, err = s.Login(context.Background(), "acme", "nobody", "Zebra-Crossing-77")
+	require.ErrorIs(t, err, ErrUnauthenticated)
+	assert.Equal(t, before+1, h.runs.Load(), "one argon2id run for an unknown user")
+}
+
+// fakeTenantStore knows one tenant with no operators; everything else is
+// the zero Store, unused by the test.
+type fakeTenantStore struct{ Store }
+
+func (fakeTenantStore) Tenant(context.Context, TenantID) (*Tenant, error) {
+	return &Tenant{ID: "acme", Preset: PresetDashboard}, nil
+}
+
+func (fakeTenantStore) OperatorByLogin(context.Context, TenantID, string) (*Operator, error) {
+	return nil, Errorf(ErrNotFound, "test", "")
+}
+
+// FuzzPasswordPolicy checks the policy never panics, never echoes the
+// password, and accepts only passwords within the length bounds.
+func FuzzPasswordPolicy(f *testing.F) {
+	for _, s := range []string{"", "Zebra-Crossing-77", "password", "P@ssw0rd2024!", "\x00\xff", "ÄÖÜäöü123456"} {
+		f.Add(s, "user", "user@example.com")
+	}
+	p := DefaultPasswordPolicy()
+	p.RequireSymbol = true
+	// The words the reasons are made of: a password that is one of them
+	// may appear in a reason without being echoed.
+	var vocab strings.Builder
+	for _, in := range [][3]string{{"", "", ""}, {"password", "", ""}, {"useruser", "user", ""}, {"a\x01", "", ""}, {"\xff", "", ""}} {
+		vocab.WriteString(strings.Join(p.Check(in[0], in[1], in[2]), "|"))
+	}
+	f.Fuzz(func(t *testing.T, pw, user, email string) {
+		reasons := p.Check(pw, user, email)
+		if len(pw) >= 4 && !strings.Contains(vocab.String(), pw) {
+			for _, r := range reasons {
+				if strings.Contains(r, pw) {
+					t.Fatalf("reason %q repeats the password", r)
+				}
+			}
+		}
+		if len(reasons) == 0 {
+			n := len([]rune(pw))
+			if n < p.MinLength || n > p.MaxLength {
+				t.Fatalf("accepted a password of %d characters", n)
+			}
+		}
+	})
+}
