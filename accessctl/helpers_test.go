@@ -42,7 +42,7 @@ const (
 
 // env is one service on a fresh memory store with a bootstrapped tenant.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	svc      *accessctl.Service
 	store    *memory.Store
 	rec      *memory.Recorder

@@ -374,3 +374,19 @@ func TestNotifierFailure(t *testing.T) {
 	requireKind(t, err, accessctl.ErrConflict)
 	assert.Len(t, e.rec.OperatorNotices(), sent, "no notice for a change that did not commit")
 }
+
+// A8: raising the argon2id parameters rehashes a password at its next login.
+func TestRehashOnLogin(t *testing.T) {
+	e := newEnv(t, accessctl.PresetDashboard)
+	o := e.withPassword("mona", accessctl.RoleReadOnly)
+	assert.Contains(t, string(e.get(o.ID).PasswordHash), "m=19456,")
+	stronger, err := accessctl.NewPasswordHasher(accessctl.Argon2Params{MemoryKiB: 24 * 1024, Time: 2, Threads: 1}, 1)
+	require.NoError(t, err)
+	e.svc, err = accessctl.NewService(accessctl.Config{Store: e.store, Notifier: e.rec, Now: e.clock.Now, NewID: e.ids.NewID, Hasher: stronger})
+	require.NoError(t, err)
+	_, err = e.login("mona", pw)
+	require.NoError(t, err)
+	assert.Contains(t, string(e.get(o.ID).PasswordHash), "m=24576,")
+	_, err = e.login("mona", pw)
+	require.NoError(t, err, "the new hash verifies")
+}
