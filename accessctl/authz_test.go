@@ -95,8 +95,14 @@ func TestEveryOperationNeedsActorAndPermission(t *testing.T) {
 	target := e.operator("target", accessctl.RoleReadOnly)
 	roCtx, _ := e.as("reader", accessctl.RoleReadOnly)
 	ops := map[string]func(ctx context.Context) error{
-		"CreateOperator": func(ctx context.Context) error { _, err := e.svc.CreateOperator(ctx, newOp("n1", accessctl.RoleReadOnly)); return err },
-		"InviteOperator": func(ctx context.Context) error { _, err := e.svc.InviteOperator(ctx, newOp("n2", accessctl.RoleReadOnly)); return err },
+		"CreateOperator": func(ctx context.Context) error {
+			_, err := e.svc.CreateOperator(ctx, newOp("n1", accessctl.RoleReadOnly))
+			return err
+		},
+		"InviteOperator": func(ctx context.Context) error {
+			_, err := e.svc.InviteOperator(ctx, newOp("n2", accessctl.RoleReadOnly))
+			return err
+		},
 		"DuplicateOperator": func(ctx context.Context) error {
 			_, err := e.svc.DuplicateOperator(ctx, target.ID, newOpNoRoles("n3"))
 			return err
