@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -20,7 +21,7 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
@@ -36,7 +37,7 @@ type clock struct {
 func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) tick()          { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(31 * time.Second) }
 
-func run() error {
+func run(out io.Writer) error {
 	ctx := context.Background()
 	store := memory.New()
 	outbox := &memory.Recorder{} // stands in for the host's email provider
@@ -45,7 +46,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	step := func(format string, args ...any) { fmt.Printf("• "+format+"\n", args...) }
+	step := func(format string, args ...any) { fmt.Fprintf(out, "• "+format+"\n", args...) }
 
 	// 1. Bootstrap the tenant and its first Administrator.
 	const tenant = accessctl.TenantID("acme")
@@ -153,7 +154,7 @@ func run() error {
 	}
 	step("history of grace:")
 	for _, e := range hist.Items {
-		fmt.Printf("    %s  %-28s by %-18s %v\n", e.At.Format(time.TimeOnly), e.Action, e.Actor.Name, e.Changes)
+		fmt.Fprintf(out, "    %s  %-28s by %-18s %v\n", e.At.Format(time.TimeOnly), e.Action, e.Actor.Name, e.Changes)
 	}
 	return nil
 }
