@@ -14,6 +14,10 @@ type ActorKind string
 const (
 	ActorOperator ActorKind = "operator"
 	ActorSystem   ActorKind = "system"
+	// ActorEndUser is an end user acting on its own records through the
+	// host's customer-facing API (enrolling an SCA device, say). It holds
+	// no operator permission; services check that the record is its own.
+	ActorEndUser ActorKind = "enduser"
 )
 
 // Actor is the party on whose behalf an operation runs (X1). An operator
@@ -39,6 +43,12 @@ type Actor struct {
 // audit log carry the given name with kind "system".
 func SystemActor(tenant TenantID, name string) *Actor {
 	return &Actor{tenant: tenant, id: "system:" + name, name: name, kind: ActorSystem, admin: true, allAccounts: true}
+}
+
+// EndUserActor returns the actor for an end user of the tenant acting on
+// its own records. It holds no permission of the catalog.
+func EndUserActor(tenant TenantID, endUserID string) *Actor {
+	return &Actor{tenant: tenant, id: endUserID, name: endUserID, kind: ActorEndUser}
 }
 
 // Tenant returns the actor's tenant.
@@ -70,8 +80,8 @@ func (a *Actor) String() string {
 
 // Can reports whether the actor holds permission p. It allocates nothing.
 func (a *Actor) Can(p Permission) bool {
-	if a.kind == ActorSystem {
-		return true
+	if a.kind != ActorOperator {
+		return a.kind == ActorSystem
 	}
 	i, ok := a.cat.index[p]
 	return ok && a.set.has(i)
@@ -128,6 +138,8 @@ func (a *Actor) Explain(p Permission) Decision {
 		d.Reason = "no actor: not logged in"
 	case a.kind == ActorSystem:
 		d.Allowed, d.Reason = true, "system actors hold every permission"
+	case a.kind == ActorEndUser:
+		d.Reason = "end users hold no operator permission"
 	case !a.cat.Has(p):
 		d.Reason = fmt.Sprintf("%s is not in the permission catalog", p)
 	default:

@@ -400,6 +400,9 @@ func (s *Service) SendPasswordReset(ctx context.Context, id OperatorID) error {
 	if o.Status != StatusActive {
 		return wrongStatus(op, o, "an active operator")
 	}
+	if err := s.store.AppendAuditEntry(ctx, s.entry(a.Ref(), a.tenant, "operator.send_password_reset", TargetOperator, string(o.ID), s.clock(), nil)); err != nil {
+		return err
+	}
 	return s.sendReset(ctx, o)
 }
 

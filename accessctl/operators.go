@@ -384,6 +384,9 @@ func (s *Service) ResendInvitation(ctx context.Context, id OperatorID) error {
 	if err != nil {
 		return err
 	}
+	if err := s.store.AppendAuditEntry(ctx, s.entry(a.Ref(), a.tenant, "operator.resend_invitation", TargetOperator, string(o.ID), s.clock(), nil)); err != nil {
+		return err
+	}
 	return s.notify(ctx, OperatorNotice{Kind: NoticeVerification, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
 		Name: o.FirstName + " " + o.LastName, Token: token, ExpiresAt: exp})
 }

@@ -193,7 +193,14 @@ func (s *Service) entry(actor ActorRef, tenant TenantID, action, targetType, tar
 		TargetType: targetType, TargetID: targetID, At: at, Changes: changes}
 }
 
-// newSecretToken returns a random token for the client and its stored id.
+// NewToken returns a random token of 32 bytes for the client, and the id
+// to store for it: its SHA-256 in hex. The enduser package uses it for
+// activation links.
+func NewToken() (Secret, string, error) { return newSecretToken() }
+
+// TokenID returns the stored id of a token a client presents.
+func TokenID(raw Secret) string { return hashToken(string(raw)) }
+
 func newSecretToken() (Secret, string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -303,7 +310,10 @@ func EncodeCursor(key string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("c1:" + key))
 }
 
-// pageOf turns a store result fetched with limit+1 into a page.
+// MakePage turns a store result fetched with limit+1 items into a page
+// whose Next cursor holds the key of its last item.
+func MakePage[T any](items []T, limit int, key func(T) string) Page[T] { return pageOf(items, limit, key) }
+
 func pageOf[T any](items []T, limit int, key func(T) string) Page[T] {
 	if len(items) > limit {
 		items = items[:limit]

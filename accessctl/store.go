@@ -102,9 +102,12 @@ type AuditQuery struct {
 	Limit  int
 }
 
-// AuditStore reads the audit log. Entries are written by the mutating
-// methods of the other stores, never on their own.
+// AuditStore reads the audit log. Entries about a change are written by
+// the mutating method that makes the change, never on their own.
 type AuditStore interface {
+	// AppendAuditEntry records an action that changes no stored record,
+	// such as an email sent on an operator's request.
+	AppendAuditEntry(ctx context.Context, e AuditEntry) error
 	// AuditEntries lists a tenant's entries for one target, newest (highest
 	// id) first.
 	AuditEntries(ctx context.Context, tenant TenantID, q AuditQuery) ([]AuditEntry, error)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/scadevice"
 )
 
 // Store holds everything in memory. The zero value is not usable; call New.
@@ -22,6 +24,12 @@ type Store struct {
 	operators map[accessctl.TenantID]*operatorTable
 	roles     map[accessctl.TenantID]map[accessctl.RoleName]*accessctl.Role
 	audit     map[auditKey][]accessctl.AuditEntry
+
+	endUsers    map[accessctl.TenantID]*userTable
+	onboardings map[string]*enduser.Onboarding
+	activations map[string]string
+	devices     map[deviceKey]*scadevice.Device
+	userDevices map[userKey][]scadevice.ID
 
 	// The hot, short-lived records have locks of their own.
 	sessMu   sync.Mutex
@@ -57,6 +65,12 @@ func New() *Store {
 		operators: map[accessctl.TenantID]*operatorTable{},
 		roles:     map[accessctl.TenantID]map[accessctl.RoleName]*accessctl.Role{},
 		audit:     map[auditKey][]accessctl.AuditEntry{},
+
+		endUsers:    map[accessctl.TenantID]*userTable{},
+		onboardings: map[string]*enduser.Onboarding{},
+		activations: map[string]string{},
+		devices:     map[deviceKey]*scadevice.Device{},
+		userDevices: map[userKey][]scadevice.ID{},
 		sessions:  map[string]*accessctl.Session{},
 		tokens:    map[string]*accessctl.Token{},
 		attempts:  map[opKey]accessctl.Attempts{},
@@ -453,6 +467,17 @@ func (s *Store) AuditEntries(ctx context.Context, tenant accessctl.TenantID, q a
 		out = append(out, list[i].Clone())
 	}
 	return out, nil
+}
+
+// AppendAuditEntry implements accessctl.AuditStore.
+func (s *Store) AppendAuditEntry(ctx context.Context, e accessctl.AuditEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.appendAudit(e)
+	return nil
 }
 
 // CreateSession implements accessctl.SessionStore.

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/scadevice"
 )
 
 // Recorder is a notifier that keeps what it is asked to send, for tests
@@ -13,6 +15,8 @@ import (
 type Recorder struct {
 	mu        sync.Mutex
 	operators []accessctl.OperatorNotice
+	endUsers  []enduser.Notice
+	pins      []scadevice.PINResetNotice
 	fail      error
 }
 
@@ -53,4 +57,40 @@ func (r *Recorder) LastOperatorNotice(email string, kind accessctl.NoticeKind) (
 		}
 	}
 	return accessctl.OperatorNotice{}, false
+}
+
+// NotifyEndUser implements enduser.Notifier.
+func (r *Recorder) NotifyEndUser(_ context.Context, n enduser.Notice) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
+	r.endUsers = append(r.endUsers, n)
+	return nil
+}
+
+// EndUserNotices returns the end-user notices sent so far, oldest first.
+func (r *Recorder) EndUserNotices() []enduser.Notice {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.endUsers)
+}
+
+// NotifyPINReset implements scadevice.Notifier.
+func (r *Recorder) NotifyPINReset(_ context.Context, n scadevice.PINResetNotice) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
+	r.pins = append(r.pins, n)
+	return nil
+}
+
+// PINResetNotices returns the PIN reset requests sent so far, oldest first.
+func (r *Recorder) PINResetNotices() []scadevice.PINResetNotice {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.pins)
 }

@@ -1,0 +1,150 @@
+package enduser
+
+import (
+	"slices"
+	"time"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+)
+
+// ID identifies an end user.
+type ID string
+
+// Type is the kind of person or organisation an end user is.
+type Type string
+
+// End-user types (E1).
+const (
+	TypePhysicalPerson Type = "physical_person"
+	TypeBusiness       Type = "business"
+	TypeNGO            Type = "non_governmental_organization"
+	TypeGovernment     Type = "governmental_organization"
+)
+
+// Types lists every end-user type.
+func Types() []Type { return []Type{TypePhysicalPerson, TypeBusiness, TypeNGO, TypeGovernment} }
+
+// Valid reports whether t is one of the types.
+func (t Type) Valid() bool { return slices.Contains(Types(), t) }
+
+// Status is an end user's standing with the platform.
+type Status string
+
+// Statuses (E1). Canceled is final: a deactivated user stays listed.
+const (
+	StatusPending   Status = "pending"
+	StatusValidated Status = "validated"
+	StatusCanceled  Status = "canceled"
+)
+
+// Valid reports whether s is one of the statuses.
+func (s Status) Valid() bool {
+	return s == StatusPending || s == StatusValidated || s == StatusCanceled
+}
+
+// KYCStatus is where the user's know-your-customer review stands (E10).
+type KYCStatus string
+
+// KYC statuses.
+const (
+	KYCNone      KYCStatus = "none"
+	KYCPending   KYCStatus = "pending"
+	KYCValidated KYCStatus = "validated"
+	KYCRefused   KYCStatus = "refused"
+)
+
+// Address is a postal address. Country is ISO 3166-1 alpha-2.
+type Address struct {
+	Line1      string
+	Line2      string
+	PostalCode string
+	City       string
+	State      string
+	Country    string
+}
+
+// TaxResidence is one country where the user is liable to tax, with its
+// taxpayer identification number (E5).
+type TaxResidence struct {
+	ID      string
+	Country string
+	TIN     string
+}
+
+// EndUser is a customer of the platform: a physical person or an
+// organisation (E1). There is no way to delete one (E6).
+type EndUser struct {
+	ID     ID
+	Tenant accessctl.TenantID
+	// Tag is free text the platform sets to find the user again.
+	Tag    string
+	Type   Type
+	Status Status
+	KYC    KYCStatus
+	// KYCNote is the reviewer's note with the last outcome.
+	KYCNote   string
+	FirstName string
+	LastName  string
+	// LegalName is the registered name of an organisation.
+	LegalName string
+	Email     string
+	Phone     string
+	Address   Address
+	// BirthDate is a date at midnight UTC; zero when unknown.
+	BirthDate     time.Time
+	Parent        ID
+	TaxResidences []TaxResidence
+	// OnboardingID is set for users who onboarded themselves (E7).
+	OnboardingID string
+	Version      int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Clone returns a deep copy.
+func (u *EndUser) Clone() *EndUser {
+	c := *u
+	c.TaxResidences = slices.Clone(u.TaxResidences)
+	return &c
+}
+
+// DisplayName is the legal name of an organisation or the person's names.
+func (u *EndUser) DisplayName() string {
+	if u.LegalName != "" {
+		return u.LegalName
+	}
+	return u.FirstName + " " + u.LastName
+}
+
+// Onboarding is a self-onboarding in progress or completed (E7). The user
+// record, with its user id, exists only once the onboarding is completed.
+type Onboarding struct {
+	ID     string
+	Tenant accessctl.TenantID
+	// ActivationID is the SHA-256 of the activation token in hex.
+	ActivationID string
+	Profile      NewEndUser
+	ExpiresAt    time.Time
+	// CompletedAt and User are set on completion.
+	CompletedAt time.Time
+	User        ID
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Completed reports whether the activation link was followed.
+func (o *Onboarding) Completed() bool { return o.User != "" }
+
+// Clone returns a deep copy.
+func (o *Onboarding) Clone() *Onboarding {
+	c := *o
+	c.Profile.TaxResidences = slices.Clone(o.Profile.TaxResidences)
+	return &c
+}
+
+// Audit target types of this package.
+const (
+	TargetEndUser    = "enduser"
+	TargetOnboarding = "onboarding"
+)

@@ -1,0 +1,107 @@
+package enduser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+)
+
+// StartOnboarding records a user who onboards themselves (E7) and sends the
+// activation link. The host's sign-up endpoint calls it with a system
+// actor (or an operator with enduser.create). The user is not searchable
+// until it completes the onboarding.
+func (s *Service) StartOnboarding(ctx context.Context, in NewEndUser) (*Onboarding, error) {
+	const op = "enduser: start onboarding"
+	a, err := accessctl.Require(ctx, accessctl.PermEndUserCreate)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	probe := s.fromInput(a.Tenant(), in, now)
+	var v accessctl.Violations
+	validate(&v, probe, now)
+	if probe.Email == "" {
+		v.Add("email", "is required to send the activation link")
+	}
+	if in.Parent != "" {
+		v.Add("parent", "a self-onboarding user has no parent")
+	}
+	if err := v.Err(op); err != nil {
+		return nil, err
+	}
+	token, activation, err := accessctl.NewToken()
+	if err != nil {
+		return nil, err
+	}
+	profile := in
+	profile.Tag, profile.FirstName, profile.LastName, profile.LegalName = probe.Tag, probe.FirstName, probe.LastName, probe.LegalName
+	profile.Email, profile.Phone, profile.Address, profile.BirthDate = probe.Email, probe.Phone, probe.Address, probe.BirthDate
+	profile.TaxResidences = probe.TaxResidences
+	o := &Onboarding{ID: s.newID(), Tenant: a.Tenant(), ActivationID: activation, Profile: profile,
+		ExpiresAt: now.Add(s.activationTTL), CreatedAt: now, UpdatedAt: now}
+	e := s.entry(a, "onboarding.start", TargetOnboarding, o.ID, now, []accessctl.Change{{Field: "email", After: probe.Email}, {Field: "type", After: string(probe.Type)}})
+	if err := s.store.CreateOnboarding(ctx, o, e); err != nil {
+		return nil, err
+	}
+	n := Notice{Kind: NoticeActivation, Tenant: o.Tenant, Onboard: o.ID, Email: probe.Email, Name: probe.DisplayName(), Token: token, ExpiresAt: o.ExpiresAt}
+	if err := s.notifier.NotifyEndUser(ctx, n); err != nil {
+		return o, fmt.Errorf("%s: %w: %w", op, accessctl.ErrNotDelivered, err)
+	}
+	return o, nil
+}
+
+// CompleteOnboarding follows an activation link (E7): the user gets its
+// user id and becomes searchable, Pending KYC review. The link is the
+// credential, so no actor is needed; the change is audited as the end user.
+func (s *Service) CompleteOnboarding(ctx context.Context, token accessctl.Secret) (*EndUser, error) {
+	const op = "enduser: complete onboarding"
+	bad := accessctl.Errorf(accessctl.ErrInvalid, op, "the activation link is invalid, expired or already used",
+		accessctl.FieldViolation{Field: "token", Reason: "invalid, expired or already used"})
+	o, err := s.store.OnboardingByActivation(ctx, accessctl.TokenID(token))
+	if errors.Is(err, accessctl.ErrNotFound) {
+		return nil, bad
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	if o.Completed() || !now.Before(o.ExpiresAt) {
+		return nil, bad
+	}
+	u := s.fromInput(o.Tenant, o.Profile, now)
+	u.OnboardingID = o.ID
+	done := o.Clone()
+	done.CompletedAt, done.User, done.UpdatedAt = now, u.ID, now
+	actor := accessctl.EndUserActor(o.Tenant, string(u.ID))
+	eo := s.entry(actor, "onboarding.complete", TargetOnboarding, o.ID, now, []accessctl.Change{{Field: "user", After: string(u.ID)}})
+	eu := s.entry(actor, "enduser.create", TargetEndUser, string(u.ID), now, diff(&EndUser{}, u))
+	err = s.store.CompleteOnboarding(ctx, done, o.Version, u, eo, eu)
+	if errors.Is(err, accessctl.ErrConflict) {
+		return nil, bad
+	}
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Onboardings lists self-onboardings, completed or not, newest first (E7).
+// Needs view.onboarding_users.
+func (s *Service) Onboardings(ctx context.Context, completed bool, p accessctl.PageRequest) (accessctl.Page[*Onboarding], error) {
+	const op = "enduser: onboardings"
+	a, err := accessctl.Require(ctx, accessctl.PermViewOnboardingUsers)
+	if err != nil {
+		return accessctl.Page[*Onboarding]{}, err
+	}
+	limit, before, err := accessctl.DecodeCursor(op, p)
+	if err != nil {
+		return accessctl.Page[*Onboarding]{}, err
+	}
+	items, err := s.store.Onboardings(ctx, a.Tenant(), OnboardingQuery{Completed: completed, Before: before, Limit: limit + 1})
+	if err != nil {
+		return accessctl.Page[*Onboarding]{}, err
+	}
+	return accessctl.MakePage(items, limit, func(o *Onboarding) string { return o.ID }), nil
+}

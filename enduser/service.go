@@ -1,0 +1,558 @@
+package enduser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/internal/ids"
+)
+
+// Config configures a Service. Store, Tenants and Balances are required.
+type Config struct {
+	Store Store
+	// Tenants gives the tenant settings, such as the forgot-password switch (E8).
+	Tenants accessctl.TenantStore
+	// Balances is the host's wallet balances, checked before deactivation (E6).
+	Balances Balances
+	// Notifier nil drops notices.
+	Notifier Notifier
+	// Now and NewID as in accessctl.Config (X5).
+	Now   func() time.Time
+	NewID func() string
+	// ActivationTTL is how long an onboarding's activation link lasts;
+	// default 7 days.
+	ActivationTTL time.Duration
+}
+
+// Service implements the end-user rules. It is safe for concurrent use.
+type Service struct {
+	store         Store
+	tenants       accessctl.TenantStore
+	balances      Balances
+	notifier      Notifier
+	now           func() time.Time
+	newID         func() string
+	activationTTL time.Duration
+}
+
+// NewService checks the configuration and returns a service.
+func NewService(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Tenants == nil || cfg.Balances == nil {
+		return nil, accessctl.Errorf(accessctl.ErrInvalid, "enduser: new service", "Config.Store, Config.Tenants and Config.Balances are required")
+	}
+	s := &Service{store: cfg.Store, tenants: cfg.Tenants, balances: cfg.Balances, notifier: cfg.Notifier,
+		now: cfg.Now, newID: cfg.NewID, activationTTL: cfg.ActivationTTL}
+	if s.notifier == nil {
+		s.notifier = notifierFunc(func(context.Context, Notice) error { return nil })
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = ids.New(s.now).NewID
+	}
+	if s.activationTTL <= 0 {
+		s.activationTTL = 7 * 24 * time.Hour
+	}
+	return s, nil
+}
+
+type notifierFunc func(context.Context, Notice) error
+
+func (f notifierFunc) NotifyEndUser(ctx context.Context, n Notice) error { return f(ctx, n) }
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+func (s *Service) entry(a *accessctl.Actor, action, typ, target string, at time.Time, c []accessctl.Change) accessctl.AuditEntry {
+	return accessctl.AuditEntry{ID: s.newID(), Tenant: a.Tenant(), Actor: a.Ref(), Action: action, TargetType: typ, TargetID: target, At: at, Changes: c}
+}
+
+// Create adds an end user, Pending with no KYC yet. Needs enduser.create.
+func (s *Service) Create(ctx context.Context, in NewEndUser) (*EndUser, error) {
+	const op = "enduser: create"
+	a, err := accessctl.Require(ctx, accessctl.PermEndUserCreate)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	u := s.fromInput(a.Tenant(), in, now)
+	if err := s.check(ctx, op, u, nil); err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateEndUser(ctx, u, s.entry(a, "enduser.create", TargetEndUser, string(u.ID), now, diff(&EndUser{}, u))); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (s *Service) fromInput(tenant accessctl.TenantID, in NewEndUser, now time.Time) *EndUser {
+	u := &EndUser{ID: ID(s.newID()), Tenant: tenant, Tag: in.Tag, Type: in.Type, Status: StatusPending, KYC: KYCNone,
+		FirstName: in.FirstName, LastName: in.LastName, LegalName: in.LegalName, Email: in.Email, Phone: in.Phone,
+		Address: in.Address, BirthDate: in.BirthDate, Parent: in.Parent, TaxResidences: slices.Clone(in.TaxResidences),
+		CreatedAt: now, UpdatedAt: now}
+	for i := range u.TaxResidences {
+		u.TaxResidences[i].ID = s.newID()
+	}
+	normalize(u)
+	return u
+}
+
+// check validates a record and its parent (E9); before is nil for a new one.
+func (s *Service) check(ctx context.Context, op string, u, before *EndUser) error {
+	var v accessctl.Violations
+	validate(&v, u, s.clock())
+	if err := v.Err(op); err != nil {
+		return err
+	}
+	if u.Parent == "" || before != nil && before.Parent == u.Parent {
+		return nil
+	}
+	return s.checkParent(ctx, op, u)
+}
+
+// checkParent refuses a parent that does not exist in the tenant, or
+// whose chain leads back to the user (E9).
+func (s *Service) checkParent(ctx context.Context, op string, u *EndUser) error {
+	bad := func(reason string) error {
+		return accessctl.Errorf(accessctl.ErrInvalid, op, "choose another parent", accessctl.FieldViolation{Field: "parent", Reason: reason})
+	}
+	seen := map[ID]bool{u.ID: true}
+	for id := u.Parent; id != ""; {
+		if seen[id] {
+			return bad("would make a cycle of parents")
+		}
+		seen[id] = true
+		p, err := s.store.EndUser(ctx, u.Tenant, id)
+		if errors.Is(err, accessctl.ErrNotFound) {
+			return bad("no such user in this tenant")
+		}
+		if err != nil {
+			return err
+		}
+		if len(seen) > 64 {
+			return bad("the chain of parents is too deep")
+		}
+		id = p.Parent
+	}
+	return nil
+}
+
+// Get returns one end user. Needs enduser.read.
+func (s *Service) Get(ctx context.Context, id ID) (*EndUser, error) {
+	a, err := accessctl.Require(ctx, accessctl.PermEndUserRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.EndUser(ctx, a.Tenant(), id)
+}
+
+// SearchQuery is the search toolbar (E2): fill at least one field; filled
+// fields combine with AND.
+type SearchQuery struct {
+	ID    ID
+	Tag   string
+	Email string
+	// Name matches part of a word of first, last or legal name or email,
+	// case-insensitively; at least 3 characters.
+	Name string
+}
+
+// Search finds end users, newest first, a page at a time (E2). Needs
+// enduser.read.
+func (s *Service) Search(ctx context.Context, q SearchQuery, p accessctl.PageRequest) (accessctl.Page[*EndUser], error) {
+	const op = "enduser: search"
+	var v accessctl.Violations
+	name := searchTerm(&v, q.Name)
+	if q.ID == "" && q.Tag == "" && q.Email == "" && name == "" && len(v) == 0 {
+		v.Add("query", "fill in a user id, tag, email or name")
+	}
+	return s.find(ctx, op, v, Query{ID: q.ID, Tag: q.Tag, Email: q.Email, Name: name}, p)
+}
+
+// Filter narrows the list of all users (E3); zero fields do not filter.
+type Filter struct {
+	Type   *Type
+	Status *Status
+	// CreatedFrom is inclusive, CreatedTo exclusive.
+	CreatedFrom time.Time
+	CreatedTo   time.Time
+}
+
+// List lists every end user, Canceled ones included, newest first, with
+// combinable filters and a cursor (E3). Needs enduser.read.
+func (s *Service) List(ctx context.Context, f Filter, p accessctl.PageRequest) (accessctl.Page[*EndUser], error) {
+	const op = "enduser: list"
+	var v accessctl.Violations
+	if f.Type != nil && !f.Type.Valid() {
+		v.Add("type", "unknown type")
+	}
+	if f.Status != nil && !f.Status.Valid() {
+		v.Add("status", "unknown status")
+	}
+	if !f.CreatedFrom.IsZero() && !f.CreatedTo.IsZero() && !f.CreatedFrom.Before(f.CreatedTo) {
+		v.Add("created_to", "must be after created_from")
+	}
+	return s.find(ctx, op, v, Query{Type: f.Type, Status: f.Status, CreatedFrom: f.CreatedFrom.UTC(), CreatedTo: f.CreatedTo.UTC()}, p)
+}
+
+func (s *Service) find(ctx context.Context, op string, v accessctl.Violations, q Query, p accessctl.PageRequest) (accessctl.Page[*EndUser], error) {
+	a, err := accessctl.Require(ctx, accessctl.PermEndUserRead)
+	if err != nil {
+		return accessctl.Page[*EndUser]{}, err
+	}
+	limit, before, err := accessctl.DecodeCursor(op, p)
+	if err != nil {
+		return accessctl.Page[*EndUser]{}, err
+	}
+	if err := v.Err(op); err != nil {
+		return accessctl.Page[*EndUser]{}, err
+	}
+	q.Before, q.Limit = ID(before), limit+1
+	q.Email = lower(q.Email)
+	users, err := s.store.FindEndUsers(ctx, a.Tenant(), q)
+	if err != nil {
+		return accessctl.Page[*EndUser]{}, err
+	}
+	return accessctl.MakePage(users, limit, func(u *EndUser) string { return string(u.ID) }), nil
+}
+
+// Update changes identity and contact fields, with validation (E4). Needs
+// enduser.edit. A Canceled user cannot be changed.
+func (s *Service) Update(ctx context.Context, id ID, in Update) (*EndUser, error) {
+	const op = "enduser: update"
+	return s.change(ctx, op, accessctl.PermEndUserEdit, id, in.Version, "enduser.update", func(u *EndUser) error {
+		set := func(dst *string, src *string) {
+			if src != nil {
+				*dst = *src
+			}
+		}
+		set(&u.Tag, in.Tag)
+		set(&u.FirstName, in.FirstName)
+		set(&u.LastName, in.LastName)
+		set(&u.LegalName, in.LegalName)
+		set(&u.Email, in.Email)
+		set(&u.Phone, in.Phone)
+		if in.Address != nil {
+			u.Address = *in.Address
+		}
+		if in.BirthDate != nil {
+			u.BirthDate = *in.BirthDate
+		}
+		if in.Parent != nil {
+			u.Parent = *in.Parent
+		}
+		return nil
+	})
+}
+
+// change is the shape of every update: authorize, load, apply, validate,
+// write with its entry.
+func (s *Service) change(ctx context.Context, op string, perm accessctl.Permission, id ID, version int64, action string,
+	apply func(u *EndUser) error) (*EndUser, error) {
+	a, err := accessctl.Require(ctx, perm)
+	if err != nil {
+		return nil, err
+	}
+	before, err := s.store.EndUser(ctx, a.Tenant(), id)
+	if err != nil {
+		return nil, err
+	}
+	if before.Status == StatusCanceled {
+		return nil, accessctl.Errorf(accessctl.ErrFailedPrecondition, op, "the user is canceled; a canceled user cannot change")
+	}
+	u := before.Clone()
+	if err := apply(u); err != nil {
+		return nil, err
+	}
+	normalize(u)
+	if err := s.check(ctx, op, u, before); err != nil {
+		return nil, err
+	}
+	c := diff(before, u)
+	if len(c) == 0 {
+		if before.Version != version {
+			return nil, accessctl.Errorf(accessctl.ErrConflict, op, "the user changed since you read it; reload and retry")
+		}
+		return before, nil
+	}
+	u.UpdatedAt = s.clock()
+	if err := s.store.UpdateEndUser(ctx, u, version, s.entry(a, action, TargetEndUser, string(u.ID), u.UpdatedAt, c)); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// AddTaxResidence declares a tax residence (E5): an ISO 3166-1 country and
+// a TIN, mandatory and checked for US taxpayers. Needs enduser.edit.
+func (s *Service) AddTaxResidence(ctx context.Context, id ID, version int64, r TaxResidence) (*EndUser, error) {
+	return s.change(ctx, "enduser: add tax residence", accessctl.PermEndUserEdit, id, version, "enduser.tax_residence.add", func(u *EndUser) error {
+		r.ID = s.newID()
+		u.TaxResidences = append(u.TaxResidences, r)
+		return nil
+	})
+}
+
+// UpdateTaxResidence changes the country or TIN of the residence r.ID.
+// Needs enduser.edit.
+func (s *Service) UpdateTaxResidence(ctx context.Context, id ID, version int64, r TaxResidence) (*EndUser, error) {
+	const op = "enduser: update tax residence"
+	return s.change(ctx, op, accessctl.PermEndUserEdit, id, version, "enduser.tax_residence.update", func(u *EndUser) error {
+		i := slices.IndexFunc(u.TaxResidences, func(x TaxResidence) bool { return x.ID == r.ID })
+		if i < 0 {
+			return accessctl.Errorf(accessctl.ErrNotFound, op, "no such tax residence")
+		}
+		u.TaxResidences[i] = r
+		return nil
+	})
+}
+
+// RemoveTaxResidence removes the residence with the id. Needs enduser.edit.
+func (s *Service) RemoveTaxResidence(ctx context.Context, id ID, version int64, residence string) (*EndUser, error) {
+	const op = "enduser: remove tax residence"
+	return s.change(ctx, op, accessctl.PermEndUserEdit, id, version, "enduser.tax_residence.remove", func(u *EndUser) error {
+		i := slices.IndexFunc(u.TaxResidences, func(x TaxResidence) bool { return x.ID == residence })
+		if i < 0 {
+			return accessctl.Errorf(accessctl.ErrNotFound, op, "no such tax residence")
+		}
+		u.TaxResidences = slices.Delete(u.TaxResidences, i, i+1)
+		return nil
+	})
+}
+
+// Deactivate cancels a Validated user whose wallets are all empty (E6).
+// It is irreversible; the user stays listed as Canceled. There is no way
+// to delete a user. Needs enduser.deactivate.
+func (s *Service) Deactivate(ctx context.Context, id ID, version int64) (*EndUser, error) {
+	const op = "enduser: deactivate"
+	return s.change(ctx, op, accessctl.PermEndUserDeactivate, id, version, "enduser.deactivate", func(u *EndUser) error {
+		if u.Status != StatusValidated {
+			return accessctl.Errorf(accessctl.ErrFailedPrecondition, op, fmt.Sprintf("only a validated user can be deactivated; this one is %s", u.Status))
+		}
+		if u.Version != version {
+			return accessctl.Errorf(accessctl.ErrConflict, op, "the user changed since you read it; reload and retry")
+		}
+		balances, err := s.balances.Balances(ctx, u)
+		if err != nil {
+			return fmt.Errorf("%s: reading wallet balances: %w", op, err)
+		}
+		for _, b := range balances {
+			if b.Amount != 0 {
+				return accessctl.Errorf(accessctl.ErrFailedPrecondition, op,
+					fmt.Sprintf("wallet %s holds %s %s; its balance must be zero before deactivation", b.Wallet, minor(b.Amount), b.Currency))
+			}
+		}
+		u.Status = StatusCanceled
+		return nil
+	})
+}
+
+// minor formats an amount in minor units with two decimals.
+func minor(v int64) string {
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
+}
+
+// SendForgotPassword sends the user the host's password change email and
+// returns the address it goes to (E8). Needs enduser.forgot_password; the
+// tenant may have switched it off.
+func (s *Service) SendForgotPassword(ctx context.Context, id ID) (string, error) {
+	const op = "enduser: send forgot password"
+	a, err := accessctl.Require(ctx, accessctl.PermEndUserForgotPassword)
+	if err != nil {
+		return "", err
+	}
+	t, err := s.tenants.Tenant(ctx, a.Tenant())
+	if err != nil {
+		return "", err
+	}
+	if t.EndUserForgotPasswordOff {
+		return "", accessctl.Errorf(accessctl.ErrFailedPrecondition, op, "the forgot-password email is switched off for this tenant")
+	}
+	u, err := s.store.EndUser(ctx, a.Tenant(), id)
+	if err != nil {
+		return "", err
+	}
+	if u.Email == "" {
+		return "", accessctl.Errorf(accessctl.ErrFailedPrecondition, op, "the user has no email address; add one first")
+	}
+	if u.Status == StatusCanceled {
+		return "", accessctl.Errorf(accessctl.ErrFailedPrecondition, op, "the user is canceled")
+	}
+	if err := s.store.AppendAuditEntry(ctx, s.entry(a, "enduser.forgot_password", TargetEndUser, string(u.ID), s.clock(),
+		[]accessctl.Change{{Field: "sent_to", After: u.Email}})); err != nil {
+		return "", err
+	}
+	if err := s.notifier.NotifyEndUser(ctx, Notice{Kind: NoticeForgotPassword, Tenant: u.Tenant, User: u.ID, Email: u.Email, Name: u.DisplayName()}); err != nil {
+		return u.Email, fmt.Errorf("%s: %w: %w", op, accessctl.ErrNotDelivered, err)
+	}
+	return u.Email, nil
+}
+
+// Children lists the users whose parent is id, newest first (E9). Needs
+// enduser.read.
+func (s *Service) Children(ctx context.Context, id ID, p accessctl.PageRequest) (accessctl.Page[*EndUser], error) {
+	a, err := accessctl.Require(ctx, accessctl.PermEndUserRead)
+	if err != nil {
+		return accessctl.Page[*EndUser]{}, err
+	}
+	if _, err := s.store.EndUser(ctx, a.Tenant(), id); err != nil {
+		return accessctl.Page[*EndUser]{}, err
+	}
+	return s.find(ctx, "enduser: children", nil, Query{Parent: &id}, p)
+}
+
+// Node is one user of a tree of children.
+type Node struct {
+	User     *EndUser
+	Children []*Node
+	// Truncated is set when the tree was cut at MaxTreeSize users.
+	Truncated bool
+}
+
+// MaxTreeSize bounds the users one Tree call returns.
+const MaxTreeSize = 1000
+
+// Tree returns the user and its descendants (E9), at most MaxTreeSize
+// users. Needs enduser.read.
+func (s *Service) Tree(ctx context.Context, id ID) (*Node, error) {
+	a, err := accessctl.Require(ctx, accessctl.PermEndUserRead)
+	if err != nil {
+		return nil, err
+	}
+	root, err := s.store.EndUser(ctx, a.Tenant(), id)
+	if err != nil {
+		return nil, err
+	}
+	top := &Node{User: root}
+	queue := []*Node{top}
+	count := 1
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		parent := n.User.ID
+		kids, err := s.store.FindEndUsers(ctx, a.Tenant(), Query{Parent: &parent, Limit: MaxTreeSize - count + 1})
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range kids {
+			if count == MaxTreeSize {
+				top.Truncated = true
+				return top, nil
+			}
+			c := &Node{User: k}
+			n.Children = append(n.Children, c)
+			queue = append(queue, c)
+			count++
+		}
+	}
+	return top, nil
+}
+
+// RequestKYCReview asks for a KYC review (E10): from none, refused or
+// validated to pending. Needs enduser.kyc_request.
+func (s *Service) RequestKYCReview(ctx context.Context, id ID, version int64) (*EndUser, error) {
+	const op = "enduser: request kyc review"
+	return s.change(ctx, op, accessctl.PermEndUserKYCRequest, id, version, "enduser.kyc_request", func(u *EndUser) error {
+		if u.KYC == KYCPending {
+			return accessctl.Errorf(accessctl.ErrFailedPrecondition, op, "a review is already pending")
+		}
+		u.KYC = KYCPending
+		return nil
+	})
+}
+
+// RecordKYCOutcome records a pending review's outcome, validated or
+// refused, with a note (E10). A validated review validates a pending user.
+// Needs enduser.kyc_decide.
+func (s *Service) RecordKYCOutcome(ctx context.Context, id ID, version int64, outcome KYCStatus, note string) (*EndUser, error) {
+	const op = "enduser: record kyc outcome"
+	return s.change(ctx, op, accessctl.PermEndUserKYCDecide, id, version, "enduser.kyc_outcome", func(u *EndUser) error {
+		var v accessctl.Violations
+		if outcome != KYCValidated && outcome != KYCRefused {
+			v.Add("outcome", "must be validated or refused")
+		}
+		if len([]rune(note)) > 1000 {
+			v.Add("note", "is too long")
+		}
+		if err := v.Err(op); err != nil {
+			return err
+		}
+		if u.KYC != KYCPending {
+			return accessctl.Errorf(accessctl.ErrFailedPrecondition, op, fmt.Sprintf("no review is pending (KYC is %s); request one first", u.KYC))
+		}
+		u.KYC, u.KYCNote = outcome, note
+		if outcome == KYCValidated && u.Status == StatusPending {
+			u.Status = StatusValidated
+		}
+		return nil
+	})
+}
+
+// diff lists the changed fields of a user for its audit entry.
+func diff(a, b *EndUser) []accessctl.Change {
+	var c []accessctl.Change
+	str := func(f, x, y string) {
+		if x != y {
+			c = append(c, accessctl.Change{Field: f, Before: x, After: y})
+		}
+	}
+	date := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.Format(time.DateOnly)
+	}
+	str("tag", a.Tag, b.Tag)
+	str("type", string(a.Type), string(b.Type))
+	str("status", string(a.Status), string(b.Status))
+	str("kyc", string(a.KYC), string(b.KYC))
+	str("kyc_note", a.KYCNote, b.KYCNote)
+	str("first_name", a.FirstName, b.FirstName)
+	str("last_name", a.LastName, b.LastName)
+	str("legal_name", a.LegalName, b.LegalName)
+	str("email", a.Email, b.Email)
+	str("phone", a.Phone, b.Phone)
+	str("address", addr(a.Address), addr(b.Address))
+	str("birth_date", date(a.BirthDate), date(b.BirthDate))
+	str("parent", string(a.Parent), string(b.Parent))
+	str("tax_residences", residences(a.TaxResidences), residences(b.TaxResidences))
+	str("onboarding_id", a.OnboardingID, b.OnboardingID)
+	return c
+}
+
+func addr(a Address) string {
+	if a == (Address{}) {
+		return ""
+	}
+	return fmt.Sprintf("%s|%s|%s|%s|%s|%s", a.Line1, a.Line2, a.PostalCode, a.City, a.State, a.Country)
+}
+
+func residences(rs []TaxResidence) string {
+	out := ""
+	for i, r := range rs {
+		if i > 0 {
+			out += ";"
+		}
+		out += r.Country + ":" + maskTIN(r.TIN)
+	}
+	return out
+}
+
+// maskTIN keeps the last four characters of a TIN for the audit log: enough
+// to tell two numbers apart, not enough to reuse one.
+func maskTIN(tin string) string {
+	if len(tin) <= 4 {
+		return strings.Repeat("*", len(tin))
+	}
+	return strings.Repeat("*", len(tin)-4) + tin[len(tin)-4:]
+}
+
+func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -1,0 +1,21 @@
+package scadevice
+
+import (
+	"context"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/enduser"
+)
+
+// PINResetNotice asks an end user to choose a new PIN on a device (S5).
+type PINResetNotice struct {
+	Tenant accessctl.TenantID
+	User   enduser.ID
+	Device ID
+}
+
+// Notifier delivers device notices, typically as a push to the device. It
+// is called only after the change is stored (N1).
+type Notifier interface {
+	NotifyPINReset(ctx context.Context, n PINResetNotice) error
+}

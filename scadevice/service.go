@@ -1,0 +1,318 @@
+package scadevice
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/internal/check"
+	"github.com/backoffice-go/backoffice/internal/ids"
+)
+
+// Users finds end users; enduser.Store implements it.
+type Users interface {
+	EndUser(ctx context.Context, tenant accessctl.TenantID, id enduser.ID) (*enduser.EndUser, error)
+}
+
+// Config configures a Service. Store and Users are required.
+type Config struct {
+	Store    Store
+	Users    Users
+	Notifier Notifier
+	Now      func() time.Time
+	NewID    func() string
+}
+
+// Service implements the device rules. It is safe for concurrent use.
+type Service struct {
+	store    Store
+	users    Users
+	notifier Notifier
+	now      func() time.Time
+	newID    func() string
+}
+
+// NewService checks the configuration and returns a service.
+func NewService(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Users == nil {
+		return nil, accessctl.Errorf(accessctl.ErrInvalid, "scadevice: new service", "Config.Store and Config.Users are required")
+	}
+	s := &Service{store: cfg.Store, users: cfg.Users, notifier: cfg.Notifier, now: cfg.Now, newID: cfg.NewID}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = ids.New(s.now).NewID
+	}
+	return s, nil
+}
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+func (s *Service) entry(a *accessctl.Actor, action string, d *Device, c []accessctl.Change) accessctl.AuditEntry {
+	return accessctl.AuditEntry{ID: s.newID(), Tenant: a.Tenant(), Actor: a.Ref(), Action: action, TargetType: TargetDevice,
+		TargetID: string(d.ID), At: d.UpdatedAt, Changes: c}
+}
+
+// Devices lists a user's devices that are not deleted (S2). Needs scadevice.read.
+func (s *Service) Devices(ctx context.Context, user enduser.ID) ([]*Device, error) {
+	return s.list(ctx, user, false)
+}
+
+// DeletedDevices lists a user's deleted devices, for support and fraud
+// analysis (S2). Needs scadevice.read.
+func (s *Service) DeletedDevices(ctx context.Context, user enduser.ID) ([]*Device, error) {
+	return s.list(ctx, user, true)
+}
+
+func (s *Service) list(ctx context.Context, user enduser.ID, deleted bool) ([]*Device, error) {
+	a, err := accessctl.Require(ctx, accessctl.PermDeviceRead)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.users.EndUser(ctx, a.Tenant(), user); err != nil {
+		return nil, err
+	}
+	return s.store.Devices(ctx, a.Tenant(), user, deleted)
+}
+
+// Device returns one device. Needs scadevice.read.
+func (s *Service) Device(ctx context.Context, id ID) (*Device, error) {
+	a, err := accessctl.Require(ctx, accessctl.PermDeviceRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Device(ctx, a.Tenant(), id)
+}
+
+// AvailableCommands lists the commands the actor may run on the device now,
+// for a UI to show (S7). Needs scadevice.read.
+func (s *Service) AvailableCommands(ctx context.Context, id ID) ([]Command, error) {
+	a, err := accessctl.Require(ctx, accessctl.PermDeviceRead)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.store.Device(ctx, a.Tenant(), id)
+	if err != nil {
+		return nil, err
+	}
+	return Available(a, d), nil
+}
+
+// run is the shape of every operator command: authorize, load, check the
+// input and the state, change, write with the entry.
+func (s *Service) run(ctx context.Context, c Command, id ID, version int64, input accessctl.Violations, apply func(d *Device)) (*Device, error) {
+	op := "scadevice: " + strings.ReplaceAll(string(c), "_", " ")
+	a, err := accessctl.Require(ctx, c.Permission())
+	if err != nil {
+		return nil, err
+	}
+	before, err := s.store.Device(ctx, a.Tenant(), id)
+	if err != nil {
+		return nil, err
+	}
+	if err := input.Err(op); err != nil {
+		return nil, err
+	}
+	if !c.Allowed(before) {
+		return nil, accessctl.Errorf(accessctl.ErrFailedPrecondition, op, notAllowed(c, before))
+	}
+	d := before.Clone()
+	apply(d)
+	d.UpdatedAt = s.clock()
+	if err := s.store.UpdateDevice(ctx, d, version, s.entry(a, "scadevice."+string(c), d, diff(before, d))); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func notAllowed(c Command, d *Device) string {
+	switch {
+	case d.Deleted:
+		return "the device is deleted"
+	case c == CommandResetPIN && d.Kind != KindMobile:
+		return "only a mobile device has a PIN to reset"
+	default:
+		return fmt.Sprintf("a %s device cannot be sent %s", d.Status, c)
+	}
+}
+
+// Lock secures a device (S3): the end user can no longer authenticate with
+// it. The reason is one of LockReasons; the message is optional, and both
+// are kept and shown. Needs scadevice.lock.
+func (s *Service) Lock(ctx context.Context, id ID, version int64, reason LockReason, message string) (*Device, error) {
+	var v accessctl.Violations
+	if !validReason(reason) {
+		v.Add("reason", "must be one of the lock reasons")
+	}
+	message = strings.TrimSpace(message)
+	if r := check.Text(message, 500); r != "" {
+		v.Add("message", r)
+	}
+	return s.run(ctx, CommandLock, id, version, v, func(d *Device) {
+		d.Status, d.LockReason, d.LockMessage, d.LockedAt = StatusLocked, reason, message, s.clock()
+	})
+}
+
+// identity is the statement the operator makes that it verified the end
+// user's identity, required to unlock and to reset a PIN.
+func identity(verified bool) accessctl.Violations {
+	var v accessctl.Violations
+	if !verified {
+		v.Add("identity_verified", "confirm that you verified the end user's identity")
+	}
+	return v
+}
+
+// Unlock makes a Locked device usable again: Active, or PasscodeMissing if
+// no PIN was ever set (S4). Because unlocking can enable fraud, the actor
+// must state that it verified the end user's identity. Needs scadevice.unlock.
+func (s *Service) Unlock(ctx context.Context, id ID, version int64, identityVerified bool) (*Device, error) {
+	return s.run(ctx, CommandUnlock, id, version, identity(identityVerified), func(d *Device) {
+		d.Status = StatusActive
+		if !d.PasscodeSet {
+			d.Status = StatusPasscodeMissing
+		}
+		d.LockReason, d.LockMessage, d.LockedAt = "", "", time.Time{}
+	})
+}
+
+// ResetPIN asks the end user to choose a new PIN on an Active mobile
+// device (S5): the device becomes PasscodeMissing and the user is notified.
+// The actor must state that it verified the end user's identity. Needs
+// scadevice.reset_pin.
+func (s *Service) ResetPIN(ctx context.Context, id ID, version int64, identityVerified bool) (*Device, error) {
+	d, err := s.run(ctx, CommandResetPIN, id, version, identity(identityVerified), func(d *Device) {
+		d.Status = StatusPasscodeMissing
+	})
+	if err != nil || s.notifier == nil {
+		return d, err
+	}
+	if err := s.notifier.NotifyPINReset(ctx, PINResetNotice{Tenant: d.Tenant, User: d.User, Device: d.ID}); err != nil {
+		return d, fmt.Errorf("scadevice: reset pin: %w: %w", accessctl.ErrNotDelivered, err)
+	}
+	return d, nil
+}
+
+// Delete removes a device from the active list to the deleted list, for
+// good (S6). Needs scadevice.delete.
+func (s *Service) Delete(ctx context.Context, id ID, version int64) (*Device, error) {
+	return s.run(ctx, CommandDelete, id, version, nil, func(d *Device) {
+		d.Deleted, d.DeletedAt = true, s.clock()
+	})
+}
+
+// Enrolment describes a device an end user enrols.
+type Enrolment struct {
+	Kind Kind
+	Tag  string
+	Info string
+}
+
+// ownDevice allows the end user itself, or a system actor, to act.
+func ownDevice(ctx context.Context, op string, user enduser.ID) (*accessctl.Actor, error) {
+	a, ok := accessctl.ActorFrom(ctx)
+	if !ok {
+		return nil, accessctl.Errorf(accessctl.ErrUnauthenticated, op, "no actor in the context")
+	}
+	switch {
+	case a.Kind() == accessctl.ActorSystem:
+	case a.Kind() == accessctl.ActorEndUser && a.ID() == string(user):
+	default:
+		return nil, accessctl.Errorf(accessctl.ErrForbidden, op, "only the end user itself enrols its devices and sets their passcode")
+	}
+	return a, nil
+}
+
+// Enrol registers a new device of the end user, PasscodeMissing (S8). Only
+// the end user itself (accessctl.EndUserActor) or a system actor may enrol.
+func (s *Service) Enrol(ctx context.Context, user enduser.ID, in Enrolment) (*Device, error) {
+	const op = "scadevice: enrol"
+	a, err := ownDevice(ctx, op, user)
+	if err != nil {
+		return nil, err
+	}
+	var v accessctl.Violations
+	if in.Kind != KindMobile && in.Kind != KindWeb {
+		v.Add("kind", "must be mobile or web")
+	}
+	in.Tag, in.Info = strings.TrimSpace(in.Tag), strings.TrimSpace(in.Info)
+	if r := check.Text(in.Tag, 128); r != "" {
+		v.Add("tag", r)
+	}
+	if r := check.Text(in.Info, 300); r != "" {
+		v.Add("info", r)
+	}
+	if err := v.Err(op); err != nil {
+		return nil, err
+	}
+	u, err := s.users.EndUser(ctx, a.Tenant(), user)
+	if err != nil {
+		return nil, err
+	}
+	if u.Status == enduser.StatusCanceled {
+		return nil, accessctl.Errorf(accessctl.ErrFailedPrecondition, op, "the user is canceled")
+	}
+	now := s.clock()
+	d := &Device{ID: ID(s.newID()), Tenant: a.Tenant(), User: user, Kind: in.Kind, Status: StatusPasscodeMissing,
+		Tag: in.Tag, Info: in.Info, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateDevice(ctx, d, s.entry(a, "scadevice.enrol", d, diff(&Device{}, d))); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// SetPasscode records that the end user chose a PIN: PasscodeMissing
+// becomes Active (S8). The PIN itself never reaches this library. Only the
+// end user itself or a system actor may set it.
+func (s *Service) SetPasscode(ctx context.Context, id ID, version int64) (*Device, error) {
+	const op = "scadevice: set passcode"
+	a, ok := accessctl.ActorFrom(ctx)
+	if !ok {
+		return nil, accessctl.Errorf(accessctl.ErrUnauthenticated, op, "no actor in the context")
+	}
+	before, err := s.store.Device(ctx, a.Tenant(), id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ownDevice(ctx, op, before.User); err != nil {
+		return nil, err
+	}
+	if before.Deleted || before.Status != StatusPasscodeMissing {
+		return nil, accessctl.Errorf(accessctl.ErrFailedPrecondition, op, "only a device waiting for its passcode can set one")
+	}
+	d := before.Clone()
+	d.Status, d.PasscodeSet, d.UpdatedAt = StatusActive, true, s.clock()
+	if err := s.store.UpdateDevice(ctx, d, version, s.entry(a, "scadevice.set_passcode", d, diff(before, d))); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func diff(a, b *Device) []accessctl.Change {
+	var c []accessctl.Change
+	str := func(f, x, y string) {
+		if x != y {
+			c = append(c, accessctl.Change{Field: f, Before: x, After: y})
+		}
+	}
+	yes := func(v bool) string {
+		if v {
+			return "true"
+		}
+		return "false"
+	}
+	str("user", string(a.User), string(b.User))
+	str("kind", string(a.Kind), string(b.Kind))
+	str("status", string(a.Status), string(b.Status))
+	str("tag", a.Tag, b.Tag)
+	str("info", a.Info, b.Info)
+	str("passcode_set", yes(a.PasscodeSet), yes(b.PasscodeSet))
+	str("lock_reason", string(a.LockReason), string(b.LockReason))
+	str("lock_message", a.LockMessage, b.LockMessage)
+	str("deleted", yes(a.Deleted), yes(b.Deleted))
+	return c
+}
