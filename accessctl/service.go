@@ -312,7 +312,9 @@ func EncodeCursor(key string) string {
 
 // MakePage turns a store result fetched with limit+1 items into a page
 // whose Next cursor holds the key of its last item.
-func MakePage[T any](items []T, limit int, key func(T) string) Page[T] { return pageOf(items, limit, key) }
+func MakePage[T any](items []T, limit int, key func(T) string) Page[T] {
+	return pageOf(items, limit, key)
+}
 
 func pageOf[T any](items []T, limit int, key func(T) string) Page[T] {
 	if len(items) > limit {

@@ -71,9 +71,9 @@ func New() *Store {
 		activations: map[string]string{},
 		devices:     map[deviceKey]*scadevice.Device{},
 		userDevices: map[userKey][]scadevice.ID{},
-		sessions:  map[string]*accessctl.Session{},
-		tokens:    map[string]*accessctl.Token{},
-		attempts:  map[opKey]accessctl.Attempts{},
+		sessions:    map[string]*accessctl.Session{},
+		tokens:      map[string]*accessctl.Token{},
+		attempts:    map[opKey]accessctl.Attempts{},
 	}
 }
 
