@@ -87,3 +87,85 @@ func FuzzUsername(f *testing.F) {
 		}
 	})
 }
+
+func TestUSTINAndCountry(t *testing.T) {
+	for _, ok := range []string{"123-45-6789", "912-70-1234", "12-3456789", "123456789"} {
+		if r := USTIN(ok); r != "" {
+			t.Errorf("USTIN(%q) = %q", ok, r)
+		}
+	}
+	for _, bad := range []string{"", "12345678", "1234567890", "123-456-789", "000-12-3456", "666-12-3456", "123-00-4567",
+		"123-45-0000", "00-1234567", "000000000", "12a-45-6789", "123 45 6789"} {
+		if USTIN(bad) == "" {
+			t.Errorf("USTIN(%q) accepted", bad)
+		}
+	}
+	for _, ok := range []string{"FR", "US", "GB", "AX", "ZW"} {
+		if Country(ok) != "" {
+			t.Errorf("Country(%q) refused", ok)
+		}
+	}
+	for _, bad := range []string{"", "fr", "XX", "UK", "USA", "F", "E ", " E"} {
+		if Country(bad) == "" {
+			t.Errorf("Country(%q) accepted", bad)
+		}
+	}
+	for _, ok := range []string{"+33612345678", "+1 415 555 2671"} {
+		if Phone(ok) != "" {
+			t.Errorf("Phone(%q) refused", ok)
+		}
+	}
+	for _, bad := range []string{"0612345678", "+0612345678", "+33-6-12", "+1234567", "+1234567890123456", "++33612345678"} {
+		if Phone(bad) == "" {
+			t.Errorf("Phone(%q) accepted", bad)
+		}
+	}
+}
+
+// FuzzUSTIN: accepted TINs have exactly 9 digits and hyphens only where an
+// SSN or EIN has them.
+func FuzzUSTIN(f *testing.F) {
+	for _, s := range []string{"123-45-6789", "12-3456789", "123456789", "000-00-0000", "1-2-3", "-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if USTIN(s) != "" {
+			return
+		}
+		d := strings.ReplaceAll(s, "-", "")
+		if len(d) != 9 || strings.Trim(d, "0123456789") != "" || d == "000000000" {
+			t.Fatalf("accepted %q", s)
+		}
+		if s != d && !(len(s) == 11 && s[3] == '-' && s[6] == '-') && !(len(s) == 10 && s[2] == '-') {
+			t.Fatalf("accepted hyphens in %q", s)
+		}
+	})
+}
+
+// FuzzCountry: accepted codes are two upper-case letters from the list.
+func FuzzCountry(f *testing.F) {
+	for _, s := range []string{"FR", "XX", "D E", "fr", "DE "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if Country(s) == "" && (len(s) != 2 || !strings.Contains(countries, s) || strings.ContainsAny(s, " ")) {
+			t.Fatalf("accepted %q", s)
+		}
+	})
+}
+
+// FuzzPhone: accepted numbers are + and 8 to 15 digits, spaces aside.
+func FuzzPhone(f *testing.F) {
+	for _, s := range []string{"+33612345678", "+1 415 555 2671", "+", "0033"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if Phone(s) != "" {
+			return
+		}
+		d := strings.ReplaceAll(s, " ", "")
+		if d[0] != '+' || len(d) < 9 || len(d) > 16 || strings.Trim(d[1:], "0123456789") != "" {
+			t.Fatalf("accepted %q", s)
+		}
+	})
+}
