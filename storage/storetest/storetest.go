@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/scadevice"
 )
 
 // Stores are the stores under test.
@@ -30,11 +32,20 @@ type Stores struct {
 	Sessions  accessctl.SessionStore
 	Tokens    accessctl.TokenStore
 	Attempts  accessctl.AttemptStore
+	EndUsers  enduser.Store
+	Devices   scadevice.Store
+}
+
+// Everything is implemented by an adapter that holds every store.
+type Everything interface {
+	accessctl.Store
+	enduser.Store
+	scadevice.Store
 }
 
 // FromStore fills every field from one adapter that implements them all.
-func FromStore(s accessctl.Store) Stores {
-	return Stores{Tenants: s, Operators: s, Roles: s, Audit: s, Sessions: s, Tokens: s, Attempts: s}
+func FromStore(s Everything) Stores {
+	return Stores{Tenants: s, Operators: s, Roles: s, Audit: s, Sessions: s, Tokens: s, Attempts: s, EndUsers: s, Devices: s}
 }
 
 // Run runs the whole suite.
@@ -57,6 +68,13 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 	}
 	if probe.Attempts != nil {
 		t.Run("Attempts", func(t *testing.T) { t.Parallel(); testAttempts(t, newStores) })
+	}
+	if probe.EndUsers != nil && probe.Audit != nil {
+		t.Run("EndUsers", func(t *testing.T) { t.Parallel(); testEndUsers(t, newStores) })
+		t.Run("Onboardings", func(t *testing.T) { t.Parallel(); testOnboardings(t, newStores) })
+	}
+	if probe.Devices != nil && probe.Audit != nil {
+		t.Run("Devices", func(t *testing.T) { t.Parallel(); testDevices(t, newStores) })
 	}
 }
 
