@@ -1,8 +1,10 @@
-// Command quickstart walks through the operator side of backoffice on the
-// in-memory store: it bootstraps a tenant's first Administrator, invites a
+// Command quickstart walks through backoffice on the in-memory store. First
+// the operators: it bootstraps a tenant's first Administrator, invites a
 // Manager who accepts and logs in with MFA, blocks the Manager after three
 // wrong passwords and unblocks it, refuses an escalation, deactivates an
-// operator and prints its history.
+// operator and prints its history. Then an operator's day: it searches
+// and updates a customer, declares a US tax residence, locks and unlocks a
+// device, and tries to deactivate a customer who still has money.
 //
 //	go run ./examples/quickstart
 package main
@@ -156,7 +158,9 @@ func run(out io.Writer) error {
 	for _, e := range hist.Items {
 		fmt.Fprintf(out, "    %s  %-28s by %-18s %v\n", e.At.Format(time.TimeOnly), e.Action, e.Actor.Name, e.Changes)
 	}
-	return nil
+
+	fmt.Fprintln(out, "\nAn operator's day with customers and devices:")
+	return operatorDay(out, store, clk, adminCtx)
 }
 
 // authenticator stands in for each operator's authenticator app: the

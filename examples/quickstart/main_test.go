@@ -20,6 +20,12 @@ func TestQuickstart(t *testing.T) {
 		"grace's session: accessctl: authenticate: unauthenticated",
 		"last active Administrator",
 		"operator.invite",
+		`searches "curie": 3 customers`,
+		"a US tax residence without TIN: enduser: add tax residence: invalid input",
+		"locked it: locked, reason suspected_fraud",
+		"unlock without stating her identity was verified: scadevice: unlock: invalid input",
+		"wallet main holds 125.40 EUR; its balance must be zero before deactivation (failed precondition: true)",
+		"deactivated: canceled",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
