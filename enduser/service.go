@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/internal/check"
 	"github.com/backoffice-go/backoffice/internal/ids"
 )
 
@@ -209,16 +211,41 @@ func (s *Service) find(ctx context.Context, op string, v accessctl.Violations, q
 	if err != nil {
 		return accessctl.Page[*EndUser]{}, err
 	}
+	if before != "" {
+		k, ok := decodeKey(before)
+		if !ok {
+			v.Add("cursor", "malformed")
+		}
+		q.Before = &k
+	}
+	for _, f := range [][2]string{{"id", string(q.ID)}, {"tag", q.Tag}, {"email", q.Email}} {
+		if r := check.Text(f[1], 256); r != "" {
+			v.Add(f[0], r)
+		}
+	}
 	if err := v.Err(op); err != nil {
 		return accessctl.Page[*EndUser]{}, err
 	}
-	q.Before, q.Limit = ID(before), limit+1
+	q.Limit = limit + 1
 	q.Email = lower(q.Email)
 	users, err := s.store.FindEndUsers(ctx, a.Tenant(), q)
 	if err != nil {
 		return accessctl.Page[*EndUser]{}, err
 	}
-	return accessctl.MakePage(users, limit, func(u *EndUser) string { return string(u.ID) }), nil
+	return accessctl.MakePage(users, limit, func(u *EndUser) string { return encodeKey(KeyOf(u)) }), nil
+}
+
+func encodeKey(k Key) string {
+	return strconv.FormatInt(k.CreatedAt.UnixMicro(), 10) + "|" + string(k.ID)
+}
+
+func decodeKey(s string) (Key, bool) {
+	ts, id, ok := strings.Cut(s, "|")
+	us, err := strconv.ParseInt(ts, 10, 64)
+	if !ok || err != nil || id == "" {
+		return Key{}, false
+	}
+	return Key{CreatedAt: time.UnixMicro(us).UTC(), ID: ID(id)}, true
 }
 
 // Update changes identity and contact fields, with validation (E4). Needs

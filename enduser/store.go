@@ -12,7 +12,25 @@ import (
 // its audit entry (X2), versions (X4). All methods return ErrUnavailable
 // (wrapped) when the server cannot be reached.
 
-// Query selects end users, newest (highest id) first. Zero fields do not
+// Key is where a user sits in every listing: newest first by creation
+// time, then by id.
+type Key struct {
+	CreatedAt time.Time
+	ID        ID
+}
+
+// KeyOf returns the user's listing key.
+func KeyOf(u *EndUser) Key { return Key{u.CreatedAt, u.ID} }
+
+// Less reports whether k sorts after o in a listing (is older).
+func (k Key) Less(o Key) bool {
+	if !k.CreatedAt.Equal(o.CreatedAt) {
+		return k.CreatedAt.Before(o.CreatedAt)
+	}
+	return k.ID < o.ID
+}
+
+// Query selects end users, newest (latest CreatedAt, then highest id) first. Zero fields do not
 // filter; set fields combine with AND (E2, E3).
 type Query struct {
 	// ID, Tag and Email match exactly; Email case-insensitively.
@@ -29,8 +47,9 @@ type Query struct {
 	CreatedFrom time.Time
 	CreatedTo   time.Time
 	Parent      *ID
-	// Before is the id of the last user of the previous page.
-	Before ID
+	// Before, when set, is the key of the last user of the previous page:
+	// only older users are returned.
+	Before *Key
 	Limit  int
 }
 

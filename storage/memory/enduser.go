@@ -15,7 +15,7 @@ var _ enduser.Store = (*Store)(nil)
 // searches O(1) and keep every list newest first without sorting (E2, E3).
 type userTable struct {
 	byID     map[enduser.ID]*userRow
-	order    []*userRow // by id, ascending: creation order
+	order    []*userRow // by enduser.Key, ascending: oldest first
 	byEmail  map[string][]enduser.ID
 	byTag    map[string][]enduser.ID
 	byParent map[enduser.ID][]enduser.ID
@@ -106,7 +106,7 @@ func (s *Store) createEndUser(u *enduser.EndUser, e accessctl.AuditEntry) error 
 	u.Version = 1
 	row := &userRow{u: u.Clone(), text: enduser.SearchText(u)}
 	t.byID[u.ID] = row
-	i, _ := slices.BinarySearchFunc(t.order, u.ID, func(r *userRow, id enduser.ID) int { return strings.Compare(string(r.u.ID), string(id)) })
+	i, _ := slices.BinarySearchFunc(t.order, enduser.KeyOf(u), compareKey)
 	t.order = slices.Insert(t.order, i, row)
 	t.index(row.u)
 	s.appendAudit(e)
@@ -167,7 +167,7 @@ func matches(r *userRow, q *enduser.Query) bool {
 		q.Parent != nil && u.Parent != *q.Parent,
 		!q.CreatedFrom.IsZero() && u.CreatedAt.Before(q.CreatedFrom),
 		!q.CreatedTo.IsZero() && !u.CreatedAt.Before(q.CreatedTo),
-		q.Before != "" && u.ID >= q.Before,
+		q.Before != nil && !enduser.KeyOf(u).Less(*q.Before),
 		q.Name != "" && !strings.Contains(r.text, q.Name):
 		return false
 	}
@@ -209,8 +209,8 @@ func (s *Store) FindEndUsers(ctx context.Context, tenant accessctl.TenantID, q e
 		candidates = t.byParent[*q.Parent]
 	default:
 		end := len(t.order)
-		if q.Before != "" {
-			end, _ = slices.BinarySearchFunc(t.order, q.Before, func(r *userRow, id enduser.ID) int { return strings.Compare(string(r.u.ID), string(id)) })
+		if q.Before != nil {
+			end, _ = slices.BinarySearchFunc(t.order, *q.Before, compareKey)
 		}
 		for i := end - 1; i >= 0; i-- {
 			if !take(t.order[i]) {
@@ -219,12 +219,29 @@ func (s *Store) FindEndUsers(ctx context.Context, tenant accessctl.TenantID, q e
 		}
 		return out, nil
 	}
-	for i := len(candidates) - 1; i >= 0; i-- {
-		if !take(t.byID[candidates[i]]) {
+	rows := make([]*userRow, len(candidates))
+	for i, id := range candidates {
+		rows[i] = t.byID[id]
+	}
+	slices.SortFunc(rows, func(a, b *userRow) int { return compareKey(b, enduser.KeyOf(a.u)) * -1 })
+	for i := len(rows) - 1; i >= 0; i-- {
+		if !take(rows[i]) {
 			break
 		}
 	}
 	return out, nil
+}
+
+// compareKey orders rows by enduser.Key, oldest first.
+func compareKey(r *userRow, k enduser.Key) int {
+	rk := enduser.KeyOf(r.u)
+	switch {
+	case rk.Less(k):
+		return -1
+	case k.Less(rk):
+		return 1
+	}
+	return 0
 }
 
 // CreateOnboarding implements enduser.Store.

@@ -38,10 +38,19 @@ func (f *fixture) find(t *testing.T, tenant accessctl.TenantID, q enduser.Query)
 	return out
 }
 
+// tenants creates tenants, for adapters whose records need one.
+func (f *fixture) tenants(t *testing.T, ids ...accessctl.TenantID) {
+	t.Helper()
+	for _, id := range ids {
+		f.tenant(t, id)
+	}
+}
+
 func testEndUsers(t *testing.T, newStores func(*testing.T) Stores) {
 	t.Run("CreateAndRead", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, newStores)
+		f.tenants(t, "t1", "t2")
 		parent := f.endUser(t, "t1", nil)
 		u := f.endUser(t, "t1", func(u *enduser.EndUser) {
 			u.Tag, u.Type, u.Status, u.KYC, u.KYCNote = "crm-1", enduser.TypeBusiness, enduser.StatusValidated, enduser.KYCValidated, "ok"
@@ -68,6 +77,7 @@ func testEndUsers(t *testing.T, newStores func(*testing.T) Stores) {
 	t.Run("Update", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, newStores)
+		f.tenants(t, "t1")
 		u := f.endUser(t, "t1", func(u *enduser.EndUser) { u.Email = "old@x.test"; u.Tag = "old" })
 		u.Email, u.Tag, u.LastName = "new@x.test", "new", "Newname"
 		require.NoError(t, f.EndUsers.UpdateEndUser(ctx(), u, 1, f.entry("t1", enduser.TargetEndUser, string(u.ID), "u1")))
@@ -89,6 +99,7 @@ func testEndUsers(t *testing.T, newStores func(*testing.T) Stores) {
 	t.Run("UpdateConcurrent", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, newStores)
+		f.tenants(t, "t1")
 		u := f.endUser(t, "t1", nil)
 		var wins atomic.Int32
 		var wg sync.WaitGroup
@@ -111,6 +122,7 @@ func testEndUsers(t *testing.T, newStores func(*testing.T) Stores) {
 		t.Parallel()
 		// E2, E3: the same results from every store.
 		f := newFixture(t, newStores)
+		f.tenants(t, "t1", "t2")
 		biz, ngo := enduser.TypeBusiness, enduser.TypeNGO
 		pend, val := enduser.StatusPending, enduser.StatusValidated
 		ada := f.endUser(t, "t1", func(u *enduser.EndUser) {
@@ -131,7 +143,8 @@ func testEndUsers(t *testing.T, newStores func(*testing.T) Stores) {
 		}{
 			"All":             {enduser.Query{}, all},
 			"Limit":           {enduser.Query{Limit: 2}, all[:2]},
-			"Before":          {enduser.Query{Before: odd.ID}, all[2:]},
+			"Before":          {enduser.Query{Before: &enduser.Key{CreatedAt: odd.CreatedAt, ID: odd.ID}}, all[2:]},
+			"BeforeSameTime":  {enduser.Query{Before: &enduser.Key{CreatedAt: odd.CreatedAt, ID: "~"}}, all[1:]},
 			"ID":              {enduser.Query{ID: corp.ID}, []enduser.ID{corp.ID}},
 			"IDAndWrongType":  {enduser.Query{ID: corp.ID, Type: &ngo}, nil},
 			"Tag":             {enduser.Query{Tag: "vip"}, []enduser.ID{odd.ID, ada.ID}},
@@ -177,6 +190,7 @@ func testOnboardings(t *testing.T, newStores func(*testing.T) Stores) {
 	t.Run("Lifecycle", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, newStores)
+		f.tenants(t, "t1", "t2")
 		mk := func(tenant accessctl.TenantID, act string) *enduser.Onboarding {
 			o := &enduser.Onboarding{ID: f.ids.next("ob"), Tenant: tenant, ActivationID: act,
 				Profile: enduser.NewEndUser{Type: enduser.TypePhysicalPerson, FirstName: "Olly", LastName: "On", Email: "o@x.test",
@@ -228,6 +242,13 @@ func testDevices(t *testing.T, newStores func(*testing.T) Stores) {
 	t.Run("Lifecycle", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, newStores)
+		f.tenants(t, "t1", "t2", "t3")
+		for _, k := range []struct {
+			tenant accessctl.TenantID
+			id     enduser.ID
+		}{{"t1", "u1"}, {"t1", "u2"}, {"t2", "u1"}, {"t3", "u1"}} {
+			f.endUser(t, k.tenant, func(u *enduser.EndUser) { u.ID = k.id })
+		}
 		mk := func(tenant accessctl.TenantID, user enduser.ID, at time.Time) *scadevice.Device {
 			d := &scadevice.Device{ID: scadevice.ID(f.ids.next("d")), Tenant: tenant, User: user, Kind: scadevice.KindMobile,
 				Status: scadevice.StatusPasscodeMissing, Tag: "t", Info: "Pixel", CreatedAt: at, UpdatedAt: at}

@@ -69,11 +69,11 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 	if probe.Attempts != nil {
 		t.Run("Attempts", func(t *testing.T) { t.Parallel(); testAttempts(t, newStores) })
 	}
-	if probe.EndUsers != nil && probe.Audit != nil {
+	if probe.EndUsers != nil && probe.Audit != nil && probe.Tenants != nil {
 		t.Run("EndUsers", func(t *testing.T) { t.Parallel(); testEndUsers(t, newStores) })
 		t.Run("Onboardings", func(t *testing.T) { t.Parallel(); testOnboardings(t, newStores) })
 	}
-	if probe.Devices != nil && probe.Audit != nil {
+	if probe.Devices != nil && probe.EndUsers != nil && probe.Audit != nil && probe.Tenants != nil {
 		t.Run("Devices", func(t *testing.T) { t.Parallel(); testDevices(t, newStores) })
 	}
 }
