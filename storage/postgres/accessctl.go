@@ -1,0 +1,620 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+)
+
+var _ accessctl.Store = (*Store)(nil)
+
+// Tenants.
+
+type tenantRow struct {
+	ID         string    `db:"id"`
+	Name       string    `db:"name"`
+	Preset     string    `db:"preset"`
+	SSOEnabled bool      `db:"sso_enabled"`
+	GroupRoles []byte    `db:"sso_group_roles"`
+	FPOff      bool      `db:"enduser_forgot_password_off"`
+	Version    int64     `db:"version"`
+	CreatedAt  time.Time `db:"created_at"`
+	UpdatedAt  time.Time `db:"updated_at"`
+}
+
+func (r *tenantRow) tenant() (*accessctl.Tenant, error) {
+	t := &accessctl.Tenant{ID: accessctl.TenantID(r.ID), Name: r.Name, Preset: r.Preset, SSO: accessctl.SSOConfig{Enabled: r.SSOEnabled},
+		EndUserForgotPasswordOff: r.FPOff, Version: r.Version, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
+	var m map[string][]accessctl.RoleName
+	if err := fromJSON(r.GroupRoles, &m); err != nil {
+		return nil, err
+	}
+	if len(m) > 0 {
+		t.SSO.GroupRoles = m
+	}
+	return t, nil
+}
+
+func groupRoles(t *accessctl.Tenant) string {
+	if t.SSO.GroupRoles == nil {
+		return "{}"
+	}
+	return jsonString(t.SSO.GroupRoles)
+}
+
+var (
+	qCreateTenant = `WITH ins AS (
+	INSERT INTO tenants (id, name, preset, sso_enabled, sso_group_roles, enduser_forgot_password_off, version, created_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5::jsonb, $6, 1, $7, $8) RETURNING 1
+), aud AS (` + auditInsert("ins", 9) + `) SELECT count(*) FROM ins`
+	qTenant       = `SELECT * FROM tenants WHERE id = $1`
+	qUpdateTenant = `WITH upd AS (
+	UPDATE tenants SET name = $2, preset = $3, sso_enabled = $4, sso_group_roles = $5::jsonb, enduser_forgot_password_off = $6,
+		updated_at = $7, version = version + 1
+	WHERE id = $1 AND version = $8 RETURNING version
+), aud AS (` + auditInsert("upd", 9) + `) SELECT version FROM upd`
+	qTenantVersion = `SELECT version FROM tenants WHERE id = $1`
+)
+
+// CreateTenant implements accessctl.TenantStore.
+func (s *Store) CreateTenant(ctx context.Context, t *accessctl.Tenant, e accessctl.AuditEntry) error {
+	const op = "postgres: create tenant"
+	args := append([]any{string(t.ID), t.Name, t.Preset, t.SSO.Enabled, groupRoles(t), t.EndUserForgotPasswordOff, utc(t.CreatedAt), utc(t.UpdatedAt)}, auditArgs(e)...)
+	var n int
+	if err := s.get(ctx, nil, &n, qCreateTenant, args...); err != nil {
+		return mapErr(op, err)
+	}
+	t.Version = 1
+	return nil
+}
+
+// Tenant implements accessctl.TenantStore.
+func (s *Store) Tenant(ctx context.Context, id accessctl.TenantID) (*accessctl.Tenant, error) {
+	var r tenantRow
+	if err := s.get(ctx, nil, &r, qTenant, string(id)); err != nil {
+		return nil, mapErr("postgres: tenant", err)
+	}
+	return r.tenant()
+}
+
+// UpdateTenant implements accessctl.TenantStore.
+func (s *Store) UpdateTenant(ctx context.Context, t *accessctl.Tenant, expect int64, e accessctl.AuditEntry) error {
+	const op = "postgres: update tenant"
+	args := append([]any{string(t.ID), t.Name, t.Preset, t.SSO.Enabled, groupRoles(t), t.EndUserForgotPasswordOff, utc(t.UpdatedAt), expect}, auditArgs(e)...)
+	var v int64
+	err := s.get(ctx, nil, &v, qUpdateTenant, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s.missing(ctx, op, qTenantVersion, string(t.ID))
+	}
+	if err != nil {
+		return mapErr(op, err)
+	}
+	t.Version = v
+	return nil
+}
+
+// Operators.
+
+type operatorRow struct {
+	TenantID      string    `db:"tenant_id"`
+	ID            string    `db:"id"`
+	Username      string    `db:"username"`
+	Email         string    `db:"email"`
+	FirstName     string    `db:"first_name"`
+	LastName      string    `db:"last_name"`
+	Roles         []byte    `db:"roles"`
+	AllAccounts   bool      `db:"all_accounts"`
+	Accounts      []byte    `db:"accounts"`
+	Status        string    `db:"status"`
+	EmailVerified bool      `db:"email_verified"`
+	PasswordHash  string    `db:"password_hash"`
+	MFASecret     string    `db:"mfa_secret"`
+	MFAEnrolled   bool      `db:"mfa_enrolled"`
+	MFALastStep   int64     `db:"mfa_last_step"`
+	ExternalKey   string    `db:"external_key"`
+	SessionEpoch  int64     `db:"session_epoch"`
+	Version       int64     `db:"version"`
+	CreatedAt     time.Time `db:"created_at"`
+	UpdatedAt     time.Time `db:"updated_at"`
+}
+
+func (r *operatorRow) operator() (*accessctl.Operator, error) {
+	o := &accessctl.Operator{ID: accessctl.OperatorID(r.ID), Tenant: accessctl.TenantID(r.TenantID), Username: r.Username, Email: r.Email,
+		FirstName: r.FirstName, LastName: r.LastName, AllAccounts: r.AllAccounts, Status: accessctl.OperatorStatus(r.Status),
+		EmailVerified: r.EmailVerified, PasswordHash: accessctl.Secret(r.PasswordHash), MFASecret: accessctl.Secret(r.MFASecret),
+		MFAEnrolled: r.MFAEnrolled, MFALastStep: r.MFALastStep, ExternalKey: r.ExternalKey, SessionEpoch: r.SessionEpoch,
+		Version: r.Version, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
+	if err := fromJSON(r.Roles, &o.Roles); err != nil {
+		return nil, err
+	}
+	if err := fromJSON(r.Accounts, &o.Accounts); err != nil {
+		return nil, err
+	}
+	if len(o.Roles) == 0 {
+		o.Roles = nil
+	}
+	if len(o.Accounts) == 0 {
+		o.Accounts = nil
+	}
+	return o, nil
+}
+
+func list[T ~string](v []T) string {
+	if v == nil {
+		return "[]"
+	}
+	return jsonString(v)
+}
+
+// operatorArgs are $1..$18 of the operator statements.
+func operatorArgs(o *accessctl.Operator) []any {
+	return []any{string(o.Tenant), string(o.ID), o.Username, o.Email, o.FirstName, o.LastName, list(o.Roles), o.AllAccounts,
+		list(o.Accounts), string(o.Status), o.EmailVerified, string(o.PasswordHash), string(o.MFASecret), o.MFAEnrolled,
+		o.MFALastStep, o.ExternalKey, o.SessionEpoch, utc(o.UpdatedAt)}
+}
+
+var (
+	qCreateOperator = `WITH ins AS (
+	INSERT INTO operators (tenant_id, id, username, email, first_name, last_name, roles, all_accounts, accounts, status, email_verified,
+		password_hash, mfa_secret, mfa_enrolled, mfa_last_step, external_key, session_epoch, updated_at, created_at, version)
+	VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 1) RETURNING 1
+), aud AS (` + auditInsert("ins", 20) + `) SELECT count(*) FROM ins`
+	qOperator           = `SELECT * FROM operators WHERE tenant_id = $1 AND id = $2`
+	qOperatorByUsername = `SELECT * FROM operators WHERE tenant_id = $1 AND lower(username) = lower($2) AND username <> ''`
+	qOperatorByEmail    = `SELECT * FROM operators WHERE tenant_id = $1 AND lower(email) = lower($2) AND email <> ''`
+	qOperatorByKey      = `SELECT * FROM operators WHERE tenant_id = $1 AND external_key = $2 AND external_key <> ''`
+	qOperators          = `SELECT * FROM operators WHERE tenant_id = $1
+	AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR roles @> jsonb_build_array($3::text))
+	AND ($4 = '' OR id < $4) ORDER BY id DESC LIMIT $5`
+	qUpdateOperator = `WITH upd AS (
+	UPDATE operators SET username = $3, email = $4, first_name = $5, last_name = $6, roles = $7::jsonb, all_accounts = $8,
+		accounts = $9::jsonb, status = $10, email_verified = $11, password_hash = $12, mfa_secret = $13, mfa_enrolled = $14,
+		mfa_last_step = $15, external_key = $16, session_epoch = $17, updated_at = $18, version = version + 1
+	WHERE tenant_id = $1 AND id = $2 AND version = $19 RETURNING version
+), aud AS (` + auditInsert("upd", 20) + `) SELECT version FROM upd`
+	qDeleteOperator = `WITH del AS (
+	DELETE FROM operators WHERE tenant_id = $1 AND id = $2 AND version = $3 RETURNING 1
+), aud AS (` + auditInsert("del", 4) + `) SELECT count(*) FROM del`
+	qOperatorVersion = `SELECT version FROM operators WHERE tenant_id = $1 AND id = $2`
+	qLockTenant      = `SELECT pg_advisory_xact_lock(hashtext('backoffice.admins'), hashtext($1))`
+	qActiveAdmins    = `SELECT count(*) FROM operators WHERE tenant_id = $1 AND status = 'active' AND roles @> jsonb_build_array($2::text)`
+)
+
+// CreateOperator implements accessctl.OperatorStore.
+func (s *Store) CreateOperator(ctx context.Context, o *accessctl.Operator, e accessctl.AuditEntry) error {
+	args := append(append(operatorArgs(o), utc(o.CreatedAt)), auditArgs(e)...)
+	var n int
+	if err := s.get(ctx, nil, &n, qCreateOperator, args...); err != nil {
+		return mapErr("postgres: create operator", err)
+	}
+	o.Version = 1
+	return nil
+}
+
+func (s *Store) operatorBy(ctx context.Context, op, query string, args ...any) (*accessctl.Operator, error) {
+	var r operatorRow
+	if err := s.get(ctx, nil, &r, query, args...); err != nil {
+		return nil, mapErr(op, err)
+	}
+	return r.operator()
+}
+
+// Operator implements accessctl.OperatorStore.
+func (s *Store) Operator(ctx context.Context, tenant accessctl.TenantID, id accessctl.OperatorID) (*accessctl.Operator, error) {
+	return s.operatorBy(ctx, "postgres: operator", qOperator, string(tenant), string(id))
+}
+
+// OperatorByLogin implements accessctl.OperatorStore.
+func (s *Store) OperatorByLogin(ctx context.Context, tenant accessctl.TenantID, login string) (*accessctl.Operator, error) {
+	if login == "" {
+		return nil, accessctl.Errorf(accessctl.ErrNotFound, "postgres: operator", "no such operator")
+	}
+	o, err := s.operatorBy(ctx, "postgres: operator", qOperatorByUsername, string(tenant), login)
+	if errors.Is(err, accessctl.ErrNotFound) {
+		return s.operatorBy(ctx, "postgres: operator", qOperatorByEmail, string(tenant), login)
+	}
+	return o, err
+}
+
+// OperatorByExternalKey implements accessctl.OperatorStore.
+func (s *Store) OperatorByExternalKey(ctx context.Context, tenant accessctl.TenantID, key string) (*accessctl.Operator, error) {
+	return s.operatorBy(ctx, "postgres: operator", qOperatorByKey, string(tenant), key)
+}
+
+// Operators implements accessctl.OperatorStore.
+func (s *Store) Operators(ctx context.Context, tenant accessctl.TenantID, q accessctl.OperatorQuery) ([]*accessctl.Operator, error) {
+	var status, role any
+	if q.Status != nil {
+		status = string(*q.Status)
+	}
+	if q.Role != nil {
+		role = string(*q.Role)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	var rows []operatorRow
+	if err := s.sel(ctx, &rows, qOperators, string(tenant), status, role, string(q.After), limit); err != nil {
+		return nil, mapErr("postgres: operators", err)
+	}
+	out := make([]*accessctl.Operator, len(rows))
+	for i := range rows {
+		o, err := rows[i].operator()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = o
+	}
+	return out, nil
+}
+
+// guarded runs a write that may leave the tenant without an active
+// Administrator: under a per-tenant advisory lock, so that concurrent
+// guarded writes from any connection take turns, and checking the count
+// after the write, in one transaction (A15).
+func (s *Store) guarded(ctx context.Context, tenant accessctl.TenantID, g accessctl.Guard, query string, write func(tx *sqlx.Tx) error) error {
+	if g.KeepAdmin == "" {
+		return write(nil)
+	}
+	// Prepare outside the transaction: a transaction waiting for the lock
+	// holds its connection, and preparing inside could wait for one more
+	// from a pool they all hold.
+	for _, q := range []string{qLockTenant, query, qActiveAdmins} {
+		if _, err := s.stmt(ctx, q); err != nil {
+			return err
+		}
+	}
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := s.exec(ctx, tx, qLockTenant, string(tenant)); err != nil {
+			return err
+		}
+		if err := write(tx); err != nil {
+			return err
+		}
+		var n int
+		if err := s.get(ctx, tx, &n, qActiveAdmins, string(tenant), string(g.KeepAdmin)); err != nil {
+			return err
+		}
+		if n < 1 {
+			return accessctl.ErrLastAdministrator
+		}
+		return nil
+	})
+}
+
+// UpdateOperator implements accessctl.OperatorStore.
+func (s *Store) UpdateOperator(ctx context.Context, o *accessctl.Operator, expect int64, g accessctl.Guard, e accessctl.AuditEntry) error {
+	const op = "postgres: update operator"
+	args := append(append(operatorArgs(o), expect), auditArgs(e)...)
+	var v int64
+	err := s.guarded(ctx, o.Tenant, g, qUpdateOperator, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &v, qUpdateOperator, args...) })
+	if errors.Is(err, sql.ErrNoRows) {
+		return s.missing(ctx, op, qOperatorVersion, string(o.Tenant), string(o.ID))
+	}
+	if err != nil {
+		return mapErr(op, err)
+	}
+	o.Version = v
+	return nil
+}
+
+// DeleteOperator implements accessctl.OperatorStore.
+func (s *Store) DeleteOperator(ctx context.Context, tenant accessctl.TenantID, id accessctl.OperatorID, expect int64, g accessctl.Guard, e accessctl.AuditEntry) error {
+	const op = "postgres: delete operator"
+	args := append([]any{string(tenant), string(id), expect}, auditArgs(e)...)
+	var n int
+	err := s.guarded(ctx, tenant, g, qDeleteOperator, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &n, qDeleteOperator, args...) })
+	if err != nil {
+		return mapErr(op, err)
+	}
+	if n == 0 {
+		return s.missing(ctx, op, qOperatorVersion, string(tenant), string(id))
+	}
+	return nil
+}
+
+// Roles.
+
+type roleRow struct {
+	TenantID    string `db:"tenant_id"`
+	Name        string `db:"name"`
+	Abbrev      string `db:"abbrev"`
+	Description string `db:"description"`
+	Permissions []byte `db:"permissions"`
+	Version     int64  `db:"version"`
+}
+
+var (
+	qCreateRole = `WITH ins AS (
+	INSERT INTO roles (tenant_id, name, abbrev, description, permissions, version) VALUES ($1, $2, $3, $4, $5::jsonb, 1) RETURNING 1
+), aud AS (` + auditInsert("ins", 6) + `) SELECT count(*) FROM ins`
+	qRoles      = `SELECT * FROM roles WHERE tenant_id = $1 ORDER BY name`
+	qUpdateRole = `WITH upd AS (
+	UPDATE roles SET abbrev = $3, description = $4, permissions = $5::jsonb, version = version + 1
+	WHERE tenant_id = $1 AND name = $2 AND version = $6 RETURNING version
+), aud AS (` + auditInsert("upd", 7) + `) SELECT version FROM upd`
+	qRoleVersion = `SELECT version FROM roles WHERE tenant_id = $1 AND name = $2`
+)
+
+// CreateRole implements accessctl.RoleStore.
+func (s *Store) CreateRole(ctx context.Context, r *accessctl.Role, e accessctl.AuditEntry) error {
+	args := append([]any{string(r.Tenant), string(r.Name), r.Abbrev, r.Description, list(r.Permissions)}, auditArgs(e)...)
+	var n int
+	if err := s.get(ctx, nil, &n, qCreateRole, args...); err != nil {
+		return mapErr("postgres: create role", err)
+	}
+	r.Version = 1
+	return nil
+}
+
+// Roles implements accessctl.RoleStore.
+func (s *Store) Roles(ctx context.Context, tenant accessctl.TenantID) ([]accessctl.Role, error) {
+	var rows []roleRow
+	if err := s.sel(ctx, &rows, qRoles, string(tenant)); err != nil {
+		return nil, mapErr("postgres: roles", err)
+	}
+	var out []accessctl.Role
+	for _, r := range rows {
+		role := accessctl.Role{Tenant: accessctl.TenantID(r.TenantID), Name: accessctl.RoleName(r.Name), Abbrev: r.Abbrev,
+			Description: r.Description, Version: r.Version}
+		if err := fromJSON(r.Permissions, &role.Permissions); err != nil {
+			return nil, err
+		}
+		if len(role.Permissions) == 0 {
+			role.Permissions = nil
+		}
+		out = append(out, role)
+	}
+	return out, nil
+}
+
+// UpdateRole implements accessctl.RoleStore.
+func (s *Store) UpdateRole(ctx context.Context, r *accessctl.Role, expect int64, e accessctl.AuditEntry) error {
+	const op = "postgres: update role"
+	args := append([]any{string(r.Tenant), string(r.Name), r.Abbrev, r.Description, list(r.Permissions), expect}, auditArgs(e)...)
+	var v int64
+	err := s.get(ctx, nil, &v, qUpdateRole, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s.missing(ctx, op, qRoleVersion, string(r.Tenant), string(r.Name))
+	}
+	if err != nil {
+		return mapErr(op, err)
+	}
+	r.Version = v
+	return nil
+}
+
+// Audit.
+
+type auditRow struct {
+	TenantID   string    `db:"tenant_id"`
+	TargetType string    `db:"target_type"`
+	TargetID   string    `db:"target_id"`
+	ID         string    `db:"id"`
+	ActorKind  string    `db:"actor_kind"`
+	ActorID    string    `db:"actor_id"`
+	ActorName  string    `db:"actor_name"`
+	Action     string    `db:"action"`
+	At         time.Time `db:"at"`
+	Changes    []byte    `db:"changes"`
+}
+
+var (
+	qAudit = `SELECT * FROM audit_entries WHERE tenant_id = $1 AND target_type = $2 AND target_id = $3
+	AND ($4 = '' OR id < $4) ORDER BY id DESC LIMIT $5`
+	qAppendAudit = `INSERT INTO audit_entries (` + auditColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)`
+)
+
+// AuditEntries implements accessctl.AuditStore.
+func (s *Store) AuditEntries(ctx context.Context, tenant accessctl.TenantID, q accessctl.AuditQuery) ([]accessctl.AuditEntry, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	var rows []auditRow
+	if err := s.sel(ctx, &rows, qAudit, string(tenant), q.TargetType, q.TargetID, q.Before, limit); err != nil {
+		return nil, mapErr("postgres: audit entries", err)
+	}
+	out := make([]accessctl.AuditEntry, len(rows))
+	for i, r := range rows {
+		out[i] = accessctl.AuditEntry{ID: r.ID, Tenant: accessctl.TenantID(r.TenantID), TargetType: r.TargetType, TargetID: r.TargetID,
+			Actor: accessctl.ActorRef{Kind: accessctl.ActorKind(r.ActorKind), ID: r.ActorID, Name: r.ActorName}, Action: r.Action, At: utc(r.At)}
+		if err := fromJSON(r.Changes, &out[i].Changes); err != nil {
+			return nil, err
+		}
+		if len(out[i].Changes) == 0 {
+			out[i].Changes = nil
+		}
+	}
+	return out, nil
+}
+
+// AppendAuditEntry implements accessctl.AuditStore.
+func (s *Store) AppendAuditEntry(ctx context.Context, e accessctl.AuditEntry) error {
+	_, err := s.exec(ctx, nil, qAppendAudit, auditArgs(e)...)
+	return mapErr("postgres: append audit entry", err)
+}
+
+// Sessions.
+
+type sessionRow struct {
+	ID         string    `db:"id"`
+	TenantID   string    `db:"tenant_id"`
+	OperatorID string    `db:"operator_id"`
+	Epoch      int64     `db:"epoch"`
+	CreatedAt  time.Time `db:"created_at"`
+	ExpiresAt  time.Time `db:"expires_at"`
+}
+
+func (r sessionRow) session() *accessctl.Session {
+	return &accessctl.Session{ID: r.ID, Tenant: accessctl.TenantID(r.TenantID), Operator: accessctl.OperatorID(r.OperatorID), Epoch: r.Epoch,
+		CreatedAt: utc(r.CreatedAt), ExpiresAt: utc(r.ExpiresAt)}
+}
+
+var (
+	qCreateSession = `INSERT INTO sessions (id, tenant_id, operator_id, epoch, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`
+	qSession       = `SELECT * FROM sessions WHERE id = $1`
+	qSessions      = `SELECT * FROM sessions WHERE tenant_id = $1 AND operator_id = $2 ORDER BY created_at, id`
+	qDeleteSession = `DELETE FROM sessions WHERE tenant_id = $1 AND id = $2`
+	qDeleteOpSess  = `DELETE FROM sessions WHERE tenant_id = $1 AND operator_id = $2`
+	qPurgeSessions = `DELETE FROM sessions WHERE expires_at <= $1`
+	qPurgeTokens   = `DELETE FROM tokens WHERE expires_at <= $1`
+)
+
+// CreateSession implements accessctl.SessionStore.
+func (s *Store) CreateSession(ctx context.Context, x *accessctl.Session) error {
+	_, err := s.exec(ctx, nil, qCreateSession, x.ID, string(x.Tenant), string(x.Operator), x.Epoch, utc(x.CreatedAt), utc(x.ExpiresAt))
+	return mapErr("postgres: create session", err)
+}
+
+// Session implements accessctl.SessionStore.
+func (s *Store) Session(ctx context.Context, id string) (*accessctl.Session, error) {
+	var r sessionRow
+	if err := s.get(ctx, nil, &r, qSession, id); err != nil {
+		return nil, mapErr("postgres: session", err)
+	}
+	return r.session(), nil
+}
+
+// Sessions implements accessctl.SessionStore.
+func (s *Store) Sessions(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) ([]*accessctl.Session, error) {
+	var rows []sessionRow
+	if err := s.sel(ctx, &rows, qSessions, string(tenant), string(op)); err != nil {
+		return nil, mapErr("postgres: sessions", err)
+	}
+	out := make([]*accessctl.Session, len(rows))
+	for i, r := range rows {
+		out[i] = r.session()
+	}
+	return out, nil
+}
+
+// DeleteSession implements accessctl.SessionStore.
+func (s *Store) DeleteSession(ctx context.Context, tenant accessctl.TenantID, id string) error {
+	_, err := s.exec(ctx, nil, qDeleteSession, string(tenant), id)
+	return mapErr("postgres: delete session", err)
+}
+
+// DeleteOperatorSessions implements accessctl.SessionStore.
+func (s *Store) DeleteOperatorSessions(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) error {
+	_, err := s.exec(ctx, nil, qDeleteOpSess, string(tenant), string(op))
+	return mapErr("postgres: delete sessions", err)
+}
+
+// PurgeExpired removes sessions and tokens that expired before now. The
+// services never accept them anyway; a host runs this now and then to keep
+// the tables small.
+func (s *Store) PurgeExpired(ctx context.Context, now time.Time) error {
+	if _, err := s.exec(ctx, nil, qPurgeSessions, now.UTC()); err != nil {
+		return mapErr("postgres: purge", err)
+	}
+	_, err := s.exec(ctx, nil, qPurgeTokens, now.UTC())
+	return mapErr("postgres: purge", err)
+}
+
+// Tokens.
+
+type tokenRow struct {
+	ID         string    `db:"id"`
+	Purpose    string    `db:"purpose"`
+	TenantID   string    `db:"tenant_id"`
+	OperatorID string    `db:"operator_id"`
+	CreatedAt  time.Time `db:"created_at"`
+	ExpiresAt  time.Time `db:"expires_at"`
+}
+
+func (r tokenRow) token() *accessctl.Token {
+	return &accessctl.Token{ID: r.ID, Purpose: accessctl.TokenPurpose(r.Purpose), Tenant: accessctl.TenantID(r.TenantID),
+		Operator: accessctl.OperatorID(r.OperatorID), CreatedAt: utc(r.CreatedAt), ExpiresAt: utc(r.ExpiresAt)}
+}
+
+var (
+	// One row per operator and purpose: issuing replaces it, so earlier
+	// links die in the same statement.
+	qIssueToken = `INSERT INTO tokens (id, purpose, tenant_id, operator_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+	ON CONFLICT (tenant_id, operator_id, purpose) DO UPDATE SET id = excluded.id, created_at = excluded.created_at, expires_at = excluded.expires_at`
+	qToken         = `SELECT * FROM tokens WHERE id = $1 AND purpose = $2`
+	qConsumeToken  = `DELETE FROM tokens WHERE id = $1 AND purpose = $2 RETURNING *`
+	qDeleteOpToken = `DELETE FROM tokens WHERE tenant_id = $1 AND operator_id = $2`
+)
+
+// IssueToken implements accessctl.TokenStore.
+func (s *Store) IssueToken(ctx context.Context, t *accessctl.Token) error {
+	_, err := s.exec(ctx, nil, qIssueToken, t.ID, string(t.Purpose), string(t.Tenant), string(t.Operator), utc(t.CreatedAt), utc(t.ExpiresAt))
+	return mapErr("postgres: issue token", err)
+}
+
+// Token implements accessctl.TokenStore.
+func (s *Store) Token(ctx context.Context, purpose accessctl.TokenPurpose, id string) (*accessctl.Token, error) {
+	var r tokenRow
+	if err := s.get(ctx, nil, &r, qToken, id, string(purpose)); err != nil {
+		return nil, mapErr("postgres: token", err)
+	}
+	return r.token(), nil
+}
+
+// ConsumeToken implements accessctl.TokenStore.
+func (s *Store) ConsumeToken(ctx context.Context, purpose accessctl.TokenPurpose, id string) (*accessctl.Token, error) {
+	var r tokenRow
+	if err := s.get(ctx, nil, &r, qConsumeToken, id, string(purpose)); err != nil {
+		return nil, mapErr("postgres: consume token", err)
+	}
+	return r.token(), nil
+}
+
+// DeleteOperatorTokens implements accessctl.TokenStore.
+func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) error {
+	_, err := s.exec(ctx, nil, qDeleteOpToken, string(tenant), string(op))
+	return mapErr("postgres: delete tokens", err)
+}
+
+// Attempts.
+
+var (
+	qRecordFailure = `INSERT INTO login_attempts AS a (tenant_id, operator_id, count, last) VALUES ($1, $2, 1, $3)
+	ON CONFLICT (tenant_id, operator_id) DO UPDATE SET
+		count = CASE WHEN $3 - a.last > make_interval(secs => $4) THEN 1 ELSE a.count + 1 END,
+		last = greatest(a.last, $3)
+	RETURNING count, last`
+	qAttempts      = `SELECT count, last FROM login_attempts WHERE tenant_id = $1 AND operator_id = $2`
+	qResetAttempts = `DELETE FROM login_attempts WHERE tenant_id = $1 AND operator_id = $2`
+)
+
+type attemptRow struct {
+	Count int       `db:"count"`
+	Last  time.Time `db:"last"`
+}
+
+// RecordFailure implements accessctl.AttemptStore.
+func (s *Store) RecordFailure(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, window time.Duration) (accessctl.Attempts, error) {
+	var r attemptRow
+	if err := s.get(ctx, nil, &r, qRecordFailure, string(tenant), string(op), at.UTC(), window.Seconds()); err != nil {
+		return accessctl.Attempts{}, mapErr("postgres: record failure", err)
+	}
+	return accessctl.Attempts{Count: r.Count, Last: utc(r.Last)}, nil
+}
+
+// Attempts implements accessctl.AttemptStore.
+func (s *Store) Attempts(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) (accessctl.Attempts, error) {
+	var r attemptRow
+	err := s.get(ctx, nil, &r, qAttempts, string(tenant), string(op))
+	if errors.Is(err, sql.ErrNoRows) {
+		return accessctl.Attempts{}, nil
+	}
+	if err != nil {
+		return accessctl.Attempts{}, mapErr("postgres: attempts", err)
+	}
+	return accessctl.Attempts{Count: r.Count, Last: utc(r.Last)}, nil
+}
+
+// ResetAttempts implements accessctl.AttemptStore.
+func (s *Store) ResetAttempts(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) error {
+	_, err := s.exec(ctx, nil, qResetAttempts, string(tenant), string(op))
+	return mapErr("postgres: reset attempts", err)
+}

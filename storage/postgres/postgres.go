@@ -1,0 +1,295 @@
+// Package postgres implements every store of the module on PostgreSQL
+// (D2), with sqlx over the host's *sql.DB, whichever database/sql driver
+// opened it (lib/pq or pgx's stdlib).
+//
+// Apply the schema with Migrate (or run Migrations with your own tool),
+// then build the store with New. Each change and its audit entry are one
+// SQL statement (a data-modifying CTE), so they are atomic (X2) and cost
+// one round trip: every statement is prepared once per connection and
+// reused. Stale versions conflict (X4); unique and foreign keys become
+// typed errors naming the field; the last-Administrator guard (A15) takes
+// a per-tenant advisory lock, so it holds across connections and
+// instances. No SQL or driver text reaches the caller.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+)
+
+// Store implements accessctl.Store, enduser.Store and scadevice.Store.
+// It is safe for concurrent use.
+type Store struct {
+	db    *sqlx.DB
+	mu    sync.Mutex
+	stmts map[string]*sqlx.Stmt
+}
+
+// New returns a store over db, whose schema Migrate has brought up to
+// date. driverName is the name db was opened with ("postgres" for lib/pq,
+// "pgx" for pgx's stdlib); both use $1 placeholders.
+func New(db *sql.DB, driverName string) *Store {
+	return &Store{db: sqlx.NewDb(db, driverName), stmts: map[string]*sqlx.Stmt{}}
+}
+
+// NewX is New for a host that already has an *sqlx.DB.
+func NewX(db *sqlx.DB) *Store { return &Store{db: db, stmts: map[string]*sqlx.Stmt{}} }
+
+// Close releases the prepared statements; it does not close the host's
+// database.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for q, st := range s.stmts {
+		errs = append(errs, st.Close())
+		delete(s.stmts, q)
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers, for a host's readiness probe.
+func (s *Store) Ping(ctx context.Context) error {
+	return mapErr("postgres: ping", s.db.PingContext(ctx))
+}
+
+// stmt returns the prepared statement for the query, preparing it on first
+// use. database/sql prepares it again on each new connection by itself.
+func (s *Store) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	s.mu.Lock()
+	st, ok := s.stmts[query]
+	s.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev, ok := s.stmts[query]; ok {
+		_ = st.Close()
+		return prev, nil
+	}
+	s.stmts[query] = st
+	return st, nil
+}
+
+// exec runs a prepared statement, in tx when it is not nil.
+func (s *Store) exec(ctx context.Context, tx *sqlx.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if tx != nil {
+		st = tx.StmtxContext(ctx, st)
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (s *Store) get(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	if tx != nil {
+		st = tx.StmtxContext(ctx, st)
+	}
+	return st.GetContext(ctx, dest, args...)
+}
+
+func (s *Store) sel(ctx context.Context, dest any, query string, args ...any) error {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	return st.SelectContext(ctx, dest, args...)
+}
+
+// inTx runs fn in a transaction.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// auditColumns and auditValues write an audit entry from the ten
+// parameters starting at $n, once per row of the CTE named from.
+const auditColumns = `tenant_id, target_type, target_id, id, actor_kind, actor_id, actor_name, action, at, changes`
+
+func auditInsert(from string, n int) string {
+	return fmt.Sprintf(`INSERT INTO audit_entries (%s) SELECT $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d::jsonb FROM %s`,
+		auditColumns, n, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, from)
+}
+
+func auditArgs(e accessctl.AuditEntry) []any {
+	changes := e.Changes
+	if changes == nil {
+		changes = []accessctl.Change{}
+	}
+	return []any{string(e.Tenant), e.TargetType, e.TargetID, e.ID, string(e.Actor.Kind), e.Actor.ID, e.Actor.Name, e.Action,
+		e.At.UTC(), jsonString(changes)}
+}
+
+func jsonString(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("postgres: marshal %T: %v", v, err)) // only plain data is marshalled
+	}
+	return string(b)
+}
+
+func fromJSON(b []byte, v any) error {
+	if len(b) == 0 {
+		return nil
+	}
+	return json.Unmarshal(b, v)
+}
+
+func utc(t time.Time) time.Time { return t.UTC() }
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+func fromNull(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// Error translation.
+
+var constraintRe = regexp.MustCompile(`constraint "([^"]+)"`)
+
+// fieldOf names the input field a constraint guards.
+var fieldOf = map[string]string{
+	"tenants_pkey":                       "tenant",
+	"operators_pkey":                     "id",
+	"operators_username_key":             "username",
+	"operators_email_key":                "email",
+	"operators_external_key_key":         "external_key",
+	"operators_tenant_id_fkey":           "tenant",
+	"roles_pkey":                         "name",
+	"roles_tenant_id_fkey":               "tenant",
+	"end_users_pkey":                     "id",
+	"end_users_tenant_id_fkey":           "tenant",
+	"end_users_tenant_id_parent_id_fkey": "parent",
+	"onboardings_pkey":                   "id",
+	"onboardings_activation_id_key":      "activation",
+	"onboardings_tenant_id_fkey":         "tenant",
+	"devices_pkey":                       "id",
+	"devices_tenant_id_user_id_fkey":     "user",
+	"audit_entries_pkey":                 "audit_entry",
+}
+
+type sqlStater interface{ SQLState() string }
+
+// internalError hides a driver error from the caller's user but keeps it
+// for the host's logs: errors.Unwrap gives the cause.
+type internalError struct {
+	op    string
+	cause error
+}
+
+func (e *internalError) Error() string {
+	return e.op + ": storage error; the details are in the server log"
+}
+func (e *internalError) Unwrap() error { return e.cause }
+
+// mapErr translates a driver error into the module's kinds (X3).
+func mapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *accessctl.Error
+	switch {
+	case errors.As(err, &ae):
+		return err
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w", op, err)
+	case errors.Is(err, sql.ErrNoRows):
+		return accessctl.Errorf(accessctl.ErrNotFound, op, "no such record")
+	}
+	var st sqlStater
+	if errors.As(err, &st) {
+		field := ""
+		if m := constraintRe.FindStringSubmatch(err.Error()); m != nil {
+			field = fieldOf[m[1]]
+		}
+		fields := func(reason string) []accessctl.FieldViolation {
+			if field == "" {
+				return nil
+			}
+			return []accessctl.FieldViolation{{Field: field, Reason: reason}}
+		}
+		code := st.SQLState()
+		switch {
+		case code == "23505":
+			return accessctl.Errorf(accessctl.ErrConflict, op, "already taken in this tenant", fields("already taken")...)
+		case code == "23503":
+			return accessctl.Errorf(accessctl.ErrInvalid, op, "refers to a record that does not exist in this tenant", fields("no such record")...)
+		case code == "23514", code == "22P02", code == "22021", code == "22001":
+			return accessctl.Errorf(accessctl.ErrInvalid, op, "a value is out of its allowed range", fields("invalid")...)
+		case code == "40001", code == "40P01":
+			return accessctl.Errorf(accessctl.ErrConflict, op, "a concurrent change won; retry")
+		case len(code) == 5 && (code[:2] == "08" || code[:2] == "57" || code[:2] == "53"):
+			return &accessctl.Error{Kind: accessctl.ErrUnavailable, Op: op, Msg: "the database is unavailable; retry shortly"}
+		}
+		return &internalError{op: op, cause: err}
+	}
+	var ne net.Error
+	if errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne) || errors.Is(err, sql.ErrConnDone) || isConnRefused(err) {
+		return fmt.Errorf("%w", &accessctl.Error{Kind: accessctl.ErrUnavailable, Op: op, Msg: "the database is unavailable; retry shortly"})
+	}
+	return &internalError{op: op, cause: err}
+}
+
+func isConnRefused(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe)
+}
+
+// missing tells a missing record from a stale version after an update or
+// delete touched no row.
+func (s *Store) missing(ctx context.Context, op, query string, args ...any) error {
+	var v int64
+	err := s.get(ctx, nil, &v, query, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return accessctl.Errorf(accessctl.ErrNotFound, op, "no such record in this tenant")
+	}
+	if err != nil {
+		return mapErr(op, err)
+	}
+	return accessctl.Errorf(accessctl.ErrConflict, op, "the record changed since you read it; reload and retry")
+}
