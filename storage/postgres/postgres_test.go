@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"testing"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
@@ -34,6 +35,15 @@ func open(t testing.TB, driver string) (*postgres.Store, *sql.DB) {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		s, _ := open(t, "postgres")
+		return storetest.FromStore(s)
+	})
+}
+
+// D2: the store works on a database the host opened with pgx's
+// database/sql driver: the whole conformance suite, through pgx.
+func TestConformancePGX(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Stores {
+		s, _ := open(t, "pgx")
 		return storetest.FromStore(s)
 	})
 }
