@@ -1,21 +1,41 @@
-# make test: the whole suite, race detector on, integration suites required.
-# make bench: the benchmarks, including the heavy ones.
+# make test:  the whole suite: go vet, then go test -race on every package,
+#             with the PostgreSQL and Redis integration suites required.
+# make bench: every benchmark, the heavy ones (a million end users) included.
+# make fuzz:  each fuzz target for a while.
 GO ?= go
+export BACKOFFICE_REQUIRE_INTEGRATION = 1
 
-.PHONY: test bench fuzz vet
+.PHONY: test bench fuzz vet servers
 
-test:
+test: servers
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: servers
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
-# Each fuzz target for 20 seconds.
+# Installs PostgreSQL (with contrib, for pg_trgm) and Redis from Debian's
+# packages when their programs are missing. The tests start their own
+# throwaway servers; nothing is left running.
+servers:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1 \
+		|| ! ls /usr/share/postgresql/*/extension/pg_trgm.control >/dev/null 2>&1 \
+		|| ! command -v redis-server >/dev/null 2>&1; then \
+		echo "installing postgresql, postgresql-contrib and redis-server"; \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			postgresql postgresql-contrib redis-server >/dev/null; \
+	fi
+
+FUZZTIME ?= 20s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzEmail -fuzztime 20s ./internal/check
-	$(GO) test -run '^$$' -fuzz FuzzUsername -fuzztime 20s ./internal/check
-	$(GO) test -run '^$$' -fuzz FuzzPasswordPolicy -fuzztime 20s ./accessctl
+	$(GO) test -run '^$$' -fuzz '^FuzzEmail$$' -fuzztime $(FUZZTIME) ./internal/check
+	$(GO) test -run '^$$' -fuzz '^FuzzUsername$$' -fuzztime $(FUZZTIME) ./internal/check
+	$(GO) test -run '^$$' -fuzz '^FuzzUSTIN$$' -fuzztime $(FUZZTIME) ./internal/check
+	$(GO) test -run '^$$' -fuzz '^FuzzCountry$$' -fuzztime $(FUZZTIME) ./internal/check
+	$(GO) test -run '^$$' -fuzz '^FuzzPhone$$' -fuzztime $(FUZZTIME) ./internal/check
+	$(GO) test -run '^$$' -fuzz '^FuzzPasswordPolicy$$' -fuzztime $(FUZZTIME) ./accessctl
+	$(GO) test -run '^$$' -fuzz '^FuzzCreate$$' -fuzztime $(FUZZTIME) ./enduser
 
 vet:
 	$(GO) vet ./...
