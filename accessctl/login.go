@@ -212,7 +212,7 @@ func (s *Service) CompleteLogin(ctx context.Context, challenge Secret, code stri
 }
 
 func (s *Service) openSession(ctx context.Context, o *Operator) (*LoginResult, error) {
-	raw, id, err := newSecretToken()
+	raw, id, err := newOperatorToken(o.Tenant, o.ID)
 	if err != nil {
 		return nil, err
 	}

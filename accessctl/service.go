@@ -196,29 +196,76 @@ func (s *Service) entry(actor ActorRef, tenant TenantID, action, targetType, tar
 // NewToken returns a random token of 32 bytes for the client, and the id
 // to store for it: its SHA-256 in hex. The enduser package uses it for
 // activation links.
-func NewToken() (Secret, string, error) { return newSecretToken() }
+func NewToken() (Secret, string, error) {
+	raw, err := randomToken()
+	if err != nil {
+		return "", "", err
+	}
+	return Secret(raw), hashToken(raw), nil
+}
 
 // TokenID returns the stored id of a token a client presents.
 func TokenID(raw Secret) string { return hashToken(string(raw)) }
 
-func newSecretToken() (Secret, string, error) {
+func randomToken() (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", "", Errorf(ErrUnavailable, "accessctl: token", "no randomness available")
+		return "", Errorf(ErrUnavailable, "accessctl: token", "no randomness available")
 	}
-	raw := base64.RawURLEncoding.EncodeToString(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// newOperatorToken returns a session or one-time token of an operator and
+// its stored id. Both start with the tenant and operator, base64url-encoded,
+// so that a store can keep every record of one operator together (one
+// Redis hash slot) and find them from the id alone; the rest of the id is
+// the SHA-256 of the whole token.
+func newOperatorToken(tenant TenantID, op OperatorID) (Secret, string, error) {
+	random, err := randomToken()
+	if err != nil {
+		return "", "", err
+	}
+	raw := scope(tenant, op) + random
 	return Secret(raw), hashToken(raw), nil
 }
 
-// hashToken is how a token given by a client is looked up.
+func scope(tenant TenantID, op OperatorID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(tenant)) + "." + base64.RawURLEncoding.EncodeToString([]byte(op)) + "."
+}
+
+// hashToken is how a token given by a client is looked up: its scope, if
+// it has one, then the SHA-256 of the whole token.
 func hashToken(raw string) string {
 	sum := sha256.Sum256([]byte(raw))
-	return hex.EncodeToString(sum[:])
+	digest := hex.EncodeToString(sum[:])
+	if i := strings.LastIndexByte(raw, '.'); i > 0 && i < 200 {
+		return raw[:i+1] + digest
+	}
+	return digest
+}
+
+// ScopedID builds the id of an operator's session or token from its
+// digest, as the service does. Stores and their tests use it.
+func ScopedID(tenant TenantID, op OperatorID, digest string) string { return scope(tenant, op) + digest }
+
+// SplitScopedID returns the tenant and operator an id of a session or
+// token belongs to, and false for an id without that scope.
+func SplitScopedID(id string) (TenantID, OperatorID, bool) {
+	parts := strings.SplitN(id, ".", 3)
+	if len(parts) != 3 || parts[2] == "" {
+		return "", "", false
+	}
+	t, err1 := base64.RawURLEncoding.DecodeString(parts[0])
+	o, err2 := base64.RawURLEncoding.DecodeString(parts[1])
+	if err1 != nil || err2 != nil || len(t) == 0 || len(o) == 0 {
+		return "", "", false
+	}
+	return TenantID(t), OperatorID(o), true
 }
 
 // issue stores a new one-time token and returns its secret value.
 func (s *Service) issue(ctx context.Context, purpose TokenPurpose, op *Operator, ttl time.Duration) (Secret, time.Time, error) {
-	raw, id, err := newSecretToken()
+	raw, id, err := newOperatorToken(op.Tenant, op.ID)
 	if err != nil {
 		return "", time.Time{}, err
 	}

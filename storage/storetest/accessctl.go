@@ -450,44 +450,52 @@ func testRoles(t *testing.T, newStores func(*testing.T) Stores) {
 }
 
 func testSessions(t *testing.T, newStores func(*testing.T) Stores) {
-	sess := func(id string, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time) *accessctl.Session {
-		return &accessctl.Session{ID: id, Tenant: tenant, Operator: op, Epoch: 2, CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)}
+	// Ids are scoped to their operator, as the service makes them.
+	id := func(tenant accessctl.TenantID, op accessctl.OperatorID, digest string) string {
+		return accessctl.ScopedID(tenant, op, digest)
+	}
+	sess := func(digest string, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time) *accessctl.Session {
+		return &accessctl.Session{ID: id(tenant, op, digest), Tenant: tenant, Operator: op, Epoch: 2, CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)}
 	}
 	t.Run("Lifecycle", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, newStores)
 		now := time.Now().UTC().Truncate(time.Microsecond)
-		s1 := sess("s1", "t1", "op1", now)
-		require.NoError(t, f.Sessions.CreateSession(ctx(), s1))
-		require.NoError(t, f.Sessions.CreateSession(ctx(), sess("s2", "t1", "op1", now.Add(time.Second))))
-		require.NoError(t, f.Sessions.CreateSession(ctx(), sess("s3", "t1", "op2", now)))
-		require.NoError(t, f.Sessions.CreateSession(ctx(), sess("s4", "t2", "op1", now)))
-		got, err := f.Sessions.Session(ctx(), "s1")
+		s1, s2, s3, s4 := sess("s1", "t1", "op1", now), sess("s2", "t1", "op1", now.Add(time.Second)), sess("s3", "t1", "op2", now), sess("s4", "t2", "op1", now)
+		for _, s := range []*accessctl.Session{s1, s2, s3, s4} {
+			require.NoError(t, f.Sessions.CreateSession(ctx(), s))
+		}
+		got, err := f.Sessions.Session(ctx(), s1.ID)
 		require.NoError(t, err)
 		assert.Equal(t, s1, got)
+		_, err = f.Sessions.Session(ctx(), id("t1", "op1", "nope"))
+		requireKind(t, err, accessctl.ErrNotFound)
+		_, err = f.Sessions.Session(ctx(), "not-scoped")
+		requireKind(t, err, accessctl.ErrNotFound)
 		list, err := f.Sessions.Sessions(ctx(), "t1", "op1")
 		require.NoError(t, err)
 		require.Len(t, list, 2)
-		assert.Equal(t, "s1", list[0].ID)
-		require.NoError(t, f.Sessions.DeleteSession(ctx(), "t1", "s1"))
-		require.NoError(t, f.Sessions.DeleteSession(ctx(), "t1", "s1"), "deleting a missing session is not an error")
-		_, err = f.Sessions.Session(ctx(), "s1")
+		assert.Equal(t, s1.ID, list[0].ID)
+		require.NoError(t, f.Sessions.DeleteSession(ctx(), "t1", s1.ID))
+		require.NoError(t, f.Sessions.DeleteSession(ctx(), "t1", s1.ID), "deleting a missing session is not an error")
+		_, err = f.Sessions.Session(ctx(), s1.ID)
 		requireKind(t, err, accessctl.ErrNotFound)
 		// A18: revoking every session of an operator is one call.
 		require.NoError(t, f.Sessions.DeleteOperatorSessions(ctx(), "t1", "op1"))
-		_, err = f.Sessions.Session(ctx(), "s2")
+		_, err = f.Sessions.Session(ctx(), s2.ID)
 		requireKind(t, err, accessctl.ErrNotFound)
-		for _, id := range []string{"s3", "s4"} {
-			_, err = f.Sessions.Session(ctx(), id)
+		for _, s := range []*accessctl.Session{s3, s4} {
+			_, err = f.Sessions.Session(ctx(), s.ID)
 			require.NoError(t, err, "other operators' and tenants' sessions stay")
 		}
 	})
 }
 
 func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
-	tok := func(id string, purpose accessctl.TokenPurpose, op accessctl.OperatorID) *accessctl.Token {
+	id := func(op accessctl.OperatorID, digest string) string { return accessctl.ScopedID("t1", op, digest) }
+	tok := func(digest string, purpose accessctl.TokenPurpose, op accessctl.OperatorID) *accessctl.Token {
 		now := time.Now().UTC().Truncate(time.Microsecond)
-		return &accessctl.Token{ID: id, Purpose: purpose, Tenant: "t1", Operator: op, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		return &accessctl.Token{ID: id(op, digest), Purpose: purpose, Tenant: "t1", Operator: op, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	}
 	t.Run("IssueVoidsEarlier", func(t *testing.T) {
 		t.Parallel()
@@ -497,41 +505,43 @@ func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
 		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("o", accessctl.PurposeInvitation, "op2")))
 		b := tok("b", accessctl.PurposeInvitation, "op1")
 		require.NoError(t, f.Tokens.IssueToken(ctx(), b))
-		_, err := f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "a")
+		_, err := f.Tokens.Token(ctx(), accessctl.PurposeInvitation, id("op1", "a"))
 		requireKind(t, err, accessctl.ErrNotFound) // A7: a resend voids earlier links
-		got, err := f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "b")
+		got, err := f.Tokens.Token(ctx(), accessctl.PurposeInvitation, b.ID)
 		require.NoError(t, err)
 		assert.Equal(t, b, got)
-		for _, k := range []struct {
-			p  accessctl.TokenPurpose
-			id string
-		}{{accessctl.PurposePasswordReset, "r"}, {accessctl.PurposeInvitation, "o"}} {
-			_, err := f.Tokens.Token(ctx(), k.p, k.id)
-			require.NoError(t, err, "other purposes and operators keep their tokens")
-		}
+		_, err = f.Tokens.Token(ctx(), accessctl.PurposePasswordReset, id("op1", "r"))
+		require.NoError(t, err, "another purpose keeps its token")
+		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, id("op2", "o"))
+		require.NoError(t, err, "another operator keeps its token")
+		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "not-scoped")
+		requireKind(t, err, accessctl.ErrNotFound)
 	})
 	t.Run("ConsumeOnce", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, newStores)
 		a := tok("a", accessctl.PurposePasswordReset, "op1")
 		require.NoError(t, f.Tokens.IssueToken(ctx(), a))
-		_, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposeInvitation, "a")
+		_, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposeInvitation, a.ID)
 		requireKind(t, err, accessctl.ErrNotFound) // wrong purpose spends nothing
-		got, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, "a")
+		_, err = f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, id("op1", "other"))
+		requireKind(t, err, accessctl.ErrNotFound) // wrong id spends nothing
+		got, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, a.ID)
 		require.NoError(t, err)
 		assert.Equal(t, a, got)
-		_, err = f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, "a")
+		_, err = f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, a.ID)
 		requireKind(t, err, accessctl.ErrNotFound) // A11: single use
 	})
 	t.Run("ConsumeConcurrent", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, newStores)
-		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("a", accessctl.PurposePasswordReset, "op1")))
+		a := tok("a", accessctl.PurposePasswordReset, "op1")
+		require.NoError(t, f.Tokens.IssueToken(ctx(), a))
 		var ok, missing atomic.Int32
 		var wg sync.WaitGroup
 		for range 100 {
 			wg.Go(func() {
-				_, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, "a")
+				_, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, a.ID)
 				switch {
 				case err == nil:
 					ok.Add(1)
@@ -553,11 +563,11 @@ func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
 		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("b", accessctl.PurposeInvitation, "op1")))
 		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("c", accessctl.PurposeInvitation, "op2")))
 		require.NoError(t, f.Tokens.DeleteOperatorTokens(ctx(), "t1", "op1"))
-		_, err := f.Tokens.Token(ctx(), accessctl.PurposePasswordReset, "a")
+		_, err := f.Tokens.Token(ctx(), accessctl.PurposePasswordReset, id("op1", "a"))
 		requireKind(t, err, accessctl.ErrNotFound)
-		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "b")
+		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, id("op1", "b"))
 		requireKind(t, err, accessctl.ErrNotFound)
-		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "c")
+		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, id("op2", "c"))
 		require.NoError(t, err)
 	})
 }
