@@ -33,8 +33,9 @@ func Main(m *testing.M) {
 }
 
 var (
-	mu      sync.Mutex
-	running []*process
+	mu       sync.Mutex
+	running  []*process
+	cleanups []func()
 )
 
 func stopAll() {
@@ -44,6 +45,17 @@ func stopAll() {
 		p.stop()
 	}
 	running = nil
+	for _, f := range cleanups {
+		f()
+	}
+	cleanups = nil
+}
+
+// atExit runs f when Main ends, after the servers stopped.
+func atExit(f func()) {
+	mu.Lock()
+	defer mu.Unlock()
+	cleanups = append(cleanups, f)
 }
 
 // unavailable skips or fails the test, as BACKOFFICE_REQUIRE_INTEGRATION says.
