@@ -246,7 +246,9 @@ func hashToken(raw string) string {
 
 // ScopedID builds the id of an operator's session or token from its
 // digest, as the service does. Stores and their tests use it.
-func ScopedID(tenant TenantID, op OperatorID, digest string) string { return scope(tenant, op) + digest }
+func ScopedID(tenant TenantID, op OperatorID, digest string) string {
+	return scope(tenant, op) + digest
+}
 
 // SplitScopedID returns the tenant and operator an id of a session or
 // token belongs to, and false for an id without that scope.

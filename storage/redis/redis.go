@@ -106,7 +106,9 @@ type internalError struct {
 	cause error
 }
 
-func (e *internalError) Error() string { return e.op + ": storage error; the details are in the server log" }
+func (e *internalError) Error() string {
+	return e.op + ": storage error; the details are in the server log"
+}
 func (e *internalError) Unwrap() error { return e.cause }
 
 func micros(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
