@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/scadevice"
+)
+
+// maxBody bounds every request body.
+const maxBody = 64 << 10
+
+// api holds the services and serves the JSON API.
+type api struct {
+	ops      *accessctl.Service
+	users    *enduser.Service
+	devices  *scadevice.Service
+	wallets  *wallets
+	tenant   accessctl.TenantID
+	log      *slog.Logger
+	internal string // shared secret of the host's own back-end calls; empty disables them
+	setup    *setupGate
+	ready    func(context.Context) error
+	mux      *http.ServeMux
+	routes   []string // every pattern registered, for the OpenAPI test
+}
+
+// problem is an RFC 9457 problem document.
+type problem struct {
+	Type     string                     `json:"type"`
+	Title    string                     `json:"title"`
+	Status   int                        `json:"status"`
+	Detail   string                     `json:"detail,omitempty"`
+	Instance string                     `json:"instance,omitempty"`
+	Errors   []accessctl.FieldViolation `json:"errors,omitempty"`
+}
+
+// requestError is an error of the request itself, before any service runs.
+type requestError struct {
+	status int
+	kind   string
+	detail string
+	fields []accessctl.FieldViolation
+}
+
+func (e *requestError) Error() string { return e.detail }
+
+func badRequest(kind, detail string, fields ...accessctl.FieldViolation) error {
+	return &requestError{status: http.StatusBadRequest, kind: kind, detail: detail, fields: fields}
+}
+
+// statusOf maps the library's error kinds to HTTP.
+func statusOf(err error) (int, string) {
+	var re *requestError
+	switch {
+	case errors.As(err, &re):
+		return re.status, re.kind
+	case errors.Is(err, accessctl.ErrInvalid):
+		return http.StatusUnprocessableEntity, "invalid-input"
+	case errors.Is(err, accessctl.ErrNotFound):
+		return http.StatusNotFound, "not-found"
+	case errors.Is(err, accessctl.ErrConflict):
+		return http.StatusConflict, "conflict"
+	case errors.Is(err, accessctl.ErrFailedPrecondition):
+		return http.StatusConflict, "failed-precondition"
+	case errors.Is(err, accessctl.ErrForbidden):
+		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, accessctl.ErrUnauthenticated):
+		return http.StatusUnauthorized, "unauthenticated"
+	case errors.Is(err, accessctl.ErrUnavailable):
+		return http.StatusServiceUnavailable, "unavailable"
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, "timeout"
+	}
+	return http.StatusInternalServerError, "internal"
+}
+
+func (a *api) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	status, kind := statusOf(err)
+	p := problem{Type: "https://backoffice.example/problems/" + kind, Title: http.StatusText(status), Status: status,
+		Detail: err.Error(), Instance: r.URL.Path}
+	var re *requestError
+	var ae *accessctl.Error
+	switch {
+	case errors.As(err, &re):
+		p.Errors = re.fields
+	case errors.As(err, &ae):
+		p.Errors = ae.Fields
+		p.Detail = ae.Error()
+	}
+	if status == http.StatusInternalServerError {
+		a.log.Error("internal error", "path", r.URL.Path, "err", err)
+		p.Detail = "internal error; the details are in the server log"
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="backoffice"`)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if v != nil {
+		_ = json.NewEncoder(w).Encode(v)
+	}
+}
+
+// decode reads a JSON request body into v: application/json only, at most
+// maxBody bytes, no unknown fields, one value. Every failure is a 4xx.
+func decode(r *http.Request, v any) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || mt != "application/json" {
+		return &requestError{status: http.StatusUnsupportedMediaType, kind: "unsupported-media-type",
+			detail: "send the body as application/json"}
+	}
+	body := http.MaxBytesReader(nil, r.Body, maxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &tooBig):
+			return &requestError{status: http.StatusRequestEntityTooLarge, kind: "too-large", detail: fmt.Sprintf("the body is over %d bytes", maxBody)}
+		case errors.As(err, &typ):
+			return badRequest("malformed-json", "a field has the wrong type", accessctl.FieldViolation{Field: typ.Field, Reason: "must be " + typ.Type.String()})
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return badRequest("unknown-field", "the body has a field this endpoint does not take", accessctl.FieldViolation{Field: f, Reason: "unknown field"})
+		case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+			return badRequest("malformed-json", "the body is not valid JSON")
+		default:
+			return badRequest("malformed-json", "the body could not be read as JSON")
+		}
+	}
+	if dec.More() {
+		return badRequest("malformed-json", "the body holds more than one JSON value")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("malformed-json", "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// handlerFunc is an endpoint: it returns the status and the body to send.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) (int, any, error)
+
+// handle registers an endpoint of the API.
+func (a *api) handle(pattern string, h handlerFunc) {
+	a.routes = append(a.routes, pattern)
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		status, body, err := h(w, r)
+		if err != nil {
+			a.writeProblem(w, r, err)
+			return
+		}
+		if status == http.StatusNoContent {
+			w.WriteHeader(status)
+			return
+		}
+		writeJSON(w, status, body)
+	})
+}
+
+// authed wraps an endpoint that acts as the operator of the bearer token.
+func (a *api) authed(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || token == "" {
+			return 0, nil, accessctl.Errorf(accessctl.ErrUnauthenticated, "adminapi", "send the session token as Authorization: Bearer <token>")
+		}
+		actor, err := a.ops.Authenticate(r.Context(), accessctl.Secret(token))
+		if err != nil {
+			return 0, nil, err
+		}
+		return h(w, r.WithContext(accessctl.NewContext(r.Context(), actor)))
+	}
+}
+
+// internalOnly wraps an endpoint the host's own back end calls (SSO,
+// customer app): it needs the shared secret in X-Internal-Secret, and acts
+// as the system actor named.
+func (a *api) internalOnly(name string, h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
+		if a.internal == "" || !constantEqual(r.Header.Get("X-Internal-Secret"), a.internal) {
+			return 0, nil, accessctl.Errorf(accessctl.ErrUnauthenticated, "adminapi", "this endpoint is for the host's own services")
+		}
+		return h(w, r.WithContext(accessctl.NewContext(r.Context(), accessctl.SystemActor(a.tenant, name))))
+	}
+}
+
+func constantEqual(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var v byte
+	for i := range len(a) {
+		v |= a[i] ^ b[i]
+	}
+	return v == 0
+}
+
+// query helpers turn bad parameters into 400s naming them.
+
+func pageOf(r *http.Request) (accessctl.PageRequest, error) {
+	p := accessctl.PageRequest{Cursor: r.URL.Query().Get("cursor")}
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 500 {
+			return p, badRequest("invalid-parameter", "limit must be 1 to 500", accessctl.FieldViolation{Field: "limit", Reason: "must be 1 to 500"})
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+func versionParam(r *http.Request) (int64, error) {
+	v, err := strconv.ParseInt(r.URL.Query().Get("version"), 10, 64)
+	if err != nil || v < 1 {
+		return 0, badRequest("invalid-parameter", "pass the version you read as ?version=N", accessctl.FieldViolation{Field: "version", Reason: "required positive integer"})
+	}
+	return v, nil
+}
+
+func timeParam(r *http.Request, name string) (time.Time, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, badRequest("invalid-parameter", name+" must be an RFC 3339 time", accessctl.FieldViolation{Field: name, Reason: "must be RFC 3339"})
+	}
+	return t, nil
+}
+
+func boolParam(r *http.Request, name string) (bool, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, badRequest("invalid-parameter", name+" must be true or false", accessctl.FieldViolation{Field: name, Reason: "must be true or false"})
+	}
+	return b, nil
+}
+
+// page is the JSON shape of a page of items.
+type page[T any] struct {
+	Items []T    `json:"items"`
+	Next  string `json:"next,omitempty"`
+}
+
+func pageJSON[T, U any](p accessctl.Page[T], f func(T) U) page[U] {
+	out := page[U]{Items: make([]U, 0, len(p.Items)), Next: p.Next}
+	for _, it := range p.Items {
+		out.Items = append(out.Items, f(it))
+	}
+	return out
+}
+
+// serveHTTP gives unmatched routes a problem body too: 404, or 405 with Allow.
+func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := a.mux.Handler(r); pattern == "" {
+		rec := &statusRecorder{header: http.Header{}}
+		h, _ := a.mux.Handler(r)
+		h.ServeHTTP(rec, r)
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		status := rec.status
+		if status == 0 {
+			status = http.StatusNotFound
+		}
+		a.writeProblem(w, r, &requestError{status: status, kind: strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "-")),
+			detail: "no such endpoint or method; see /openapi.json"})
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (s *statusRecorder) Header() http.Header         { return s.header }
+func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusRecorder) WriteHeader(code int)        { s.status = code }

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/scadevice"
+)
+
+// wallets is the example's balance source: a map of wallet balances by
+// user, in cents. A real host asks its ledger.
+type wallets struct {
+	mu sync.Mutex
+	m  map[enduser.ID]enduser.Balance
+}
+
+func newWallets() *wallets { return &wallets{m: map[enduser.ID]enduser.Balance{}} }
+
+// Balances implements enduser.Balances.
+func (w *wallets) Balances(_ context.Context, u *enduser.EndUser) ([]enduser.Balance, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if b, ok := w.m[u.ID]; ok {
+		return []enduser.Balance{b}, nil
+	}
+	return nil, nil
+}
+
+func (w *wallets) set(id enduser.ID, currency string, amount int64) enduser.Balance {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b := enduser.Balance{Wallet: "main-" + string(id), Currency: currency, Amount: amount}
+	w.m[id] = b
+	return b
+}
+
+func (a *api) registerEndUsers() {
+	users := func(r *http.Request, p accessctl.Page[*enduser.EndUser], err error) (int, any, error) {
+		return ok(pageJSON(p, endUserJSON), err)
+	}
+	a.handle("GET /v1/endusers/search", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		p, err := pageOf(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		q := r.URL.Query()
+		res, err := a.users.Search(r.Context(), enduser.SearchQuery{ID: enduser.ID(q.Get("id")), Tag: q.Get("tag"), Email: q.Get("email"),
+			Name: q.Get("name")}, p)
+		return users(r, res, err)
+	}))
+	a.handle("GET /v1/endusers", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		p, err := pageOf(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		var f enduser.Filter
+		q := r.URL.Query()
+		if s := q.Get("type"); s != "" {
+			t := enduser.Type(s)
+			f.Type = &t
+		}
+		if s := q.Get("status"); s != "" {
+			st := enduser.Status(s)
+			f.Status = &st
+		}
+		if f.CreatedFrom, err = timeParam(r, "created_from"); err != nil {
+			return 0, nil, err
+		}
+		if f.CreatedTo, err = timeParam(r, "created_to"); err != nil {
+			return 0, nil, err
+		}
+		res, err := a.users.List(r.Context(), f, p)
+		return users(r, res, err)
+	}))
+	a.handle("POST /v1/endusers", a.authed(withBody(func(r *http.Request, b endUserBody) (int, any, error) {
+		in, err := b.input()
+		if err != nil {
+			return 0, nil, err
+		}
+		u, err := a.users.Create(r.Context(), in)
+		if err != nil {
+			return 0, nil, err
+		}
+		return created(endUserJSON(u), nil)
+	})))
+	a.handle("GET /v1/endusers/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		return eu(a.users.Get(r.Context(), userID(r)))
+	}))
+	a.handle("PATCH /v1/endusers/{id}", a.authed(withBody(func(r *http.Request, b endUserPatch) (int, any, error) {
+		up := enduser.Update{Version: b.Version, Tag: b.Tag, FirstName: b.FirstName, LastName: b.LastName, LegalName: b.LegalName,
+			Email: b.Email, Phone: b.Phone, Address: b.Address, Parent: b.Parent}
+		if b.BirthDate != nil {
+			d, err := parseDate(*b.BirthDate, "birth_date")
+			if err != nil {
+				return 0, nil, err
+			}
+			up.BirthDate = &d
+		}
+		return eu(a.users.Update(r.Context(), userID(r), up))
+	})))
+	a.handle("POST /v1/endusers/{id}/tax-residences", a.authed(withBody(func(r *http.Request, b residenceBody) (int, any, error) {
+		return eu(a.users.AddTaxResidence(r.Context(), userID(r), b.Version, enduser.TaxResidence{Country: b.Country, TIN: b.TIN}))
+	})))
+	a.handle("PUT /v1/endusers/{id}/tax-residences/{rid}", a.authed(withBody(func(r *http.Request, b residenceBody) (int, any, error) {
+		return eu(a.users.UpdateTaxResidence(r.Context(), userID(r), b.Version, enduser.TaxResidence{ID: r.PathValue("rid"), Country: b.Country, TIN: b.TIN}))
+	})))
+	a.handle("DELETE /v1/endusers/{id}/tax-residences/{rid}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		v, err := versionParam(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return eu(a.users.RemoveTaxResidence(r.Context(), userID(r), v, r.PathValue("rid")))
+	}))
+	a.handle("POST /v1/endusers/{id}/deactivate", a.authed(withBody(func(r *http.Request, b versionBody) (int, any, error) {
+		return eu(a.users.Deactivate(r.Context(), userID(r), b.Version))
+	})))
+	a.handle("POST /v1/endusers/{id}/forgot-password", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		to, err := a.users.SendForgotPassword(r.Context(), userID(r))
+		if to == "" {
+			return 0, nil, err
+		}
+		a.logNotDelivered(err)
+		return http.StatusOK, map[string]string{"sent_to": to}, nil
+	}))
+	a.handle("GET /v1/endusers/{id}/children", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		p, err := pageOf(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		res, err := a.users.Children(r.Context(), userID(r), p)
+		return users(r, res, err)
+	}))
+	a.handle("GET /v1/endusers/{id}/tree", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		n, err := a.users.Tree(r.Context(), userID(r))
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, nodeJSON(n), nil
+	}))
+	a.handle("POST /v1/endusers/{id}/kyc/review", a.authed(withBody(func(r *http.Request, b versionBody) (int, any, error) {
+		return eu(a.users.RequestKYCReview(r.Context(), userID(r), b.Version))
+	})))
+	a.handle("POST /v1/endusers/{id}/kyc/outcome", a.authed(withBody(func(r *http.Request, b kycBody) (int, any, error) {
+		return eu(a.users.RecordKYCOutcome(r.Context(), userID(r), b.Version, b.Outcome, b.Note))
+	})))
+	a.handle("PUT /v1/endusers/{id}/wallet", a.authed(withBody(func(r *http.Request, b walletBody) (int, any, error) {
+		// The example's stand-in for a ledger: an operator who may edit the
+		// user sets its balance.
+		if _, err := accessctl.Require(r.Context(), accessctl.PermEndUserEdit); err != nil {
+			return 0, nil, err
+		}
+		if _, err := a.users.Get(r.Context(), userID(r)); err != nil {
+			return 0, nil, err
+		}
+		if len(b.Currency) != 3 {
+			return 0, nil, accessctl.Errorf(accessctl.ErrInvalid, "adminapi: wallet", "currency must be an ISO 4217 code",
+				accessctl.FieldViolation{Field: "currency", Reason: "must be 3 letters"})
+		}
+		return ok(a.wallets.set(userID(r), b.Currency, b.Amount), nil)
+	})))
+	a.handle("GET /v1/onboardings", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		p, err := pageOf(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		completed, err := boolParam(r, "completed")
+		if err != nil {
+			return 0, nil, err
+		}
+		res, err := a.users.Onboardings(r.Context(), completed, p)
+		return ok(pageJSON(res, onboardingJSON), err)
+	}))
+}
+
+func (a *api) registerDevices() {
+	a.handle("GET /v1/endusers/{id}/devices", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		deleted, err := boolParam(r, "deleted")
+		if err != nil {
+			return 0, nil, err
+		}
+		var ds []*scadevice.Device
+		if deleted {
+			ds, err = a.devices.DeletedDevices(r.Context(), userID(r))
+		} else {
+			ds, err = a.devices.Devices(r.Context(), userID(r))
+		}
+		return ok(devicesJSON(ds), err)
+	}))
+	a.handle("GET /v1/devices/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		return dev(a.devices.Device(r.Context(), devID(r)))
+	}))
+	a.handle("GET /v1/devices/{id}/commands", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		cmds, err := a.devices.AvailableCommands(r.Context(), devID(r))
+		if cmds == nil {
+			cmds = []scadevice.Command{}
+		}
+		return ok(map[string]any{"commands": cmds, "lock_reasons": scadevice.LockReasons()}, err)
+	}))
+	a.handle("POST /v1/devices/{id}/lock", a.authed(withBody(func(r *http.Request, b lockBody) (int, any, error) {
+		return dev(a.devices.Lock(r.Context(), devID(r), b.Version, b.Reason, b.Message))
+	})))
+	a.handle("POST /v1/devices/{id}/unlock", a.authed(withBody(func(r *http.Request, b identityBody) (int, any, error) {
+		return dev(a.devices.Unlock(r.Context(), devID(r), b.Version, b.IdentityVerified))
+	})))
+	a.handle("POST /v1/devices/{id}/reset-pin", a.authed(withBody(func(r *http.Request, b identityBody) (int, any, error) {
+		return dev(a.devices.ResetPIN(r.Context(), devID(r), b.Version, b.IdentityVerified))
+	})))
+	a.handle("DELETE /v1/devices/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		v, err := versionParam(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return dev(a.devices.Delete(r.Context(), devID(r), v))
+	}))
+}

@@ -1,0 +1,300 @@
+// Command adminapi is an example admin backend: the accessctl, enduser and
+// scadevice services behind a JSON HTTP API, acting as the operator of the
+// bearer session token. It runs in memory by default, and in production
+// shape with PostgreSQL and Redis:
+//
+//	go run ./examples/adminapi                       # in memory, prints a setup token
+//	go run ./examples/adminapi -demo                 # with demo data to try every call
+//	go run ./examples/adminapi -postgres "$DSN" -redis redis://127.0.0.1:6379
+//
+// Flags may also be given as environment variables (BACKOFFICE_ADDR,
+// BACKOFFICE_POSTGRES_DSN, BACKOFFICE_REDIS_URL, BACKOFFICE_ADMIN_EMAIL,
+// BACKOFFICE_ADMIN_PASSWORD, …). The API is described at /openapi.json.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "github.com/lib/pq"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/scadevice"
+	"github.com/backoffice-go/backoffice/storage/memory"
+	"github.com/backoffice-go/backoffice/storage/postgres"
+	bredis "github.com/backoffice-go/backoffice/storage/redis"
+)
+
+type config struct {
+	addr, postgresDSN, redisURL, redisPrefix string
+	tenant, tenantName, preset               string
+	adminUser, adminEmail, adminPassword     string
+	internalSecret                           string
+	demo                                     bool
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func parseFlags(args []string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("adminapi", flag.ContinueOnError)
+	fs.StringVar(&c.addr, "addr", env("BACKOFFICE_ADDR", "127.0.0.1:8080"), "listen address")
+	fs.StringVar(&c.postgresDSN, "postgres", env("BACKOFFICE_POSTGRES_DSN", ""), "PostgreSQL DSN; empty keeps everything in memory")
+	fs.StringVar(&c.redisURL, "redis", env("BACKOFFICE_REDIS_URL", ""), "Redis URL for sessions, tokens and failed logins")
+	fs.StringVar(&c.redisPrefix, "redis-prefix", env("BACKOFFICE_REDIS_PREFIX", "backoffice"), "prefix of every Redis key")
+	fs.StringVar(&c.tenant, "tenant", env("BACKOFFICE_TENANT", "default"), "the tenant this backend serves")
+	fs.StringVar(&c.tenantName, "tenant-name", env("BACKOFFICE_TENANT_NAME", "Default tenant"), "the tenant's display name")
+	fs.StringVar(&c.preset, "preset", env("BACKOFFICE_PRESET", accessctl.PresetDashboard), "role preset: dashboard or portal")
+	fs.StringVar(&c.adminUser, "admin-username", env("BACKOFFICE_ADMIN_USERNAME", "admin"), "first Administrator's username")
+	fs.StringVar(&c.adminEmail, "admin-email", env("BACKOFFICE_ADMIN_EMAIL", ""), "first Administrator's email")
+	fs.StringVar(&c.adminPassword, "admin-password", env("BACKOFFICE_ADMIN_PASSWORD", ""), "first Administrator's password (no default)")
+	fs.StringVar(&c.internalSecret, "internal-secret", env("BACKOFFICE_INTERNAL_SECRET", ""), "shared secret of the /v1/internal endpoints; empty disables them")
+	fs.BoolVar(&c.demo, "demo", env("BACKOFFICE_DEMO", "") == "1", "load demo data")
+	return c, fs.Parse(args)
+}
+
+func main() {
+	c, err := parseFlags(os.Args[1:])
+	if err != nil {
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, c, os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "adminapi:", err)
+		os.Exit(1)
+	}
+}
+
+// outbox stands in for the host's email and push provider: it logs each
+// notice (never its token) and keeps it for /v1/internal/outbox.
+type outbox struct {
+	memory.Recorder
+	log *slog.Logger
+}
+
+func (o *outbox) NotifyOperator(ctx context.Context, n accessctl.OperatorNotice) error {
+	o.log.Info("email to operator", "kind", n.Kind, "to", n.Email, "expires", n.ExpiresAt)
+	return o.Recorder.NotifyOperator(ctx, n)
+}
+
+func (o *outbox) NotifyEndUser(ctx context.Context, n enduser.Notice) error {
+	o.log.Info("email to end user", "kind", n.Kind, "to", n.Email)
+	return o.Recorder.NotifyEndUser(ctx, n)
+}
+
+// run serves until ctx ends. When listening is not nil it receives the
+// address once the server listens.
+func run(ctx context.Context, c config, out io.Writer, listening chan<- string) error {
+	log := slog.New(slog.NewTextHandler(out, nil))
+	mail := &outbox{log: log}
+	a := &api{tenant: accessctl.TenantID(c.tenant), log: log, internal: c.internalSecret, wallets: newWallets(), mux: http.NewServeMux()}
+
+	var durable interface {
+		accessctl.Store
+		enduser.Store
+		scadevice.Store
+	}
+	var checks []func(context.Context) error
+	if c.postgresDSN != "" {
+		db, err := sql.Open("postgres", c.postgresDSN)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if _, err := postgres.Migrate(ctx, db); err != nil {
+			return fmt.Errorf("migrating the database: %w", err)
+		}
+		pg := postgres.New(db, "postgres")
+		defer pg.Close()
+		durable = pg
+		checks = append(checks, pg.Ping)
+	} else {
+		durable = memory.New()
+	}
+	cfg := accessctl.Config{Store: durable, Notifier: mail}
+	if c.redisURL != "" {
+		opt, err := goredis.ParseURL(c.redisURL)
+		if err != nil {
+			return fmt.Errorf("the Redis URL: %w", err)
+		}
+		client := goredis.NewClient(opt)
+		defer client.Close()
+		hot := bredis.New(client, &bredis.Options{Prefix: c.redisPrefix})
+		cfg.Sessions, cfg.Tokens, cfg.Attempts = hot, hot, hot
+		checks = append(checks, hot.Ping)
+	}
+	a.ready = func(ctx context.Context) error {
+		for _, check := range checks {
+			if err := check(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var err error
+	if a.ops, err = accessctl.NewService(cfg); err != nil {
+		return err
+	}
+	if a.users, err = enduser.NewService(enduser.Config{Store: durable, Tenants: durable, Balances: a.wallets, Notifier: mail}); err != nil {
+		return err
+	}
+	if a.devices, err = scadevice.NewService(scadevice.Config{Store: durable, Users: durable, Notifier: mail}); err != nil {
+		return err
+	}
+	if err := a.bootstrap(ctx, c, out); err != nil {
+		return err
+	}
+	if c.demo {
+		a.setup = nil // the demo makes its own Administrator
+		if err := loadDemo(ctx, a, out); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	a.register()
+	a.handle("GET /v1/internal/outbox", a.internalOnly("outbox", func(http.ResponseWriter, *http.Request) (int, any, error) {
+		return http.StatusOK, map[string]any{"operators": mail.OperatorNotices(), "endusers": mail.EndUserNotices()}, nil
+	}))
+
+	srv := &http.Server{Handler: a.logged(a), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "postgres", c.postgresDSN != "", "redis", c.redisURL != "")
+	if listening != nil {
+		listening <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shut)
+}
+
+// logged writes one log line a request: never a header, body or token.
+func (a *api) logged(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		a.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+
+// setupGate holds the one-time setup token printed on a first start
+// without an Administrator's credentials.
+type setupGate struct {
+	mu    sync.Mutex
+	token string
+}
+
+func (g *setupGate) take(token string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.token == "" || !constantEqual(token, g.token) {
+		return false
+	}
+	g.token = ""
+	return true
+}
+
+// bootstrap makes the tenant's first Administrator on a first start: from
+// the flags when they give a password, otherwise through a one-time setup
+// token printed on the console. There is no default password.
+func (a *api) bootstrap(ctx context.Context, c config, out io.Writer) error {
+	sys := accessctl.NewContext(ctx, accessctl.SystemActor(a.tenant, "startup"))
+	if _, terr := a.ops.Tenant(sys); terr == nil {
+		page, err := a.ops.Operators(sys, accessctl.OperatorFilter{}, accessctl.PageRequest{Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(page.Items) > 0 {
+			return nil
+		}
+	}
+	if c.adminPassword != "" || c.demo {
+		if c.adminPassword == "" {
+			return nil // loadDemo makes the first Administrator
+		}
+		_, err := a.ops.Bootstrap(ctx, accessctl.BootstrapInput{Tenant: a.tenant, Name: c.tenantName, Preset: c.preset,
+			Admin: accessctl.NewOperator{Username: c.adminUser, Email: c.adminEmail, FirstName: "First", LastName: "Administrator",
+				Password: accessctl.Secret(c.adminPassword), PasswordConfirmation: accessctl.Secret(c.adminPassword)}})
+		if err != nil {
+			return fmt.Errorf("bootstrapping the first Administrator: %w", err)
+		}
+		fmt.Fprintf(out, "tenant %s ready; log in as %s with the password you gave\n", a.tenant, c.adminUser)
+		return nil
+	}
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	a.setup = &setupGate{token: base64.RawURLEncoding.EncodeToString(b[:])}
+	fmt.Fprintf(out, "no Administrator yet: create one with POST /v1/setup and this one-time setup token:\n  %s\n", a.setup.token)
+	return nil
+}
+
+type setupBody struct {
+	SetupToken string             `json:"setup_token"`
+	Name       string             `json:"name"`
+	Preset     string             `json:"preset"`
+	Admin      operatorBody       `json:"admin"`
+	Tenant     accessctl.TenantID `json:"tenant,omitempty"`
+}
+
+func (a *api) setupTenant(r *http.Request, b setupBody) (int, any, error) {
+	if a.setup == nil || !a.setup.take(b.SetupToken) {
+		return 0, nil, accessctl.Errorf(accessctl.ErrForbidden, "adminapi: setup", "the setup token is wrong or was used; the tenant may already be set up")
+	}
+	if b.Preset == "" {
+		b.Preset = accessctl.PresetDashboard
+	}
+	in := b.Admin.input()
+	o, err := a.ops.Bootstrap(r.Context(), accessctl.BootstrapInput{Tenant: a.tenant, Name: b.Name, Preset: b.Preset, Admin: in})
+	if err != nil {
+		if !errors.Is(err, accessctl.ErrConflict) {
+			a.setup.mu.Lock()
+			a.setup.token = b.SetupToken // bad input: the token stays usable
+			a.setup.mu.Unlock()
+		}
+		return 0, nil, err
+	}
+	return created(operatorJSON(o), nil)
+}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// docRoute documents one endpoint. The list is kept by hand, apart from
+// the registrations in routes.go, and a test checks the two agree.
+type docRoute struct {
+	pattern string // "METHOD /path/{param}"
+	summary string
+	auth    string // "bearer", "internal" or "" for none
+	body    string // request schema name, or ""
+	resp    string // response schema name, or "" for no content
+	status  int
+}
+
+var docRoutes = []docRoute{
+	{"GET /healthz", "The process is up.", "", "", "Status", 200},
+	{"GET /readyz", "The stores answer.", "", "", "Status", 200},
+	{"GET /openapi.json", "This document.", "", "", "Object", 200},
+	{"POST /v1/setup", "Create the first Administrator with the one-time setup token printed at start.", "", "Setup", "Operator", 201},
+	{"POST /v1/login", "Check a password; returns a TOTP challenge (and an MFA enrolment on first login).", "", "Login", "LoginResult", 200},
+	{"POST /v1/login/mfa", "Answer the challenge with a TOTP code; returns the session token.", "", "MFA", "LoginResult", 200},
+	{"POST /v1/invitations/accept", "Follow an invitation link: verify the email and set a password.", "", "Password", "LoginResult", 200},
+	{"POST /v1/password/forgot", "Ask for a password reset link (answers the same for unknown logins).", "", "Forgot", "Status", 202},
+	{"POST /v1/password/reset", "Set a new password with a reset link.", "", "Password", "", 204},
+	{"GET /v1/password/policy", "The password criteria, for a form.", "", "", "Object", 200},
+	{"POST /v1/logout", "End this session.", "bearer", "", "", 204},
+	{"GET /v1/me", "The session's operator and its permissions.", "bearer", "", "Object", 200},
+	{"POST /v1/me/password", "Change one's own password.", "bearer", "Password", "", 204},
+	{"GET /v1/me/explain/{permission}", "Why the operator holds a permission or not.", "bearer", "", "Object", 200},
+	{"GET /v1/operators", "List operators, newest first (status, role, cursor, limit).", "bearer", "", "OperatorPage", 200},
+	{"POST /v1/operators", "Create an operator with a password.", "bearer", "NewOperator", "Operator", 201},
+	{"POST /v1/operators/invitations", "Invite an operator by email.", "bearer", "NewOperator", "Operator", 201},
+	{"GET /v1/operators/{id}", "One operator.", "bearer", "", "Operator", 200},
+	{"PATCH /v1/operators/{id}", "Edit an operator, its roles and account access.", "bearer", "OperatorPatch", "Operator", 200},
+	{"DELETE /v1/operators/{id}", "Delete an operator for good (?version=N).", "bearer", "", "", 204},
+	{"POST /v1/operators/{id}/duplicate", "Invite a copy of an operator with the roles the actor may grant.", "bearer", "NewOperator", "Operator", 201},
+	{"POST /v1/operators/{id}/invitation", "Resend the verification link.", "bearer", "", "", 204},
+	{"POST /v1/operators/{id}/deactivate", "Deactivate an operator; its sessions end.", "bearer", "Version", "Operator", 200},
+	{"POST /v1/operators/{id}/reactivate", "Reactivate an operator.", "bearer", "Version", "Operator", 200},
+	{"POST /v1/operators/{id}/block", "Block an operator.", "bearer", "Version", "Operator", 200},
+	{"POST /v1/operators/{id}/unblock", "Unblock an operator.", "bearer", "Version", "Operator", 200},
+	{"POST /v1/operators/{id}/mfa/reset", "Reset an operator's MFA.", "bearer", "Version", "Operator", 200},
+	{"PUT /v1/operators/{id}/password", "Set an operator's password.", "bearer", "Password", "Operator", 200},
+	{"POST /v1/operators/{id}/password-reset", "Email an operator a reset link.", "bearer", "", "", 204},
+	{"PUT /v1/operators/{id}/sso-key", "Link an operator to the identity provider (SAML key).", "bearer", "SSOKey", "Operator", 200},
+	{"GET /v1/operators/{id}/history", "An operator's history, newest first.", "bearer", "", "EntryPage", 200},
+	{"GET /v1/operators/{id}/sessions", "An operator's sessions.", "bearer", "", "Array", 200},
+	{"DELETE /v1/operators/{id}/sessions", "End every session of an operator.", "bearer", "", "", 204},
+	{"GET /v1/roles", "The tenant's roles.", "bearer", "", "Array", 200},
+	{"POST /v1/roles", "Add a custom role.", "bearer", "Role", "Object", 201},
+	{"PUT /v1/roles/{name}", "Change a custom role.", "bearer", "Role", "Object", 200},
+	{"GET /v1/permissions", "The permission catalog and the roles × permissions matrix.", "bearer", "", "Object", 200},
+	{"GET /v1/tenant", "The tenant's settings.", "bearer", "", "Object", 200},
+	{"PATCH /v1/tenant", "Change the tenant's name, SSO mode and switches.", "bearer", "TenantPatch", "Object", 200},
+	{"GET /v1/audit/{type}/{id}", "The audit log of any record, newest first.", "bearer", "", "EntryPage", 200},
+	{"GET /v1/endusers/search", "Search end users by id, tag, email or name.", "bearer", "", "EndUserPage", 200},
+	{"GET /v1/endusers", "List end users, newest first (type, status, created_from, created_to).", "bearer", "", "EndUserPage", 200},
+	{"POST /v1/endusers", "Create an end user.", "bearer", "NewEndUser", "EndUser", 201},
+	{"GET /v1/endusers/{id}", "One end user.", "bearer", "", "EndUser", 200},
+	{"PATCH /v1/endusers/{id}", "Edit an end user's identity and contact fields.", "bearer", "EndUserPatch", "EndUser", 200},
+	{"POST /v1/endusers/{id}/tax-residences", "Declare a tax residence.", "bearer", "TaxResidence", "EndUser", 200},
+	{"PUT /v1/endusers/{id}/tax-residences/{rid}", "Change a tax residence.", "bearer", "TaxResidence", "EndUser", 200},
+	{"DELETE /v1/endusers/{id}/tax-residences/{rid}", "Remove a tax residence (?version=N).", "bearer", "", "EndUser", 200},
+	{"POST /v1/endusers/{id}/deactivate", "Deactivate a validated end user with empty wallets.", "bearer", "Version", "EndUser", 200},
+	{"POST /v1/endusers/{id}/forgot-password", "Send the forgot-password email; returns where it went.", "bearer", "", "Object", 200},
+	{"GET /v1/endusers/{id}/children", "An end user's children.", "bearer", "", "EndUserPage", 200},
+	{"GET /v1/endusers/{id}/tree", "An end user and its descendants.", "bearer", "", "Object", 200},
+	{"POST /v1/endusers/{id}/kyc/review", "Request a KYC review.", "bearer", "Version", "EndUser", 200},
+	{"POST /v1/endusers/{id}/kyc/outcome", "Record a KYC outcome.", "bearer", "KYCOutcome", "EndUser", 200},
+	{"PUT /v1/endusers/{id}/wallet", "Set the example wallet's balance.", "bearer", "Wallet", "Object", 200},
+	{"GET /v1/onboardings", "Self-onboardings, completed or not (?completed=true).", "bearer", "", "Object", 200},
+	{"GET /v1/endusers/{id}/devices", "An end user's devices (?deleted=true for the deleted ones).", "bearer", "", "Array", 200},
+	{"GET /v1/devices/{id}", "One device.", "bearer", "", "Device", 200},
+	{"GET /v1/devices/{id}/commands", "The commands the operator may run on the device now.", "bearer", "", "Object", 200},
+	{"POST /v1/devices/{id}/lock", "Secure a device with a reason and a message.", "bearer", "Lock", "Device", 200},
+	{"POST /v1/devices/{id}/unlock", "Unlock a device (identity verified).", "bearer", "Identity", "Device", 200},
+	{"POST /v1/devices/{id}/reset-pin", "Ask the end user for a new PIN (identity verified).", "bearer", "Identity", "Device", 200},
+	{"DELETE /v1/devices/{id}", "Delete a device (?version=N).", "bearer", "", "Device", 200},
+	{"POST /v1/internal/sso/login", "Log in from a validated identity-provider assertion.", "internal", "Assertion", "LoginResult", 200},
+	{"POST /v1/internal/onboardings", "Start a self-onboarding; sends the activation link.", "internal", "NewEndUser", "Object", 201},
+	{"POST /v1/internal/onboardings/complete", "Follow an activation link.", "internal", "Token", "EndUser", 200},
+	{"POST /v1/internal/endusers/{id}/devices", "The customer app enrols a device.", "internal", "Enrol", "Device", 201},
+	{"POST /v1/internal/devices/{id}/passcode", "The customer app reports a PIN was set.", "internal", "Version", "Device", 200},
+	{"GET /v1/internal/outbox", "The notices sent so far (the example's mail provider).", "internal", "", "Object", 200},
+}
+
+var paramRe = regexp.MustCompile(`\{([a-z_]+)\}`)
+
+// openAPI builds the OpenAPI 3.1 document from docRoutes.
+func openAPI() map[string]any {
+	paths := map[string]map[string]any{}
+	for _, r := range docRoutes {
+		method, path, _ := strings.Cut(r.pattern, " ")
+		op := map[string]any{"summary": r.summary, "operationId": operationID(r.pattern)}
+		var params []any
+		for _, m := range paramRe.FindAllStringSubmatch(path, -1) {
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		if len(params) > 0 {
+			op["parameters"] = params
+		}
+		switch r.auth {
+		case "bearer":
+			op["security"] = []any{map[string]any{"bearer": []any{}}}
+		case "internal":
+			op["security"] = []any{map[string]any{"internal": []any{}}}
+		}
+		if r.body != "" {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": ref(r.body)}}}
+		}
+		responses := map[string]any{"default": map[string]any{"description": "An error.",
+			"content": map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}}}
+		ok := map[string]any{"description": "Success."}
+		if r.resp != "" {
+			ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(r.resp)}}
+		}
+		responses[strconv.Itoa(r.status)] = ok
+		op["responses"] = responses
+		if paths[path] == nil {
+			paths[path] = map[string]any{}
+		}
+		paths[path][strings.ToLower(method)] = op
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "backoffice admin API (example)", "version": "1.0.0",
+			"description": "Operators, end users and SCA devices, acting as the operator of the bearer session token. Errors are RFC 9457 problem documents."},
+		"paths": paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{
+				"bearer":   map[string]any{"type": "http", "scheme": "bearer"},
+				"internal": map[string]any{"type": "apiKey", "in": "header", "name": "X-Internal-Secret"},
+			},
+			"schemas": schemas(),
+		},
+	}
+}
+
+func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
+
+func operationID(pattern string) string {
+	method, path, _ := strings.Cut(pattern, " ")
+	var b strings.Builder
+	b.WriteString(strings.ToLower(method))
+	for _, part := range strings.FieldsFunc(path, func(r rune) bool { return r == '/' || r == '-' || r == '.' || r == '{' || r == '}' || r == '_' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+func obj(props map[string]string, required ...string) map[string]any {
+	p := map[string]any{}
+	for name, typ := range props {
+		switch {
+		case strings.HasPrefix(typ, "#"):
+			p[name] = ref(typ[1:])
+		case strings.HasPrefix(typ, "[]"):
+			p[name] = map[string]any{"type": "array", "items": map[string]any{"type": typ[2:]}}
+		default:
+			p[name] = map[string]any{"type": typ}
+		}
+	}
+	s := map[string]any{"type": "object", "properties": p}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	return s
+}
+
+func pageSchema(item string) map[string]any {
+	return map[string]any{"type": "object", "properties": map[string]any{
+		"items": map[string]any{"type": "array", "items": ref(item)}, "next": map[string]any{"type": "string"}}}
+}
+
+func schemas() map[string]any {
+	return map[string]any{
+		"Object": map[string]any{"type": "object"},
+		"Array":  map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
+		"Status": obj(map[string]string{"status": "string"}),
+		"Problem": obj(map[string]string{"type": "string", "title": "string", "status": "integer", "detail": "string", "instance": "string",
+			"errors": "[]object"}, "type", "title", "status"),
+		"Setup":       obj(map[string]string{"setup_token": "string", "name": "string", "preset": "string", "admin": "#NewOperator"}, "setup_token", "admin"),
+		"Login":       obj(map[string]string{"tenant": "string", "login": "string", "password": "string"}, "tenant", "login", "password"),
+		"MFA":         obj(map[string]string{"challenge": "string", "code": "string"}, "challenge", "code"),
+		"Password":    obj(map[string]string{"token": "string", "current_password": "string", "version": "integer", "password": "string", "password_confirmation": "string"}, "password", "password_confirmation"),
+		"Forgot":      obj(map[string]string{"tenant": "string", "login": "string"}, "tenant", "login"),
+		"LoginResult": obj(map[string]string{"operator": "string", "session": "string", "expires_at": "string", "challenge": "string", "mfa_enrolment": "object"}),
+		"NewOperator": obj(map[string]string{"username": "string", "email": "string", "first_name": "string", "last_name": "string", "roles": "[]string",
+			"all_accounts": "boolean", "accounts": "[]string", "external_key": "string", "password": "string", "password_confirmation": "string"}),
+		"OperatorPatch": obj(map[string]string{"version": "integer", "username": "string", "email": "string", "first_name": "string", "last_name": "string",
+			"external_key": "string", "roles": "[]string", "all_accounts": "boolean", "accounts": "[]string"}, "version"),
+		"Operator": obj(map[string]string{"id": "string", "username": "string", "email": "string", "first_name": "string", "last_name": "string",
+			"roles": "[]string", "all_accounts": "boolean", "accounts": "[]string", "status": "string", "email_verified": "boolean",
+			"mfa_enrolled": "boolean", "external_key": "string", "version": "integer", "created_at": "string", "updated_at": "string"}),
+		"OperatorPage": pageSchema("Operator"),
+		"Entry": obj(map[string]string{"id": "string", "actor": "object", "action": "string", "target_type": "string", "target_id": "string",
+			"at": "string", "changes": "[]object"}),
+		"EntryPage":   pageSchema("Entry"),
+		"Version":     obj(map[string]string{"version": "integer"}, "version"),
+		"SSOKey":      obj(map[string]string{"version": "integer", "key": "string"}, "version", "key"),
+		"Role":        obj(map[string]string{"name": "string", "abbrev": "string", "description": "string", "permissions": "[]string", "version": "integer"}),
+		"TenantPatch": obj(map[string]string{"version": "integer", "name": "string", "sso": "object", "enduser_forgot_password_off": "boolean"}, "version"),
+		"NewEndUser": obj(map[string]string{"type": "string", "tag": "string", "first_name": "string", "last_name": "string", "legal_name": "string",
+			"email": "string", "phone": "string", "address": "object", "birth_date": "string", "parent": "string", "tax_residences": "[]object"}, "type"),
+		"EndUserPatch": obj(map[string]string{"version": "integer", "tag": "string", "first_name": "string", "last_name": "string", "legal_name": "string",
+			"email": "string", "phone": "string", "address": "object", "birth_date": "string", "parent": "string"}, "version"),
+		"EndUser": obj(map[string]string{"id": "string", "tag": "string", "type": "string", "status": "string", "kyc": "string", "first_name": "string",
+			"last_name": "string", "legal_name": "string", "email": "string", "phone": "string", "address": "object", "birth_date": "string",
+			"parent": "string", "tax_residences": "[]object", "version": "integer", "created_at": "string", "updated_at": "string"}),
+		"EndUserPage":  pageSchema("EndUser"),
+		"TaxResidence": obj(map[string]string{"version": "integer", "country": "string", "tin": "string"}, "version", "country"),
+		"KYCOutcome":   obj(map[string]string{"version": "integer", "outcome": "string", "note": "string"}, "version", "outcome"),
+		"Wallet":       obj(map[string]string{"currency": "string", "amount": "integer"}, "currency", "amount"),
+		"Device": obj(map[string]string{"id": "string", "user": "string", "kind": "string", "status": "string", "tag": "string", "info": "string",
+			"lock_reason": "string", "lock_message": "string", "deleted": "boolean", "version": "integer", "created_at": "string", "updated_at": "string"}),
+		"Lock":      obj(map[string]string{"version": "integer", "reason": "string", "message": "string"}, "version", "reason"),
+		"Identity":  obj(map[string]string{"version": "integer", "identity_verified": "boolean"}, "version", "identity_verified"),
+		"Enrol":     obj(map[string]string{"kind": "string", "tag": "string", "info": "string"}, "kind"),
+		"Token":     obj(map[string]string{"token": "string"}, "token"),
+		"Assertion": obj(map[string]string{"subject": "string", "email": "string", "first_name": "string", "last_name": "string", "groups": "[]string"}, "subject"),
+	}
+}

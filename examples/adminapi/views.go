@@ -1,0 +1,170 @@
+package main
+
+import (
+	"time"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/scadevice"
+)
+
+// The JSON shapes of the API. They hold no secret: no password hash, no
+// TOTP seed.
+
+type operatorView struct {
+	ID            accessctl.OperatorID     `json:"id"`
+	Username      string                   `json:"username,omitempty"`
+	Email         string                   `json:"email,omitempty"`
+	FirstName     string                   `json:"first_name"`
+	LastName      string                   `json:"last_name"`
+	Roles         []accessctl.RoleName     `json:"roles"`
+	AllAccounts   bool                     `json:"all_accounts"`
+	Accounts      []accessctl.AccountID    `json:"accounts,omitempty"`
+	Status        accessctl.OperatorStatus `json:"status"`
+	EmailVerified bool                     `json:"email_verified"`
+	MFAEnrolled   bool                     `json:"mfa_enrolled"`
+	ExternalKey   string                   `json:"external_key,omitempty"`
+	Version       int64                    `json:"version"`
+	CreatedAt     time.Time                `json:"created_at"`
+	UpdatedAt     time.Time                `json:"updated_at"`
+}
+
+func operatorJSON(o *accessctl.Operator) operatorView {
+	return operatorView{ID: o.ID, Username: o.Username, Email: o.Email, FirstName: o.FirstName, LastName: o.LastName, Roles: o.Roles,
+		AllAccounts: o.AllAccounts, Accounts: o.Accounts, Status: o.Status, EmailVerified: o.EmailVerified, MFAEnrolled: o.MFAEnrolled,
+		ExternalKey: o.ExternalKey, Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+}
+
+type entryView struct {
+	ID         string             `json:"id"`
+	Actor      accessctl.ActorRef `json:"actor"`
+	Action     string             `json:"action"`
+	TargetType string             `json:"target_type"`
+	TargetID   string             `json:"target_id"`
+	At         time.Time          `json:"at"`
+	Changes    []accessctl.Change `json:"changes"`
+}
+
+func entryJSON(e accessctl.AuditEntry) entryView {
+	return entryView{ID: e.ID, Actor: e.Actor, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, At: e.At, Changes: e.Changes}
+}
+
+type loginView struct {
+	Operator  accessctl.OperatorID `json:"operator"`
+	Session   string               `json:"session,omitempty"`
+	ExpiresAt *time.Time           `json:"expires_at,omitempty"`
+	Challenge string               `json:"challenge,omitempty"`
+	Enrolment *enrolmentView       `json:"mfa_enrolment,omitempty"`
+}
+
+type enrolmentView struct {
+	Secret string `json:"secret"`
+	URI    string `json:"otpauth_uri"`
+}
+
+// loginJSON hands the client its secrets, once: that is their purpose.
+func loginJSON(r *accessctl.LoginResult) loginView {
+	v := loginView{Operator: r.Operator, Session: string(r.Session), Challenge: string(r.Challenge)}
+	if r.Session != "" {
+		v.ExpiresAt = &r.ExpiresAt
+	}
+	if r.Enrolment != nil {
+		v.Enrolment = &enrolmentView{Secret: string(r.Enrolment.Secret), URI: string(r.Enrolment.URI)}
+	}
+	return v
+}
+
+type endUserView struct {
+	ID            enduser.ID             `json:"id"`
+	Tag           string                 `json:"tag,omitempty"`
+	Type          enduser.Type           `json:"type"`
+	Status        enduser.Status         `json:"status"`
+	KYC           enduser.KYCStatus      `json:"kyc"`
+	KYCNote       string                 `json:"kyc_note,omitempty"`
+	FirstName     string                 `json:"first_name,omitempty"`
+	LastName      string                 `json:"last_name,omitempty"`
+	LegalName     string                 `json:"legal_name,omitempty"`
+	Email         string                 `json:"email,omitempty"`
+	Phone         string                 `json:"phone,omitempty"`
+	Address       enduser.Address        `json:"address"`
+	BirthDate     string                 `json:"birth_date,omitempty"`
+	Parent        enduser.ID             `json:"parent,omitempty"`
+	TaxResidences []enduser.TaxResidence `json:"tax_residences"`
+	OnboardingID  string                 `json:"onboarding_id,omitempty"`
+	Version       int64                  `json:"version"`
+	CreatedAt     time.Time              `json:"created_at"`
+	UpdatedAt     time.Time              `json:"updated_at"`
+}
+
+func endUserJSON(u *enduser.EndUser) endUserView {
+	v := endUserView{ID: u.ID, Tag: u.Tag, Type: u.Type, Status: u.Status, KYC: u.KYC, KYCNote: u.KYCNote, FirstName: u.FirstName,
+		LastName: u.LastName, LegalName: u.LegalName, Email: u.Email, Phone: u.Phone, Address: u.Address, Parent: u.Parent,
+		TaxResidences: u.TaxResidences, OnboardingID: u.OnboardingID, Version: u.Version, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	if v.TaxResidences == nil {
+		v.TaxResidences = []enduser.TaxResidence{}
+	}
+	if !u.BirthDate.IsZero() {
+		v.BirthDate = u.BirthDate.Format(time.DateOnly)
+	}
+	return v
+}
+
+type nodeView struct {
+	User      endUserView `json:"user"`
+	Children  []nodeView  `json:"children,omitempty"`
+	Truncated bool        `json:"truncated,omitempty"`
+}
+
+func nodeJSON(n *enduser.Node) nodeView {
+	v := nodeView{User: endUserJSON(n.User), Truncated: n.Truncated}
+	for _, c := range n.Children {
+		v.Children = append(v.Children, nodeJSON(c))
+	}
+	return v
+}
+
+type onboardingView struct {
+	ID          string     `json:"id"`
+	Email       string     `json:"email"`
+	Type        string     `json:"type"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	User        enduser.ID `json:"user,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+}
+
+func onboardingJSON(o *enduser.Onboarding) onboardingView {
+	v := onboardingView{ID: o.ID, Email: o.Profile.Email, Type: string(o.Profile.Type), ExpiresAt: o.ExpiresAt, User: o.User, CreatedAt: o.CreatedAt}
+	if o.Completed() {
+		v.CompletedAt = &o.CompletedAt
+	}
+	return v
+}
+
+type deviceView struct {
+	ID          scadevice.ID         `json:"id"`
+	User        enduser.ID           `json:"user"`
+	Kind        scadevice.Kind       `json:"kind"`
+	Status      scadevice.Status     `json:"status"`
+	Tag         string               `json:"tag,omitempty"`
+	Info        string               `json:"info,omitempty"`
+	LockReason  scadevice.LockReason `json:"lock_reason,omitempty"`
+	LockMessage string               `json:"lock_message,omitempty"`
+	Deleted     bool                 `json:"deleted"`
+	Version     int64                `json:"version"`
+	CreatedAt   time.Time            `json:"created_at"`
+	UpdatedAt   time.Time            `json:"updated_at"`
+}
+
+func deviceJSON(d *scadevice.Device) deviceView {
+	return deviceView{ID: d.ID, User: d.User, Kind: d.Kind, Status: d.Status, Tag: d.Tag, Info: d.Info, LockReason: d.LockReason,
+		LockMessage: d.LockMessage, Deleted: d.Deleted, Version: d.Version, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+}
+
+func devicesJSON(ds []*scadevice.Device) []deviceView {
+	out := make([]deviceView, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, deviceJSON(d))
+	}
+	return out
+}
