@@ -107,9 +107,47 @@ func (o *outbox) NotifyEndUser(ctx context.Context, n enduser.Notice) error {
 // run serves until ctx ends. When listening is not nil it receives the
 // address once the server listens.
 func run(ctx context.Context, c config, out io.Writer, listening chan<- string) error {
+	a, closeStores, err := build(ctx, c, out)
+	if err != nil {
+		return err
+	}
+	defer closeStores()
+	srv := &http.Server{Handler: a.logged(a), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	a.log.Info("listening", "addr", ln.Addr().String(), "postgres", c.postgresDSN != "", "redis", c.redisURL != "")
+	if listening != nil {
+		listening <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shut)
+}
+
+// build wires the stores and services and registers the routes.
+func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	log := slog.New(slog.NewTextHandler(out, nil))
 	mail := &outbox{log: log}
 	a := &api{tenant: accessctl.TenantID(c.tenant), log: log, internal: c.internalSecret, wallets: newWallets(), mux: http.NewServeMux()}
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	fail := func(err error) (*api, func(), error) { closeAll(); return nil, nil, err }
 
 	var durable interface {
 		accessctl.Store
@@ -120,14 +158,14 @@ func run(ctx context.Context, c config, out io.Writer, listening chan<- string) 
 	if c.postgresDSN != "" {
 		db, err := sql.Open("postgres", c.postgresDSN)
 		if err != nil {
-			return err
+			return fail(err)
 		}
-		defer db.Close()
+		closers = append(closers, func() { db.Close() })
 		if _, err := postgres.Migrate(ctx, db); err != nil {
-			return fmt.Errorf("migrating the database: %w", err)
+			return fail(fmt.Errorf("migrating the database: %w", err))
 		}
 		pg := postgres.New(db, "postgres")
-		defer pg.Close()
+		closers = append(closers, func() { pg.Close() })
 		durable = pg
 		checks = append(checks, pg.Ping)
 	} else {
@@ -137,10 +175,10 @@ func run(ctx context.Context, c config, out io.Writer, listening chan<- string) 
 	if c.redisURL != "" {
 		opt, err := goredis.ParseURL(c.redisURL)
 		if err != nil {
-			return fmt.Errorf("the Redis URL: %w", err)
+			return fail(fmt.Errorf("the Redis URL: %w", err))
 		}
 		client := goredis.NewClient(opt)
-		defer client.Close()
+		closers = append(closers, func() { client.Close() })
 		hot := bredis.New(client, &bredis.Options{Prefix: c.redisPrefix})
 		cfg.Sessions, cfg.Tokens, cfg.Attempts = hot, hot, hot
 		checks = append(checks, hot.Ping)
@@ -155,50 +193,36 @@ func run(ctx context.Context, c config, out io.Writer, listening chan<- string) 
 	}
 	var err error
 	if a.ops, err = accessctl.NewService(cfg); err != nil {
-		return err
+		return fail(err)
 	}
 	if a.users, err = enduser.NewService(enduser.Config{Store: durable, Tenants: durable, Balances: a.wallets, Notifier: mail}); err != nil {
-		return err
+		return fail(err)
 	}
 	if a.devices, err = scadevice.NewService(scadevice.Config{Store: durable, Users: durable, Notifier: mail}); err != nil {
-		return err
+		return fail(err)
 	}
 	if err := a.bootstrap(ctx, c, out); err != nil {
-		return err
+		return fail(err)
 	}
 	if c.demo {
 		a.setup = nil // the demo makes its own Administrator
 		if err := loadDemo(ctx, a, out); err != nil {
-			return fmt.Errorf("demo data: %w", err)
+			return fail(fmt.Errorf("demo data: %w", err))
 		}
 	}
 	a.register()
 	a.handle("GET /v1/internal/outbox", a.internalOnly("outbox", func(http.ResponseWriter, *http.Request) (int, any, error) {
-		return http.StatusOK, map[string]any{"operators": mail.OperatorNotices(), "endusers": mail.EndUserNotices()}, nil
+		// The mail provider's view: the links' tokens are what it sends.
+		var out []map[string]any
+		for _, n := range mail.OperatorNotices() {
+			out = append(out, map[string]any{"kind": n.Kind, "to": n.Email, "operator": n.Operator, "token": string(n.Token), "expires_at": n.ExpiresAt})
+		}
+		for _, n := range mail.EndUserNotices() {
+			out = append(out, map[string]any{"kind": n.Kind, "to": n.Email, "user": n.User, "token": string(n.Token)})
+		}
+		return http.StatusOK, map[string]any{"notices": out}, nil
 	}))
-
-	srv := &http.Server{Handler: a.logged(a), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return err
-	}
-	log.Info("listening", "addr", ln.Addr().String(), "postgres", c.postgresDSN != "", "redis", c.redisURL != "")
-	if listening != nil {
-		listening <- ln.Addr().String()
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return srv.Shutdown(shut)
+	return a, closeAll, nil
 }
 
 // logged writes one log line a request: never a header, body or token.
