@@ -89,7 +89,10 @@ var docRoutes = []docRoute{
 	{"GET /v1/internal/outbox", "The notices sent so far (the example's mail provider).", "internal", "", "Object", 200},
 }
 
-var paramRe = regexp.MustCompile(`\{([a-z_]+)\}`)
+var (
+	paramRe = regexp.MustCompile(`\{([a-z_]+)\}`)
+	refRe   = regexp.MustCompile(`#/components/schemas/([A-Za-z]+)`)
+)
 
 // openAPI builds the OpenAPI 3.1 document from docRoutes.
 func openAPI() map[string]any {

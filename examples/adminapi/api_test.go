@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// newTestAPI builds the API in memory, with an Administrator.
+func newTestAPI(t testing.TB) *api {
+	t.Helper()
+	a, closeAll, err := build(context.Background(), config{tenant: "acme", tenantName: "Acme", preset: "dashboard", adminUser: "root",
+		adminEmail: "root@acme.test", adminPassword: adminPW, internalSecret: secretHdr}, io.Discard)
+	require.NoError(t, err)
+	t.Cleanup(closeAll)
+	return a
+}
+
+// The OpenAPI document lists exactly the routes the server registers.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	a := newTestAPI(t)
+	var documented []string
+	for _, r := range docRoutes {
+		documented = append(documented, r.pattern)
+	}
+	registered := slices.Clone(a.routes)
+	slices.Sort(documented)
+	slices.Sort(registered)
+	assert.Equal(t, registered, documented, "every registered route is documented and every documented one registered")
+	assert.Len(t, slices.Compact(slices.Clone(documented)), len(documented), "no route documented twice")
+
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/openapi.json")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var doc map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
+	assert.Equal(t, "3.1.0", doc["openapi"])
+	paths := doc["paths"].(map[string]any)
+	n := 0
+	for path, ops := range paths {
+		for method := range ops.(map[string]any) {
+			assert.Contains(t, registered, strings.ToUpper(method)+" "+path)
+			n++
+		}
+	}
+	assert.Equal(t, len(registered), n)
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	raw, _ := json.Marshal(paths)
+	for _, ref := range refRe.FindAllStringSubmatch(string(raw), -1) {
+		assert.Contains(t, schemas, ref[1], "a $ref points at a schema")
+	}
+}
+
+// Malformed bodies, unknown fields, oversized bodies, wrong content types
+// and invalid ids get a 4xx problem, never a 5xx.
+func TestBadRequests(t *testing.T) {
+	a := newTestAPI(t)
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	c := &client{t: t, base: srv.URL, http: srv.Client(), secret: secretHdr}
+	admin := c.login("acme", "root", adminPW, map[string]string{}, 0)
+	for _, tc := range []struct {
+		method, path, body, ctype string
+		status                    int
+	}{
+		{"POST", "/v1/operators", `{`, "application/json", 400},
+		{"POST", "/v1/operators", `[]`, "application/json", 400},
+		{"POST", "/v1/operators", `{"username": 5}`, "application/json", 400},
+		{"POST", "/v1/operators", `{"nickname": "x"}`, "application/json", 400},
+		{"POST", "/v1/operators", `{} {}`, "application/json", 400},
+		{"POST", "/v1/operators", `{}`, "text/plain", 415},
+		{"POST", "/v1/operators", `{}`, "", 415},
+		{"POST", "/v1/operators", `{"username": "` + strings.Repeat("a", 80<<10) + `"}`, "application/json", 413},
+		{"POST", "/v1/operators", `{}`, "application/json; charset=utf-8", 422},
+		{"GET", "/v1/operators/%00", "", "", 404},
+		{"GET", "/v1/operators/..%2f..%2fetc", "", "", 404},
+		{"DELETE", "/v1/operators/x", "", "", 400},
+		{"GET", "/v1/endusers?created_from=yesterday", "", "", 400},
+		{"GET", "/v1/endusers?type=alien", "", "", 422},
+		{"GET", "/v1/endusers/search?name=%00abc", "", "", 422},
+		{"GET", "/v1/endusers/x/devices?deleted=maybe", "", "", 400},
+		{"PATCH", "/v1/endusers/x", `{"version": 1, "birth_date": "17/05/1990"}`, "application/json", 400},
+		{"PUT", "/healthz", "", "", 405},
+		{"POST", "/v1/internal/onboardings", `{}`, "application/json", 401},
+	} {
+		req, err := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
+		require.NoError(t, err)
+		if tc.ctype != "" {
+			req.Header.Set("Content-Type", tc.ctype)
+		}
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		var p problem
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&p), "%s %s", tc.method, tc.path)
+		resp.Body.Close()
+		assert.Equal(t, tc.status, resp.StatusCode, "%s %s %q: %+v", tc.method, tc.path, tc.body, p)
+		assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+		assert.Equal(t, tc.status, p.Status)
+		assert.NotEmpty(t, p.Type)
+	}
+	// The problem names the invalid fields.
+	r := c.must(422, c.do("POST", "/v1/endusers", admin, map[string]any{"type": "physical_person", "email": "nope"}))
+	var fields []string
+	for _, e := range r.body["errors"].([]any) {
+		fields = append(fields, e.(map[string]any)["field"].(string))
+	}
+	assert.ElementsMatch(t, []string{"first_name", "last_name", "email"}, fields)
+}
+
+// FuzzDecode: whatever the body and content type, the decoder answers with
+// nil or a 4xx error; it never panics.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{}`, `{"username":"x"}`, `{`, `[]`, `null`, `{"roles":[1]}`, `{"a":1}`, `{} {}`, "\x00", `{"password":"\u0000"}`} {
+		f.Add(s, "application/json")
+	}
+	f.Add(`{}`, "text/plain")
+	f.Add(`{}`, "application/json; charset=\"")
+	f.Fuzz(func(t *testing.T, body, ctype string) {
+		req := httptest.NewRequest("POST", "/v1/operators", strings.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		var b operatorBody
+		err := decode(req, &b)
+		if err == nil {
+			return
+		}
+		status, _ := statusOf(err)
+		if status < 400 || status > 499 {
+			t.Fatalf("decode(%q, %q) = %d %v", body, ctype, status, err)
+		}
+	})
+}
