@@ -39,6 +39,7 @@ func buildBinary(t *testing.T) string {
 			buildErr = err
 			return
 		}
+		testserver.AtExit(func() { os.RemoveAll(dir) })
 		binary = filepath.Join(dir, "adminapi")
 		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binary, ".")
 		out, err := cmd.CombinedOutput()

@@ -51,7 +51,10 @@ func stopAll() {
 	cleanups = nil
 }
 
-// atExit runs f when Main ends, after the servers stopped.
+// AtExit runs f when Main ends, after the servers stopped: for what a
+// test binary makes once and shares, such as a built program.
+func AtExit(f func()) { atExit(f) }
+
 func atExit(f func()) {
 	mu.Lock()
 	defer mu.Unlock()
