@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/storage/memory"
 )
 
@@ -48,7 +50,7 @@ func TestCustomPermissionsAndRoles(t *testing.T) {
 	_, err = accessctl.NewCatalog(accessctl.PermissionInfo{Name: "Bad Name"})
 	requireKind(t, err, accessctl.ErrInvalid)
 	store := memory.New()
-	c := &clock{}
+	c := testkit.NewClock(time.Time{})
 	svc, err := accessctl.NewService(accessctl.Config{Store: store, Catalog: cat, Hasher: sharedHasher(), Now: c.Now})
 	require.NoError(t, err)
 	admin, err := svc.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: tenantID, Name: "Acme", Preset: accessctl.PresetDashboard,
@@ -232,7 +234,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 // X5: time comes from the injected clock, ids from the injected generator.
 func TestInjectedClockAndIDs(t *testing.T) {
 	n := 0
-	c := &clock{t: e0}
+	c := testkit.NewClock(e0)
 	svc, err := accessctl.NewService(accessctl.Config{Store: memory.New(), Hasher: sharedHasher(), Now: c.Now,
 		NewID: func() string { n++; return fmt.Sprintf("id-%04d", n) }})
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/storage/memory"
 )
 
@@ -34,7 +35,7 @@ func benchActor(b *testing.B) *accessctl.Actor {
 	require.NoError(b, err)
 	o.Status = accessctl.StatusActive
 	require.NoError(b, store.UpdateOperator(context.Background(), o, o.Version, accessctl.Guard{}, accessctl.AuditEntry{ID: "zz", Tenant: tenantID}))
-	e := &env{t: b, store: store, svc: svc, clock: &clock{t: time.Now()}}
+	e := &env{t: b, store: store, svc: svc, clock: testkit.NewClock(time.Now())}
 	a, err := svc.Authenticate(context.Background(), e.token(o))
 	require.NoError(b, err)
 	return a
@@ -83,7 +84,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	admin, err := svc.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: tenantID, Name: "Acme", Preset: accessctl.PresetDashboard,
 		Admin: accessctl.NewOperator{Username: "root", Email: "r@acme.test", FirstName: "R", LastName: "R", Password: adminPassword, PasswordConfirmation: adminPassword}})
 	require.NoError(b, err)
-	e := &env{t: b, store: store, svc: svc, clock: &clock{t: time.Now()}}
+	e := &env{t: b, store: store, svc: svc, clock: testkit.NewClock(time.Now())}
 	tok := e.token(admin)
 	b.ReportAllocs()
 	for b.Loop() {

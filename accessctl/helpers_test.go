@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,26 +13,11 @@ import (
 
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/internal/ids"
+	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/storage/memory"
 )
 
-// clock is a test clock (X5): tests move it, never sleep.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testkit.Clock
 
 const (
 	adminPassword = "Correct-Horse-42"
@@ -55,18 +39,12 @@ type env struct {
 
 var e0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-var sharedHasher = sync.OnceValue(func() *accessctl.PasswordHasher {
-	h, err := accessctl.NewPasswordHasher(accessctl.Argon2Params{}, 0)
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
+var sharedHasher = testkit.Hasher
 
 func newEnv(t *testing.T, preset string) *env {
 	t.Helper()
 	e := &env{t: t, store: memory.New(), rec: &memory.Recorder{},
-		clock: &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}}
+		clock: testkit.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))}
 	e.ids = ids.New(e.clock.Now)
 	var err error
 	e.svc, err = accessctl.NewService(accessctl.Config{Store: e.store, Notifier: e.rec, Now: e.clock.Now, NewID: e.ids.NewID, Hasher: sharedHasher()})

@@ -12,22 +12,13 @@ import (
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/internal/ids"
+	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/storage/memory"
 )
 
 const tenantID = accessctl.TenantID("acme")
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = testkit.Clock
 
 // wallets is the host's balance source: a map of user → balances.
 type wallets struct {
@@ -59,17 +50,11 @@ type env struct {
 	sys     context.Context
 }
 
-var hasher = sync.OnceValue(func() *accessctl.PasswordHasher {
-	h, err := accessctl.NewPasswordHasher(accessctl.Argon2Params{}, 0)
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
+var hasher = testkit.Hasher
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, store: memory.New(), rec: &memory.Recorder{}, clock: &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)},
+	e := &env{t: t, store: memory.New(), rec: &memory.Recorder{}, clock: testkit.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)),
 		wallets: &wallets{m: map[enduser.ID][]enduser.Balance{}}}
 	gen := ids.New(e.clock.Now)
 	var err error

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,18 +14,14 @@ import (
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/internal/ids"
+	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/scadevice"
 	"github.com/backoffice-go/backoffice/storage/memory"
 )
 
 const tenantID = accessctl.TenantID("acme")
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+type clock = testkit.Clock
 
 type env struct {
 	t     *testing.T
@@ -39,17 +34,11 @@ type env struct {
 	admin *accessctl.Operator
 }
 
-var hasher = sync.OnceValue(func() *accessctl.PasswordHasher {
-	h, err := accessctl.NewPasswordHasher(accessctl.Argon2Params{}, 0)
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
+var hasher = testkit.Hasher
 
 func newEnv(t *testing.T, preset string) *env {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
 	gen := ids.New(c.Now)
 	e := &env{t: t, store: memory.New(), rec: &memory.Recorder{}}
 	var err error

@@ -16,31 +16,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/internal/testserver"
 	"github.com/backoffice-go/backoffice/storage/memory"
 	"github.com/backoffice-go/backoffice/storage/postgres"
 	"github.com/backoffice-go/backoffice/storage/redis"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testkit.Clock
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-var hasher = sync.OnceValue(func() *accessctl.PasswordHasher {
-	h, err := accessctl.NewPasswordHasher(accessctl.Argon2Params{}, 0)
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
+var hasher = testkit.Hasher
 
 const pw = accessctl.Secret("Zebra-Crossing-77")
 
@@ -68,7 +53,7 @@ func login(t *testing.T, svc *accessctl.Service, clk *clock, secret *accessctl.S
 func TestTwoInstances(t *testing.T) {
 	dsn := testserver.Schema(t)
 	prefix := fmt.Sprintf("inst%d", prefixes.Add(1))
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
 	outbox := &memory.Recorder{}
 	var svc [2]*accessctl.Service
 	for i := range svc {
@@ -134,7 +119,7 @@ func TestTwoInstances(t *testing.T) {
 func TestConcurrentFailuresBlock(t *testing.T) {
 	prefix := fmt.Sprintf("conc%d", prefixes.Add(1))
 	durable := memory.New()
-	clk := &clock{t: time.Now().UTC()}
+	clk := testkit.NewClock(time.Now().UTC())
 	var svc [2]*accessctl.Service
 	for i := range svc {
 		hot := redis.New(client(t), &redis.Options{Prefix: prefix})
@@ -175,7 +160,7 @@ func TestRedisDownFailsClosed(t *testing.T) {
 		WriteTimeout: 500 * time.Millisecond, MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })
 	hot := redis.New(c, nil)
-	clk := &clock{t: time.Now().UTC()}
+	clk := testkit.NewClock(time.Now().UTC())
 	svc, err := accessctl.NewService(accessctl.Config{Store: memory.New(), Sessions: hot, Tokens: hot, Attempts: hot, Now: clk.Now, Hasher: hasher()})
 	require.NoError(t, err)
 	_, err = svc.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: "acme", Name: "Acme", Preset: accessctl.PresetDashboard,
