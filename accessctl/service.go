@@ -71,6 +71,7 @@ type Service struct {
 	notifier Notifier
 	cat      *Catalog
 	presets  map[string]Preset
+	compiled map[string]*roleSet // each preset's roles, compiled once
 	policy   PasswordPolicy
 	hasher   *PasswordHasher
 	now      func() time.Time
@@ -112,11 +113,13 @@ func NewService(cfg Config) (*Service, error) {
 		presets = Presets()
 	}
 	s.presets = make(map[string]Preset, len(presets))
+	s.compiled = make(map[string]*roleSet, len(presets))
 	for _, p := range presets {
-		if _, err := compileRoles(s.cat, p, nil); err != nil {
+		rs, err := compileRoles(s.cat, p, nil)
+		if err != nil {
 			return nil, err
 		}
-		s.presets[p.Name] = p
+		s.presets[p.Name], s.compiled[p.Name] = p, rs
 	}
 	s.policy = DefaultPasswordPolicy()
 	if cfg.PasswordPolicy != nil {
@@ -182,6 +185,9 @@ func (s *Service) tenantRoles(ctx context.Context, id TenantID) (*Tenant, *roleS
 	custom, err := s.store.Roles(ctx, id)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(custom) == 0 {
+		return t, s.compiled[p.Name], nil // shared and never changed after NewService
 	}
 	rs, err := compileRoles(s.cat, p, custom)
 	return t, rs, err
