@@ -184,6 +184,11 @@ func TestList(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, made[3].ID, page.Items[0].ID)
 	assert.Empty(t, page.Next)
+	n, err := e.svc.Count(e.admin, enduser.Filter{Type: &biz, Status: &pending, CreatedFrom: from, CreatedTo: to})
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "E3: an opt-in total")
+	_, err = e.svc.Count(e.admin, enduser.Filter{CreatedFrom: to, CreatedTo: from})
+	requireFields(t, err, "created_to")
 	st := enduser.StatusCanceled
 	page, err = e.svc.List(e.admin, enduser.Filter{Status: &st}, accessctl.PageRequest{})
 	require.NoError(t, err)

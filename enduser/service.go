@@ -189,6 +189,12 @@ type Filter struct {
 // combinable filters and a cursor (E3). Needs enduser.read.
 func (s *Service) List(ctx context.Context, f Filter, p accessctl.PageRequest) (accessctl.Page[*EndUser], error) {
 	const op = "enduser: list"
+	q, v := f.query()
+	return s.find(ctx, op, v, q, p)
+}
+
+// query validates a filter and turns it into a store query.
+func (f Filter) query() (Query, accessctl.Violations) {
 	var v accessctl.Violations
 	if f.Type != nil && !f.Type.Valid() {
 		v.Add("type", "unknown type")
@@ -199,7 +205,24 @@ func (s *Service) List(ctx context.Context, f Filter, p accessctl.PageRequest) (
 	if !f.CreatedFrom.IsZero() && !f.CreatedTo.IsZero() && !f.CreatedFrom.Before(f.CreatedTo) {
 		v.Add("created_to", "must be after created_from")
 	}
-	return s.find(ctx, op, v, Query{Type: f.Type, Status: f.Status, CreatedFrom: f.CreatedFrom.UTC(), CreatedTo: f.CreatedTo.UTC()}, p)
+	return Query{Type: f.Type, Status: f.Status, CreatedFrom: f.CreatedFrom.UTC(), CreatedTo: f.CreatedTo.UTC()}, v
+}
+
+// Count returns how many users the filter matches, for a UI that shows a
+// total (E3). It is a call of its own, never part of a page, because a
+// count over a large table costs far more than a page does. Needs
+// enduser.read.
+func (s *Service) Count(ctx context.Context, f Filter) (int, error) {
+	const op = "enduser: count"
+	a, err := accessctl.Require(ctx, accessctl.PermEndUserRead)
+	if err != nil {
+		return 0, err
+	}
+	q, v := f.query()
+	if err := v.Err(op); err != nil {
+		return 0, err
+	}
+	return s.store.CountEndUsers(ctx, a.Tenant(), q)
 }
 
 func (s *Service) find(ctx context.Context, op string, v accessctl.Violations, q Query, p accessctl.PageRequest) (accessctl.Page[*EndUser], error) {

@@ -74,6 +74,9 @@ type Store interface {
 	// FindEndUsers returns the users matching q, newest first, at most
 	// q.Limit of them.
 	FindEndUsers(ctx context.Context, tenant accessctl.TenantID, q Query) ([]*EndUser, error)
+	// CountEndUsers counts the users matching q, ignoring its Before and
+	// Limit. Listings never call it: totals are asked for on their own.
+	CountEndUsers(ctx context.Context, tenant accessctl.TenantID, q Query) (int, error)
 
 	// CreateOnboarding stores a new onboarding with version 1.
 	CreateOnboarding(ctx context.Context, o *Onboarding, e accessctl.AuditEntry) error

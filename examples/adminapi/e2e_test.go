@@ -237,6 +237,8 @@ func walkThrough(t *testing.T, s *server) {
 	p2 := c.must(200, c.do("GET", "/v1/endusers?type=business&status=pending&limit=1&cursor="+url.QueryEscape(p1.str("next")), grace, nil))
 	assert.Equal(t, ids[2], p2.items()[0]["id"])
 	assert.Empty(t, p2.str("next"))
+	total := c.must(200, c.do("GET", "/v1/endusers/count?type=business&status=pending", grace, nil))
+	assert.Equal(t, int64(2), total.num("total"))
 
 	// Deactivation is refused while the wallet holds money.
 	marie := c.must(200, c.do("POST", "/v1/endusers/"+ids[0]+"/kyc/review", grace, map[string]any{"version": 1}))

@@ -37,6 +37,26 @@ func (w *wallets) set(id enduser.ID, currency string, amount int64) enduser.Bala
 	return b
 }
 
+// filterOf reads the list filters from the query string.
+func filterOf(r *http.Request) (enduser.Filter, error) {
+	var f enduser.Filter
+	q := r.URL.Query()
+	if s := q.Get("type"); s != "" {
+		t := enduser.Type(s)
+		f.Type = &t
+	}
+	if s := q.Get("status"); s != "" {
+		st := enduser.Status(s)
+		f.Status = &st
+	}
+	var err error
+	if f.CreatedFrom, err = timeParam(r, "created_from"); err != nil {
+		return f, err
+	}
+	f.CreatedTo, err = timeParam(r, "created_to")
+	return f, err
+}
+
 func (a *api) registerEndUsers() {
 	users := func(r *http.Request, p accessctl.Page[*enduser.EndUser], err error) (int, any, error) {
 		return ok(pageJSON(p, endUserJSON), err)
@@ -56,24 +76,20 @@ func (a *api) registerEndUsers() {
 		if err != nil {
 			return 0, nil, err
 		}
-		var f enduser.Filter
-		q := r.URL.Query()
-		if s := q.Get("type"); s != "" {
-			t := enduser.Type(s)
-			f.Type = &t
-		}
-		if s := q.Get("status"); s != "" {
-			st := enduser.Status(s)
-			f.Status = &st
-		}
-		if f.CreatedFrom, err = timeParam(r, "created_from"); err != nil {
-			return 0, nil, err
-		}
-		if f.CreatedTo, err = timeParam(r, "created_to"); err != nil {
+		f, err := filterOf(r)
+		if err != nil {
 			return 0, nil, err
 		}
 		res, err := a.users.List(r.Context(), f, p)
 		return users(r, res, err)
+	}))
+	a.handle("GET /v1/endusers/count", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		f, err := filterOf(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		n, err := a.users.Count(r.Context(), f)
+		return ok(map[string]int{"total": n}, err)
 	}))
 	a.handle("POST /v1/endusers", a.authed(withBody(func(r *http.Request, b endUserBody) (int, any, error) {
 		in, err := b.input()

@@ -60,6 +60,7 @@ var docRoutes = []docRoute{
 	{"GET /v1/audit/{type}/{id}", "The audit log of any record, newest first.", "bearer", "", "EntryPage", 200},
 	{"GET /v1/endusers/search", "Search end users by id, tag, email or name.", "bearer", "", "EndUserPage", 200},
 	{"GET /v1/endusers", "List end users, newest first (type, status, created_from, created_to).", "bearer", "", "EndUserPage", 200},
+	{"GET /v1/endusers/count", "How many end users the list's filters match (an opt-in total).", "bearer", "", "Object", 200},
 	{"POST /v1/endusers", "Create an end user.", "bearer", "NewEndUser", "EndUser", 201},
 	{"GET /v1/endusers/{id}", "One end user.", "bearer", "", "EndUser", 200},
 	{"PATCH /v1/endusers/{id}", "Edit an end user's identity and contact fields.", "bearer", "EndUserPatch", "EndUser", 200},

@@ -183,24 +183,42 @@ func (s *Store) FindEndUsers(ctx context.Context, tenant accessctl.TenantID, q e
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	var out []*enduser.EndUser
+	s.walk(tenant, &q, func(r *userRow) bool {
+		out = append(out, r.u.Clone())
+		return q.Limit <= 0 || len(out) < q.Limit
+	})
+	return out, nil
+}
+
+// CountEndUsers implements enduser.Store.
+func (s *Store) CountEndUsers(ctx context.Context, tenant accessctl.TenantID, q enduser.Query) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	q.Before = nil
+	n := 0
+	s.walk(tenant, &q, func(*userRow) bool { n++; return true })
+	return n, nil
+}
+
+// walk calls take with the rows matching q, newest first, until it
+// returns false. The caller holds mu.
+func (s *Store) walk(tenant accessctl.TenantID, q *enduser.Query, take func(*userRow) bool) {
 	t := s.endUsers[tenant]
 	if t == nil {
-		return nil, nil
+		return
 	}
-	var out []*enduser.EndUser
-	take := func(r *userRow) bool {
-		if matches(r, &q) {
-			out = append(out, r.u.Clone())
-		}
-		return q.Limit <= 0 || len(out) < q.Limit
-	}
+	visit := func(r *userRow) bool { return !matches(r, q) || take(r) }
 	var candidates []enduser.ID
 	switch {
 	case q.ID != "":
 		if r, ok := t.byID[q.ID]; ok {
-			take(r)
+			visit(r)
 		}
-		return out, nil
+		return
 	case q.Email != "":
 		candidates = t.byEmail[strings.ToLower(q.Email)]
 	case q.Tag != "":
@@ -212,24 +230,20 @@ func (s *Store) FindEndUsers(ctx context.Context, tenant accessctl.TenantID, q e
 		if q.Before != nil {
 			end, _ = slices.BinarySearchFunc(t.order, *q.Before, compareKey)
 		}
-		for i := end - 1; i >= 0; i-- {
-			if !take(t.order[i]) {
-				break
-			}
+		for i := end - 1; i >= 0 && visit(t.order[i]); i-- {
 		}
-		return out, nil
+		return
 	}
 	rows := make([]*userRow, len(candidates))
 	for i, id := range candidates {
 		rows[i] = t.byID[id]
 	}
-	slices.SortFunc(rows, func(a, b *userRow) int { return compareKey(b, enduser.KeyOf(a.u)) * -1 })
-	for i := len(rows) - 1; i >= 0; i-- {
-		if !take(rows[i]) {
-			break
+	slices.SortFunc(rows, func(a, b *userRow) int { return -compareKey(a, enduser.KeyOf(b.u)) }) // newest first
+	for _, r := range rows {
+		if !visit(r) {
+			return
 		}
 	}
-	return out, nil
 }
 
 // compareKey orders rows by enduser.Key, oldest first.

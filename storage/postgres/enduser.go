@@ -134,13 +134,24 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // on an indexed column; the order is the keyset (created_at, id), never
 // OFFSET, so a page deep in the list costs what the first one does.
 func findQuery(tenant accessctl.TenantID, q enduser.Query) (string, []any) {
+	where, args := findWhere(tenant, q)
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	args = append(args, limit)
+	return `SELECT * FROM end_users WHERE ` + where + fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args
+}
+
+// findWhere builds the conditions of a query and their arguments.
+func findWhere(tenant accessctl.TenantID, q enduser.Query) (string, []any) {
 	var b strings.Builder
 	args := []any{string(tenant)}
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	b.WriteString(`SELECT * FROM end_users WHERE tenant_id = $1`)
+	b.WriteString(`tenant_id = $1`)
 	if q.ID != "" {
 		b.WriteString(` AND id = ` + arg(string(q.ID)))
 	}
@@ -172,12 +183,18 @@ func findQuery(tenant accessctl.TenantID, q enduser.Query) (string, []any) {
 		at := arg(q.Before.CreatedAt.UTC())
 		b.WriteString(` AND (created_at, id) < (` + at + `::timestamptz, ` + arg(string(q.Before.ID)) + `)`)
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 1000
-	}
-	b.WriteString(` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit))
 	return b.String(), args
+}
+
+// CountEndUsers implements enduser.Store.
+func (s *Store) CountEndUsers(ctx context.Context, tenant accessctl.TenantID, q enduser.Query) (int, error) {
+	q.Before = nil
+	where, args := findWhere(tenant, q)
+	var n int
+	if err := s.get(ctx, nil, &n, `SELECT count(*) FROM end_users WHERE `+where, args...); err != nil {
+		return 0, mapErr("postgres: count end users", err)
+	}
+	return n, nil
 }
 
 // FindEndUsers implements enduser.Store.

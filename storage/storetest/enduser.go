@@ -173,6 +173,11 @@ func testEndUsers(t *testing.T, newStores func(*testing.T) Stores) {
 					want = []enduser.ID{}
 				}
 				assert.Equal(t, want, f.find(t, "t1", tc.q))
+				if tc.q.Limit == 0 && tc.q.Before == nil {
+					n, err := f.EndUsers.CountEndUsers(ctx(), "t1", tc.q)
+					require.NoError(t, err)
+					assert.Equal(t, len(want), n, "CountEndUsers agrees")
+				}
 			})
 		}
 	})
