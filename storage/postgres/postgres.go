@@ -34,18 +34,26 @@ import (
 type Store struct {
 	db    *sqlx.DB
 	mu    sync.Mutex
-	stmts map[string]*sqlx.Stmt
+	stmts map[string]*preparedStmt
+}
+
+// preparedStmt is one cached statement, prepared once by whichever caller
+// needs it first while the others wait for it.
+type preparedStmt struct {
+	once sync.Once
+	st   *sqlx.Stmt
+	err  error
 }
 
 // New returns a store over db, whose schema Migrate has brought up to
 // date. driverName is the name db was opened with ("postgres" for lib/pq,
 // "pgx" for pgx's stdlib); both use $1 placeholders.
 func New(db *sql.DB, driverName string) *Store {
-	return &Store{db: sqlx.NewDb(db, driverName), stmts: map[string]*sqlx.Stmt{}}
+	return &Store{db: sqlx.NewDb(db, driverName), stmts: map[string]*preparedStmt{}}
 }
 
 // NewX is New for a host that already has an *sqlx.DB.
-func NewX(db *sqlx.DB) *Store { return &Store{db: db, stmts: map[string]*sqlx.Stmt{}} }
+func NewX(db *sqlx.DB) *Store { return &Store{db: db, stmts: map[string]*preparedStmt{}} }
 
 // Close releases the prepared statements; it does not close the host's
 // database.
@@ -53,8 +61,10 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
-	for q, st := range s.stmts {
-		errs = append(errs, st.Close())
+	for q, p := range s.stmts {
+		if p.st != nil {
+			errs = append(errs, p.st.Close())
+		}
 		delete(s.stmts, q)
 	}
 	return errors.Join(errs...)
@@ -66,26 +76,27 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // stmt returns the prepared statement for the query, preparing it on first
-// use. database/sql prepares it again on each new connection by itself.
+// use; database/sql prepares it again on each new connection by itself.
+// Nothing here holds s.mu while it talks to the database: a statement's
+// Close, say, can wait for a connection that a transaction holds.
 func (s *Store) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
 	s.mu.Lock()
-	st, ok := s.stmts[query]
+	p, ok := s.stmts[query]
+	if !ok {
+		p = &preparedStmt{}
+		s.stmts[query] = p
+	}
 	s.mu.Unlock()
-	if ok {
-		return st, nil
+	p.once.Do(func() { p.st, p.err = s.db.PreparexContext(ctx, query) })
+	if p.err != nil {
+		s.mu.Lock()
+		if s.stmts[query] == p {
+			delete(s.stmts, query) // let a later call try again
+		}
+		s.mu.Unlock()
+		return nil, p.err
 	}
-	st, err := s.db.PreparexContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if prev, ok := s.stmts[query]; ok {
-		_ = st.Close()
-		return prev, nil
-	}
-	s.stmts[query] = st
-	return st, nil
+	return p.st, nil
 }
 
 // exec runs a prepared statement, in tx when it is not nil.
