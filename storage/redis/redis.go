@@ -11,8 +11,8 @@
 // which is how a lookup by id finds the slot.
 //
 // Tokens and sessions are stored only under the SHA-256 of what the client
-// holds. Expiry uses Redis TTLs to clean up; the services' clock decides
-// validity. Each check, consumption and failure count is one round trip: a
+// holds. Expiry uses Redis TTLs, set to each record's lifetime, to clean up;
+// the services' clock decides validity. Each check, consumption and failure count is one round trip: a
 // single command, a MULTI, or a Lua script. Any error talking to Redis is
 // accessctl.ErrUnavailable, on which the services fail closed.
 package redis
@@ -121,11 +121,19 @@ func fromMicros(s string) (time.Time, error) {
 	return time.UnixMicro(n).UTC(), nil
 }
 
-// expireAt keeps a key until the latest of its records expires: NX sets a
+// lifetime is how long Redis keeps a record: its own lifetime by the
+// services' clock, plus a minute. It is relative, so a skew between the
+// host's clock and Redis's cannot drop a live record; the services' clock
+// decides validity anyway.
+func lifetime(created, expires time.Time) time.Duration {
+	return max(expires.Sub(created), 0) + time.Minute
+}
+
+// expireIn keeps a key until the latest of its records expires: NX sets a
 // first expiry, GT only ever extends it.
-func expireAt(ctx context.Context, p goredis.Pipeliner, key string, at time.Time) {
-	p.Do(ctx, "PEXPIREAT", key, at.UnixMilli(), "NX")
-	p.Do(ctx, "PEXPIREAT", key, at.UnixMilli(), "GT")
+func expireIn(ctx context.Context, p goredis.Pipeliner, key string, d time.Duration) {
+	p.Do(ctx, "PEXPIRE", key, d.Milliseconds(), "NX")
+	p.Do(ctx, "PEXPIRE", key, d.Milliseconds(), "GT")
 }
 
 // Sessions: one hash per operator, field = session id.
@@ -159,7 +167,7 @@ func (s *Store) CreateSession(ctx context.Context, x *accessctl.Session) error {
 	key := s.opKey(x.Tenant, x.Operator) + ":sessions"
 	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.HSet(ctx, key, x.ID, encodeSession(x))
-		expireAt(ctx, p, key, x.ExpiresAt)
+		expireIn(ctx, p, key, lifetime(x.CreatedAt, x.ExpiresAt))
 		return nil
 	})
 	return mapErr("redis: create session", err)
@@ -235,7 +243,7 @@ func (s *Store) IssueToken(ctx context.Context, t *accessctl.Token) error {
 	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.Del(ctx, key)
 		p.HSet(ctx, key, "id", t.ID, "created", micros(t.CreatedAt), "expires", micros(t.ExpiresAt))
-		p.PExpireAt(ctx, key, t.ExpiresAt)
+		p.PExpire(ctx, key, lifetime(t.CreatedAt, t.ExpiresAt))
 		return nil
 	})
 	return mapErr("redis: issue token", err)

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/internal/testserver"
 	"github.com/backoffice-go/backoffice/storage/redis"
 	"github.com/backoffice-go/backoffice/storage/storetest"
@@ -45,4 +48,24 @@ func TestConformance(t *testing.T) {
 
 func TestPing(t *testing.T) {
 	require.NoError(t, store(t).Ping(context.Background()))
+}
+
+// D3: records get a TTL of their lifetime, however far the services'
+// clock is from Redis's, so they clean up without being dropped early.
+func TestTTLs(t *testing.T) {
+	c := client(t)
+	prefix := fmt.Sprintf("ttl%d-%d", time.Now().UnixNano(), prefixes.Add(1))
+	s := redis.New(c, &redis.Options{Prefix: prefix})
+	ctx := context.Background()
+	past := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC) // a test clock far behind
+	id := accessctl.ScopedID("acme", "op-ttl", "s")
+	require.NoError(t, s.CreateSession(ctx, &accessctl.Session{ID: id, Tenant: "acme", Operator: "op-ttl", CreatedAt: past, ExpiresAt: past.Add(2 * time.Hour)}))
+	_, err := s.Session(ctx, id)
+	require.NoError(t, err, "a session made on a skewed clock is kept")
+	keys, err := c.Keys(ctx, prefix+":*").Result()
+	require.NoError(t, err)
+	require.Len(t, keys, 1)
+	ttl, err := c.PTTL(ctx, keys[0]).Result()
+	require.NoError(t, err)
+	assert.InDelta(t, (2*time.Hour + time.Minute).Seconds(), ttl.Seconds(), 5)
 }
