@@ -122,12 +122,12 @@ func (a *Actor) AuthorizeAccount(p Permission, account AccountID) error {
 
 // Decision explains an authorization answer (A1).
 type Decision struct {
-	Permission Permission
-	Allowed    bool
+	Permission Permission `json:"permission"`
+	Allowed    bool       `json:"allowed"`
 	// GrantedBy lists the actor's roles that grant the permission.
-	GrantedBy []RoleName
+	GrantedBy []RoleName `json:"granted_by"`
 	// Reason says in words why the answer is what it is.
-	Reason string
+	Reason string `json:"reason"`
 }
 
 // Explain answers whether the actor holds p and why.

@@ -81,11 +81,11 @@ const (
 
 // PermissionInfo describes a permission for a catalog and for a UI.
 type PermissionInfo struct {
-	Name Permission
+	Name Permission `json:"name"`
 	// Kind is "view" for a dashboard page and "action" for anything else;
 	// the documented matrices have one table of each.
-	Kind        string
-	Description string
+	Kind        string `json:"kind"`
+	Description string `json:"description"`
 }
 
 // builtinPermissions lists the library's permissions in documentation order.

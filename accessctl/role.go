@@ -13,12 +13,12 @@ type RoleName string
 // description (A1). Preset roles ship with the library; a tenant may add
 // custom roles through the RoleStore.
 type Role struct {
-	Tenant      TenantID // empty for preset roles
-	Name        RoleName
-	Abbrev      string
-	Description string
-	Permissions []Permission
-	Version     int64
+	Tenant      TenantID     // empty for preset roles `json:"tenant"`
+	Name        RoleName     `json:"name"`
+	Abbrev      string       `json:"abbrev"`
+	Description string       `json:"description"`
+	Permissions []Permission `json:"permissions"`
+	Version     int64        `json:"version"`
 }
 
 // Preset is a ready-made set of roles a tenant is created with (A2). Admin

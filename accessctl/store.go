@@ -116,12 +116,12 @@ type AuditStore interface {
 // Session is an operator's login session. ID is the SHA-256 of the token
 // handed to the client, in hex; the token itself is never stored (A18).
 type Session struct {
-	ID        string
-	Tenant    TenantID
-	Operator  OperatorID
-	Epoch     int64
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	ID        string     `json:"id"`
+	Tenant    TenantID   `json:"tenant"`
+	Operator  OperatorID `json:"operator"`
+	Epoch     int64      `json:"epoch"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt time.Time  `json:"expires_at"`
 }
 
 // SessionStore persists sessions. A Redis implementation shares them

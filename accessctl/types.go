@@ -42,25 +42,25 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 // Tenant is one client of the platform, with its own operators, roles and
 // settings (X8).
 type Tenant struct {
-	ID   TenantID
-	Name string
+	ID   TenantID `json:"id"`
+	Name string   `json:"name"`
 	// Preset names the role preset the tenant's roles start from.
-	Preset string
-	SSO    SSOConfig
+	Preset string    `json:"preset"`
+	SSO    SSOConfig `json:"sso"`
 	// EndUserForgotPasswordOff switches off the end-user forgot-password
 	// email for the tenant (E8).
-	EndUserForgotPasswordOff bool
-	Version                  int64
-	CreatedAt                time.Time
-	UpdatedAt                time.Time
+	EndUserForgotPasswordOff bool      `json:"enduser_forgot_password_off"`
+	Version                  int64     `json:"version"`
+	CreatedAt                time.Time `json:"created_at"`
+	UpdatedAt                time.Time `json:"updated_at"`
 }
 
 // SSOConfig switches a tenant to single sign-on (A17). While Enabled,
 // operators are provisioned only from the identity provider.
 type SSOConfig struct {
-	Enabled bool
+	Enabled bool `json:"enabled"`
 	// GroupRoles maps an identity-provider group to the roles its members get.
-	GroupRoles map[string][]RoleName
+	GroupRoles map[string][]RoleName `json:"group_roles"`
 }
 
 func (c SSOConfig) clone() SSOConfig {
@@ -109,38 +109,38 @@ func (s OperatorStatus) Valid() bool {
 // Operator is a member of staff who logs into the dashboard. It is not an
 // end user.
 type Operator struct {
-	ID        OperatorID
-	Tenant    TenantID
-	Username  string
-	Email     string
-	FirstName string
-	LastName  string
-	Roles     []RoleName
+	ID        OperatorID `json:"id"`
+	Tenant    TenantID   `json:"tenant"`
+	Username  string     `json:"username"`
+	Email     string     `json:"email"`
+	FirstName string     `json:"first_name"`
+	LastName  string     `json:"last_name"`
+	Roles     []RoleName `json:"roles"`
 	// AllAccounts gives access to every account of the tenant; otherwise
 	// access is limited to Accounts (A19).
-	AllAccounts bool
-	Accounts    []AccountID
-	Status      OperatorStatus
+	AllAccounts bool           `json:"all_accounts"`
+	Accounts    []AccountID    `json:"accounts"`
+	Status      OperatorStatus `json:"status"`
 	// EmailVerified is set when the operator followed an invitation link.
-	EmailVerified bool
-	PasswordHash  Secret
+	EmailVerified bool   `json:"email_verified"`
+	PasswordHash  Secret `json:"-"`
 	// MFASecret is the TOTP seed; MFAEnrolled is false while enrolment is
 	// pending or after an MFA reset.
-	MFASecret   Secret
-	MFAEnrolled bool
+	MFASecret   Secret `json:"-"`
+	MFAEnrolled bool   `json:"mfa_enrolled"`
 	// MFALastStep is the last TOTP time step accepted, so a code is never
 	// accepted twice.
-	MFALastStep int64
+	MFALastStep int64 `json:"mfa_last_step"`
 	// ExternalKey links the operator to the SSO identity provider's subject
 	// (the "SAML key").
-	ExternalKey string
+	ExternalKey string `json:"external_key"`
 	// SessionEpoch changes whenever every session of the operator must die
 	// (password, role or status change); a session carries the epoch it was
 	// issued in.
-	SessionEpoch int64
-	Version      int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	SessionEpoch int64     `json:"session_epoch"`
+	Version      int64     `json:"version"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Clone returns a deep copy.
@@ -164,22 +164,22 @@ func (o *Operator) HasRole(r RoleName) bool { return slices.Contains(o.Roles, r)
 
 // ActorRef is how an actor appears in an audit entry.
 type ActorRef struct {
-	Kind ActorKind
-	ID   string
-	Name string
+	Kind ActorKind `json:"kind"`
+	ID   string    `json:"id"`
+	Name string    `json:"name"`
 }
 
 // AuditEntry records one state change (X2): who did what to which record,
 // when, and what changed. It never holds a secret.
 type AuditEntry struct {
-	ID         string
-	Tenant     TenantID
-	Actor      ActorRef
-	Action     string
-	TargetType string
-	TargetID   string
-	At         time.Time
-	Changes    []Change
+	ID         string    `json:"id"`
+	Tenant     TenantID  `json:"tenant"`
+	Actor      ActorRef  `json:"actor"`
+	Action     string    `json:"action"`
+	TargetType string    `json:"target_type"`
+	TargetID   string    `json:"target_id"`
+	At         time.Time `json:"at"`
+	Changes    []Change  `json:"changes"`
 }
 
 // Clone returns a deep copy.
@@ -191,9 +191,9 @@ func (e AuditEntry) Clone() AuditEntry {
 // Change is the before and after of one field. A secret field is recorded
 // as changed with both values "[redacted]".
 type Change struct {
-	Field  string
-	Before string
-	After  string
+	Field  string `json:"field"`
+	Before string `json:"before"`
+	After  string `json:"after"`
 }
 
 // Audit target types.

@@ -55,20 +55,20 @@ const (
 
 // Address is a postal address. Country is ISO 3166-1 alpha-2.
 type Address struct {
-	Line1      string
-	Line2      string
-	PostalCode string
-	City       string
-	State      string
-	Country    string
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2"`
+	PostalCode string `json:"postal_code"`
+	City       string `json:"city"`
+	State      string `json:"state"`
+	Country    string `json:"country"`
 }
 
 // TaxResidence is one country where the user is liable to tax, with its
 // taxpayer identification number (E5).
 type TaxResidence struct {
-	ID      string
-	Country string
-	TIN     string
+	ID      string `json:"id"`
+	Country string `json:"country"`
+	TIN     string `json:"tin"`
 }
 
 // EndUser is a customer of the platform: a physical person or an

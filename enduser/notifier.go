@@ -38,9 +38,9 @@ type Notifier interface {
 
 // Balance is what one of the user's wallets holds, in minor units.
 type Balance struct {
-	Wallet   string
-	Currency string
-	Amount   int64
+	Wallet   string `json:"wallet"`
+	Currency string `json:"currency"`
+	Amount   int64  `json:"amount"`
 }
 
 // Balances is implemented by the host: the balances of the user's wallets.
