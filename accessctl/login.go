@@ -294,7 +294,7 @@ func (s *Service) RevokeSessions(ctx context.Context, id OperatorID) error {
 		return err
 	}
 	if a.id != string(id) {
-		if _, _, err := s.loadTarget(ctx, "accessctl: revoke sessions", a, id); err != nil {
+		if _, _, _, err := s.loadTarget(ctx, "accessctl: revoke sessions", a, id); err != nil {
 			return err
 		}
 	}
@@ -393,7 +393,7 @@ func (s *Service) SendPasswordReset(ctx context.Context, id OperatorID) error {
 	if err != nil {
 		return err
 	}
-	o, _, err := s.loadTarget(ctx, op, a, id)
+	o, _, _, err := s.loadTarget(ctx, op, a, id)
 	if err != nil {
 		return err
 	}
@@ -487,6 +487,10 @@ func (s *Service) ChangePassword(ctx context.Context, current, pw, confirm Secre
 	if !ok {
 		return Errorf(ErrInvalid, op, "the current password is wrong", FieldViolation{"current_password", "is wrong"})
 	}
-	_, err = s.setPassword(ctx, op, a, before, before.Version, pw, confirm, "operator.change_password")
+	_, rs, err := s.tenantRoles(ctx, a.tenant)
+	if err != nil {
+		return err
+	}
+	_, err = s.setPassword(ctx, op, rs, a, before, before.Version, pw, confirm, "operator.change_password")
 	return err
 }

@@ -373,7 +373,7 @@ func (s *Service) ResendInvitation(ctx context.Context, id OperatorID) error {
 	if err != nil {
 		return err
 	}
-	o, _, err := s.loadTarget(ctx, op, a, id)
+	o, _, _, err := s.loadTarget(ctx, op, a, id)
 	if err != nil {
 		return err
 	}
@@ -391,21 +391,21 @@ func (s *Service) ResendInvitation(ctx context.Context, id OperatorID) error {
 		Name: o.FirstName + " " + o.LastName, Token: token, ExpiresAt: exp})
 }
 
-// loadTarget loads an operator of the actor's tenant, its roles, and
-// enforces A4 when the target is an Administrator.
-func (s *Service) loadTarget(ctx context.Context, op string, a *Actor, id OperatorID) (*Operator, *roleSet, error) {
+// loadTarget loads an operator of the actor's tenant, the tenant and its
+// roles, and enforces A4 when the target is an Administrator.
+func (s *Service) loadTarget(ctx context.Context, op string, a *Actor, id OperatorID) (*Operator, *Tenant, *roleSet, error) {
 	o, err := s.store.Operator(ctx, a.tenant, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	_, rs, err := s.tenantRoles(ctx, a.tenant)
+	t, rs, err := s.tenantRoles(ctx, a.tenant)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := requireAdminFor(op, a, rs, o); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return o, rs, nil
+	return o, t, rs, nil
 }
 
 // Operator returns one operator of the actor's tenant. Needs operator.read.
@@ -455,16 +455,12 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.store.Tenant(ctx, a.tenant)
+	before, t, rs, err := s.loadTarget(ctx, op, a, id)
 	if err != nil {
 		return nil, err
 	}
 	if t.SSO.Enabled && (u.Username != nil || u.Email != nil || u.FirstName != nil || u.LastName != nil || u.Roles != nil) {
 		return nil, Errorf(ErrFailedPrecondition, op, "the tenant uses SSO; edit operators in the identity provider")
-	}
-	before, rs, err := s.loadTarget(ctx, op, a, id)
-	if err != nil {
-		return nil, err
 	}
 	o := before.Clone()
 	set := func(dst *string, src *string, fold bool) {
@@ -522,19 +518,16 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 	if accessChanged {
 		o.SessionEpoch++
 	}
-	if err := s.write(ctx, op, a, before, o, u.Version, "operator.update", c); err != nil {
+	if err := s.write(ctx, rs, a, before, o, u.Version, "operator.update", c); err != nil {
 		return nil, err
 	}
 	return o, nil
 }
 
-// write stores an operator change with its entry, guarding A15, and ends
-// the operator's sessions when its epoch moved.
-func (s *Service) write(ctx context.Context, op string, a *Actor, before, after *Operator, version int64, action string, c changes) error {
-	_, rs, err := s.tenantRoles(ctx, after.Tenant)
-	if err != nil {
-		return err
-	}
+// write stores an operator change with its entry, guarding A15 with the
+// tenant's roles the caller loaded, and ends the operator's sessions when
+// its epoch moved.
+func (s *Service) write(ctx context.Context, rs *roleSet, a *Actor, before, after *Operator, version int64, action string, c changes) error {
 	after.UpdatedAt = s.clock()
 	e := s.entry(a.Ref(), after.Tenant, action, TargetOperator, string(after.ID), after.UpdatedAt, c)
 	if err := s.store.UpdateOperator(ctx, after, version, guardFor(rs, before, after), e); err != nil {
@@ -558,7 +551,7 @@ func (s *Service) transition(ctx context.Context, op string, perm Permission, id
 	if notSelf && a.id == string(id) {
 		return nil, Errorf(ErrForbidden, op, "you cannot do this to yourself; ask another operator manager")
 	}
-	before, _, err := s.loadTarget(ctx, op, a, id)
+	before, _, rs, err := s.loadTarget(ctx, op, a, id)
 	if err != nil {
 		return nil, err
 	}
@@ -572,7 +565,7 @@ func (s *Service) transition(ctx context.Context, op string, perm Permission, id
 		c.str("mfa_enrolled", boolStr(before.MFAEnrolled), boolStr(o.MFAEnrolled))
 		c.secret("mfa_secret")
 	}
-	if err := s.write(ctx, op, a, before, o, version, action, c); err != nil {
+	if err := s.write(ctx, rs, a, before, o, version, action, c); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -679,7 +672,7 @@ func (s *Service) DeleteOperator(ctx context.Context, id OperatorID, version int
 	if a.id == string(id) {
 		return Errorf(ErrForbidden, op, "you cannot delete yourself; ask another operator manager")
 	}
-	o, rs, err := s.loadTarget(ctx, op, a, id)
+	o, _, rs, err := s.loadTarget(ctx, op, a, id)
 	if err != nil {
 		return err
 	}
@@ -703,14 +696,14 @@ func (s *Service) SetPassword(ctx context.Context, id OperatorID, version int64,
 	if err != nil {
 		return nil, err
 	}
-	before, _, err := s.loadTarget(ctx, op, a, id)
+	before, _, rs, err := s.loadTarget(ctx, op, a, id)
 	if err != nil {
 		return nil, err
 	}
-	return s.setPassword(ctx, op, a, before, version, pw, confirm, "operator.set_password")
+	return s.setPassword(ctx, op, rs, a, before, version, pw, confirm, "operator.set_password")
 }
 
-func (s *Service) setPassword(ctx context.Context, op string, a *Actor, before *Operator, version int64, pw, confirm Secret, action string) (*Operator, error) {
+func (s *Service) setPassword(ctx context.Context, op string, rs *roleSet, a *Actor, before *Operator, version int64, pw, confirm Secret, action string) (*Operator, error) {
 	if before.Status != StatusActive && before.Status != StatusBlocked {
 		return nil, wrongStatus(op, before, "an active or blocked operator")
 	}
@@ -727,7 +720,7 @@ func (s *Service) setPassword(ctx context.Context, op string, a *Actor, before *
 	o.SessionEpoch++
 	var c changes
 	c.secret("password")
-	if err := s.write(ctx, op, a, before, o, version, action, c); err != nil {
+	if err := s.write(ctx, rs, a, before, o, version, action, c); err != nil {
 		return nil, err
 	}
 	return o, nil
