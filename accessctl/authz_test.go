@@ -53,9 +53,7 @@ func TestCustomPermissionsAndRoles(t *testing.T) {
 	c := testkit.NewClock(time.Time{})
 	svc, err := accessctl.NewService(accessctl.Config{Store: store, Catalog: cat, Hasher: sharedHasher(), Now: c.Now})
 	require.NoError(t, err)
-	admin, err := svc.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: tenantID, Name: "Acme", Preset: accessctl.PresetDashboard,
-		Admin: accessctl.NewOperator{Username: "root", Email: "r@acme.test", FirstName: "R", LastName: "R", Password: adminPassword, PasswordConfirmation: adminPassword}})
-	require.NoError(t, err)
+	admin := bootstrap(t, svc, accessctl.PresetDashboard)
 	e := &env{t: t, svc: svc, store: store, clock: c}
 	actx := e.actorCtx(admin)
 	aa, _ := accessctl.ActorFrom(actx)
@@ -238,9 +236,7 @@ func TestInjectedClockAndIDs(t *testing.T) {
 	svc, err := accessctl.NewService(accessctl.Config{Store: memory.New(), Hasher: sharedHasher(), Now: c.Now,
 		NewID: func() string { n++; return fmt.Sprintf("id-%04d", n) }})
 	require.NoError(t, err)
-	o, err := svc.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: tenantID, Name: "Acme", Preset: accessctl.PresetPortal,
-		Admin: accessctl.NewOperator{Username: "root", Email: "r@acme.test", FirstName: "R", LastName: "R", Password: adminPassword, PasswordConfirmation: adminPassword}})
-	require.NoError(t, err)
+	o := bootstrap(t, svc, accessctl.PresetPortal)
 	assert.Equal(t, accessctl.OperatorID("id-0002"), o.ID)
 	assert.Equal(t, e0, o.CreatedAt)
 }

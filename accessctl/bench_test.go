@@ -27,9 +27,7 @@ func benchActor(b *testing.B) *accessctl.Actor {
 	store := memory.New()
 	svc, err := accessctl.NewService(accessctl.Config{Store: store, Catalog: cat, Hasher: sharedHasher()})
 	require.NoError(b, err)
-	_, err = svc.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: tenantID, Name: "Acme", Preset: accessctl.PresetDashboard,
-		Admin: accessctl.NewOperator{Username: "root", Email: "r@acme.test", FirstName: "R", LastName: "R", Password: adminPassword, PasswordConfirmation: adminPassword}})
-	require.NoError(b, err)
+	bootstrap(b, svc, accessctl.PresetDashboard)
 	sys := accessctl.NewContext(context.Background(), accessctl.SystemActor(tenantID, "bench"))
 	o, err := svc.InviteOperator(sys, newOp("bench", accessctl.RoleBasicEditor, accessctl.RoleTransferOnly))
 	require.NoError(b, err)
@@ -81,9 +79,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	store := memory.New()
 	svc, err := accessctl.NewService(accessctl.Config{Store: store, Hasher: sharedHasher()})
 	require.NoError(b, err)
-	admin, err := svc.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: tenantID, Name: "Acme", Preset: accessctl.PresetDashboard,
-		Admin: accessctl.NewOperator{Username: "root", Email: "r@acme.test", FirstName: "R", LastName: "R", Password: adminPassword, PasswordConfirmation: adminPassword}})
-	require.NoError(b, err)
+	admin := bootstrap(b, svc, accessctl.PresetDashboard)
 	e := &env{t: b, store: store, svc: svc, clock: testkit.NewClock(time.Now())}
 	tok := e.token(admin)
 	b.ReportAllocs()

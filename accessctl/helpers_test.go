@@ -177,3 +177,12 @@ func requireFields(t *testing.T, err error, fields ...string) {
 		require.Contains(t, got, f, "error %v", err)
 	}
 }
+
+// bootstrap makes the tenant and its first Administrator, "root", on svc.
+func bootstrap(t testing.TB, svc *accessctl.Service, preset string) *accessctl.Operator {
+	t.Helper()
+	o, err := svc.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: tenantID, Name: "Acme", Preset: preset,
+		Admin: accessctl.NewOperator{Username: "root", Email: "r@acme.test", FirstName: "R", LastName: "R", Password: adminPassword, PasswordConfirmation: adminPassword}})
+	require.NoError(t, err)
+	return o
+}
