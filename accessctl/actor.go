@@ -27,6 +27,7 @@ const (
 type Actor struct {
 	tenant      TenantID
 	id          string
+	epoch       int64 // the operator's session epoch when the actor was built
 	name        string
 	kind        ActorKind
 	roles       []RoleName
@@ -191,7 +192,7 @@ func Require(ctx context.Context, p Permission) (*Actor, error) {
 // newActor compiles an operator's roles into an actor.
 func newActor(cat *Catalog, rs *roleSet, op *Operator) *Actor {
 	a := &Actor{
-		tenant: op.Tenant, id: string(op.ID), name: op.LoginName(), kind: ActorOperator,
+		tenant: op.Tenant, id: string(op.ID), epoch: op.SessionEpoch, name: op.LoginName(), kind: ActorOperator,
 		roles: slices.Clone(op.Roles), cat: cat, allAccounts: op.AllAccounts, accounts: slices.Clone(op.Accounts),
 	}
 	for _, name := range op.Roles {

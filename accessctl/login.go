@@ -3,6 +3,7 @@ package accessctl
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -28,187 +29,350 @@ type MFAEnrolment struct {
 	URI    Secret
 }
 
-// errLogin is the one answer to every refused login (A9): it does not say
-// whether the username exists, the password was wrong or the operator is
-// blocked.
-func errLogin() error {
-	return Errorf(ErrUnauthenticated, "accessctl: login",
-		"wrong username or password, or this operator cannot log in; after three failures an operator manager must unblock it")
-}
+// ErrLoginRefused is the one answer to every refused login step (A9,
+// A20): a wrong, unknown or disabled login, a wrong or replayed code, an
+// expired login step, no attempt left, and any store failure or race
+// inside the login. Login and CompleteLogin return this very value, so a
+// caller cannot tell one refusal from another by its type, text or HTTP
+// status; the service reports the cause of a store failure through
+// Config.ReportError. It is an ErrUnauthenticated.
+var ErrLoginRefused error = &Error{Kind: ErrUnauthenticated, Op: "accessctl: login",
+	Msg: "wrong login, password or code, or the login step expired, or this operator cannot log in now; " +
+		"after too many failures an operator manager must unblock it"}
 
 func (s *Service) selfRef(o *Operator) ActorRef {
 	return ActorRef{Kind: ActorOperator, ID: string(o.ID), Name: o.LoginName()}
 }
 
-// Login checks a password (A9). It needs no actor. On success it returns a
-// challenge for the TOTP code, with a new MFA enrolment if the operator has
-// none. Every refusal is the same ErrUnauthenticated and takes about as long
-// whether or not the username exists. Three failures in a row block the
-// operator; the last active Administrator, which cannot be blocked (A15),
-// is refused for LastAdminCooldown instead.
+// systemLogin is how the login's own bookkeeping is recorded.
+var systemLogin = ActorRef{Kind: ActorSystem, ID: "system:login", Name: "login"}
+
+// refusal is an internal reason for a refused login step. It never leaves
+// the package: the caller gets ErrLoginRefused.
+type refusal struct {
+	hashed bool  // a password was checked, so the step already took its time
+	cause  error // a store or hasher failure to report, or nil
+}
+
+// refuse ends a refused step: it waits as long as a password check would
+// when none ran, reports a failure the caller must not see, and returns the
+// one answer.
+func (s *Service) refuse(ctx context.Context, r refusal) error {
+	if r.cause != nil {
+		s.report(ctx, fmt.Errorf("accessctl: login refused after an internal failure: %w", r.cause))
+	}
+	if !r.hashed {
+		s.hasher.Delay(ctx)
+	}
+	return ErrLoginRefused
+}
+
+// limit is the attempt rule of the service.
+func (s *Service) limit() AttemptLimit {
+	return AttemptLimit{Max: s.maxFailures, Window: s.failureWindow, Cooldown: s.lastAdminCooldown, Lease: s.attemptLease}
+}
+
+// Login checks a password (A9, A20). It needs no actor. On success it
+// returns a challenge for the TOTP code, with a new MFA enrolment if the
+// operator has none; the run of failures goes on until CompleteLogin
+// succeeds, so a right password cannot be used to clear failed codes.
+//
+// The check first reserves an attempt in the AttemptStore, so that however
+// many logins arrive at once, on however many instances, at most
+// MaxFailures wrong passwords of a run are checked; the one that makes the
+// run reach it blocks the operator. Every refusal is ErrLoginRefused and
+// takes about as long as a check, whether or not the login exists; a
+// refusal that needs no check waits instead of hashing, so floods of them
+// leave the hashing slots to logins that may succeed. The last active
+// Administrator, which cannot be blocked (A15), is refused for
+// LastAdminCooldown instead.
 func (s *Service) Login(ctx context.Context, tenant TenantID, login string, password Secret) (*LoginResult, error) {
 	t, err := s.store.Tenant(ctx, tenant)
-	if err != nil && !isNotFound(err) {
-		return nil, err
-	}
-	if err == nil && t.SSO.Enabled {
+	switch {
+	case isNotFound(err):
+		return nil, s.refuse(ctx, refusal{})
+	case err != nil:
+		return nil, s.refuse(ctx, refusal{cause: err})
+	case t.SSO.Enabled:
+		// The tenant's sign-in mode is what its login page shows anyway.
 		return nil, Errorf(ErrFailedPrecondition, "accessctl: login", "this tenant signs in through SSO")
 	}
-	var o *Operator
-	if t != nil {
-		o, err = s.store.OperatorByLogin(ctx, tenant, login)
-		if err != nil && !isNotFound(err) {
-			return nil, err
-		}
+	o, err := s.store.OperatorByLogin(ctx, tenant, login)
+	switch {
+	case isNotFound(err):
+		return nil, s.refuse(ctx, refusal{})
+	case err != nil:
+		return nil, s.refuse(ctx, refusal{cause: err})
+	case o.Status != StatusActive:
+		return nil, s.refuse(ctx, refusal{})
 	}
-	if o == nil {
-		// Spend the time a real check takes, then refuse.
-		_, _, _ = s.hasher.Verify(ctx, "", string(password))
-		return nil, errLogin()
-	}
-	att, err := s.attempts.Attempts(ctx, o.Tenant, o.ID)
+	rehash, err := s.checkAttempt(ctx, o, func() (bool, bool, error) {
+		// Give up on a hashing slot well before the reservation's lease
+		// ends, so that a forgotten reservation was never evaluated.
+		vctx, cancel := context.WithTimeout(ctx, s.attemptLease/2)
+		defer cancel()
+		return s.hasher.Verify(vctx, o.PasswordHash, string(password))
+	}, AttemptReturned)
 	if err != nil {
 		return nil, err
 	}
-	ok, rehash, err := s.hasher.Verify(ctx, o.PasswordHash, string(password))
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, s.fail(ctx, o)
-	}
-	if o.Status != StatusActive || s.coolingDown(att) {
-		return nil, errLogin()
-	}
-	if err := s.attempts.ResetAttempts(ctx, o.Tenant, o.ID); err != nil {
-		return nil, err
+	// The password is right: from here on nothing a store does may change
+	// the answer, except failing to open the login step at all.
+	if o, err = s.prepareLogin(ctx, o, password, rehash); err != nil {
+		return nil, s.refuse(ctx, refusal{hashed: true, cause: err})
 	}
 	res := &LoginResult{Operator: o.ID}
-	if rehash || !o.MFAEnrolled && o.MFASecret == "" {
-		before := o
-		o = o.Clone()
-		var c changes
-		if rehash {
-			if o.PasswordHash, err = s.hasher.Hash(ctx, string(password)); err != nil {
-				return nil, err
-			}
-			c.secret("password_hash_parameters")
-		}
-		if !o.MFAEnrolled && o.MFASecret == "" {
-			if o.MFASecret, err = newTOTPSecret(); err != nil {
-				return nil, err
-			}
-			c.secret("mfa_secret")
-		}
-		o.UpdatedAt = s.clock()
-		e := s.entry(s.selfRef(o), o.Tenant, "operator.login_prepare", TargetOperator, string(o.ID), o.UpdatedAt, c)
-		if err := s.store.UpdateOperator(ctx, o, before.Version, Guard{}, e); err != nil {
-			return nil, err
-		}
-	}
 	if !o.MFAEnrolled {
 		res.Enrolment = &MFAEnrolment{Secret: o.MFASecret, URI: otpauthURI(s.issuer, o.LoginName(), o.MFASecret)}
 	}
 	if res.Challenge, _, err = s.issue(ctx, PurposeMFAChallenge, o, s.challengeTTL); err != nil {
-		return nil, err
+		return nil, s.refuse(ctx, refusal{hashed: true, cause: err})
 	}
 	return res, nil
 }
 
-// coolingDown reports whether a run of failures still refuses logins. For
-// an ordinary operator the block itself refuses them; this catches the last
-// active Administrator, which is never blocked.
-func (s *Service) coolingDown(att Attempts) bool {
-	return att.Count >= s.maxFailures && s.clock().Sub(att.Last) < s.lastAdminCooldown
+// checkAttempt reserves an attempt of o's run, runs the check, and settles
+// the attempt: a wrong answer as a failure (blocking o when the run is
+// full), a right one with onSuccess. It returns the check's extra result
+// when the check passed; any refusal comes back as ErrLoginRefused,
+// already delayed and reported.
+func (s *Service) checkAttempt(ctx context.Context, o *Operator, check func() (ok, extra bool, err error), onSuccess AttemptOutcome) (bool, error) {
+	reserved, err := s.attempts.ReserveAttempt(ctx, o.Tenant, o.ID, s.clock(), s.limit())
+	if err != nil || !reserved {
+		return false, s.refuse(ctx, refusal{cause: err})
+	}
+	ok, extra, err := check()
+	// Settle even when the request's context ended: the reservation must
+	// not hold an attempt until its lease runs out.
+	settleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	switch {
+	case err != nil: // the check did not run (no hashing slot in time)
+		s.settle(settleCtx, o, AttemptReturned)
+		return false, s.refuse(ctx, refusal{cause: err})
+	case !ok:
+		if att, err := s.attempts.SettleAttempt(settleCtx, o.Tenant, o.ID, s.clock(), AttemptFailed); err != nil {
+			s.report(ctx, fmt.Errorf("accessctl: login: settling a failed attempt: %w", err))
+		} else if att.Failures >= s.maxFailures {
+			s.block(settleCtx, o)
+		}
+		return false, s.refuse(ctx, refusal{hashed: true})
+	}
+	s.settle(settleCtx, o, onSuccess)
+	return extra, nil
 }
 
-// fail records a failed login or code and blocks the operator at the
-// third. It always returns the login error, unless a store is down.
-func (s *Service) fail(ctx context.Context, o *Operator) error {
+func (s *Service) settle(ctx context.Context, o *Operator, out AttemptOutcome) {
+	if _, err := s.attempts.SettleAttempt(ctx, o.Tenant, o.ID, s.clock(), out); err != nil {
+		// The reservation lapses after AttemptLease; until then it holds one
+		// attempt of the run, which errs on the safe side.
+		s.report(ctx, fmt.Errorf("accessctl: login: settling an attempt: %w", err))
+	}
+}
+
+// retries bounds the re-reads of an operator changed under a login's
+// bookkeeping.
+const retries = 8
+
+// prepareLogin does the bookkeeping of a right password: a rehash with the
+// current parameters and, for an operator without MFA, its TOTP secret. A
+// concurrent change of the operator (another login creating the secret, an
+// edit) is re-read and retried; a rehash that cannot be stored is dropped,
+// since the old hash still verifies.
+func (s *Service) prepareLogin(ctx context.Context, o *Operator, password Secret, rehash bool) (*Operator, error) {
+	var newHash Secret
+	if rehash {
+		h, err := s.hasher.Hash(ctx, string(password))
+		if err != nil {
+			s.report(ctx, fmt.Errorf("accessctl: login: rehash: %w", err))
+		} else {
+			newHash = h
+		}
+	}
+	oldHash := o.PasswordHash
+	for range retries {
+		needSecret := !o.MFAEnrolled && o.MFASecret == ""
+		doRehash := newHash != "" && o.PasswordHash == oldHash
+		if !needSecret && !doRehash {
+			return o, nil
+		}
+		next := o.Clone()
+		var c changes
+		if doRehash {
+			next.PasswordHash = newHash
+			c.secret("password_hash_parameters")
+		}
+		if needSecret {
+			secret, err := newTOTPSecret()
+			if err != nil {
+				return nil, err
+			}
+			next.MFASecret = secret
+			c.secret("mfa_secret")
+		}
+		next.UpdatedAt = s.clock()
+		e := s.entry(s.selfRef(next), next.Tenant, "operator.login_prepare", TargetOperator, string(next.ID), next.UpdatedAt, c)
+		err := s.store.UpdateOperator(ctx, next, o.Version, Guard{}, e)
+		if err == nil {
+			return next, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			if needSecret {
+				return nil, err
+			}
+			s.report(ctx, fmt.Errorf("accessctl: login: storing a rehash: %w", err))
+			return o, nil
+		}
+		if o, err = s.store.Operator(ctx, o.Tenant, o.ID); err != nil {
+			return nil, err
+		}
+		if o.Status != StatusActive {
+			return nil, fmt.Errorf("accessctl: login: the operator became %s during login", o.Status)
+		}
+	}
+	return nil, fmt.Errorf("accessctl: login: the operator kept changing during login")
+}
+
+// block blocks o after its run of failures reached the limit. Only the
+// failure that fills the run gets here with an active operator; a
+// concurrent change is re-read, and an operator no longer active is left
+// as it is. The last active Administrator is not blocked (A15): its run
+// stays full, which refuses it until LastAdminCooldown has passed.
+func (s *Service) block(ctx context.Context, o *Operator) {
 	now := s.clock()
-	att, err := s.attempts.RecordFailure(ctx, o.Tenant, o.ID, now, s.failureWindow)
-	if err != nil {
-		return err
-	}
-	if att.Count < s.maxFailures || o.Status != StatusActive {
-		return errLogin()
-	}
-	for range 3 { // retry on a concurrent change of the operator
+	for range retries {
 		cur, err := s.store.Operator(ctx, o.Tenant, o.ID)
-		if err != nil || cur.Status != StatusActive {
-			return errLogin()
+		if isNotFound(err) {
+			return
+		}
+		if err != nil {
+			s.report(ctx, fmt.Errorf("accessctl: login: blocking %s: %w", o.ID, err))
+			return
+		}
+		if cur.Status != StatusActive {
+			return
 		}
 		_, rs, err := s.tenantRoles(ctx, o.Tenant)
 		if err != nil {
-			return err
+			s.report(ctx, fmt.Errorf("accessctl: login: blocking %s: %w", o.ID, err))
+			return
 		}
 		b := cur.Clone()
 		b.Status = StatusBlocked
 		b.SessionEpoch++
 		b.UpdatedAt = now
-		e := s.entry(ActorRef{Kind: ActorSystem, ID: "system:login", Name: "login"}, o.Tenant, "operator.block",
-			TargetOperator, string(o.ID), now, []Change{{Field: "status", Before: string(cur.Status), After: string(b.Status)},
+		e := s.entry(systemLogin, o.Tenant, "operator.block", TargetOperator, string(o.ID), now,
+			[]Change{{Field: "status", Before: string(cur.Status), After: string(b.Status)},
 				{Field: "reason", After: "too many failed logins"}})
-		err = s.store.UpdateOperator(ctx, b, cur.Version, guardFor(rs, cur, b), e)
-		if errors.Is(err, ErrConflict) {
+		err = s.store.UpdateOperator(ctx, b, cur.Version, guardFor(nil, rs, cur, b), e)
+		switch {
+		case errors.Is(err, ErrConflict):
 			continue
+		case errors.Is(err, ErrLastAdministrator):
+			return
+		case err != nil:
+			s.report(ctx, fmt.Errorf("accessctl: login: blocking %s: %w", o.ID, err))
+			return
 		}
-		if err == nil {
-			_ = s.sessions.DeleteOperatorSessions(ctx, o.Tenant, o.ID)
+		if err := s.sessions.DeleteOperatorSessions(ctx, o.Tenant, o.ID); err != nil {
+			// The epoch already ends the sessions at their next check.
+			s.report(ctx, fmt.Errorf("accessctl: login: ending the sessions of blocked %s: %w", o.ID, err))
 		}
-		// ErrLastAdministrator: the cooldown refuses it instead.
-		return errLogin()
+		return
 	}
-	return errLogin()
+	s.report(ctx, fmt.Errorf("accessctl: login: blocking %s: the operator kept changing", o.ID))
 }
 
 // CompleteLogin checks the TOTP code for a challenge and, when it is
 // right, completes any pending MFA enrolment and opens a session (A10,
-// A18). A wrong code counts as a failed login and spends the challenge.
+// A18). The code check reserves an attempt of the operator's run like a
+// password check, so challenges opened in parallel cannot give more than
+// MaxFailures code checks (A20); a wrong code counts as a failed login
+// and spends the challenge. A code already used cannot be used again, also
+// when two challenges present it at once: the step it matched is stored
+// with a version check, and the loser is refused (replay). Every refusal
+// is ErrLoginRefused.
 func (s *Service) CompleteLogin(ctx context.Context, challenge Secret, code string) (*LoginResult, error) {
 	tok, err := s.tokens.ConsumeToken(ctx, PurposeMFAChallenge, hashToken(string(challenge)))
-	if isNotFound(err) || err == nil && !s.clock().Before(tok.ExpiresAt) {
-		return nil, Errorf(ErrUnauthenticated, "accessctl: login", "the login step expired or was already used; log in again")
-	}
-	if err != nil {
-		return nil, err
+	switch {
+	case isNotFound(err):
+		return nil, s.refuse(ctx, refusal{})
+	case err != nil:
+		return nil, s.refuse(ctx, refusal{cause: err})
+	case !s.clock().Before(tok.ExpiresAt):
+		return nil, s.refuse(ctx, refusal{})
 	}
 	o, err := s.store.Operator(ctx, tok.Tenant, tok.Operator)
-	if isNotFound(err) {
-		return nil, errLogin()
+	switch {
+	case isNotFound(err):
+		return nil, s.refuse(ctx, refusal{})
+	case err != nil:
+		return nil, s.refuse(ctx, refusal{cause: err})
+	case o.Status != StatusActive:
+		return nil, s.refuse(ctx, refusal{})
 	}
+	// The code check is the attempt; storing the step it matched is part of
+	// it, since a replay is only found there.
+	var done *Operator
+	_, err = s.checkAttempt(ctx, o, func() (bool, bool, error) {
+		step, ok := verifyTOTP(o.MFASecret, code, s.clock(), o.MFALastStep)
+		if !ok {
+			return false, false, nil
+		}
+		d, err := s.recordStep(ctx, o, step)
+		if errors.Is(err, errReplayed) {
+			return false, false, nil
+		}
+		done = d
+		return err == nil, false, err
+	}, AttemptSucceeded)
 	if err != nil {
 		return nil, err
 	}
-	if o.Status != StatusActive {
-		return nil, errLogin()
+	res, err := s.openSession(ctx, done)
+	if err != nil {
+		return nil, s.refuse(ctx, refusal{hashed: true, cause: err})
 	}
-	step, ok := verifyTOTP(o.MFASecret, code, s.clock(), o.MFALastStep)
-	if !ok {
-		return nil, s.fail(ctx, o)
-	}
-	before := o
-	o = o.Clone()
-	o.MFALastStep = step
-	var c changes
-	action := "operator.login"
-	if !o.MFAEnrolled {
-		o.MFAEnrolled = true
-		c.str("mfa_enrolled", "false", "true")
-		action = "operator.mfa_enrol"
-	}
-	o.UpdatedAt = s.clock()
-	e := s.entry(s.selfRef(o), o.Tenant, action, TargetOperator, string(o.ID), o.UpdatedAt, c)
-	if err := s.store.UpdateOperator(ctx, o, before.Version, Guard{}, e); err != nil {
-		if errors.Is(err, ErrConflict) {
-			return nil, Errorf(ErrUnauthenticated, "accessctl: login", "the operator changed during login; log in again")
+	return res, nil
+}
+
+// errReplayed means the code's step was already used for a session.
+var errReplayed = errors.New("accessctl: totp code already used")
+
+// recordStep stores the TOTP step a code matched (and a first enrolment),
+// retrying on changes that leave the code valid.
+func (s *Service) recordStep(ctx context.Context, o *Operator, step int64) (*Operator, error) {
+	secret := o.MFASecret
+	for range retries {
+		if o.Status != StatusActive || o.MFASecret != secret {
+			return nil, fmt.Errorf("accessctl: login: the operator changed during login")
 		}
-		return nil, err
+		if o.MFALastStep >= step {
+			return nil, errReplayed
+		}
+		next := o.Clone()
+		next.MFALastStep = step
+		var c changes
+		action := "operator.login"
+		if !next.MFAEnrolled {
+			next.MFAEnrolled = true
+			c.str("mfa_enrolled", "false", "true")
+			action = "operator.mfa_enrol"
+		}
+		next.UpdatedAt = s.clock()
+		e := s.entry(s.selfRef(next), next.Tenant, action, TargetOperator, string(next.ID), next.UpdatedAt, c)
+		err := s.store.UpdateOperator(ctx, next, o.Version, Guard{}, e)
+		if err == nil {
+			return next, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return nil, err
+		}
+		if o, err = s.store.Operator(ctx, o.Tenant, o.ID); err != nil {
+			return nil, err
+		}
 	}
-	if err := s.attempts.ResetAttempts(ctx, o.Tenant, o.ID); err != nil {
-		return nil, err
-	}
-	return s.openSession(ctx, o)
+	return nil, fmt.Errorf("accessctl: login: the operator kept changing during login")
 }
 
 func (s *Service) openSession(ctx context.Context, o *Operator) (*LoginResult, error) {
@@ -244,7 +408,7 @@ func (s *Service) Authenticate(ctx context.Context, token Secret) (*Actor, error
 		return nil, err
 	}
 	if !s.clock().Before(sess.ExpiresAt) {
-		_ = s.sessions.DeleteSession(ctx, sess.Tenant, sess.ID)
+		s.after(ctx, "removing an expired session", s.sessions.DeleteSession(ctx, sess.Tenant, sess.ID))
 		return nil, refused()
 	}
 	o, err := s.store.Operator(ctx, sess.Tenant, sess.Operator)
@@ -464,7 +628,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw, confirm Secret) 
 	if err := s.store.UpdateOperator(ctx, o, before.Version, Guard{}, e); err != nil {
 		return err
 	}
-	_ = s.sessions.DeleteOperatorSessions(ctx, o.Tenant, o.ID)
+	s.after(ctx, "ending the sessions of "+string(o.ID), s.sessions.DeleteOperatorSessions(ctx, o.Tenant, o.ID))
 	return nil
 }
 

@@ -170,14 +170,28 @@ func requireAdminFor(op string, a *Actor, rs *roleSet, target *Operator) error {
 	return nil
 }
 
-// guardFor returns the A15 guard when the change may leave the tenant
-// without an active Administrator.
-func guardFor(rs *roleSet, before, after *Operator) Guard {
+// guardFor returns the guard of a change made by a: the actor check of
+// an operator actor, and the A15 guard when the change may leave the
+// tenant without an active Administrator. A nil a is the service's own
+// bookkeeping.
+func guardFor(a *Actor, rs *roleSet, before, after *Operator) Guard {
+	g := actorGuard(a)
 	wasAdmin := before.Status == StatusActive && before.HasRole(rs.admin)
 	if wasAdmin && (after == nil || after.Status != StatusActive || !after.HasRole(rs.admin)) {
-		return Guard{KeepAdmin: rs.admin}
+		g.KeepAdmin = rs.admin
 	}
-	return Guard{}
+	return g
+}
+
+// actorGuard makes a store check, atomically with the write, that an
+// operator actor is still active at the epoch it was authenticated with:
+// an actor built before its own deactivation, block or role change
+// cannot act any more once that change is stored.
+func actorGuard(a *Actor) Guard {
+	if a == nil || a.kind != ActorOperator {
+		return Guard{}
+	}
+	return Guard{Actor: &ActorCheck{ID: OperatorID(a.id), Epoch: a.epoch}}
 }
 
 // Bootstrap creates a tenant and its first Administrator with a password.
@@ -351,7 +365,7 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 	case !withPassword:
 		action = "operator.invite"
 	}
-	if err := s.store.CreateOperator(ctx, o, s.entry(a.Ref(), a.tenant, action, TargetOperator, string(o.ID), now, c)); err != nil {
+	if err := s.store.CreateOperator(ctx, o, actorGuard(a), s.entry(a.Ref(), a.tenant, action, TargetOperator, string(o.ID), now, c)); err != nil {
 		return nil, err
 	}
 	if withPassword {
@@ -530,13 +544,13 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 func (s *Service) write(ctx context.Context, rs *roleSet, a *Actor, before, after *Operator, version int64, action string, c changes) error {
 	after.UpdatedAt = s.clock()
 	e := s.entry(a.Ref(), after.Tenant, action, TargetOperator, string(after.ID), after.UpdatedAt, c)
-	if err := s.store.UpdateOperator(ctx, after, version, guardFor(rs, before, after), e); err != nil {
+	if err := s.store.UpdateOperator(ctx, after, version, guardFor(a, rs, before, after), e); err != nil {
 		return err
 	}
 	if after.SessionEpoch != before.SessionEpoch {
 		// The epoch already kills every session at its next check; removing
 		// them too keeps listings honest. A failure here is not the caller's.
-		_ = s.sessions.DeleteOperatorSessions(ctx, after.Tenant, after.ID)
+		s.after(ctx, "ending the sessions of "+string(after.ID), s.sessions.DeleteOperatorSessions(ctx, after.Tenant, after.ID))
 	}
 	return nil
 }
@@ -589,16 +603,17 @@ func (s *Service) DeactivateOperator(ctx context.Context, id OperatorID, version
 		return nil
 	})
 	if err == nil {
-		_ = s.tokens.DeleteOperatorTokens(ctx, o.Tenant, o.ID)
+		s.after(ctx, "voiding the links of "+string(o.ID), s.tokens.DeleteOperatorTokens(ctx, o.Tenant, o.ID))
 	}
 	return o, err
 }
 
 // ReactivateOperator restores a deactivated operator: active if it had set
-// a password, invited otherwise. Needs operator.deactivate; A4.
+// a password, invited otherwise. Needs operator.deactivate; not oneself
+// (an actor built before its own deactivation is refused anyway); A4.
 func (s *Service) ReactivateOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
 	const op = "accessctl: reactivate operator"
-	o, err := s.transition(ctx, op, PermOperatorDeactivate, id, version, "operator.reactivate", false, func(o *Operator) error {
+	return s.transition(ctx, op, PermOperatorDeactivate, id, version, "operator.reactivate", true, func(o *Operator) error {
 		if o.Status != StatusDeactivated {
 			return wrongStatus(op, o, "a deactivated operator")
 		}
@@ -606,12 +621,10 @@ func (s *Service) ReactivateOperator(ctx context.Context, id OperatorID, version
 		if o.PasswordHash == "" && o.ExternalKey == "" {
 			o.Status = StatusInvited
 		}
-		return nil
+		// Cleared before the write: an inactive operator's run is moot, and
+		// a reactivated one must not inherit a full run.
+		return s.attempts.ResetAttempts(ctx, o.Tenant, o.ID)
 	})
-	if err == nil {
-		_ = s.attempts.ResetAttempts(ctx, o.Tenant, o.ID)
-	}
-	return o, err
 }
 
 // BlockOperator blocks an active operator, ending its sessions. Needs
@@ -629,22 +642,18 @@ func (s *Service) BlockOperator(ctx context.Context, id OperatorID, version int6
 }
 
 // UnblockOperator lets a blocked operator log in again and clears its
-// failed logins (A9). Needs operator.block; A4.
+// failed logins (A9). Needs operator.block; not oneself; A4.
 func (s *Service) UnblockOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
 	const op = "accessctl: unblock operator"
-	o, err := s.transition(ctx, op, PermOperatorBlock, id, version, "operator.unblock", false, func(o *Operator) error {
+	return s.transition(ctx, op, PermOperatorBlock, id, version, "operator.unblock", true, func(o *Operator) error {
 		if o.Status != StatusBlocked {
 			return wrongStatus(op, o, "a blocked operator")
 		}
 		o.Status = StatusActive
-		return nil
+		// Cleared before the write, so that a failure leaves the operator
+		// blocked rather than unblocked with a full run that still refuses it.
+		return s.attempts.ResetAttempts(ctx, o.Tenant, o.ID)
 	})
-	if err == nil {
-		if rerr := s.attempts.ResetAttempts(ctx, o.Tenant, o.ID); rerr != nil {
-			return o, fmt.Errorf("%s: unblocked, but its failed logins were not cleared; unblock again: %w", op, rerr)
-		}
-	}
-	return o, err
 }
 
 // ResetMFA clears an operator's TOTP enrolment; it must enrol again at its
@@ -678,12 +687,12 @@ func (s *Service) DeleteOperator(ctx context.Context, id OperatorID, version int
 	}
 	e := s.entry(a.Ref(), a.tenant, "operator.delete", TargetOperator, string(id), s.clock(),
 		[]Change{{Field: "status", Before: string(o.Status), After: "deleted"}})
-	if err := s.store.DeleteOperator(ctx, a.tenant, id, version, guardFor(rs, o, nil), e); err != nil {
+	if err := s.store.DeleteOperator(ctx, a.tenant, id, version, guardFor(a, rs, o, nil), e); err != nil {
 		return err
 	}
-	_ = s.sessions.DeleteOperatorSessions(ctx, a.tenant, id)
-	_ = s.tokens.DeleteOperatorTokens(ctx, a.tenant, id)
-	_ = s.attempts.ResetAttempts(ctx, a.tenant, id)
+	s.after(ctx, "ending the sessions of "+string(id), s.sessions.DeleteOperatorSessions(ctx, a.tenant, id))
+	s.after(ctx, "voiding the links of "+string(id), s.tokens.DeleteOperatorTokens(ctx, a.tenant, id))
+	s.after(ctx, "clearing the failed logins of "+string(id), s.attempts.ResetAttempts(ctx, a.tenant, id))
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -163,13 +164,63 @@ func (p Argon2Params) weakerThan(q Argon2Params) bool {
 // MaxConcurrent hashes run at once (default: the number of CPUs), so a
 // flood of logins queues instead of exhausting memory; a queued call gives
 // up when its context ends.
+//
+// A login refused before any password is checked (unknown user, blocked,
+// no attempt left) calls Delay instead: it waits as long as a check takes
+// without taking a slot, so a flood of such refusals neither slows real
+// logins nor tells an attacker which refusal it got (A9, A20).
 type PasswordHasher struct {
 	params   Argon2Params
 	sem      chan struct{}
 	dummy    string
 	inflight atomic.Int32
 	peak     atomic.Int32
-	runs     atomic.Int64
+	hashes   atomic.Int64
+	verifies atomic.Int64
+	typical  atomic.Int64 // moving average of a Verify, in nanoseconds
+}
+
+// HasherStats counts what a hasher did since it was made.
+type HasherStats struct {
+	// Hashes and Verifies count the argon2id computations run, by kind.
+	Hashes, Verifies int64
+	// Peak is the most computations that ran at once.
+	Peak int
+	// Typical is the moving average of a Verify, queueing included: what
+	// Delay waits.
+	Typical time.Duration
+}
+
+// Stats returns the hasher's counters, for metrics and tests.
+func (h *PasswordHasher) Stats() HasherStats {
+	return HasherStats{Hashes: h.hashes.Load(), Verifies: h.verifies.Load(), Peak: int(h.peak.Load()),
+		Typical: time.Duration(h.typical.Load())}
+}
+
+// Delay waits as long as a Verify typically takes, or until ctx ends,
+// without computing anything. A refusal that needs no hash calls it so
+// that it takes as long as one that did.
+func (h *PasswordHasher) Delay(ctx context.Context) {
+	t := time.NewTimer(time.Duration(h.typical.Load()))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// observe folds one Verify's duration into the moving average (1/8 weight).
+func (h *PasswordHasher) observe(d time.Duration) {
+	for {
+		old := h.typical.Load()
+		next := old + (int64(d)-old)/8
+		if old == 0 {
+			next = int64(d)
+		}
+		if h.typical.CompareAndSwap(old, next) {
+			return
+		}
+	}
 }
 
 // NewPasswordHasher returns a hasher with the given parameters and bound.
@@ -188,10 +239,13 @@ func NewPasswordHasher(p Argon2Params, maxConcurrent int) (*PasswordHasher, erro
 	h := &PasswordHasher{params: p, sem: make(chan struct{}, maxConcurrent)}
 	var pw [16]byte
 	_, _ = rand.Read(pw[:])
+	start := time.Now()
 	d, err := h.hash(context.Background(), base64.RawStdEncoding.EncodeToString(pw[:]))
 	if err != nil {
 		return nil, err
 	}
+	h.observe(time.Since(start)) // a hash costs what a verify does
+	h.hashes.Store(0)
 	h.dummy = d
 	return h, nil
 }
@@ -205,7 +259,6 @@ func (h *PasswordHasher) acquire(ctx context.Context) error {
 	case <-ctx.Done():
 		return Errorf(ErrUnavailable, "accessctl: hash password", "too many logins at once; retry shortly")
 	}
-	h.runs.Add(1)
 	n := h.inflight.Add(1)
 	for {
 		p := h.peak.Load()
@@ -237,6 +290,7 @@ func (h *PasswordHasher) hash(ctx context.Context, password string) (string, err
 		return "", err
 	}
 	defer h.release()
+	h.hashes.Add(1)
 	p := h.params
 	key := argon2.IDKey([]byte(password), salt[:], p.Time, p.MemoryKiB, p.Threads, 32)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
@@ -252,11 +306,14 @@ func (h *PasswordHasher) Verify(ctx context.Context, hash Secret, password strin
 	if perr != nil {
 		p, salt, key, _ = parsePHC(h.dummy)
 	}
+	start := time.Now()
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
+	h.verifies.Add(1)
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(key)))
 	h.release()
+	h.observe(time.Since(start))
 	ok = subtle.ConstantTimeCompare(got, key) == 1 && perr == nil
 	return ok, ok && p.weakerThan(h.params), nil
 }

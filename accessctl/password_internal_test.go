@@ -70,18 +70,23 @@ func TestHasherBound(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnavailable)
 }
 
-// A9: a login for an unknown username still runs a full hash, so it takes
-// about as long as one for a real operator.
-func TestUnknownUserStillHashes(t *testing.T) {
+// A9, A20: a login for an unknown username takes about as long as one for
+// a real operator, but waits instead of hashing, so that a flood of them
+// leaves the hashing slots to logins that may succeed.
+func TestUnknownUserWaitsWithoutHashing(t *testing.T) {
 	h, err := NewPasswordHasher(Argon2Params{}, 0)
 	require.NoError(t, err)
 	st := &fakeTenantStore{}
 	s, err := NewService(Config{Store: st, Hasher: h})
 	require.NoError(t, err)
-	before := h.runs.Load()
+	typical := h.Stats().Typical
+	require.Positive(t, typical)
+	start := time.Now()
 	_, err = s.Login(context.Background(), "acme", "nobody", "Zebra-Crossing-77")
-	require.ErrorIs(t, err, ErrUnauthenticated)
-	assert.Equal(t, before+1, h.runs.Load(), "one argon2id run for an unknown user")
+	took := time.Since(start)
+	require.Same(t, ErrLoginRefused, err)
+	assert.Zero(t, h.Stats().Verifies, "no argon2id run for an unknown user")
+	assert.GreaterOrEqual(t, took, typical, "the refusal waits as long as a check")
 }
 
 // fakeTenantStore knows one tenant with no operators; everything else is

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -58,6 +59,16 @@ type Config struct {
 	// cannot be blocked (A15), is refused after MaxFailures failures.
 	// Default 15m.
 	LastAdminCooldown time.Duration
+	// AttemptLease is how long a reserved login attempt may stay
+	// unsettled before the store forgets it (its instance died mid-check).
+	// Default 1m; a check that waits longer for a hashing slot gives up.
+	AttemptLease time.Duration
+	// ReportError receives the errors the service handles without
+	// returning them: a store failure hidden behind ErrLoginRefused,
+	// bookkeeping that failed after a change committed (ending sessions,
+	// clearing failed logins). Nil logs them with log/slog's default
+	// logger. It must not block.
+	ReportError func(ctx context.Context, err error)
 }
 
 // Service implements the operator side of the back office: roles,
@@ -69,6 +80,7 @@ type Service struct {
 	tokens   TokenStore
 	attempts AttemptStore
 	notifier Notifier
+	report   func(context.Context, error)
 	cat      *Catalog
 	presets  map[string]Preset
 	compiled map[string]*roleSet // each preset's roles, compiled once
@@ -80,7 +92,7 @@ type Service struct {
 
 	sessionTTL, invitationTTL, verificationTTL, resetTTL, challengeTTL time.Duration
 	maxFailures                                                        int
-	failureWindow, lastAdminCooldown                                   time.Duration
+	failureWindow, lastAdminCooldown, attemptLease                     time.Duration
 }
 
 // NewService checks the configuration and returns a service.
@@ -89,7 +101,7 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, Errorf(ErrInvalid, "accessctl: new service", "Config.Store is required")
 	}
 	s := &Service{store: cfg.Store, sessions: cfg.Sessions, tokens: cfg.Tokens, attempts: cfg.Attempts,
-		notifier: cfg.Notifier, cat: cfg.Catalog, hasher: cfg.Hasher, now: cfg.Now, newID: cfg.NewID, issuer: cfg.Issuer}
+		notifier: cfg.Notifier, report: cfg.ReportError, cat: cfg.Catalog, hasher: cfg.Hasher, now: cfg.Now, newID: cfg.NewID, issuer: cfg.Issuer}
 	if s.sessions == nil {
 		s.sessions = cfg.Store
 	}
@@ -98,6 +110,11 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	if s.attempts == nil {
 		s.attempts = cfg.Store
+	}
+	if s.report == nil {
+		s.report = func(ctx context.Context, err error) {
+			slog.Default().ErrorContext(ctx, "backoffice: handled error", "err", err)
+		}
 	}
 	if s.notifier == nil {
 		s.notifier = NotifierFunc(func(context.Context, OperatorNotice) error { return nil })
@@ -155,6 +172,10 @@ func NewService(cfg Config) (*Service, error) {
 	def(&s.challengeTTL, 5*time.Minute, cfg.ChallengeTTL)
 	def(&s.failureWindow, 24*time.Hour, cfg.FailureWindow)
 	def(&s.lastAdminCooldown, 15*time.Minute, cfg.LastAdminCooldown)
+	def(&s.attemptLease, time.Minute, cfg.AttemptLease)
+	if s.attemptLease > s.lastAdminCooldown || s.attemptLease > s.failureWindow {
+		return nil, Errorf(ErrInvalid, "accessctl: new service", "AttemptLease must not exceed LastAdminCooldown or FailureWindow")
+	}
 	s.maxFailures = cfg.MaxFailures
 	if s.maxFailures <= 0 {
 		s.maxFailures = 3
@@ -283,6 +304,16 @@ func (s *Service) issue(ctx context.Context, purpose TokenPurpose, op *Operator,
 		return "", time.Time{}, err
 	}
 	return raw, t.ExpiresAt, nil
+}
+
+// after reports the failure of cleanup that follows a committed change:
+// the change stands, so the failure is not the caller's error. The session
+// epoch already ends removed sessions at their next check, and lapsed
+// tokens and runs expire.
+func (s *Service) after(ctx context.Context, what string, err error) {
+	if err != nil {
+		s.report(ctx, fmt.Errorf("accessctl: after a committed change, %s: %w", what, err))
+	}
 }
 
 // notify sends a notice after a committed change (N1).

@@ -67,7 +67,7 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant TenantID, as Assertio
 			c := changes{{Field: "email", After: o.Email}, {Field: "first_name", After: o.FirstName},
 				{Field: "last_name", After: o.LastName}, {Field: "roles", After: joinNames(o.Roles)},
 				{Field: "external_key", After: o.ExternalKey}, {Field: "status", After: string(o.Status)}}
-			err = s.store.CreateOperator(ctx, o, s.entry(sys.Ref(), tenant, "operator.sso_provision", TargetOperator, string(o.ID), now, c))
+			err = s.store.CreateOperator(ctx, o, Guard{}, s.entry(sys.Ref(), tenant, "operator.sso_provision", TargetOperator, string(o.ID), now, c))
 			if errors.Is(err, ErrConflict) && conflictOn(err, "external_key") {
 				continue
 			}
@@ -80,7 +80,7 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant TenantID, as Assertio
 			return nil, err
 		}
 		if before.Status != StatusActive {
-			return nil, errLogin()
+			return nil, ErrLoginRefused
 		}
 		o := before.Clone()
 		o.Email, o.FirstName, o.LastName, o.Roles = in.Email, in.FirstName, in.LastName, roles
@@ -94,7 +94,7 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant TenantID, as Assertio
 				o.SessionEpoch++
 			}
 			o.UpdatedAt = now
-			err = s.store.UpdateOperator(ctx, o, before.Version, guardFor(rs, before, o),
+			err = s.store.UpdateOperator(ctx, o, before.Version, guardFor(nil, rs, before, o),
 				s.entry(sys.Ref(), tenant, "operator.sso_update", TargetOperator, string(o.ID), now, c))
 			if errors.Is(err, ErrConflict) && !conflictOn(err, "email") {
 				continue

@@ -21,7 +21,26 @@ type Guard struct {
 	// must leave at least one active operator holding it, or it fails with
 	// ErrFailedPrecondition and changes nothing (A15).
 	KeepAdmin RoleName
+	// Actor, when set, is the operator on whose behalf the write runs: the
+	// store must find it, in the same atomic step, still active and at the
+	// session epoch its actor was built with, or fail with ErrActorChanged
+	// and change nothing. It closes the gap between authenticating a
+	// request and writing its change, in which the actor may have been
+	// deactivated, blocked or stripped of roles on another instance.
+	Actor *ActorCheck
 }
+
+// ActorCheck names an operator and the session epoch its actor was built
+// with.
+type ActorCheck struct {
+	ID    OperatorID
+	Epoch int64
+}
+
+// ErrActorChanged is what a store returns when a Guard's ActorCheck fails.
+// It is an ErrUnauthenticated.
+var ErrActorChanged error = &Error{Kind: ErrUnauthenticated, Op: "accessctl",
+	Msg: "your access changed while this request ran (deactivated, blocked or roles changed); log in again"}
 
 // ErrLastAdministrator is what a store returns when a Guard fails (A15).
 // It is an ErrFailedPrecondition.
@@ -56,9 +75,10 @@ type OperatorQuery struct {
 // case-insensitively (A6).
 type OperatorStore interface {
 	// CreateOperator stores a new operator with version 1 and its audit
-	// entry. Returns ErrConflict naming the field "username" or "email" when
-	// either is taken in the tenant, or "external_key" for a taken SSO key.
-	CreateOperator(ctx context.Context, op *Operator, e AuditEntry) error
+	// entry, if the guard's actor check holds. Returns ErrConflict naming
+	// the field "username" or "email" when either is taken in the tenant,
+	// or "external_key" for a taken SSO key; ErrActorChanged.
+	CreateOperator(ctx context.Context, op *Operator, g Guard, e AuditEntry) error
 	// Operator returns a copy of the operator. Returns ErrNotFound.
 	Operator(ctx context.Context, tenant TenantID, id OperatorID) (*Operator, error)
 	// OperatorByLogin finds an operator by username, or else by email,
@@ -72,7 +92,8 @@ type OperatorStore interface {
 	// expectVersion and the guard holds afterwards, writes the entry, and
 	// sets op.Version to the next one. Returns ErrNotFound, ErrConflict on
 	// a stale version or a taken username/email, ErrFailedPrecondition when
-	// the guard fails (ErrLastAdministrator).
+	// the guard fails (ErrLastAdministrator), ErrActorChanged when its actor
+	// check fails.
 	UpdateOperator(ctx context.Context, op *Operator, expectVersion int64, g Guard, e AuditEntry) error
 	// DeleteOperator removes the operator if its stored version is
 	// expectVersion and the guard holds afterwards, and writes the entry.
@@ -176,21 +197,70 @@ type TokenStore interface {
 	DeleteOperatorTokens(ctx context.Context, tenant TenantID, op OperatorID) error
 }
 
-// Attempts is an operator's run of failed logins.
-type Attempts struct {
-	Count int
-	Last  time.Time
+// AttemptLimit is the rule a store applies when it reserves a login
+// attempt (A9, A20). The service builds it from its Config.
+type AttemptLimit struct {
+	// Max is how many attempts a run may hold: failures plus reservations
+	// not yet settled. A reservation that would exceed it is refused.
+	Max int
+	// Window ends a run below Max: a reservation made Window or more after
+	// the run's last attempt starts a new run.
+	Window time.Duration
+	// Cooldown ends a run that reached Max: a reservation made Cooldown or
+	// more after the run's last attempt starts a new run. An ordinary
+	// operator is blocked at Max and refused before it reserves; the
+	// cooldown is what releases the last Administrator (A15).
+	Cooldown time.Duration
+	// Lease is how long a reservation may stay unsettled. Reservations
+	// older than Lease when a new one is asked for are forgotten: the
+	// instance that took them died before it could settle them.
+	Lease time.Duration
 }
 
-// AttemptStore counts failed logins (A9).
+// Attempts is an operator's run of login attempts.
+type Attempts struct {
+	// Failures counts the settled failures of the run.
+	Failures int
+	// Pending counts reservations taken and not yet settled.
+	Pending int
+	// Last is the time of the run's last reservation or failure.
+	Last time.Time
+}
+
+// AttemptOutcome is how a reserved attempt ended.
+type AttemptOutcome int
+
+// Attempt outcomes.
+const (
+	// AttemptFailed counts the attempt as a failure of the run.
+	AttemptFailed AttemptOutcome = iota + 1
+	// AttemptReturned gives the attempt back: it was not evaluated, or it
+	// was a right password and the login goes on to its TOTP code.
+	AttemptReturned
+	// AttemptSucceeded gives the attempt back and clears the run's
+	// failures: the login is complete.
+	AttemptSucceeded
+)
+
+// AttemptStore reserves and counts login attempts (A9, A20). Every
+// password or TOTP check reserves its attempt before it is evaluated and
+// settles it after, so that however many checks run at once, on however
+// many instances, at most Max guesses of a run are evaluated.
 type AttemptStore interface {
-	// RecordFailure adds one failure at the given time and returns the run
-	// including it, atomically: concurrent failures each see a distinct
-	// count. A run whose last failure is older than window starts again.
-	RecordFailure(ctx context.Context, tenant TenantID, op OperatorID, at time.Time, window time.Duration) (Attempts, error)
+	// ReserveAttempt takes one attempt of the operator's run at time at,
+	// atomically. It returns false, and changes nothing, when the run
+	// already holds l.Max attempts (failures plus pending reservations).
+	// Of many concurrent calls, at most l.Max minus the run's attempts
+	// succeed.
+	ReserveAttempt(ctx context.Context, tenant TenantID, op OperatorID, at time.Time, l AttemptLimit) (bool, error)
+	// SettleAttempt ends a reservation with its outcome and returns the
+	// run after it, atomically: of concurrent failures, each sees its own
+	// Failures count. Settling when the run is gone (reset meanwhile)
+	// starts a new run for a failure and does nothing otherwise.
+	SettleAttempt(ctx context.Context, tenant TenantID, op OperatorID, at time.Time, o AttemptOutcome) (Attempts, error)
 	// Attempts returns the current run (zero if none).
 	Attempts(ctx context.Context, tenant TenantID, op OperatorID) (Attempts, error)
-	// ResetAttempts ends the run.
+	// ResetAttempts ends the run, pending reservations included.
 	ResetAttempts(ctx context.Context, tenant TenantID, op OperatorID) error
 }
 

@@ -211,14 +211,32 @@ func (t *operatorTable) activeAdmins(role accessctl.RoleName) int {
 	return n
 }
 
+// actorLive checks a guard's actor under s.mu.
+func (s *Store) actorLive(tenant accessctl.TenantID, g accessctl.Guard) error {
+	if g.Actor == nil {
+		return nil
+	}
+	var a *accessctl.Operator
+	if t := s.operators[tenant]; t != nil {
+		a = t.byID[g.Actor.ID]
+	}
+	if a == nil || a.Status != accessctl.StatusActive || a.SessionEpoch != g.Actor.Epoch {
+		return accessctl.ErrActorChanged
+	}
+	return nil
+}
+
 // CreateOperator implements accessctl.OperatorStore.
-func (s *Store) CreateOperator(ctx context.Context, o *accessctl.Operator, e accessctl.AuditEntry) error {
+func (s *Store) CreateOperator(ctx context.Context, o *accessctl.Operator, g accessctl.Guard, e accessctl.AuditEntry) error {
 	const op = "memory: create operator"
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.actorLive(o.Tenant, g); err != nil {
+		return err
+	}
 	t := s.table(o.Tenant)
 	if _, ok := t.byID[o.ID]; ok {
 		return accessctl.Errorf(accessctl.ErrConflict, op, "operator id is taken")
@@ -335,6 +353,9 @@ func (s *Store) UpdateOperator(ctx context.Context, o *accessctl.Operator, expec
 	if cur.Version != expect {
 		return stale(op)
 	}
+	if err := s.actorLive(o.Tenant, g); err != nil {
+		return err
+	}
 	if err := t.checkUnique(op, o); err != nil {
 		return err
 	}
@@ -377,6 +398,9 @@ func (s *Store) DeleteOperator(ctx context.Context, tenant accessctl.TenantID, i
 	}
 	if cur.Version != expect {
 		return stale(op)
+	}
+	if err := s.actorLive(tenant, g); err != nil {
+		return err
 	}
 	if g.KeepAdmin != "" && cur.Status == accessctl.StatusActive && cur.HasRole(g.KeepAdmin) && t.activeAdmins(g.KeepAdmin) <= 1 {
 		return accessctl.ErrLastAdministrator
@@ -620,21 +644,58 @@ func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant accessctl.Tenan
 	return nil
 }
 
-// RecordFailure implements accessctl.AttemptStore.
-func (s *Store) RecordFailure(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, window time.Duration) (accessctl.Attempts, error) {
+// ReserveAttempt implements accessctl.AttemptStore.
+func (s *Store) ReserveAttempt(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, l accessctl.AttemptLimit) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.attMu.Lock()
+	defer s.attMu.Unlock()
+	k := opKey{tenant, op}
+	a, ok := s.attempts[k]
+	if ok {
+		since := at.Sub(a.Last)
+		if since > l.Lease {
+			a.Pending = 0
+		}
+		if a.Failures >= l.Max && since >= l.Cooldown || a.Failures < l.Max && since >= l.Window {
+			a = accessctl.Attempts{}
+		}
+	}
+	if a.Failures+a.Pending >= l.Max {
+		return false, nil
+	}
+	a.Pending++
+	if at.After(a.Last) {
+		a.Last = at
+	}
+	s.attempts[k] = a
+	return true, nil
+}
+
+// SettleAttempt implements accessctl.AttemptStore.
+func (s *Store) SettleAttempt(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, o accessctl.AttemptOutcome) (accessctl.Attempts, error) {
 	if err := ctx.Err(); err != nil {
 		return accessctl.Attempts{}, err
 	}
 	s.attMu.Lock()
 	defer s.attMu.Unlock()
 	k := opKey{tenant, op}
-	a := s.attempts[k]
-	if a.Count > 0 && at.Sub(a.Last) > window {
-		a = accessctl.Attempts{}
+	a, ok := s.attempts[k]
+	if !ok && o != accessctl.AttemptFailed {
+		return accessctl.Attempts{}, nil
 	}
-	a.Count++
-	if at.After(a.Last) {
-		a.Last = at
+	if a.Pending > 0 {
+		a.Pending--
+	}
+	switch o {
+	case accessctl.AttemptFailed:
+		a.Failures++
+		if at.After(a.Last) {
+			a.Last = at
+		}
+	case accessctl.AttemptSucceeded:
+		a.Failures = 0
 	}
 	s.attempts[k] = a
 	return a, nil

@@ -183,13 +183,17 @@ var (
 	qOperatorVersion = `SELECT version FROM operators WHERE tenant_id = $1 AND id = $2`
 	qLockTenant      = `SELECT pg_advisory_xact_lock(hashtext('backoffice.admins'), hashtext($1))`
 	qActiveAdmins    = `SELECT count(*) FROM operators WHERE tenant_id = $1 AND status = 'active' AND roles @> jsonb_build_array($2::text)`
+	// qActorLive share-locks the acting operator's row, so that its own
+	// deactivation, block or role change waits for this write, or this
+	// write sees it.
+	qActorLive = `SELECT 1 FROM operators WHERE tenant_id = $1 AND id = $2 AND status = 'active' AND session_epoch = $3 FOR SHARE`
 )
 
 // CreateOperator implements accessctl.OperatorStore.
-func (s *Store) CreateOperator(ctx context.Context, o *accessctl.Operator, e accessctl.AuditEntry) error {
+func (s *Store) CreateOperator(ctx context.Context, o *accessctl.Operator, g accessctl.Guard, e accessctl.AuditEntry) error {
 	args := append(append(operatorArgs(o), utc(o.CreatedAt)), auditArgs(e)...)
 	var n int
-	if err := s.get(ctx, nil, &n, qCreateOperator, args...); err != nil {
+	if err := s.guarded(ctx, o.Tenant, g, qCreateOperator, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &n, qCreateOperator, args...) }); err != nil {
 		return mapErr("postgres: create operator", err)
 	}
 	o.Version = 1
@@ -254,18 +258,20 @@ func (s *Store) Operators(ctx context.Context, tenant accessctl.TenantID, q acce
 	return out, nil
 }
 
-// guarded runs a write that may leave the tenant without an active
-// Administrator: under a per-tenant advisory lock, so that concurrent
-// guarded writes from any connection take turns, and checking the count
-// after the write, in one transaction (A15).
+// guarded runs a write with its guard, in one transaction under a
+// per-tenant advisory lock, so that concurrent guarded writes from any
+// connection take turns: first the actor check (A20: the acting operator
+// is still active at its epoch, its row share-locked), then the write,
+// then the count of active Administrators after it (A15). A write with no
+// guard is the single statement alone.
 func (s *Store) guarded(ctx context.Context, tenant accessctl.TenantID, g accessctl.Guard, query string, write func(tx *sqlx.Tx) error) error {
-	if g.KeepAdmin == "" {
+	if g.KeepAdmin == "" && g.Actor == nil {
 		return write(nil)
 	}
 	// Prepare outside the transaction: a transaction waiting for the lock
 	// holds its connection, and preparing inside could wait for one more
 	// from a pool they all hold.
-	for _, q := range []string{qLockTenant, query, qActiveAdmins} {
+	for _, q := range []string{qLockTenant, query, qActiveAdmins, qActorLive} {
 		if _, err := s.stmt(ctx, q); err != nil {
 			return err
 		}
@@ -274,8 +280,21 @@ func (s *Store) guarded(ctx context.Context, tenant accessctl.TenantID, g access
 		if _, err := s.exec(ctx, tx, qLockTenant, string(tenant)); err != nil {
 			return err
 		}
+		if g.Actor != nil {
+			var one int
+			err := s.get(ctx, tx, &one, qActorLive, string(tenant), string(g.Actor.ID), g.Actor.Epoch)
+			if errors.Is(err, sql.ErrNoRows) {
+				return accessctl.ErrActorChanged
+			}
+			if err != nil {
+				return err
+			}
+		}
 		if err := write(tx); err != nil {
 			return err
+		}
+		if g.KeepAdmin == "" {
+			return nil
 		}
 		var n int
 		if err := s.get(ctx, tx, &n, qActiveAdmins, string(tenant), string(g.KeepAdmin)); err != nil {
@@ -576,28 +595,77 @@ func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant accessctl.Tenan
 
 // Attempts.
 
+// The run of an operator is one row: count is its settled failures,
+// pending its unsettled reservations, last its last attempt. Each
+// statement decides and writes in one step under the row's lock, so
+// reservations from any number of connections never overshoot Max.
 var (
-	qRecordFailure = `INSERT INTO login_attempts AS a (tenant_id, operator_id, count, last) VALUES ($1, $2, 1, $3)
+	// $3 at, $4 max, $5 window, $6 cooldown, $7 lease (seconds). In DO
+	// UPDATE every expression reads the row as it was; a refused
+	// reservation matches no row and so changes nothing.
+	qReserveAttempt = `INSERT INTO login_attempts AS a (tenant_id, operator_id, count, pending, last) VALUES ($1, $2, 0, 1, $3)
 	ON CONFLICT (tenant_id, operator_id) DO UPDATE SET
-		count = CASE WHEN $3 - a.last > make_interval(secs => $4) THEN 1 ELSE a.count + 1 END,
+		count = CASE WHEN ` + freshRun + ` THEN 0 ELSE a.count END,
+		pending = CASE WHEN ` + freshRun + ` THEN 1 ELSE ` + livePending + ` + 1 END,
 		last = greatest(a.last, $3)
-	RETURNING count, last`
-	qAttempts      = `SELECT count, last FROM login_attempts WHERE tenant_id = $1 AND operator_id = $2`
+	WHERE ` + freshRun + ` OR a.count + ` + livePending + ` < $4::int
+	RETURNING a.count`
+	freshRun = `((a.count >= $4::int AND $3 - a.last >= make_interval(secs => $6::float8))
+		OR (a.count < $4::int AND $3 - a.last >= make_interval(secs => $5::float8)))`
+	livePending = `(CASE WHEN $3 - a.last > make_interval(secs => $7::float8) THEN 0 ELSE a.pending END)`
+	// $3 at.
+	qSettleFailed = `INSERT INTO login_attempts AS a (tenant_id, operator_id, count, pending, last) VALUES ($1, $2, 1, 0, $3)
+	ON CONFLICT (tenant_id, operator_id) DO UPDATE SET
+		pending = greatest(a.pending - 1, 0), count = a.count + 1, last = greatest(a.last, $3)
+	RETURNING count, pending, last`
+	// $3 true when the login is complete.
+	qSettleOther = `UPDATE login_attempts SET pending = greatest(pending - 1, 0), count = CASE WHEN $3 THEN 0 ELSE count END
+	WHERE tenant_id = $1 AND operator_id = $2
+	RETURNING count, pending, last`
+	qAttempts      = `SELECT count, pending, last FROM login_attempts WHERE tenant_id = $1 AND operator_id = $2`
 	qResetAttempts = `DELETE FROM login_attempts WHERE tenant_id = $1 AND operator_id = $2`
 )
 
 type attemptRow struct {
-	Count int       `db:"count"`
-	Last  time.Time `db:"last"`
+	Count   int       `db:"count"`
+	Pending int       `db:"pending"`
+	Last    time.Time `db:"last"`
 }
 
-// RecordFailure implements accessctl.AttemptStore.
-func (s *Store) RecordFailure(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, window time.Duration) (accessctl.Attempts, error) {
-	var r attemptRow
-	if err := s.get(ctx, nil, &r, qRecordFailure, string(tenant), string(op), at.UTC(), window.Seconds()); err != nil {
-		return accessctl.Attempts{}, mapErr("postgres: record failure", err)
+func (r attemptRow) attempts() accessctl.Attempts {
+	return accessctl.Attempts{Failures: r.Count, Pending: r.Pending, Last: utc(r.Last)}
+}
+
+// ReserveAttempt implements accessctl.AttemptStore.
+func (s *Store) ReserveAttempt(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, l accessctl.AttemptLimit) (bool, error) {
+	var n int
+	err := s.get(ctx, nil, &n, qReserveAttempt, string(tenant), string(op), at.UTC(), l.Max,
+		l.Window.Seconds(), l.Cooldown.Seconds(), l.Lease.Seconds())
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
 	}
-	return accessctl.Attempts{Count: r.Count, Last: utc(r.Last)}, nil
+	if err != nil {
+		return false, mapErr("postgres: reserve attempt", err)
+	}
+	return true, nil
+}
+
+// SettleAttempt implements accessctl.AttemptStore.
+func (s *Store) SettleAttempt(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, o accessctl.AttemptOutcome) (accessctl.Attempts, error) {
+	var r attemptRow
+	var err error
+	if o == accessctl.AttemptFailed {
+		err = s.get(ctx, nil, &r, qSettleFailed, string(tenant), string(op), at.UTC())
+	} else {
+		err = s.get(ctx, nil, &r, qSettleOther, string(tenant), string(op), o == accessctl.AttemptSucceeded)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return accessctl.Attempts{}, nil // nothing to give back
+	}
+	if err != nil {
+		return accessctl.Attempts{}, mapErr("postgres: settle attempt", err)
+	}
+	return r.attempts(), nil
 }
 
 // Attempts implements accessctl.AttemptStore.
@@ -610,7 +678,7 @@ func (s *Store) Attempts(ctx context.Context, tenant accessctl.TenantID, op acce
 	if err != nil {
 		return accessctl.Attempts{}, mapErr("postgres: attempts", err)
 	}
-	return accessctl.Attempts{Count: r.Count, Last: utc(r.Last)}, nil
+	return r.attempts(), nil
 }
 
 // ResetAttempts implements accessctl.AttemptStore.

@@ -183,7 +183,7 @@ func BenchmarkAuditedUpdate(b *testing.B) {
 	mk := func(id string) *accessctl.Operator {
 		o := &accessctl.Operator{ID: accessctl.OperatorID(id), Tenant: "acme", Username: id, Email: id + "@x.test", FirstName: "F", LastName: "L",
 			Roles: []accessctl.RoleName{accessctl.RoleReadOnly}, Status: accessctl.StatusActive, CreatedAt: now, UpdatedAt: now}
-		require.NoError(b, s.CreateOperator(ctx, o, accessctl.AuditEntry{ID: "c-" + id, Tenant: "acme", Action: "operator.create",
+		require.NoError(b, s.CreateOperator(ctx, o, accessctl.Guard{}, accessctl.AuditEntry{ID: "c-" + id, Tenant: "acme", Action: "operator.create",
 			TargetType: "operator", TargetID: id, At: now}))
 		return o
 	}

@@ -3,6 +3,9 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"io/fs"
+	"strconv"
+	"strings"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -16,6 +19,17 @@ import (
 
 func TestMain(m *testing.M) { testserver.Main(m) }
 
+// latestMigration is the number of the last embedded migration file.
+func latestMigration(t testing.TB) int {
+	t.Helper()
+	files, err := fs.ReadDir(postgres.Migrations(), ".")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	n, err := strconv.Atoi(strings.SplitN(files[len(files)-1].Name(), "_", 2)[0])
+	require.NoError(t, err)
+	return n
+}
+
 // open returns a migrated store on a fresh schema, through the driver.
 func open(t testing.TB, driver string) (*postgres.Store, *sql.DB) {
 	t.Helper()
@@ -25,7 +39,7 @@ func open(t testing.TB, driver string) (*postgres.Store, *sql.DB) {
 	t.Cleanup(func() { db.Close() })
 	v, err := postgres.Migrate(context.Background(), db)
 	require.NoError(t, err)
-	require.Equal(t, 1, v)
+	require.Equal(t, latestMigration(t), v)
 	s := postgres.New(db, driver)
 	t.Cleanup(func() { s.Close() })
 	return s, db

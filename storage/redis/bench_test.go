@@ -58,11 +58,16 @@ func BenchmarkRedis(b *testing.B) {
 		}
 		opsPerSecond(b)
 	})
-	b.Run("FailedLoginCount", func(b *testing.B) {
+	b.Run("ReserveAndSettleAttempt", func(b *testing.B) {
+		lim := accessctl.AttemptLimit{Max: 3, Window: time.Hour, Cooldown: time.Minute, Lease: time.Minute}
 		i := 0
 		for b.Loop() {
 			i++
-			if _, err := s.RecordFailure(ctx, "acme", accessctl.OperatorID(fmt.Sprintf("op-%d", i%1000)), now, time.Hour); err != nil {
+			op := accessctl.OperatorID(fmt.Sprintf("op-%d", i%1000))
+			if _, err := s.ReserveAttempt(ctx, "acme", op, now, lim); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.SettleAttempt(ctx, "acme", op, now, accessctl.AttemptReturned); err != nil {
 				b.Fatal(err)
 			}
 		}

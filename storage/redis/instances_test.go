@@ -152,8 +152,10 @@ func TestConcurrentFailuresBlock(t *testing.T) {
 	require.ErrorIs(t, err, accessctl.ErrUnauthenticated)
 }
 
-// D3: when Redis is down, session checks and logins fail closed with
-// ErrUnavailable, and they recover by themselves when it is back.
+// D3, A20: when Redis is down, session checks fail closed with
+// ErrUnavailable and logins with the one login refusal (whose cause, an
+// ErrUnavailable, goes to ReportError), and they recover by themselves when
+// it is back.
 func TestRedisDownFailsClosed(t *testing.T) {
 	srv := testserver.StartRedis(t)
 	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), DialTimeout: 200 * time.Millisecond, ReadTimeout: 500 * time.Millisecond,
@@ -161,7 +163,13 @@ func TestRedisDownFailsClosed(t *testing.T) {
 	t.Cleanup(func() { c.Close() })
 	hot := redis.New(c, nil)
 	clk := testkit.NewClock(time.Now().UTC())
-	svc, err := accessctl.NewService(accessctl.Config{Store: memory.New(), Sessions: hot, Tokens: hot, Attempts: hot, Now: clk.Now, Hasher: hasher()})
+	var reported atomic.Int32
+	svc, err := accessctl.NewService(accessctl.Config{Store: memory.New(), Sessions: hot, Tokens: hot, Attempts: hot, Now: clk.Now, Hasher: hasher(),
+		ReportError: func(_ context.Context, err error) {
+			if errors.Is(err, accessctl.ErrUnavailable) {
+				reported.Add(1)
+			}
+		}})
 	require.NoError(t, err)
 	_, err = svc.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: "acme", Name: "Acme", Preset: accessctl.PresetDashboard,
 		Admin: accessctl.NewOperator{Username: "root", Email: "root@acme.test", FirstName: "R", LastName: "R", Password: pw, PasswordConfirmation: pw}})
@@ -175,9 +183,10 @@ func TestRedisDownFailsClosed(t *testing.T) {
 	require.ErrorIs(t, err, accessctl.ErrUnavailable, "a session check fails closed")
 	assert.Contains(t, err.Error(), "unavailable; retry shortly")
 	_, err = svc.Login(context.Background(), "acme", "root", pw)
-	require.ErrorIs(t, err, accessctl.ErrUnavailable, "a login fails closed")
+	require.Same(t, accessctl.ErrLoginRefused, err, "a login fails closed")
 	_, err = svc.Login(context.Background(), "acme", "root", "Wrong-Password-1")
-	require.ErrorIs(t, err, accessctl.ErrUnavailable)
+	require.Same(t, accessctl.ErrLoginRefused, err)
+	assert.Equal(t, int32(2), reported.Load(), "each hidden store failure is reported")
 
 	srv.Start(t)
 	require.Eventually(t, func() bool { return hot.Ping(context.Background()) == nil }, 10*time.Second, 50*time.Millisecond)
@@ -222,7 +231,10 @@ func TestOneRoundTrip(t *testing.T) {
 	require.NoError(t, s.IssueToken(ctx, tok("warm")))
 	_, err = s.ConsumeToken(ctx, accessctl.PurposePasswordReset, id("warm"))
 	require.NoError(t, err)
-	_, err = s.RecordFailure(ctx, "acme", "op-0", now, time.Hour)
+	lim := accessctl.AttemptLimit{Max: 3, Window: time.Hour, Cooldown: time.Minute, Lease: time.Minute}
+	_, err = s.ReserveAttempt(ctx, "acme", "op-0", now, lim)
+	require.NoError(t, err)
+	_, err = s.SettleAttempt(ctx, "acme", "op-0", now, accessctl.AttemptFailed)
 	require.NoError(t, err)
 
 	count := func(name string, f func() error) {
@@ -237,7 +249,8 @@ func TestOneRoundTrip(t *testing.T) {
 	count("Session", func() error { _, err := s.Session(ctx, id("s")); return err })
 	count("IssueToken", func() error { return s.IssueToken(ctx, tok("t")) })
 	count("ConsumeToken", func() error { _, err := s.ConsumeToken(ctx, accessctl.PurposePasswordReset, id("t")); return err })
-	count("RecordFailure", func() error { _, err := s.RecordFailure(ctx, "acme", "op-1", now, time.Hour); return err })
+	count("ReserveAttempt", func() error { _, err := s.ReserveAttempt(ctx, "acme", "op-1", now, lim); return err })
+	count("SettleAttempt", func() error { _, err := s.SettleAttempt(ctx, "acme", "op-1", now, accessctl.AttemptFailed); return err })
 	count("Attempts", func() error { _, err := s.Attempts(ctx, "acme", "op-1"); return err })
 	count("DeleteOperatorSessions", func() error { return s.DeleteOperatorSessions(ctx, "acme", "op-1") })
 	before := rt.n.Load()

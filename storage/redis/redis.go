@@ -1,6 +1,6 @@
 // Package redis keeps what lives best in Redis (D3): operator sessions
 // (A18), one-time tokens with their expiry (A7, A11), and the failed-login
-// counts behind the three-strikes block (A9), shared by every instance of
+// login attempts behind the three-strikes block (A9, A20), shared by every instance of
 // the host.
 //
 // It takes the host's redis.UniversalClient from
@@ -322,65 +322,124 @@ func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant accessctl.Tenan
 	return mapErr("redis: delete tokens", s.c.Del(ctx, keys...).Err())
 }
 
-// Attempts: one hash per operator with the count and the last failure.
+// Attempts: one hash per operator with the run's settled failures
+// (count), its unsettled reservations (pending) and its last attempt in
+// microseconds (last). Each call is one Lua script: one atomic round trip,
+// so reservations from every instance never overshoot the limit.
 
-// failScript adds a failure at ARGV[1] (µs) to a run that ends ARGV[2] µs
-// after its last failure, keeps the key ARGV[3] ms, and returns the count
-// and the last failure: one atomic round trip, so concurrent failures on
-// any instance each see their own count.
-var failScript = goredis.NewScript(`
-local last = tonumber(redis.call('HGET', KEYS[1], 'last'))
-local at = tonumber(ARGV[1])
-if last and at - last > tonumber(ARGV[2]) then
-  redis.call('DEL', KEYS[1])
-  last = nil
+// reserveScript takes an attempt at ARGV[1] (µs) if the run holds fewer
+// than ARGV[2]; ARGV[3..5] are the window, cooldown and lease in µs, and
+// ARGV[6] the key's TTL in ms. It returns 1 when it took one, 0 (having
+// written nothing) when the run is full.
+var reserveScript = goredis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'count', 'pending', 'last')
+local at, max = tonumber(ARGV[1]), tonumber(ARGV[2])
+local count, pending, last = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3])
+if last then
+  local since = at - last
+  if since > tonumber(ARGV[5]) then pending = 0 end
+  if (count >= max and since >= tonumber(ARGV[4])) or (count < max and since >= tonumber(ARGV[3])) then
+    count, pending = 0, 0
+  end
 end
-local count = redis.call('HINCRBY', KEYS[1], 'count', 1)
-if not last or at > last then
-  redis.call('HSET', KEYS[1], 'last', ARGV[1])
-  last = at
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {count, string.format('%.0f', last)}`)
+if count + pending >= max then return 0 end
+if not last or at > last then last = at end
+redis.call('HSET', KEYS[1], 'count', count, 'pending', pending + 1, 'last', string.format('%.0f', last))
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return 1`)
 
-// RecordFailure implements accessctl.AttemptStore.
-func (s *Store) RecordFailure(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, window time.Duration) (accessctl.Attempts, error) {
-	const opn = "redis: record failure"
-	keep := window + time.Hour // the services' clock decides; the TTL only cleans up
-	v, err := failScript.Run(ctx, s.c, []string{s.opKey(tenant, op) + ":fails"}, at.UnixMicro(), window.Microseconds(), keep.Milliseconds()).Slice()
+// settleScript ends a reservation with outcome ARGV[2] (1 failed, 2
+// returned, 3 succeeded) at ARGV[1] (µs) and returns the run; a failure
+// with no run starts one that lives ARGV[3] ms.
+var settleScript = goredis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'count', 'pending', 'last')
+local at, outcome = tonumber(ARGV[1]), tonumber(ARGV[2])
+if not v[3] then
+  if outcome ~= 1 then return {0, 0, ''} end
+  redis.call('HSET', KEYS[1], 'count', 1, 'pending', 0, 'last', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return {1, 0, ARGV[1]}
+end
+local count, pending, last = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3])
+if pending > 0 then pending = pending - 1 end
+if outcome == 1 then
+  count = count + 1
+  if at > last then last = at end
+elseif outcome == 3 then
+  count = 0
+end
+local ls = string.format('%.0f', last)
+redis.call('HSET', KEYS[1], 'count', count, 'pending', pending, 'last', ls)
+return {count, pending, ls}`)
+
+// orphanTTL keeps a run that a failure started after a reset: the
+// services' clock decides when it ends; the TTL only cleans up.
+const orphanTTL = 48 * time.Hour
+
+func (s *Store) runKey(tenant accessctl.TenantID, op accessctl.OperatorID) []string {
+	return []string{s.opKey(tenant, op) + ":fails"}
+}
+
+// ReserveAttempt implements accessctl.AttemptStore.
+func (s *Store) ReserveAttempt(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, l accessctl.AttemptLimit) (bool, error) {
+	keep := max(l.Window, l.Cooldown) + l.Lease + time.Hour // the services' clock decides; the TTL only cleans up
+	n, err := reserveScript.Run(ctx, s.c, s.runKey(tenant, op), at.UnixMicro(), l.Max, l.Window.Microseconds(),
+		l.Cooldown.Microseconds(), l.Lease.Microseconds(), keep.Milliseconds()).Int()
+	if err != nil {
+		return false, mapErr("redis: reserve attempt", err)
+	}
+	return n == 1, nil
+}
+
+// SettleAttempt implements accessctl.AttemptStore.
+func (s *Store) SettleAttempt(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, o accessctl.AttemptOutcome) (accessctl.Attempts, error) {
+	const opn = "redis: settle attempt"
+	v, err := settleScript.Run(ctx, s.c, s.runKey(tenant, op), at.UnixMicro(), int(o), orphanTTL.Milliseconds()).Slice()
 	if err != nil {
 		return accessctl.Attempts{}, mapErr(opn, err)
 	}
 	count, ok1 := v[0].(int64)
-	lastStr, ok2 := v[1].(string)
-	last, err := fromMicros(lastStr)
-	if !ok1 || !ok2 || err != nil {
+	pending, ok2 := v[1].(int64)
+	lastStr, ok3 := v[2].(string)
+	if !ok1 || !ok2 || !ok3 {
 		return accessctl.Attempts{}, &internalError{op: opn, cause: fmt.Errorf("unexpected reply %v", v)}
 	}
-	return accessctl.Attempts{Count: int(count), Last: last}, nil
+	if lastStr == "" {
+		return accessctl.Attempts{}, nil
+	}
+	last, err := fromMicros(lastStr)
+	if err != nil {
+		return accessctl.Attempts{}, &internalError{op: opn, cause: err}
+	}
+	return accessctl.Attempts{Failures: int(count), Pending: int(pending), Last: last}, nil
 }
 
 // Attempts implements accessctl.AttemptStore.
 func (s *Store) Attempts(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) (accessctl.Attempts, error) {
 	const opn = "redis: attempts"
-	v, err := s.c.HMGet(ctx, s.opKey(tenant, op)+":fails", "count", "last").Result()
+	v, err := s.c.HMGet(ctx, s.runKey(tenant, op)[0], "count", "pending", "last").Result()
 	if err != nil {
 		return accessctl.Attempts{}, mapErr(opn, err)
 	}
 	cs, _ := v[0].(string)
-	ls, _ := v[1].(string)
-	if cs == "" {
+	ps, _ := v[1].(string)
+	ls, _ := v[2].(string)
+	if ls == "" {
 		return accessctl.Attempts{}, nil
 	}
 	count, err1 := strconv.Atoi(cs)
-	last, err2 := fromMicros(ls)
-	if err1 != nil || err2 != nil {
-		return accessctl.Attempts{}, &internalError{op: opn, cause: errors.Join(err1, err2)}
+	pending, err2 := strconv.Atoi(ps)
+	if ps == "" {
+		pending, err2 = 0, nil
 	}
-	return accessctl.Attempts{Count: count, Last: last}, nil
+	last, err3 := fromMicros(ls)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return accessctl.Attempts{}, &internalError{op: opn, cause: errors.Join(err1, err2, err3)}
+	}
+	return accessctl.Attempts{Failures: count, Pending: pending, Last: last}, nil
 }
 
 // ResetAttempts implements accessctl.AttemptStore.
 func (s *Store) ResetAttempts(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) error {
-	return mapErr("redis: reset attempts", s.c.Del(ctx, s.opKey(tenant, op)+":fails").Err())
+	return mapErr("redis: reset attempts", s.c.Del(ctx, s.runKey(tenant, op)...).Err())
 }

@@ -44,7 +44,7 @@ func (f *fixture) operator(t *testing.T, tenant accessctl.TenantID, name string,
 	o := &accessctl.Operator{ID: accessctl.OperatorID(f.ids.next("op")), Tenant: tenant, Username: name, Email: name + "@example.com",
 		FirstName: "First", LastName: "Last", Roles: roles, AllAccounts: true, Status: accessctl.StatusActive,
 		PasswordHash: "$argon2id$stub", CreatedAt: base, UpdatedAt: base}
-	require.NoError(t, f.Operators.CreateOperator(ctx(), o, f.entry(tenant, accessctl.TargetOperator, string(o.ID), "operator.create")))
+	require.NoError(t, f.Operators.CreateOperator(ctx(), o, accessctl.Guard{}, f.entry(tenant, accessctl.TargetOperator, string(o.ID), "operator.create")))
 	return o
 }
 
@@ -136,7 +136,7 @@ func testOperators(t *testing.T, newStores func(*testing.T) Stores) {
 			Roles: []accessctl.RoleName{accessctl.RoleManager, accessctl.RoleReadOnly}, Accounts: []accessctl.AccountID{"acc-1", "acc-2"},
 			Status: accessctl.StatusInvited, EmailVerified: true, PasswordHash: "$argon2id$x", MFASecret: "JBSWY3DPEHPK3PXP", MFAEnrolled: true,
 			MFALastStep: 12345, ExternalKey: "saml-1", SessionEpoch: 3, CreatedAt: base, UpdatedAt: base.Add(time.Second)}
-		require.NoError(t, f.Operators.CreateOperator(ctx(), o, f.entry("t1", accessctl.TargetOperator, "op-1", "operator.create")))
+		require.NoError(t, f.Operators.CreateOperator(ctx(), o, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, "op-1", "operator.create")))
 		assert.Equal(t, int64(1), o.Version)
 		got, err := f.Operators.Operator(ctx(), "t1", "op-1")
 		require.NoError(t, err)
@@ -159,7 +159,7 @@ func testOperators(t *testing.T, newStores func(*testing.T) Stores) {
 		} {
 			o := &accessctl.Operator{ID: accessctl.OperatorID(f.ids.next("op")), Tenant: "t1", Username: tc.username, Email: tc.email,
 				FirstName: "B", LastName: "B", Roles: []accessctl.RoleName{admin}, Status: accessctl.StatusActive, CreatedAt: base, UpdatedAt: base}
-			err := f.Operators.CreateOperator(ctx(), o, f.entry("t1", accessctl.TargetOperator, string(o.ID), "operator.create"))
+			err := f.Operators.CreateOperator(ctx(), o, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(o.ID), "operator.create"))
 			requireKind(t, err, accessctl.ErrConflict)
 			var e *accessctl.Error
 			require.ErrorAs(t, err, &e)
@@ -572,62 +572,160 @@ func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
 	})
 }
 
+// limit is the attempt rule of the attempt tests.
+var limit = accessctl.AttemptLimit{Max: 3, Window: time.Hour, Cooldown: 15 * time.Minute, Lease: time.Minute}
+
 func testAttempts(t *testing.T, newStores func(*testing.T) Stores) {
-	t.Run("CountAndReset", func(t *testing.T) {
+	reserve := func(t *testing.T, f *fixture, at time.Time) bool {
+		t.Helper()
+		ok, err := f.Attempts.ReserveAttempt(ctx(), "t1", "op1", at, limit)
+		require.NoError(t, err)
+		return ok
+	}
+	settle := func(t *testing.T, f *fixture, at time.Time, o accessctl.AttemptOutcome) accessctl.Attempts {
+		t.Helper()
+		a, err := f.Attempts.SettleAttempt(ctx(), "t1", "op1", at, o)
+		require.NoError(t, err)
+		return a
+	}
+	get := func(t *testing.T, f *fixture, tenant accessctl.TenantID) accessctl.Attempts {
+		t.Helper()
+		a, err := f.Attempts.Attempts(ctx(), tenant, "op1")
+		require.NoError(t, err)
+		return a
+	}
+	now := base
+	t.Run("ReserveUpToMax", func(t *testing.T) {
+		// A20: reservations count before anything is evaluated; the one
+		// past Max is refused and changes nothing.
 		t.Parallel()
 		f := newFixture(t, newStores)
-		now := time.Now().UTC().Truncate(time.Microsecond)
-		a, err := f.Attempts.Attempts(ctx(), "t1", "op1")
-		require.NoError(t, err)
-		assert.Zero(t, a.Count)
-		for i := 1; i <= 3; i++ {
-			a, err = f.Attempts.RecordFailure(ctx(), "t1", "op1", now.Add(time.Duration(i)*time.Second), time.Hour)
-			require.NoError(t, err)
-			assert.Equal(t, i, a.Count)
+		assert.Zero(t, get(t, f, "t1"))
+		for i := range 3 {
+			require.True(t, reserve(t, f, now.Add(time.Duration(i)*time.Second)), "reservation %d", i+1)
 		}
-		assert.Equal(t, now.Add(3*time.Second), a.Last)
-		got, err := f.Attempts.Attempts(ctx(), "t1", "op1")
-		require.NoError(t, err)
-		assert.Equal(t, a, got)
-		other, _ := f.Attempts.Attempts(ctx(), "t2", "op1")
-		assert.Zero(t, other.Count, "X8")
-		require.NoError(t, f.Attempts.ResetAttempts(ctx(), "t1", "op1"))
-		got, _ = f.Attempts.Attempts(ctx(), "t1", "op1")
-		assert.Zero(t, got.Count)
+		want := accessctl.Attempts{Pending: 3, Last: now.Add(2 * time.Second)}
+		assert.Equal(t, want, get(t, f, "t1"))
+		assert.False(t, reserve(t, f, now.Add(3*time.Second)))
+		assert.Equal(t, want, get(t, f, "t1"), "a refused reservation changes nothing")
+		assert.Zero(t, get(t, f, "t2"), "X8")
+	})
+	t.Run("SettleOutcomes", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		for range 3 {
+			require.True(t, reserve(t, f, now))
+		}
+		a := settle(t, f, now.Add(time.Second), accessctl.AttemptFailed)
+		assert.Equal(t, accessctl.Attempts{Failures: 1, Pending: 2, Last: now.Add(time.Second)}, a)
+		a = settle(t, f, now.Add(2*time.Second), accessctl.AttemptReturned)
+		assert.Equal(t, accessctl.Attempts{Failures: 1, Pending: 1, Last: now.Add(time.Second)}, a, "a returned attempt leaves the failures")
+		require.True(t, reserve(t, f, now.Add(3*time.Second)), "a returned attempt can be taken again")
+		a = settle(t, f, now.Add(4*time.Second), accessctl.AttemptFailed)
+		assert.Equal(t, 2, a.Failures)
+		a = settle(t, f, now.Add(5*time.Second), accessctl.AttemptSucceeded)
+		assert.Equal(t, accessctl.Attempts{Failures: 0, Pending: 0, Last: now.Add(4 * time.Second)}, a, "a complete login clears the failures")
+		for range 3 {
+			require.True(t, reserve(t, f, now.Add(6*time.Second)))
+		}
+	})
+	t.Run("SettleWithoutRun", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		assert.Zero(t, settle(t, f, now, accessctl.AttemptReturned))
+		assert.Zero(t, get(t, f, "t1").Failures)
+		a := settle(t, f, now, accessctl.AttemptFailed)
+		assert.Equal(t, accessctl.Attempts{Failures: 1, Last: now}, a, "a failure after a reset starts a new run")
+	})
+	t.Run("FullRunWaitsForCooldown", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		for range 3 {
+			require.True(t, reserve(t, f, now))
+			settle(t, f, now, accessctl.AttemptFailed)
+		}
+		assert.False(t, reserve(t, f, now.Add(limit.Cooldown-time.Second)))
+		require.True(t, reserve(t, f, now.Add(limit.Cooldown)), "a full run ends Cooldown after its last attempt")
+		assert.Equal(t, accessctl.Attempts{Pending: 1, Last: now.Add(limit.Cooldown)}, get(t, f, "t1"))
 	})
 	t.Run("WindowRestarts", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, newStores)
-		now := time.Now().UTC().Truncate(time.Microsecond)
-		_, err := f.Attempts.RecordFailure(ctx(), "t1", "op1", now, time.Minute)
-		require.NoError(t, err)
-		a, err := f.Attempts.RecordFailure(ctx(), "t1", "op1", now.Add(2*time.Minute), time.Minute)
-		require.NoError(t, err)
-		assert.Equal(t, 1, a.Count, "a failure after the window starts a new run")
+		for range 2 {
+			require.True(t, reserve(t, f, now))
+			settle(t, f, now, accessctl.AttemptFailed)
+		}
+		require.True(t, reserve(t, f, now.Add(limit.Window)), "a run below Max ends Window after its last attempt")
+		assert.Equal(t, accessctl.Attempts{Pending: 1, Last: now.Add(limit.Window)}, get(t, f, "t1"))
 	})
-	t.Run("Concurrent", func(t *testing.T) {
+	t.Run("LeaseForgetsReservations", func(t *testing.T) {
+		// An instance that died mid-check never settles; its reservations
+		// lapse after the lease instead of holding the run for good.
 		t.Parallel()
-		// A9: concurrent failures each see a distinct count, so exactly one
-		// of them sees the third.
 		f := newFixture(t, newStores)
-		now := time.Now().UTC().Truncate(time.Microsecond)
-		seen := make([]atomic.Int32, 51)
+		require.True(t, reserve(t, f, now))
+		settle(t, f, now, accessctl.AttemptFailed)
+		require.True(t, reserve(t, f, now))
+		require.True(t, reserve(t, f, now))
+		assert.False(t, reserve(t, f, now.Add(limit.Lease)))
+		require.True(t, reserve(t, f, now.Add(limit.Lease+time.Second)))
+		assert.Equal(t, accessctl.Attempts{Failures: 1, Pending: 1, Last: now.Add(limit.Lease + time.Second)}, get(t, f, "t1"),
+			"the failures stay; only the lapsed reservations go")
+	})
+	t.Run("Reset", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		require.True(t, reserve(t, f, now))
+		settle(t, f, now, accessctl.AttemptFailed)
+		require.True(t, reserve(t, f, now))
+		require.NoError(t, f.Attempts.ResetAttempts(ctx(), "t1", "op1"))
+		assert.Zero(t, get(t, f, "t1"))
+	})
+	t.Run("Cancelled", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, newStores)
+		_, err := f.Attempts.ReserveAttempt(cancelled(), "t1", "op1", now, limit)
+		require.Error(t, err)
+		assert.Zero(t, get(t, f, "t1"))
+	})
+	t.Run("ConcurrentReservations", func(t *testing.T) {
+		// A20: of 50 simultaneous reservations exactly Max succeed, and of
+		// their concurrent failures each sees its own count, so exactly one
+		// sees the run fill and takes the block decision.
+		t.Parallel()
+		f := newFixture(t, newStores)
+		var granted atomic.Int32
 		var wg sync.WaitGroup
 		for range 50 {
 			wg.Go(func() {
-				a, err := f.Attempts.RecordFailure(ctx(), "t1", "op1", now, time.Hour)
+				ok, err := f.Attempts.ReserveAttempt(ctx(), "t1", "op1", now, limit)
 				if err != nil {
 					t.Error(err)
-					return
 				}
-				if a.Count >= 1 && a.Count <= 50 {
-					seen[a.Count].Add(1)
+				if ok {
+					granted.Add(1)
 				}
 			})
 		}
 		wg.Wait()
-		for i := 1; i <= 50; i++ {
-			assert.Equal(t, int32(1), seen[i].Load(), "count %d", i)
+		require.Equal(t, int32(3), granted.Load())
+		seen := make([]atomic.Int32, 4)
+		for range 3 {
+			wg.Go(func() {
+				a, err := f.Attempts.SettleAttempt(ctx(), "t1", "op1", now, accessctl.AttemptFailed)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if a.Failures >= 1 && a.Failures <= 3 {
+					seen[a.Failures].Add(1)
+				}
+			})
 		}
+		wg.Wait()
+		for i := 1; i <= 3; i++ {
+			assert.Equal(t, int32(1), seen[i].Load(), "failure count %d", i)
+		}
+		assert.Equal(t, accessctl.Attempts{Failures: 3, Last: now}, get(t, f, "t1"))
 	})
 }
