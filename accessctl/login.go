@@ -47,6 +47,11 @@ func (s *Service) selfRef(o *Operator) ActorRef {
 // systemLogin is how the login's own bookkeeping is recorded.
 var systemLogin = ActorRef{Kind: ActorSystem, ID: "system:login", Name: "login"}
 
+// errNoLongerActive means the operator changed during its login so that it
+// may not log in (blocked by a concurrent failure, deactivated, MFA reset):
+// a refusal like any other, not a failure to report.
+var errNoLongerActive = errors.New("accessctl: the operator changed during login and cannot log in")
+
 // refusal is an internal reason for a refused login step. It never leaves
 // the package: the caller gets ErrLoginRefused.
 type refusal struct {
@@ -58,7 +63,7 @@ type refusal struct {
 // when none ran, reports a failure the caller must not see, and returns the
 // one answer.
 func (s *Service) refuse(ctx context.Context, r refusal) error {
-	if r.cause != nil {
+	if r.cause != nil && !errors.Is(r.cause, errNoLongerActive) {
 		s.report(ctx, fmt.Errorf("accessctl: login refused after an internal failure: %w", r.cause))
 	}
 	if !r.hashed {
@@ -227,7 +232,7 @@ func (s *Service) prepareLogin(ctx context.Context, o *Operator, password Secret
 			return nil, err
 		}
 		if o.Status != StatusActive {
-			return nil, fmt.Errorf("accessctl: login: the operator became %s during login", o.Status)
+			return nil, errNoLongerActive
 		}
 	}
 	return nil, fmt.Errorf("accessctl: login: the operator kept changing during login")
@@ -345,7 +350,7 @@ func (s *Service) recordStep(ctx context.Context, o *Operator, step int64) (*Ope
 	secret := o.MFASecret
 	for range retries {
 		if o.Status != StatusActive || o.MFASecret != secret {
-			return nil, fmt.Errorf("accessctl: login: the operator changed during login")
+			return nil, errNoLongerActive
 		}
 		if o.MFALastStep >= step {
 			return nil, errReplayed

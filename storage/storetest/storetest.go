@@ -6,6 +6,11 @@
 //		storetest.Run(t, func(t *testing.T) storetest.Stores { ... })
 //	}
 //
+// The Races tests run two instances of the services over the stores, as two
+// processes of a host would, and fire concurrent requests at every
+// check-then-act (A20); concerns the adapter lacks come from one shared
+// memory store.
+//
 // newStores must return fresh, empty stores (a new schema or key prefix)
 // each time it is called. A nil field of Stores means the adapter does not
 // implement that concern; its tests are not run.
@@ -68,6 +73,12 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 	}
 	if probe.Attempts != nil {
 		t.Run("Attempts", func(t *testing.T) { t.Parallel(); testAttempts(t, newStores) })
+	}
+	if probe.Attempts != nil && probe.Sessions != nil && probe.Tokens != nil {
+		t.Run("Races", func(t *testing.T) {
+			t.Parallel()
+			testRaces(t, newStores, probe.EndUsers != nil && probe.Devices != nil && probe.Tenants != nil)
+		})
 	}
 	if probe.EndUsers != nil && probe.Audit != nil && probe.Tenants != nil {
 		t.Run("EndUsers", func(t *testing.T) { t.Parallel(); testEndUsers(t, newStores) })
