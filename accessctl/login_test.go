@@ -150,7 +150,7 @@ func TestLoginRefusalsLookAlike(t *testing.T) {
 	_, deact := e.svc.Login(context.Background(), tenantID, "gone", pw)
 	for _, err := range []error{wrong, unknown, noTenant, inv, deact} {
 		requireKind(t, err, accessctl.ErrUnauthenticated)
-		assert.Equal(t, wrong.Error(), err.Error(), "every refusal reads the same")
+		require.Same(t, accessctl.ErrLoginRefused, err, "A20: every refusal is the same value")
 	}
 }
 

@@ -276,8 +276,12 @@ func pageJSON[T, U any](p accessctl.Page[T], f func(T) U) page[U] {
 	return out
 }
 
-// serveHTTP gives unmatched routes a problem body too: 404, or 405 with Allow.
+// ServeHTTP serves every response with nosniff and no-store (no proxy or
+// browser keeps an answer that may hold a secret or a customer's data),
+// and gives unmatched routes a problem body too: 404, or 405 with Allow.
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
 	if _, pattern := a.mux.Handler(r); pattern == "" {
 		rec := &statusRecorder{header: http.Header{}}
 		h, _ := a.mux.Handler(r)

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -139,4 +141,65 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decode(%q, %q) = %d %v", body, ctype, status, err)
 		}
 	})
+}
+
+// A20: a flood of 30 logins at one account, the right password among
+// them, gets one status and one body for every refusal, the same as an
+// unknown login's; the account ends blocked or the right password got
+// through.
+func TestLoginFloodLooksAlike(t *testing.T) {
+	a := newTestAPI(t)
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	c := &client{t: t, base: srv.URL, http: srv.Client(), secret: secretHdr}
+	sess := c.login("acme", "root", adminPW, map[string]string{}, 0)
+	c.must(201, c.do("POST", "/v1/operators", sess, map[string]any{"username": "victim", "email": "victim@acme.test",
+		"first_name": "V", "last_name": "V", "roles": []string{"read_only"}, "all_accounts": true,
+		"password": managerPW, "password_confirmation": managerPW}))
+	replies := make([]reply, 30)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range replies {
+		wg.Go(func() {
+			<-start
+			password := fmt.Sprintf("Wrong-Guess-%02d", i)
+			if i == 7 {
+				password = managerPW
+			}
+			replies[i] = c.do("POST", "/v1/login", "", map[string]string{"tenant": "acme", "login": "victim", "password": password})
+		})
+	}
+	close(start)
+	wg.Wait()
+	unknown := c.do("POST", "/v1/login", "", map[string]string{"tenant": "acme", "login": "nobody", "password": "Wrong-Guess-00"})
+	require.Equal(t, http.StatusUnauthorized, unknown.status)
+	for i, r := range replies {
+		if i == 7 && r.status == http.StatusOK {
+			continue // the right password was among the guesses checked
+		}
+		assert.Equal(t, unknown.status, r.status, "reply %d", i)
+		assert.Equal(t, string(unknown.raw), string(r.raw), "reply %d: one body for every refusal", i)
+		assert.Equal(t, unknown.header.Get("Content-Type"), r.header.Get("Content-Type"))
+	}
+	assert.NotContains(t, string(unknown.raw), "conflict")
+}
+
+// Every response, success, problem or unknown route, says nosniff and
+// no-store.
+func TestSecurityHeaders(t *testing.T) {
+	a := newTestAPI(t)
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	c := &client{t: t, base: srv.URL, http: srv.Client(), secret: secretHdr}
+	sess := c.login("acme", "root", adminPW, map[string]string{}, 0)
+	for _, r := range []reply{
+		c.do("GET", "/v1/operators", sess, nil),
+		c.do("GET", "/v1/operators", "", nil),
+		c.do("POST", "/v1/login", "", map[string]string{"tenant": "acme", "login": "nobody", "password": "x"}),
+		c.do("GET", "/no/such/route", "", nil),
+		c.do("GET", "/openapi.json", "", nil),
+	} {
+		assert.Equal(t, "nosniff", r.header.Get("X-Content-Type-Options"))
+		assert.Equal(t, "no-store", r.header.Get("Cache-Control"))
+	}
 }
