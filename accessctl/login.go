@@ -72,6 +72,19 @@ func (s *Service) refuse(ctx context.Context, r refusal) error {
 	return ErrLoginRefused
 }
 
+// usable refuses a login step unless the lookup found an active operator.
+func (s *Service) usable(ctx context.Context, o *Operator, err error) error {
+	switch {
+	case isNotFound(err):
+		return s.refuse(ctx, refusal{})
+	case err != nil:
+		return s.refuse(ctx, refusal{cause: err})
+	case o.Status != StatusActive:
+		return s.refuse(ctx, refusal{})
+	}
+	return nil
+}
+
 // limit is the attempt rule of the service.
 func (s *Service) limit() AttemptLimit {
 	return AttemptLimit{Max: s.maxFailures, Window: s.failureWindow, Cooldown: s.lastAdminCooldown, Lease: s.attemptLease}
@@ -103,13 +116,8 @@ func (s *Service) Login(ctx context.Context, tenant TenantID, login string, pass
 		return nil, Errorf(ErrFailedPrecondition, "accessctl: login", "this tenant signs in through SSO")
 	}
 	o, err := s.store.OperatorByLogin(ctx, tenant, login)
-	switch {
-	case isNotFound(err):
-		return nil, s.refuse(ctx, refusal{})
-	case err != nil:
-		return nil, s.refuse(ctx, refusal{cause: err})
-	case o.Status != StatusActive:
-		return nil, s.refuse(ctx, refusal{})
+	if err := s.usable(ctx, o, err); err != nil {
+		return nil, err
 	}
 	rehash, err := s.checkAttempt(ctx, o, func() (bool, bool, error) {
 		// Give up on a hashing slot well before the reservation's lease
@@ -308,13 +316,8 @@ func (s *Service) CompleteLogin(ctx context.Context, challenge Secret, code stri
 		return nil, s.refuse(ctx, refusal{})
 	}
 	o, err := s.store.Operator(ctx, tok.Tenant, tok.Operator)
-	switch {
-	case isNotFound(err):
-		return nil, s.refuse(ctx, refusal{})
-	case err != nil:
-		return nil, s.refuse(ctx, refusal{cause: err})
-	case o.Status != StatusActive:
-		return nil, s.refuse(ctx, refusal{})
+	if err := s.usable(ctx, o, err); err != nil {
+		return nil, err
 	}
 	// The code check is the attempt; storing the step it matched is part of
 	// it, since a replay is only found there.

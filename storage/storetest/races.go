@@ -225,6 +225,15 @@ func succeeded(t *testing.T, errs []error, kinds ...error) int {
 	return n
 }
 
+// once checks that of concurrent calls on one record exactly one
+// succeeded, the others losing with one of the kinds, and that one audit
+// entry records the action.
+func (e *raceEnv) once(t *testing.T, errs []error, typ, id, action string, kinds ...error) {
+	t.Helper()
+	assert.Equal(t, 1, succeeded(t, errs, kinds...), "one call succeeds: %v", errs)
+	assert.Equal(t, 1, e.actions(typ, id, action), "one %s entry", action)
+}
+
 // attack is what a burst of guesses at one operator did.
 type attack struct {
 	checked int64 // passwords hashed, or codes checked
@@ -401,8 +410,7 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 			pw := accessctl.Secret(fmt.Sprintf("Fresh-Password-%02d", i))
 			return e.ops[inst].ResetPassword(ctx(), n.Token, pw, pw)
 		})
-		assert.Equal(t, 1, succeeded(t, errs, accessctl.ErrInvalid))
-		assert.Equal(t, 1, e.actions(accessctl.TargetOperator, string(victim.ID), "operator.reset_password"))
+		e.once(t, errs, accessctl.TargetOperator, string(victim.ID), "operator.reset_password", accessctl.ErrInvalid)
 	})
 	t.Run("InvitationAcceptedOnce", func(t *testing.T) {
 		// A7: one invitation accepted ten times at once activates once.
@@ -418,9 +426,8 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 			_, err := e.ops[inst].AcceptInvitation(ctx(), n.Token, pw, pw)
 			return err
 		})
-		assert.Equal(t, 1, succeeded(t, errs, accessctl.ErrInvalid))
+		e.once(t, errs, accessctl.TargetOperator, string(o.ID), "operator.accept_invitation", accessctl.ErrInvalid)
 		assert.Equal(t, accessctl.StatusActive, e.get(o.ID).Status)
-		assert.Equal(t, 1, e.actions(accessctl.TargetOperator, string(o.ID), "operator.accept_invitation"))
 	})
 	t.Run("ReactivatedOnce", func(t *testing.T) {
 		// A13, X4: ten reactivations of one version, from two instances,
@@ -434,8 +441,7 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 			_, err := e.ops[inst].ReactivateOperator(e.rootCtx[inst], o.ID, o.Version)
 			return err
 		})
-		assert.Equal(t, 1, succeeded(t, errs, accessctl.ErrConflict, accessctl.ErrFailedPrecondition))
-		assert.Equal(t, 1, e.actions(accessctl.TargetOperator, string(o.ID), "operator.reactivate"))
+		e.once(t, errs, accessctl.TargetOperator, string(o.ID), "operator.reactivate", accessctl.ErrConflict, accessctl.ErrFailedPrecondition)
 	})
 	t.Run("StaleActor", func(t *testing.T) {
 		// A13, A18, A20: an actor built before its own deactivation cannot
@@ -549,8 +555,7 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 			_, err := e.users[inst].Deactivate(e.rootCtx[inst], u.ID, u.Version)
 			return err
 		})
-		assert.Equal(t, 1, succeeded(t, errs, accessctl.ErrConflict, accessctl.ErrFailedPrecondition))
-		assert.Equal(t, 1, e.actions(enduser.TargetEndUser, string(u.ID), "enduser.deactivate"))
+		e.once(t, errs, enduser.TargetEndUser, string(u.ID), "enduser.deactivate", accessctl.ErrConflict, accessctl.ErrFailedPrecondition)
 	})
 	t.Run("DeviceUnlockedOnce", func(t *testing.T) {
 		// S4, X4: ten unlocks of one version, from two instances.
@@ -569,7 +574,6 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 			_, err := e.devices[inst].Unlock(e.rootCtx[inst], d.ID, d.Version, true)
 			return err
 		})
-		assert.Equal(t, 1, succeeded(t, errs, accessctl.ErrConflict, accessctl.ErrFailedPrecondition))
-		assert.Equal(t, 1, e.actions(scadevice.TargetDevice, string(d.ID), "scadevice.unlock"))
+		e.once(t, errs, scadevice.TargetDevice, string(d.ID), "scadevice.unlock", accessctl.ErrConflict, accessctl.ErrFailedPrecondition)
 	})
 }
