@@ -44,10 +44,25 @@
 // the parameters in the hash so they can be raised and rehashed at the next
 // login; at most about one hash per CPU at a time) and returns a challenge;
 // CompleteLogin checks the TOTP code and opens a session. An operator with
-// no MFA gets an enrolment (secret and otpauth URI) in the same step. Every
-// refused login reads the same and costs one hash, whether or not the
-// username exists. Three failures in a row (wrong password or wrong code)
-// block the operator until an operator manager unblocks it (A9).
+// no MFA gets an enrolment (secret and otpauth URI) in the same step. Three
+// failures in a row (wrong password or wrong code) block the operator until
+// an operator manager unblocks it (A9); a right password does not end the
+// run, only a complete login does, so a password cannot be used to clear
+// failed codes.
+//
+// The lockout holds under parallel attack (A20): every password check and
+// every code check first reserves an attempt in the AttemptStore and is
+// refused unchecked when the run's failures and reservations in flight
+// reach Config.MaxFailures; then it settles the reservation. However many
+// requests arrive at once, on however many instances, at most MaxFailures
+// wrong guesses are checked per run, and the one failure that fills the
+// run blocks the operator. Every refusal, whatever its reason (a wrong,
+// unknown or disabled login, a wrong or replayed code, no attempt left, a
+// store failure or race inside the login), is the one value
+// ErrLoginRefused, and takes about as long: a refusal that needs no hash
+// waits as long as one (PasswordHasher.Delay) without taking a hashing
+// slot, so a flood of them leaves the slots to logins that may succeed.
+// Store failures so hidden go to Config.ReportError.
 //
 // The last active Administrator of a tenant can never be blocked,
 // deactivated, deleted or demoted (A15), not even by failed logins. Instead
@@ -78,7 +93,9 @@
 //
 // store.go lists every store interface. Stores persist and make atomic
 // what only they can: a change with its audit entry (X2), versions (X4),
-// unique usernames and emails, the last-Administrator Guard, single-use
-// tokens and failed-login counts. Package storage/memory implements them
+// unique usernames and emails, the Guard of a write (the last
+// Administrator, and the acting operator still active at its session
+// epoch, so an actor built before its own deactivation changes nothing),
+// single-use tokens and login attempt reservations. Package storage/memory implements them
 // all; storage/storetest is the conformance suite every adapter passes.
 package accessctl
