@@ -294,3 +294,23 @@ func BenchmarkLoginUnderFlood(b *testing.B) {
 		}
 	})
 }
+
+// A7, A11: a link is spent before its change is written, so a concurrent
+// edit of the operator in between is re-read and the change applied again
+// rather than losing the user's action with its link.
+func TestLinkWriteRetriesConflicts(t *testing.T) {
+	e := newEnv(t, accessctl.PresetDashboard)
+	invited, err := e.svc.InviteOperator(e.adminCtx, newOp("ivy", accessctl.RoleReadOnly))
+	require.NoError(t, err)
+	n, ok := e.rec.LastOperatorNotice(invited.Email, accessctl.NoticeInvitation)
+	require.True(t, ok)
+	st := &conflictOnce{Store: e.store}
+	svc, err := accessctl.NewService(accessctl.Config{Store: st, Now: e.clock.Now, NewID: e.ids.NewID, Hasher: sharedHasher()})
+	require.NoError(t, err)
+	res, err := svc.AcceptInvitation(context.Background(), n.Token, pw, pw)
+	require.NoError(t, err)
+	require.NotNil(t, res.Enrolment)
+	got := e.get(invited.ID)
+	assert.Equal(t, accessctl.StatusActive, got.Status)
+	assert.Equal(t, res.Enrolment.Secret, got.MFASecret)
+}

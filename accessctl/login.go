@@ -481,10 +481,19 @@ func (s *Service) selfOr(ctx context.Context, id OperatorID, p Permission) (*Act
 	return Require(ctx, p)
 }
 
-// consumeLink validates a link token and the password to set with it, and
-// spends the token only when both are good, so bad input changes nothing.
+// link is a link token checked and spent, with what it acts on.
+type link struct {
+	op       *Operator
+	hash     Secret // the new password's hash
+	okStatus func(*Operator) bool
+	bad      error
+}
+
+// consumeLink validates a link token and the password to set with it,
+// hashes the password, and only then spends the token, so that bad input
+// or a failed hash changes nothing and leaves the link usable.
 func (s *Service) consumeLink(ctx context.Context, op string, purpose TokenPurpose, token, pw, confirm Secret,
-	okStatus func(*Operator) bool) (*Operator, error) {
+	okStatus func(*Operator) bool) (*link, error) {
 	bad := Errorf(ErrInvalid, op, "the link is invalid, expired or already used; ask for a new one",
 		FieldViolation{"token", "invalid, expired or already used"})
 	id := hashToken(string(token))
@@ -513,41 +522,75 @@ func (s *Service) consumeLink(ctx context.Context, op string, purpose TokenPurpo
 	if err := v.Err(op); err != nil {
 		return nil, err
 	}
+	hash, err := s.hasher.Hash(ctx, string(pw))
+	if err != nil {
+		return nil, err
+	}
 	if _, err := s.tokens.ConsumeToken(ctx, purpose, id); isNotFound(err) {
 		return nil, bad // spent by a concurrent call
 	} else if err != nil {
 		return nil, err
 	}
-	return o, nil
+	return &link{op: o, hash: hash, okStatus: okStatus, bad: bad}, nil
+}
+
+// write stores what a spent link does. The link is gone by then, so a
+// concurrent change of the operator between the check and the write (an
+// edit on another instance) is re-read and the change applied again,
+// instead of losing the user's action with its link.
+func (l *link) write(ctx context.Context, s *Service, action string, apply func(before, o *Operator) changes) (*Operator, error) {
+	before := l.op
+	for range retries {
+		o := before.Clone()
+		c := apply(before, o)
+		o.UpdatedAt = s.clock()
+		e := s.entry(s.selfRef(o), o.Tenant, action, TargetOperator, string(o.ID), o.UpdatedAt, c)
+		err := s.store.UpdateOperator(ctx, o, before.Version, Guard{}, e)
+		if err == nil {
+			return o, nil
+		}
+		if !errors.Is(err, ErrConflict) || conflictOn(err, "username") || conflictOn(err, "email") {
+			return nil, err
+		}
+		if before, err = s.store.Operator(ctx, before.Tenant, before.ID); isNotFound(err) {
+			return nil, l.bad
+		} else if err != nil {
+			return nil, err
+		}
+		if !l.okStatus(before) {
+			return nil, l.bad
+		}
+	}
+	return nil, Errorf(ErrConflict, "accessctl: link", "the operator kept changing; ask for a new link")
 }
 
 // AcceptInvitation follows an invitation or verification link (A7): it
 // verifies the email, sets the password and activates the operator, then
 // returns the MFA enrolment and challenge to finish with CompleteLogin. It
-// needs no actor. A bad password leaves the link usable.
+// needs no actor. A bad password leaves the link usable; of concurrent
+// uses of one link, one succeeds.
 func (s *Service) AcceptInvitation(ctx context.Context, token, pw, confirm Secret) (*LoginResult, error) {
 	const op = "accessctl: accept invitation"
-	before, err := s.consumeLink(ctx, op, PurposeInvitation, token, pw, confirm,
+	l, err := s.consumeLink(ctx, op, PurposeInvitation, token, pw, confirm,
 		func(o *Operator) bool { return o.Status == StatusInvited })
 	if err != nil {
 		return nil, err
 	}
-	o := before.Clone()
-	if o.PasswordHash, err = s.hasher.Hash(ctx, string(pw)); err != nil {
+	secret, err := newTOTPSecret()
+	if err != nil {
 		return nil, err
 	}
-	if o.MFASecret, err = newTOTPSecret(); err != nil {
-		return nil, err
-	}
-	o.Status, o.EmailVerified, o.MFAEnrolled = StatusActive, true, false
-	var c changes
-	c.str("status", string(before.Status), string(o.Status))
-	c.str("email_verified", "false", "true")
-	c.secret("password")
-	c.secret("mfa_secret")
-	o.UpdatedAt = s.clock()
-	e := s.entry(s.selfRef(o), o.Tenant, "operator.accept_invitation", TargetOperator, string(o.ID), o.UpdatedAt, c)
-	if err := s.store.UpdateOperator(ctx, o, before.Version, Guard{}, e); err != nil {
+	o, err := l.write(ctx, s, "operator.accept_invitation", func(before, o *Operator) changes {
+		o.PasswordHash, o.MFASecret = l.hash, secret
+		o.Status, o.EmailVerified, o.MFAEnrolled = StatusActive, true, false
+		var c changes
+		c.str("status", string(before.Status), string(o.Status))
+		c.str("email_verified", boolStr(before.EmailVerified), "true")
+		c.secret("password")
+		c.secret("mfa_secret")
+		return c
+	})
+	if err != nil {
 		return nil, err
 	}
 	res := &LoginResult{Operator: o.ID, Enrolment: &MFAEnrolment{Secret: o.MFASecret, URI: otpauthURI(s.issuer, o.LoginName(), o.MFASecret)}}
@@ -619,21 +662,19 @@ func (s *Service) ForgotPassword(ctx context.Context, tenant TenantID, login str
 // actor. A bad password leaves the link usable.
 func (s *Service) ResetPassword(ctx context.Context, token, pw, confirm Secret) error {
 	const op = "accessctl: reset password"
-	before, err := s.consumeLink(ctx, op, PurposePasswordReset, token, pw, confirm,
+	l, err := s.consumeLink(ctx, op, PurposePasswordReset, token, pw, confirm,
 		func(o *Operator) bool { return o.Status == StatusActive || o.Status == StatusBlocked })
 	if err != nil {
 		return err
 	}
-	o := before.Clone()
-	if o.PasswordHash, err = s.hasher.Hash(ctx, string(pw)); err != nil {
-		return err
-	}
-	o.SessionEpoch++
-	var c changes
-	c.secret("password")
-	o.UpdatedAt = s.clock()
-	e := s.entry(s.selfRef(o), o.Tenant, "operator.reset_password", TargetOperator, string(o.ID), o.UpdatedAt, c)
-	if err := s.store.UpdateOperator(ctx, o, before.Version, Guard{}, e); err != nil {
+	o, err := l.write(ctx, s, "operator.reset_password", func(_, o *Operator) changes {
+		o.PasswordHash = l.hash
+		o.SessionEpoch++
+		var c changes
+		c.secret("password")
+		return c
+	})
+	if err != nil {
 		return err
 	}
 	s.after(ctx, "ending the sessions of "+string(o.ID), s.sessions.DeleteOperatorSessions(ctx, o.Tenant, o.ID))
