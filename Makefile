@@ -1,15 +1,25 @@
-# make test:  the whole suite: go vet, then go test -race on every package,
-#             with the PostgreSQL and Redis integration suites required.
+# make test:  the whole suite: gofmt, go vet, staticcheck and the go.mod
+#             tidiness check, then go test -race on every package, with the
+#             PostgreSQL and Redis integration suites required.
 # make bench: every benchmark, the heavy ones (a million end users) included.
 # make fuzz:  each fuzz target for a while.
 GO ?= go
 export BACKOFFICE_REQUIRE_INTEGRATION = 1
 
-.PHONY: test bench fuzz vet servers
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-test: servers
-	$(GO) vet ./...
+.PHONY: test check bench fuzz vet servers
+
+test: check servers
 	$(GO) test -race -count=1 ./...
+
+# check fails on unformatted files, vet or staticcheck findings, and a
+# go.mod or go.sum that go mod tidy would change.
+check:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l finds unformatted files:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) mod tidy -diff
 
 bench: servers
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...

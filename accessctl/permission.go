@@ -2,7 +2,6 @@ package accessctl
 
 import (
 	"fmt"
-	"math/bits"
 	"strings"
 )
 
@@ -150,9 +149,6 @@ func (s *PermSet) union(o *PermSet)  { s[0] |= o[0]; s[1] |= o[1]; s[2] |= o[2];
 func (s *PermSet) subsetOf(o *PermSet) bool {
 	return s[0]&^o[0] == 0 && s[1]&^o[1] == 0 && s[2]&^o[2] == 0 && s[3]&^o[3] == 0
 }
-func (s *PermSet) count() int {
-	return bits.OnesCount64(s[0]) + bits.OnesCount64(s[1]) + bits.OnesCount64(s[2]) + bits.OnesCount64(s[3])
-}
 
 // Catalog is the immutable set of permissions known to a service: the
 // built-in ones and the host's. It assigns each a bit, so that an
@@ -219,15 +215,4 @@ func (c *Catalog) compile(perms []Permission) (PermSet, error) {
 		s.set(i)
 	}
 	return s, v.Err("accessctl: compile role")
-}
-
-// names lists the permissions of a set in catalog order.
-func (c *Catalog) names(s PermSet) []Permission {
-	var out []Permission
-	for i, p := range c.perms {
-		if s.has(uint16(i)) {
-			out = append(out, p.Name)
-		}
-	}
-	return out
 }

@@ -21,8 +21,6 @@ import (
 
 const tenantID = accessctl.TenantID("acme")
 
-type clock = testkit.Clock
-
 type env struct {
 	t     *testing.T
 	store *memory.Store

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,7 +40,7 @@ func buildBinary(t *testing.T) string {
 		}
 		testserver.AtExit(func() { os.RemoveAll(dir) })
 		binary = filepath.Join(dir, "adminapi")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binary, ".")
+		cmd := exec.Command("go", "build", "-o", binary, ".")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v: %s", err, out)

@@ -108,7 +108,7 @@ func run(out io.Writer) error {
 	g, _ := svc.Operator(adminCtx, mgr.ID)
 	_, err = svc.Login(ctx, tenant, "grace", gracePW)
 	step("grace is now %s; the right password is refused too: %t", g.Status, errors.Is(err, accessctl.ErrUnauthenticated))
-	if g, err = svc.UnblockOperator(adminCtx, g.ID, g.Version); err != nil {
+	if _, err = svc.UnblockOperator(adminCtx, g.ID, g.Version); err != nil {
 		return err
 	}
 	graceSession, err := app.login(svc, clk, tenant, "grace", gracePW)

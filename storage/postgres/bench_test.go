@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
+	_ "github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
 	"github.com/backoffice-go/backoffice/accessctl"
@@ -51,8 +51,8 @@ func loadMillion(b *testing.B) *million {
 		require.NoError(b, err)
 		tx, err := db.Begin()
 		require.NoError(b, err)
-		stmt, err := tx.Prepare(pq.CopyIn("end_users", "tenant_id", "id", "tag", "type", "status", "kyc", "first_name", "last_name",
-			"email", "search_text", "version", "created_at", "updated_at"))
+		stmt, err := tx.Prepare(`COPY end_users (tenant_id, id, tag, type, status, kyc, first_name, last_name,
+			email, search_text, version, created_at, updated_at) FROM STDIN`)
 		require.NoError(b, err)
 		rng := rand.New(rand.NewPCG(1, 2))
 		base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
