@@ -4,20 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
-)
 
-// ActorKind says who acts: an operator with a session, or the host's
-// background work.
-type ActorKind string
-
-// Actor kinds.
-const (
-	ActorOperator ActorKind = "operator"
-	ActorSystem   ActorKind = "system"
-	// ActorEndUser is an end user acting on its own records through the
-	// host's customer-facing API (enrolling an SCA device, say). It holds
-	// no operator permission; services check that the record is its own.
-	ActorEndUser ActorKind = "enduser"
+	"github.com/backoffice-go/backoffice"
 )
 
 // Actor is the party on whose behalf an operation runs (X1). An operator
@@ -25,11 +13,11 @@ const (
 // roles compiled into one permission bitset, so authorization needs no I/O.
 // Actors are immutable and safe to share between goroutines.
 type Actor struct {
-	tenant      TenantID
+	tenant      backoffice.TenantID
 	id          string
 	epoch       int64 // the operator's session epoch when the actor was built
 	name        string
-	kind        ActorKind
+	kind        backoffice.ActorKind
 	roles       []RoleName
 	grants      []*compiledRole
 	set         PermSet
@@ -42,18 +30,18 @@ type Actor struct {
 // SystemActor returns an actor for the host's own background work in one
 // tenant. It holds every permission and every account; its entries in the
 // audit log carry the given name with kind "system".
-func SystemActor(tenant TenantID, name string) *Actor {
-	return &Actor{tenant: tenant, id: "system:" + name, name: name, kind: ActorSystem, admin: true, allAccounts: true}
+func SystemActor(tenant backoffice.TenantID, name string) *Actor {
+	return &Actor{tenant: tenant, id: "system:" + name, name: name, kind: backoffice.ActorSystem, admin: true, allAccounts: true}
 }
 
 // EndUserActor returns the actor for an end user of the tenant acting on
 // its own records. It holds no permission of the catalog.
-func EndUserActor(tenant TenantID, endUserID string) *Actor {
-	return &Actor{tenant: tenant, id: endUserID, name: endUserID, kind: ActorEndUser}
+func EndUserActor(tenant backoffice.TenantID, endUserID string) *Actor {
+	return &Actor{tenant: tenant, id: endUserID, name: endUserID, kind: backoffice.ActorEndUser}
 }
 
 // Tenant returns the actor's tenant.
-func (a *Actor) Tenant() TenantID { return a.tenant }
+func (a *Actor) Tenant() backoffice.TenantID { return a.tenant }
 
 // ID returns the operator id, or "system:<name>" for a system actor.
 func (a *Actor) ID() string { return a.id }
@@ -62,7 +50,7 @@ func (a *Actor) ID() string { return a.id }
 func (a *Actor) Name() string { return a.name }
 
 // Kind says whether the actor is an operator or the system.
-func (a *Actor) Kind() ActorKind { return a.kind }
+func (a *Actor) Kind() backoffice.ActorKind { return a.kind }
 
 // Roles returns the actor's role names.
 func (a *Actor) Roles() []RoleName { return slices.Clone(a.roles) }
@@ -72,7 +60,9 @@ func (a *Actor) Roles() []RoleName { return slices.Clone(a.roles) }
 func (a *Actor) IsAdministrator() bool { return a.admin }
 
 // Ref returns how the actor is recorded in audit entries.
-func (a *Actor) Ref() ActorRef { return ActorRef{Kind: a.kind, ID: a.id, Name: a.name} }
+func (a *Actor) Ref() backoffice.ActorRef {
+	return backoffice.ActorRef{Kind: a.kind, ID: a.id, Name: a.name}
+}
 
 // String describes the actor without any secret.
 func (a *Actor) String() string {
@@ -81,8 +71,8 @@ func (a *Actor) String() string {
 
 // Can reports whether the actor holds permission p. It allocates nothing.
 func (a *Actor) Can(p Permission) bool {
-	if a.kind != ActorOperator {
-		return a.kind == ActorSystem
+	if a.kind != backoffice.ActorOperator {
+		return a.kind == backoffice.ActorSystem
 	}
 	i, ok := a.cat.index[p]
 	return ok && a.set.has(i)
@@ -102,12 +92,12 @@ func (a *Actor) hasAccount(account AccountID) bool {
 // naming the missing permission. The allowed path allocates nothing.
 func (a *Actor) Authorize(p Permission) error {
 	if a == nil {
-		return Errorf(ErrUnauthenticated, "accessctl: authorize", "log in first")
+		return backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: authorize", "log in first")
 	}
 	if a.Can(p) {
 		return nil
 	}
-	return Errorf(ErrForbidden, "accessctl: authorize", fmt.Sprintf("permission %s is required; ask an operator manager for a role that grants it", p))
+	return backoffice.NewError(backoffice.ErrForbidden, "accessctl: authorize", fmt.Sprintf("permission %s is required; ask an operator manager for a role that grants it", p))
 }
 
 // AuthorizeAccount is Authorize for an action on one account (A19).
@@ -116,7 +106,7 @@ func (a *Actor) AuthorizeAccount(p Permission, account AccountID) error {
 		return err
 	}
 	if !a.hasAccount(account) {
-		return Errorf(ErrForbidden, "accessctl: authorize", fmt.Sprintf("no access to account %s; ask an operator manager for access", account))
+		return backoffice.NewError(backoffice.ErrForbidden, "accessctl: authorize", fmt.Sprintf("no access to account %s; ask an operator manager for access", account))
 	}
 	return nil
 }
@@ -137,9 +127,9 @@ func (a *Actor) Explain(p Permission) Decision {
 	switch {
 	case a == nil:
 		d.Reason = "no actor: not logged in"
-	case a.kind == ActorSystem:
+	case a.kind == backoffice.ActorSystem:
 		d.Allowed, d.Reason = true, "system actors hold every permission"
-	case a.kind == ActorEndUser:
+	case a.kind == backoffice.ActorEndUser:
 		d.Reason = "end users hold no operator permission"
 	case !a.cat.Has(p):
 		d.Reason = fmt.Sprintf("%s is not in the permission catalog", p)
@@ -162,7 +152,7 @@ func (a *Actor) Explain(p Permission) Decision {
 
 // holdsRole reports whether the actor holds the role itself (A5).
 func (a *Actor) holdsRole(r RoleName) bool {
-	return a.kind == ActorSystem || slices.Contains(a.roles, r)
+	return a.kind == backoffice.ActorSystem || slices.Contains(a.roles, r)
 }
 
 type actorKey struct{}
@@ -184,7 +174,7 @@ func ActorFrom(ctx context.Context) (*Actor, bool) {
 func Require(ctx context.Context, p Permission) (*Actor, error) {
 	a, ok := ActorFrom(ctx)
 	if !ok {
-		return nil, Errorf(ErrUnauthenticated, "accessctl: authorize", "no actor in the context; authenticate the request first")
+		return nil, backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: authorize", "no actor in the context; authenticate the request first")
 	}
 	return a, a.Authorize(p)
 }
@@ -192,7 +182,7 @@ func Require(ctx context.Context, p Permission) (*Actor, error) {
 // newActor compiles an operator's roles into an actor.
 func newActor(cat *Catalog, rs *roleSet, op *Operator) *Actor {
 	a := &Actor{
-		tenant: op.Tenant, id: string(op.ID), epoch: op.SessionEpoch, name: op.LoginName(), kind: ActorOperator,
+		tenant: op.Tenant, id: string(op.ID), epoch: op.SessionEpoch, name: op.LoginName(), kind: backoffice.ActorOperator,
 		roles: slices.Clone(op.Roles), cat: cat, allAccounts: op.AllAccounts, accounts: slices.Clone(op.Accounts),
 	}
 	for _, name := range op.Roles {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/storage/memory"
@@ -38,7 +39,7 @@ func TestLoginRefusalIsOneValue(t *testing.T) {
 	require.Same(t, accessctl.ErrLoginRefused, err, "blocked, right password")
 	_, err = e.svc.Login(context.Background(), tenantID, "dave", "Wrong-Password-1")
 	require.Same(t, accessctl.ErrLoginRefused, err, "a wrong password")
-	require.ErrorIs(t, err, accessctl.ErrUnauthenticated)
+	require.ErrorIs(t, err, backoffice.ErrUnauthenticated)
 }
 
 // A20: a right password does not end the run of failures; only a complete
@@ -86,9 +87,9 @@ func TestCodeCheckReservesAnAttempt(t *testing.T) {
 // failingAttempts is an attempt store that cannot be reached.
 type failingAttempts struct{ accessctl.AttemptStore }
 
-var errDown = accessctl.Errorf(accessctl.ErrUnavailable, "test: attempts", "the store is down")
+var errDown = backoffice.NewError(backoffice.ErrUnavailable, "test: attempts", "the store is down")
 
-func (failingAttempts) ReserveAttempt(context.Context, accessctl.TenantID, accessctl.OperatorID, time.Time, accessctl.AttemptLimit) (bool, error) {
+func (failingAttempts) ReserveAttempt(context.Context, backoffice.TenantID, accessctl.OperatorID, time.Time, accessctl.AttemptLimit) (bool, error) {
 	return false, errDown
 }
 
@@ -115,17 +116,17 @@ type conflictOnce struct {
 	done atomic.Bool
 }
 
-func (c *conflictOnce) UpdateOperator(ctx context.Context, o *accessctl.Operator, v int64, g accessctl.Guard, e accessctl.AuditEntry) error {
+func (c *conflictOnce) UpdateOperator(ctx context.Context, o *accessctl.Operator, v int64, g accessctl.Guard, e backoffice.AuditEntry) error {
 	if !c.done.Swap(true) {
 		cur, err := c.Store.Operator(ctx, o.Tenant, o.ID)
 		if err != nil {
 			return err
 		}
 		cur.UpdatedAt = cur.UpdatedAt.Add(time.Microsecond) // someone else's edit
-		if err := c.Store.UpdateOperator(ctx, cur, cur.Version, accessctl.Guard{}, accessctl.AuditEntry{ID: "other-" + string(o.ID), Tenant: o.Tenant}); err != nil {
+		if err := c.Store.UpdateOperator(ctx, cur, cur.Version, accessctl.Guard{}, backoffice.AuditEntry{ID: "other-" + string(o.ID), Tenant: o.Tenant}); err != nil {
 			return err
 		}
-		return accessctl.Errorf(accessctl.ErrConflict, "test", "changed")
+		return backoffice.NewError(backoffice.ErrConflict, "test", "changed")
 	}
 	return c.Store.UpdateOperator(ctx, o, v, g, e)
 }
@@ -161,7 +162,7 @@ func TestConcurrentFirstLogins(t *testing.T) {
 	e := newEnv(t, accessctl.PresetDashboard)
 	o := e.withPassword("fred", accessctl.RoleReadOnly)
 	var wg sync.WaitGroup
-	secrets := make([]accessctl.Secret, 3) // three fit in one run
+	secrets := make([]backoffice.Secret, 3) // three fit in one run
 	errs := make([]error, 3)
 	for i := range secrets {
 		wg.Go(func() {
@@ -183,9 +184,9 @@ func TestConcurrentFirstLogins(t *testing.T) {
 func TestNoSelfReactivation(t *testing.T) {
 	e := newEnv(t, accessctl.PresetDashboard)
 	_, err := e.svc.ReactivateOperator(e.adminCtx, e.admin.ID, e.get(e.admin.ID).Version)
-	requireKind(t, err, accessctl.ErrForbidden)
+	requireKind(t, err, backoffice.ErrForbidden)
 	_, err = e.svc.UnblockOperator(e.adminCtx, e.admin.ID, e.get(e.admin.ID).Version)
-	requireKind(t, err, accessctl.ErrForbidden)
+	requireKind(t, err, backoffice.ErrForbidden)
 }
 
 // A20, A9: a flood of refusals that need no hash (unknown usernames, a

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/storage/memory"
@@ -32,7 +33,7 @@ func benchActor(b *testing.B) *accessctl.Actor {
 	o, err := svc.InviteOperator(sys, newOp("bench", accessctl.RoleBasicEditor, accessctl.RoleTransferOnly))
 	require.NoError(b, err)
 	o.Status = accessctl.StatusActive
-	require.NoError(b, store.UpdateOperator(context.Background(), o, o.Version, accessctl.Guard{}, accessctl.AuditEntry{ID: "zz", Tenant: tenantID}))
+	require.NoError(b, store.UpdateOperator(context.Background(), o, o.Version, accessctl.Guard{}, backoffice.AuditEntry{ID: "zz", Tenant: tenantID}))
 	e := &env{t: b, store: store, svc: svc, clock: testkit.NewClock(time.Now())}
 	a, err := svc.Authenticate(context.Background(), e.token(o))
 	require.NoError(b, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/storage/memory"
 )
@@ -36,7 +37,7 @@ func Example() {
 	fmt.Println(m.Username, m.Roles, m.Status, len(outbox.OperatorNotices()))
 
 	_, err = svc.InviteOperator(ctx, accessctl.NewOperator{Username: "eve"})
-	fmt.Println(errors.Is(err, accessctl.ErrUnauthenticated))
+	fmt.Println(errors.Is(err, backoffice.ErrUnauthenticated))
 	// Output:
 	// ada [administrator] active
 	// grace [manager] invited 1
@@ -48,7 +49,7 @@ func ExampleError() {
 	svc, _ := accessctl.NewService(accessctl.Config{Store: memory.New()})
 	_, err := svc.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: "acme", Name: "Acme", Preset: accessctl.PresetPortal,
 		Admin: accessctl.NewOperator{Email: "not-an-email", FirstName: "Ada", Password: "short", PasswordConfirmation: "other"}})
-	fmt.Println(errors.Is(err, accessctl.ErrInvalid), accessctl.FieldsOf(err))
+	fmt.Println(errors.Is(err, backoffice.ErrInvalid), backoffice.FieldsOf(err))
 	// Output:
 	// true [email last_name password password password password_confirmation]
 }

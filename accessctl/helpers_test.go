@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/internal/ids"
 	"github.com/backoffice-go/backoffice/internal/testkit"
@@ -21,7 +22,7 @@ type clock = testkit.Clock
 
 const (
 	adminPassword = "Correct-Horse-42"
-	tenantID      = accessctl.TenantID("acme")
+	tenantID      = backoffice.TenantID("acme")
 )
 
 // env is one service on a fresh memory store with a bootstrapped tenant.
@@ -59,7 +60,7 @@ func newEnv(t *testing.T, preset string) *env {
 
 // token makes a session for an operator straight in the store, as a
 // completed login would, and returns its token.
-func (e *env) token(o *accessctl.Operator) accessctl.Secret {
+func (e *env) token(o *accessctl.Operator) backoffice.Secret {
 	e.t.Helper()
 	e.n++
 	raw := fmt.Sprintf("test-token-%s-%d", o.ID, e.n)
@@ -67,7 +68,7 @@ func (e *env) token(o *accessctl.Operator) accessctl.Secret {
 	now := e.clock.Now()
 	require.NoError(e.t, e.store.CreateSession(context.Background(), &accessctl.Session{ID: hex.EncodeToString(sum[:]),
 		Tenant: o.Tenant, Operator: o.ID, Epoch: o.SessionEpoch, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
-	return accessctl.Secret(raw)
+	return backoffice.Secret(raw)
 }
 
 // actorCtx authenticates the operator through a session, as a request would.
@@ -90,7 +91,7 @@ func (e *env) operator(name string, roles ...accessctl.RoleName) *accessctl.Oper
 	// Activate it directly: the tests of invitations are elsewhere.
 	o.Status = accessctl.StatusActive
 	require.NoError(e.t, e.store.UpdateOperator(context.Background(), o, o.Version, accessctl.Guard{},
-		accessctl.AuditEntry{ID: e.ids.NewID(), Tenant: o.Tenant, Action: "test.activate", TargetType: accessctl.TargetOperator, TargetID: string(o.ID)}))
+		backoffice.AuditEntry{ID: e.ids.NewID(), Tenant: o.Tenant, Action: "test.activate", TargetType: accessctl.TargetOperator, TargetID: string(o.ID)}))
 	return o
 }
 
@@ -107,7 +108,7 @@ func (e *env) get(id accessctl.OperatorID) *accessctl.Operator {
 	return o
 }
 
-func (e *env) history(id accessctl.OperatorID) []accessctl.AuditEntry {
+func (e *env) history(id accessctl.OperatorID) []backoffice.AuditEntry {
 	e.t.Helper()
 	es, err := e.store.AuditEntries(context.Background(), tenantID, accessctl.AuditQuery{TargetType: accessctl.TargetOperator, TargetID: string(id)})
 	require.NoError(e.t, err)
@@ -116,7 +117,7 @@ func (e *env) history(id accessctl.OperatorID) []accessctl.AuditEntry {
 
 // login runs the whole login, with the TOTP code of the operator's secret.
 // It moves the clock past the TOTP step so that codes are never replayed.
-func (e *env) login(login string, password accessctl.Secret) (*accessctl.LoginResult, error) {
+func (e *env) login(login string, password backoffice.Secret) (*accessctl.LoginResult, error) {
 	e.t.Helper()
 	res, err := e.svc.Login(context.Background(), tenantID, login, password)
 	if err != nil {
@@ -171,8 +172,8 @@ func requireKind(t *testing.T, err, kind error) {
 
 func requireFields(t *testing.T, err error, fields ...string) {
 	t.Helper()
-	requireKind(t, err, accessctl.ErrInvalid)
-	got := accessctl.FieldsOf(err)
+	requireKind(t, err, backoffice.ErrInvalid)
+	got := backoffice.FieldsOf(err)
 	for _, f := range fields {
 		require.Contains(t, got, f, "error %v", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/backoffice-go/backoffice"
 )
 
 // LoginResult is the outcome of a login step. Exactly one of Session and
@@ -13,11 +15,11 @@ type LoginResult struct {
 	Operator OperatorID
 	// Session is the session token for the client to send with each
 	// request, set once the login is complete.
-	Session   Secret
+	Session   backoffice.Secret
 	ExpiresAt time.Time
 	// Challenge is set when a TOTP code is needed: pass it with the code to
 	// CompleteLogin. It expires after a few minutes and works once.
-	Challenge Secret
+	Challenge backoffice.Secret
 	// Enrolment is set when the operator has no MFA yet and must add the
 	// secret to an authenticator app first (A10).
 	Enrolment *MFAEnrolment
@@ -25,8 +27,8 @@ type LoginResult struct {
 
 // MFAEnrolment is a new TOTP secret and its otpauth:// URI (for a QR code).
 type MFAEnrolment struct {
-	Secret Secret
-	URI    Secret
+	Secret backoffice.Secret
+	URI    backoffice.Secret
 }
 
 // ErrLoginRefused is the one answer to every refused login step (A9,
@@ -36,16 +38,16 @@ type MFAEnrolment struct {
 // caller cannot tell one refusal from another by its type, text or HTTP
 // status; the service reports the cause of a store failure through
 // Config.ReportError. It is an ErrUnauthenticated.
-var ErrLoginRefused error = &Error{Kind: ErrUnauthenticated, Op: "accessctl: login",
+var ErrLoginRefused error = &backoffice.Error{Kind: backoffice.ErrUnauthenticated, Op: "accessctl: login",
 	Msg: "wrong login, password or code, or the login step expired, or this operator cannot log in now; " +
 		"after too many failures an operator manager must unblock it"}
 
-func (s *Service) selfRef(o *Operator) ActorRef {
-	return ActorRef{Kind: ActorOperator, ID: string(o.ID), Name: o.LoginName()}
+func (s *Service) selfRef(o *Operator) backoffice.ActorRef {
+	return backoffice.ActorRef{Kind: backoffice.ActorOperator, ID: string(o.ID), Name: o.LoginName()}
 }
 
 // systemLogin is how the login's own bookkeeping is recorded.
-var systemLogin = ActorRef{Kind: ActorSystem, ID: "system:login", Name: "login"}
+var systemLogin = backoffice.ActorRef{Kind: backoffice.ActorSystem, ID: "system:login", Name: "login"}
 
 // errNoLongerActive means the operator changed during its login so that it
 // may not log in (blocked by a concurrent failure, deactivated, MFA reset):
@@ -104,7 +106,7 @@ func (s *Service) limit() AttemptLimit {
 // leave the hashing slots to logins that may succeed. The last active
 // Administrator, which cannot be blocked (A15), is refused for
 // LastAdminCooldown instead.
-func (s *Service) Login(ctx context.Context, tenant TenantID, login string, password Secret) (*LoginResult, error) {
+func (s *Service) Login(ctx context.Context, tenant backoffice.TenantID, login string, password backoffice.Secret) (*LoginResult, error) {
 	t, err := s.store.Tenant(ctx, tenant)
 	switch {
 	case isNotFound(err):
@@ -113,7 +115,7 @@ func (s *Service) Login(ctx context.Context, tenant TenantID, login string, pass
 		return nil, s.refuse(ctx, refusal{cause: err})
 	case t.SSO.Enabled:
 		// The tenant's sign-in mode is what its login page shows anyway.
-		return nil, Errorf(ErrFailedPrecondition, "accessctl: login", "this tenant signs in through SSO")
+		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, "accessctl: login", "this tenant signs in through SSO")
 	}
 	o, err := s.store.OperatorByLogin(ctx, tenant, login)
 	if err := s.usable(ctx, o, err); err != nil {
@@ -192,8 +194,8 @@ const retries = 8
 // concurrent change of the operator (another login creating the secret, an
 // edit) is re-read and retried; a rehash that cannot be stored is dropped,
 // since the old hash still verifies.
-func (s *Service) prepareLogin(ctx context.Context, o *Operator, password Secret, rehash bool) (*Operator, error) {
-	var newHash Secret
+func (s *Service) prepareLogin(ctx context.Context, o *Operator, password backoffice.Secret, rehash bool) (*Operator, error) {
+	var newHash backoffice.Secret
 	if rehash {
 		h, err := s.hasher.Hash(ctx, string(password))
 		if err != nil {
@@ -224,12 +226,12 @@ func (s *Service) prepareLogin(ctx context.Context, o *Operator, password Secret
 			c.secret("mfa_secret")
 		}
 		next.UpdatedAt = s.clock()
-		e := s.entry(s.selfRef(next), next.Tenant, "operator.login_prepare", TargetOperator, string(next.ID), next.UpdatedAt, c)
+		e := s.entry(s.selfRef(next), next.Tenant, backoffice.ActionOperatorLoginPrepare, TargetOperator, string(next.ID), next.UpdatedAt, c)
 		err := s.store.UpdateOperator(ctx, next, o.Version, Guard{}, e)
 		if err == nil {
 			return next, nil
 		}
-		if !errors.Is(err, ErrConflict) {
+		if !errors.Is(err, backoffice.ErrConflict) {
 			if needSecret {
 				return nil, err
 			}
@@ -274,12 +276,12 @@ func (s *Service) block(ctx context.Context, o *Operator) {
 		b.Status = StatusBlocked
 		b.SessionEpoch++
 		b.UpdatedAt = now
-		e := s.entry(systemLogin, o.Tenant, "operator.block", TargetOperator, string(o.ID), now,
-			[]Change{{Field: "status", Before: string(cur.Status), After: string(b.Status)},
+		e := s.entry(systemLogin, o.Tenant, backoffice.ActionOperatorBlock, TargetOperator, string(o.ID), now,
+			[]backoffice.Change{{Field: "status", Before: string(cur.Status), After: string(b.Status)},
 				{Field: "reason", After: "too many failed logins"}})
 		err = s.store.UpdateOperator(ctx, b, cur.Version, guardFor(nil, rs, cur, b), e)
 		switch {
-		case errors.Is(err, ErrConflict):
+		case errors.Is(err, backoffice.ErrConflict):
 			continue
 		case errors.Is(err, ErrLastAdministrator):
 			return
@@ -305,7 +307,7 @@ func (s *Service) block(ctx context.Context, o *Operator) {
 // when two challenges present it at once: the step it matched is stored
 // with a version check, and the loser is refused (replay). Every refusal
 // is ErrLoginRefused.
-func (s *Service) CompleteLogin(ctx context.Context, challenge Secret, code string) (*LoginResult, error) {
+func (s *Service) CompleteLogin(ctx context.Context, challenge backoffice.Secret, code string) (*LoginResult, error) {
 	tok, err := s.tokens.ConsumeToken(ctx, PurposeMFAChallenge, hashToken(string(challenge)))
 	switch {
 	case isNotFound(err):
@@ -361,11 +363,11 @@ func (s *Service) recordStep(ctx context.Context, o *Operator, step int64) (*Ope
 		next := o.Clone()
 		next.MFALastStep = step
 		var c changes
-		action := "operator.login"
+		action := backoffice.ActionOperatorLogin
 		if !next.MFAEnrolled {
 			next.MFAEnrolled = true
 			c.str("mfa_enrolled", "false", "true")
-			action = "operator.mfa_enrol"
+			action = backoffice.ActionOperatorMFAEnrol
 		}
 		next.UpdatedAt = s.clock()
 		e := s.entry(s.selfRef(next), next.Tenant, action, TargetOperator, string(next.ID), next.UpdatedAt, c)
@@ -373,7 +375,7 @@ func (s *Service) recordStep(ctx context.Context, o *Operator, step int64) (*Ope
 		if err == nil {
 			return next, nil
 		}
-		if !errors.Is(err, ErrConflict) {
+		if !errors.Is(err, backoffice.ErrConflict) {
 			return nil, err
 		}
 		if o, err = s.store.Operator(ctx, o.Tenant, o.ID); err != nil {
@@ -401,9 +403,9 @@ func (s *Service) openSession(ctx context.Context, o *Operator) (*LoginResult, e
 // unexpired and of the operator's current epoch, and the operator active;
 // anything else is ErrUnauthenticated. A store that cannot answer makes it
 // fail closed with ErrUnavailable.
-func (s *Service) Authenticate(ctx context.Context, token Secret) (*Actor, error) {
+func (s *Service) Authenticate(ctx context.Context, token backoffice.Secret) (*Actor, error) {
 	refused := func() error {
-		return Errorf(ErrUnauthenticated, "accessctl: authenticate", "the session ended; log in again")
+		return backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: authenticate", "the session ended; log in again")
 	}
 	if token == "" {
 		return nil, refused()
@@ -437,7 +439,7 @@ func (s *Service) Authenticate(ctx context.Context, token Secret) (*Actor, error
 }
 
 // Logout ends the session of the token.
-func (s *Service) Logout(ctx context.Context, token Secret) error {
+func (s *Service) Logout(ctx context.Context, token backoffice.Secret) error {
 	sess, err := s.sessions.Session(ctx, hashToken(string(token)))
 	if isNotFound(err) {
 		return nil
@@ -484,7 +486,7 @@ func (s *Service) selfOr(ctx context.Context, id OperatorID, p Permission) (*Act
 // link is a link token checked and spent, with what it acts on.
 type link struct {
 	op       *Operator
-	hash     Secret // the new password's hash
+	hash     backoffice.Secret // the new password's hash
 	okStatus func(*Operator) bool
 	bad      error
 }
@@ -492,10 +494,10 @@ type link struct {
 // consumeLink validates a link token and the password to set with it,
 // hashes the password, and only then spends the token, so that bad input
 // or a failed hash changes nothing and leaves the link usable.
-func (s *Service) consumeLink(ctx context.Context, op string, purpose TokenPurpose, token, pw, confirm Secret,
+func (s *Service) consumeLink(ctx context.Context, op string, purpose TokenPurpose, token, pw, confirm backoffice.Secret,
 	okStatus func(*Operator) bool) (*link, error) {
-	bad := Errorf(ErrInvalid, op, "the link is invalid, expired or already used; ask for a new one",
-		FieldViolation{"token", "invalid, expired or already used"})
+	bad := backoffice.NewError(backoffice.ErrInvalid, op, "the link is invalid, expired or already used; ask for a new one",
+		backoffice.FieldViolation{Field: "token", Reason: "invalid, expired or already used"})
 	id := hashToken(string(token))
 	tok, err := s.tokens.Token(ctx, purpose, id)
 	if isNotFound(err) {
@@ -517,7 +519,7 @@ func (s *Service) consumeLink(ctx context.Context, op string, purpose TokenPurpo
 	if !okStatus(o) {
 		return nil, bad
 	}
-	var v Violations
+	var v backoffice.Violations
 	s.validatePassword(&v, pw, confirm, o.Username, o.Email)
 	if err := v.Err(op); err != nil {
 		return nil, err
@@ -538,7 +540,7 @@ func (s *Service) consumeLink(ctx context.Context, op string, purpose TokenPurpo
 // concurrent change of the operator between the check and the write (an
 // edit on another instance) is re-read and the change applied again,
 // instead of losing the user's action with its link.
-func (l *link) write(ctx context.Context, s *Service, action string, apply func(before, o *Operator) changes) (*Operator, error) {
+func (l *link) write(ctx context.Context, s *Service, action backoffice.Action, apply func(before, o *Operator) changes) (*Operator, error) {
 	before := l.op
 	for range retries {
 		o := before.Clone()
@@ -549,7 +551,7 @@ func (l *link) write(ctx context.Context, s *Service, action string, apply func(
 		if err == nil {
 			return o, nil
 		}
-		if !errors.Is(err, ErrConflict) || conflictOn(err, "username") || conflictOn(err, "email") {
+		if !errors.Is(err, backoffice.ErrConflict) || conflictOn(err, "username") || conflictOn(err, "email") {
 			return nil, err
 		}
 		if before, err = s.store.Operator(ctx, before.Tenant, before.ID); isNotFound(err) {
@@ -561,7 +563,7 @@ func (l *link) write(ctx context.Context, s *Service, action string, apply func(
 			return nil, l.bad
 		}
 	}
-	return nil, Errorf(ErrConflict, "accessctl: link", "the operator kept changing; ask for a new link")
+	return nil, backoffice.NewError(backoffice.ErrConflict, "accessctl: link", "the operator kept changing; ask for a new link")
 }
 
 // AcceptInvitation follows an invitation or verification link (A7): it
@@ -569,7 +571,7 @@ func (l *link) write(ctx context.Context, s *Service, action string, apply func(
 // returns the MFA enrolment and challenge to finish with CompleteLogin. It
 // needs no actor. A bad password leaves the link usable; of concurrent
 // uses of one link, one succeeds.
-func (s *Service) AcceptInvitation(ctx context.Context, token, pw, confirm Secret) (*LoginResult, error) {
+func (s *Service) AcceptInvitation(ctx context.Context, token, pw, confirm backoffice.Secret) (*LoginResult, error) {
 	const op = "accessctl: accept invitation"
 	l, err := s.consumeLink(ctx, op, PurposeInvitation, token, pw, confirm,
 		func(o *Operator) bool { return o.Status == StatusInvited })
@@ -580,7 +582,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, pw, confirm Secre
 	if err != nil {
 		return nil, err
 	}
-	o, err := l.write(ctx, s, "operator.accept_invitation", func(before, o *Operator) changes {
+	o, err := l.write(ctx, s, backoffice.ActionOperatorAcceptInvitation, func(before, o *Operator) changes {
 		o.PasswordHash, o.MFASecret = l.hash, secret
 		o.Status, o.EmailVerified, o.MFAEnrolled = StatusActive, true, false
 		var c changes
@@ -615,7 +617,7 @@ func (s *Service) SendPasswordReset(ctx context.Context, id OperatorID) error {
 	if o.Status != StatusActive {
 		return wrongStatus(op, o, "an active operator")
 	}
-	if err := s.store.AppendAuditEntry(ctx, s.entry(a.Ref(), a.tenant, "operator.send_password_reset", TargetOperator, string(o.ID), s.clock(), nil)); err != nil {
+	if err := s.store.AppendAuditEntry(ctx, s.entry(a.Ref(), a.tenant, backoffice.ActionOperatorSendPasswordReset, TargetOperator, string(o.ID), s.clock(), nil)); err != nil {
 		return err
 	}
 	return s.sendReset(ctx, o)
@@ -633,7 +635,7 @@ func (s *Service) sendReset(ctx context.Context, o *Operator) error {
 // ForgotPassword is the login page's "forgot your password?" (A11). It
 // needs no actor and answers nil whether or not the login exists, so it
 // reveals nothing; an active operator with an email gets a reset link.
-func (s *Service) ForgotPassword(ctx context.Context, tenant TenantID, login string) error {
+func (s *Service) ForgotPassword(ctx context.Context, tenant backoffice.TenantID, login string) error {
 	t, err := s.store.Tenant(ctx, tenant)
 	if isNotFound(err) {
 		return nil
@@ -660,14 +662,14 @@ func (s *Service) ForgotPassword(ctx context.Context, tenant TenantID, login str
 // ResetPassword follows a password reset link: it sets a new password that
 // meets the policy and ends the operator's sessions (A11). It needs no
 // actor. A bad password leaves the link usable.
-func (s *Service) ResetPassword(ctx context.Context, token, pw, confirm Secret) error {
+func (s *Service) ResetPassword(ctx context.Context, token, pw, confirm backoffice.Secret) error {
 	const op = "accessctl: reset password"
 	l, err := s.consumeLink(ctx, op, PurposePasswordReset, token, pw, confirm,
 		func(o *Operator) bool { return o.Status == StatusActive || o.Status == StatusBlocked })
 	if err != nil {
 		return err
 	}
-	o, err := l.write(ctx, s, "operator.reset_password", func(_, o *Operator) changes {
+	o, err := l.write(ctx, s, backoffice.ActionOperatorResetPassword, func(_, o *Operator) changes {
 		o.PasswordHash = l.hash
 		o.SessionEpoch++
 		var c changes
@@ -683,11 +685,11 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw, confirm Secret) 
 
 // ChangePassword changes the actor's own password after checking the
 // current one; every session of the actor ends, this one included.
-func (s *Service) ChangePassword(ctx context.Context, current, pw, confirm Secret) error {
+func (s *Service) ChangePassword(ctx context.Context, current, pw, confirm backoffice.Secret) error {
 	const op = "accessctl: change password"
 	a, ok := ActorFrom(ctx)
-	if !ok || a.kind != ActorOperator {
-		return Errorf(ErrUnauthenticated, op, "log in first")
+	if !ok || a.kind != backoffice.ActorOperator {
+		return backoffice.NewError(backoffice.ErrUnauthenticated, op, "log in first")
 	}
 	before, err := s.store.Operator(ctx, a.tenant, OperatorID(a.id))
 	if err != nil {
@@ -698,12 +700,12 @@ func (s *Service) ChangePassword(ctx context.Context, current, pw, confirm Secre
 		return err
 	}
 	if !ok {
-		return Errorf(ErrInvalid, op, "the current password is wrong", FieldViolation{"current_password", "is wrong"})
+		return backoffice.NewError(backoffice.ErrInvalid, op, "the current password is wrong", backoffice.FieldViolation{Field: "current_password", Reason: "is wrong"})
 	}
 	_, rs, err := s.tenantRoles(ctx, a.tenant)
 	if err != nil {
 		return err
 	}
-	_, err = s.setPassword(ctx, op, rs, a, before, before.Version, pw, confirm, "operator.change_password")
+	_, err = s.setPassword(ctx, op, rs, a, before, before.Version, pw, confirm, backoffice.ActionOperatorChangePassword)
 	return err
 }

@@ -10,10 +10,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 )
 
-const pw = accessctl.Secret("Zebra-Crossing-77")
+const pw = backoffice.Secret("Zebra-Crossing-77")
 
 // withPassword creates an active operator with a password.
 func (e *env) withPassword(name string, roles ...accessctl.RoleName) *accessctl.Operator {
@@ -38,9 +39,9 @@ func TestLoginWithMFA(t *testing.T) {
 	assert.Contains(t, string(res.Enrolment.URI), "secret="+string(res.Enrolment.Secret))
 	// A wrong code fails, counts, and spends the challenge.
 	_, err = e.svc.CompleteLogin(context.Background(), res.Challenge, "000000")
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 	_, err = e.svc.CompleteLogin(context.Background(), res.Challenge, "000000")
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 	done, err := e.login("alice", pw)
 	require.NoError(t, err)
 	require.NotEmpty(t, done.Session)
@@ -56,18 +57,18 @@ func TestLoginWithMFA(t *testing.T) {
 	// A10: a code is never accepted twice.
 	code, _ := accessctl.TOTPCode(e.get(o.ID).MFASecret, e.clock.Now())
 	_, err = e.svc.CompleteLogin(context.Background(), res.Challenge, code)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 	// A challenge expires.
 	res, err = e.svc.Login(context.Background(), tenantID, "alice", pw)
 	require.NoError(t, err)
 	e.clock.Advance(6 * time.Minute)
 	code, _ = accessctl.TOTPCode(e.get(o.ID).MFASecret, e.clock.Now())
 	_, err = e.svc.CompleteLogin(context.Background(), res.Challenge, code)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 	// A18: the session expires.
 	e.clock.Advance(13 * time.Hour)
 	_, err = e.svc.Authenticate(context.Background(), done.Session)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 }
 
 // A10: after an admin's MFA reset the operator must enrol again.
@@ -80,7 +81,7 @@ func TestResetMFA(t *testing.T) {
 	_, err = e.svc.ResetMFA(e.adminCtx, o.ID, e.get(o.ID).Version)
 	require.NoError(t, err)
 	_, err = e.svc.Authenticate(context.Background(), done.Session)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 	res, err := e.svc.Login(context.Background(), tenantID, "bob", pw)
 	require.NoError(t, err)
 	require.NotNil(t, res.Enrolment)
@@ -90,11 +91,11 @@ func TestResetMFA(t *testing.T) {
 	hist := e.history(o.ID)
 	var actions []string
 	for _, h := range hist {
-		actions = append(actions, h.Action)
+		actions = append(actions, string(h.Action))
 	}
 	assert.Contains(t, actions, "operator.reset_mfa")
 	_, err = e.svc.ResetMFA(e.adminCtx, o.ID, 999)
-	requireKind(t, err, accessctl.ErrConflict)
+	requireKind(t, err, backoffice.ErrConflict)
 }
 
 // A9: three failed logins in a row block the operator; it stays blocked
@@ -107,26 +108,26 @@ func TestThreeStrikes(t *testing.T) {
 	// Two failures, then a success, reset the run.
 	for range 2 {
 		_, err = e.svc.Login(context.Background(), tenantID, "carol", "Wrong-Password-1")
-		requireKind(t, err, accessctl.ErrUnauthenticated)
+		requireKind(t, err, backoffice.ErrUnauthenticated)
 	}
 	_, err = e.login("carol", pw)
 	require.NoError(t, err)
 	for range 3 {
 		_, err = e.svc.Login(context.Background(), tenantID, "carol", "Wrong-Password-1")
-		requireKind(t, err, accessctl.ErrUnauthenticated)
+		requireKind(t, err, backoffice.ErrUnauthenticated)
 	}
 	assert.Equal(t, accessctl.StatusBlocked, e.get(o.ID).Status)
 	_, err = e.svc.Authenticate(context.Background(), done.Session)
-	requireKind(t, err, accessctl.ErrUnauthenticated) // A18: blocking ends sessions
+	requireKind(t, err, backoffice.ErrUnauthenticated) // A18: blocking ends sessions
 	_, err = e.svc.Login(context.Background(), tenantID, "carol", pw)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 	hist := e.history(o.ID)
-	assert.Equal(t, "operator.block", hist[0].Action)
-	assert.Equal(t, accessctl.ActorSystem, hist[0].Actor.Kind)
+	assert.Equal(t, backoffice.ActionOperatorBlock, hist[0].Action)
+	assert.Equal(t, backoffice.ActorSystem, hist[0].Actor.Kind)
 	// Only an operator manager unblocks.
 	roCtx, _ := e.as("reader", accessctl.RoleReadOnly)
 	_, err = e.svc.UnblockOperator(roCtx, o.ID, e.get(o.ID).Version)
-	requireKind(t, err, accessctl.ErrForbidden)
+	requireKind(t, err, backoffice.ErrForbidden)
 	_, err = e.svc.UnblockOperator(e.adminCtx, o.ID, e.get(o.ID).Version)
 	require.NoError(t, err)
 	_, err = e.login("carol", pw)
@@ -149,7 +150,7 @@ func TestLoginRefusalsLookAlike(t *testing.T) {
 	_, inv := e.svc.Login(context.Background(), tenantID, invited.Username, pw)
 	_, deact := e.svc.Login(context.Background(), tenantID, "gone", pw)
 	for _, err := range []error{wrong, unknown, noTenant, inv, deact} {
-		requireKind(t, err, accessctl.ErrUnauthenticated)
+		requireKind(t, err, backoffice.ErrUnauthenticated)
 		require.Same(t, accessctl.ErrLoginRefused, err, "A20: every refusal is the same value")
 	}
 }
@@ -160,11 +161,11 @@ func TestLastAdministratorLoginCooldown(t *testing.T) {
 	e := newEnv(t, accessctl.PresetDashboard)
 	for range 3 {
 		_, err := e.svc.Login(context.Background(), tenantID, "root", "Wrong-Password-1")
-		requireKind(t, err, accessctl.ErrUnauthenticated)
+		requireKind(t, err, backoffice.ErrUnauthenticated)
 	}
 	assert.Equal(t, accessctl.StatusActive, e.get(e.admin.ID).Status)
 	_, err := e.svc.Login(context.Background(), tenantID, "root", adminPassword)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 	e.clock.Advance(16 * time.Minute)
 	_, err = e.login("root", adminPassword)
 	require.NoError(t, err)
@@ -238,9 +239,9 @@ func TestPasswordReset(t *testing.T) {
 	require.NoError(t, e.svc.ResetPassword(context.Background(), n.Token, newPW, newPW))
 	requireFields(t, e.svc.ResetPassword(context.Background(), n.Token, newPW, newPW), "token")
 	_, err = e.svc.Authenticate(context.Background(), done.Session)
-	requireKind(t, err, accessctl.ErrUnauthenticated) // A18: password change ends sessions
+	requireKind(t, err, backoffice.ErrUnauthenticated) // A18: password change ends sessions
 	_, err = e.login("gina", pw)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 	_, err = e.login("gina", newPW)
 	require.NoError(t, err)
 
@@ -282,15 +283,15 @@ func TestSessions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, own, 2)
 	_, err = e.svc.Sessions(accessctl.NewContext(context.Background(), hankCtx), e.admin.ID)
-	requireKind(t, err, accessctl.ErrForbidden)
+	requireKind(t, err, backoffice.ErrForbidden)
 	require.NoError(t, e.svc.Logout(context.Background(), s1.Session))
 	_, err = e.svc.Authenticate(context.Background(), s1.Session)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 	_, err = e.svc.Authenticate(context.Background(), s2.Session)
 	require.NoError(t, err)
 	require.NoError(t, e.svc.RevokeSessions(e.adminCtx, o.ID))
 	_, err = e.svc.Authenticate(context.Background(), s2.Session)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 
 	s3, err := e.login("hank", pw)
 	require.NoError(t, err)
@@ -298,16 +299,16 @@ func TestSessions(t *testing.T) {
 		Roles: &[]accessctl.RoleName{accessctl.RoleBasicEditor}})
 	require.NoError(t, err)
 	_, err = e.svc.Authenticate(context.Background(), s3.Session)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 
 	s4, err := e.login("hank", pw)
 	require.NoError(t, err)
 	_, err = e.svc.SetPassword(e.adminCtx, o.ID, e.get(o.ID).Version, "Fresh-Zebra-55", "Fresh-Zebra-55")
 	require.NoError(t, err)
 	_, err = e.svc.Authenticate(context.Background(), s4.Session)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 	_, err = e.svc.Authenticate(context.Background(), "")
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 }
 
 // A8: the actor's own password change checks the current one.
@@ -324,7 +325,7 @@ func TestChangePassword(t *testing.T) {
 	require.NoError(t, e.svc.ChangePassword(ctx, pw, "Fresh-Zebra-55", "Fresh-Zebra-55"))
 	_, err = e.login("iris", "Fresh-Zebra-55")
 	require.NoError(t, err)
-	requireKind(t, e.svc.ChangePassword(context.Background(), pw, pw, pw), accessctl.ErrUnauthenticated)
+	requireKind(t, e.svc.ChangePassword(context.Background(), pw, pw, pw), backoffice.ErrUnauthenticated)
 }
 
 // A8: the policy can be listed for a UI and is enforced.
@@ -357,7 +358,7 @@ func TestPasswordPolicy(t *testing.T) {
 	strict.RequireSymbol = true
 	assert.NotEmpty(t, strict.Check("Zebracrossing77", "", ""))
 	_, err := accessctl.NewService(accessctl.Config{Store: nil})
-	requireKind(t, err, accessctl.ErrInvalid)
+	requireKind(t, err, backoffice.ErrInvalid)
 }
 
 // N1: a notifier failure keeps the change and says so; nothing is sent for
@@ -366,7 +367,7 @@ func TestNotifierFailure(t *testing.T) {
 	e := newEnv(t, accessctl.PresetDashboard)
 	e.rec.SetFailure(errors.New("smtp down"))
 	o, err := e.svc.InviteOperator(e.adminCtx, newOp("jack", accessctl.RoleReadOnly))
-	require.ErrorIs(t, err, accessctl.ErrNotDelivered)
+	require.ErrorIs(t, err, backoffice.ErrNotDelivered)
 	require.NotNil(t, o)
 	assert.Equal(t, accessctl.StatusInvited, e.get(o.ID).Status, "the change was kept")
 	e.rec.SetFailure(nil)
@@ -375,7 +376,7 @@ func TestNotifierFailure(t *testing.T) {
 	assert.True(t, ok)
 	sent := len(e.rec.OperatorNotices())
 	_, err = e.svc.InviteOperator(e.adminCtx, newOp("jack", accessctl.RoleReadOnly))
-	requireKind(t, err, accessctl.ErrConflict)
+	requireKind(t, err, backoffice.ErrConflict)
 	assert.Len(t, e.rec.OperatorNotices(), sent, "no notice for a change that did not commit")
 }
 

@@ -3,6 +3,8 @@ package accessctl
 import (
 	"context"
 	"time"
+
+	"github.com/backoffice-go/backoffice"
 )
 
 // NoticeKind says which message an operator notice is.
@@ -24,11 +26,11 @@ const (
 // not leak it.
 type OperatorNotice struct {
 	Kind      NoticeKind
-	Tenant    TenantID
+	Tenant    backoffice.TenantID
 	Operator  OperatorID
 	Email     string
 	Name      string
-	Token     Secret
+	Token     backoffice.Secret
 	ExpiresAt time.Time
 }
 
@@ -45,10 +47,3 @@ type NotifierFunc func(ctx context.Context, n OperatorNotice) error
 
 // NotifyOperator calls f.
 func (f NotifierFunc) NotifyOperator(ctx context.Context, n OperatorNotice) error { return f(ctx, n) }
-
-// ErrNotDelivered wraps a notifier's error. The change itself was stored.
-var ErrNotDelivered = errorString("notification not delivered; the change was saved, send it again")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }

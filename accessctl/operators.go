@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/internal/check"
 )
 
@@ -22,8 +23,8 @@ type NewOperator struct {
 	ExternalKey string
 	// Password and PasswordConfirmation are for CreateOperator and
 	// Bootstrap only; an invitation lets the operator choose a password.
-	Password             Secret
-	PasswordConfirmation Secret
+	Password             backoffice.Secret
+	PasswordConfirmation backoffice.Secret
 }
 
 // OperatorUpdate changes an operator; nil fields stay as they are. Version
@@ -42,7 +43,7 @@ type OperatorUpdate struct {
 
 // BootstrapInput creates a tenant with its first Administrator.
 type BootstrapInput struct {
-	Tenant TenantID
+	Tenant backoffice.TenantID
 	Name   string
 	// Preset is PresetDashboard or PresetPortal (or a host preset).
 	Preset string
@@ -60,7 +61,7 @@ func normalize(in *NewOperator) {
 }
 
 // validateIdentity checks the fields every operator needs (A6).
-func validateIdentity(v *Violations, username, email, first, last, key string, needEmail bool) {
+func validateIdentity(v *backoffice.Violations, username, email, first, last, key string, needEmail bool) {
 	if username == "" && email == "" {
 		v.Add("username", "a username or an email is required")
 	}
@@ -85,7 +86,7 @@ func validateIdentity(v *Violations, username, email, first, last, key string, n
 	}
 }
 
-func (s *Service) validatePassword(v *Violations, pw, confirm Secret, username, email string) {
+func (s *Service) validatePassword(v *backoffice.Violations, pw, confirm backoffice.Secret, username, email string) {
 	for _, r := range s.policy.Check(string(pw), username, email) {
 		v.Add("password", r)
 	}
@@ -94,7 +95,7 @@ func (s *Service) validatePassword(v *Violations, pw, confirm Secret, username, 
 	}
 }
 
-func validateRoles(v *Violations, rs *roleSet, roles []RoleName) {
+func validateRoles(v *backoffice.Violations, rs *roleSet, roles []RoleName) {
 	if len(roles) == 0 {
 		v.Add("roles", "at least one role is required")
 	}
@@ -105,7 +106,7 @@ func validateRoles(v *Violations, rs *roleSet, roles []RoleName) {
 	}
 }
 
-func validateAccounts(v *Violations, accounts []AccountID) {
+func validateAccounts(v *backoffice.Violations, accounts []AccountID) {
 	for _, a := range accounts {
 		if a == "" || check.Text(string(a), 128) != "" {
 			v.Add("accounts", "account ids must be 1 to 128 printable characters")
@@ -118,7 +119,7 @@ func validateAccounts(v *Violations, accounts []AccountID) {
 // target holds (A5): it holds the role itself, or every permission of the
 // role. Only an Administrator may grant the Administrator role (A4).
 func canGrant(a *Actor, rs *roleSet, r RoleName) bool {
-	if a.kind == ActorSystem {
+	if a.kind == backoffice.ActorSystem {
 		return true
 	}
 	if r == rs.admin {
@@ -140,23 +141,23 @@ func checkGrant(op string, a *Actor, rs *roleSet, before *Operator, roles []Role
 		}
 		if !canGrant(a, rs, r) {
 			if r == rs.admin {
-				return Errorf(ErrForbidden, op, "only an Administrator may grant the Administrator role")
+				return backoffice.NewError(backoffice.ErrForbidden, op, "only an Administrator may grant the Administrator role")
 			}
-			return Errorf(ErrForbidden, op, fmt.Sprintf("you may grant only roles you hold; %s grants permissions you lack", r))
+			return backoffice.NewError(backoffice.ErrForbidden, op, fmt.Sprintf("you may grant only roles you hold; %s grants permissions you lack", r))
 		}
 	}
 	if a.allAccounts {
 		return nil
 	}
 	if all && (before == nil || !before.AllAccounts) {
-		return Errorf(ErrForbidden, op, "you may grant only account access you hold; you do not have access to all accounts")
+		return backoffice.NewError(backoffice.ErrForbidden, op, "you may grant only account access you hold; you do not have access to all accounts")
 	}
 	for _, acc := range accounts {
 		if before != nil && (before.AllAccounts || slices.Contains(before.Accounts, acc)) {
 			continue
 		}
 		if !slices.Contains(a.accounts, acc) {
-			return Errorf(ErrForbidden, op, fmt.Sprintf("you may grant only account access you hold; you have no access to account %s", acc))
+			return backoffice.NewError(backoffice.ErrForbidden, op, fmt.Sprintf("you may grant only account access you hold; you have no access to account %s", acc))
 		}
 	}
 	return nil
@@ -165,7 +166,7 @@ func checkGrant(op string, a *Actor, rs *roleSet, before *Operator, roles []Role
 // requireAdminFor enforces A4: only Administrators act on Administrators.
 func requireAdminFor(op string, a *Actor, rs *roleSet, target *Operator) error {
 	if target.HasRole(rs.admin) && !a.admin {
-		return Errorf(ErrForbidden, op, "only an Administrator may change an Administrator")
+		return backoffice.NewError(backoffice.ErrForbidden, op, "only an Administrator may change an Administrator")
 	}
 	return nil
 }
@@ -188,7 +189,7 @@ func guardFor(a *Actor, rs *roleSet, before, after *Operator) Guard {
 // an actor built before its own deactivation, block or role change
 // cannot act any more once that change is stored.
 func actorGuard(a *Actor) Guard {
-	if a == nil || a.kind != ActorOperator {
+	if a == nil || a.kind != backoffice.ActorOperator {
 		return Guard{}
 	}
 	return Guard{Actor: &ActorCheck{ID: OperatorID(a.id), Epoch: a.epoch}}
@@ -201,7 +202,7 @@ func actorGuard(a *Actor) Guard {
 func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*Operator, error) {
 	const op = "accessctl: bootstrap"
 	p, ok := s.presets[in.Preset]
-	var v Violations
+	var v backoffice.Violations
 	if r := check.Username(string(in.Tenant)); r != "" {
 		v.Add("tenant", r)
 	}
@@ -220,15 +221,15 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*Operator, 
 	sys := SystemActor(in.Tenant, "bootstrap")
 	now := s.clock()
 	t := &Tenant{ID: in.Tenant, Name: in.Name, Preset: in.Preset, CreatedAt: now, UpdatedAt: now}
-	err := s.store.CreateTenant(ctx, t, s.entry(sys.Ref(), t.ID, "tenant.create", TargetTenant, string(t.ID), now,
-		[]Change{{Field: "name", After: t.Name}, {Field: "preset", After: t.Preset}}))
-	if errors.Is(err, ErrConflict) {
+	err := s.store.CreateTenant(ctx, t, s.entry(sys.Ref(), t.ID, backoffice.ActionTenantCreate, TargetTenant, string(t.ID), now,
+		[]backoffice.Change{{Field: "name", After: t.Name}, {Field: "preset", After: t.Preset}}))
+	if errors.Is(err, backoffice.ErrConflict) {
 		existing, lerr := s.store.Operators(ctx, in.Tenant, OperatorQuery{Limit: 1})
 		if lerr != nil {
 			return nil, lerr
 		}
 		if len(existing) > 0 {
-			return nil, Errorf(ErrConflict, op, "the tenant already exists and has operators; log in as one of them")
+			return nil, backoffice.NewError(backoffice.ErrConflict, op, "the tenant already exists and has operators; log in as one of them")
 		}
 	} else if err != nil {
 		return nil, err
@@ -299,7 +300,7 @@ func (s *Service) DuplicateOperator(ctx context.Context, source OperatorID, in N
 			}
 		}
 		if len(in.Roles) == 0 {
-			return nil, Errorf(ErrForbidden, op, "you hold none of the source operator's roles, so nothing can be copied")
+			return nil, backoffice.NewError(backoffice.ErrForbidden, op, "you hold none of the source operator's roles, so nothing can be copied")
 		}
 	}
 	return s.create(ctx, op, a, src, in, false)
@@ -311,11 +312,11 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 		return nil, err
 	}
 	if t.SSO.Enabled {
-		return nil, Errorf(ErrFailedPrecondition, op, "the tenant uses SSO; create operators in the identity provider")
+		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the tenant uses SSO; create operators in the identity provider")
 	}
 	normalize(&in)
 	in.Roles = sortedRoles(in.Roles)
-	var v Violations
+	var v backoffice.Violations
 	validateIdentity(&v, in.Username, in.Email, in.FirstName, in.LastName, in.ExternalKey, !withPassword)
 	validateRoles(&v, rs, in.Roles)
 	validateAccounts(&v, in.Accounts)
@@ -357,13 +358,13 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 	if withPassword {
 		c.secret("password")
 	}
-	action := "operator.create"
+	action := backoffice.ActionOperatorCreate
 	switch {
 	case src != nil:
-		action = "operator.duplicate"
-		c = append(c, Change{Field: "duplicated_from", After: string(src.ID)})
+		action = backoffice.ActionOperatorDuplicate
+		c = append(c, backoffice.Change{Field: "duplicated_from", After: string(src.ID)})
 	case !withPassword:
-		action = "operator.invite"
+		action = backoffice.ActionOperatorInvite
 	}
 	if err := s.store.CreateOperator(ctx, o, actorGuard(a), s.entry(a.Ref(), a.tenant, action, TargetOperator, string(o.ID), now, c)); err != nil {
 		return nil, err
@@ -392,13 +393,13 @@ func (s *Service) ResendInvitation(ctx context.Context, id OperatorID) error {
 		return err
 	}
 	if o.Status != StatusInvited {
-		return Errorf(ErrFailedPrecondition, op, "the operator has already accepted its invitation")
+		return backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the operator has already accepted its invitation")
 	}
 	token, exp, err := s.issue(ctx, PurposeInvitation, o, s.verificationTTL)
 	if err != nil {
 		return err
 	}
-	if err := s.store.AppendAuditEntry(ctx, s.entry(a.Ref(), a.tenant, "operator.resend_invitation", TargetOperator, string(o.ID), s.clock(), nil)); err != nil {
+	if err := s.store.AppendAuditEntry(ctx, s.entry(a.Ref(), a.tenant, backoffice.ActionOperatorResendInvitation, TargetOperator, string(o.ID), s.clock(), nil)); err != nil {
 		return err
 	}
 	return s.notify(ctx, OperatorNotice{Kind: NoticeVerification, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
@@ -438,24 +439,24 @@ type OperatorFilter struct {
 }
 
 // Operators lists the tenant's operators, newest first. Needs operator.read.
-func (s *Service) Operators(ctx context.Context, f OperatorFilter, p PageRequest) (Page[*Operator], error) {
+func (s *Service) Operators(ctx context.Context, f OperatorFilter, p backoffice.PageRequest) (backoffice.Page[*Operator], error) {
 	const op = "accessctl: list operators"
 	a, err := Require(ctx, PermOperatorRead)
 	if err != nil {
-		return Page[*Operator]{}, err
+		return backoffice.Page[*Operator]{}, err
 	}
-	limit, after, err := DecodeCursor(op, p)
+	limit, after, err := backoffice.DecodeCursor(op, p)
 	if err != nil {
-		return Page[*Operator]{}, err
+		return backoffice.Page[*Operator]{}, err
 	}
 	if f.Status != nil && !f.Status.Valid() {
-		return Page[*Operator]{}, Errorf(ErrInvalid, op, "unknown status", FieldViolation{"status", "unknown status"})
+		return backoffice.Page[*Operator]{}, backoffice.NewError(backoffice.ErrInvalid, op, "unknown status", backoffice.FieldViolation{Field: "status", Reason: "unknown status"})
 	}
 	items, err := s.store.Operators(ctx, a.tenant, OperatorQuery{Status: f.Status, Role: f.Role, After: OperatorID(after), Limit: limit + 1})
 	if err != nil {
-		return Page[*Operator]{}, err
+		return backoffice.Page[*Operator]{}, err
 	}
-	return pageOf(items, limit, func(o *Operator) string { return string(o.ID) }), nil
+	return backoffice.MakePage(items, limit, func(o *Operator) string { return string(o.ID) }), nil
 }
 
 // UpdateOperator edits an operator's identity, SSO key, roles and account
@@ -474,7 +475,7 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 		return nil, err
 	}
 	if t.SSO.Enabled && (u.Username != nil || u.Email != nil || u.FirstName != nil || u.LastName != nil || u.Roles != nil) {
-		return nil, Errorf(ErrFailedPrecondition, op, "the tenant uses SSO; edit operators in the identity provider")
+		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the tenant uses SSO; edit operators in the identity provider")
 	}
 	o := before.Clone()
 	set := func(dst *string, src *string, fold bool) {
@@ -502,7 +503,7 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 	if o.AllAccounts {
 		o.Accounts = nil
 	}
-	var v Violations
+	var v backoffice.Violations
 	validateIdentity(&v, o.Username, o.Email, o.FirstName, o.LastName, o.ExternalKey, o.Status == StatusInvited)
 	validateRoles(&v, rs, o.Roles)
 	validateAccounts(&v, o.Accounts)
@@ -525,14 +526,14 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 	accessChanged := len(c) > access
 	if len(c) == 0 {
 		if before.Version != u.Version {
-			return nil, Errorf(ErrConflict, op, "the operator changed since you read it; reload and retry")
+			return nil, backoffice.NewError(backoffice.ErrConflict, op, "the operator changed since you read it; reload and retry")
 		}
 		return before, nil
 	}
 	if accessChanged {
 		o.SessionEpoch++
 	}
-	if err := s.write(ctx, rs, a, before, o, u.Version, "operator.update", c); err != nil {
+	if err := s.write(ctx, rs, a, before, o, u.Version, backoffice.ActionOperatorUpdate, c); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -541,7 +542,7 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 // write stores an operator change with its entry, guarding A15 with the
 // tenant's roles the caller loaded, and ends the operator's sessions when
 // its epoch moved.
-func (s *Service) write(ctx context.Context, rs *roleSet, a *Actor, before, after *Operator, version int64, action string, c changes) error {
+func (s *Service) write(ctx context.Context, rs *roleSet, a *Actor, before, after *Operator, version int64, action backoffice.Action, c changes) error {
 	after.UpdatedAt = s.clock()
 	e := s.entry(a.Ref(), after.Tenant, action, TargetOperator, string(after.ID), after.UpdatedAt, c)
 	if err := s.store.UpdateOperator(ctx, after, version, guardFor(a, rs, before, after), e); err != nil {
@@ -557,13 +558,13 @@ func (s *Service) write(ctx context.Context, rs *roleSet, a *Actor, before, afte
 
 // transition is the shape of the status changes below.
 func (s *Service) transition(ctx context.Context, op string, perm Permission, id OperatorID, version int64,
-	action string, notSelf bool, apply func(o *Operator) error) (*Operator, error) {
+	action backoffice.Action, notSelf bool, apply func(o *Operator) error) (*Operator, error) {
 	a, err := Require(ctx, perm)
 	if err != nil {
 		return nil, err
 	}
 	if notSelf && a.id == string(id) {
-		return nil, Errorf(ErrForbidden, op, "you cannot do this to yourself; ask another operator manager")
+		return nil, backoffice.NewError(backoffice.ErrForbidden, op, "you cannot do this to yourself; ask another operator manager")
 	}
 	before, _, rs, err := s.loadTarget(ctx, op, a, id)
 	if err != nil {
@@ -586,7 +587,7 @@ func (s *Service) transition(ctx context.Context, op string, perm Permission, id
 }
 
 func wrongStatus(op string, o *Operator, want string) error {
-	return Errorf(ErrFailedPrecondition, op, fmt.Sprintf("the operator is %s; this needs %s", o.Status, want))
+	return backoffice.NewError(backoffice.ErrFailedPrecondition, op, fmt.Sprintf("the operator is %s; this needs %s", o.Status, want))
 }
 
 // DeactivateOperator removes an operator's access and ends its sessions at
@@ -594,7 +595,7 @@ func wrongStatus(op string, o *Operator, want string) error {
 // operator.deactivate; not oneself; A4; A15.
 func (s *Service) DeactivateOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
 	const op = "accessctl: deactivate operator"
-	o, err := s.transition(ctx, op, PermOperatorDeactivate, id, version, "operator.deactivate", true, func(o *Operator) error {
+	o, err := s.transition(ctx, op, PermOperatorDeactivate, id, version, backoffice.ActionOperatorDeactivate, true, func(o *Operator) error {
 		if o.Status == StatusDeactivated {
 			return wrongStatus(op, o, "an operator that is not deactivated")
 		}
@@ -613,7 +614,7 @@ func (s *Service) DeactivateOperator(ctx context.Context, id OperatorID, version
 // (an actor built before its own deactivation is refused anyway); A4.
 func (s *Service) ReactivateOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
 	const op = "accessctl: reactivate operator"
-	return s.transition(ctx, op, PermOperatorDeactivate, id, version, "operator.reactivate", true, func(o *Operator) error {
+	return s.transition(ctx, op, PermOperatorDeactivate, id, version, backoffice.ActionOperatorReactivate, true, func(o *Operator) error {
 		if o.Status != StatusDeactivated {
 			return wrongStatus(op, o, "a deactivated operator")
 		}
@@ -631,7 +632,7 @@ func (s *Service) ReactivateOperator(ctx context.Context, id OperatorID, version
 // operator.block; not oneself; A4; A15.
 func (s *Service) BlockOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
 	const op = "accessctl: block operator"
-	return s.transition(ctx, op, PermOperatorBlock, id, version, "operator.block", true, func(o *Operator) error {
+	return s.transition(ctx, op, PermOperatorBlock, id, version, backoffice.ActionOperatorBlock, true, func(o *Operator) error {
 		if o.Status != StatusActive {
 			return wrongStatus(op, o, "an active operator")
 		}
@@ -645,7 +646,7 @@ func (s *Service) BlockOperator(ctx context.Context, id OperatorID, version int6
 // failed logins (A9). Needs operator.block; not oneself; A4.
 func (s *Service) UnblockOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
 	const op = "accessctl: unblock operator"
-	return s.transition(ctx, op, PermOperatorBlock, id, version, "operator.unblock", true, func(o *Operator) error {
+	return s.transition(ctx, op, PermOperatorBlock, id, version, backoffice.ActionOperatorUnblock, true, func(o *Operator) error {
 		if o.Status != StatusBlocked {
 			return wrongStatus(op, o, "a blocked operator")
 		}
@@ -660,9 +661,9 @@ func (s *Service) UnblockOperator(ctx context.Context, id OperatorID, version in
 // next login (A10). Its sessions end. Needs operator.reset_mfa; A4.
 func (s *Service) ResetMFA(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
 	const op = "accessctl: reset mfa"
-	return s.transition(ctx, op, PermOperatorResetMFA, id, version, "operator.reset_mfa", false, func(o *Operator) error {
+	return s.transition(ctx, op, PermOperatorResetMFA, id, version, backoffice.ActionOperatorResetMFA, false, func(o *Operator) error {
 		if !o.MFAEnrolled && o.MFASecret == "" {
-			return Errorf(ErrFailedPrecondition, op, "the operator has no MFA enrolment to reset")
+			return backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the operator has no MFA enrolment to reset")
 		}
 		o.MFAEnrolled, o.MFASecret, o.MFALastStep = false, "", 0
 		o.SessionEpoch++
@@ -679,14 +680,14 @@ func (s *Service) DeleteOperator(ctx context.Context, id OperatorID, version int
 		return err
 	}
 	if a.id == string(id) {
-		return Errorf(ErrForbidden, op, "you cannot delete yourself; ask another operator manager")
+		return backoffice.NewError(backoffice.ErrForbidden, op, "you cannot delete yourself; ask another operator manager")
 	}
 	o, _, rs, err := s.loadTarget(ctx, op, a, id)
 	if err != nil {
 		return err
 	}
-	e := s.entry(a.Ref(), a.tenant, "operator.delete", TargetOperator, string(id), s.clock(),
-		[]Change{{Field: "status", Before: string(o.Status), After: "deleted"}})
+	e := s.entry(a.Ref(), a.tenant, backoffice.ActionOperatorDelete, TargetOperator, string(id), s.clock(),
+		[]backoffice.Change{{Field: "status", Before: string(o.Status), After: "deleted"}})
 	if err := s.store.DeleteOperator(ctx, a.tenant, id, version, guardFor(a, rs, o, nil), e); err != nil {
 		return err
 	}
@@ -699,7 +700,7 @@ func (s *Service) DeleteOperator(ctx context.Context, id OperatorID, version int
 // SetPassword sets another operator's password (A3), which must meet the
 // policy and match its confirmation; the operator's sessions end. Needs
 // operator.edit; A4.
-func (s *Service) SetPassword(ctx context.Context, id OperatorID, version int64, pw, confirm Secret) (*Operator, error) {
+func (s *Service) SetPassword(ctx context.Context, id OperatorID, version int64, pw, confirm backoffice.Secret) (*Operator, error) {
 	const op = "accessctl: set password"
 	a, err := Require(ctx, PermOperatorEdit)
 	if err != nil {
@@ -709,14 +710,14 @@ func (s *Service) SetPassword(ctx context.Context, id OperatorID, version int64,
 	if err != nil {
 		return nil, err
 	}
-	return s.setPassword(ctx, op, rs, a, before, version, pw, confirm, "operator.set_password")
+	return s.setPassword(ctx, op, rs, a, before, version, pw, confirm, backoffice.ActionOperatorSetPassword)
 }
 
-func (s *Service) setPassword(ctx context.Context, op string, rs *roleSet, a *Actor, before *Operator, version int64, pw, confirm Secret, action string) (*Operator, error) {
+func (s *Service) setPassword(ctx context.Context, op string, rs *roleSet, a *Actor, before *Operator, version int64, pw, confirm backoffice.Secret, action backoffice.Action) (*Operator, error) {
 	if before.Status != StatusActive && before.Status != StatusBlocked {
 		return nil, wrongStatus(op, before, "an active or blocked operator")
 	}
-	var v Violations
+	var v backoffice.Violations
 	s.validatePassword(&v, pw, confirm, before.Username, before.Email)
 	if err := v.Err(op); err != nil {
 		return nil, err
@@ -737,32 +738,32 @@ func (s *Service) setPassword(ctx context.Context, op string, rs *roleSet, a *Ac
 
 // History lists the changes made to an operator, newest first (A16):
 // editor, action, date and details. Needs operator.history.
-func (s *Service) History(ctx context.Context, id OperatorID, p PageRequest) (Page[AuditEntry], error) {
+func (s *Service) History(ctx context.Context, id OperatorID, p backoffice.PageRequest) (backoffice.Page[backoffice.AuditEntry], error) {
 	a, err := Require(ctx, PermOperatorHistory)
 	if err != nil {
-		return Page[AuditEntry]{}, err
+		return backoffice.Page[backoffice.AuditEntry]{}, err
 	}
 	return s.auditPage(ctx, a, TargetOperator, string(id), p)
 }
 
 // AuditLog lists the changes made to any record of the tenant of the given
 // type and id, newest first. Needs audit.read.
-func (s *Service) AuditLog(ctx context.Context, targetType, targetID string, p PageRequest) (Page[AuditEntry], error) {
+func (s *Service) AuditLog(ctx context.Context, targetType, targetID string, p backoffice.PageRequest) (backoffice.Page[backoffice.AuditEntry], error) {
 	a, err := Require(ctx, PermAuditRead)
 	if err != nil {
-		return Page[AuditEntry]{}, err
+		return backoffice.Page[backoffice.AuditEntry]{}, err
 	}
 	return s.auditPage(ctx, a, targetType, targetID, p)
 }
 
-func (s *Service) auditPage(ctx context.Context, a *Actor, typ, id string, p PageRequest) (Page[AuditEntry], error) {
-	limit, before, err := DecodeCursor("accessctl: history", p)
+func (s *Service) auditPage(ctx context.Context, a *Actor, typ, id string, p backoffice.PageRequest) (backoffice.Page[backoffice.AuditEntry], error) {
+	limit, before, err := backoffice.DecodeCursor("accessctl: history", p)
 	if err != nil {
-		return Page[AuditEntry]{}, err
+		return backoffice.Page[backoffice.AuditEntry]{}, err
 	}
 	items, err := s.store.AuditEntries(ctx, a.tenant, AuditQuery{TargetType: typ, TargetID: id, Before: before, Limit: limit + 1})
 	if err != nil {
-		return Page[AuditEntry]{}, err
+		return backoffice.Page[backoffice.AuditEntry]{}, err
 	}
-	return pageOf(items, limit, func(e AuditEntry) string { return e.ID }), nil
+	return backoffice.MakePage(items, limit, func(e backoffice.AuditEntry) string { return e.ID }), nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 )
 
@@ -30,7 +31,7 @@ func TestEscalationDenied(t *testing.T) {
 	limited.AllAccounts = false
 	limited.Accounts = []accessctl.AccountID{"acc-1"}
 	require.NoError(t, e.store.UpdateOperator(context.Background(), limited, limited.Version, accessctl.Guard{},
-		accessctl.AuditEntry{ID: e.ids.NewID(), Tenant: tenantID, TargetType: accessctl.TargetOperator, TargetID: string(limited.ID)}))
+		backoffice.AuditEntry{ID: e.ids.NewID(), Tenant: tenantID, TargetType: accessctl.TargetOperator, TargetID: string(limited.ID)}))
 	limitedCtx := e.actorCtx(limited)
 	narrow, err := e.svc.UpdateOperator(e.adminCtx, peer.ID, accessctl.OperatorUpdate{Version: e.get(peer.ID).Version, AllAccounts: ptr(false),
 		Accounts: &[]accessctl.AccountID{"acc-1"}})
@@ -125,7 +126,7 @@ func TestEscalationDenied(t *testing.T) {
 			before := e.snapshot()
 			sent := len(e.rec.OperatorNotices())
 			err := tc.call()
-			requireKind(t, err, accessctl.ErrForbidden)
+			requireKind(t, err, backoffice.ErrForbidden)
 			e.requireUnchanged(before)
 			assert.Len(t, e.rec.OperatorNotices(), sent, "N1: nothing sent for a refused change")
 		})
@@ -165,7 +166,7 @@ func TestDuplicateOperator(t *testing.T) {
 	assert.Equal(t, e.clock.Now().Add(14*24*60*60*1e9), n.ExpiresAt)
 	hist := e.history(dup.ID)
 	require.Len(t, hist, 1)
-	assert.Equal(t, "operator.duplicate", hist[0].Action)
+	assert.Equal(t, backoffice.ActionOperatorDuplicate, hist[0].Action)
 	// The Administrator itself copies everything.
 	full, err := e.svc.DuplicateOperator(e.adminCtx, src.ID, newOpNoRoles("copy2"))
 	require.NoError(t, err)
@@ -174,7 +175,7 @@ func TestDuplicateOperator(t *testing.T) {
 	roCtx, _ := e.as("mgr_tm", accessctl.RoleManager)
 	onlyAdmin := e.operator("onlyadmin", accessctl.RoleAdministrator)
 	_, err = e.svc.DuplicateOperator(roCtx, onlyAdmin.ID, newOpNoRoles("copy3"))
-	requireKind(t, err, accessctl.ErrForbidden)
+	requireKind(t, err, backoffice.ErrForbidden)
 }
 
 func newOpNoRoles(name string) accessctl.NewOperator {
@@ -196,19 +197,19 @@ func TestCreateOperatorValidation(t *testing.T) {
 		kind   error
 		fields []string
 	}{
-		{"EmptyNames", func(n *accessctl.NewOperator) { n.FirstName, n.LastName = " ", "" }, accessctl.ErrInvalid, []string{"first_name", "last_name"}},
-		{"NoUsernameNorEmail", func(n *accessctl.NewOperator) { n.Username, n.Email = "", "" }, accessctl.ErrInvalid, []string{"username"}},
-		{"MalformedEmail", func(n *accessctl.NewOperator) { n.Email = "not-an-email" }, accessctl.ErrInvalid, []string{"email"}},
-		{"MalformedUsername", func(n *accessctl.NewOperator) { n.Username = "a b" }, accessctl.ErrInvalid, []string{"username"}},
-		{"NoRole", func(n *accessctl.NewOperator) { n.Roles = nil }, accessctl.ErrInvalid, []string{"roles"}},
-		{"UnknownRole", func(n *accessctl.NewOperator) { n.Roles = []accessctl.RoleName{"wizard"} }, accessctl.ErrInvalid, []string{"roles"}},
-		{"WeakPassword", func(n *accessctl.NewOperator) { n.Password, n.PasswordConfirmation = "qwerty", "qwerty" }, accessctl.ErrInvalid, []string{"password"}},
+		{"EmptyNames", func(n *accessctl.NewOperator) { n.FirstName, n.LastName = " ", "" }, backoffice.ErrInvalid, []string{"first_name", "last_name"}},
+		{"NoUsernameNorEmail", func(n *accessctl.NewOperator) { n.Username, n.Email = "", "" }, backoffice.ErrInvalid, []string{"username"}},
+		{"MalformedEmail", func(n *accessctl.NewOperator) { n.Email = "not-an-email" }, backoffice.ErrInvalid, []string{"email"}},
+		{"MalformedUsername", func(n *accessctl.NewOperator) { n.Username = "a b" }, backoffice.ErrInvalid, []string{"username"}},
+		{"NoRole", func(n *accessctl.NewOperator) { n.Roles = nil }, backoffice.ErrInvalid, []string{"roles"}},
+		{"UnknownRole", func(n *accessctl.NewOperator) { n.Roles = []accessctl.RoleName{"wizard"} }, backoffice.ErrInvalid, []string{"roles"}},
+		{"WeakPassword", func(n *accessctl.NewOperator) { n.Password, n.PasswordConfirmation = "qwerty", "qwerty" }, backoffice.ErrInvalid, []string{"password"}},
 		{"PasswordWithUsername", func(n *accessctl.NewOperator) {
 			n.Password, n.PasswordConfirmation = "Newbie-Rocks-2026", "Newbie-Rocks-2026"
-		}, accessctl.ErrInvalid, []string{"password"}},
-		{"MismatchedConfirmation", func(n *accessctl.NewOperator) { n.PasswordConfirmation = "Zebra-Crossing-78" }, accessctl.ErrInvalid, []string{"password_confirmation"}},
-		{"DuplicateUsername", func(n *accessctl.NewOperator) { n.Username = "TAKEN" }, accessctl.ErrConflict, []string{"username"}},
-		{"DuplicateEmail", func(n *accessctl.NewOperator) { n.Email = "Taken@ACME.test" }, accessctl.ErrConflict, []string{"email"}},
+		}, backoffice.ErrInvalid, []string{"password"}},
+		{"MismatchedConfirmation", func(n *accessctl.NewOperator) { n.PasswordConfirmation = "Zebra-Crossing-78" }, backoffice.ErrInvalid, []string{"password_confirmation"}},
+		{"DuplicateUsername", func(n *accessctl.NewOperator) { n.Username = "TAKEN" }, backoffice.ErrConflict, []string{"username"}},
+		{"DuplicateEmail", func(n *accessctl.NewOperator) { n.Email = "Taken@ACME.test" }, backoffice.ErrConflict, []string{"email"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -217,7 +218,7 @@ func TestCreateOperatorValidation(t *testing.T) {
 			before := e.snapshot()
 			_, err := e.svc.CreateOperator(e.adminCtx, in)
 			requireKind(t, err, tc.kind)
-			var ae *accessctl.Error
+			var ae *backoffice.Error
 			require.ErrorAs(t, err, &ae)
 			for _, f := range tc.fields {
 				assert.True(t, ae.HasField(f), "error names %s: %v", f, err)
@@ -241,13 +242,13 @@ func TestPortalAdminChangesRoles(t *testing.T) {
 	assert.Equal(t, []accessctl.RoleName{accessctl.RolePortalAdmin}, v.Roles)
 	// A18: the role change ended the old session.
 	_, err = e.svc.Authenticate(context.Background(), tok)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 	v, err = e.svc.UpdateOperator(e.adminCtx, v.ID, accessctl.OperatorUpdate{Version: v.Version, Roles: &[]accessctl.RoleName{accessctl.RolePortalViewer}})
 	require.NoError(t, err)
 	assert.Equal(t, []accessctl.RoleName{accessctl.RolePortalViewer}, v.Roles)
 	// A Viewer manages no one.
 	_, err = e.svc.InviteOperator(e.actorCtx(v), newOp("xxx", accessctl.RolePortalViewer))
-	requireKind(t, err, accessctl.ErrForbidden)
+	requireKind(t, err, backoffice.ErrForbidden)
 }
 
 // A13: deactivation ends sessions at once, keeps history, can be undone;
@@ -262,22 +263,22 @@ func TestDeactivateReactivate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, accessctl.StatusDeactivated, o.Status)
 	_, err = e.svc.Authenticate(context.Background(), tok)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 	sessions, err := e.svc.Sessions(e.adminCtx, o.ID)
 	require.NoError(t, err)
 	assert.Empty(t, sessions)
 	_, err = e.svc.DeactivateOperator(e.adminCtx, o.ID, o.Version)
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 	o, err = e.svc.ReactivateOperator(e.adminCtx, o.ID, o.Version)
 	require.NoError(t, err)
 	assert.Equal(t, accessctl.StatusInvited, o.Status, "it never set a password, so it is invited again")
 	hist := e.history(o.ID)
-	assert.Equal(t, "operator.reactivate", hist[0].Action)
-	assert.Equal(t, "operator.deactivate", hist[1].Action)
+	assert.Equal(t, backoffice.ActionOperatorReactivate, hist[0].Action)
+	assert.Equal(t, backoffice.ActionOperatorDeactivate, hist[1].Action)
 
 	before := e.snapshot()
 	_, err = e.svc.DeactivateOperator(e.adminCtx, e.admin.ID, e.get(e.admin.ID).Version)
-	requireKind(t, err, accessctl.ErrForbidden)
+	requireKind(t, err, backoffice.ErrForbidden)
 	e.requireUnchanged(before)
 }
 
@@ -288,17 +289,17 @@ func TestDeleteOperator(t *testing.T) {
 	o := e.operator("leaver", accessctl.RoleReadOnly)
 	tok := e.token(o)
 	before := e.snapshot()
-	requireKind(t, e.svc.DeleteOperator(mgrCtx, mgr.ID, e.get(mgr.ID).Version), accessctl.ErrForbidden)
+	requireKind(t, e.svc.DeleteOperator(mgrCtx, mgr.ID, e.get(mgr.ID).Version), backoffice.ErrForbidden)
 	e.requireUnchanged(before)
 	require.NoError(t, e.svc.DeleteOperator(mgrCtx, o.ID, o.Version))
 	_, err := e.svc.Operator(mgrCtx, o.ID)
-	requireKind(t, err, accessctl.ErrNotFound)
+	requireKind(t, err, backoffice.ErrNotFound)
 	_, err = e.svc.Authenticate(context.Background(), tok)
-	requireKind(t, err, accessctl.ErrUnauthenticated) // A18: deletion ends sessions
-	hist, err := e.svc.History(mgrCtx, o.ID, accessctl.PageRequest{})
+	requireKind(t, err, backoffice.ErrUnauthenticated) // A18: deletion ends sessions
+	hist, err := e.svc.History(mgrCtx, o.ID, backoffice.PageRequest{})
 	require.NoError(t, err)
-	assert.Equal(t, "operator.delete", hist.Items[0].Action, "history survives deletion")
-	requireKind(t, e.svc.DeleteOperator(mgrCtx, o.ID, o.Version), accessctl.ErrNotFound)
+	assert.Equal(t, backoffice.ActionOperatorDelete, hist.Items[0].Action, "history survives deletion")
+	requireKind(t, e.svc.DeleteOperator(mgrCtx, o.ID, o.Version), backoffice.ErrNotFound)
 }
 
 // A15: the last active Administrator cannot be deactivated, deleted,
@@ -325,7 +326,7 @@ func TestLastAdministrator(t *testing.T) {
 	} {
 		t.Run("System"+name, func(t *testing.T) {
 			err := call()
-			requireKind(t, err, accessctl.ErrFailedPrecondition)
+			requireKind(t, err, backoffice.ErrFailedPrecondition)
 			require.ErrorIs(t, err, accessctl.ErrLastAdministrator)
 			e.requireUnchanged(before)
 		})
@@ -353,7 +354,7 @@ func TestLastAdministratorRace(t *testing.T) {
 				} else {
 					_, err = e.svc.UpdateOperator(sys, id, accessctl.OperatorUpdate{Version: o.Version, Roles: &[]accessctl.RoleName{accessctl.RoleManager}})
 				}
-				if !errors.Is(err, accessctl.ErrConflict) {
+				if !errors.Is(err, backoffice.ErrConflict) {
 					return
 				}
 			}
@@ -362,7 +363,7 @@ func TestLastAdministratorRace(t *testing.T) {
 	wg.Wait()
 	active := accessctl.StatusActive
 	role := accessctl.RoleAdministrator
-	left, err := e.svc.Operators(sys, accessctl.OperatorFilter{Status: &active, Role: &role}, accessctl.PageRequest{})
+	left, err := e.svc.Operators(sys, accessctl.OperatorFilter{Status: &active, Role: &role}, backoffice.PageRequest{})
 	require.NoError(t, err)
 	assert.Len(t, left.Items, 1)
 }
@@ -378,27 +379,27 @@ func TestHistory(t *testing.T) {
 		o, err = e.svc.UpdateOperator(e.adminCtx, o.ID, accessctl.OperatorUpdate{Version: o.Version, FirstName: ptr(name)})
 		require.NoError(t, err)
 	}
-	p1, err := e.svc.History(e.adminCtx, o.ID, accessctl.PageRequest{Limit: 3})
+	p1, err := e.svc.History(e.adminCtx, o.ID, backoffice.PageRequest{Limit: 3})
 	require.NoError(t, err)
 	require.Len(t, p1.Items, 3)
 	require.NotEmpty(t, p1.Next)
 	first := p1.Items[0]
-	assert.Equal(t, "operator.update", first.Action)
+	assert.Equal(t, backoffice.ActionOperatorUpdate, first.Action)
 	assert.Equal(t, e.admin.ID, accessctl.OperatorID(first.Actor.ID))
 	assert.Equal(t, "root", first.Actor.Name)
 	assert.Equal(t, e.clock.Now(), first.At)
-	assert.Equal(t, []accessctl.Change{{Field: "first_name", Before: "C", After: "D"}}, first.Changes)
-	p2, err := e.svc.History(e.adminCtx, o.ID, accessctl.PageRequest{Limit: 3, Cursor: p1.Next})
+	assert.Equal(t, []backoffice.Change{{Field: "first_name", Before: "C", After: "D"}}, first.Changes)
+	p2, err := e.svc.History(e.adminCtx, o.ID, backoffice.PageRequest{Limit: 3, Cursor: p1.Next})
 	require.NoError(t, err)
 	require.Len(t, p2.Items, 2)
 	assert.Empty(t, p2.Next)
-	assert.Equal(t, "operator.invite", p2.Items[1].Action)
+	assert.Equal(t, backoffice.ActionOperatorInvite, p2.Items[1].Action)
 	assert.True(t, p2.Items[0].At.Before(first.At))
-	_, err = e.svc.History(e.adminCtx, o.ID, accessctl.PageRequest{Cursor: "%%%"})
+	_, err = e.svc.History(e.adminCtx, o.ID, backoffice.PageRequest{Cursor: "%%%"})
 	requireFields(t, err, "cursor")
 	roCtx, _ := e.as("reader", accessctl.RoleReadOnly)
-	_, err = e.svc.History(roCtx, o.ID, accessctl.PageRequest{})
-	requireKind(t, err, accessctl.ErrForbidden)
+	_, err = e.svc.History(roCtx, o.ID, backoffice.PageRequest{})
+	requireKind(t, err, backoffice.ErrForbidden)
 }
 
 // X4: an update based on a stale version fails and changes nothing.
@@ -409,9 +410,9 @@ func TestStaleVersion(t *testing.T) {
 	require.NoError(t, err)
 	before := e.snapshot()
 	_, err = e.svc.UpdateOperator(e.adminCtx, o.ID, accessctl.OperatorUpdate{Version: o.Version, FirstName: ptr("Two")})
-	requireKind(t, err, accessctl.ErrConflict)
+	requireKind(t, err, backoffice.ErrConflict)
 	_, err = e.svc.DeactivateOperator(e.adminCtx, o.ID, o.Version)
-	requireKind(t, err, accessctl.ErrConflict)
+	requireKind(t, err, backoffice.ErrConflict)
 	e.requireUnchanged(before)
 }
 
@@ -422,19 +423,19 @@ func TestTenantIsolation(t *testing.T) {
 		Admin: accessctl.NewOperator{Username: "root", Email: "root@acme.test", FirstName: "G", LastName: "R", Password: adminPassword, PasswordConfirmation: adminPassword}})
 	require.NoError(t, err, "the same username and email in another tenant")
 	_, err = e.svc.Operator(e.adminCtx, other.ID)
-	requireKind(t, err, accessctl.ErrNotFound)
+	requireKind(t, err, backoffice.ErrNotFound)
 	_, err = e.svc.DeactivateOperator(e.adminCtx, other.ID, other.Version)
-	requireKind(t, err, accessctl.ErrNotFound)
-	_, err = e.svc.History(e.adminCtx, other.ID, accessctl.PageRequest{})
+	requireKind(t, err, backoffice.ErrNotFound)
+	_, err = e.svc.History(e.adminCtx, other.ID, backoffice.PageRequest{})
 	require.NoError(t, err)
-	page, err := e.svc.Operators(e.adminCtx, accessctl.OperatorFilter{}, accessctl.PageRequest{})
+	page, err := e.svc.Operators(e.adminCtx, accessctl.OperatorFilter{}, backoffice.PageRequest{})
 	require.NoError(t, err)
 	for _, o := range page.Items {
 		assert.Equal(t, tenantID, o.Tenant)
 	}
 	_, err = e.svc.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: "globex", Name: "Globex", Preset: accessctl.PresetPortal,
 		Admin: accessctl.NewOperator{Username: "again", Email: "again@acme.test", FirstName: "G", LastName: "R", Password: adminPassword, PasswordConfirmation: adminPassword}})
-	requireKind(t, err, accessctl.ErrConflict)
+	requireKind(t, err, backoffice.ErrConflict)
 }
 
 // A19: an operator limited to some accounts is authorized for those only,
@@ -445,12 +446,12 @@ func TestAccountAccess(t *testing.T) {
 		Roles: []accessctl.RoleName{accessctl.RoleManager}, Accounts: []accessctl.AccountID{"acc-1", "acc-2"}})
 	require.NoError(t, err)
 	o.Status = accessctl.StatusActive
-	require.NoError(t, e.store.UpdateOperator(context.Background(), o, o.Version, accessctl.Guard{}, accessctl.AuditEntry{ID: e.ids.NewID(), Tenant: tenantID}))
+	require.NoError(t, e.store.UpdateOperator(context.Background(), o, o.Version, accessctl.Guard{}, backoffice.AuditEntry{ID: e.ids.NewID(), Tenant: tenantID}))
 	ctx := e.actorCtx(o)
 	a, _ := accessctl.ActorFrom(ctx)
 	require.NoError(t, a.AuthorizeAccount(accessctl.PermEndUserRead, "acc-1"))
-	requireKind(t, a.AuthorizeAccount(accessctl.PermEndUserRead, "acc-3"), accessctl.ErrForbidden)
-	requireKind(t, a.AuthorizeAccount(accessctl.PermTenantConfigure, "acc-1"), accessctl.ErrForbidden)
+	requireKind(t, a.AuthorizeAccount(accessctl.PermEndUserRead, "acc-3"), backoffice.ErrForbidden)
+	requireKind(t, a.AuthorizeAccount(accessctl.PermTenantConfigure, "acc-1"), backoffice.ErrForbidden)
 	assert.True(t, a.CanOnAccount(accessctl.PermEndUserEdit, "acc-2"))
 	n, err := e.svc.InviteOperator(ctx, accessctl.NewOperator{Username: "sub", Email: "sub@acme.test", FirstName: "S", LastName: "B",
 		Roles: []accessctl.RoleName{accessctl.RoleReadOnly}, Accounts: []accessctl.AccountID{"acc-2"}})

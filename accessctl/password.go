@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/backoffice-go/backoffice"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -231,7 +232,7 @@ func NewPasswordHasher(p Argon2Params, maxConcurrent int) (*PasswordHasher, erro
 		p = MinArgon2Params
 	}
 	if p.weakerThan(MinArgon2Params) {
-		return nil, Errorf(ErrInvalid, "accessctl: new password hasher", "argon2id parameters below the OWASP minimum (19 MiB, t=2, p=1)")
+		return nil, backoffice.NewError(backoffice.ErrInvalid, "accessctl: new password hasher", "argon2id parameters below the OWASP minimum (19 MiB, t=2, p=1)")
 	}
 	if maxConcurrent <= 0 {
 		maxConcurrent = runtime.NumCPU()
@@ -257,7 +258,7 @@ func (h *PasswordHasher) acquire(ctx context.Context) error {
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
-		return Errorf(ErrUnavailable, "accessctl: hash password", "too many logins at once; retry shortly")
+		return backoffice.NewError(backoffice.ErrUnavailable, "accessctl: hash password", "too many logins at once; retry shortly")
 	}
 	n := h.inflight.Add(1)
 	for {
@@ -276,15 +277,15 @@ func (h *PasswordHasher) release() {
 
 // Hash returns the PHC-format argon2id hash of the password, with a fresh
 // 16-byte salt and the parameters in it.
-func (h *PasswordHasher) Hash(ctx context.Context, password string) (Secret, error) {
+func (h *PasswordHasher) Hash(ctx context.Context, password string) (backoffice.Secret, error) {
 	s, err := h.hash(ctx, password)
-	return Secret(s), err
+	return backoffice.Secret(s), err
 }
 
 func (h *PasswordHasher) hash(ctx context.Context, password string) (string, error) {
 	var salt [16]byte
 	if _, err := rand.Read(salt[:]); err != nil {
-		return "", Errorf(ErrUnavailable, "accessctl: hash password", "no randomness available")
+		return "", backoffice.NewError(backoffice.ErrUnavailable, "accessctl: hash password", "no randomness available")
 	}
 	if err := h.acquire(ctx); err != nil {
 		return "", err
@@ -301,7 +302,7 @@ func (h *PasswordHasher) hash(ctx context.Context, password string) (string, err
 // was made with weaker parameters than the hasher's and should be replaced.
 // An empty or malformed hash is verified against a dummy hash, so the
 // answer takes as long as a real one (A9) and is false.
-func (h *PasswordHasher) Verify(ctx context.Context, hash Secret, password string) (ok, rehash bool, err error) {
+func (h *PasswordHasher) Verify(ctx context.Context, hash backoffice.Secret, password string) (ok, rehash bool, err error) {
 	p, salt, key, perr := parsePHC(string(hash))
 	if perr != nil {
 		p, salt, key, _ = parsePHC(h.dummy)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -14,9 +15,9 @@ import (
 // A8: argon2id at or above the OWASP minimum, parameters in the hash.
 func TestHasherParameters(t *testing.T) {
 	_, err := NewPasswordHasher(Argon2Params{MemoryKiB: 8 * 1024, Time: 2, Threads: 1}, 1)
-	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorIs(t, err, backoffice.ErrInvalid)
 	_, err = NewPasswordHasher(Argon2Params{MemoryKiB: 19 * 1024, Time: 1, Threads: 1}, 1)
-	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorIs(t, err, backoffice.ErrInvalid)
 	h, err := NewPasswordHasher(Argon2Params{}, 1)
 	require.NoError(t, err)
 	hash, err := h.Hash(context.Background(), "Zebra-Crossing-77")
@@ -35,7 +36,7 @@ func TestHasherParameters(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, ok)
 	assert.True(t, rehash)
-	for _, bad := range []Secret{"", "$argon2id$v=19$m=0,t=2,p=1$AAAA$BBBB", "plain", "$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5"} {
+	for _, bad := range []backoffice.Secret{"", "$argon2id$v=19$m=0,t=2,p=1$AAAA$BBBB", "plain", "$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5"} {
 		ok, _, err := h.Verify(context.Background(), bad, "x")
 		require.NoError(t, err)
 		assert.False(t, ok)
@@ -65,9 +66,9 @@ func TestHasherBound(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel()
 	_, err = h.Hash(ctx, "Zebra-Crossing-77")
-	require.ErrorIs(t, err, ErrUnavailable)
+	require.ErrorIs(t, err, backoffice.ErrUnavailable)
 	_, _, err = h.Verify(ctx, "", "x")
-	require.ErrorIs(t, err, ErrUnavailable)
+	require.ErrorIs(t, err, backoffice.ErrUnavailable)
 }
 
 // A9, A20: a login for an unknown username takes about as long as one for
@@ -93,12 +94,12 @@ func TestUnknownUserWaitsWithoutHashing(t *testing.T) {
 // the zero Store, unused by the test.
 type fakeTenantStore struct{ Store }
 
-func (fakeTenantStore) Tenant(context.Context, TenantID) (*Tenant, error) {
+func (fakeTenantStore) Tenant(context.Context, backoffice.TenantID) (*Tenant, error) {
 	return &Tenant{ID: "acme", Preset: PresetDashboard}, nil
 }
 
-func (fakeTenantStore) OperatorByLogin(context.Context, TenantID, string) (*Operator, error) {
-	return nil, Errorf(ErrNotFound, "test", "")
+func (fakeTenantStore) OperatorByLogin(context.Context, backoffice.TenantID, string) (*Operator, error) {
+	return nil, backoffice.NewError(backoffice.ErrNotFound, "test", "")
 }
 
 // FuzzPasswordPolicy checks the policy never panics, never echoes the

@@ -3,6 +3,8 @@ package accessctl
 import (
 	"fmt"
 	"strings"
+
+	"github.com/backoffice-go/backoffice"
 )
 
 // Permission names one thing an operator may see or do, such as
@@ -164,15 +166,15 @@ type Catalog struct {
 func NewCatalog(extra ...PermissionInfo) (*Catalog, error) {
 	all := append(builtinPermissions(), extra...)
 	if len(all) > MaxPermissions {
-		return nil, Errorf(ErrInvalid, "accessctl: new catalog", fmt.Sprintf("at most %d permissions", MaxPermissions))
+		return nil, backoffice.NewError(backoffice.ErrInvalid, "accessctl: new catalog", fmt.Sprintf("at most %d permissions", MaxPermissions))
 	}
 	c := &Catalog{perms: all, index: make(map[Permission]uint16, len(all))}
 	for i, p := range all {
 		if !validPermissionName(string(p.Name)) {
-			return nil, Errorf(ErrInvalid, "accessctl: new catalog", fmt.Sprintf("permission %q must look like area.verb", p.Name), FieldViolation{"permission", "must look like area.verb"})
+			return nil, backoffice.NewError(backoffice.ErrInvalid, "accessctl: new catalog", fmt.Sprintf("permission %q must look like area.verb", p.Name), backoffice.FieldViolation{Field: "permission", Reason: "must look like area.verb"})
 		}
 		if _, dup := c.index[p.Name]; dup {
-			return nil, Errorf(ErrConflict, "accessctl: new catalog", fmt.Sprintf("permission %q registered twice", p.Name), FieldViolation{"permission", "duplicate"})
+			return nil, backoffice.NewError(backoffice.ErrConflict, "accessctl: new catalog", fmt.Sprintf("permission %q registered twice", p.Name), backoffice.FieldViolation{Field: "permission", Reason: "duplicate"})
 		}
 		if p.Kind == "" {
 			c.perms[i].Kind = "action"
@@ -205,7 +207,7 @@ func (c *Catalog) Has(p Permission) bool { _, ok := c.index[p]; return ok }
 // compile turns permission names into a set; unknown names are an error.
 func (c *Catalog) compile(perms []Permission) (PermSet, error) {
 	var s PermSet
-	var v Violations
+	var v backoffice.Violations
 	for _, p := range perms {
 		i, ok := c.index[p]
 		if !ok {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/backoffice-go/backoffice"
 )
 
 // RoleName identifies a role within a tenant, e.g. "administrator".
@@ -13,12 +15,12 @@ type RoleName string
 // description (A1). Preset roles ship with the library; a tenant may add
 // custom roles through the RoleStore.
 type Role struct {
-	Tenant      TenantID     // empty for preset roles `json:"tenant"`
-	Name        RoleName     `json:"name"`
-	Abbrev      string       `json:"abbrev"`
-	Description string       `json:"description"`
-	Permissions []Permission `json:"permissions"`
-	Version     int64        `json:"version"`
+	Tenant      backoffice.TenantID // empty for preset roles `json:"tenant"`
+	Name        RoleName            `json:"name"`
+	Abbrev      string              `json:"abbrev"`
+	Description string              `json:"description"`
+	Permissions []Permission        `json:"permissions"`
+	Version     int64               `json:"version"`
 }
 
 // Preset is a ready-made set of roles a tenant is created with (A2). Admin
@@ -147,14 +149,14 @@ func compileRoles(cat *Catalog, p Preset, custom []Role) (*roleSet, error) {
 				return nil, fmt.Errorf("accessctl: role %s: %w", r.Name, err)
 			}
 			if _, dup := rs.byName[r.Name]; dup {
-				return nil, Errorf(ErrConflict, "accessctl: compile roles", fmt.Sprintf("role %q defined twice", r.Name))
+				return nil, backoffice.NewError(backoffice.ErrConflict, "accessctl: compile roles", fmt.Sprintf("role %q defined twice", r.Name))
 			}
 			rs.byName[r.Name] = &compiledRole{Role: r, set: set}
 			rs.order = append(rs.order, r.Name)
 		}
 	}
 	if _, ok := rs.byName[p.Admin]; !ok {
-		return nil, Errorf(ErrInvalid, "accessctl: compile roles", fmt.Sprintf("preset %q has no role %q for its Administrator", p.Name, p.Admin))
+		return nil, backoffice.NewError(backoffice.ErrInvalid, "accessctl: compile roles", fmt.Sprintf("preset %q has no role %q for its Administrator", p.Name, p.Admin))
 	}
 	return rs, nil
 }

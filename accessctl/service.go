@@ -2,7 +2,6 @@ package accessctl
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/internal/ids"
 )
 
@@ -98,7 +98,7 @@ type Service struct {
 // NewService checks the configuration and returns a service.
 func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil {
-		return nil, Errorf(ErrInvalid, "accessctl: new service", "Config.Store is required")
+		return nil, backoffice.NewError(backoffice.ErrInvalid, "accessctl: new service", "Config.Store is required")
 	}
 	s := &Service{store: cfg.Store, sessions: cfg.Sessions, tokens: cfg.Tokens, attempts: cfg.Attempts,
 		notifier: cfg.Notifier, report: cfg.ReportError, cat: cfg.Catalog, hasher: cfg.Hasher, now: cfg.Now, newID: cfg.NewID, issuer: cfg.Issuer}
@@ -142,7 +142,7 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.PasswordPolicy != nil {
 		s.policy = *cfg.PasswordPolicy
 		if s.policy.MinLength < 8 || s.policy.MaxLength < s.policy.MinLength {
-			return nil, Errorf(ErrInvalid, "accessctl: new service", "password policy needs MinLength >= 8 and MaxLength >= MinLength")
+			return nil, backoffice.NewError(backoffice.ErrInvalid, "accessctl: new service", "password policy needs MinLength >= 8 and MaxLength >= MinLength")
 		}
 	}
 	if s.hasher == nil {
@@ -174,7 +174,7 @@ func NewService(cfg Config) (*Service, error) {
 	def(&s.lastAdminCooldown, 15*time.Minute, cfg.LastAdminCooldown)
 	def(&s.attemptLease, time.Minute, cfg.AttemptLease)
 	if s.attemptLease > s.lastAdminCooldown || s.attemptLease > s.failureWindow {
-		return nil, Errorf(ErrInvalid, "accessctl: new service", "AttemptLease must not exceed LastAdminCooldown or FailureWindow")
+		return nil, backoffice.NewError(backoffice.ErrInvalid, "accessctl: new service", "AttemptLease must not exceed LastAdminCooldown or FailureWindow")
 	}
 	s.maxFailures = cfg.MaxFailures
 	if s.maxFailures <= 0 {
@@ -194,14 +194,14 @@ func (s *Service) PasswordPolicy() PasswordPolicy { return s.policy }
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
 // tenantRoles loads a tenant and compiles its roles.
-func (s *Service) tenantRoles(ctx context.Context, id TenantID) (*Tenant, *roleSet, error) {
+func (s *Service) tenantRoles(ctx context.Context, id backoffice.TenantID) (*Tenant, *roleSet, error) {
 	t, err := s.store.Tenant(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	p, ok := s.presets[t.Preset]
 	if !ok {
-		return nil, nil, Errorf(ErrFailedPrecondition, "accessctl: roles", fmt.Sprintf("tenant %s uses preset %q, which this service does not configure", id, t.Preset))
+		return nil, nil, backoffice.NewError(backoffice.ErrFailedPrecondition, "accessctl: roles", fmt.Sprintf("tenant %s uses preset %q, which this service does not configure", id, t.Preset))
 	}
 	custom, err := s.store.Roles(ctx, id)
 	if err != nil {
@@ -215,31 +215,9 @@ func (s *Service) tenantRoles(ctx context.Context, id TenantID) (*Tenant, *roleS
 }
 
 // entry builds an audit entry.
-func (s *Service) entry(actor ActorRef, tenant TenantID, action, targetType, targetID string, at time.Time, changes []Change) AuditEntry {
-	return AuditEntry{ID: s.newID(), Tenant: tenant, Actor: actor, Action: action,
+func (s *Service) entry(actor backoffice.ActorRef, tenant backoffice.TenantID, action backoffice.Action, targetType, targetID string, at time.Time, changes []backoffice.Change) backoffice.AuditEntry {
+	return backoffice.AuditEntry{ID: s.newID(), Tenant: tenant, Actor: actor, Action: action,
 		TargetType: targetType, TargetID: targetID, At: at, Changes: changes}
-}
-
-// NewToken returns a random token of 32 bytes for the client, and the id
-// to store for it: its SHA-256 in hex. The enduser package uses it for
-// activation links.
-func NewToken() (Secret, string, error) {
-	raw, err := randomToken()
-	if err != nil {
-		return "", "", err
-	}
-	return Secret(raw), hashToken(raw), nil
-}
-
-// TokenID returns the stored id of a token a client presents.
-func TokenID(raw Secret) string { return hashToken(string(raw)) }
-
-func randomToken() (string, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", Errorf(ErrUnavailable, "accessctl: token", "no randomness available")
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
 // newOperatorToken returns a session or one-time token of an operator and
@@ -247,16 +225,16 @@ func randomToken() (string, error) {
 // so that a store can keep every record of one operator together (one
 // Redis hash slot) and find them from the id alone; the rest of the id is
 // the SHA-256 of the whole token.
-func newOperatorToken(tenant TenantID, op OperatorID) (Secret, string, error) {
-	random, err := randomToken()
+func newOperatorToken(tenant backoffice.TenantID, op OperatorID) (backoffice.Secret, string, error) {
+	random, _, err := backoffice.NewToken()
 	if err != nil {
 		return "", "", err
 	}
-	raw := scope(tenant, op) + random
-	return Secret(raw), hashToken(raw), nil
+	raw := scope(tenant, op) + string(random)
+	return backoffice.Secret(raw), hashToken(raw), nil
 }
 
-func scope(tenant TenantID, op OperatorID) string {
+func scope(tenant backoffice.TenantID, op OperatorID) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(tenant)) + "." + base64.RawURLEncoding.EncodeToString([]byte(op)) + "."
 }
 
@@ -273,13 +251,13 @@ func hashToken(raw string) string {
 
 // ScopedID builds the id of an operator's session or token from its
 // digest, as the service does. Stores and their tests use it.
-func ScopedID(tenant TenantID, op OperatorID, digest string) string {
+func ScopedID(tenant backoffice.TenantID, op OperatorID, digest string) string {
 	return scope(tenant, op) + digest
 }
 
 // SplitScopedID returns the tenant and operator an id of a session or
 // token belongs to, and false for an id without that scope.
-func SplitScopedID(id string) (TenantID, OperatorID, bool) {
+func SplitScopedID(id string) (backoffice.TenantID, OperatorID, bool) {
 	parts := strings.SplitN(id, ".", 3)
 	if len(parts) != 3 || parts[2] == "" {
 		return "", "", false
@@ -289,11 +267,11 @@ func SplitScopedID(id string) (TenantID, OperatorID, bool) {
 	if err1 != nil || err2 != nil || len(t) == 0 || len(o) == 0 {
 		return "", "", false
 	}
-	return TenantID(t), OperatorID(o), true
+	return backoffice.TenantID(t), OperatorID(o), true
 }
 
 // issue stores a new one-time token and returns its secret value.
-func (s *Service) issue(ctx context.Context, purpose TokenPurpose, op *Operator, ttl time.Duration) (Secret, time.Time, error) {
+func (s *Service) issue(ctx context.Context, purpose TokenPurpose, op *Operator, ttl time.Duration) (backoffice.Secret, time.Time, error) {
 	raw, id, err := newOperatorToken(op.Tenant, op.ID)
 	if err != nil {
 		return "", time.Time{}, err
@@ -319,22 +297,22 @@ func (s *Service) after(ctx context.Context, what string, err error) {
 // notify sends a notice after a committed change (N1).
 func (s *Service) notify(ctx context.Context, n OperatorNotice) error {
 	if err := s.notifier.NotifyOperator(ctx, n); err != nil {
-		return fmt.Errorf("accessctl: %s for %s: %w: %w", n.Kind, n.Operator, ErrNotDelivered, err)
+		return fmt.Errorf("accessctl: %s for %s: %w: %w", n.Kind, n.Operator, backoffice.ErrNotDelivered, err)
 	}
 	return nil
 }
 
 // changes accumulates the before/after of changed fields for an entry.
-type changes []Change
+type changes []backoffice.Change
 
 func (c *changes) str(field, before, after string) {
 	if before != after {
-		*c = append(*c, Change{Field: field, Before: before, After: after})
+		*c = append(*c, backoffice.Change{Field: field, Before: before, After: after})
 	}
 }
 
 func (c *changes) secret(field string) {
-	*c = append(*c, Change{Field: field, Before: redacted, After: redacted})
+	*c = append(*c, backoffice.Change{Field: field, Before: backoffice.Redacted, After: backoffice.Redacted})
 }
 
 func joinNames[T ~string](v []T) string {
@@ -352,66 +330,8 @@ func boolStr(b bool) string {
 	return "false"
 }
 
-// Page is one page of a listing. Next is the cursor of the following page,
-// empty on the last one.
-type Page[T any] struct {
-	Items []T
-	Next  string
-}
-
-// PageRequest asks for a page: Limit items (default 50, at most 500) after
-// the Cursor returned with the previous page.
-type PageRequest struct {
-	Limit  int
-	Cursor string
-}
-
-const (
-	defaultPageSize = 50
-	maxPageSize     = 500
-)
-
-// DecodeCursor validates a page request and returns its limit and the key
-// the cursor stands for. The enduser and scadevice packages use it too.
-func DecodeCursor(op string, p PageRequest) (limit int, key string, err error) {
-	limit = p.Limit
-	if limit <= 0 {
-		limit = defaultPageSize
-	}
-	if limit > maxPageSize {
-		limit = maxPageSize
-	}
-	if p.Cursor == "" {
-		return limit, "", nil
-	}
-	b, derr := base64.RawURLEncoding.DecodeString(p.Cursor)
-	if derr != nil || len(b) == 0 || len(b) > 512 || !strings.HasPrefix(string(b), "c1:") {
-		return 0, "", Errorf(ErrInvalid, op, "the cursor is not one this service returned", FieldViolation{"cursor", "malformed"})
-	}
-	return limit, string(b[3:]), nil
-}
-
-// EncodeCursor makes the opaque cursor for a key.
-func EncodeCursor(key string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("c1:" + key))
-}
-
-// MakePage turns a store result fetched with limit+1 items into a page
-// whose Next cursor holds the key of its last item.
-func MakePage[T any](items []T, limit int, key func(T) string) Page[T] {
-	return pageOf(items, limit, key)
-}
-
-func pageOf[T any](items []T, limit int, key func(T) string) Page[T] {
-	if len(items) > limit {
-		items = items[:limit]
-		return Page[T]{Items: items, Next: EncodeCursor(key(items[limit-1]))}
-	}
-	return Page[T]{Items: items}
-}
-
 // isNotFound reports whether a store answered ErrNotFound.
-func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+func isNotFound(err error) bool { return errors.Is(err, backoffice.ErrNotFound) }
 
 // sortedRoles returns a sorted copy without duplicates.
 func sortedRoles(r []RoleName) []RoleName {

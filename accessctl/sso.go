@@ -5,6 +5,8 @@ import (
 	"errors"
 	"slices"
 	"strings"
+
+	"github.com/backoffice-go/backoffice"
 )
 
 // Assertion is what the host's SSO integration learned from the identity
@@ -25,17 +27,17 @@ type Assertion struct {
 // identity provider has done MFA). Roles come from the tenant's group
 // mapping; an assertion whose groups map to no role is ErrForbidden. It
 // needs no actor and is audited as the system actor "sso".
-func (s *Service) ProvisionSSO(ctx context.Context, tenant TenantID, as Assertion) (*LoginResult, error) {
+func (s *Service) ProvisionSSO(ctx context.Context, tenant backoffice.TenantID, as Assertion) (*LoginResult, error) {
 	const op = "accessctl: sso login"
 	t, rs, err := s.tenantRoles(ctx, tenant)
 	if isNotFound(err) {
-		return nil, Errorf(ErrUnauthenticated, op, "unknown tenant")
+		return nil, backoffice.NewError(backoffice.ErrUnauthenticated, op, "unknown tenant")
 	}
 	if err != nil {
 		return nil, err
 	}
 	if !t.SSO.Enabled {
-		return nil, Errorf(ErrFailedPrecondition, op, "the tenant does not use SSO; log in with a password")
+		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the tenant does not use SSO; log in with a password")
 	}
 	var roles []RoleName
 	for _, g := range as.Groups {
@@ -45,7 +47,7 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant TenantID, as Assertio
 	in := NewOperator{Username: as.Email, Email: as.Email, FirstName: as.FirstName, LastName: as.LastName,
 		ExternalKey: as.Subject, Roles: roles, AllAccounts: true}
 	normalize(&in)
-	var v Violations
+	var v backoffice.Violations
 	if in.ExternalKey == "" {
 		v.Add("subject", "is required")
 	}
@@ -54,7 +56,7 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant TenantID, as Assertio
 		return nil, err
 	}
 	if len(roles) == 0 {
-		return nil, Errorf(ErrForbidden, op, "none of the identity provider's groups maps to a role; ask an Administrator to map one")
+		return nil, backoffice.NewError(backoffice.ErrForbidden, op, "none of the identity provider's groups maps to a role; ask an Administrator to map one")
 	}
 	sys := SystemActor(tenant, "sso")
 	now := s.clock()
@@ -67,8 +69,8 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant TenantID, as Assertio
 			c := changes{{Field: "email", After: o.Email}, {Field: "first_name", After: o.FirstName},
 				{Field: "last_name", After: o.LastName}, {Field: "roles", After: joinNames(o.Roles)},
 				{Field: "external_key", After: o.ExternalKey}, {Field: "status", After: string(o.Status)}}
-			err = s.store.CreateOperator(ctx, o, Guard{}, s.entry(sys.Ref(), tenant, "operator.sso_provision", TargetOperator, string(o.ID), now, c))
-			if errors.Is(err, ErrConflict) && conflictOn(err, "external_key") {
+			err = s.store.CreateOperator(ctx, o, Guard{}, s.entry(sys.Ref(), tenant, backoffice.ActionOperatorSSOProvision, TargetOperator, string(o.ID), now, c))
+			if errors.Is(err, backoffice.ErrConflict) && conflictOn(err, "external_key") {
 				continue
 			}
 			if err != nil {
@@ -95,8 +97,8 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant TenantID, as Assertio
 			}
 			o.UpdatedAt = now
 			err = s.store.UpdateOperator(ctx, o, before.Version, guardFor(nil, rs, before, o),
-				s.entry(sys.Ref(), tenant, "operator.sso_update", TargetOperator, string(o.ID), now, c))
-			if errors.Is(err, ErrConflict) && !conflictOn(err, "email") {
+				s.entry(sys.Ref(), tenant, backoffice.ActionOperatorSSOUpdate, TargetOperator, string(o.ID), now, c))
+			if errors.Is(err, backoffice.ErrConflict) && !conflictOn(err, "email") {
 				continue
 			}
 			if err != nil {
@@ -105,11 +107,11 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant TenantID, as Assertio
 		}
 		return s.openSession(ctx, o)
 	}
-	return nil, Errorf(ErrConflict, op, "the operator kept changing during login; retry")
+	return nil, backoffice.NewError(backoffice.ErrConflict, op, "the operator kept changing during login; retry")
 }
 
 func conflictOn(err error, field string) bool {
-	var e *Error
+	var e *backoffice.Error
 	return errors.As(err, &e) && e.HasField(field)
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 )
 
@@ -31,11 +32,11 @@ func TestSSO(t *testing.T) {
 
 	// Local creation, invitation, edits and password logins are refused.
 	_, err = e.svc.InviteOperator(e.adminCtx, newOp("nope", accessctl.RoleReadOnly))
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 	_, err = e.svc.UpdateOperator(e.adminCtx, local.ID, accessctl.OperatorUpdate{Version: local.Version, FirstName: ptr("X")})
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 	_, err = e.svc.Login(context.Background(), tenantID, "root", adminPassword)
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 
 	// First sight creates the operator with the mapped roles.
 	res, err := e.svc.ProvisionSSO(context.Background(), tenantID, accessctl.Assertion{Subject: "idp|kim", Email: "Kim@Acme.test",
@@ -57,7 +58,7 @@ func TestSSO(t *testing.T) {
 	assert.Equal(t, "Kimberly", kim.FirstName)
 	assert.Equal(t, []accessctl.RoleName{accessctl.RoleManager}, kim.Roles)
 	_, err = e.svc.Authenticate(context.Background(), res.Session)
-	requireKind(t, err, accessctl.ErrUnauthenticated) // A18: the role change ended the older session
+	requireKind(t, err, backoffice.ErrUnauthenticated) // A18: the role change ended the older session
 	// The linked local operator logs in through SSO.
 	res3, err := e.svc.ProvisionSSO(context.Background(), tenantID, accessctl.Assertion{Subject: "idp|local", Email: "local@acme.test",
 		FirstName: "Lo", LastName: "Cal", Groups: []string{"support"}})
@@ -67,17 +68,17 @@ func TestSSO(t *testing.T) {
 	before = e.snapshot()
 	_, err = e.svc.ProvisionSSO(context.Background(), tenantID, accessctl.Assertion{Subject: "idp|zed", Email: "zed@acme.test",
 		FirstName: "Zed", LastName: "Z", Groups: []string{"unmapped"}})
-	requireKind(t, err, accessctl.ErrForbidden)
+	requireKind(t, err, backoffice.ErrForbidden)
 	_, err = e.svc.ProvisionSSO(context.Background(), tenantID, accessctl.Assertion{Email: "bad", Groups: []string{"support"}})
 	requireFields(t, err, "subject", "email", "first_name")
 	e.requireUnchanged(before)
 	hist := e.history(res.Operator)
-	assert.Equal(t, "operator.sso_update", hist[0].Action)
-	assert.Equal(t, "operator.sso_provision", hist[len(hist)-1].Action)
+	assert.Equal(t, backoffice.ActionOperatorSSOUpdate, hist[0].Action)
+	assert.Equal(t, backoffice.ActionOperatorSSOProvision, hist[len(hist)-1].Action)
 	// Back to local mode: SSO provisioning is refused.
 	_, err = e.svc.ConfigureTenant(e.adminCtx, accessctl.TenantSettings{Version: tn.Version, SSO: &accessctl.SSOConfig{}})
 	require.NoError(t, err)
 	_, err = e.svc.ProvisionSSO(context.Background(), tenantID, accessctl.Assertion{Subject: "idp|kim", Email: "kim@acme.test",
 		FirstName: "K", LastName: "L", Groups: []string{"leads"}})
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 }

@@ -3,6 +3,8 @@ package accessctl
 import (
 	"context"
 	"time"
+
+	"github.com/backoffice-go/backoffice"
 )
 
 // This file lists every store interface of the package, so that an adapter
@@ -39,25 +41,25 @@ type ActorCheck struct {
 
 // ErrActorChanged is what a store returns when a Guard's ActorCheck fails.
 // It is an ErrUnauthenticated.
-var ErrActorChanged error = &Error{Kind: ErrUnauthenticated, Op: "accessctl",
+var ErrActorChanged error = &backoffice.Error{Kind: backoffice.ErrUnauthenticated, Op: "accessctl",
 	Msg: "your access changed while this request ran (deactivated, blocked or roles changed); log in again"}
 
 // ErrLastAdministrator is what a store returns when a Guard fails (A15).
 // It is an ErrFailedPrecondition.
-var ErrLastAdministrator error = &Error{Kind: ErrFailedPrecondition, Op: "accessctl",
+var ErrLastAdministrator error = &backoffice.Error{Kind: backoffice.ErrFailedPrecondition, Op: "accessctl",
 	Msg: "this is the last active Administrator of the tenant; make another operator Administrator first"}
 
 // TenantStore persists tenants and their settings.
 type TenantStore interface {
 	// CreateTenant stores a new tenant with version 1. Returns ErrConflict
 	// if the id is taken.
-	CreateTenant(ctx context.Context, t *Tenant, e AuditEntry) error
+	CreateTenant(ctx context.Context, t *Tenant, e backoffice.AuditEntry) error
 	// Tenant returns a copy of the tenant. Returns ErrNotFound.
-	Tenant(ctx context.Context, id TenantID) (*Tenant, error)
+	Tenant(ctx context.Context, id backoffice.TenantID) (*Tenant, error)
 	// UpdateTenant replaces the tenant if its stored version is
 	// expectVersion, and sets t.Version to the next one. Returns
 	// ErrNotFound, or ErrConflict on a stale version.
-	UpdateTenant(ctx context.Context, t *Tenant, expectVersion int64, e AuditEntry) error
+	UpdateTenant(ctx context.Context, t *Tenant, expectVersion int64, e backoffice.AuditEntry) error
 }
 
 // OperatorQuery selects operators for a listing, newest first.
@@ -78,27 +80,27 @@ type OperatorStore interface {
 	// entry, if the guard's actor check holds. Returns ErrConflict naming
 	// the field "username" or "email" when either is taken in the tenant,
 	// or "external_key" for a taken SSO key; ErrActorChanged.
-	CreateOperator(ctx context.Context, op *Operator, g Guard, e AuditEntry) error
+	CreateOperator(ctx context.Context, op *Operator, g Guard, e backoffice.AuditEntry) error
 	// Operator returns a copy of the operator. Returns ErrNotFound.
-	Operator(ctx context.Context, tenant TenantID, id OperatorID) (*Operator, error)
+	Operator(ctx context.Context, tenant backoffice.TenantID, id OperatorID) (*Operator, error)
 	// OperatorByLogin finds an operator by username, or else by email,
 	// case-insensitively. Returns ErrNotFound.
-	OperatorByLogin(ctx context.Context, tenant TenantID, login string) (*Operator, error)
+	OperatorByLogin(ctx context.Context, tenant backoffice.TenantID, login string) (*Operator, error)
 	// OperatorByExternalKey finds an operator by its SSO key. Returns ErrNotFound.
-	OperatorByExternalKey(ctx context.Context, tenant TenantID, key string) (*Operator, error)
+	OperatorByExternalKey(ctx context.Context, tenant backoffice.TenantID, key string) (*Operator, error)
 	// Operators lists a page of operators, newest (highest id) first.
-	Operators(ctx context.Context, tenant TenantID, q OperatorQuery) ([]*Operator, error)
+	Operators(ctx context.Context, tenant backoffice.TenantID, q OperatorQuery) ([]*Operator, error)
 	// UpdateOperator replaces the operator if its stored version is
 	// expectVersion and the guard holds afterwards, writes the entry, and
 	// sets op.Version to the next one. Returns ErrNotFound, ErrConflict on
 	// a stale version or a taken username/email, ErrFailedPrecondition when
 	// the guard fails (ErrLastAdministrator), ErrActorChanged when its actor
 	// check fails.
-	UpdateOperator(ctx context.Context, op *Operator, expectVersion int64, g Guard, e AuditEntry) error
+	UpdateOperator(ctx context.Context, op *Operator, expectVersion int64, g Guard, e backoffice.AuditEntry) error
 	// DeleteOperator removes the operator if its stored version is
 	// expectVersion and the guard holds afterwards, and writes the entry.
 	// Audit entries about the operator are kept. Errors as UpdateOperator.
-	DeleteOperator(ctx context.Context, tenant TenantID, id OperatorID, expectVersion int64, g Guard, e AuditEntry) error
+	DeleteOperator(ctx context.Context, tenant backoffice.TenantID, id OperatorID, expectVersion int64, g Guard, e backoffice.AuditEntry) error
 }
 
 // RoleStore persists a tenant's custom roles (A1). Preset roles are not
@@ -106,12 +108,12 @@ type OperatorStore interface {
 type RoleStore interface {
 	// CreateRole stores a new role with version 1. Returns ErrConflict if
 	// the name is taken in the tenant.
-	CreateRole(ctx context.Context, r *Role, e AuditEntry) error
+	CreateRole(ctx context.Context, r *Role, e backoffice.AuditEntry) error
 	// Roles lists the tenant's custom roles by name.
-	Roles(ctx context.Context, tenant TenantID) ([]Role, error)
+	Roles(ctx context.Context, tenant backoffice.TenantID) ([]Role, error)
 	// UpdateRole replaces the role if its stored version is expectVersion.
 	// Returns ErrNotFound or ErrConflict.
-	UpdateRole(ctx context.Context, r *Role, expectVersion int64, e AuditEntry) error
+	UpdateRole(ctx context.Context, r *Role, expectVersion int64, e backoffice.AuditEntry) error
 }
 
 // AuditQuery selects audit entries, newest first.
@@ -128,21 +130,21 @@ type AuditQuery struct {
 type AuditStore interface {
 	// AppendAuditEntry records an action that changes no stored record,
 	// such as an email sent on an operator's request.
-	AppendAuditEntry(ctx context.Context, e AuditEntry) error
+	AppendAuditEntry(ctx context.Context, e backoffice.AuditEntry) error
 	// AuditEntries lists a tenant's entries for one target, newest (highest
 	// id) first.
-	AuditEntries(ctx context.Context, tenant TenantID, q AuditQuery) ([]AuditEntry, error)
+	AuditEntries(ctx context.Context, tenant backoffice.TenantID, q AuditQuery) ([]backoffice.AuditEntry, error)
 }
 
 // Session is an operator's login session. ID is the SHA-256 of the token
 // handed to the client, in hex; the token itself is never stored (A18).
 type Session struct {
-	ID        string     `json:"id"`
-	Tenant    TenantID   `json:"tenant"`
-	Operator  OperatorID `json:"operator"`
-	Epoch     int64      `json:"epoch"`
-	CreatedAt time.Time  `json:"created_at"`
-	ExpiresAt time.Time  `json:"expires_at"`
+	ID        string              `json:"id"`
+	Tenant    backoffice.TenantID `json:"tenant"`
+	Operator  OperatorID          `json:"operator"`
+	Epoch     int64               `json:"epoch"`
+	CreatedAt time.Time           `json:"created_at"`
+	ExpiresAt time.Time           `json:"expires_at"`
 }
 
 // SessionStore persists sessions. A Redis implementation shares them
@@ -153,11 +155,11 @@ type SessionStore interface {
 	// Session returns the session with the id. Returns ErrNotFound.
 	Session(ctx context.Context, id string) (*Session, error)
 	// Sessions lists an operator's sessions, oldest first.
-	Sessions(ctx context.Context, tenant TenantID, op OperatorID) ([]*Session, error)
+	Sessions(ctx context.Context, tenant backoffice.TenantID, op OperatorID) ([]*Session, error)
 	// DeleteSession removes one session; removing a missing one is not an error.
-	DeleteSession(ctx context.Context, tenant TenantID, id string) error
+	DeleteSession(ctx context.Context, tenant backoffice.TenantID, id string) error
 	// DeleteOperatorSessions removes every session of the operator at once.
-	DeleteOperatorSessions(ctx context.Context, tenant TenantID, op OperatorID) error
+	DeleteOperatorSessions(ctx context.Context, tenant backoffice.TenantID, op OperatorID) error
 }
 
 // TokenPurpose says what a one-time token is for.
@@ -176,7 +178,7 @@ const (
 type Token struct {
 	ID        string
 	Purpose   TokenPurpose
-	Tenant    TenantID
+	Tenant    backoffice.TenantID
 	Operator  OperatorID
 	CreatedAt time.Time
 	ExpiresAt time.Time
@@ -194,7 +196,7 @@ type TokenStore interface {
 	// ErrNotFound for an unknown, voided or already used token.
 	ConsumeToken(ctx context.Context, purpose TokenPurpose, id string) (*Token, error)
 	// DeleteOperatorTokens voids every token of the operator.
-	DeleteOperatorTokens(ctx context.Context, tenant TenantID, op OperatorID) error
+	DeleteOperatorTokens(ctx context.Context, tenant backoffice.TenantID, op OperatorID) error
 }
 
 // AttemptLimit is the rule a store applies when it reserves a login
@@ -252,16 +254,16 @@ type AttemptStore interface {
 	// already holds l.Max attempts (failures plus pending reservations).
 	// Of many concurrent calls, at most l.Max minus the run's attempts
 	// succeed.
-	ReserveAttempt(ctx context.Context, tenant TenantID, op OperatorID, at time.Time, l AttemptLimit) (bool, error)
+	ReserveAttempt(ctx context.Context, tenant backoffice.TenantID, op OperatorID, at time.Time, l AttemptLimit) (bool, error)
 	// SettleAttempt ends a reservation with its outcome and returns the
 	// run after it, atomically: of concurrent failures, each sees its own
 	// Failures count. Settling when the run is gone (reset meanwhile)
 	// starts a new run for a failure and does nothing otherwise.
-	SettleAttempt(ctx context.Context, tenant TenantID, op OperatorID, at time.Time, o AttemptOutcome) (Attempts, error)
+	SettleAttempt(ctx context.Context, tenant backoffice.TenantID, op OperatorID, at time.Time, o AttemptOutcome) (Attempts, error)
 	// Attempts returns the current run (zero if none).
-	Attempts(ctx context.Context, tenant TenantID, op OperatorID) (Attempts, error)
+	Attempts(ctx context.Context, tenant backoffice.TenantID, op OperatorID) (Attempts, error)
 	// ResetAttempts ends the run, pending reservations included.
-	ResetAttempts(ctx context.Context, tenant TenantID, op OperatorID) error
+	ResetAttempts(ctx context.Context, tenant backoffice.TenantID, op OperatorID) error
 }
 
 // Store is every store the package needs. The storage adapters implement

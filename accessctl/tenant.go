@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/internal/check"
 )
 
@@ -15,7 +16,7 @@ import (
 func (s *Service) Tenant(ctx context.Context) (*Tenant, error) {
 	a, ok := ActorFrom(ctx)
 	if !ok {
-		return nil, Errorf(ErrUnauthenticated, "accessctl: tenant", "log in first")
+		return nil, backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: tenant", "log in first")
 	}
 	return s.store.Tenant(ctx, a.tenant)
 }
@@ -51,7 +52,7 @@ func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (*Tena
 	if in.EndUserForgotPasswordOff != nil {
 		t.EndUserForgotPasswordOff = *in.EndUserForgotPasswordOff
 	}
-	var v Violations
+	var v backoffice.Violations
 	if r := check.Name(t.Name, 200); r != "" {
 		v.Add("name", r)
 	}
@@ -80,7 +81,7 @@ func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (*Tena
 		return before, nil
 	}
 	t.UpdatedAt = s.clock()
-	if err := s.store.UpdateTenant(ctx, t, in.Version, s.entry(a.Ref(), a.tenant, "tenant.configure", TargetTenant, string(t.ID), t.UpdatedAt, c)); err != nil {
+	if err := s.store.UpdateTenant(ctx, t, in.Version, s.entry(a.Ref(), a.tenant, backoffice.ActionTenantConfigure, TargetTenant, string(t.ID), t.UpdatedAt, c)); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -117,7 +118,7 @@ func (s *Service) Roles(ctx context.Context) ([]Role, error) {
 func (s *Service) AdministratorRole(ctx context.Context) (RoleName, error) {
 	a, ok := ActorFrom(ctx)
 	if !ok {
-		return "", Errorf(ErrUnauthenticated, "accessctl: roles", "log in first")
+		return "", backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: roles", "log in first")
 	}
 	_, rs, err := s.tenantRoles(ctx, a.tenant)
 	if err != nil {
@@ -158,7 +159,7 @@ func (s *Service) saveRole(ctx context.Context, r Role, create bool) (*Role, err
 	r.Abbrev = strings.TrimSpace(r.Abbrev)
 	r.Description = strings.TrimSpace(r.Description)
 	r.Permissions = slices.Compact(slices.Sorted(slices.Values(r.Permissions)))
-	var v Violations
+	var v backoffice.Violations
 	if !validPermissionName("role." + string(r.Name)) {
 		v.Add("name", "must be lower-case letters, digits and _")
 	}
@@ -180,10 +181,10 @@ func (s *Service) saveRole(ctx context.Context, r Role, create bool) (*Role, err
 		return nil, err
 	}
 	if !create && !exists {
-		return nil, Errorf(ErrNotFound, op, fmt.Sprintf("no custom role %q", r.Name))
+		return nil, backoffice.NewError(backoffice.ErrNotFound, op, fmt.Sprintf("no custom role %q", r.Name))
 	}
-	if a.kind != ActorSystem && !set.subsetOf(&a.set) {
-		return nil, Errorf(ErrForbidden, op, "a role may hold only permissions you hold")
+	if a.kind != backoffice.ActorSystem && !set.subsetOf(&a.set) {
+		return nil, backoffice.NewError(backoffice.ErrForbidden, op, "a role may hold only permissions you hold")
 	}
 	now := s.clock()
 	var c changes
@@ -191,13 +192,13 @@ func (s *Service) saveRole(ctx context.Context, r Role, create bool) (*Role, err
 		c.str("abbrev", "", r.Abbrev)
 		c.str("description", "", r.Description)
 		c.str("permissions", "", joinNames(r.Permissions))
-		err = s.store.CreateRole(ctx, &r, s.entry(a.Ref(), a.tenant, "role.create", TargetRole, string(r.Name), now, c))
+		err = s.store.CreateRole(ctx, &r, s.entry(a.Ref(), a.tenant, backoffice.ActionRoleCreate, TargetRole, string(r.Name), now, c))
 	} else {
 		c.str("abbrev", existing.Abbrev, r.Abbrev)
 		c.str("description", existing.Description, r.Description)
 		c.str("permissions", joinNames(existing.Permissions), joinNames(r.Permissions))
 		expect := r.Version
-		err = s.store.UpdateRole(ctx, &r, expect, s.entry(a.Ref(), a.tenant, "role.update", TargetRole, string(r.Name), now, c))
+		err = s.store.UpdateRole(ctx, &r, expect, s.entry(a.Ref(), a.tenant, backoffice.ActionRoleUpdate, TargetRole, string(r.Name), now, c))
 	}
 	if err != nil {
 		return nil, err

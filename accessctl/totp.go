@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/backoffice-go/backoffice"
 )
 
 // TOTP as in RFC 6238: HMAC-SHA1, 30-second steps, 6 digits, which every
@@ -23,20 +25,20 @@ const (
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // newTOTPSecret returns a fresh 160-bit seed in base32.
-func newTOTPSecret() (Secret, error) {
+func newTOTPSecret() (backoffice.Secret, error) {
 	var b [20]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", Errorf(ErrUnavailable, "accessctl: mfa", "no randomness available")
+		return "", backoffice.NewError(backoffice.ErrUnavailable, "accessctl: mfa", "no randomness available")
 	}
-	return Secret(b32.EncodeToString(b[:])), nil
+	return backoffice.Secret(b32.EncodeToString(b[:])), nil
 }
 
 // TOTPCode returns the code of a base32 seed at time t. Hosts use it in
 // tests; authenticator apps compute the same.
-func TOTPCode(secret Secret, t time.Time) (string, error) {
+func TOTPCode(secret backoffice.Secret, t time.Time) (string, error) {
 	key, err := b32.DecodeString(string(secret))
 	if err != nil {
-		return "", Errorf(ErrInvalid, "accessctl: totp", "malformed secret")
+		return "", backoffice.NewError(backoffice.ErrInvalid, "accessctl: totp", "malformed secret")
 	}
 	return totpAt(key, t.Unix()/totpPeriod), nil
 }
@@ -55,7 +57,7 @@ func totpAt(key []byte, step int64) string {
 // verifyTOTP checks code against the steps around now, refusing any step at
 // or before lastStep so a code cannot be replayed. It returns the step that
 // matched.
-func verifyTOTP(secret Secret, code string, now time.Time, lastStep int64) (int64, bool) {
+func verifyTOTP(secret backoffice.Secret, code string, now time.Time, lastStep int64) (int64, bool) {
 	key, err := b32.DecodeString(string(secret))
 	if err != nil || len(code) != totpDigits {
 		return 0, false
@@ -74,7 +76,7 @@ func verifyTOTP(secret Secret, code string, now time.Time, lastStep int64) (int6
 }
 
 // otpauthURI is the key URI authenticator apps read from a QR code.
-func otpauthURI(issuer, account string, secret Secret) Secret {
+func otpauthURI(issuer, account string, secret backoffice.Secret) backoffice.Secret {
 	v := url.Values{}
 	v.Set("secret", string(secret))
 	v.Set("issuer", issuer)
@@ -82,5 +84,5 @@ func otpauthURI(issuer, account string, secret Secret) Secret {
 	v.Set("digits", "6")
 	v.Set("period", "30")
 	label := url.PathEscape(issuer + ":" + account)
-	return Secret("otpauth://totp/" + label + "?" + v.Encode())
+	return backoffice.Secret("otpauth://totp/" + label + "?" + v.Encode())
 }

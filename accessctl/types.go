@@ -1,49 +1,25 @@
 package accessctl
 
 import (
-	"fmt"
-	"log/slog"
 	"slices"
 	"time"
+
+	"github.com/backoffice-go/backoffice"
 )
 
 // Identifiers. Each entity has its own type so they cannot be mixed up.
 type (
-	// TenantID identifies a tenant: the platform's client or merchant account.
-	TenantID string
 	// OperatorID identifies an operator within the module.
 	OperatorID string
 	// AccountID identifies one of a tenant's accounts (A19).
 	AccountID string
 )
 
-// Secret holds a value that must never be printed: a password hash, a TOTP
-// seed, a token. Every fmt verb, JSON, text and slog render it as
-// "[redacted]"; use string(s) where the value itself is needed.
-type Secret string
-
-const redacted = "[redacted]"
-
-// Format prints "[redacted]" for every verb, including %#v.
-func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
-
-// String returns "[redacted]".
-func (s Secret) String() string { return redacted }
-
-// GoString returns "[redacted]".
-func (s Secret) GoString() string { return redacted }
-
-// MarshalText returns "[redacted]", so JSON and text encoders never leak it.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
-
-// LogValue keeps the value out of slog output.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
-
 // Tenant is one client of the platform, with its own operators, roles and
 // settings (X8).
 type Tenant struct {
-	ID   TenantID `json:"id"`
-	Name string   `json:"name"`
+	ID   backoffice.TenantID `json:"id"`
+	Name string              `json:"name"`
 	// Preset names the role preset the tenant's roles start from.
 	Preset string    `json:"preset"`
 	SSO    SSOConfig `json:"sso"`
@@ -109,25 +85,25 @@ func (s OperatorStatus) Valid() bool {
 // Operator is a member of staff who logs into the dashboard. It is not an
 // end user.
 type Operator struct {
-	ID        OperatorID `json:"id"`
-	Tenant    TenantID   `json:"tenant"`
-	Username  string     `json:"username"`
-	Email     string     `json:"email"`
-	FirstName string     `json:"first_name"`
-	LastName  string     `json:"last_name"`
-	Roles     []RoleName `json:"roles"`
+	ID        OperatorID          `json:"id"`
+	Tenant    backoffice.TenantID `json:"tenant"`
+	Username  string              `json:"username"`
+	Email     string              `json:"email"`
+	FirstName string              `json:"first_name"`
+	LastName  string              `json:"last_name"`
+	Roles     []RoleName          `json:"roles"`
 	// AllAccounts gives access to every account of the tenant; otherwise
 	// access is limited to Accounts (A19).
 	AllAccounts bool           `json:"all_accounts"`
 	Accounts    []AccountID    `json:"accounts"`
 	Status      OperatorStatus `json:"status"`
 	// EmailVerified is set when the operator followed an invitation link.
-	EmailVerified bool   `json:"email_verified"`
-	PasswordHash  Secret `json:"-"`
+	EmailVerified bool              `json:"email_verified"`
+	PasswordHash  backoffice.Secret `json:"-"`
 	// MFASecret is the TOTP seed; MFAEnrolled is false while enrolment is
 	// pending or after an MFA reset.
-	MFASecret   Secret `json:"-"`
-	MFAEnrolled bool   `json:"mfa_enrolled"`
+	MFASecret   backoffice.Secret `json:"-"`
+	MFAEnrolled bool              `json:"mfa_enrolled"`
 	// MFALastStep is the last TOTP time step accepted, so a code is never
 	// accepted twice.
 	MFALastStep int64 `json:"mfa_last_step"`
@@ -161,40 +137,6 @@ func (o *Operator) LoginName() string {
 
 // HasRole reports whether the operator holds the role.
 func (o *Operator) HasRole(r RoleName) bool { return slices.Contains(o.Roles, r) }
-
-// ActorRef is how an actor appears in an audit entry.
-type ActorRef struct {
-	Kind ActorKind `json:"kind"`
-	ID   string    `json:"id"`
-	Name string    `json:"name"`
-}
-
-// AuditEntry records one state change (X2): who did what to which record,
-// when, and what changed. It never holds a secret.
-type AuditEntry struct {
-	ID         string    `json:"id"`
-	Tenant     TenantID  `json:"tenant"`
-	Actor      ActorRef  `json:"actor"`
-	Action     string    `json:"action"`
-	TargetType string    `json:"target_type"`
-	TargetID   string    `json:"target_id"`
-	At         time.Time `json:"at"`
-	Changes    []Change  `json:"changes"`
-}
-
-// Clone returns a deep copy.
-func (e AuditEntry) Clone() AuditEntry {
-	e.Changes = slices.Clone(e.Changes)
-	return e
-}
-
-// Change is the before and after of one field. A secret field is recorded
-// as changed with both values "[redacted]".
-type Change struct {
-	Field  string `json:"field"`
-	Before string `json:"before"`
-	After  string `json:"after"`
-}
 
 // Audit target types.
 const (

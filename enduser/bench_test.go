@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/enduser"
 )
 
@@ -31,7 +31,7 @@ func loaded(b *testing.B, n int) (*env, []*enduser.EndUser) {
 			Type: enduser.Types()[i%4], Status: enduser.StatusValidated, KYC: enduser.KYCValidated,
 			FirstName: f, LastName: fmt.Sprintf("%s%d", l, i), LegalName: "", Email: fmt.Sprintf("user%d@example.com", i),
 			CreatedAt: base.Add(time.Duration(i) * time.Minute), UpdatedAt: base}
-		require.NoError(b, e.store.CreateEndUser(context.Background(), u, accessctl.AuditEntry{ID: fmt.Sprintf("a-%09d", i), Tenant: tenantID}))
+		require.NoError(b, e.store.CreateEndUser(context.Background(), u, backoffice.AuditEntry{ID: fmt.Sprintf("a-%09d", i), Tenant: tenantID}))
 		users[i] = u
 	}
 	return e, users
@@ -46,7 +46,7 @@ func BenchmarkSearch100k(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				p, err := e.svc.Search(e.admin, q, accessctl.PageRequest{Limit: 50})
+				p, err := e.svc.Search(e.admin, q, backoffice.PageRequest{Limit: 50})
 				if err != nil || len(p.Items) != want {
 					b.Fatalf("got %d items, %v", len(p.Items), err)
 				}
@@ -64,7 +64,7 @@ func BenchmarkSearch100k(b *testing.B) {
 		st := enduser.StatusValidated
 		for b.Loop() {
 			p, err := e.svc.List(e.admin, enduser.Filter{Type: &typ, Status: &st, CreatedFrom: users[10_000].CreatedAt, CreatedTo: users[90_000].CreatedAt},
-				accessctl.PageRequest{Limit: 50})
+				backoffice.PageRequest{Limit: 50})
 			if err != nil || len(p.Items) != 50 {
 				b.Fatal(err)
 			}

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice"
 )
 
 // ID identifies an end user.
@@ -75,7 +75,7 @@ type TaxResidence struct {
 // organisation (E1). There is no way to delete one (E6).
 type EndUser struct {
 	ID     ID
-	Tenant accessctl.TenantID
+	Tenant backoffice.TenantID
 	// Tag is free text the platform sets to find the user again.
 	Tag    string
 	Type   Type
@@ -120,7 +120,7 @@ func (u *EndUser) DisplayName() string {
 // record, with its user id, exists only once the onboarding is completed.
 type Onboarding struct {
 	ID     string
-	Tenant accessctl.TenantID
+	Tenant backoffice.TenantID
 	// ActivationID is the SHA-256 of the activation token in hex.
 	ActivationID string
 	Profile      NewEndUser

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 )
@@ -110,7 +111,7 @@ func TestSearch(t *testing.T) {
 	other := otherTenantUser(t, e)
 	search := func(q enduser.SearchQuery) []enduser.ID {
 		t.Helper()
-		p, err := e.svc.Search(e.admin, q, accessctl.PageRequest{})
+		p, err := e.svc.Search(e.admin, q, backoffice.PageRequest{})
 		require.NoError(t, err)
 		var out []enduser.ID
 		for _, u := range p.Items {
@@ -127,23 +128,23 @@ func TestSearch(t *testing.T) {
 	assert.Equal(t, []enduser.ID{ada.ID}, search(enduser.SearchQuery{Name: "ada lovelace"}), "first and last name together")
 	assert.Equal(t, []enduser.ID{ada.ID}, search(enduser.SearchQuery{Name: "love", Tag: "vip"}), "fields combine")
 	assert.Empty(t, search(enduser.SearchQuery{Name: "100%_\\'\""}), "special characters are searched literally")
-	_, err := e.svc.Search(e.admin, enduser.SearchQuery{}, accessctl.PageRequest{})
+	_, err := e.svc.Search(e.admin, enduser.SearchQuery{}, backoffice.PageRequest{})
 	requireFields(t, err, "query")
-	_, err = e.svc.Search(e.admin, enduser.SearchQuery{Name: "ad"}, accessctl.PageRequest{})
+	_, err = e.svc.Search(e.admin, enduser.SearchQuery{Name: "ad"}, backoffice.PageRequest{})
 	requireFields(t, err, "name")
 	// Pages are stable: a user created between pages does not shift them.
 	for i := range 5 {
 		e.create(enduser.NewEndUser{Type: enduser.TypeBusiness, LegalName: fmt.Sprintf("Paged Corp %d", i)})
 	}
-	p1, err := e.svc.Search(e.admin, enduser.SearchQuery{Name: "paged"}, accessctl.PageRequest{Limit: 2})
+	p1, err := e.svc.Search(e.admin, enduser.SearchQuery{Name: "paged"}, backoffice.PageRequest{Limit: 2})
 	require.NoError(t, err)
 	require.Len(t, p1.Items, 2)
 	assert.Equal(t, "Paged Corp 4", p1.Items[0].LegalName)
 	e.create(enduser.NewEndUser{Type: enduser.TypeBusiness, LegalName: "Paged Corp new"})
-	p2, err := e.svc.Search(e.admin, enduser.SearchQuery{Name: "paged"}, accessctl.PageRequest{Limit: 2, Cursor: p1.Next})
+	p2, err := e.svc.Search(e.admin, enduser.SearchQuery{Name: "paged"}, backoffice.PageRequest{Limit: 2, Cursor: p1.Next})
 	require.NoError(t, err)
 	assert.Equal(t, "Paged Corp 2", p2.Items[0].LegalName)
-	p3, err := e.svc.Search(e.admin, enduser.SearchQuery{Name: "paged"}, accessctl.PageRequest{Limit: 2, Cursor: p2.Next})
+	p3, err := e.svc.Search(e.admin, enduser.SearchQuery{Name: "paged"}, backoffice.PageRequest{Limit: 2, Cursor: p2.Next})
 	require.NoError(t, err)
 	assert.Len(t, p3.Items, 1)
 	assert.Empty(t, p3.Next)
@@ -166,21 +167,21 @@ func TestList(t *testing.T) {
 	e.wallets.set(v.ID)
 	canceled, err := e.svc.Deactivate(e.admin, v.ID, v.Version)
 	require.NoError(t, err)
-	all, err := e.svc.List(e.admin, enduser.Filter{}, accessctl.PageRequest{Limit: 100})
+	all, err := e.svc.List(e.admin, enduser.Filter{}, backoffice.PageRequest{Limit: 100})
 	require.NoError(t, err)
 	require.Len(t, all.Items, 13)
 	assert.Equal(t, canceled.ID, all.Items[0].ID, "newest first, Canceled listed")
 	biz := enduser.TypeBusiness
 	pending := enduser.StatusPending
 	from, to := made[3].CreatedAt, made[10].CreatedAt
-	page, err := e.svc.List(e.admin, enduser.Filter{Type: &biz, Status: &pending, CreatedFrom: from, CreatedTo: to}, accessctl.PageRequest{Limit: 1})
+	page, err := e.svc.List(e.admin, enduser.Filter{Type: &biz, Status: &pending, CreatedFrom: from, CreatedTo: to}, backoffice.PageRequest{Limit: 1})
 	require.NoError(t, err)
 	require.Len(t, page.Items, 1)
 	assert.Equal(t, made[9].ID, page.Items[0].ID)
-	page, err = e.svc.List(e.admin, enduser.Filter{Type: &biz, Status: &pending, CreatedFrom: from, CreatedTo: to}, accessctl.PageRequest{Limit: 1, Cursor: page.Next})
+	page, err = e.svc.List(e.admin, enduser.Filter{Type: &biz, Status: &pending, CreatedFrom: from, CreatedTo: to}, backoffice.PageRequest{Limit: 1, Cursor: page.Next})
 	require.NoError(t, err)
 	assert.Equal(t, made[6].ID, page.Items[0].ID)
-	page, err = e.svc.List(e.admin, enduser.Filter{Type: &biz, Status: &pending, CreatedFrom: from, CreatedTo: to}, accessctl.PageRequest{Limit: 1, Cursor: page.Next})
+	page, err = e.svc.List(e.admin, enduser.Filter{Type: &biz, Status: &pending, CreatedFrom: from, CreatedTo: to}, backoffice.PageRequest{Limit: 1, Cursor: page.Next})
 	require.NoError(t, err)
 	assert.Equal(t, made[3].ID, page.Items[0].ID)
 	assert.Empty(t, page.Next)
@@ -190,12 +191,12 @@ func TestList(t *testing.T) {
 	_, err = e.svc.Count(e.admin, enduser.Filter{CreatedFrom: to, CreatedTo: from})
 	requireFields(t, err, "created_to")
 	st := enduser.StatusCanceled
-	page, err = e.svc.List(e.admin, enduser.Filter{Status: &st}, accessctl.PageRequest{})
+	page, err = e.svc.List(e.admin, enduser.Filter{Status: &st}, backoffice.PageRequest{})
 	require.NoError(t, err)
 	assert.Len(t, page.Items, 1)
-	_, err = e.svc.List(e.admin, enduser.Filter{Type: ptr(enduser.Type("x")), Status: ptr(enduser.Status("y")), CreatedFrom: to, CreatedTo: from}, accessctl.PageRequest{})
+	_, err = e.svc.List(e.admin, enduser.Filter{Type: ptr(enduser.Type("x")), Status: ptr(enduser.Status("y")), CreatedFrom: to, CreatedTo: from}, backoffice.PageRequest{})
 	requireFields(t, err, "type", "status", "created_to")
-	_, err = e.svc.List(e.admin, enduser.Filter{}, accessctl.PageRequest{Cursor: "!!"})
+	_, err = e.svc.List(e.admin, enduser.Filter{}, backoffice.PageRequest{Cursor: "!!"})
 	requireFields(t, err, "cursor")
 }
 
@@ -209,8 +210,8 @@ func TestUpdate(t *testing.T) {
 	assert.Equal(t, "Jones", u2.LastName)
 	assert.Equal(t, int64(2), u2.Version)
 	hist := e.history(u.ID)
-	assert.Equal(t, "enduser.update", hist[0].Action)
-	assert.Contains(t, hist[0].Changes, accessctl.Change{Field: "last_name", Before: "Smith", After: "Jones"})
+	assert.Equal(t, backoffice.ActionEndUserUpdate, hist[0].Action)
+	assert.Contains(t, hist[0].Changes, backoffice.Change{Field: "last_name", Before: "Smith", After: "Jones"})
 	for name, up := range map[string]enduser.Update{
 		"Email":     {Version: u2.Version, Email: ptr("not-an-email")},
 		"Phone":     {Version: u2.Version, Phone: ptr("12345")},
@@ -220,12 +221,12 @@ func TestUpdate(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := e.svc.Update(e.admin, u.ID, up)
-			requireKind(t, err, accessctl.ErrInvalid)
+			requireKind(t, err, backoffice.ErrInvalid)
 			e.unchanged(u2)
 		})
 	}
 	_, err = e.svc.Update(e.admin, u.ID, enduser.Update{Version: u.Version, FirstName: ptr("Stale")})
-	requireKind(t, err, accessctl.ErrConflict)
+	requireKind(t, err, backoffice.ErrConflict)
 	e.unchanged(u2)
 }
 
@@ -253,12 +254,12 @@ func TestTaxResidences(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "12-3456789", u.TaxResidences[1].TIN)
 	_, err = e.svc.UpdateTaxResidence(e.admin, u.ID, u.Version, enduser.TaxResidence{ID: "nope", Country: "DE"})
-	requireKind(t, err, accessctl.ErrNotFound)
+	requireKind(t, err, backoffice.ErrNotFound)
 	u, err = e.svc.RemoveTaxResidence(e.admin, u.ID, u.Version, u.TaxResidences[0].ID)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"US"}, []string{u.TaxResidences[0].Country})
 	hist := e.history(u.ID)
-	assert.Equal(t, "enduser.tax_residence.remove", hist[0].Action)
+	assert.Equal(t, backoffice.ActionEndUserRemoveTaxResidence, hist[0].Action)
 	for _, h := range hist {
 		for _, c := range h.Changes {
 			assert.NotContains(t, c.After, "3456789", "the audit log masks TINs")
@@ -272,12 +273,12 @@ func TestDeactivate(t *testing.T) {
 	e := newEnv(t)
 	pend := e.create(person("Pen", "Ding"))
 	_, err := e.svc.Deactivate(e.admin, pend.ID, pend.Version)
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 	e.unchanged(pend)
 	u := e.validated(person("Rich", "Person"))
 	e.wallets.set(u.ID, enduser.Balance{Wallet: "w-1", Currency: "EUR", Amount: 0}, enduser.Balance{Wallet: "w-2", Currency: "EUR", Amount: 1250})
 	_, err = e.svc.Deactivate(e.admin, u.ID, u.Version)
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 	assert.Contains(t, err.Error(), "wallet w-2 holds 12.50 EUR")
 	e.unchanged(u)
 	e.wallets.set(u.ID, enduser.Balance{Wallet: "w-1", Currency: "EUR"})
@@ -285,11 +286,11 @@ func TestDeactivate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, enduser.StatusCanceled, c.Status)
 	_, err = e.svc.Deactivate(e.admin, c.ID, c.Version)
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 	_, err = e.svc.Update(e.admin, c.ID, enduser.Update{Version: c.Version, FirstName: ptr("Back")})
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 	_, err = e.svc.RequestKYCReview(e.admin, c.ID, c.Version)
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 	// By design (regulation) nothing deletes an end user.
 	for _, typ := range []reflect.Type{reflect.TypeOf(e.svc), reflect.TypeOf((*enduser.Store)(nil)).Elem()} {
 		for i := range typ.NumMethod() {
@@ -322,7 +323,7 @@ func TestDeactivateRace(t *testing.T) {
 				}
 			}
 			if err != nil {
-				if !errors.Is(err, accessctl.ErrConflict) && !errors.Is(err, accessctl.ErrFailedPrecondition) {
+				if !errors.Is(err, backoffice.ErrConflict) && !errors.Is(err, backoffice.ErrFailedPrecondition) {
 					t.Error(err)
 				}
 				conflicts.Add(1)
@@ -342,7 +343,7 @@ func TestDeactivateRace(t *testing.T) {
 		wg.Go(func() {
 			if _, err := e.svc.Deactivate(e.admin, v.ID, v.Version); err == nil {
 				deact.Add(1)
-			} else if !errors.Is(err, accessctl.ErrConflict) && !errors.Is(err, accessctl.ErrFailedPrecondition) {
+			} else if !errors.Is(err, backoffice.ErrConflict) && !errors.Is(err, backoffice.ErrFailedPrecondition) {
 				t.Error(err)
 			}
 		})
@@ -367,10 +368,10 @@ func TestOnboarding(t *testing.T) {
 	o2, err := e.svc.StartOnboarding(signup, person("Never", "Finished"))
 	require.NoError(t, err)
 	ob := e.as("onboarder", accessctl.RoleReadOnly)
-	open, err := e.svc.Onboardings(ob, false, accessctl.PageRequest{})
+	open, err := e.svc.Onboardings(ob, false, backoffice.PageRequest{})
 	require.NoError(t, err)
 	assert.Equal(t, []string{o2.ID, o.ID}, []string{open.Items[0].ID, open.Items[1].ID})
-	found, err := e.svc.Search(e.admin, enduser.SearchQuery{Name: "olly"}, accessctl.PageRequest{})
+	found, err := e.svc.Search(e.admin, enduser.SearchQuery{Name: "olly"}, backoffice.PageRequest{})
 	require.NoError(t, err)
 	assert.Empty(t, found.Items, "not searchable before completion")
 
@@ -378,15 +379,15 @@ func TestOnboarding(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEmpty(t, u.ID)
 	assert.Equal(t, o.ID, u.OnboardingID)
-	found, err = e.svc.Search(e.admin, enduser.SearchQuery{Name: "olly"}, accessctl.PageRequest{})
+	found, err = e.svc.Search(e.admin, enduser.SearchQuery{Name: "olly"}, backoffice.PageRequest{})
 	require.NoError(t, err)
 	require.Len(t, found.Items, 1)
 	assert.Equal(t, u.ID, found.Items[0].ID)
-	done, err := e.svc.Onboardings(ob, true, accessctl.PageRequest{})
+	done, err := e.svc.Onboardings(ob, true, backoffice.PageRequest{})
 	require.NoError(t, err)
 	require.Len(t, done.Items, 1)
 	assert.Equal(t, u.ID, done.Items[0].User)
-	open, _ = e.svc.Onboardings(ob, false, accessctl.PageRequest{})
+	open, _ = e.svc.Onboardings(ob, false, backoffice.PageRequest{})
 	assert.Len(t, open.Items, 1)
 	_, err = e.svc.CompleteOnboarding(context.Background(), n.Token)
 	requireFields(t, err, "token")
@@ -395,7 +396,7 @@ func TestOnboarding(t *testing.T) {
 	requireFields(t, err, "token")
 	_, err = e.svc.StartOnboarding(signup, enduser.NewEndUser{Type: enduser.TypePhysicalPerson, FirstName: "No", LastName: "Mail"})
 	requireFields(t, err, "email")
-	_, err = e.svc.Onboardings(e.as("transfer", accessctl.RoleTransferOnly), false, accessctl.PageRequest{})
+	_, err = e.svc.Onboardings(e.as("transfer", accessctl.RoleTransferOnly), false, backoffice.PageRequest{})
 	require.NoError(t, err, "every dashboard role sees the onboarding view")
 }
 
@@ -409,17 +410,17 @@ func TestForgotPassword(t *testing.T) {
 	n := e.rec.EndUserNotices()
 	require.Len(t, n, 1)
 	assert.Equal(t, enduser.NoticeForgotPassword, n[0].Kind)
-	assert.Equal(t, "enduser.forgot_password", e.history(u.ID)[0].Action)
+	assert.Equal(t, backoffice.ActionEndUserForgotPassword, e.history(u.ID)[0].Action)
 	tn, err := e.ops.Tenant(e.admin)
 	require.NoError(t, err)
 	_, err = e.ops.ConfigureTenant(e.admin, accessctl.TenantSettings{Version: tn.Version, EndUserForgotPasswordOff: ptr(true)})
 	require.NoError(t, err)
 	_, err = e.svc.SendForgotPassword(e.admin, u.ID)
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 	assert.Len(t, e.rec.EndUserNotices(), 1)
 	ro := e.as("reader", accessctl.RoleReadOnly)
 	_, err = e.svc.SendForgotPassword(ro, u.ID)
-	requireKind(t, err, accessctl.ErrForbidden)
+	requireKind(t, err, backoffice.ErrForbidden)
 }
 
 // E9: children users, their list and their tree; no parent from another
@@ -430,7 +431,7 @@ func TestChildren(t *testing.T) {
 	a := e.create(withParentOf(root.ID, "A"))
 	b := e.create(withParentOf(root.ID, "B"))
 	a1 := e.create(withParentOf(a.ID, "A1"))
-	kids, err := e.svc.Children(e.admin, root.ID, accessctl.PageRequest{})
+	kids, err := e.svc.Children(e.admin, root.ID, backoffice.PageRequest{})
 	require.NoError(t, err)
 	assert.Equal(t, []enduser.ID{b.ID, a.ID}, []enduser.ID{kids.Items[0].ID, kids.Items[1].ID})
 	tree, err := e.svc.Tree(e.admin, root.ID)
@@ -446,12 +447,12 @@ func TestChildren(t *testing.T) {
 	e.unchanged(root)
 	_, err = e.svc.Update(e.admin, a.ID, enduser.Update{Version: a.Version, Parent: ptr(otherTenantUser(t, e))})
 	requireFields(t, err, "parent")
-	_, err = e.svc.Children(e.admin, "nope", accessctl.PageRequest{})
-	requireKind(t, err, accessctl.ErrNotFound)
+	_, err = e.svc.Children(e.admin, "nope", backoffice.PageRequest{})
+	requireKind(t, err, backoffice.ErrNotFound)
 	moved, err := e.svc.Update(e.admin, a1.ID, enduser.Update{Version: a1.Version, Parent: ptr(b.ID)})
 	require.NoError(t, err)
 	assert.Equal(t, b.ID, moved.Parent)
-	kids, _ = e.svc.Children(e.admin, a.ID, accessctl.PageRequest{})
+	kids, _ = e.svc.Children(e.admin, a.ID, backoffice.PageRequest{})
 	assert.Empty(t, kids.Items)
 }
 
@@ -466,18 +467,18 @@ func TestKYC(t *testing.T) {
 	e := newEnv(t)
 	u := e.create(person("Kay", "Why"))
 	_, err := e.svc.RecordKYCOutcome(e.admin, u.ID, u.Version, enduser.KYCValidated, "")
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 	e.unchanged(u)
 	u, err = e.svc.RequestKYCReview(e.admin, u.ID, u.Version)
 	require.NoError(t, err)
 	assert.Equal(t, enduser.KYCPending, u.KYC)
 	_, err = e.svc.RequestKYCReview(e.admin, u.ID, u.Version)
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 	_, err = e.svc.RecordKYCOutcome(e.admin, u.ID, u.Version, enduser.KYCNone, "")
 	requireFields(t, err, "outcome")
 	um := e.as("usermgr", accessctl.RoleUserManagement)
 	_, err = e.svc.RecordKYCOutcome(um, u.ID, u.Version, enduser.KYCRefused, "blurry")
-	requireKind(t, err, accessctl.ErrForbidden)
+	requireKind(t, err, backoffice.ErrForbidden)
 	u, err = e.svc.RecordKYCOutcome(e.admin, u.ID, u.Version, enduser.KYCRefused, "blurry passport")
 	require.NoError(t, err)
 	assert.Equal(t, enduser.KYCRefused, u.KYC)
@@ -488,7 +489,7 @@ func TestKYC(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, enduser.StatusValidated, u.Status)
 	hist := e.history(u.ID)
-	assert.Contains(t, hist[0].Changes, accessctl.Change{Field: "kyc", Before: "pending", After: "validated"})
+	assert.Contains(t, hist[0].Changes, backoffice.Change{Field: "kyc", Before: "pending", After: "validated"})
 }
 
 // E11: every operation needs its permission, and nothing crosses tenants.
@@ -513,22 +514,22 @@ func TestPermissionsAndTenancy(t *testing.T) {
 	}
 	for name, call := range writes {
 		t.Run(name, func(t *testing.T) {
-			requireKind(t, call(context.Background()), accessctl.ErrUnauthenticated)
-			requireKind(t, call(ro), accessctl.ErrForbidden)
+			requireKind(t, call(context.Background()), backoffice.ErrUnauthenticated)
+			requireKind(t, call(ro), backoffice.ErrForbidden)
 			e.unchanged(u)
 		})
 	}
 	_, err := e.svc.Get(context.Background(), u.ID)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 	got, err := e.svc.Get(ro, u.ID)
 	require.NoError(t, err, "a reader reads")
 	assert.Equal(t, u, got)
 	other := accessctl.NewContext(context.Background(), accessctl.SystemActor("globex", "t"))
 	_, err = e.svc.Get(other, u.ID)
-	requireKind(t, err, accessctl.ErrNotFound)
+	requireKind(t, err, backoffice.ErrNotFound)
 	_, err = e.svc.Deactivate(other, u.ID, u.Version)
-	requireKind(t, err, accessctl.ErrNotFound)
-	list, err := e.svc.List(other, enduser.Filter{}, accessctl.PageRequest{})
+	requireKind(t, err, backoffice.ErrNotFound)
+	list, err := e.svc.List(other, enduser.Filter{}, backoffice.PageRequest{})
 	require.NoError(t, err)
 	assert.Empty(t, list.Items)
 	for _, h := range e.history(u.ID) {

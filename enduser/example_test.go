@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/storage/memory"
@@ -26,7 +27,7 @@ func Example() {
 	u, _ = svc.RecordKYCOutcome(ctx, u.ID, u.Version, enduser.KYCValidated, "registry extract checked")
 	fmt.Println(u.LegalName, u.Email, u.Status)
 	_, err = svc.Deactivate(ctx, u.ID, u.Version)
-	fmt.Println(errors.Is(err, accessctl.ErrFailedPrecondition))
+	fmt.Println(errors.Is(err, backoffice.ErrFailedPrecondition))
 	fmt.Println(err)
 	// Output:
 	// Acme Ltd hello@acme.test validated

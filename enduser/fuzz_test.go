@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/enduser"
 )
 
@@ -31,7 +31,7 @@ func FuzzCreate(f *testing.F) {
 		before, _ := e.store.FindEndUsers(context.Background(), tenantID, enduser.Query{Limit: 1})
 		u, err := e.svc.Create(e.admin, in)
 		if err != nil {
-			if !errors.Is(err, accessctl.ErrInvalid) {
+			if !errors.Is(err, backoffice.ErrInvalid) {
 				t.Fatalf("unexpected error kind: %v", err)
 			}
 			after, _ := e.store.FindEndUsers(context.Background(), tenantID, enduser.Query{Limit: 1})

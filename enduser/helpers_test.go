@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/internal/ids"
@@ -16,7 +17,7 @@ import (
 	"github.com/backoffice-go/backoffice/storage/memory"
 )
 
-const tenantID = accessctl.TenantID("acme")
+const tenantID = backoffice.TenantID("acme")
 
 type clock = testkit.Clock
 
@@ -74,7 +75,7 @@ func newEnv(t testing.TB) *env {
 // authenticates it, as a request would.
 func (e *env) login(o *accessctl.Operator) context.Context {
 	e.t.Helper()
-	raw, id, err := accessctl.NewToken()
+	raw, id, err := backoffice.NewToken()
 	require.NoError(e.t, err)
 	now := e.clock.Now()
 	require.NoError(e.t, e.store.CreateSession(context.Background(), &accessctl.Session{ID: id, Tenant: o.Tenant, Operator: o.ID,
@@ -116,7 +117,7 @@ func (e *env) validated(in enduser.NewEndUser) *enduser.EndUser {
 	return u
 }
 
-func (e *env) history(id enduser.ID) []accessctl.AuditEntry {
+func (e *env) history(id enduser.ID) []backoffice.AuditEntry {
 	e.t.Helper()
 	es, err := e.store.AuditEntries(context.Background(), tenantID, accessctl.AuditQuery{TargetType: enduser.TargetEndUser, TargetID: string(id)})
 	require.NoError(e.t, err)
@@ -139,8 +140,8 @@ func requireKind(t testing.TB, err, kind error) {
 
 func requireFields(t testing.TB, err error, fields ...string) {
 	t.Helper()
-	requireKind(t, err, accessctl.ErrInvalid)
-	got := accessctl.FieldsOf(err)
+	requireKind(t, err, backoffice.ErrInvalid)
+	got := backoffice.FieldsOf(err)
 	for _, f := range fields {
 		require.Contains(t, got, f, "error %v", err)
 	}

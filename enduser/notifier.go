@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice"
 )
 
 // NoticeKind says which message an end-user notice is.
@@ -21,12 +21,12 @@ const (
 // Notice is a message to an end user. Token is set for activation links.
 type Notice struct {
 	Kind      NoticeKind
-	Tenant    accessctl.TenantID
+	Tenant    backoffice.TenantID
 	User      ID
 	Onboard   string
 	Email     string
 	Name      string
-	Token     accessctl.Secret
+	Token     backoffice.Secret
 	ExpiresAt time.Time
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 )
 
@@ -20,7 +21,7 @@ func (s *Service) StartOnboarding(ctx context.Context, in NewEndUser) (*Onboardi
 	}
 	now := s.clock()
 	probe := s.fromInput(a.Tenant(), in, now)
-	var v accessctl.Violations
+	var v backoffice.Violations
 	validate(&v, probe, now)
 	if probe.Email == "" {
 		v.Add("email", "is required to send the activation link")
@@ -31,7 +32,7 @@ func (s *Service) StartOnboarding(ctx context.Context, in NewEndUser) (*Onboardi
 	if err := v.Err(op); err != nil {
 		return nil, err
 	}
-	token, activation, err := accessctl.NewToken()
+	token, activation, err := backoffice.NewToken()
 	if err != nil {
 		return nil, err
 	}
@@ -41,13 +42,13 @@ func (s *Service) StartOnboarding(ctx context.Context, in NewEndUser) (*Onboardi
 	profile.TaxResidences = probe.TaxResidences
 	o := &Onboarding{ID: s.newID(), Tenant: a.Tenant(), ActivationID: activation, Profile: profile,
 		ExpiresAt: now.Add(s.activationTTL), CreatedAt: now, UpdatedAt: now}
-	e := s.entry(a, "onboarding.start", TargetOnboarding, o.ID, now, []accessctl.Change{{Field: "email", After: probe.Email}, {Field: "type", After: string(probe.Type)}})
+	e := s.entry(a, backoffice.ActionOnboardingStart, TargetOnboarding, o.ID, now, []backoffice.Change{{Field: "email", After: probe.Email}, {Field: "type", After: string(probe.Type)}})
 	if err := s.store.CreateOnboarding(ctx, o, e); err != nil {
 		return nil, err
 	}
 	n := Notice{Kind: NoticeActivation, Tenant: o.Tenant, Onboard: o.ID, Email: probe.Email, Name: probe.DisplayName(), Token: token, ExpiresAt: o.ExpiresAt}
 	if err := s.notifier.NotifyEndUser(ctx, n); err != nil {
-		return o, fmt.Errorf("%s: %w: %w", op, accessctl.ErrNotDelivered, err)
+		return o, fmt.Errorf("%s: %w: %w", op, backoffice.ErrNotDelivered, err)
 	}
 	return o, nil
 }
@@ -55,12 +56,12 @@ func (s *Service) StartOnboarding(ctx context.Context, in NewEndUser) (*Onboardi
 // CompleteOnboarding follows an activation link (E7): the user gets its
 // user id and becomes searchable, Pending KYC review. The link is the
 // credential, so no actor is needed; the change is audited as the end user.
-func (s *Service) CompleteOnboarding(ctx context.Context, token accessctl.Secret) (*EndUser, error) {
+func (s *Service) CompleteOnboarding(ctx context.Context, token backoffice.Secret) (*EndUser, error) {
 	const op = "enduser: complete onboarding"
-	bad := accessctl.Errorf(accessctl.ErrInvalid, op, "the activation link is invalid, expired or already used",
-		accessctl.FieldViolation{Field: "token", Reason: "invalid, expired or already used"})
-	o, err := s.store.OnboardingByActivation(ctx, accessctl.TokenID(token))
-	if errors.Is(err, accessctl.ErrNotFound) {
+	bad := backoffice.NewError(backoffice.ErrInvalid, op, "the activation link is invalid, expired or already used",
+		backoffice.FieldViolation{Field: "token", Reason: "invalid, expired or already used"})
+	o, err := s.store.OnboardingByActivation(ctx, backoffice.Digest(token))
+	if errors.Is(err, backoffice.ErrNotFound) {
 		return nil, bad
 	}
 	if err != nil {
@@ -75,10 +76,10 @@ func (s *Service) CompleteOnboarding(ctx context.Context, token accessctl.Secret
 	done := o.Clone()
 	done.CompletedAt, done.User, done.UpdatedAt = now, u.ID, now
 	actor := accessctl.EndUserActor(o.Tenant, string(u.ID))
-	eo := s.entry(actor, "onboarding.complete", TargetOnboarding, o.ID, now, []accessctl.Change{{Field: "user", After: string(u.ID)}})
-	eu := s.entry(actor, "enduser.create", TargetEndUser, string(u.ID), now, diff(&EndUser{}, u))
+	eo := s.entry(actor, backoffice.ActionOnboardingComplete, TargetOnboarding, o.ID, now, []backoffice.Change{{Field: "user", After: string(u.ID)}})
+	eu := s.entry(actor, backoffice.ActionEndUserCreate, TargetEndUser, string(u.ID), now, diff(&EndUser{}, u))
 	err = s.store.CompleteOnboarding(ctx, done, o.Version, u, eo, eu)
-	if errors.Is(err, accessctl.ErrConflict) {
+	if errors.Is(err, backoffice.ErrConflict) {
 		return nil, bad
 	}
 	if err != nil {
@@ -89,19 +90,19 @@ func (s *Service) CompleteOnboarding(ctx context.Context, token accessctl.Secret
 
 // Onboardings lists self-onboardings, completed or not, newest first (E7).
 // Needs view.onboarding_users.
-func (s *Service) Onboardings(ctx context.Context, completed bool, p accessctl.PageRequest) (accessctl.Page[*Onboarding], error) {
+func (s *Service) Onboardings(ctx context.Context, completed bool, p backoffice.PageRequest) (backoffice.Page[*Onboarding], error) {
 	const op = "enduser: onboardings"
 	a, err := accessctl.Require(ctx, accessctl.PermViewOnboardingUsers)
 	if err != nil {
-		return accessctl.Page[*Onboarding]{}, err
+		return backoffice.Page[*Onboarding]{}, err
 	}
-	limit, before, err := accessctl.DecodeCursor(op, p)
+	limit, before, err := backoffice.DecodeCursor(op, p)
 	if err != nil {
-		return accessctl.Page[*Onboarding]{}, err
+		return backoffice.Page[*Onboarding]{}, err
 	}
 	items, err := s.store.Onboardings(ctx, a.Tenant(), OnboardingQuery{Completed: completed, Before: before, Limit: limit + 1})
 	if err != nil {
-		return accessctl.Page[*Onboarding]{}, err
+		return backoffice.Page[*Onboarding]{}, err
 	}
-	return accessctl.MakePage(items, limit, func(o *Onboarding) string { return o.ID }), nil
+	return backoffice.MakePage(items, limit, func(o *Onboarding) string { return o.ID }), nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/internal/check"
 	"github.com/backoffice-go/backoffice/internal/ids"
@@ -45,7 +46,7 @@ type Service struct {
 // NewService checks the configuration and returns a service.
 func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Tenants == nil || cfg.Balances == nil {
-		return nil, accessctl.Errorf(accessctl.ErrInvalid, "enduser: new service", "Config.Store, Config.Tenants and Config.Balances are required")
+		return nil, backoffice.NewError(backoffice.ErrInvalid, "enduser: new service", "Config.Store, Config.Tenants and Config.Balances are required")
 	}
 	s := &Service{store: cfg.Store, tenants: cfg.Tenants, balances: cfg.Balances, notifier: cfg.Notifier,
 		now: cfg.Now, newID: cfg.NewID, activationTTL: cfg.ActivationTTL}
@@ -70,8 +71,8 @@ func (f notifierFunc) NotifyEndUser(ctx context.Context, n Notice) error { retur
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-func (s *Service) entry(a *accessctl.Actor, action, typ, target string, at time.Time, c []accessctl.Change) accessctl.AuditEntry {
-	return accessctl.AuditEntry{ID: s.newID(), Tenant: a.Tenant(), Actor: a.Ref(), Action: action, TargetType: typ, TargetID: target, At: at, Changes: c}
+func (s *Service) entry(a *accessctl.Actor, action backoffice.Action, typ, target string, at time.Time, c []backoffice.Change) backoffice.AuditEntry {
+	return backoffice.AuditEntry{ID: s.newID(), Tenant: a.Tenant(), Actor: a.Ref(), Action: action, TargetType: typ, TargetID: target, At: at, Changes: c}
 }
 
 // Create adds an end user, Pending with no KYC yet. Needs enduser.create.
@@ -86,13 +87,13 @@ func (s *Service) Create(ctx context.Context, in NewEndUser) (*EndUser, error) {
 	if err := s.check(ctx, op, u, nil); err != nil {
 		return nil, err
 	}
-	if err := s.store.CreateEndUser(ctx, u, s.entry(a, "enduser.create", TargetEndUser, string(u.ID), now, diff(&EndUser{}, u))); err != nil {
+	if err := s.store.CreateEndUser(ctx, u, s.entry(a, backoffice.ActionEndUserCreate, TargetEndUser, string(u.ID), now, diff(&EndUser{}, u))); err != nil {
 		return nil, err
 	}
 	return u, nil
 }
 
-func (s *Service) fromInput(tenant accessctl.TenantID, in NewEndUser, now time.Time) *EndUser {
+func (s *Service) fromInput(tenant backoffice.TenantID, in NewEndUser, now time.Time) *EndUser {
 	u := &EndUser{ID: ID(s.newID()), Tenant: tenant, Tag: in.Tag, Type: in.Type, Status: StatusPending, KYC: KYCNone,
 		FirstName: in.FirstName, LastName: in.LastName, LegalName: in.LegalName, Email: in.Email, Phone: in.Phone,
 		Address: in.Address, BirthDate: in.BirthDate, Parent: in.Parent, TaxResidences: slices.Clone(in.TaxResidences),
@@ -106,7 +107,7 @@ func (s *Service) fromInput(tenant accessctl.TenantID, in NewEndUser, now time.T
 
 // check validates a record and its parent (E9); before is nil for a new one.
 func (s *Service) check(ctx context.Context, op string, u, before *EndUser) error {
-	var v accessctl.Violations
+	var v backoffice.Violations
 	validate(&v, u, s.clock())
 	if err := v.Err(op); err != nil {
 		return err
@@ -121,7 +122,7 @@ func (s *Service) check(ctx context.Context, op string, u, before *EndUser) erro
 // whose chain leads back to the user (E9).
 func (s *Service) checkParent(ctx context.Context, op string, u *EndUser) error {
 	bad := func(reason string) error {
-		return accessctl.Errorf(accessctl.ErrInvalid, op, "choose another parent", accessctl.FieldViolation{Field: "parent", Reason: reason})
+		return backoffice.NewError(backoffice.ErrInvalid, op, "choose another parent", backoffice.FieldViolation{Field: "parent", Reason: reason})
 	}
 	seen := map[ID]bool{u.ID: true}
 	for id := u.Parent; id != ""; {
@@ -130,7 +131,7 @@ func (s *Service) checkParent(ctx context.Context, op string, u *EndUser) error 
 		}
 		seen[id] = true
 		p, err := s.store.EndUser(ctx, u.Tenant, id)
-		if errors.Is(err, accessctl.ErrNotFound) {
+		if errors.Is(err, backoffice.ErrNotFound) {
 			return bad("no such user in this tenant")
 		}
 		if err != nil {
@@ -166,9 +167,9 @@ type SearchQuery struct {
 
 // Search finds end users, newest first, a page at a time (E2). Needs
 // enduser.read.
-func (s *Service) Search(ctx context.Context, q SearchQuery, p accessctl.PageRequest) (accessctl.Page[*EndUser], error) {
+func (s *Service) Search(ctx context.Context, q SearchQuery, p backoffice.PageRequest) (backoffice.Page[*EndUser], error) {
 	const op = "enduser: search"
-	var v accessctl.Violations
+	var v backoffice.Violations
 	name := searchTerm(&v, q.Name)
 	if q.ID == "" && q.Tag == "" && q.Email == "" && name == "" && len(v) == 0 {
 		v.Add("query", "fill in a user id, tag, email or name")
@@ -187,15 +188,15 @@ type Filter struct {
 
 // List lists every end user, Canceled ones included, newest first, with
 // combinable filters and a cursor (E3). Needs enduser.read.
-func (s *Service) List(ctx context.Context, f Filter, p accessctl.PageRequest) (accessctl.Page[*EndUser], error) {
+func (s *Service) List(ctx context.Context, f Filter, p backoffice.PageRequest) (backoffice.Page[*EndUser], error) {
 	const op = "enduser: list"
 	q, v := f.query()
 	return s.find(ctx, op, v, q, p)
 }
 
 // query validates a filter and turns it into a store query.
-func (f Filter) query() (Query, accessctl.Violations) {
-	var v accessctl.Violations
+func (f Filter) query() (Query, backoffice.Violations) {
+	var v backoffice.Violations
 	if f.Type != nil && !f.Type.Valid() {
 		v.Add("type", "unknown type")
 	}
@@ -225,14 +226,14 @@ func (s *Service) Count(ctx context.Context, f Filter) (int, error) {
 	return s.store.CountEndUsers(ctx, a.Tenant(), q)
 }
 
-func (s *Service) find(ctx context.Context, op string, v accessctl.Violations, q Query, p accessctl.PageRequest) (accessctl.Page[*EndUser], error) {
+func (s *Service) find(ctx context.Context, op string, v backoffice.Violations, q Query, p backoffice.PageRequest) (backoffice.Page[*EndUser], error) {
 	a, err := accessctl.Require(ctx, accessctl.PermEndUserRead)
 	if err != nil {
-		return accessctl.Page[*EndUser]{}, err
+		return backoffice.Page[*EndUser]{}, err
 	}
-	limit, before, err := accessctl.DecodeCursor(op, p)
+	limit, before, err := backoffice.DecodeCursor(op, p)
 	if err != nil {
-		return accessctl.Page[*EndUser]{}, err
+		return backoffice.Page[*EndUser]{}, err
 	}
 	if before != "" {
 		k, ok := decodeKey(before)
@@ -247,15 +248,15 @@ func (s *Service) find(ctx context.Context, op string, v accessctl.Violations, q
 		}
 	}
 	if err := v.Err(op); err != nil {
-		return accessctl.Page[*EndUser]{}, err
+		return backoffice.Page[*EndUser]{}, err
 	}
 	q.Limit = limit + 1
 	q.Email = lower(q.Email)
 	users, err := s.store.FindEndUsers(ctx, a.Tenant(), q)
 	if err != nil {
-		return accessctl.Page[*EndUser]{}, err
+		return backoffice.Page[*EndUser]{}, err
 	}
-	return accessctl.MakePage(users, limit, func(u *EndUser) string { return encodeKey(KeyOf(u)) }), nil
+	return backoffice.MakePage(users, limit, func(u *EndUser) string { return encodeKey(KeyOf(u)) }), nil
 }
 
 func encodeKey(k Key) string {
@@ -275,7 +276,7 @@ func decodeKey(s string) (Key, bool) {
 // enduser.edit. A Canceled user cannot be changed.
 func (s *Service) Update(ctx context.Context, id ID, in Update) (*EndUser, error) {
 	const op = "enduser: update"
-	return s.change(ctx, op, accessctl.PermEndUserEdit, id, in.Version, "enduser.update", func(u *EndUser) error {
+	return s.change(ctx, op, accessctl.PermEndUserEdit, id, in.Version, backoffice.ActionEndUserUpdate, func(u *EndUser) error {
 		set := func(dst *string, src *string) {
 			if src != nil {
 				*dst = *src
@@ -302,7 +303,7 @@ func (s *Service) Update(ctx context.Context, id ID, in Update) (*EndUser, error
 
 // change is the shape of every update: authorize, load, apply, validate,
 // write with its entry.
-func (s *Service) change(ctx context.Context, op string, perm accessctl.Permission, id ID, version int64, action string,
+func (s *Service) change(ctx context.Context, op string, perm accessctl.Permission, id ID, version int64, action backoffice.Action,
 	apply func(u *EndUser) error) (*EndUser, error) {
 	a, err := accessctl.Require(ctx, perm)
 	if err != nil {
@@ -313,7 +314,7 @@ func (s *Service) change(ctx context.Context, op string, perm accessctl.Permissi
 		return nil, err
 	}
 	if before.Status == StatusCanceled {
-		return nil, accessctl.Errorf(accessctl.ErrFailedPrecondition, op, "the user is canceled; a canceled user cannot change")
+		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the user is canceled; a canceled user cannot change")
 	}
 	u := before.Clone()
 	if err := apply(u); err != nil {
@@ -326,7 +327,7 @@ func (s *Service) change(ctx context.Context, op string, perm accessctl.Permissi
 	c := diff(before, u)
 	if len(c) == 0 {
 		if before.Version != version {
-			return nil, accessctl.Errorf(accessctl.ErrConflict, op, "the user changed since you read it; reload and retry")
+			return nil, backoffice.NewError(backoffice.ErrConflict, op, "the user changed since you read it; reload and retry")
 		}
 		return before, nil
 	}
@@ -340,7 +341,7 @@ func (s *Service) change(ctx context.Context, op string, perm accessctl.Permissi
 // AddTaxResidence declares a tax residence (E5): an ISO 3166-1 country and
 // a TIN, mandatory and checked for US taxpayers. Needs enduser.edit.
 func (s *Service) AddTaxResidence(ctx context.Context, id ID, version int64, r TaxResidence) (*EndUser, error) {
-	return s.change(ctx, "enduser: add tax residence", accessctl.PermEndUserEdit, id, version, "enduser.tax_residence.add", func(u *EndUser) error {
+	return s.change(ctx, "enduser: add tax residence", accessctl.PermEndUserEdit, id, version, backoffice.ActionEndUserAddTaxResidence, func(u *EndUser) error {
 		r.ID = s.newID()
 		u.TaxResidences = append(u.TaxResidences, r)
 		return nil
@@ -351,10 +352,10 @@ func (s *Service) AddTaxResidence(ctx context.Context, id ID, version int64, r T
 // Needs enduser.edit.
 func (s *Service) UpdateTaxResidence(ctx context.Context, id ID, version int64, r TaxResidence) (*EndUser, error) {
 	const op = "enduser: update tax residence"
-	return s.change(ctx, op, accessctl.PermEndUserEdit, id, version, "enduser.tax_residence.update", func(u *EndUser) error {
+	return s.change(ctx, op, accessctl.PermEndUserEdit, id, version, backoffice.ActionEndUserUpdateTaxResidence, func(u *EndUser) error {
 		i := slices.IndexFunc(u.TaxResidences, func(x TaxResidence) bool { return x.ID == r.ID })
 		if i < 0 {
-			return accessctl.Errorf(accessctl.ErrNotFound, op, "no such tax residence")
+			return backoffice.NewError(backoffice.ErrNotFound, op, "no such tax residence")
 		}
 		u.TaxResidences[i] = r
 		return nil
@@ -364,10 +365,10 @@ func (s *Service) UpdateTaxResidence(ctx context.Context, id ID, version int64, 
 // RemoveTaxResidence removes the residence with the id. Needs enduser.edit.
 func (s *Service) RemoveTaxResidence(ctx context.Context, id ID, version int64, residence string) (*EndUser, error) {
 	const op = "enduser: remove tax residence"
-	return s.change(ctx, op, accessctl.PermEndUserEdit, id, version, "enduser.tax_residence.remove", func(u *EndUser) error {
+	return s.change(ctx, op, accessctl.PermEndUserEdit, id, version, backoffice.ActionEndUserRemoveTaxResidence, func(u *EndUser) error {
 		i := slices.IndexFunc(u.TaxResidences, func(x TaxResidence) bool { return x.ID == residence })
 		if i < 0 {
-			return accessctl.Errorf(accessctl.ErrNotFound, op, "no such tax residence")
+			return backoffice.NewError(backoffice.ErrNotFound, op, "no such tax residence")
 		}
 		u.TaxResidences = slices.Delete(u.TaxResidences, i, i+1)
 		return nil
@@ -379,12 +380,12 @@ func (s *Service) RemoveTaxResidence(ctx context.Context, id ID, version int64, 
 // to delete a user. Needs enduser.deactivate.
 func (s *Service) Deactivate(ctx context.Context, id ID, version int64) (*EndUser, error) {
 	const op = "enduser: deactivate"
-	return s.change(ctx, op, accessctl.PermEndUserDeactivate, id, version, "enduser.deactivate", func(u *EndUser) error {
+	return s.change(ctx, op, accessctl.PermEndUserDeactivate, id, version, backoffice.ActionEndUserDeactivate, func(u *EndUser) error {
 		if u.Status != StatusValidated {
-			return accessctl.Errorf(accessctl.ErrFailedPrecondition, op, fmt.Sprintf("only a validated user can be deactivated; this one is %s", u.Status))
+			return backoffice.NewError(backoffice.ErrFailedPrecondition, op, fmt.Sprintf("only a validated user can be deactivated; this one is %s", u.Status))
 		}
 		if u.Version != version {
-			return accessctl.Errorf(accessctl.ErrConflict, op, "the user changed since you read it; reload and retry")
+			return backoffice.NewError(backoffice.ErrConflict, op, "the user changed since you read it; reload and retry")
 		}
 		balances, err := s.balances.Balances(ctx, u)
 		if err != nil {
@@ -392,7 +393,7 @@ func (s *Service) Deactivate(ctx context.Context, id ID, version int64) (*EndUse
 		}
 		for _, b := range balances {
 			if b.Amount != 0 {
-				return accessctl.Errorf(accessctl.ErrFailedPrecondition, op,
+				return backoffice.NewError(backoffice.ErrFailedPrecondition, op,
 					fmt.Sprintf("wallet %s holds %s %s; its balance must be zero before deactivation", b.Wallet, minor(b.Amount), b.Currency))
 			}
 		}
@@ -424,37 +425,37 @@ func (s *Service) SendForgotPassword(ctx context.Context, id ID) (string, error)
 		return "", err
 	}
 	if t.EndUserForgotPasswordOff {
-		return "", accessctl.Errorf(accessctl.ErrFailedPrecondition, op, "the forgot-password email is switched off for this tenant")
+		return "", backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the forgot-password email is switched off for this tenant")
 	}
 	u, err := s.store.EndUser(ctx, a.Tenant(), id)
 	if err != nil {
 		return "", err
 	}
 	if u.Email == "" {
-		return "", accessctl.Errorf(accessctl.ErrFailedPrecondition, op, "the user has no email address; add one first")
+		return "", backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the user has no email address; add one first")
 	}
 	if u.Status == StatusCanceled {
-		return "", accessctl.Errorf(accessctl.ErrFailedPrecondition, op, "the user is canceled")
+		return "", backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the user is canceled")
 	}
-	if err := s.store.AppendAuditEntry(ctx, s.entry(a, "enduser.forgot_password", TargetEndUser, string(u.ID), s.clock(),
-		[]accessctl.Change{{Field: "sent_to", After: u.Email}})); err != nil {
+	if err := s.store.AppendAuditEntry(ctx, s.entry(a, backoffice.ActionEndUserForgotPassword, TargetEndUser, string(u.ID), s.clock(),
+		[]backoffice.Change{{Field: "sent_to", After: u.Email}})); err != nil {
 		return "", err
 	}
 	if err := s.notifier.NotifyEndUser(ctx, Notice{Kind: NoticeForgotPassword, Tenant: u.Tenant, User: u.ID, Email: u.Email, Name: u.DisplayName()}); err != nil {
-		return u.Email, fmt.Errorf("%s: %w: %w", op, accessctl.ErrNotDelivered, err)
+		return u.Email, fmt.Errorf("%s: %w: %w", op, backoffice.ErrNotDelivered, err)
 	}
 	return u.Email, nil
 }
 
 // Children lists the users whose parent is id, newest first (E9). Needs
 // enduser.read.
-func (s *Service) Children(ctx context.Context, id ID, p accessctl.PageRequest) (accessctl.Page[*EndUser], error) {
+func (s *Service) Children(ctx context.Context, id ID, p backoffice.PageRequest) (backoffice.Page[*EndUser], error) {
 	a, err := accessctl.Require(ctx, accessctl.PermEndUserRead)
 	if err != nil {
-		return accessctl.Page[*EndUser]{}, err
+		return backoffice.Page[*EndUser]{}, err
 	}
 	if _, err := s.store.EndUser(ctx, a.Tenant(), id); err != nil {
-		return accessctl.Page[*EndUser]{}, err
+		return backoffice.Page[*EndUser]{}, err
 	}
 	return s.find(ctx, "enduser: children", nil, Query{Parent: &id}, p)
 }
@@ -510,9 +511,9 @@ func (s *Service) Tree(ctx context.Context, id ID) (*Node, error) {
 // validated to pending. Needs enduser.kyc_request.
 func (s *Service) RequestKYCReview(ctx context.Context, id ID, version int64) (*EndUser, error) {
 	const op = "enduser: request kyc review"
-	return s.change(ctx, op, accessctl.PermEndUserKYCRequest, id, version, "enduser.kyc_request", func(u *EndUser) error {
+	return s.change(ctx, op, accessctl.PermEndUserKYCRequest, id, version, backoffice.ActionEndUserKYCRequest, func(u *EndUser) error {
 		if u.KYC == KYCPending {
-			return accessctl.Errorf(accessctl.ErrFailedPrecondition, op, "a review is already pending")
+			return backoffice.NewError(backoffice.ErrFailedPrecondition, op, "a review is already pending")
 		}
 		u.KYC = KYCPending
 		return nil
@@ -524,8 +525,8 @@ func (s *Service) RequestKYCReview(ctx context.Context, id ID, version int64) (*
 // Needs enduser.kyc_decide.
 func (s *Service) RecordKYCOutcome(ctx context.Context, id ID, version int64, outcome KYCStatus, note string) (*EndUser, error) {
 	const op = "enduser: record kyc outcome"
-	return s.change(ctx, op, accessctl.PermEndUserKYCDecide, id, version, "enduser.kyc_outcome", func(u *EndUser) error {
-		var v accessctl.Violations
+	return s.change(ctx, op, accessctl.PermEndUserKYCDecide, id, version, backoffice.ActionEndUserKYCOutcome, func(u *EndUser) error {
+		var v backoffice.Violations
 		if outcome != KYCValidated && outcome != KYCRefused {
 			v.Add("outcome", "must be validated or refused")
 		}
@@ -536,7 +537,7 @@ func (s *Service) RecordKYCOutcome(ctx context.Context, id ID, version int64, ou
 			return err
 		}
 		if u.KYC != KYCPending {
-			return accessctl.Errorf(accessctl.ErrFailedPrecondition, op, fmt.Sprintf("no review is pending (KYC is %s); request one first", u.KYC))
+			return backoffice.NewError(backoffice.ErrFailedPrecondition, op, fmt.Sprintf("no review is pending (KYC is %s); request one first", u.KYC))
 		}
 		u.KYC, u.KYCNote = outcome, note
 		if outcome == KYCValidated && u.Status == StatusPending {
@@ -547,11 +548,11 @@ func (s *Service) RecordKYCOutcome(ctx context.Context, id ID, version int64, ou
 }
 
 // diff lists the changed fields of a user for its audit entry.
-func diff(a, b *EndUser) []accessctl.Change {
-	var c []accessctl.Change
+func diff(a, b *EndUser) []backoffice.Change {
+	var c []backoffice.Change
 	str := func(f, x, y string) {
 		if x != y {
-			c = append(c, accessctl.Change{Field: f, Before: x, After: y})
+			c = append(c, backoffice.Change{Field: f, Before: x, After: y})
 		}
 	}
 	date := func(t time.Time) string {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice"
 )
 
 // This file lists every store interface of the package. Like the accessctl
@@ -64,33 +64,33 @@ type OnboardingQuery struct {
 type Store interface {
 	// CreateEndUser stores a new user with version 1 and its entry.
 	// Returns ErrConflict if the id is taken.
-	CreateEndUser(ctx context.Context, u *EndUser, e accessctl.AuditEntry) error
+	CreateEndUser(ctx context.Context, u *EndUser, e backoffice.AuditEntry) error
 	// EndUser returns a copy of the user. Returns ErrNotFound.
-	EndUser(ctx context.Context, tenant accessctl.TenantID, id ID) (*EndUser, error)
+	EndUser(ctx context.Context, tenant backoffice.TenantID, id ID) (*EndUser, error)
 	// UpdateEndUser replaces the user if its stored version is
 	// expectVersion, writes the entry, and sets u.Version to the next one.
 	// Returns ErrNotFound, or ErrConflict on a stale version.
-	UpdateEndUser(ctx context.Context, u *EndUser, expectVersion int64, e accessctl.AuditEntry) error
+	UpdateEndUser(ctx context.Context, u *EndUser, expectVersion int64, e backoffice.AuditEntry) error
 	// FindEndUsers returns the users matching q, newest first, at most
 	// q.Limit of them.
-	FindEndUsers(ctx context.Context, tenant accessctl.TenantID, q Query) ([]*EndUser, error)
+	FindEndUsers(ctx context.Context, tenant backoffice.TenantID, q Query) ([]*EndUser, error)
 	// CountEndUsers counts the users matching q, ignoring its Before and
 	// Limit. Listings never call it: totals are asked for on their own.
-	CountEndUsers(ctx context.Context, tenant accessctl.TenantID, q Query) (int, error)
+	CountEndUsers(ctx context.Context, tenant backoffice.TenantID, q Query) (int, error)
 
 	// CreateOnboarding stores a new onboarding with version 1.
-	CreateOnboarding(ctx context.Context, o *Onboarding, e accessctl.AuditEntry) error
+	CreateOnboarding(ctx context.Context, o *Onboarding, e backoffice.AuditEntry) error
 	// OnboardingByActivation finds an onboarding by its activation id.
 	// Returns ErrNotFound.
 	OnboardingByActivation(ctx context.Context, activationID string) (*Onboarding, error)
 	// Onboardings lists a tenant's completed or uncompleted onboardings,
 	// newest first.
-	Onboardings(ctx context.Context, tenant accessctl.TenantID, q OnboardingQuery) ([]*Onboarding, error)
+	Onboardings(ctx context.Context, tenant backoffice.TenantID, q OnboardingQuery) ([]*Onboarding, error)
 	// CompleteOnboarding marks the onboarding completed (its stored
 	// version must be expectVersion) and creates its user, with both
 	// entries, atomically. Returns ErrConflict if it was completed since.
-	CompleteOnboarding(ctx context.Context, o *Onboarding, expectVersion int64, u *EndUser, eo, eu accessctl.AuditEntry) error
+	CompleteOnboarding(ctx context.Context, o *Onboarding, expectVersion int64, u *EndUser, eo, eu backoffice.AuditEntry) error
 
 	// AppendAuditEntry records an action that changes no record.
-	AppendAuditEntry(ctx context.Context, e accessctl.AuditEntry) error
+	AppendAuditEntry(ctx context.Context, e backoffice.AuditEntry) error
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/internal/check"
 )
 
@@ -67,7 +67,7 @@ func normalizeResidence(r *TaxResidence) {
 
 // validate checks a whole user record, type-specific rules included (E1,
 // E4, E5), and lists every problem.
-func validate(v *accessctl.Violations, u *EndUser, now time.Time) {
+func validate(v *backoffice.Violations, u *EndUser, now time.Time) {
 	if !u.Type.Valid() {
 		v.Add("type", "must be physical_person, business, non_governmental_organization or governmental_organization")
 	}
@@ -130,7 +130,7 @@ func validate(v *accessctl.Violations, u *EndUser, now time.Time) {
 }
 
 // validateResidences checks countries, TINs and duplicates (E5).
-func validateResidences(v *accessctl.Violations, rs []TaxResidence) {
+func validateResidences(v *backoffice.Violations, rs []TaxResidence) {
 	seen := map[string]bool{}
 	for i, r := range rs {
 		field := fmt.Sprintf("tax_residences[%d]", i)
@@ -174,7 +174,7 @@ func tinShape(tin string) string {
 
 // searchTerm lower-cases a name search and checks it is long enough to be
 // selective.
-func searchTerm(v *accessctl.Violations, s string) string {
+func searchTerm(v *backoffice.Violations, s string) string {
 	t := strings.ToLower(strings.Join(strings.Fields(s), " "))
 	if t == "" {
 		return ""

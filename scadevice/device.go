@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 )
@@ -57,7 +58,7 @@ func LockReasons() []LockReason {
 // Device is an end user's SCA device (S1).
 type Device struct {
 	ID     ID
-	Tenant accessctl.TenantID
+	Tenant backoffice.TenantID
 	User   enduser.ID
 	Kind   Kind
 	Status Status

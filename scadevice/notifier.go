@@ -3,13 +3,13 @@ package scadevice
 import (
 	"context"
 
-	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/enduser"
 )
 
 // PINResetNotice asks an end user to choose a new PIN on a device (S5).
 type PINResetNotice struct {
-	Tenant accessctl.TenantID
+	Tenant backoffice.TenantID
 	User   enduser.ID
 	Device ID
 }

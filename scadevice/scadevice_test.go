@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/internal/ids"
@@ -19,7 +20,7 @@ import (
 	"github.com/backoffice-go/backoffice/storage/memory"
 )
 
-const tenantID = accessctl.TenantID("acme")
+const tenantID = backoffice.TenantID("acme")
 
 type env struct {
 	t     *testing.T
@@ -62,8 +63,8 @@ func (e *env) as(name string, role accessctl.RoleName) context.Context {
 		Roles: []accessctl.RoleName{role}, AllAccounts: true})
 	require.NoError(e.t, err)
 	o.Status = accessctl.StatusActive
-	require.NoError(e.t, e.store.UpdateOperator(context.Background(), o, o.Version, accessctl.Guard{}, accessctl.AuditEntry{ID: "activate-" + string(o.ID), Tenant: tenantID}))
-	raw, id, err := accessctl.NewToken()
+	require.NoError(e.t, e.store.UpdateOperator(context.Background(), o, o.Version, accessctl.Guard{}, backoffice.AuditEntry{ID: "activate-" + string(o.ID), Tenant: tenantID}))
+	raw, id, err := backoffice.NewToken()
 	require.NoError(e.t, err)
 	require.NoError(e.t, e.store.CreateSession(context.Background(), &accessctl.Session{ID: id, Tenant: tenantID, Operator: o.ID,
 		Epoch: o.SessionEpoch, ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}))
@@ -163,7 +164,7 @@ func TestCommandMatrix(t *testing.T) {
 						}
 						got, err := e.svc.AvailableCommands(ctx, d.ID)
 						if !a.Can(accessctl.PermDeviceRead) {
-							requireKind(t, err, accessctl.ErrForbidden)
+							requireKind(t, err, backoffice.ErrForbidden)
 						} else {
 							require.NoError(t, err)
 							assert.Equal(t, want, got, "%s/%s/%s/%s", p.Name, r.Name, status, kind)
@@ -177,9 +178,9 @@ func TestCommandMatrix(t *testing.T) {
 							}
 							require.Error(t, err, "%s %s on %s %s", r.Name, c, status, kind)
 							if !a.Can(c.Permission()) {
-								requireKind(t, err, accessctl.ErrForbidden)
+								requireKind(t, err, backoffice.ErrForbidden)
 							} else {
-								requireKind(t, err, accessctl.ErrFailedPrecondition)
+								requireKind(t, err, backoffice.ErrFailedPrecondition)
 							}
 							e.unchanged(fresh)
 						}
@@ -204,24 +205,24 @@ func TestEnrolAndPasscode(t *testing.T) {
 	assert.Equal(t, "iPhone 15, iOS 18", d.Info)
 	assert.False(t, d.CreatedAt.IsZero())
 	_, err = e.svc.Enrol(self, other.ID, scadevice.Enrolment{Kind: scadevice.KindWeb})
-	requireKind(t, err, accessctl.ErrForbidden)
+	requireKind(t, err, backoffice.ErrForbidden)
 	_, err = e.svc.Enrol(e.as("admin2", accessctl.RoleAdministrator), u.ID, scadevice.Enrolment{Kind: scadevice.KindWeb})
-	requireKind(t, err, accessctl.ErrForbidden) // operators do not enrol devices for users
+	requireKind(t, err, backoffice.ErrForbidden) // operators do not enrol devices for users
 	_, err = e.svc.Enrol(self, u.ID, scadevice.Enrolment{Kind: "watch", Tag: "bad\x00"})
-	require.ElementsMatch(t, []string{"kind", "tag"}, accessctl.FieldsOf(err))
+	require.ElementsMatch(t, []string{"kind", "tag"}, backoffice.FieldsOf(err))
 	otherSelf := accessctl.NewContext(context.Background(), accessctl.EndUserActor(tenantID, string(other.ID)))
 	_, err = e.svc.SetPasscode(otherSelf, d.ID, d.Version)
-	requireKind(t, err, accessctl.ErrForbidden)
+	requireKind(t, err, backoffice.ErrForbidden)
 	d, err = e.svc.SetPasscode(self, d.ID, d.Version)
 	require.NoError(t, err)
 	assert.Equal(t, scadevice.StatusActive, d.Status)
 	assert.True(t, d.PasscodeSet)
 	_, err = e.svc.SetPasscode(self, d.ID, d.Version)
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 	_, err = e.svc.Enrol(self, "nope", scadevice.Enrolment{Kind: scadevice.KindWeb})
-	requireKind(t, err, accessctl.ErrForbidden)
+	requireKind(t, err, backoffice.ErrForbidden)
 	_, err = e.svc.Enrol(e.sys, "nope", scadevice.Enrolment{Kind: scadevice.KindWeb})
-	requireKind(t, err, accessctl.ErrNotFound)
+	requireKind(t, err, backoffice.ErrNotFound)
 }
 
 // S2, S6: the active and deleted lists; deletion is final.
@@ -240,7 +241,7 @@ func TestListsAndDelete(t *testing.T) {
 	assert.Empty(t, deleted)
 	ar := e.as("allrights", accessctl.RoleAllRightsEditor)
 	_, err = e.svc.Delete(ro, d1.ID, d1.Version)
-	requireKind(t, err, accessctl.ErrForbidden)
+	requireKind(t, err, backoffice.ErrForbidden)
 	gone, err := e.svc.Delete(ar, d1.ID, d1.Version)
 	require.NoError(t, err)
 	assert.True(t, gone.Deleted)
@@ -251,11 +252,11 @@ func TestListsAndDelete(t *testing.T) {
 	assert.Equal(t, d1.ID, deleted[0].ID)
 	for _, c := range scadevice.Commands() {
 		_, err := e.runCommand(e.sys, c, gone)
-		requireKind(t, err, accessctl.ErrFailedPrecondition)
+		requireKind(t, err, backoffice.ErrFailedPrecondition)
 	}
 	e.unchanged(gone)
 	_, err = e.svc.Devices(ro, "nope")
-	requireKind(t, err, accessctl.ErrNotFound)
+	requireKind(t, err, backoffice.ErrNotFound)
 }
 
 // S3, S4, S5: lock needs a listed reason and keeps the message; unlock and
@@ -266,7 +267,7 @@ func TestLockUnlockResetPIN(t *testing.T) {
 	u := e.user("locks")
 	d := e.device(u, scadevice.KindMobile, scadevice.StatusActive)
 	_, err := e.svc.Lock(e.sys, d.ID, d.Version, "bored", "x")
-	require.Equal(t, []string{"reason"}, accessctl.FieldsOf(err))
+	require.Equal(t, []string{"reason"}, backoffice.FieldsOf(err))
 	e.unchanged(d)
 	d, err = e.svc.Lock(e.sys, d.ID, d.Version, scadevice.ReasonSuspectedFraud, "  three declined payments  ")
 	require.NoError(t, err)
@@ -274,16 +275,16 @@ func TestLockUnlockResetPIN(t *testing.T) {
 	assert.Equal(t, scadevice.ReasonSuspectedFraud, d.LockReason)
 	assert.Equal(t, "three declined payments", d.LockMessage)
 	_, err = e.svc.Unlock(e.sys, d.ID, d.Version, false)
-	require.Equal(t, []string{"identity_verified"}, accessctl.FieldsOf(err))
+	require.Equal(t, []string{"identity_verified"}, backoffice.FieldsOf(err))
 	e.unchanged(d)
 	d, err = e.svc.Unlock(e.sys, d.ID, d.Version, true)
 	require.NoError(t, err)
 	assert.Equal(t, scadevice.StatusActive, d.Status)
 	assert.Empty(t, d.LockReason)
 	_, err = e.svc.Unlock(e.sys, d.ID, d.Version, true)
-	requireKind(t, err, accessctl.ErrFailedPrecondition) // unlocking an Active device
+	requireKind(t, err, backoffice.ErrFailedPrecondition) // unlocking an Active device
 	_, err = e.svc.ResetPIN(e.sys, d.ID, d.Version, false)
-	require.Equal(t, []string{"identity_verified"}, accessctl.FieldsOf(err))
+	require.Equal(t, []string{"identity_verified"}, backoffice.FieldsOf(err))
 	d, err = e.svc.ResetPIN(e.sys, d.ID, d.Version, true)
 	require.NoError(t, err)
 	assert.Equal(t, scadevice.StatusPasscodeMissing, d.Status)
@@ -291,7 +292,7 @@ func TestLockUnlockResetPIN(t *testing.T) {
 	assert.Equal(t, scadevice.PINResetNotice{Tenant: tenantID, User: u.ID, Device: d.ID}, e.rec.PINResetNotices()[0])
 	web := e.device(u, scadevice.KindWeb, scadevice.StatusActive)
 	_, err = e.svc.ResetPIN(e.sys, web.ID, web.Version, true)
-	requireKind(t, err, accessctl.ErrFailedPrecondition)
+	requireKind(t, err, backoffice.ErrFailedPrecondition)
 	assert.Contains(t, err.Error(), "only a mobile device")
 	e.unchanged(web)
 	// A locked device that never had a PIN unlocks to PasscodeMissing.
@@ -303,7 +304,7 @@ func TestLockUnlockResetPIN(t *testing.T) {
 	assert.Equal(t, scadevice.StatusPasscodeMissing, fresh.Status)
 	// Stale versions conflict (X4).
 	_, err = e.svc.Lock(e.sys, fresh.ID, 1, scadevice.ReasonOther, "")
-	requireKind(t, err, accessctl.ErrConflict)
+	requireKind(t, err, backoffice.ErrConflict)
 }
 
 // S9: every change is audited with its actor, and nothing crosses tenants.
@@ -321,14 +322,14 @@ func TestAuditAndTenancy(t *testing.T) {
 		actions = append(actions, fmt.Sprintf("%s by %s", h.Action, h.Actor.Kind))
 	}
 	assert.Equal(t, []string{"scadevice.unlock by operator", "scadevice.lock by system", "scadevice.set_passcode by enduser", "scadevice.enrol by enduser"}, actions)
-	assert.Contains(t, hist[1].Changes, accessctl.Change{Field: "lock_reason", Before: "", After: "suspected_fraud"})
+	assert.Contains(t, hist[1].Changes, backoffice.Change{Field: "lock_reason", Before: "", After: "suspected_fraud"})
 	other := accessctl.NewContext(context.Background(), accessctl.SystemActor("globex", "t"))
 	_, err = e.svc.Device(other, d.ID)
-	requireKind(t, err, accessctl.ErrNotFound)
+	requireKind(t, err, backoffice.ErrNotFound)
 	_, err = e.svc.Lock(other, d.ID, d.Version, scadevice.ReasonOther, "")
-	requireKind(t, err, accessctl.ErrNotFound)
+	requireKind(t, err, backoffice.ErrNotFound)
 	_, err = e.svc.Devices(other, u.ID)
-	requireKind(t, err, accessctl.ErrNotFound)
+	requireKind(t, err, backoffice.ErrNotFound)
 	_, err = e.svc.Device(context.Background(), d.ID)
-	requireKind(t, err, accessctl.ErrUnauthenticated)
+	requireKind(t, err, backoffice.ErrUnauthenticated)
 }

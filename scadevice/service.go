@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/internal/check"
@@ -14,7 +15,7 @@ import (
 
 // Users finds end users; enduser.Store implements it.
 type Users interface {
-	EndUser(ctx context.Context, tenant accessctl.TenantID, id enduser.ID) (*enduser.EndUser, error)
+	EndUser(ctx context.Context, tenant backoffice.TenantID, id enduser.ID) (*enduser.EndUser, error)
 }
 
 // Config configures a Service. Store and Users are required.
@@ -38,7 +39,7 @@ type Service struct {
 // NewService checks the configuration and returns a service.
 func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Users == nil {
-		return nil, accessctl.Errorf(accessctl.ErrInvalid, "scadevice: new service", "Config.Store and Config.Users are required")
+		return nil, backoffice.NewError(backoffice.ErrInvalid, "scadevice: new service", "Config.Store and Config.Users are required")
 	}
 	s := &Service{store: cfg.Store, users: cfg.Users, notifier: cfg.Notifier, now: cfg.Now, newID: cfg.NewID}
 	if s.now == nil {
@@ -52,8 +53,8 @@ func NewService(cfg Config) (*Service, error) {
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-func (s *Service) entry(a *accessctl.Actor, action string, d *Device, c []accessctl.Change) accessctl.AuditEntry {
-	return accessctl.AuditEntry{ID: s.newID(), Tenant: a.Tenant(), Actor: a.Ref(), Action: action, TargetType: TargetDevice,
+func (s *Service) entry(a *accessctl.Actor, action backoffice.Action, d *Device, c []backoffice.Change) backoffice.AuditEntry {
+	return backoffice.AuditEntry{ID: s.newID(), Tenant: a.Tenant(), Actor: a.Ref(), Action: action, TargetType: TargetDevice,
 		TargetID: string(d.ID), At: d.UpdatedAt, Changes: c}
 }
 
@@ -104,7 +105,7 @@ func (s *Service) AvailableCommands(ctx context.Context, id ID) ([]Command, erro
 
 // run is the shape of every operator command: authorize, load, check the
 // input and the state, change, write with the entry.
-func (s *Service) run(ctx context.Context, c Command, id ID, version int64, input accessctl.Violations, apply func(d *Device)) (*Device, error) {
+func (s *Service) run(ctx context.Context, c Command, id ID, version int64, input backoffice.Violations, apply func(d *Device)) (*Device, error) {
 	op := "scadevice: " + strings.ReplaceAll(string(c), "_", " ")
 	a, err := accessctl.Require(ctx, c.Permission())
 	if err != nil {
@@ -118,12 +119,12 @@ func (s *Service) run(ctx context.Context, c Command, id ID, version int64, inpu
 		return nil, err
 	}
 	if !c.Allowed(before) {
-		return nil, accessctl.Errorf(accessctl.ErrFailedPrecondition, op, notAllowed(c, before))
+		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, op, notAllowed(c, before))
 	}
 	d := before.Clone()
 	apply(d)
 	d.UpdatedAt = s.clock()
-	if err := s.store.UpdateDevice(ctx, d, version, s.entry(a, "scadevice."+string(c), d, diff(before, d))); err != nil {
+	if err := s.store.UpdateDevice(ctx, d, version, s.entry(a, c.action(), d, diff(before, d))); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -144,7 +145,7 @@ func notAllowed(c Command, d *Device) string {
 // it. The reason is one of LockReasons; the message is optional, and both
 // are kept and shown. Needs scadevice.lock.
 func (s *Service) Lock(ctx context.Context, id ID, version int64, reason LockReason, message string) (*Device, error) {
-	var v accessctl.Violations
+	var v backoffice.Violations
 	if !validReason(reason) {
 		v.Add("reason", "must be one of the lock reasons")
 	}
@@ -159,8 +160,8 @@ func (s *Service) Lock(ctx context.Context, id ID, version int64, reason LockRea
 
 // identity is the statement the operator makes that it verified the end
 // user's identity, required to unlock and to reset a PIN.
-func identity(verified bool) accessctl.Violations {
-	var v accessctl.Violations
+func identity(verified bool) backoffice.Violations {
+	var v backoffice.Violations
 	if !verified {
 		v.Add("identity_verified", "confirm that you verified the end user's identity")
 	}
@@ -192,7 +193,7 @@ func (s *Service) ResetPIN(ctx context.Context, id ID, version int64, identityVe
 		return d, err
 	}
 	if err := s.notifier.NotifyPINReset(ctx, PINResetNotice{Tenant: d.Tenant, User: d.User, Device: d.ID}); err != nil {
-		return d, fmt.Errorf("scadevice: reset pin: %w: %w", accessctl.ErrNotDelivered, err)
+		return d, fmt.Errorf("scadevice: reset pin: %w: %w", backoffice.ErrNotDelivered, err)
 	}
 	return d, nil
 }
@@ -216,13 +217,13 @@ type Enrolment struct {
 func ownDevice(ctx context.Context, op string, user enduser.ID) (*accessctl.Actor, error) {
 	a, ok := accessctl.ActorFrom(ctx)
 	if !ok {
-		return nil, accessctl.Errorf(accessctl.ErrUnauthenticated, op, "no actor in the context")
+		return nil, backoffice.NewError(backoffice.ErrUnauthenticated, op, "no actor in the context")
 	}
 	switch {
-	case a.Kind() == accessctl.ActorSystem:
-	case a.Kind() == accessctl.ActorEndUser && a.ID() == string(user):
+	case a.Kind() == backoffice.ActorSystem:
+	case a.Kind() == backoffice.ActorEndUser && a.ID() == string(user):
 	default:
-		return nil, accessctl.Errorf(accessctl.ErrForbidden, op, "only the end user itself enrols its devices and sets their passcode")
+		return nil, backoffice.NewError(backoffice.ErrForbidden, op, "only the end user itself enrols its devices and sets their passcode")
 	}
 	return a, nil
 }
@@ -235,7 +236,7 @@ func (s *Service) Enrol(ctx context.Context, user enduser.ID, in Enrolment) (*De
 	if err != nil {
 		return nil, err
 	}
-	var v accessctl.Violations
+	var v backoffice.Violations
 	if in.Kind != KindMobile && in.Kind != KindWeb {
 		v.Add("kind", "must be mobile or web")
 	}
@@ -254,12 +255,12 @@ func (s *Service) Enrol(ctx context.Context, user enduser.ID, in Enrolment) (*De
 		return nil, err
 	}
 	if u.Status == enduser.StatusCanceled {
-		return nil, accessctl.Errorf(accessctl.ErrFailedPrecondition, op, "the user is canceled")
+		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the user is canceled")
 	}
 	now := s.clock()
 	d := &Device{ID: ID(s.newID()), Tenant: a.Tenant(), User: user, Kind: in.Kind, Status: StatusPasscodeMissing,
 		Tag: in.Tag, Info: in.Info, CreatedAt: now, UpdatedAt: now}
-	if err := s.store.CreateDevice(ctx, d, s.entry(a, "scadevice.enrol", d, diff(&Device{}, d))); err != nil {
+	if err := s.store.CreateDevice(ctx, d, s.entry(a, backoffice.ActionDeviceEnrol, d, diff(&Device{}, d))); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -272,7 +273,7 @@ func (s *Service) SetPasscode(ctx context.Context, id ID, version int64) (*Devic
 	const op = "scadevice: set passcode"
 	a, ok := accessctl.ActorFrom(ctx)
 	if !ok {
-		return nil, accessctl.Errorf(accessctl.ErrUnauthenticated, op, "no actor in the context")
+		return nil, backoffice.NewError(backoffice.ErrUnauthenticated, op, "no actor in the context")
 	}
 	before, err := s.store.Device(ctx, a.Tenant(), id)
 	if err != nil {
@@ -282,21 +283,34 @@ func (s *Service) SetPasscode(ctx context.Context, id ID, version int64) (*Devic
 		return nil, err
 	}
 	if before.Deleted || before.Status != StatusPasscodeMissing {
-		return nil, accessctl.Errorf(accessctl.ErrFailedPrecondition, op, "only a device waiting for its passcode can set one")
+		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, op, "only a device waiting for its passcode can set one")
 	}
 	d := before.Clone()
 	d.Status, d.PasscodeSet, d.UpdatedAt = StatusActive, true, s.clock()
-	if err := s.store.UpdateDevice(ctx, d, version, s.entry(a, "scadevice.set_passcode", d, diff(before, d))); err != nil {
+	if err := s.store.UpdateDevice(ctx, d, version, s.entry(a, backoffice.ActionDeviceSetPasscode, d, diff(before, d))); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-func diff(a, b *Device) []accessctl.Change {
-	var c []accessctl.Change
+// action is what the audit log records for a command.
+func (c Command) action() backoffice.Action {
+	switch c {
+	case CommandLock:
+		return backoffice.ActionDeviceLock
+	case CommandUnlock:
+		return backoffice.ActionDeviceUnlock
+	case CommandResetPIN:
+		return backoffice.ActionDeviceResetPIN
+	}
+	return backoffice.ActionDeviceDelete
+}
+
+func diff(a, b *Device) []backoffice.Change {
+	var c []backoffice.Change
 	str := func(f, x, y string) {
 		if x != y {
-			c = append(c, accessctl.Change{Field: f, Before: x, After: y})
+			c = append(c, backoffice.Change{Field: f, Before: x, After: y})
 		}
 	}
 	yes := func(v bool) string {

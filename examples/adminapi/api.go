@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
@@ -27,7 +28,7 @@ type api struct {
 	users    *enduser.Service
 	devices  *scadevice.Service
 	wallets  *wallets
-	tenant   accessctl.TenantID
+	tenant   backoffice.TenantID
 	log      *slog.Logger
 	internal string // shared secret of the host's own back-end calls; empty disables them
 	setup    *setupGate
@@ -38,12 +39,12 @@ type api struct {
 
 // problem is an RFC 9457 problem document.
 type problem struct {
-	Type     string                     `json:"type"`
-	Title    string                     `json:"title"`
-	Status   int                        `json:"status"`
-	Detail   string                     `json:"detail,omitempty"`
-	Instance string                     `json:"instance,omitempty"`
-	Errors   []accessctl.FieldViolation `json:"errors,omitempty"`
+	Type     string                      `json:"type"`
+	Title    string                      `json:"title"`
+	Status   int                         `json:"status"`
+	Detail   string                      `json:"detail,omitempty"`
+	Instance string                      `json:"instance,omitempty"`
+	Errors   []backoffice.FieldViolation `json:"errors,omitempty"`
 }
 
 // requestError is an error of the request itself, before any service runs.
@@ -51,12 +52,12 @@ type requestError struct {
 	status int
 	kind   string
 	detail string
-	fields []accessctl.FieldViolation
+	fields []backoffice.FieldViolation
 }
 
 func (e *requestError) Error() string { return e.detail }
 
-func badRequest(kind, detail string, fields ...accessctl.FieldViolation) error {
+func badRequest(kind, detail string, fields ...backoffice.FieldViolation) error {
 	return &requestError{status: http.StatusBadRequest, kind: kind, detail: detail, fields: fields}
 }
 
@@ -66,19 +67,19 @@ func statusOf(err error) (int, string) {
 	switch {
 	case errors.As(err, &re):
 		return re.status, re.kind
-	case errors.Is(err, accessctl.ErrInvalid):
+	case errors.Is(err, backoffice.ErrInvalid):
 		return http.StatusUnprocessableEntity, "invalid-input"
-	case errors.Is(err, accessctl.ErrNotFound):
+	case errors.Is(err, backoffice.ErrNotFound):
 		return http.StatusNotFound, "not-found"
-	case errors.Is(err, accessctl.ErrConflict):
+	case errors.Is(err, backoffice.ErrConflict):
 		return http.StatusConflict, "conflict"
-	case errors.Is(err, accessctl.ErrFailedPrecondition):
+	case errors.Is(err, backoffice.ErrFailedPrecondition):
 		return http.StatusConflict, "failed-precondition"
-	case errors.Is(err, accessctl.ErrForbidden):
+	case errors.Is(err, backoffice.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
-	case errors.Is(err, accessctl.ErrUnauthenticated):
+	case errors.Is(err, backoffice.ErrUnauthenticated):
 		return http.StatusUnauthorized, "unauthenticated"
-	case errors.Is(err, accessctl.ErrUnavailable):
+	case errors.Is(err, backoffice.ErrUnavailable):
 		return http.StatusServiceUnavailable, "unavailable"
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, "timeout"
@@ -91,7 +92,7 @@ func (a *api) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	p := problem{Type: "https://backoffice.example/problems/" + kind, Title: http.StatusText(status), Status: status,
 		Detail: err.Error(), Instance: r.URL.Path}
 	var re *requestError
-	var ae *accessctl.Error
+	var ae *backoffice.Error
 	switch {
 	case errors.As(err, &re):
 		p.Errors = re.fields
@@ -139,10 +140,10 @@ func decode(r *http.Request, v any) error {
 		case errors.As(err, &tooBig):
 			return &requestError{status: http.StatusRequestEntityTooLarge, kind: "too-large", detail: fmt.Sprintf("the body is over %d bytes", maxBody)}
 		case errors.As(err, &typ):
-			return badRequest("malformed-json", "a field has the wrong type", accessctl.FieldViolation{Field: typ.Field, Reason: "must be " + typ.Type.String()})
+			return badRequest("malformed-json", "a field has the wrong type", backoffice.FieldViolation{Field: typ.Field, Reason: "must be " + typ.Type.String()})
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return badRequest("unknown-field", "the body has a field this endpoint does not take", accessctl.FieldViolation{Field: f, Reason: "unknown field"})
+			return badRequest("unknown-field", "the body has a field this endpoint does not take", backoffice.FieldViolation{Field: f, Reason: "unknown field"})
 		case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 			return badRequest("malformed-json", "the body is not valid JSON")
 		default:
@@ -183,9 +184,9 @@ func (a *api) authed(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || token == "" {
-			return 0, nil, accessctl.Errorf(accessctl.ErrUnauthenticated, "adminapi", "send the session token as Authorization: Bearer <token>")
+			return 0, nil, backoffice.NewError(backoffice.ErrUnauthenticated, "adminapi", "send the session token as Authorization: Bearer <token>")
 		}
-		actor, err := a.ops.Authenticate(r.Context(), accessctl.Secret(token))
+		actor, err := a.ops.Authenticate(r.Context(), backoffice.Secret(token))
 		if err != nil {
 			return 0, nil, err
 		}
@@ -199,7 +200,7 @@ func (a *api) authed(h handlerFunc) handlerFunc {
 func (a *api) internalOnly(name string, h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		if a.internal == "" || !constantEqual(r.Header.Get("X-Internal-Secret"), a.internal) {
-			return 0, nil, accessctl.Errorf(accessctl.ErrUnauthenticated, "adminapi", "this endpoint is for the host's own services")
+			return 0, nil, backoffice.NewError(backoffice.ErrUnauthenticated, "adminapi", "this endpoint is for the host's own services")
 		}
 		return h(w, r.WithContext(accessctl.NewContext(r.Context(), accessctl.SystemActor(a.tenant, name))))
 	}
@@ -218,12 +219,12 @@ func constantEqual(a, b string) bool {
 
 // query helpers turn bad parameters into 400s naming them.
 
-func pageOf(r *http.Request) (accessctl.PageRequest, error) {
-	p := accessctl.PageRequest{Cursor: r.URL.Query().Get("cursor")}
+func pageOf(r *http.Request) (backoffice.PageRequest, error) {
+	p := backoffice.PageRequest{Cursor: r.URL.Query().Get("cursor")}
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 500 {
-			return p, badRequest("invalid-parameter", "limit must be 1 to 500", accessctl.FieldViolation{Field: "limit", Reason: "must be 1 to 500"})
+			return p, badRequest("invalid-parameter", "limit must be 1 to 500", backoffice.FieldViolation{Field: "limit", Reason: "must be 1 to 500"})
 		}
 		p.Limit = n
 	}
@@ -233,7 +234,7 @@ func pageOf(r *http.Request) (accessctl.PageRequest, error) {
 func versionParam(r *http.Request) (int64, error) {
 	v, err := strconv.ParseInt(r.URL.Query().Get("version"), 10, 64)
 	if err != nil || v < 1 {
-		return 0, badRequest("invalid-parameter", "pass the version you read as ?version=N", accessctl.FieldViolation{Field: "version", Reason: "required positive integer"})
+		return 0, badRequest("invalid-parameter", "pass the version you read as ?version=N", backoffice.FieldViolation{Field: "version", Reason: "required positive integer"})
 	}
 	return v, nil
 }
@@ -245,7 +246,7 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, badRequest("invalid-parameter", name+" must be an RFC 3339 time", accessctl.FieldViolation{Field: name, Reason: "must be RFC 3339"})
+		return time.Time{}, badRequest("invalid-parameter", name+" must be an RFC 3339 time", backoffice.FieldViolation{Field: name, Reason: "must be RFC 3339"})
 	}
 	return t, nil
 }
@@ -257,7 +258,7 @@ func boolParam(r *http.Request, name string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(s)
 	if err != nil {
-		return false, badRequest("invalid-parameter", name+" must be true or false", accessctl.FieldViolation{Field: name, Reason: "must be true or false"})
+		return false, badRequest("invalid-parameter", name+" must be true or false", backoffice.FieldViolation{Field: name, Reason: "must be true or false"})
 	}
 	return b, nil
 }
@@ -268,7 +269,7 @@ type page[T any] struct {
 	Next  string `json:"next,omitempty"`
 }
 
-func pageJSON[T, U any](p accessctl.Page[T], f func(T) U) page[U] {
+func pageJSON[T, U any](p backoffice.Page[T], f func(T) U) page[U] {
 	out := page[U]{Items: make([]U, 0, len(p.Items)), Next: p.Next}
 	for _, it := range p.Items {
 		out.Items = append(out.Items, f(it))

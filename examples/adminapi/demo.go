@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
@@ -28,7 +29,7 @@ func loadDemo(ctx context.Context, a *api, out io.Writer) error {
 	if _, err := rand.Read(b[:]); err != nil {
 		return err
 	}
-	pw := accessctl.Secret("Demo-" + base64.RawURLEncoding.EncodeToString(b[:]) + "-9")
+	pw := backoffice.Secret("Demo-" + base64.RawURLEncoding.EncodeToString(b[:]) + "-9")
 	if _, err := a.ops.Tenant(sys); err != nil {
 		_, err := a.ops.Bootstrap(ctx, accessctl.BootstrapInput{Tenant: a.tenant, Name: "Demo tenant", Preset: accessctl.PresetDashboard,
 			Admin: accessctl.NewOperator{Username: "demo_admin", Email: "demo_admin@demo.example", FirstName: "Demo", LastName: "Admin",

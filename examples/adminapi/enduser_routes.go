@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
@@ -58,7 +59,7 @@ func filterOf(r *http.Request) (enduser.Filter, error) {
 }
 
 func (a *api) registerEndUsers() {
-	users := func(r *http.Request, p accessctl.Page[*enduser.EndUser], err error) (int, any, error) {
+	users := func(r *http.Request, p backoffice.Page[*enduser.EndUser], err error) (int, any, error) {
 		return ok(pageJSON(p, endUserJSON), err)
 	}
 	a.handle("GET /v1/endusers/search", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -172,8 +173,8 @@ func (a *api) registerEndUsers() {
 			return 0, nil, err
 		}
 		if len(b.Currency) != 3 {
-			return 0, nil, accessctl.Errorf(accessctl.ErrInvalid, "adminapi: wallet", "currency must be an ISO 4217 code",
-				accessctl.FieldViolation{Field: "currency", Reason: "must be 3 letters"})
+			return 0, nil, backoffice.NewError(backoffice.ErrInvalid, "adminapi: wallet", "currency must be an ISO 4217 code",
+				backoffice.FieldViolation{Field: "currency", Reason: "must be 3 letters"})
 		}
 		return ok(a.wallets.set(userID(r), b.Currency, b.Amount), nil)
 	})))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 )
 
@@ -117,7 +118,7 @@ func (c *client) login(tenant, user, password string, secrets map[string]string,
 
 func (c *client) mfa(challenge, secret string, step int) string {
 	c.t.Helper()
-	code, err := accessctl.TOTPCode(accessctl.Secret(secret), time.Now().Add(time.Duration(step)*30*time.Second))
+	code, err := accessctl.TOTPCode(backoffice.Secret(secret), time.Now().Add(time.Duration(step)*30*time.Second))
 	require.NoError(c.t, err)
 	r := c.must(200, c.do("POST", "/v1/login/mfa", "", map[string]string{"challenge": challenge, "code": code}))
 	require.NotEmpty(c.t, r.str("session"))

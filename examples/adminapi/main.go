@@ -33,6 +33,7 @@ import (
 	_ "github.com/lib/pq"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
@@ -140,7 +141,7 @@ func run(ctx context.Context, c config, out io.Writer, listening chan<- string) 
 func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	log := slog.New(slog.NewTextHandler(out, nil))
 	mail := &outbox{log: log}
-	a := &api{tenant: accessctl.TenantID(c.tenant), log: log, internal: c.internalSecret, wallets: newWallets(), mux: http.NewServeMux()}
+	a := &api{tenant: backoffice.TenantID(c.tenant), log: log, internal: c.internalSecret, wallets: newWallets(), mux: http.NewServeMux()}
 	var closers []func()
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -265,7 +266,7 @@ func (g *setupGate) take(token string) bool {
 func (a *api) bootstrap(ctx context.Context, c config, out io.Writer) error {
 	sys := accessctl.NewContext(ctx, accessctl.SystemActor(a.tenant, "startup"))
 	if _, terr := a.ops.Tenant(sys); terr == nil {
-		page, err := a.ops.Operators(sys, accessctl.OperatorFilter{}, accessctl.PageRequest{Limit: 1})
+		page, err := a.ops.Operators(sys, accessctl.OperatorFilter{}, backoffice.PageRequest{Limit: 1})
 		if err != nil {
 			return err
 		}
@@ -279,7 +280,7 @@ func (a *api) bootstrap(ctx context.Context, c config, out io.Writer) error {
 		}
 		_, err := a.ops.Bootstrap(ctx, accessctl.BootstrapInput{Tenant: a.tenant, Name: c.tenantName, Preset: c.preset,
 			Admin: accessctl.NewOperator{Username: c.adminUser, Email: c.adminEmail, FirstName: "First", LastName: "Administrator",
-				Password: accessctl.Secret(c.adminPassword), PasswordConfirmation: accessctl.Secret(c.adminPassword)}})
+				Password: backoffice.Secret(c.adminPassword), PasswordConfirmation: backoffice.Secret(c.adminPassword)}})
 		if err != nil {
 			return fmt.Errorf("bootstrapping the first Administrator: %w", err)
 		}
@@ -296,16 +297,16 @@ func (a *api) bootstrap(ctx context.Context, c config, out io.Writer) error {
 }
 
 type setupBody struct {
-	SetupToken string             `json:"setup_token"`
-	Name       string             `json:"name"`
-	Preset     string             `json:"preset"`
-	Admin      operatorBody       `json:"admin"`
-	Tenant     accessctl.TenantID `json:"tenant,omitempty"`
+	SetupToken string              `json:"setup_token"`
+	Name       string              `json:"name"`
+	Preset     string              `json:"preset"`
+	Admin      operatorBody        `json:"admin"`
+	Tenant     backoffice.TenantID `json:"tenant,omitempty"`
 }
 
 func (a *api) setupTenant(r *http.Request, b setupBody) (int, any, error) {
 	if a.setup == nil || !a.setup.take(b.SetupToken) {
-		return 0, nil, accessctl.Errorf(accessctl.ErrForbidden, "adminapi: setup", "the setup token is wrong or was used; the tenant may already be set up")
+		return 0, nil, backoffice.NewError(backoffice.ErrForbidden, "adminapi: setup", "the setup token is wrong or was used; the tenant may already be set up")
 	}
 	if b.Preset == "" {
 		b.Preset = accessctl.PresetDashboard
@@ -313,7 +314,7 @@ func (a *api) setupTenant(r *http.Request, b setupBody) (int, any, error) {
 	in := b.Admin.input()
 	o, err := a.ops.Bootstrap(r.Context(), accessctl.BootstrapInput{Tenant: a.tenant, Name: b.Name, Preset: b.Preset, Admin: in})
 	if err != nil {
-		if !errors.Is(err, accessctl.ErrConflict) {
+		if !errors.Is(err, backoffice.ErrConflict) {
 			a.setup.mu.Lock()
 			a.setup.token = b.SetupToken // bad input: the token stays usable
 			a.setup.mu.Unlock()

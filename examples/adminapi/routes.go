@@ -5,36 +5,37 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
 )
 
-// Request bodies. Secrets arrive as accessctl.Secret so that logging a
+// Request bodies. Secrets arrive as backoffice.Secret so that logging a
 // request body never shows them.
 
 type loginBody struct {
-	Tenant   accessctl.TenantID `json:"tenant"`
-	Login    string             `json:"login"`
-	Password accessctl.Secret   `json:"password"`
+	Tenant   backoffice.TenantID `json:"tenant"`
+	Login    string              `json:"login"`
+	Password backoffice.Secret   `json:"password"`
 }
 
 type mfaBody struct {
-	Challenge accessctl.Secret `json:"challenge"`
-	Code      string           `json:"code"`
+	Challenge backoffice.Secret `json:"challenge"`
+	Code      string            `json:"code"`
 }
 
 type passwordBody struct {
-	Token        accessctl.Secret `json:"token,omitempty"`
-	Current      accessctl.Secret `json:"current_password,omitempty"`
-	Version      int64            `json:"version,omitempty"`
-	Password     accessctl.Secret `json:"password"`
-	Confirmation accessctl.Secret `json:"password_confirmation"`
+	Token        backoffice.Secret `json:"token,omitempty"`
+	Current      backoffice.Secret `json:"current_password,omitempty"`
+	Version      int64             `json:"version,omitempty"`
+	Password     backoffice.Secret `json:"password"`
+	Confirmation backoffice.Secret `json:"password_confirmation"`
 }
 
 type forgotBody struct {
-	Tenant accessctl.TenantID `json:"tenant"`
-	Login  string             `json:"login"`
+	Tenant backoffice.TenantID `json:"tenant"`
+	Login  string              `json:"login"`
 }
 
 type operatorBody struct {
@@ -46,8 +47,8 @@ type operatorBody struct {
 	AllAccounts  bool                  `json:"all_accounts"`
 	Accounts     []accessctl.AccountID `json:"accounts"`
 	ExternalKey  string                `json:"external_key"`
-	Password     accessctl.Secret      `json:"password"`
-	Confirmation accessctl.Secret      `json:"password_confirmation"`
+	Password     backoffice.Secret     `json:"password"`
+	Confirmation backoffice.Secret     `json:"password_confirmation"`
 }
 
 func (b operatorBody) input() accessctl.NewOperator {
@@ -106,7 +107,7 @@ func parseDate(s, field string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, badRequest("invalid-parameter", field+" must be a date such as 1990-05-17", accessctl.FieldViolation{Field: field, Reason: "must be YYYY-MM-DD"})
+		return time.Time{}, badRequest("invalid-parameter", field+" must be a date such as 1990-05-17", backoffice.FieldViolation{Field: field, Reason: "must be YYYY-MM-DD"})
 	}
 	return t, nil
 }
@@ -165,7 +166,7 @@ type enrolBody struct {
 }
 
 type tokenBody struct {
-	Token accessctl.Secret `json:"token"`
+	Token backoffice.Secret `json:"token"`
 }
 
 type ssoBody struct {
@@ -282,7 +283,7 @@ func (a *api) register() {
 	// The session's own operator.
 	a.handle("POST /v1/logout", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		token := r.Header.Get("Authorization")[len("Bearer "):]
-		return done(a.ops.Logout(r.Context(), accessctl.Secret(token)))
+		return done(a.ops.Logout(r.Context(), backoffice.Secret(token)))
 	}))
 	a.handle("GET /v1/me", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		actor, _ := accessctl.ActorFrom(r.Context())

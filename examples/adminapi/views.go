@@ -3,6 +3,7 @@ package main
 import (
 	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
@@ -36,17 +37,17 @@ func operatorJSON(o *accessctl.Operator) operatorView {
 }
 
 type entryView struct {
-	ID         string             `json:"id"`
-	Actor      accessctl.ActorRef `json:"actor"`
-	Action     string             `json:"action"`
-	TargetType string             `json:"target_type"`
-	TargetID   string             `json:"target_id"`
-	At         time.Time          `json:"at"`
-	Changes    []accessctl.Change `json:"changes"`
+	ID         string              `json:"id"`
+	Actor      backoffice.ActorRef `json:"actor"`
+	Action     string              `json:"action"`
+	TargetType string              `json:"target_type"`
+	TargetID   string              `json:"target_id"`
+	At         time.Time           `json:"at"`
+	Changes    []backoffice.Change `json:"changes"`
 }
 
-func entryJSON(e accessctl.AuditEntry) entryView {
-	return entryView{ID: e.ID, Actor: e.Actor, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID, At: e.At, Changes: e.Changes}
+func entryJSON(e backoffice.AuditEntry) entryView {
+	return entryView{ID: e.ID, Actor: e.Actor, Action: string(e.Action), TargetType: e.TargetType, TargetID: e.TargetID, At: e.At, Changes: e.Changes}
 }
 
 type loginView struct {

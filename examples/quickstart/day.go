@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
@@ -48,12 +49,12 @@ func operatorDay(out io.Writer, store *memory.Store, clk *clock, opCtx context.C
 		}
 	}
 
-	found, err := users.Search(opCtx, enduser.SearchQuery{Name: "curie"}, accessctl.PageRequest{})
+	found, err := users.Search(opCtx, enduser.SearchQuery{Name: "curie"}, backoffice.PageRequest{})
 	if err != nil {
 		return err
 	}
 	step("%s searches \"curie\": %d customers", a.Name(), len(found.Items))
-	byTag, err := users.Search(opCtx, enduser.SearchQuery{Tag: "crm-1867"}, accessctl.PageRequest{})
+	byTag, err := users.Search(opCtx, enduser.SearchQuery{Tag: "crm-1867"}, backoffice.PageRequest{})
 	if err != nil {
 		return err
 	}
@@ -108,7 +109,7 @@ func operatorDay(out io.Writer, store *memory.Store, clk *clock, opCtx context.C
 	}
 	money[marie.ID] = 12540
 	_, err = users.Deactivate(opCtx, marie.ID, marie.Version)
-	step("deactivate her: %v (failed precondition: %t)", err, errors.Is(err, accessctl.ErrFailedPrecondition))
+	step("deactivate her: %v (failed precondition: %t)", err, errors.Is(err, backoffice.ErrFailedPrecondition))
 	money[marie.ID] = 0
 	marie, err = users.Deactivate(opCtx, marie.ID, marie.Version)
 	if err != nil {

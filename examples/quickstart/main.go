@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/storage/memory"
 )
@@ -51,8 +52,8 @@ func run(out io.Writer) error {
 	step := func(format string, args ...any) { fmt.Fprintf(out, "• "+format+"\n", args...) }
 
 	// 1. Bootstrap the tenant and its first Administrator.
-	const tenant = accessctl.TenantID("acme")
-	const adminPW = accessctl.Secret("Tangerine-Sky-2048")
+	const tenant = backoffice.TenantID("acme")
+	const adminPW = backoffice.Secret("Tangerine-Sky-2048")
 	admin, err := svc.Bootstrap(ctx, accessctl.BootstrapInput{Tenant: tenant, Name: "Acme Payments", Preset: accessctl.PresetDashboard,
 		Admin: accessctl.NewOperator{Username: "ada", Email: "ada@acme.test", FirstName: "Ada", LastName: "Lovelace",
 			Password: adminPW, PasswordConfirmation: adminPW}})
@@ -87,7 +88,7 @@ func run(out io.Writer) error {
 	// and she enrols TOTP to finish.
 	_, err = svc.AcceptInvitation(ctx, invite.Token, "grace123", "grace123")
 	step("grace tries a weak password: %v", err)
-	const gracePW = accessctl.Secret("Compiler-Queen-1952")
+	const gracePW = backoffice.Secret("Compiler-Queen-1952")
 	res, err := svc.AcceptInvitation(ctx, invite.Token, gracePW, gracePW)
 	if err != nil {
 		return err
@@ -107,7 +108,7 @@ func run(out io.Writer) error {
 	}
 	g, _ := svc.Operator(adminCtx, mgr.ID)
 	_, err = svc.Login(ctx, tenant, "grace", gracePW)
-	step("grace is now %s; the right password is refused too: %t", g.Status, errors.Is(err, accessctl.ErrUnauthenticated))
+	step("grace is now %s; the right password is refused too: %t", g.Status, errors.Is(err, backoffice.ErrUnauthenticated))
 	if _, err = svc.UnblockOperator(adminCtx, g.ID, g.Version); err != nil {
 		return err
 	}
@@ -131,7 +132,7 @@ func run(out io.Writer) error {
 	admins := []accessctl.RoleName{accessctl.RoleAdministrator}
 	_, err = svc.UpdateOperator(graceCtx, clerk.ID, accessctl.OperatorUpdate{Version: clerk.Version, Roles: &admins})
 	step("grace invited clerk (Read-only), then tried to make clerk Administrator: %v (forbidden: %t)",
-		err, errors.Is(err, accessctl.ErrForbidden))
+		err, errors.Is(err, backoffice.ErrForbidden))
 	d := graceActor.Explain(accessctl.PermTenantConfigure)
 	step("why can grace not configure the tenant? %s", d.Reason)
 
@@ -150,7 +151,7 @@ func run(out io.Writer) error {
 	step("deactivating the last Administrator: %v", err)
 
 	// 7. Grace's history, newest first.
-	hist, err := svc.History(adminCtx, mgr.ID, accessctl.PageRequest{})
+	hist, err := svc.History(adminCtx, mgr.ID, backoffice.PageRequest{})
 	if err != nil {
 		return err
 	}
@@ -165,10 +166,10 @@ func run(out io.Writer) error {
 
 // authenticator stands in for each operator's authenticator app: the
 // TOTP secrets they enrolled, by username.
-type authenticator map[string]accessctl.Secret
+type authenticator map[string]backoffice.Secret
 
 // login runs the password and TOTP steps, enrolling MFA on first use.
-func (app authenticator) login(svc *accessctl.Service, clk *clock, tenant accessctl.TenantID, user string, pw accessctl.Secret) (accessctl.Secret, error) {
+func (app authenticator) login(svc *accessctl.Service, clk *clock, tenant backoffice.TenantID, user string, pw backoffice.Secret) (backoffice.Secret, error) {
 	res, err := svc.Login(context.Background(), tenant, user, pw)
 	if err != nil {
 		return "", err

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/enduser"
 )
 
@@ -26,7 +26,7 @@ type userRow struct {
 	text string // enduser.SearchText
 }
 
-func (s *Store) users(tenant accessctl.TenantID) *userTable {
+func (s *Store) users(tenant backoffice.TenantID) *userTable {
 	t := s.endUsers[tenant]
 	if t == nil {
 		t = &userTable{byID: map[enduser.ID]*userRow{}, byEmail: map[string][]enduser.ID{},
@@ -89,7 +89,7 @@ func (t *userTable) unindex(u *enduser.EndUser) {
 }
 
 // CreateEndUser implements enduser.Store.
-func (s *Store) CreateEndUser(ctx context.Context, u *enduser.EndUser, e accessctl.AuditEntry) error {
+func (s *Store) CreateEndUser(ctx context.Context, u *enduser.EndUser, e backoffice.AuditEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -98,10 +98,10 @@ func (s *Store) CreateEndUser(ctx context.Context, u *enduser.EndUser, e accessc
 	return s.createEndUser(u, e)
 }
 
-func (s *Store) createEndUser(u *enduser.EndUser, e accessctl.AuditEntry) error {
+func (s *Store) createEndUser(u *enduser.EndUser, e backoffice.AuditEntry) error {
 	t := s.users(u.Tenant)
 	if _, ok := t.byID[u.ID]; ok {
-		return accessctl.Errorf(accessctl.ErrConflict, "memory: create end user", "user id is taken")
+		return backoffice.NewError(backoffice.ErrConflict, "memory: create end user", "user id is taken")
 	}
 	u.Version = 1
 	row := &userRow{u: u.Clone(), text: enduser.SearchText(u)}
@@ -114,7 +114,7 @@ func (s *Store) createEndUser(u *enduser.EndUser, e accessctl.AuditEntry) error 
 }
 
 // EndUser implements enduser.Store.
-func (s *Store) EndUser(ctx context.Context, tenant accessctl.TenantID, id enduser.ID) (*enduser.EndUser, error) {
+func (s *Store) EndUser(ctx context.Context, tenant backoffice.TenantID, id enduser.ID) (*enduser.EndUser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func (s *Store) EndUser(ctx context.Context, tenant accessctl.TenantID, id endus
 }
 
 // UpdateEndUser implements enduser.Store.
-func (s *Store) UpdateEndUser(ctx context.Context, u *enduser.EndUser, expect int64, e accessctl.AuditEntry) error {
+func (s *Store) UpdateEndUser(ctx context.Context, u *enduser.EndUser, expect int64, e backoffice.AuditEntry) error {
 	const op = "memory: update end user"
 	if err := ctx.Err(); err != nil {
 		return err
@@ -177,7 +177,7 @@ func matches(r *userRow, q *enduser.Query) bool {
 // FindEndUsers implements enduser.Store. Exact id, email, tag and parent
 // lookups use an index; the other queries walk the users newest first and
 // stop at the limit.
-func (s *Store) FindEndUsers(ctx context.Context, tenant accessctl.TenantID, q enduser.Query) ([]*enduser.EndUser, error) {
+func (s *Store) FindEndUsers(ctx context.Context, tenant backoffice.TenantID, q enduser.Query) ([]*enduser.EndUser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func (s *Store) FindEndUsers(ctx context.Context, tenant accessctl.TenantID, q e
 }
 
 // CountEndUsers implements enduser.Store.
-func (s *Store) CountEndUsers(ctx context.Context, tenant accessctl.TenantID, q enduser.Query) (int, error) {
+func (s *Store) CountEndUsers(ctx context.Context, tenant backoffice.TenantID, q enduser.Query) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -206,7 +206,7 @@ func (s *Store) CountEndUsers(ctx context.Context, tenant accessctl.TenantID, q 
 
 // walk calls take with the rows matching q, newest first, until it
 // returns false. The caller holds mu.
-func (s *Store) walk(tenant accessctl.TenantID, q *enduser.Query, take func(*userRow) bool) {
+func (s *Store) walk(tenant backoffice.TenantID, q *enduser.Query, take func(*userRow) bool) {
 	t := s.endUsers[tenant]
 	if t == nil {
 		return
@@ -259,14 +259,14 @@ func compareKey(r *userRow, k enduser.Key) int {
 }
 
 // CreateOnboarding implements enduser.Store.
-func (s *Store) CreateOnboarding(ctx context.Context, o *enduser.Onboarding, e accessctl.AuditEntry) error {
+func (s *Store) CreateOnboarding(ctx context.Context, o *enduser.Onboarding, e backoffice.AuditEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.onboardings[o.ID]; ok {
-		return accessctl.Errorf(accessctl.ErrConflict, "memory: create onboarding", "onboarding id is taken")
+		return backoffice.NewError(backoffice.ErrConflict, "memory: create onboarding", "onboarding id is taken")
 	}
 	o.Version = 1
 	s.onboardings[o.ID] = o.Clone()
@@ -289,7 +289,7 @@ func (s *Store) OnboardingByActivation(ctx context.Context, activation string) (
 }
 
 // Onboardings implements enduser.Store.
-func (s *Store) Onboardings(ctx context.Context, tenant accessctl.TenantID, q enduser.OnboardingQuery) ([]*enduser.Onboarding, error) {
+func (s *Store) Onboardings(ctx context.Context, tenant backoffice.TenantID, q enduser.OnboardingQuery) ([]*enduser.Onboarding, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -312,7 +312,7 @@ func (s *Store) Onboardings(ctx context.Context, tenant accessctl.TenantID, q en
 }
 
 // CompleteOnboarding implements enduser.Store.
-func (s *Store) CompleteOnboarding(ctx context.Context, o *enduser.Onboarding, expect int64, u *enduser.EndUser, eo, eu accessctl.AuditEntry) error {
+func (s *Store) CompleteOnboarding(ctx context.Context, o *enduser.Onboarding, expect int64, u *enduser.EndUser, eo, eu backoffice.AuditEntry) error {
 	const op = "memory: complete onboarding"
 	if err := ctx.Err(); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
@@ -20,12 +21,12 @@ import (
 // Store holds everything in memory. The zero value is not usable; call New.
 type Store struct {
 	mu        sync.RWMutex
-	tenants   map[accessctl.TenantID]*accessctl.Tenant
-	operators map[accessctl.TenantID]*operatorTable
-	roles     map[accessctl.TenantID]map[accessctl.RoleName]*accessctl.Role
-	audit     map[auditKey][]accessctl.AuditEntry
+	tenants   map[backoffice.TenantID]*accessctl.Tenant
+	operators map[backoffice.TenantID]*operatorTable
+	roles     map[backoffice.TenantID]map[accessctl.RoleName]*accessctl.Role
+	audit     map[auditKey][]backoffice.AuditEntry
 
-	endUsers    map[accessctl.TenantID]*userTable
+	endUsers    map[backoffice.TenantID]*userTable
 	onboardings map[string]*enduser.Onboarding
 	activations map[string]string
 	devices     map[deviceKey]*scadevice.Device
@@ -41,13 +42,13 @@ type Store struct {
 }
 
 type auditKey struct {
-	tenant accessctl.TenantID
+	tenant backoffice.TenantID
 	typ    string
 	id     string
 }
 
 type opKey struct {
-	tenant accessctl.TenantID
+	tenant backoffice.TenantID
 	id     accessctl.OperatorID
 }
 
@@ -61,12 +62,12 @@ type operatorTable struct {
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		tenants:   map[accessctl.TenantID]*accessctl.Tenant{},
-		operators: map[accessctl.TenantID]*operatorTable{},
-		roles:     map[accessctl.TenantID]map[accessctl.RoleName]*accessctl.Role{},
-		audit:     map[auditKey][]accessctl.AuditEntry{},
+		tenants:   map[backoffice.TenantID]*accessctl.Tenant{},
+		operators: map[backoffice.TenantID]*operatorTable{},
+		roles:     map[backoffice.TenantID]map[accessctl.RoleName]*accessctl.Role{},
+		audit:     map[auditKey][]backoffice.AuditEntry{},
 
-		endUsers:    map[accessctl.TenantID]*userTable{},
+		endUsers:    map[backoffice.TenantID]*userTable{},
 		onboardings: map[string]*enduser.Onboarding{},
 		activations: map[string]string{},
 		devices:     map[deviceKey]*scadevice.Device{},
@@ -80,35 +81,35 @@ func New() *Store {
 var _ accessctl.Store = (*Store)(nil)
 
 func notFound(op, what string) error {
-	return accessctl.Errorf(accessctl.ErrNotFound, op, what+" not found")
+	return backoffice.NewError(backoffice.ErrNotFound, op, what+" not found")
 }
 
 func stale(op string) error {
-	return accessctl.Errorf(accessctl.ErrConflict, op, "the record changed since you read it; reload and retry")
+	return backoffice.NewError(backoffice.ErrConflict, op, "the record changed since you read it; reload and retry")
 }
 
 func taken(op, field string) error {
-	return accessctl.Errorf(accessctl.ErrConflict, op, field+" is already taken in this tenant",
-		accessctl.FieldViolation{Field: field, Reason: "already taken"})
+	return backoffice.NewError(backoffice.ErrConflict, op, field+" is already taken in this tenant",
+		backoffice.FieldViolation{Field: field, Reason: "already taken"})
 }
 
 // appendAudit stores an entry; the caller holds mu.
-func (s *Store) appendAudit(e accessctl.AuditEntry) {
+func (s *Store) appendAudit(e backoffice.AuditEntry) {
 	k := auditKey{e.Tenant, e.TargetType, e.TargetID}
 	list := s.audit[k]
-	i, _ := slices.BinarySearchFunc(list, e.ID, func(x accessctl.AuditEntry, id string) int { return strings.Compare(x.ID, id) })
+	i, _ := slices.BinarySearchFunc(list, e.ID, func(x backoffice.AuditEntry, id string) int { return strings.Compare(x.ID, id) })
 	s.audit[k] = slices.Insert(list, i, e.Clone())
 }
 
 // CreateTenant implements accessctl.TenantStore.
-func (s *Store) CreateTenant(ctx context.Context, t *accessctl.Tenant, e accessctl.AuditEntry) error {
+func (s *Store) CreateTenant(ctx context.Context, t *accessctl.Tenant, e backoffice.AuditEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.tenants[t.ID]; ok {
-		return accessctl.Errorf(accessctl.ErrConflict, "memory: create tenant", "tenant id is taken", accessctl.FieldViolation{Field: "tenant", Reason: "already taken"})
+		return backoffice.NewError(backoffice.ErrConflict, "memory: create tenant", "tenant id is taken", backoffice.FieldViolation{Field: "tenant", Reason: "already taken"})
 	}
 	t.Version = 1
 	s.tenants[t.ID] = t.Clone()
@@ -117,7 +118,7 @@ func (s *Store) CreateTenant(ctx context.Context, t *accessctl.Tenant, e accessc
 }
 
 // Tenant implements accessctl.TenantStore.
-func (s *Store) Tenant(ctx context.Context, id accessctl.TenantID) (*accessctl.Tenant, error) {
+func (s *Store) Tenant(ctx context.Context, id backoffice.TenantID) (*accessctl.Tenant, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -131,7 +132,7 @@ func (s *Store) Tenant(ctx context.Context, id accessctl.TenantID) (*accessctl.T
 }
 
 // UpdateTenant implements accessctl.TenantStore.
-func (s *Store) UpdateTenant(ctx context.Context, t *accessctl.Tenant, expect int64, e accessctl.AuditEntry) error {
+func (s *Store) UpdateTenant(ctx context.Context, t *accessctl.Tenant, expect int64, e backoffice.AuditEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -150,7 +151,7 @@ func (s *Store) UpdateTenant(ctx context.Context, t *accessctl.Tenant, expect in
 	return nil
 }
 
-func (s *Store) table(tenant accessctl.TenantID) *operatorTable {
+func (s *Store) table(tenant backoffice.TenantID) *operatorTable {
 	t := s.operators[tenant]
 	if t == nil {
 		t = &operatorTable{byID: map[accessctl.OperatorID]*accessctl.Operator{}, byUsername: map[string]accessctl.OperatorID{},
@@ -212,7 +213,7 @@ func (t *operatorTable) activeAdmins(role accessctl.RoleName) int {
 }
 
 // actorLive checks a guard's actor under s.mu.
-func (s *Store) actorLive(tenant accessctl.TenantID, g accessctl.Guard) error {
+func (s *Store) actorLive(tenant backoffice.TenantID, g accessctl.Guard) error {
 	if g.Actor == nil {
 		return nil
 	}
@@ -227,7 +228,7 @@ func (s *Store) actorLive(tenant accessctl.TenantID, g accessctl.Guard) error {
 }
 
 // CreateOperator implements accessctl.OperatorStore.
-func (s *Store) CreateOperator(ctx context.Context, o *accessctl.Operator, g accessctl.Guard, e accessctl.AuditEntry) error {
+func (s *Store) CreateOperator(ctx context.Context, o *accessctl.Operator, g accessctl.Guard, e backoffice.AuditEntry) error {
 	const op = "memory: create operator"
 	if err := ctx.Err(); err != nil {
 		return err
@@ -239,7 +240,7 @@ func (s *Store) CreateOperator(ctx context.Context, o *accessctl.Operator, g acc
 	}
 	t := s.table(o.Tenant)
 	if _, ok := t.byID[o.ID]; ok {
-		return accessctl.Errorf(accessctl.ErrConflict, op, "operator id is taken")
+		return backoffice.NewError(backoffice.ErrConflict, op, "operator id is taken")
 	}
 	if err := t.checkUnique(op, o); err != nil {
 		return err
@@ -253,7 +254,7 @@ func (s *Store) CreateOperator(ctx context.Context, o *accessctl.Operator, g acc
 }
 
 // Operator implements accessctl.OperatorStore.
-func (s *Store) Operator(ctx context.Context, tenant accessctl.TenantID, id accessctl.OperatorID) (*accessctl.Operator, error) {
+func (s *Store) Operator(ctx context.Context, tenant backoffice.TenantID, id accessctl.OperatorID) (*accessctl.Operator, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -267,7 +268,7 @@ func (s *Store) Operator(ctx context.Context, tenant accessctl.TenantID, id acce
 	return nil, notFound("memory: operator", "operator")
 }
 
-func (s *Store) operatorBy(ctx context.Context, tenant accessctl.TenantID, pick func(*operatorTable) (accessctl.OperatorID, bool)) (*accessctl.Operator, error) {
+func (s *Store) operatorBy(ctx context.Context, tenant backoffice.TenantID, pick func(*operatorTable) (accessctl.OperatorID, bool)) (*accessctl.Operator, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -282,7 +283,7 @@ func (s *Store) operatorBy(ctx context.Context, tenant accessctl.TenantID, pick 
 }
 
 // OperatorByLogin implements accessctl.OperatorStore.
-func (s *Store) OperatorByLogin(ctx context.Context, tenant accessctl.TenantID, login string) (*accessctl.Operator, error) {
+func (s *Store) OperatorByLogin(ctx context.Context, tenant backoffice.TenantID, login string) (*accessctl.Operator, error) {
 	k := fold(login)
 	return s.operatorBy(ctx, tenant, func(t *operatorTable) (accessctl.OperatorID, bool) {
 		if k == "" {
@@ -297,7 +298,7 @@ func (s *Store) OperatorByLogin(ctx context.Context, tenant accessctl.TenantID, 
 }
 
 // OperatorByExternalKey implements accessctl.OperatorStore.
-func (s *Store) OperatorByExternalKey(ctx context.Context, tenant accessctl.TenantID, key string) (*accessctl.Operator, error) {
+func (s *Store) OperatorByExternalKey(ctx context.Context, tenant backoffice.TenantID, key string) (*accessctl.Operator, error) {
 	return s.operatorBy(ctx, tenant, func(t *operatorTable) (accessctl.OperatorID, bool) {
 		id, ok := t.byKey[key]
 		return id, ok && key != ""
@@ -305,7 +306,7 @@ func (s *Store) OperatorByExternalKey(ctx context.Context, tenant accessctl.Tena
 }
 
 // Operators implements accessctl.OperatorStore.
-func (s *Store) Operators(ctx context.Context, tenant accessctl.TenantID, q accessctl.OperatorQuery) ([]*accessctl.Operator, error) {
+func (s *Store) Operators(ctx context.Context, tenant backoffice.TenantID, q accessctl.OperatorQuery) ([]*accessctl.Operator, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -335,7 +336,7 @@ func (s *Store) Operators(ctx context.Context, tenant accessctl.TenantID, q acce
 }
 
 // UpdateOperator implements accessctl.OperatorStore.
-func (s *Store) UpdateOperator(ctx context.Context, o *accessctl.Operator, expect int64, g accessctl.Guard, e accessctl.AuditEntry) error {
+func (s *Store) UpdateOperator(ctx context.Context, o *accessctl.Operator, expect int64, g accessctl.Guard, e backoffice.AuditEntry) error {
 	const op = "memory: update operator"
 	if err := ctx.Err(); err != nil {
 		return err
@@ -381,7 +382,7 @@ func (s *Store) UpdateOperator(ctx context.Context, o *accessctl.Operator, expec
 }
 
 // DeleteOperator implements accessctl.OperatorStore.
-func (s *Store) DeleteOperator(ctx context.Context, tenant accessctl.TenantID, id accessctl.OperatorID, expect int64, g accessctl.Guard, e accessctl.AuditEntry) error {
+func (s *Store) DeleteOperator(ctx context.Context, tenant backoffice.TenantID, id accessctl.OperatorID, expect int64, g accessctl.Guard, e backoffice.AuditEntry) error {
 	const op = "memory: delete operator"
 	if err := ctx.Err(); err != nil {
 		return err
@@ -412,7 +413,7 @@ func (s *Store) DeleteOperator(ctx context.Context, tenant accessctl.TenantID, i
 }
 
 // CreateRole implements accessctl.RoleStore.
-func (s *Store) CreateRole(ctx context.Context, r *accessctl.Role, e accessctl.AuditEntry) error {
+func (s *Store) CreateRole(ctx context.Context, r *accessctl.Role, e backoffice.AuditEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -435,7 +436,7 @@ func (s *Store) CreateRole(ctx context.Context, r *accessctl.Role, e accessctl.A
 }
 
 // Roles implements accessctl.RoleStore.
-func (s *Store) Roles(ctx context.Context, tenant accessctl.TenantID) ([]accessctl.Role, error) {
+func (s *Store) Roles(ctx context.Context, tenant backoffice.TenantID) ([]accessctl.Role, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -452,7 +453,7 @@ func (s *Store) Roles(ctx context.Context, tenant accessctl.TenantID) ([]accessc
 }
 
 // UpdateRole implements accessctl.RoleStore.
-func (s *Store) UpdateRole(ctx context.Context, r *accessctl.Role, expect int64, e accessctl.AuditEntry) error {
+func (s *Store) UpdateRole(ctx context.Context, r *accessctl.Role, expect int64, e backoffice.AuditEntry) error {
 	const op = "memory: update role"
 	if err := ctx.Err(); err != nil {
 		return err
@@ -475,7 +476,7 @@ func (s *Store) UpdateRole(ctx context.Context, r *accessctl.Role, expect int64,
 }
 
 // AuditEntries implements accessctl.AuditStore.
-func (s *Store) AuditEntries(ctx context.Context, tenant accessctl.TenantID, q accessctl.AuditQuery) ([]accessctl.AuditEntry, error) {
+func (s *Store) AuditEntries(ctx context.Context, tenant backoffice.TenantID, q accessctl.AuditQuery) ([]backoffice.AuditEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -484,9 +485,9 @@ func (s *Store) AuditEntries(ctx context.Context, tenant accessctl.TenantID, q a
 	list := s.audit[auditKey{tenant, q.TargetType, q.TargetID}]
 	end := len(list)
 	if q.Before != "" {
-		end, _ = slices.BinarySearchFunc(list, q.Before, func(x accessctl.AuditEntry, id string) int { return strings.Compare(x.ID, id) })
+		end, _ = slices.BinarySearchFunc(list, q.Before, func(x backoffice.AuditEntry, id string) int { return strings.Compare(x.ID, id) })
 	}
-	var out []accessctl.AuditEntry
+	var out []backoffice.AuditEntry
 	for i := end - 1; i >= 0 && (q.Limit <= 0 || len(out) < q.Limit); i-- {
 		out = append(out, list[i].Clone())
 	}
@@ -494,7 +495,7 @@ func (s *Store) AuditEntries(ctx context.Context, tenant accessctl.TenantID, q a
 }
 
 // AppendAuditEntry implements accessctl.AuditStore.
-func (s *Store) AppendAuditEntry(ctx context.Context, e accessctl.AuditEntry) error {
+func (s *Store) AppendAuditEntry(ctx context.Context, e backoffice.AuditEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -532,7 +533,7 @@ func (s *Store) Session(ctx context.Context, id string) (*accessctl.Session, err
 }
 
 // Sessions implements accessctl.SessionStore.
-func (s *Store) Sessions(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) ([]*accessctl.Session, error) {
+func (s *Store) Sessions(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) ([]*accessctl.Session, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -555,7 +556,7 @@ func (s *Store) Sessions(ctx context.Context, tenant accessctl.TenantID, op acce
 }
 
 // DeleteSession implements accessctl.SessionStore.
-func (s *Store) DeleteSession(ctx context.Context, tenant accessctl.TenantID, id string) error {
+func (s *Store) DeleteSession(ctx context.Context, tenant backoffice.TenantID, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -568,7 +569,7 @@ func (s *Store) DeleteSession(ctx context.Context, tenant accessctl.TenantID, id
 }
 
 // DeleteOperatorSessions implements accessctl.SessionStore.
-func (s *Store) DeleteOperatorSessions(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) error {
+func (s *Store) DeleteOperatorSessions(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -630,7 +631,7 @@ func (s *Store) ConsumeToken(ctx context.Context, purpose accessctl.TokenPurpose
 }
 
 // DeleteOperatorTokens implements accessctl.TokenStore.
-func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) error {
+func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -645,7 +646,7 @@ func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant accessctl.Tenan
 }
 
 // ReserveAttempt implements accessctl.AttemptStore.
-func (s *Store) ReserveAttempt(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, l accessctl.AttemptLimit) (bool, error) {
+func (s *Store) ReserveAttempt(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time, l accessctl.AttemptLimit) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -674,7 +675,7 @@ func (s *Store) ReserveAttempt(ctx context.Context, tenant accessctl.TenantID, o
 }
 
 // SettleAttempt implements accessctl.AttemptStore.
-func (s *Store) SettleAttempt(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, o accessctl.AttemptOutcome) (accessctl.Attempts, error) {
+func (s *Store) SettleAttempt(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time, o accessctl.AttemptOutcome) (accessctl.Attempts, error) {
 	if err := ctx.Err(); err != nil {
 		return accessctl.Attempts{}, err
 	}
@@ -702,7 +703,7 @@ func (s *Store) SettleAttempt(ctx context.Context, tenant accessctl.TenantID, op
 }
 
 // Attempts implements accessctl.AttemptStore.
-func (s *Store) Attempts(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) (accessctl.Attempts, error) {
+func (s *Store) Attempts(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) (accessctl.Attempts, error) {
 	if err := ctx.Err(); err != nil {
 		return accessctl.Attempts{}, err
 	}
@@ -712,7 +713,7 @@ func (s *Store) Attempts(ctx context.Context, tenant accessctl.TenantID, op acce
 }
 
 // ResetAttempts implements accessctl.AttemptStore.
-func (s *Store) ResetAttempts(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) error {
+func (s *Store) ResetAttempts(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

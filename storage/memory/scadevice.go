@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
 )
@@ -13,17 +13,17 @@ import (
 var _ scadevice.Store = (*Store)(nil)
 
 type deviceKey struct {
-	tenant accessctl.TenantID
+	tenant backoffice.TenantID
 	id     scadevice.ID
 }
 
 type userKey struct {
-	tenant accessctl.TenantID
+	tenant backoffice.TenantID
 	user   enduser.ID
 }
 
 // CreateDevice implements scadevice.Store.
-func (s *Store) CreateDevice(ctx context.Context, d *scadevice.Device, e accessctl.AuditEntry) error {
+func (s *Store) CreateDevice(ctx context.Context, d *scadevice.Device, e backoffice.AuditEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -31,7 +31,7 @@ func (s *Store) CreateDevice(ctx context.Context, d *scadevice.Device, e accessc
 	defer s.mu.Unlock()
 	k := deviceKey{d.Tenant, d.ID}
 	if _, ok := s.devices[k]; ok {
-		return accessctl.Errorf(accessctl.ErrConflict, "memory: create device", "device id is taken")
+		return backoffice.NewError(backoffice.ErrConflict, "memory: create device", "device id is taken")
 	}
 	d.Version = 1
 	s.devices[k] = d.Clone()
@@ -42,7 +42,7 @@ func (s *Store) CreateDevice(ctx context.Context, d *scadevice.Device, e accessc
 }
 
 // Device implements scadevice.Store.
-func (s *Store) Device(ctx context.Context, tenant accessctl.TenantID, id scadevice.ID) (*scadevice.Device, error) {
+func (s *Store) Device(ctx context.Context, tenant backoffice.TenantID, id scadevice.ID) (*scadevice.Device, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (s *Store) Device(ctx context.Context, tenant accessctl.TenantID, id scadev
 }
 
 // UpdateDevice implements scadevice.Store.
-func (s *Store) UpdateDevice(ctx context.Context, d *scadevice.Device, expect int64, e accessctl.AuditEntry) error {
+func (s *Store) UpdateDevice(ctx context.Context, d *scadevice.Device, expect int64, e backoffice.AuditEntry) error {
 	const op = "memory: update device"
 	if err := ctx.Err(); err != nil {
 		return err
@@ -77,7 +77,7 @@ func (s *Store) UpdateDevice(ctx context.Context, d *scadevice.Device, expect in
 }
 
 // Devices implements scadevice.Store.
-func (s *Store) Devices(ctx context.Context, tenant accessctl.TenantID, user enduser.ID, deleted bool) ([]*scadevice.Device, error) {
+func (s *Store) Devices(ctx context.Context, tenant backoffice.TenantID, user enduser.ID, deleted bool) ([]*scadevice.Device, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 )
 
@@ -28,7 +29,7 @@ type tenantRow struct {
 }
 
 func (r *tenantRow) tenant() (*accessctl.Tenant, error) {
-	t := &accessctl.Tenant{ID: accessctl.TenantID(r.ID), Name: r.Name, Preset: r.Preset, SSO: accessctl.SSOConfig{Enabled: r.SSOEnabled},
+	t := &accessctl.Tenant{ID: backoffice.TenantID(r.ID), Name: r.Name, Preset: r.Preset, SSO: accessctl.SSOConfig{Enabled: r.SSOEnabled},
 		EndUserForgotPasswordOff: r.FPOff, Version: r.Version, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
 	var m map[string][]accessctl.RoleName
 	if err := fromJSON(r.GroupRoles, &m); err != nil {
@@ -62,7 +63,7 @@ var (
 )
 
 // CreateTenant implements accessctl.TenantStore.
-func (s *Store) CreateTenant(ctx context.Context, t *accessctl.Tenant, e accessctl.AuditEntry) error {
+func (s *Store) CreateTenant(ctx context.Context, t *accessctl.Tenant, e backoffice.AuditEntry) error {
 	const op = "postgres: create tenant"
 	args := append([]any{string(t.ID), t.Name, t.Preset, t.SSO.Enabled, groupRoles(t), t.EndUserForgotPasswordOff, utc(t.CreatedAt), utc(t.UpdatedAt)}, auditArgs(e)...)
 	var n int
@@ -74,7 +75,7 @@ func (s *Store) CreateTenant(ctx context.Context, t *accessctl.Tenant, e accessc
 }
 
 // Tenant implements accessctl.TenantStore.
-func (s *Store) Tenant(ctx context.Context, id accessctl.TenantID) (*accessctl.Tenant, error) {
+func (s *Store) Tenant(ctx context.Context, id backoffice.TenantID) (*accessctl.Tenant, error) {
 	var r tenantRow
 	if err := s.get(ctx, nil, &r, qTenant, string(id)); err != nil {
 		return nil, mapErr("postgres: tenant", err)
@@ -83,7 +84,7 @@ func (s *Store) Tenant(ctx context.Context, id accessctl.TenantID) (*accessctl.T
 }
 
 // UpdateTenant implements accessctl.TenantStore.
-func (s *Store) UpdateTenant(ctx context.Context, t *accessctl.Tenant, expect int64, e accessctl.AuditEntry) error {
+func (s *Store) UpdateTenant(ctx context.Context, t *accessctl.Tenant, expect int64, e backoffice.AuditEntry) error {
 	const op = "postgres: update tenant"
 	args := append([]any{string(t.ID), t.Name, t.Preset, t.SSO.Enabled, groupRoles(t), t.EndUserForgotPasswordOff, utc(t.UpdatedAt), expect}, auditArgs(e)...)
 	var v int64
@@ -124,9 +125,9 @@ type operatorRow struct {
 }
 
 func (r *operatorRow) operator() (*accessctl.Operator, error) {
-	o := &accessctl.Operator{ID: accessctl.OperatorID(r.ID), Tenant: accessctl.TenantID(r.TenantID), Username: r.Username, Email: r.Email,
+	o := &accessctl.Operator{ID: accessctl.OperatorID(r.ID), Tenant: backoffice.TenantID(r.TenantID), Username: r.Username, Email: r.Email,
 		FirstName: r.FirstName, LastName: r.LastName, AllAccounts: r.AllAccounts, Status: accessctl.OperatorStatus(r.Status),
-		EmailVerified: r.EmailVerified, PasswordHash: accessctl.Secret(r.PasswordHash), MFASecret: accessctl.Secret(r.MFASecret),
+		EmailVerified: r.EmailVerified, PasswordHash: backoffice.Secret(r.PasswordHash), MFASecret: backoffice.Secret(r.MFASecret),
 		MFAEnrolled: r.MFAEnrolled, MFALastStep: r.MFALastStep, ExternalKey: r.ExternalKey, SessionEpoch: r.SessionEpoch,
 		Version: r.Version, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
 	if err := fromJSON(r.Roles, &o.Roles); err != nil {
@@ -190,7 +191,7 @@ var (
 )
 
 // CreateOperator implements accessctl.OperatorStore.
-func (s *Store) CreateOperator(ctx context.Context, o *accessctl.Operator, g accessctl.Guard, e accessctl.AuditEntry) error {
+func (s *Store) CreateOperator(ctx context.Context, o *accessctl.Operator, g accessctl.Guard, e backoffice.AuditEntry) error {
 	args := append(append(operatorArgs(o), utc(o.CreatedAt)), auditArgs(e)...)
 	var n int
 	if err := s.guarded(ctx, o.Tenant, g, qCreateOperator, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &n, qCreateOperator, args...) }); err != nil {
@@ -209,29 +210,29 @@ func (s *Store) operatorBy(ctx context.Context, op, query string, args ...any) (
 }
 
 // Operator implements accessctl.OperatorStore.
-func (s *Store) Operator(ctx context.Context, tenant accessctl.TenantID, id accessctl.OperatorID) (*accessctl.Operator, error) {
+func (s *Store) Operator(ctx context.Context, tenant backoffice.TenantID, id accessctl.OperatorID) (*accessctl.Operator, error) {
 	return s.operatorBy(ctx, "postgres: operator", qOperator, string(tenant), string(id))
 }
 
 // OperatorByLogin implements accessctl.OperatorStore.
-func (s *Store) OperatorByLogin(ctx context.Context, tenant accessctl.TenantID, login string) (*accessctl.Operator, error) {
+func (s *Store) OperatorByLogin(ctx context.Context, tenant backoffice.TenantID, login string) (*accessctl.Operator, error) {
 	if login == "" {
-		return nil, accessctl.Errorf(accessctl.ErrNotFound, "postgres: operator", "no such operator")
+		return nil, backoffice.NewError(backoffice.ErrNotFound, "postgres: operator", "no such operator")
 	}
 	o, err := s.operatorBy(ctx, "postgres: operator", qOperatorByUsername, string(tenant), login)
-	if errors.Is(err, accessctl.ErrNotFound) {
+	if errors.Is(err, backoffice.ErrNotFound) {
 		return s.operatorBy(ctx, "postgres: operator", qOperatorByEmail, string(tenant), login)
 	}
 	return o, err
 }
 
 // OperatorByExternalKey implements accessctl.OperatorStore.
-func (s *Store) OperatorByExternalKey(ctx context.Context, tenant accessctl.TenantID, key string) (*accessctl.Operator, error) {
+func (s *Store) OperatorByExternalKey(ctx context.Context, tenant backoffice.TenantID, key string) (*accessctl.Operator, error) {
 	return s.operatorBy(ctx, "postgres: operator", qOperatorByKey, string(tenant), key)
 }
 
 // Operators implements accessctl.OperatorStore.
-func (s *Store) Operators(ctx context.Context, tenant accessctl.TenantID, q accessctl.OperatorQuery) ([]*accessctl.Operator, error) {
+func (s *Store) Operators(ctx context.Context, tenant backoffice.TenantID, q accessctl.OperatorQuery) ([]*accessctl.Operator, error) {
 	var status, role any
 	if q.Status != nil {
 		status = string(*q.Status)
@@ -264,7 +265,7 @@ func (s *Store) Operators(ctx context.Context, tenant accessctl.TenantID, q acce
 // is still active at its epoch, its row share-locked), then the write,
 // then the count of active Administrators after it (A15). A write with no
 // guard is the single statement alone.
-func (s *Store) guarded(ctx context.Context, tenant accessctl.TenantID, g accessctl.Guard, query string, write func(tx *sqlx.Tx) error) error {
+func (s *Store) guarded(ctx context.Context, tenant backoffice.TenantID, g accessctl.Guard, query string, write func(tx *sqlx.Tx) error) error {
 	if g.KeepAdmin == "" && g.Actor == nil {
 		return write(nil)
 	}
@@ -308,7 +309,7 @@ func (s *Store) guarded(ctx context.Context, tenant accessctl.TenantID, g access
 }
 
 // UpdateOperator implements accessctl.OperatorStore.
-func (s *Store) UpdateOperator(ctx context.Context, o *accessctl.Operator, expect int64, g accessctl.Guard, e accessctl.AuditEntry) error {
+func (s *Store) UpdateOperator(ctx context.Context, o *accessctl.Operator, expect int64, g accessctl.Guard, e backoffice.AuditEntry) error {
 	const op = "postgres: update operator"
 	args := append(append(operatorArgs(o), expect), auditArgs(e)...)
 	var v int64
@@ -324,7 +325,7 @@ func (s *Store) UpdateOperator(ctx context.Context, o *accessctl.Operator, expec
 }
 
 // DeleteOperator implements accessctl.OperatorStore.
-func (s *Store) DeleteOperator(ctx context.Context, tenant accessctl.TenantID, id accessctl.OperatorID, expect int64, g accessctl.Guard, e accessctl.AuditEntry) error {
+func (s *Store) DeleteOperator(ctx context.Context, tenant backoffice.TenantID, id accessctl.OperatorID, expect int64, g accessctl.Guard, e backoffice.AuditEntry) error {
 	const op = "postgres: delete operator"
 	args := append([]any{string(tenant), string(id), expect}, auditArgs(e)...)
 	var n int
@@ -362,7 +363,7 @@ var (
 )
 
 // CreateRole implements accessctl.RoleStore.
-func (s *Store) CreateRole(ctx context.Context, r *accessctl.Role, e accessctl.AuditEntry) error {
+func (s *Store) CreateRole(ctx context.Context, r *accessctl.Role, e backoffice.AuditEntry) error {
 	args := append([]any{string(r.Tenant), string(r.Name), r.Abbrev, r.Description, list(r.Permissions)}, auditArgs(e)...)
 	var n int
 	if err := s.get(ctx, nil, &n, qCreateRole, args...); err != nil {
@@ -373,14 +374,14 @@ func (s *Store) CreateRole(ctx context.Context, r *accessctl.Role, e accessctl.A
 }
 
 // Roles implements accessctl.RoleStore.
-func (s *Store) Roles(ctx context.Context, tenant accessctl.TenantID) ([]accessctl.Role, error) {
+func (s *Store) Roles(ctx context.Context, tenant backoffice.TenantID) ([]accessctl.Role, error) {
 	var rows []roleRow
 	if err := s.sel(ctx, &rows, qRoles, string(tenant)); err != nil {
 		return nil, mapErr("postgres: roles", err)
 	}
 	var out []accessctl.Role
 	for _, r := range rows {
-		role := accessctl.Role{Tenant: accessctl.TenantID(r.TenantID), Name: accessctl.RoleName(r.Name), Abbrev: r.Abbrev,
+		role := accessctl.Role{Tenant: backoffice.TenantID(r.TenantID), Name: accessctl.RoleName(r.Name), Abbrev: r.Abbrev,
 			Description: r.Description, Version: r.Version}
 		if err := fromJSON(r.Permissions, &role.Permissions); err != nil {
 			return nil, err
@@ -394,7 +395,7 @@ func (s *Store) Roles(ctx context.Context, tenant accessctl.TenantID) ([]accessc
 }
 
 // UpdateRole implements accessctl.RoleStore.
-func (s *Store) UpdateRole(ctx context.Context, r *accessctl.Role, expect int64, e accessctl.AuditEntry) error {
+func (s *Store) UpdateRole(ctx context.Context, r *accessctl.Role, expect int64, e backoffice.AuditEntry) error {
 	const op = "postgres: update role"
 	args := append([]any{string(r.Tenant), string(r.Name), r.Abbrev, r.Description, list(r.Permissions), expect}, auditArgs(e)...)
 	var v int64
@@ -431,7 +432,7 @@ var (
 )
 
 // AuditEntries implements accessctl.AuditStore.
-func (s *Store) AuditEntries(ctx context.Context, tenant accessctl.TenantID, q accessctl.AuditQuery) ([]accessctl.AuditEntry, error) {
+func (s *Store) AuditEntries(ctx context.Context, tenant backoffice.TenantID, q accessctl.AuditQuery) ([]backoffice.AuditEntry, error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 1000
@@ -440,10 +441,10 @@ func (s *Store) AuditEntries(ctx context.Context, tenant accessctl.TenantID, q a
 	if err := s.sel(ctx, &rows, qAudit, string(tenant), q.TargetType, q.TargetID, q.Before, limit); err != nil {
 		return nil, mapErr("postgres: audit entries", err)
 	}
-	out := make([]accessctl.AuditEntry, len(rows))
+	out := make([]backoffice.AuditEntry, len(rows))
 	for i, r := range rows {
-		out[i] = accessctl.AuditEntry{ID: r.ID, Tenant: accessctl.TenantID(r.TenantID), TargetType: r.TargetType, TargetID: r.TargetID,
-			Actor: accessctl.ActorRef{Kind: accessctl.ActorKind(r.ActorKind), ID: r.ActorID, Name: r.ActorName}, Action: r.Action, At: utc(r.At)}
+		out[i] = backoffice.AuditEntry{ID: r.ID, Tenant: backoffice.TenantID(r.TenantID), TargetType: r.TargetType, TargetID: r.TargetID,
+			Actor: backoffice.ActorRef{Kind: backoffice.ActorKind(r.ActorKind), ID: r.ActorID, Name: r.ActorName}, Action: backoffice.Action(r.Action), At: utc(r.At)}
 		if err := fromJSON(r.Changes, &out[i].Changes); err != nil {
 			return nil, err
 		}
@@ -455,7 +456,7 @@ func (s *Store) AuditEntries(ctx context.Context, tenant accessctl.TenantID, q a
 }
 
 // AppendAuditEntry implements accessctl.AuditStore.
-func (s *Store) AppendAuditEntry(ctx context.Context, e accessctl.AuditEntry) error {
+func (s *Store) AppendAuditEntry(ctx context.Context, e backoffice.AuditEntry) error {
 	_, err := s.exec(ctx, nil, qAppendAudit, auditArgs(e)...)
 	return mapErr("postgres: append audit entry", err)
 }
@@ -472,7 +473,7 @@ type sessionRow struct {
 }
 
 func (r sessionRow) session() *accessctl.Session {
-	return &accessctl.Session{ID: r.ID, Tenant: accessctl.TenantID(r.TenantID), Operator: accessctl.OperatorID(r.OperatorID), Epoch: r.Epoch,
+	return &accessctl.Session{ID: r.ID, Tenant: backoffice.TenantID(r.TenantID), Operator: accessctl.OperatorID(r.OperatorID), Epoch: r.Epoch,
 		CreatedAt: utc(r.CreatedAt), ExpiresAt: utc(r.ExpiresAt)}
 }
 
@@ -502,7 +503,7 @@ func (s *Store) Session(ctx context.Context, id string) (*accessctl.Session, err
 }
 
 // Sessions implements accessctl.SessionStore.
-func (s *Store) Sessions(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) ([]*accessctl.Session, error) {
+func (s *Store) Sessions(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) ([]*accessctl.Session, error) {
 	var rows []sessionRow
 	if err := s.sel(ctx, &rows, qSessions, string(tenant), string(op)); err != nil {
 		return nil, mapErr("postgres: sessions", err)
@@ -515,13 +516,13 @@ func (s *Store) Sessions(ctx context.Context, tenant accessctl.TenantID, op acce
 }
 
 // DeleteSession implements accessctl.SessionStore.
-func (s *Store) DeleteSession(ctx context.Context, tenant accessctl.TenantID, id string) error {
+func (s *Store) DeleteSession(ctx context.Context, tenant backoffice.TenantID, id string) error {
 	_, err := s.exec(ctx, nil, qDeleteSession, string(tenant), id)
 	return mapErr("postgres: delete session", err)
 }
 
 // DeleteOperatorSessions implements accessctl.SessionStore.
-func (s *Store) DeleteOperatorSessions(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) error {
+func (s *Store) DeleteOperatorSessions(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
 	_, err := s.exec(ctx, nil, qDeleteOpSess, string(tenant), string(op))
 	return mapErr("postgres: delete sessions", err)
 }
@@ -549,7 +550,7 @@ type tokenRow struct {
 }
 
 func (r tokenRow) token() *accessctl.Token {
-	return &accessctl.Token{ID: r.ID, Purpose: accessctl.TokenPurpose(r.Purpose), Tenant: accessctl.TenantID(r.TenantID),
+	return &accessctl.Token{ID: r.ID, Purpose: accessctl.TokenPurpose(r.Purpose), Tenant: backoffice.TenantID(r.TenantID),
 		Operator: accessctl.OperatorID(r.OperatorID), CreatedAt: utc(r.CreatedAt), ExpiresAt: utc(r.ExpiresAt)}
 }
 
@@ -588,7 +589,7 @@ func (s *Store) ConsumeToken(ctx context.Context, purpose accessctl.TokenPurpose
 }
 
 // DeleteOperatorTokens implements accessctl.TokenStore.
-func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) error {
+func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
 	_, err := s.exec(ctx, nil, qDeleteOpToken, string(tenant), string(op))
 	return mapErr("postgres: delete tokens", err)
 }
@@ -637,7 +638,7 @@ func (r attemptRow) attempts() accessctl.Attempts {
 }
 
 // ReserveAttempt implements accessctl.AttemptStore.
-func (s *Store) ReserveAttempt(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, l accessctl.AttemptLimit) (bool, error) {
+func (s *Store) ReserveAttempt(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time, l accessctl.AttemptLimit) (bool, error) {
 	var n int
 	err := s.get(ctx, nil, &n, qReserveAttempt, string(tenant), string(op), at.UTC(), l.Max,
 		l.Window.Seconds(), l.Cooldown.Seconds(), l.Lease.Seconds())
@@ -651,7 +652,7 @@ func (s *Store) ReserveAttempt(ctx context.Context, tenant accessctl.TenantID, o
 }
 
 // SettleAttempt implements accessctl.AttemptStore.
-func (s *Store) SettleAttempt(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, o accessctl.AttemptOutcome) (accessctl.Attempts, error) {
+func (s *Store) SettleAttempt(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time, o accessctl.AttemptOutcome) (accessctl.Attempts, error) {
 	var r attemptRow
 	var err error
 	if o == accessctl.AttemptFailed {
@@ -669,7 +670,7 @@ func (s *Store) SettleAttempt(ctx context.Context, tenant accessctl.TenantID, op
 }
 
 // Attempts implements accessctl.AttemptStore.
-func (s *Store) Attempts(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) (accessctl.Attempts, error) {
+func (s *Store) Attempts(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) (accessctl.Attempts, error) {
 	var r attemptRow
 	err := s.get(ctx, nil, &r, qAttempts, string(tenant), string(op))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -682,7 +683,7 @@ func (s *Store) Attempts(ctx context.Context, tenant accessctl.TenantID, op acce
 }
 
 // ResetAttempts implements accessctl.AttemptStore.
-func (s *Store) ResetAttempts(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) error {
+func (s *Store) ResetAttempts(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
 	_, err := s.exec(ctx, nil, qResetAttempts, string(tenant), string(op))
 	return mapErr("postgres: reset attempts", err)
 }

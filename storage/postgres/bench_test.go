@@ -14,6 +14,7 @@ import (
 	_ "github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/internal/testserver"
@@ -124,7 +125,7 @@ func BenchmarkMillionEndUsers(b *testing.B) {
 	target := m.sample[1]
 	search := func(q enduser.SearchQuery, min int) func() error {
 		return func() error {
-			p, err := m.svc.Search(m.ctx, q, accessctl.PageRequest{Limit: 50})
+			p, err := m.svc.Search(m.ctx, q, backoffice.PageRequest{Limit: 50})
 			if err == nil && len(p.Items) < min {
 				err = fmt.Errorf("%+v: %d results", q, len(p.Items))
 			}
@@ -141,7 +142,7 @@ func BenchmarkMillionEndUsers(b *testing.B) {
 	filter := enduser.Filter{Status: &st, Type: &typ, CreatedFrom: m.sample[0].CreatedAt, CreatedTo: m.sample[2].CreatedAt}
 	b.Run("FilteredFirstPage", func(b *testing.B) {
 		latencies(b, func() error {
-			p, err := m.svc.List(m.ctx, filter, accessctl.PageRequest{Limit: 50})
+			p, err := m.svc.List(m.ctx, filter, backoffice.PageRequest{Limit: 50})
 			if err == nil && len(p.Items) != 50 {
 				err = fmt.Errorf("%d items", len(p.Items))
 			}
@@ -150,10 +151,10 @@ func BenchmarkMillionEndUsers(b *testing.B) {
 	})
 	b.Run("FilteredDeepPage", func(b *testing.B) {
 		// The cursor of a page 500,000 rows into the table.
-		first, err := m.svc.List(m.ctx, enduser.Filter{Status: &st, Type: &typ, CreatedTo: m.sample[1].CreatedAt}, accessctl.PageRequest{Limit: 1})
+		first, err := m.svc.List(m.ctx, enduser.Filter{Status: &st, Type: &typ, CreatedTo: m.sample[1].CreatedAt}, backoffice.PageRequest{Limit: 1})
 		require.NoError(b, err)
 		latencies(b, func() error {
-			p, err := m.svc.List(m.ctx, filter, accessctl.PageRequest{Limit: 50, Cursor: first.Next})
+			p, err := m.svc.List(m.ctx, filter, backoffice.PageRequest{Limit: 50, Cursor: first.Next})
 			if err == nil && len(p.Items) != 50 {
 				err = fmt.Errorf("%d items", len(p.Items))
 			}
@@ -179,11 +180,11 @@ func BenchmarkAuditedUpdate(b *testing.B) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	require.NoError(b, s.CreateTenant(ctx, &accessctl.Tenant{ID: "acme", Name: "A", Preset: "dashboard", CreatedAt: now, UpdatedAt: now},
-		accessctl.AuditEntry{ID: "t", Tenant: "acme", Action: "tenant.create", TargetType: "tenant", TargetID: "acme", At: now}))
+		backoffice.AuditEntry{ID: "t", Tenant: "acme", Action: "tenant.create", TargetType: "tenant", TargetID: "acme", At: now}))
 	mk := func(id string) *accessctl.Operator {
 		o := &accessctl.Operator{ID: accessctl.OperatorID(id), Tenant: "acme", Username: id, Email: id + "@x.test", FirstName: "F", LastName: "L",
 			Roles: []accessctl.RoleName{accessctl.RoleReadOnly}, Status: accessctl.StatusActive, CreatedAt: now, UpdatedAt: now}
-		require.NoError(b, s.CreateOperator(ctx, o, accessctl.Guard{}, accessctl.AuditEntry{ID: "c-" + id, Tenant: "acme", Action: "operator.create",
+		require.NoError(b, s.CreateOperator(ctx, o, accessctl.Guard{}, backoffice.AuditEntry{ID: "c-" + id, Tenant: "acme", Action: "operator.create",
 			TargetType: "operator", TargetID: id, At: now}))
 		return o
 	}
@@ -196,9 +197,9 @@ func BenchmarkAuditedUpdate(b *testing.B) {
 	auditedOp := func() error {
 		n++
 		audited.FirstName = fmt.Sprintf("N%d", n)
-		e := accessctl.AuditEntry{ID: fmt.Sprintf("u-%012d", n), Tenant: "acme", Actor: accessctl.ActorRef{Kind: accessctl.ActorSystem, ID: "system:b"},
+		e := backoffice.AuditEntry{ID: fmt.Sprintf("u-%012d", n), Tenant: "acme", Actor: backoffice.ActorRef{Kind: backoffice.ActorSystem, ID: "system:b"},
 			Action: "operator.update", TargetType: "operator", TargetID: "audited", At: now,
-			Changes: []accessctl.Change{{Field: "first_name", Before: "x", After: audited.FirstName}}}
+			Changes: []backoffice.Change{{Field: "first_name", Before: "x", After: audited.FirstName}}}
 		return s.UpdateOperator(ctx, audited, audited.Version, accessctl.Guard{}, e)
 	}
 	bareOp := func() error {
@@ -223,7 +224,7 @@ func BenchmarkAuditedUpdate(b *testing.B) {
 		latencies(b, func() error {
 			n++
 			bare.FirstName = fmt.Sprintf("N%d", n)
-			e := accessctl.AuditEntry{ID: fmt.Sprintf("x-%012d", n), Tenant: "acme", Action: "operator.update", TargetType: "operator", TargetID: "bare", At: now}
+			e := backoffice.AuditEntry{ID: fmt.Sprintf("x-%012d", n), Tenant: "acme", Action: "operator.update", TargetType: "operator", TargetID: "bare", At: now}
 			return s.inTx(ctx, func(tx *sqlx.Tx) error {
 				if err := s.get(ctx, tx, &bare.Version, qBare, append(operatorArgs(bare), bare.Version)...); err != nil {
 					return err

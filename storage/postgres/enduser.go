@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/enduser"
 )
 
@@ -39,7 +39,7 @@ type endUserRow struct {
 }
 
 func (r *endUserRow) endUser() (*enduser.EndUser, error) {
-	u := &enduser.EndUser{ID: enduser.ID(r.ID), Tenant: accessctl.TenantID(r.TenantID), Tag: r.Tag, Type: enduser.Type(r.Type),
+	u := &enduser.EndUser{ID: enduser.ID(r.ID), Tenant: backoffice.TenantID(r.TenantID), Tag: r.Tag, Type: enduser.Type(r.Type),
 		Status: enduser.Status(r.Status), KYC: enduser.KYCStatus(r.KYC), KYCNote: r.KYCNote, FirstName: r.FirstName,
 		LastName: r.LastName, LegalName: r.LegalName, Email: r.Email, Phone: r.Phone, Parent: enduser.ID(r.ParentID.String),
 		OnboardingID: r.OnboardingID, Version: r.Version, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
@@ -92,7 +92,7 @@ var (
 )
 
 // CreateEndUser implements enduser.Store.
-func (s *Store) CreateEndUser(ctx context.Context, u *enduser.EndUser, e accessctl.AuditEntry) error {
+func (s *Store) CreateEndUser(ctx context.Context, u *enduser.EndUser, e backoffice.AuditEntry) error {
 	args := append(append(endUserArgs(u), utc(u.UpdatedAt), utc(u.CreatedAt)), auditArgs(e)...)
 	var n int
 	if err := s.get(ctx, nil, &n, qCreateEndUser, args...); err != nil {
@@ -103,7 +103,7 @@ func (s *Store) CreateEndUser(ctx context.Context, u *enduser.EndUser, e accessc
 }
 
 // EndUser implements enduser.Store.
-func (s *Store) EndUser(ctx context.Context, tenant accessctl.TenantID, id enduser.ID) (*enduser.EndUser, error) {
+func (s *Store) EndUser(ctx context.Context, tenant backoffice.TenantID, id enduser.ID) (*enduser.EndUser, error) {
 	var r endUserRow
 	if err := s.get(ctx, nil, &r, qEndUser, string(tenant), string(id)); err != nil {
 		return nil, mapErr("postgres: end user", err)
@@ -112,7 +112,7 @@ func (s *Store) EndUser(ctx context.Context, tenant accessctl.TenantID, id endus
 }
 
 // UpdateEndUser implements enduser.Store.
-func (s *Store) UpdateEndUser(ctx context.Context, u *enduser.EndUser, expect int64, e accessctl.AuditEntry) error {
+func (s *Store) UpdateEndUser(ctx context.Context, u *enduser.EndUser, expect int64, e backoffice.AuditEntry) error {
 	const op = "postgres: update end user"
 	args := append(append(endUserArgs(u), utc(u.UpdatedAt), expect), auditArgs(e)...)
 	var v int64
@@ -133,7 +133,7 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // findQuery builds the statement for a query. Each filter is a condition
 // on an indexed column; the order is the keyset (created_at, id), never
 // OFFSET, so a page deep in the list costs what the first one does.
-func findQuery(tenant accessctl.TenantID, q enduser.Query) (string, []any) {
+func findQuery(tenant backoffice.TenantID, q enduser.Query) (string, []any) {
 	where, args := findWhere(tenant, q)
 	limit := q.Limit
 	if limit <= 0 {
@@ -144,7 +144,7 @@ func findQuery(tenant accessctl.TenantID, q enduser.Query) (string, []any) {
 }
 
 // findWhere builds the conditions of a query and their arguments.
-func findWhere(tenant accessctl.TenantID, q enduser.Query) (string, []any) {
+func findWhere(tenant backoffice.TenantID, q enduser.Query) (string, []any) {
 	var b strings.Builder
 	args := []any{string(tenant)}
 	arg := func(v any) string {
@@ -187,7 +187,7 @@ func findWhere(tenant accessctl.TenantID, q enduser.Query) (string, []any) {
 }
 
 // CountEndUsers implements enduser.Store.
-func (s *Store) CountEndUsers(ctx context.Context, tenant accessctl.TenantID, q enduser.Query) (int, error) {
+func (s *Store) CountEndUsers(ctx context.Context, tenant backoffice.TenantID, q enduser.Query) (int, error) {
 	q.Before = nil
 	where, args := findWhere(tenant, q)
 	var n int
@@ -198,7 +198,7 @@ func (s *Store) CountEndUsers(ctx context.Context, tenant accessctl.TenantID, q 
 }
 
 // FindEndUsers implements enduser.Store.
-func (s *Store) FindEndUsers(ctx context.Context, tenant accessctl.TenantID, q enduser.Query) ([]*enduser.EndUser, error) {
+func (s *Store) FindEndUsers(ctx context.Context, tenant backoffice.TenantID, q enduser.Query) ([]*enduser.EndUser, error) {
 	query, args := findQuery(tenant, q)
 	var rows []endUserRow
 	if err := s.sel(ctx, &rows, query, args...); err != nil {
@@ -231,7 +231,7 @@ type onboardingRow struct {
 }
 
 func (r *onboardingRow) onboarding() (*enduser.Onboarding, error) {
-	o := &enduser.Onboarding{ID: r.ID, Tenant: accessctl.TenantID(r.TenantID), ActivationID: r.ActivationID, ExpiresAt: utc(r.ExpiresAt),
+	o := &enduser.Onboarding{ID: r.ID, Tenant: backoffice.TenantID(r.TenantID), ActivationID: r.ActivationID, ExpiresAt: utc(r.ExpiresAt),
 		CompletedAt: fromNull(r.CompletedAt), User: enduser.ID(r.UserID.String), Version: r.Version, CreatedAt: utc(r.CreatedAt),
 		UpdatedAt: utc(r.UpdatedAt)}
 	if err := fromJSON(r.Profile, &o.Profile); err != nil {
@@ -264,7 +264,7 @@ var (
 )
 
 // CreateOnboarding implements enduser.Store.
-func (s *Store) CreateOnboarding(ctx context.Context, o *enduser.Onboarding, e accessctl.AuditEntry) error {
+func (s *Store) CreateOnboarding(ctx context.Context, o *enduser.Onboarding, e backoffice.AuditEntry) error {
 	args := append([]any{string(o.Tenant), o.ID, o.ActivationID, jsonString(o.Profile), utc(o.ExpiresAt), utc(o.CreatedAt), utc(o.UpdatedAt)}, auditArgs(e)...)
 	var n int
 	if err := s.get(ctx, nil, &n, qCreateOnboarding, args...); err != nil {
@@ -284,7 +284,7 @@ func (s *Store) OnboardingByActivation(ctx context.Context, activation string) (
 }
 
 // Onboardings implements enduser.Store.
-func (s *Store) Onboardings(ctx context.Context, tenant accessctl.TenantID, q enduser.OnboardingQuery) ([]*enduser.Onboarding, error) {
+func (s *Store) Onboardings(ctx context.Context, tenant backoffice.TenantID, q enduser.OnboardingQuery) ([]*enduser.Onboarding, error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 1000
@@ -305,7 +305,7 @@ func (s *Store) Onboardings(ctx context.Context, tenant accessctl.TenantID, q en
 }
 
 // CompleteOnboarding implements enduser.Store.
-func (s *Store) CompleteOnboarding(ctx context.Context, o *enduser.Onboarding, expect int64, u *enduser.EndUser, eo, eu accessctl.AuditEntry) error {
+func (s *Store) CompleteOnboarding(ctx context.Context, o *enduser.Onboarding, expect int64, u *enduser.EndUser, eo, eu backoffice.AuditEntry) error {
 	const op = "postgres: complete onboarding"
 	args := append(endUserArgs(u), utc(u.UpdatedAt), utc(u.CreatedAt), utc(o.CompletedAt), utc(o.UpdatedAt), o.ID, expect)
 	args = append(append(args, auditArgs(eu)...), auditArgs(eo)...)

@@ -10,7 +10,7 @@ import (
 	_ "github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
-	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/internal/testserver"
 )
@@ -69,7 +69,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		"StatusOnly":    {enduser.Query{Status: &pending, Limit: 51}, "end_users_status"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			query, args := findQuery(accessctl.TenantID("acme"), tc.q)
+			query, args := findQuery(backoffice.TenantID("acme"), tc.q)
 			rows, err := db.Query("EXPLAIN "+query, args...)
 			require.NoError(t, err)
 			defer rows.Close()

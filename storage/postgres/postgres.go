@@ -24,9 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/jmoiron/sqlx"
-
-	"github.com/backoffice-go/backoffice/accessctl"
 )
 
 // Store implements accessctl.Store, enduser.Store and scadevice.Store.
@@ -152,10 +151,10 @@ func auditInsert(from string, n int) string {
 		auditColumns, n, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, from)
 }
 
-func auditArgs(e accessctl.AuditEntry) []any {
+func auditArgs(e backoffice.AuditEntry) []any {
 	changes := e.Changes
 	if changes == nil {
-		changes = []accessctl.Change{}
+		changes = []backoffice.Change{}
 	}
 	return []any{string(e.Tenant), e.TargetType, e.TargetID, e.ID, string(e.Actor.Kind), e.Actor.ID, e.Actor.Name, e.Action,
 		e.At.UTC(), jsonString(changes)}
@@ -243,14 +242,14 @@ func mapErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var ae *accessctl.Error
+	var ae *backoffice.Error
 	switch {
 	case errors.As(err, &ae):
 		return err
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: %w", op, err)
 	case errors.Is(err, sql.ErrNoRows):
-		return accessctl.Errorf(accessctl.ErrNotFound, op, "no such record")
+		return backoffice.NewError(backoffice.ErrNotFound, op, "no such record")
 	}
 	var st sqlStater
 	if errors.As(err, &st) {
@@ -258,30 +257,30 @@ func mapErr(op string, err error) error {
 		if m := constraintRe.FindStringSubmatch(err.Error()); m != nil {
 			field = fieldOf[m[1]]
 		}
-		fields := func(reason string) []accessctl.FieldViolation {
+		fields := func(reason string) []backoffice.FieldViolation {
 			if field == "" {
 				return nil
 			}
-			return []accessctl.FieldViolation{{Field: field, Reason: reason}}
+			return []backoffice.FieldViolation{{Field: field, Reason: reason}}
 		}
 		code := st.SQLState()
 		switch {
 		case code == "23505":
-			return accessctl.Errorf(accessctl.ErrConflict, op, "already taken in this tenant", fields("already taken")...)
+			return backoffice.NewError(backoffice.ErrConflict, op, "already taken in this tenant", fields("already taken")...)
 		case code == "23503":
-			return accessctl.Errorf(accessctl.ErrInvalid, op, "refers to a record that does not exist in this tenant", fields("no such record")...)
+			return backoffice.NewError(backoffice.ErrInvalid, op, "refers to a record that does not exist in this tenant", fields("no such record")...)
 		case code == "23514", code == "22P02", code == "22021", code == "22001":
-			return accessctl.Errorf(accessctl.ErrInvalid, op, "a value is out of its allowed range", fields("invalid")...)
+			return backoffice.NewError(backoffice.ErrInvalid, op, "a value is out of its allowed range", fields("invalid")...)
 		case code == "40001", code == "40P01":
-			return accessctl.Errorf(accessctl.ErrConflict, op, "a concurrent change won; retry")
+			return backoffice.NewError(backoffice.ErrConflict, op, "a concurrent change won; retry")
 		case len(code) == 5 && (code[:2] == "08" || code[:2] == "57" || code[:2] == "53"):
-			return &accessctl.Error{Kind: accessctl.ErrUnavailable, Op: op, Msg: "the database is unavailable; retry shortly"}
+			return &backoffice.Error{Kind: backoffice.ErrUnavailable, Op: op, Msg: "the database is unavailable; retry shortly"}
 		}
 		return &internalError{op: op, cause: err}
 	}
 	var ne net.Error
 	if errors.Is(err, driver.ErrBadConn) || errors.As(err, &ne) || errors.Is(err, sql.ErrConnDone) || isConnRefused(err) {
-		return fmt.Errorf("%w", &accessctl.Error{Kind: accessctl.ErrUnavailable, Op: op, Msg: "the database is unavailable; retry shortly"})
+		return fmt.Errorf("%w", &backoffice.Error{Kind: backoffice.ErrUnavailable, Op: op, Msg: "the database is unavailable; retry shortly"})
 	}
 	return &internalError{op: op, cause: err}
 }
@@ -297,10 +296,10 @@ func (s *Store) missing(ctx context.Context, op, query string, args ...any) erro
 	var v int64
 	err := s.get(ctx, nil, &v, query, args...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return accessctl.Errorf(accessctl.ErrNotFound, op, "no such record in this tenant")
+		return backoffice.NewError(backoffice.ErrNotFound, op, "no such record in this tenant")
 	}
 	if err != nil {
 		return mapErr(op, err)
 	}
-	return accessctl.Errorf(accessctl.ErrConflict, op, "the record changed since you read it; reload and retry")
+	return backoffice.NewError(backoffice.ErrConflict, op, "the record changed since you read it; reload and retry")
 }

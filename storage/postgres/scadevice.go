@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
 )
@@ -33,7 +33,7 @@ type deviceRow struct {
 }
 
 func (r *deviceRow) device() *scadevice.Device {
-	return &scadevice.Device{ID: scadevice.ID(r.ID), Tenant: accessctl.TenantID(r.TenantID), User: enduser.ID(r.UserID),
+	return &scadevice.Device{ID: scadevice.ID(r.ID), Tenant: backoffice.TenantID(r.TenantID), User: enduser.ID(r.UserID),
 		Kind: scadevice.Kind(r.Kind), Status: scadevice.Status(r.Status), Tag: r.Tag, Info: r.Info, PasscodeSet: r.PasscodeSet,
 		LockReason: scadevice.LockReason(r.LockReason), LockMessage: r.LockMessage, LockedAt: fromNull(r.LockedAt),
 		Deleted: r.Deleted, DeletedAt: fromNull(r.DeletedAt), Version: r.Version, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
@@ -61,7 +61,7 @@ var (
 )
 
 // CreateDevice implements scadevice.Store.
-func (s *Store) CreateDevice(ctx context.Context, d *scadevice.Device, e accessctl.AuditEntry) error {
+func (s *Store) CreateDevice(ctx context.Context, d *scadevice.Device, e backoffice.AuditEntry) error {
 	args := append(append(deviceArgs(d), utc(d.CreatedAt)), auditArgs(e)...)
 	var n int
 	if err := s.get(ctx, nil, &n, qCreateDevice, args...); err != nil {
@@ -72,7 +72,7 @@ func (s *Store) CreateDevice(ctx context.Context, d *scadevice.Device, e accessc
 }
 
 // Device implements scadevice.Store.
-func (s *Store) Device(ctx context.Context, tenant accessctl.TenantID, id scadevice.ID) (*scadevice.Device, error) {
+func (s *Store) Device(ctx context.Context, tenant backoffice.TenantID, id scadevice.ID) (*scadevice.Device, error) {
 	var r deviceRow
 	if err := s.get(ctx, nil, &r, qDevice, string(tenant), string(id)); err != nil {
 		return nil, mapErr("postgres: device", err)
@@ -81,7 +81,7 @@ func (s *Store) Device(ctx context.Context, tenant accessctl.TenantID, id scadev
 }
 
 // UpdateDevice implements scadevice.Store.
-func (s *Store) UpdateDevice(ctx context.Context, d *scadevice.Device, expect int64, e accessctl.AuditEntry) error {
+func (s *Store) UpdateDevice(ctx context.Context, d *scadevice.Device, expect int64, e backoffice.AuditEntry) error {
 	const op = "postgres: update device"
 	args := append(append(deviceArgs(d), expect), auditArgs(e)...)
 	var v int64
@@ -97,7 +97,7 @@ func (s *Store) UpdateDevice(ctx context.Context, d *scadevice.Device, expect in
 }
 
 // Devices implements scadevice.Store.
-func (s *Store) Devices(ctx context.Context, tenant accessctl.TenantID, user enduser.ID, deleted bool) ([]*scadevice.Device, error) {
+func (s *Store) Devices(ctx context.Context, tenant backoffice.TenantID, user enduser.ID, deleted bool) ([]*scadevice.Device, error) {
 	var rows []deviceRow
 	if err := s.sel(ctx, &rows, qDevices, string(tenant), string(user), deleted); err != nil {
 		return nil, mapErr("postgres: devices", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/internal/testserver"
@@ -20,15 +21,15 @@ import (
 
 var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 
-func entry(id, target, action string) accessctl.AuditEntry {
-	return accessctl.AuditEntry{ID: id, Tenant: "acme", Actor: accessctl.ActorRef{Kind: accessctl.ActorSystem, ID: "system:test"},
+func entry(id, target string, action backoffice.Action) backoffice.AuditEntry {
+	return backoffice.AuditEntry{ID: id, Tenant: "acme", Actor: backoffice.ActorRef{Kind: backoffice.ActorSystem, ID: "system:test"},
 		Action: action, TargetType: accessctl.TargetOperator, TargetID: target, At: t0}
 }
 
 func seedTenant(t *testing.T, s *postgres.Store) {
 	t.Helper()
 	require.NoError(t, s.CreateTenant(context.Background(), &accessctl.Tenant{ID: "acme", Name: "Acme", Preset: accessctl.PresetDashboard,
-		CreatedAt: t0, UpdatedAt: t0}, accessctl.AuditEntry{ID: "e-tenant", Tenant: "acme", Action: "tenant.create", TargetType: "tenant", TargetID: "acme", At: t0}))
+		CreatedAt: t0, UpdatedAt: t0}, backoffice.AuditEntry{ID: "e-tenant", Tenant: "acme", Action: "tenant.create", TargetType: "tenant", TargetID: "acme", At: t0}))
 }
 
 // X2: a change whose audit insert fails leaves neither the change nor the
@@ -52,7 +53,7 @@ func TestAuditAtomic(t *testing.T) {
 	hist, err := s.AuditEntries(ctx, "acme", accessctl.AuditQuery{TargetType: accessctl.TargetOperator, TargetID: "op-1"})
 	require.NoError(t, err)
 	require.Len(t, hist, 1)
-	assert.Equal(t, "operator.create", hist[0].Action)
+	assert.Equal(t, backoffice.ActionOperatorCreate, hist[0].Action)
 
 	// The same for a creation: no operator without its entry.
 	o2 := o.Clone()
@@ -60,7 +61,7 @@ func TestAuditAtomic(t *testing.T) {
 	bad := entry("e-2", "op-2", "")
 	require.Error(t, s.CreateOperator(ctx, o2, accessctl.Guard{}, bad))
 	_, err = s.Operator(ctx, "acme", "op-2")
-	require.ErrorIs(t, err, accessctl.ErrNotFound)
+	require.ErrorIs(t, err, backoffice.ErrNotFound)
 
 	// And for a guarded write, in its transaction.
 	o3 := o.Clone()
@@ -85,17 +86,17 @@ func TestErrorsCarryNoDriverText(t *testing.T) {
 	dup := o.Clone()
 	dup.ID, dup.Username = "op-2", "other"
 	err := s.CreateOperator(ctx, dup, accessctl.Guard{}, entry("e-2", "op-2", "operator.create"))
-	require.ErrorIs(t, err, accessctl.ErrConflict)
-	assert.Equal(t, []string{"email"}, accessctl.FieldsOf(err))
+	require.ErrorIs(t, err, backoffice.ErrConflict)
+	assert.Equal(t, []string{"email"}, backoffice.FieldsOf(err))
 	bad := o.Clone()
 	bad.ID, bad.Username, bad.Email, bad.Status = "op-3", "x3x", "x3@acme.test", "bogus"
 	err = s.CreateOperator(ctx, bad, accessctl.Guard{}, entry("e-3", "op-3", "operator.create"))
-	require.ErrorIs(t, err, accessctl.ErrInvalid)
+	require.ErrorIs(t, err, backoffice.ErrInvalid)
 	u := &enduser.EndUser{ID: "u-1", Tenant: "acme", Type: enduser.TypePhysicalPerson, Status: enduser.StatusPending, KYC: enduser.KYCNone,
 		FirstName: "A", LastName: "B", Parent: "ghost", CreatedAt: t0, UpdatedAt: t0}
 	err = s.CreateEndUser(ctx, u, entry("e-4", "u-1", "enduser.create"))
-	require.ErrorIs(t, err, accessctl.ErrInvalid)
-	assert.Equal(t, []string{"parent"}, accessctl.FieldsOf(err))
+	require.ErrorIs(t, err, backoffice.ErrInvalid)
+	assert.Equal(t, []string{"parent"}, backoffice.FieldsOf(err))
 	for _, err := range []error{err} {
 		for _, leak := range []string{"pq:", "SQLSTATE", "INSERT", "end_users", "violates"} {
 			assert.NotContains(t, err.Error(), leak)
@@ -110,9 +111,9 @@ func TestUnavailable(t *testing.T) {
 	defer db.Close()
 	s := postgres.New(db, "postgres")
 	_, err = s.Operator(context.Background(), "acme", "op-1")
-	require.ErrorIs(t, err, accessctl.ErrUnavailable)
+	require.ErrorIs(t, err, backoffice.ErrUnavailable)
 	_, err = postgres.Migrate(context.Background(), db)
-	require.ErrorIs(t, err, accessctl.ErrUnavailable)
+	require.ErrorIs(t, err, backoffice.ErrUnavailable)
 }
 
 // Migrate is safe to call from several instances at once, and again.
@@ -192,8 +193,8 @@ func TestLastAdministratorAcrossInstances(t *testing.T) {
 				} else {
 					_, err = svc.UpdateOperator(sys, id, accessctl.OperatorUpdate{Version: o.Version, Roles: &[]accessctl.RoleName{accessctl.RoleManager}})
 				}
-				if !errors.Is(err, accessctl.ErrConflict) {
-					if err != nil && !errors.Is(err, accessctl.ErrFailedPrecondition) {
+				if !errors.Is(err, backoffice.ErrConflict) {
+					if err != nil && !errors.Is(err, backoffice.ErrFailedPrecondition) {
 						t.Error(err)
 					}
 					return
@@ -237,7 +238,7 @@ func TestSearchLiterally(t *testing.T) {
 		"%%%":             nil,
 		"___":             nil,
 	} {
-		p, err := svc.Search(sys, enduser.SearchQuery{Name: term}, accessctl.PageRequest{})
+		p, err := svc.Search(sys, enduser.SearchQuery{Name: term}, backoffice.PageRequest{})
 		require.NoError(t, err, term)
 		var got []string
 		for _, u := range p.Items {
@@ -245,11 +246,11 @@ func TestSearchLiterally(t *testing.T) {
 		}
 		assert.Equal(t, want, got, "search %q", term)
 	}
-	p, err := svc.Search(sys, enduser.SearchQuery{Tag: `O'Brien "The Quote"`}, accessctl.PageRequest{})
+	p, err := svc.Search(sys, enduser.SearchQuery{Tag: `O'Brien "The Quote"`}, backoffice.PageRequest{})
 	require.NoError(t, err)
 	require.Len(t, p.Items, 1)
 	for _, q := range []enduser.SearchQuery{{Name: "nul\x00byte"}, {Email: "a\x00@x.test"}, {Tag: "t\x00"}, {ID: "\x00"}} {
-		_, err := svc.Search(sys, q, accessctl.PageRequest{})
-		require.ErrorIs(t, err, accessctl.ErrInvalid, fmt.Sprintf("%q", q))
+		_, err := svc.Search(sys, q, backoffice.PageRequest{})
+		require.ErrorIs(t, err, backoffice.ErrInvalid, fmt.Sprintf("%q", q))
 	}
 }

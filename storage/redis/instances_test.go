@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/internal/testserver"
@@ -27,10 +28,10 @@ type clock = testkit.Clock
 
 var hasher = testkit.Hasher
 
-const pw = accessctl.Secret("Zebra-Crossing-77")
+const pw = backoffice.Secret("Zebra-Crossing-77")
 
 // login runs the password and TOTP steps on svc.
-func login(t *testing.T, svc *accessctl.Service, clk *clock, secret *accessctl.Secret, user string, password accessctl.Secret) (*accessctl.LoginResult, error) {
+func login(t *testing.T, svc *accessctl.Service, clk *clock, secret *backoffice.Secret, user string, password backoffice.Secret) (*accessctl.LoginResult, error) {
 	t.Helper()
 	res, err := svc.Login(context.Background(), "acme", user, password)
 	if err != nil {
@@ -78,7 +79,7 @@ func TestTwoInstances(t *testing.T) {
 	o, err := a.CreateOperator(sys, accessctl.NewOperator{Username: "dora", Email: "dora@acme.test", FirstName: "D", LastName: "O",
 		Roles: []accessctl.RoleName{accessctl.RoleReadOnly}, AllAccounts: true, Password: pw, PasswordConfirmation: pw})
 	require.NoError(t, err)
-	var secret accessctl.Secret
+	var secret backoffice.Secret
 
 	// A session made through A works through B until A revokes it.
 	res, err := login(t, a, clk, &secret, "dora", pw)
@@ -87,7 +88,7 @@ func TestTwoInstances(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, a.RevokeSessions(sys, o.ID))
 	_, err = b.Authenticate(context.Background(), res.Session)
-	require.ErrorIs(t, err, accessctl.ErrUnauthenticated)
+	require.ErrorIs(t, err, backoffice.ErrUnauthenticated)
 
 	// A reset token used through A is spent for B.
 	require.NoError(t, a.SendPasswordReset(sys, o.ID))
@@ -96,21 +97,21 @@ func TestTwoInstances(t *testing.T) {
 	const newPW = "Another-Zebra-88"
 	require.NoError(t, a.ResetPassword(context.Background(), n.Token, newPW, newPW))
 	err = b.ResetPassword(context.Background(), n.Token, "Third-Zebra-99", "Third-Zebra-99")
-	require.ErrorIs(t, err, accessctl.ErrInvalid)
-	assert.Equal(t, []string{"token"}, accessctl.FieldsOf(err))
+	require.ErrorIs(t, err, backoffice.ErrInvalid)
+	assert.Equal(t, []string{"token"}, backoffice.FieldsOf(err))
 
 	// Three wrong passwords, spread over A and B, block her; a fourth
 	// attempt, with the right password, is refused by either.
 	for i, s := range []*accessctl.Service{a, b, a} {
 		_, err := s.Login(context.Background(), "acme", "dora", "Wrong-Password-1")
-		require.ErrorIs(t, err, accessctl.ErrUnauthenticated, "attempt %d", i+1)
+		require.ErrorIs(t, err, backoffice.ErrUnauthenticated, "attempt %d", i+1)
 	}
 	sess, err := b.Operator(sys, o.ID)
 	require.NoError(t, err)
 	assert.Equal(t, accessctl.StatusBlocked, sess.Status)
 	for _, s := range []*accessctl.Service{b, a} {
 		_, err := login(t, s, clk, &secret, "dora", newPW)
-		require.ErrorIs(t, err, accessctl.ErrUnauthenticated)
+		require.ErrorIs(t, err, backoffice.ErrUnauthenticated)
 	}
 }
 
@@ -149,7 +150,7 @@ func TestConcurrentFailuresBlock(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, accessctl.StatusBlocked, got.Status)
 	_, err = svc[1].Login(context.Background(), "acme", "eve", pw)
-	require.ErrorIs(t, err, accessctl.ErrUnauthenticated)
+	require.ErrorIs(t, err, backoffice.ErrUnauthenticated)
 }
 
 // D3, A20: when Redis is down, session checks fail closed with
@@ -166,7 +167,7 @@ func TestRedisDownFailsClosed(t *testing.T) {
 	var reported atomic.Int32
 	svc, err := accessctl.NewService(accessctl.Config{Store: memory.New(), Sessions: hot, Tokens: hot, Attempts: hot, Now: clk.Now, Hasher: hasher(),
 		ReportError: func(_ context.Context, err error) {
-			if errors.Is(err, accessctl.ErrUnavailable) {
+			if errors.Is(err, backoffice.ErrUnavailable) {
 				reported.Add(1)
 			}
 		}})
@@ -174,13 +175,13 @@ func TestRedisDownFailsClosed(t *testing.T) {
 	_, err = svc.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: "acme", Name: "Acme", Preset: accessctl.PresetDashboard,
 		Admin: accessctl.NewOperator{Username: "root", Email: "root@acme.test", FirstName: "R", LastName: "R", Password: pw, PasswordConfirmation: pw}})
 	require.NoError(t, err)
-	var secret accessctl.Secret
+	var secret backoffice.Secret
 	res, err := login(t, svc, clk, &secret, "root", pw)
 	require.NoError(t, err)
 
 	srv.Stop()
 	_, err = svc.Authenticate(context.Background(), res.Session)
-	require.ErrorIs(t, err, accessctl.ErrUnavailable, "a session check fails closed")
+	require.ErrorIs(t, err, backoffice.ErrUnavailable, "a session check fails closed")
 	assert.Contains(t, err.Error(), "unavailable; retry shortly")
 	_, err = svc.Login(context.Background(), "acme", "root", pw)
 	require.Same(t, accessctl.ErrLoginRefused, err, "a login fails closed")
@@ -193,7 +194,7 @@ func TestRedisDownFailsClosed(t *testing.T) {
 	// The restarted server is empty: the old session is gone, and a new
 	// login works without anyone touching the client.
 	_, err = svc.Authenticate(context.Background(), res.Session)
-	require.ErrorIs(t, err, accessctl.ErrUnauthenticated)
+	require.ErrorIs(t, err, backoffice.ErrUnauthenticated)
 	res, err = login(t, svc, clk, &secret, "root", pw)
 	require.NoError(t, err)
 	_, err = svc.Authenticate(context.Background(), res.Session)
@@ -255,6 +256,6 @@ func TestOneRoundTrip(t *testing.T) {
 	count("DeleteOperatorSessions", func() error { return s.DeleteOperatorSessions(ctx, "acme", "op-1") })
 	before := rt.n.Load()
 	_, err = s.ConsumeToken(ctx, accessctl.PurposePasswordReset, id("t"))
-	require.True(t, errors.Is(err, accessctl.ErrNotFound))
+	require.True(t, errors.Is(err, backoffice.ErrNotFound))
 	assert.Equal(t, int64(1), rt.n.Load()-before, "a spent token also costs one round trip")
 }

@@ -14,7 +14,7 @@
 // holds. Expiry uses Redis TTLs, set to each record's lifetime, to clean up;
 // the services' clock decides validity. Each check, consumption and failure count is one round trip: a
 // single command, a MULTI, or a Lua script. Any error talking to Redis is
-// accessctl.ErrUnavailable, on which the services fail closed.
+// backoffice.ErrUnavailable, on which the services fail closed.
 package redis
 
 import (
@@ -29,6 +29,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 )
 
@@ -68,12 +69,12 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // opKey is the key prefix of one operator's records; the braces make its
 // tenant and operator the hash tag.
-func (s *Store) opKey(t accessctl.TenantID, o accessctl.OperatorID) string {
+func (s *Store) opKey(t backoffice.TenantID, o accessctl.OperatorID) string {
 	return s.prefix + ":{" + base64.RawURLEncoding.EncodeToString([]byte(t)) + "." + base64.RawURLEncoding.EncodeToString([]byte(o)) + "}"
 }
 
 // scoped finds the operator key of a session or token id.
-func (s *Store) scoped(id string) (string, accessctl.TenantID, bool) {
+func (s *Store) scoped(id string) (string, backoffice.TenantID, bool) {
 	t, o, ok := accessctl.SplitScopedID(id)
 	if !ok {
 		return "", "", false
@@ -81,7 +82,9 @@ func (s *Store) scoped(id string) (string, accessctl.TenantID, bool) {
 	return s.opKey(t, o), t, true
 }
 
-func notFound(op string) error { return accessctl.Errorf(accessctl.ErrNotFound, op, "no such record") }
+func notFound(op string) error {
+	return backoffice.NewError(backoffice.ErrNotFound, op, "no such record")
+}
 
 // mapErr turns client errors into the module's kinds: redis.Nil is not
 // found; a reply error from the server is internal; anything else (a
@@ -98,7 +101,7 @@ func mapErr(op string, err error) error {
 	case errors.As(err, &reply) && !strings.HasPrefix(reply.Error(), "LOADING") && !strings.HasPrefix(reply.Error(), "CLUSTERDOWN"):
 		return &internalError{op: op, cause: err}
 	}
-	return &accessctl.Error{Kind: accessctl.ErrUnavailable, Op: op, Msg: "the session store is unavailable; retry shortly"}
+	return &backoffice.Error{Kind: backoffice.ErrUnavailable, Op: op, Msg: "the session store is unavailable; retry shortly"}
 }
 
 type internalError struct {
@@ -142,7 +145,7 @@ func encodeSession(x *accessctl.Session) string {
 	return fmt.Sprintf("%d|%s|%s", x.Epoch, micros(x.CreatedAt), micros(x.ExpiresAt))
 }
 
-func decodeSession(id string, t accessctl.TenantID, o accessctl.OperatorID, v string) (*accessctl.Session, error) {
+func decodeSession(id string, t backoffice.TenantID, o accessctl.OperatorID, v string) (*accessctl.Session, error) {
 	parts := strings.Split(v, "|")
 	if len(parts) != 3 {
 		return nil, fmt.Errorf("malformed session record")
@@ -192,7 +195,7 @@ func (s *Store) Session(ctx context.Context, id string) (*accessctl.Session, err
 }
 
 // Sessions implements accessctl.SessionStore.
-func (s *Store) Sessions(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) ([]*accessctl.Session, error) {
+func (s *Store) Sessions(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) ([]*accessctl.Session, error) {
 	m, err := s.c.HGetAll(ctx, s.opKey(tenant, op)+":sessions").Result()
 	if err != nil {
 		return nil, mapErr("redis: sessions", err)
@@ -215,7 +218,7 @@ func (s *Store) Sessions(ctx context.Context, tenant accessctl.TenantID, op acce
 }
 
 // DeleteSession implements accessctl.SessionStore.
-func (s *Store) DeleteSession(ctx context.Context, tenant accessctl.TenantID, id string) error {
+func (s *Store) DeleteSession(ctx context.Context, tenant backoffice.TenantID, id string) error {
 	key, t, ok := s.scoped(id)
 	if !ok || t != tenant {
 		return nil
@@ -225,14 +228,14 @@ func (s *Store) DeleteSession(ctx context.Context, tenant accessctl.TenantID, id
 
 // DeleteOperatorSessions implements accessctl.SessionStore: one DEL of the
 // operator's session hash, atomic and seen by every instance at once.
-func (s *Store) DeleteOperatorSessions(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) error {
+func (s *Store) DeleteOperatorSessions(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
 	return mapErr("redis: delete sessions", s.c.Del(ctx, s.opKey(tenant, op)+":sessions").Err())
 }
 
 // Tokens: one hash per operator and purpose, so issuing one voids the
 // earlier one.
 
-func (s *Store) tokenKey(t accessctl.TenantID, o accessctl.OperatorID, purpose accessctl.TokenPurpose) string {
+func (s *Store) tokenKey(t backoffice.TenantID, o accessctl.OperatorID, purpose accessctl.TokenPurpose) string {
 	return s.opKey(t, o) + ":token:" + string(purpose)
 }
 
@@ -249,7 +252,7 @@ func (s *Store) IssueToken(ctx context.Context, t *accessctl.Token) error {
 	return mapErr("redis: issue token", err)
 }
 
-func decodeToken(purpose accessctl.TokenPurpose, t accessctl.TenantID, o accessctl.OperatorID, m map[string]string) (*accessctl.Token, error) {
+func decodeToken(purpose accessctl.TokenPurpose, t backoffice.TenantID, o accessctl.OperatorID, m map[string]string) (*accessctl.Token, error) {
 	created, err := fromMicros(m["created"])
 	if err != nil {
 		return nil, err
@@ -314,7 +317,7 @@ func (s *Store) ConsumeToken(ctx context.Context, purpose accessctl.TokenPurpose
 
 // DeleteOperatorTokens implements accessctl.TokenStore: one DEL of the
 // operator's token keys, which share a slot.
-func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) error {
+func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
 	keys := []string{}
 	for _, p := range []accessctl.TokenPurpose{accessctl.PurposeInvitation, accessctl.PurposePasswordReset, accessctl.PurposeMFAChallenge} {
 		keys = append(keys, s.tokenKey(tenant, op, p))
@@ -376,12 +379,12 @@ return {count, pending, ls}`)
 // services' clock decides when it ends; the TTL only cleans up.
 const orphanTTL = 48 * time.Hour
 
-func (s *Store) runKey(tenant accessctl.TenantID, op accessctl.OperatorID) []string {
+func (s *Store) runKey(tenant backoffice.TenantID, op accessctl.OperatorID) []string {
 	return []string{s.opKey(tenant, op) + ":fails"}
 }
 
 // ReserveAttempt implements accessctl.AttemptStore.
-func (s *Store) ReserveAttempt(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, l accessctl.AttemptLimit) (bool, error) {
+func (s *Store) ReserveAttempt(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time, l accessctl.AttemptLimit) (bool, error) {
 	keep := max(l.Window, l.Cooldown) + l.Lease + time.Hour // the services' clock decides; the TTL only cleans up
 	n, err := reserveScript.Run(ctx, s.c, s.runKey(tenant, op), at.UnixMicro(), l.Max, l.Window.Microseconds(),
 		l.Cooldown.Microseconds(), l.Lease.Microseconds(), keep.Milliseconds()).Int()
@@ -392,7 +395,7 @@ func (s *Store) ReserveAttempt(ctx context.Context, tenant accessctl.TenantID, o
 }
 
 // SettleAttempt implements accessctl.AttemptStore.
-func (s *Store) SettleAttempt(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, o accessctl.AttemptOutcome) (accessctl.Attempts, error) {
+func (s *Store) SettleAttempt(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time, o accessctl.AttemptOutcome) (accessctl.Attempts, error) {
 	const opn = "redis: settle attempt"
 	v, err := settleScript.Run(ctx, s.c, s.runKey(tenant, op), at.UnixMicro(), int(o), orphanTTL.Milliseconds()).Slice()
 	if err != nil {
@@ -415,7 +418,7 @@ func (s *Store) SettleAttempt(ctx context.Context, tenant accessctl.TenantID, op
 }
 
 // Attempts implements accessctl.AttemptStore.
-func (s *Store) Attempts(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) (accessctl.Attempts, error) {
+func (s *Store) Attempts(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) (accessctl.Attempts, error) {
 	const opn = "redis: attempts"
 	v, err := s.c.HMGet(ctx, s.runKey(tenant, op)[0], "count", "pending", "last").Result()
 	if err != nil {
@@ -440,6 +443,6 @@ func (s *Store) Attempts(ctx context.Context, tenant accessctl.TenantID, op acce
 }
 
 // ResetAttempts implements accessctl.AttemptStore.
-func (s *Store) ResetAttempts(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID) error {
+func (s *Store) ResetAttempts(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
 	return mapErr("redis: reset attempts", s.c.Del(ctx, s.runKey(tenant, op)...).Err())
 }

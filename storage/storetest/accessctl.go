@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 )
 
@@ -27,19 +28,19 @@ func newFixture(t *testing.T, newStores func(t *testing.T) Stores) *fixture {
 	return &fixture{Stores: newStores(t), ids: &seq{}}
 }
 
-func (f *fixture) entry(tenant accessctl.TenantID, typ, id, action string) accessctl.AuditEntry {
-	return accessctl.AuditEntry{ID: f.ids.next("audit"), Tenant: tenant, Actor: accessctl.ActorRef{Kind: accessctl.ActorSystem, ID: "system:test", Name: "test"},
-		Action: action, TargetType: typ, TargetID: id, At: base, Changes: []accessctl.Change{{Field: "status", Before: "", After: "x"}}}
+func (f *fixture) entry(tenant backoffice.TenantID, typ, id string, action backoffice.Action) backoffice.AuditEntry {
+	return backoffice.AuditEntry{ID: f.ids.next("audit"), Tenant: tenant, Actor: backoffice.ActorRef{Kind: backoffice.ActorSystem, ID: "system:test", Name: "test"},
+		Action: action, TargetType: typ, TargetID: id, At: base, Changes: []backoffice.Change{{Field: "status", Before: "", After: "x"}}}
 }
 
-func (f *fixture) tenant(t *testing.T, id accessctl.TenantID) *accessctl.Tenant {
+func (f *fixture) tenant(t *testing.T, id backoffice.TenantID) *accessctl.Tenant {
 	t.Helper()
 	tn := &accessctl.Tenant{ID: id, Name: "Tenant " + string(id), Preset: accessctl.PresetDashboard, CreatedAt: base, UpdatedAt: base}
 	require.NoError(t, f.Tenants.CreateTenant(ctx(), tn, f.entry(id, accessctl.TargetTenant, string(id), "tenant.create")))
 	return tn
 }
 
-func (f *fixture) operator(t *testing.T, tenant accessctl.TenantID, name string, roles ...accessctl.RoleName) *accessctl.Operator {
+func (f *fixture) operator(t *testing.T, tenant backoffice.TenantID, name string, roles ...accessctl.RoleName) *accessctl.Operator {
 	t.Helper()
 	o := &accessctl.Operator{ID: accessctl.OperatorID(f.ids.next("op")), Tenant: tenant, Username: name, Email: name + "@example.com",
 		FirstName: "First", LastName: "Last", Roles: roles, AllAccounts: true, Status: accessctl.StatusActive,
@@ -48,7 +49,7 @@ func (f *fixture) operator(t *testing.T, tenant accessctl.TenantID, name string,
 	return o
 }
 
-func (f *fixture) history(t *testing.T, tenant accessctl.TenantID, typ, id string) []accessctl.AuditEntry {
+func (f *fixture) history(t *testing.T, tenant backoffice.TenantID, typ, id string) []backoffice.AuditEntry {
 	t.Helper()
 	es, err := f.Audit.AuditEntries(ctx(), tenant, accessctl.AuditQuery{TargetType: typ, TargetID: id})
 	require.NoError(t, err)
@@ -78,14 +79,14 @@ func testTenants(t *testing.T, newStores func(*testing.T) Stores) {
 		f.tenant(t, "t1")
 		err := f.Tenants.CreateTenant(ctx(), &accessctl.Tenant{ID: "t1", Name: "again", Preset: "dashboard", CreatedAt: base, UpdatedAt: base},
 			f.entry("t1", accessctl.TargetTenant, "t1", "tenant.create"))
-		requireKind(t, err, accessctl.ErrConflict)
+		requireKind(t, err, backoffice.ErrConflict)
 		assert.Len(t, f.history(t, "t1", accessctl.TargetTenant, "t1"), 1, "X2: no entry without its change")
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, newStores)
 		_, err := f.Tenants.Tenant(ctx(), "nope")
-		requireKind(t, err, accessctl.ErrNotFound)
+		requireKind(t, err, backoffice.ErrNotFound)
 	})
 	t.Run("UpdateVersions", func(t *testing.T) {
 		t.Parallel()
@@ -101,11 +102,11 @@ func testTenants(t *testing.T, newStores func(*testing.T) Stores) {
 		// X4: a stale version conflicts and changes nothing.
 		stale := got.Clone()
 		stale.Name = "stale"
-		requireKind(t, f.Tenants.UpdateTenant(ctx(), stale, 1, f.entry("t1", accessctl.TargetTenant, "t1", "tenant.configure")), accessctl.ErrConflict)
+		requireKind(t, f.Tenants.UpdateTenant(ctx(), stale, 1, f.entry("t1", accessctl.TargetTenant, "t1", "tenant.configure")), backoffice.ErrConflict)
 		got, _ = f.Tenants.Tenant(ctx(), "t1")
 		assert.Equal(t, tn.Name, got.Name)
 		assert.Len(t, f.history(t, "t1", accessctl.TargetTenant, "t1"), 2)
-		requireKind(t, f.Tenants.UpdateTenant(ctx(), &accessctl.Tenant{ID: "zz", Version: 1}, 1, f.entry("zz", accessctl.TargetTenant, "zz", "x")), accessctl.ErrNotFound)
+		requireKind(t, f.Tenants.UpdateTenant(ctx(), &accessctl.Tenant{ID: "zz", Version: 1}, 1, f.entry("zz", accessctl.TargetTenant, "zz", "x")), backoffice.ErrNotFound)
 	})
 	t.Run("Copies", func(t *testing.T) {
 		t.Parallel()
@@ -160,12 +161,12 @@ func testOperators(t *testing.T, newStores func(*testing.T) Stores) {
 			o := &accessctl.Operator{ID: accessctl.OperatorID(f.ids.next("op")), Tenant: "t1", Username: tc.username, Email: tc.email,
 				FirstName: "B", LastName: "B", Roles: []accessctl.RoleName{admin}, Status: accessctl.StatusActive, CreatedAt: base, UpdatedAt: base}
 			err := f.Operators.CreateOperator(ctx(), o, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(o.ID), "operator.create"))
-			requireKind(t, err, accessctl.ErrConflict)
-			var e *accessctl.Error
+			requireKind(t, err, backoffice.ErrConflict)
+			var e *backoffice.Error
 			require.ErrorAs(t, err, &e)
 			assert.True(t, e.HasField(tc.field), "conflict names %s: %v", tc.field, err)
 			_, err = f.Operators.Operator(ctx(), "t1", o.ID)
-			requireKind(t, err, accessctl.ErrNotFound)
+			requireKind(t, err, backoffice.ErrNotFound)
 			assert.Empty(t, f.history(t, "t1", accessctl.TargetOperator, string(o.ID)), "X2: no entry without its change")
 		}
 		// X8: another tenant may reuse them.
@@ -174,7 +175,7 @@ func testOperators(t *testing.T, newStores func(*testing.T) Stores) {
 		b := f.operator(t, "t1", "bob", admin)
 		b.Email = "ALICE@example.com"
 		err := f.Operators.UpdateOperator(ctx(), b, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(b.ID), "operator.update"))
-		requireKind(t, err, accessctl.ErrConflict)
+		requireKind(t, err, backoffice.ErrConflict)
 		got, _ := f.Operators.Operator(ctx(), "t1", b.ID)
 		assert.Equal(t, "bob@example.com", got.Email)
 		_ = a
@@ -193,16 +194,16 @@ func testOperators(t *testing.T, newStores func(*testing.T) Stores) {
 			assert.Equal(t, a.ID, got.ID)
 		}
 		_, err := f.Operators.OperatorByLogin(ctx(), "t2", "alice")
-		requireKind(t, err, accessctl.ErrNotFound) // X8
+		requireKind(t, err, backoffice.ErrNotFound) // X8
 		_, err = f.Operators.OperatorByLogin(ctx(), "t1", "")
-		requireKind(t, err, accessctl.ErrNotFound)
+		requireKind(t, err, backoffice.ErrNotFound)
 		got, err := f.Operators.OperatorByExternalKey(ctx(), "t1", "idp|alice")
 		require.NoError(t, err)
 		assert.Equal(t, a.ID, got.ID)
 		_, err = f.Operators.OperatorByExternalKey(ctx(), "t1", "idp|ALICE")
-		requireKind(t, err, accessctl.ErrNotFound)
+		requireKind(t, err, backoffice.ErrNotFound)
 		_, err = f.Operators.Operator(ctx(), "t2", a.ID)
-		requireKind(t, err, accessctl.ErrNotFound) // X8
+		requireKind(t, err, backoffice.ErrNotFound) // X8
 	})
 	t.Run("List", func(t *testing.T) {
 		t.Parallel()
@@ -246,14 +247,14 @@ func testOperators(t *testing.T, newStores func(*testing.T) Stores) {
 		stale := o.Clone()
 		stale.FirstName = "Stale"
 		err := f.Operators.UpdateOperator(ctx(), stale, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(o.ID), "u2"))
-		requireKind(t, err, accessctl.ErrConflict)
+		requireKind(t, err, backoffice.ErrConflict)
 		got, _ := f.Operators.Operator(ctx(), "t1", o.ID)
 		assert.Equal(t, "Changed", got.FirstName)
 		assert.Equal(t, int64(2), got.Version)
 		assert.Len(t, f.history(t, "t1", accessctl.TargetOperator, string(o.ID)), 2, "X2: the failed update wrote no entry")
 		missing := o.Clone()
 		missing.ID = "nope"
-		requireKind(t, f.Operators.UpdateOperator(ctx(), missing, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, "nope", "u")), accessctl.ErrNotFound)
+		requireKind(t, f.Operators.UpdateOperator(ctx(), missing, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, "nope", "u")), backoffice.ErrNotFound)
 	})
 	t.Run("Update/Concurrent", func(t *testing.T) {
 		t.Parallel()
@@ -271,7 +272,7 @@ func testOperators(t *testing.T, newStores func(*testing.T) Stores) {
 				switch {
 				case err == nil:
 					wins.Add(1)
-				case errors.Is(err, accessctl.ErrConflict):
+				case errors.Is(err, backoffice.ErrConflict):
 					conflicts.Add(1)
 				default:
 					t.Error(err)
@@ -300,7 +301,7 @@ func testOperators(t *testing.T, newStores func(*testing.T) Stores) {
 			c := a.Clone()
 			change(c)
 			err := f.Operators.UpdateOperator(ctx(), c, a.Version, g, f.entry("t1", accessctl.TargetOperator, string(a.ID), "u"))
-			requireKind(t, err, accessctl.ErrFailedPrecondition)
+			requireKind(t, err, backoffice.ErrFailedPrecondition)
 			require.ErrorIs(t, err, accessctl.ErrLastAdministrator)
 		}
 		err := f.Operators.DeleteOperator(ctx(), "t1", a.ID, a.Version, g, f.entry("t1", accessctl.TargetOperator, string(a.ID), "d"))
@@ -340,13 +341,13 @@ func testOperators(t *testing.T, newStores func(*testing.T) Stores) {
 						c.Roles = []accessctl.RoleName{accessctl.RoleManager}
 					default:
 						err = f.Operators.DeleteOperator(ctx(), "t1", cur.ID, cur.Version, g, f.entry("t1", accessctl.TargetOperator, string(cur.ID), "d"))
-						if err == nil || !errors.Is(err, accessctl.ErrConflict) {
+						if err == nil || !errors.Is(err, backoffice.ErrConflict) {
 							return
 						}
 						continue
 					}
 					err = f.Operators.UpdateOperator(ctx(), c, cur.Version, g, f.entry("t1", accessctl.TargetOperator, string(c.ID), "u"))
-					if err == nil || !errors.Is(err, accessctl.ErrConflict) {
+					if err == nil || !errors.Is(err, backoffice.ErrConflict) {
 						return
 					}
 				}
@@ -364,14 +365,14 @@ func testOperators(t *testing.T, newStores func(*testing.T) Stores) {
 		f := newFixture(t, newStores)
 		f.tenant(t, "t1")
 		o := f.operator(t, "t1", "alice", accessctl.RoleReadOnly)
-		requireKind(t, f.Operators.DeleteOperator(ctx(), "t1", o.ID, 7, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(o.ID), "d")), accessctl.ErrConflict)
+		requireKind(t, f.Operators.DeleteOperator(ctx(), "t1", o.ID, 7, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(o.ID), "d")), backoffice.ErrConflict)
 		require.NoError(t, f.Operators.DeleteOperator(ctx(), "t1", o.ID, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(o.ID), "d")))
 		_, err := f.Operators.Operator(ctx(), "t1", o.ID)
-		requireKind(t, err, accessctl.ErrNotFound)
+		requireKind(t, err, backoffice.ErrNotFound)
 		assert.Len(t, f.history(t, "t1", accessctl.TargetOperator, string(o.ID)), 2, "A14: history outlives the operator")
 		// The username is free again.
 		f.operator(t, "t1", "alice", accessctl.RoleReadOnly)
-		requireKind(t, f.Operators.DeleteOperator(ctx(), "t1", o.ID, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(o.ID), "d")), accessctl.ErrNotFound)
+		requireKind(t, f.Operators.DeleteOperator(ctx(), "t1", o.ID, 1, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, string(o.ID), "d")), backoffice.ErrNotFound)
 	})
 	t.Run("Cancelled", func(t *testing.T) {
 		t.Parallel()
@@ -397,18 +398,18 @@ func testAudit(t *testing.T, newStores func(*testing.T) Stores) {
 		o := f.operator(t, "t1", "alice", admin)
 		for i := range 5 {
 			o.FirstName = fmt.Sprintf("N%d", i)
-			e := f.entry("t1", accessctl.TargetOperator, string(o.ID), fmt.Sprintf("u%d", i))
+			e := f.entry("t1", accessctl.TargetOperator, string(o.ID), backoffice.Action(fmt.Sprintf("u%d", i)))
 			e.At = base.Add(time.Duration(i) * time.Minute)
-			e.Changes = []accessctl.Change{{Field: "first_name", Before: "a", After: o.FirstName}}
+			e.Changes = []backoffice.Change{{Field: "first_name", Before: "a", After: o.FirstName}}
 			require.NoError(t, f.Operators.UpdateOperator(ctx(), o, o.Version, accessctl.Guard{}, e))
 		}
 		all := f.history(t, "t1", accessctl.TargetOperator, string(o.ID))
 		require.Len(t, all, 6)
-		assert.Equal(t, "u4", all[0].Action)
-		assert.Equal(t, "operator.create", all[5].Action)
+		assert.Equal(t, backoffice.Action("u4"), all[0].Action)
+		assert.Equal(t, backoffice.ActionOperatorCreate, all[5].Action)
 		assert.Equal(t, base.Add(4*time.Minute), all[0].At)
-		assert.Equal(t, []accessctl.Change{{Field: "first_name", Before: "a", After: "N4"}}, all[0].Changes)
-		assert.Equal(t, accessctl.ActorRef{Kind: accessctl.ActorSystem, ID: "system:test", Name: "test"}, all[0].Actor)
+		assert.Equal(t, []backoffice.Change{{Field: "first_name", Before: "a", After: "N4"}}, all[0].Changes)
+		assert.Equal(t, backoffice.ActorRef{Kind: backoffice.ActorSystem, ID: "system:test", Name: "test"}, all[0].Actor)
 		page, err := f.Audit.AuditEntries(ctx(), "t1", accessctl.AuditQuery{TargetType: accessctl.TargetOperator, TargetID: string(o.ID), Limit: 2, Before: all[1].ID})
 		require.NoError(t, err)
 		require.Len(t, page, 2)
@@ -431,30 +432,30 @@ func testRoles(t *testing.T, newStores func(*testing.T) Stores) {
 		require.NoError(t, f.Roles.CreateRole(ctx(), r, f.entry("t1", accessctl.TargetRole, "auditor", "role.create")))
 		assert.Equal(t, int64(1), r.Version)
 		dup := *r
-		requireKind(t, f.Roles.CreateRole(ctx(), &dup, f.entry("t1", accessctl.TargetRole, "auditor", "role.create")), accessctl.ErrConflict)
+		requireKind(t, f.Roles.CreateRole(ctx(), &dup, f.entry("t1", accessctl.TargetRole, "auditor", "role.create")), backoffice.ErrConflict)
 		list, err := f.Roles.Roles(ctx(), "t1")
 		require.NoError(t, err)
 		require.Len(t, list, 1)
 		assert.Equal(t, *r, list[0])
 		r.Permissions = []accessctl.Permission{accessctl.PermAuditRead}
 		require.NoError(t, f.Roles.UpdateRole(ctx(), r, 1, f.entry("t1", accessctl.TargetRole, "auditor", "role.update")))
-		requireKind(t, f.Roles.UpdateRole(ctx(), r, 1, f.entry("t1", accessctl.TargetRole, "auditor", "role.update")), accessctl.ErrConflict)
+		requireKind(t, f.Roles.UpdateRole(ctx(), r, 1, f.entry("t1", accessctl.TargetRole, "auditor", "role.update")), backoffice.ErrConflict)
 		list, _ = f.Roles.Roles(ctx(), "t1")
 		assert.Equal(t, []accessctl.Permission{accessctl.PermAuditRead}, list[0].Permissions)
 		other, err := f.Roles.Roles(ctx(), "t2")
 		require.NoError(t, err)
 		assert.Empty(t, other, "X8")
 		ghost := accessctl.Role{Tenant: "t1", Name: "ghost", Abbrev: "G", Version: 1}
-		requireKind(t, f.Roles.UpdateRole(ctx(), &ghost, 1, f.entry("t1", accessctl.TargetRole, "ghost", "role.update")), accessctl.ErrNotFound)
+		requireKind(t, f.Roles.UpdateRole(ctx(), &ghost, 1, f.entry("t1", accessctl.TargetRole, "ghost", "role.update")), backoffice.ErrNotFound)
 	})
 }
 
 func testSessions(t *testing.T, newStores func(*testing.T) Stores) {
 	// Ids are scoped to their operator, as the service makes them.
-	id := func(tenant accessctl.TenantID, op accessctl.OperatorID, digest string) string {
+	id := func(tenant backoffice.TenantID, op accessctl.OperatorID, digest string) string {
 		return accessctl.ScopedID(tenant, op, digest)
 	}
-	sess := func(digest string, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time) *accessctl.Session {
+	sess := func(digest string, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time) *accessctl.Session {
 		return &accessctl.Session{ID: id(tenant, op, digest), Tenant: tenant, Operator: op, Epoch: 2, CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)}
 	}
 	t.Run("Lifecycle", func(t *testing.T) {
@@ -469,9 +470,9 @@ func testSessions(t *testing.T, newStores func(*testing.T) Stores) {
 		require.NoError(t, err)
 		assert.Equal(t, s1, got)
 		_, err = f.Sessions.Session(ctx(), id("t1", "op1", "nope"))
-		requireKind(t, err, accessctl.ErrNotFound)
+		requireKind(t, err, backoffice.ErrNotFound)
 		_, err = f.Sessions.Session(ctx(), "not-scoped")
-		requireKind(t, err, accessctl.ErrNotFound)
+		requireKind(t, err, backoffice.ErrNotFound)
 		list, err := f.Sessions.Sessions(ctx(), "t1", "op1")
 		require.NoError(t, err)
 		require.Len(t, list, 2)
@@ -479,11 +480,11 @@ func testSessions(t *testing.T, newStores func(*testing.T) Stores) {
 		require.NoError(t, f.Sessions.DeleteSession(ctx(), "t1", s1.ID))
 		require.NoError(t, f.Sessions.DeleteSession(ctx(), "t1", s1.ID), "deleting a missing session is not an error")
 		_, err = f.Sessions.Session(ctx(), s1.ID)
-		requireKind(t, err, accessctl.ErrNotFound)
+		requireKind(t, err, backoffice.ErrNotFound)
 		// A18: revoking every session of an operator is one call.
 		require.NoError(t, f.Sessions.DeleteOperatorSessions(ctx(), "t1", "op1"))
 		_, err = f.Sessions.Session(ctx(), s2.ID)
-		requireKind(t, err, accessctl.ErrNotFound)
+		requireKind(t, err, backoffice.ErrNotFound)
 		for _, s := range []*accessctl.Session{s3, s4} {
 			_, err = f.Sessions.Session(ctx(), s.ID)
 			require.NoError(t, err, "other operators' and tenants' sessions stay")
@@ -506,7 +507,7 @@ func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
 		b := tok("b", accessctl.PurposeInvitation, "op1")
 		require.NoError(t, f.Tokens.IssueToken(ctx(), b))
 		_, err := f.Tokens.Token(ctx(), accessctl.PurposeInvitation, id("op1", "a"))
-		requireKind(t, err, accessctl.ErrNotFound) // A7: a resend voids earlier links
+		requireKind(t, err, backoffice.ErrNotFound) // A7: a resend voids earlier links
 		got, err := f.Tokens.Token(ctx(), accessctl.PurposeInvitation, b.ID)
 		require.NoError(t, err)
 		assert.Equal(t, b, got)
@@ -515,7 +516,7 @@ func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
 		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, id("op2", "o"))
 		require.NoError(t, err, "another operator keeps its token")
 		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "not-scoped")
-		requireKind(t, err, accessctl.ErrNotFound)
+		requireKind(t, err, backoffice.ErrNotFound)
 	})
 	t.Run("ConsumeOnce", func(t *testing.T) {
 		t.Parallel()
@@ -523,14 +524,14 @@ func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
 		a := tok("a", accessctl.PurposePasswordReset, "op1")
 		require.NoError(t, f.Tokens.IssueToken(ctx(), a))
 		_, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposeInvitation, a.ID)
-		requireKind(t, err, accessctl.ErrNotFound) // wrong purpose spends nothing
+		requireKind(t, err, backoffice.ErrNotFound) // wrong purpose spends nothing
 		_, err = f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, id("op1", "other"))
-		requireKind(t, err, accessctl.ErrNotFound) // wrong id spends nothing
+		requireKind(t, err, backoffice.ErrNotFound) // wrong id spends nothing
 		got, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, a.ID)
 		require.NoError(t, err)
 		assert.Equal(t, a, got)
 		_, err = f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, a.ID)
-		requireKind(t, err, accessctl.ErrNotFound) // A11: single use
+		requireKind(t, err, backoffice.ErrNotFound) // A11: single use
 	})
 	t.Run("ConsumeConcurrent", func(t *testing.T) {
 		t.Parallel()
@@ -545,7 +546,7 @@ func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
 				switch {
 				case err == nil:
 					ok.Add(1)
-				case errors.Is(err, accessctl.ErrNotFound):
+				case errors.Is(err, backoffice.ErrNotFound):
 					missing.Add(1)
 				default:
 					t.Error(err)
@@ -564,9 +565,9 @@ func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
 		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("c", accessctl.PurposeInvitation, "op2")))
 		require.NoError(t, f.Tokens.DeleteOperatorTokens(ctx(), "t1", "op1"))
 		_, err := f.Tokens.Token(ctx(), accessctl.PurposePasswordReset, id("op1", "a"))
-		requireKind(t, err, accessctl.ErrNotFound)
+		requireKind(t, err, backoffice.ErrNotFound)
 		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, id("op1", "b"))
-		requireKind(t, err, accessctl.ErrNotFound)
+		requireKind(t, err, backoffice.ErrNotFound)
 		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, id("op2", "c"))
 		require.NoError(t, err)
 	})
@@ -588,7 +589,7 @@ func testAttempts(t *testing.T, newStores func(*testing.T) Stores) {
 		require.NoError(t, err)
 		return a
 	}
-	get := func(t *testing.T, f *fixture, tenant accessctl.TenantID) accessctl.Attempts {
+	get := func(t *testing.T, f *fixture, tenant backoffice.TenantID) accessctl.Attempts {
 		t.Helper()
 		a, err := f.Attempts.Attempts(ctx(), tenant, "op1")
 		require.NoError(t, err)

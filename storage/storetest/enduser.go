@@ -11,12 +11,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
 )
 
-func (f *fixture) endUser(t *testing.T, tenant accessctl.TenantID, mod func(u *enduser.EndUser)) *enduser.EndUser {
+func (f *fixture) endUser(t *testing.T, tenant backoffice.TenantID, mod func(u *enduser.EndUser)) *enduser.EndUser {
 	t.Helper()
 	u := &enduser.EndUser{ID: enduser.ID(f.ids.next("u")), Tenant: tenant, Type: enduser.TypePhysicalPerson, Status: enduser.StatusPending,
 		KYC: enduser.KYCNone, FirstName: "First", LastName: "Last", CreatedAt: base, UpdatedAt: base}
@@ -27,7 +27,7 @@ func (f *fixture) endUser(t *testing.T, tenant accessctl.TenantID, mod func(u *e
 	return u
 }
 
-func (f *fixture) find(t *testing.T, tenant accessctl.TenantID, q enduser.Query) []enduser.ID {
+func (f *fixture) find(t *testing.T, tenant backoffice.TenantID, q enduser.Query) []enduser.ID {
 	t.Helper()
 	us, err := f.EndUsers.FindEndUsers(ctx(), tenant, q)
 	require.NoError(t, err)
@@ -39,7 +39,7 @@ func (f *fixture) find(t *testing.T, tenant accessctl.TenantID, q enduser.Query)
 }
 
 // tenants creates tenants, for adapters whose records need one.
-func (f *fixture) tenants(t *testing.T, ids ...accessctl.TenantID) {
+func (f *fixture) tenants(t *testing.T, ids ...backoffice.TenantID) {
 	t.Helper()
 	for _, id := range ids {
 		f.tenant(t, id)
@@ -69,9 +69,9 @@ func testEndUsers(t *testing.T, newStores func(*testing.T) Stores) {
 		again, _ := f.EndUsers.EndUser(ctx(), "t1", u.ID)
 		assert.Equal(t, "1234", again.TaxResidences[0].TIN, "a store must not share its records")
 		_, err = f.EndUsers.EndUser(ctx(), "t2", u.ID)
-		requireKind(t, err, accessctl.ErrNotFound) // X8
+		requireKind(t, err, backoffice.ErrNotFound) // X8
 		dup := u.Clone()
-		requireKind(t, f.EndUsers.CreateEndUser(ctx(), dup, f.entry("t1", enduser.TargetEndUser, string(u.ID), "x")), accessctl.ErrConflict)
+		requireKind(t, f.EndUsers.CreateEndUser(ctx(), dup, f.entry("t1", enduser.TargetEndUser, string(u.ID), "x")), backoffice.ErrConflict)
 		assert.Len(t, f.history(t, "t1", enduser.TargetEndUser, string(u.ID)), 1)
 	})
 	t.Run("Update", func(t *testing.T) {
@@ -88,13 +88,13 @@ func testEndUsers(t *testing.T, newStores func(*testing.T) Stores) {
 		assert.Equal(t, []enduser.ID{u.ID}, f.find(t, "t1", enduser.Query{Name: "newname"}))
 		stale := u.Clone()
 		stale.Tag = "stale"
-		requireKind(t, f.EndUsers.UpdateEndUser(ctx(), stale, 1, f.entry("t1", enduser.TargetEndUser, string(u.ID), "u2")), accessctl.ErrConflict)
+		requireKind(t, f.EndUsers.UpdateEndUser(ctx(), stale, 1, f.entry("t1", enduser.TargetEndUser, string(u.ID), "u2")), backoffice.ErrConflict)
 		got, _ := f.EndUsers.EndUser(ctx(), "t1", u.ID)
 		assert.Equal(t, u, got)
 		assert.Len(t, f.history(t, "t1", enduser.TargetEndUser, string(u.ID)), 2, "X2: no entry without its change")
 		ghost := u.Clone()
 		ghost.ID = "ghost"
-		requireKind(t, f.EndUsers.UpdateEndUser(ctx(), ghost, 1, f.entry("t1", enduser.TargetEndUser, "ghost", "u")), accessctl.ErrNotFound)
+		requireKind(t, f.EndUsers.UpdateEndUser(ctx(), ghost, 1, f.entry("t1", enduser.TargetEndUser, "ghost", "u")), backoffice.ErrNotFound)
 	})
 	t.Run("UpdateConcurrent", func(t *testing.T) {
 		t.Parallel()
@@ -110,7 +110,7 @@ func testEndUsers(t *testing.T, newStores func(*testing.T) Stores) {
 				err := f.EndUsers.UpdateEndUser(ctx(), c, 1, f.entry("t1", enduser.TargetEndUser, string(u.ID), "u"))
 				if err == nil {
 					wins.Add(1)
-				} else if !errors.Is(err, accessctl.ErrConflict) {
+				} else if !errors.Is(err, backoffice.ErrConflict) {
 					t.Error(err)
 				}
 			})
@@ -187,7 +187,7 @@ func testEndUsers(t *testing.T, newStores func(*testing.T) Stores) {
 		require.NoError(t, f.Audit.AppendAuditEntry(ctx(), f.entry("t1", enduser.TargetEndUser, "u-1", "enduser.forgot_password")))
 		es := f.history(t, "t1", enduser.TargetEndUser, "u-1")
 		require.Len(t, es, 1)
-		assert.Equal(t, "enduser.forgot_password", es[0].Action)
+		assert.Equal(t, backoffice.ActionEndUserForgotPassword, es[0].Action)
 	})
 }
 
@@ -196,7 +196,7 @@ func testOnboardings(t *testing.T, newStores func(*testing.T) Stores) {
 		t.Parallel()
 		f := newFixture(t, newStores)
 		f.tenants(t, "t1", "t2")
-		mk := func(tenant accessctl.TenantID, act string) *enduser.Onboarding {
+		mk := func(tenant backoffice.TenantID, act string) *enduser.Onboarding {
 			o := &enduser.Onboarding{ID: f.ids.next("ob"), Tenant: tenant, ActivationID: act,
 				Profile: enduser.NewEndUser{Type: enduser.TypePhysicalPerson, FirstName: "Olly", LastName: "On", Email: "o@x.test",
 					TaxResidences: []enduser.TaxResidence{{Country: "FR"}}, BirthDate: time.Date(1999, 1, 2, 0, 0, 0, 0, time.UTC)},
@@ -211,7 +211,7 @@ func testOnboardings(t *testing.T, newStores func(*testing.T) Stores) {
 		require.NoError(t, err)
 		assert.Equal(t, o1, got)
 		_, err = f.EndUsers.OnboardingByActivation(ctx(), "nope")
-		requireKind(t, err, accessctl.ErrNotFound)
+		requireKind(t, err, backoffice.ErrNotFound)
 		open, err := f.EndUsers.Onboardings(ctx(), "t1", enduser.OnboardingQuery{})
 		require.NoError(t, err)
 		assert.Equal(t, []string{o2.ID, o1.ID}, []string{open[0].ID, open[1].ID})
@@ -227,9 +227,9 @@ func testOnboardings(t *testing.T, newStores func(*testing.T) Stores) {
 		u2 := u.Clone()
 		u2.ID = "u-other"
 		err = f.EndUsers.CompleteOnboarding(ctx(), again, 1, u2, f.entry("t1", enduser.TargetOnboarding, o1.ID, "x"), f.entry("t1", enduser.TargetEndUser, "u-other", "x"))
-		requireKind(t, err, accessctl.ErrConflict)
+		requireKind(t, err, backoffice.ErrConflict)
 		_, err = f.EndUsers.EndUser(ctx(), "t1", "u-other")
-		requireKind(t, err, accessctl.ErrNotFound) // atomic: no user without its completion
+		requireKind(t, err, backoffice.ErrNotFound) // atomic: no user without its completion
 		assert.Empty(t, f.history(t, "t1", enduser.TargetEndUser, "u-other"))
 		stored, err := f.EndUsers.EndUser(ctx(), "t1", u.ID)
 		require.NoError(t, err)
@@ -249,12 +249,12 @@ func testDevices(t *testing.T, newStores func(*testing.T) Stores) {
 		f := newFixture(t, newStores)
 		f.tenants(t, "t1", "t2", "t3")
 		for _, k := range []struct {
-			tenant accessctl.TenantID
+			tenant backoffice.TenantID
 			id     enduser.ID
 		}{{"t1", "u1"}, {"t1", "u2"}, {"t2", "u1"}, {"t3", "u1"}} {
 			f.endUser(t, k.tenant, func(u *enduser.EndUser) { u.ID = k.id })
 		}
-		mk := func(tenant accessctl.TenantID, user enduser.ID, at time.Time) *scadevice.Device {
+		mk := func(tenant backoffice.TenantID, user enduser.ID, at time.Time) *scadevice.Device {
 			d := &scadevice.Device{ID: scadevice.ID(f.ids.next("d")), Tenant: tenant, User: user, Kind: scadevice.KindMobile,
 				Status: scadevice.StatusPasscodeMissing, Tag: "t", Info: "Pixel", CreatedAt: at, UpdatedAt: at}
 			require.NoError(t, f.Devices.CreateDevice(ctx(), d, f.entry(tenant, scadevice.TargetDevice, string(d.ID), "scadevice.enrol")))
@@ -268,10 +268,10 @@ func testDevices(t *testing.T, newStores func(*testing.T) Stores) {
 		require.NoError(t, err)
 		assert.Equal(t, d1, got)
 		_, err = f.Devices.Device(ctx(), "t2", d1.ID)
-		requireKind(t, err, accessctl.ErrNotFound)
+		requireKind(t, err, backoffice.ErrNotFound)
 		d1.Status, d1.LockReason, d1.LockMessage, d1.LockedAt = scadevice.StatusLocked, scadevice.ReasonSuspectedFraud, "msg", base.Add(time.Hour)
 		require.NoError(t, f.Devices.UpdateDevice(ctx(), d1, 1, f.entry("t1", scadevice.TargetDevice, string(d1.ID), "scadevice.lock")))
-		requireKind(t, f.Devices.UpdateDevice(ctx(), d1, 1, f.entry("t1", scadevice.TargetDevice, string(d1.ID), "x")), accessctl.ErrConflict)
+		requireKind(t, f.Devices.UpdateDevice(ctx(), d1, 1, f.entry("t1", scadevice.TargetDevice, string(d1.ID), "x")), backoffice.ErrConflict)
 		got, _ = f.Devices.Device(ctx(), "t1", d1.ID)
 		assert.Equal(t, d1, got)
 		assert.Len(t, f.history(t, "t1", scadevice.TargetDevice, string(d1.ID)), 2)

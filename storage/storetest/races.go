@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/internal/testkit"
@@ -26,8 +27,8 @@ import (
 // come from one shared memory store.
 
 const (
-	racePassword = accessctl.Secret("Correct-Horse-42")
-	raceTenant   = accessctl.TenantID("acme")
+	racePassword = backoffice.Secret("Correct-Horse-42")
+	raceTenant   = backoffice.TenantID("acme")
 	maxFailures  = 3
 )
 
@@ -50,7 +51,7 @@ type countingAttempts struct {
 	granted, failed atomic.Int64
 }
 
-func (c *countingAttempts) SettleAttempt(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, o accessctl.AttemptOutcome) (accessctl.Attempts, error) {
+func (c *countingAttempts) SettleAttempt(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time, o accessctl.AttemptOutcome) (accessctl.Attempts, error) {
 	a, err := c.AttemptStore.SettleAttempt(ctx, tenant, op, at, o)
 	if err == nil && o == accessctl.AttemptFailed {
 		c.failed.Add(1)
@@ -58,7 +59,7 @@ func (c *countingAttempts) SettleAttempt(ctx context.Context, tenant accessctl.T
 	return a, err
 }
 
-func (c *countingAttempts) ReserveAttempt(ctx context.Context, tenant accessctl.TenantID, op accessctl.OperatorID, at time.Time, l accessctl.AttemptLimit) (bool, error) {
+func (c *countingAttempts) ReserveAttempt(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time, l accessctl.AttemptLimit) (bool, error) {
 	ok, err := c.AttemptStore.ReserveAttempt(ctx, tenant, op, at, l)
 	if ok {
 		c.granted.Add(1)
@@ -171,7 +172,7 @@ func (e *raceEnv) session(i int, login string) context.Context {
 }
 
 // actions counts the audit entries of an action about a target.
-func (e *raceEnv) actions(typ, id, action string) int {
+func (e *raceEnv) actions(typ, id string, action backoffice.Action) int {
 	e.t.Helper()
 	es, err := e.st.Audit.AuditEntries(ctx(), raceTenant, accessctl.AuditQuery{TargetType: typ, TargetID: id, Limit: 1000})
 	require.NoError(e.t, err)
@@ -228,7 +229,7 @@ func succeeded(t *testing.T, errs []error, kinds ...error) int {
 // once checks that of concurrent calls on one record exactly one
 // succeeded, the others losing with one of the kinds, and that one audit
 // entry records the action.
-func (e *raceEnv) once(t *testing.T, errs []error, typ, id, action string, kinds ...error) {
+func (e *raceEnv) once(t *testing.T, errs []error, typ, id string, action backoffice.Action, kinds ...error) {
 	t.Helper()
 	assert.Equal(t, 1, succeeded(t, errs, kinds...), "one call succeeds: %v", errs)
 	assert.Equal(t, 1, e.actions(typ, id, action), "one %s entry", action)
@@ -272,7 +273,7 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 				before, failedBefore := e.verifies(), e.attempts.failed.Load()
 				results := make([]*accessctl.LoginResult, 50)
 				errs := together(50, func(i, inst int) error {
-					guess := accessctl.Secret(fmt.Sprintf("Wrong-Guess-%02d", i))
+					guess := backoffice.Secret(fmt.Sprintf("Wrong-Guess-%02d", i))
 					if i == tc.right {
 						guess = racePassword
 					}
@@ -324,7 +325,7 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 		e := newRaceEnv(t, newStores)
 		victim := e.operator("victim", accessctl.RoleReadOnly)
 		e.session(0, victim.Username)
-		challenges := make([]accessctl.Secret, 50)
+		challenges := make([]backoffice.Secret, 50)
 		var wg sync.WaitGroup
 		for w := range 2 { // two at a time never fill a run of three
 			wg.Go(func() {
@@ -380,7 +381,7 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 		for trial := range 3 {
 			victim := e.operator(fmt.Sprintf("victim%d", trial), accessctl.RoleReadOnly)
 			e.session(0, victim.Username)
-			var challenges [2]accessctl.Secret
+			var challenges [2]backoffice.Secret
 			for i := range 2 {
 				res, err := e.ops[i].Login(ctx(), raceTenant, victim.Username, racePassword)
 				require.NoError(t, err)
@@ -407,10 +408,10 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 		n, ok := e.rec.LastOperatorNotice(victim.Email, accessctl.NoticePasswordReset)
 		require.True(t, ok)
 		errs := together(10, func(i, inst int) error {
-			pw := accessctl.Secret(fmt.Sprintf("Fresh-Password-%02d", i))
+			pw := backoffice.Secret(fmt.Sprintf("Fresh-Password-%02d", i))
 			return e.ops[inst].ResetPassword(ctx(), n.Token, pw, pw)
 		})
-		e.once(t, errs, accessctl.TargetOperator, string(victim.ID), "operator.reset_password", accessctl.ErrInvalid)
+		e.once(t, errs, accessctl.TargetOperator, string(victim.ID), "operator.reset_password", backoffice.ErrInvalid)
 	})
 	t.Run("InvitationAcceptedOnce", func(t *testing.T) {
 		// A7: one invitation accepted ten times at once activates once.
@@ -422,11 +423,11 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 		n, ok := e.rec.LastOperatorNotice(o.Email, accessctl.NoticeInvitation)
 		require.True(t, ok)
 		errs := together(10, func(i, inst int) error {
-			pw := accessctl.Secret(fmt.Sprintf("Fresh-Password-%02d", i))
+			pw := backoffice.Secret(fmt.Sprintf("Fresh-Password-%02d", i))
 			_, err := e.ops[inst].AcceptInvitation(ctx(), n.Token, pw, pw)
 			return err
 		})
-		e.once(t, errs, accessctl.TargetOperator, string(o.ID), "operator.accept_invitation", accessctl.ErrInvalid)
+		e.once(t, errs, accessctl.TargetOperator, string(o.ID), "operator.accept_invitation", backoffice.ErrInvalid)
 		assert.Equal(t, accessctl.StatusActive, e.get(o.ID).Status)
 	})
 	t.Run("ReactivatedOnce", func(t *testing.T) {
@@ -441,7 +442,7 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 			_, err := e.ops[inst].ReactivateOperator(e.rootCtx[inst], o.ID, o.Version)
 			return err
 		})
-		e.once(t, errs, accessctl.TargetOperator, string(o.ID), "operator.reactivate", accessctl.ErrConflict, accessctl.ErrFailedPrecondition)
+		e.once(t, errs, accessctl.TargetOperator, string(o.ID), "operator.reactivate", backoffice.ErrConflict, backoffice.ErrFailedPrecondition)
 	})
 	t.Run("StaleActor", func(t *testing.T) {
 		// A13, A18, A20: an actor built before its own deactivation cannot
@@ -458,7 +459,7 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 		for inst := range 2 {
 			_, err = e.ops[inst].ReactivateOperator(mCtx, m.ID, m.Version)
 			require.Error(t, err)
-			assert.True(t, errors.Is(err, accessctl.ErrForbidden) || errors.Is(err, accessctl.ErrUnauthenticated), "got %v", err)
+			assert.True(t, errors.Is(err, backoffice.ErrForbidden) || errors.Is(err, backoffice.ErrUnauthenticated), "got %v", err)
 			roles := []accessctl.RoleName{accessctl.RoleManager}
 			_, err = e.ops[inst].UpdateOperator(mCtx, other.ID, accessctl.OperatorUpdate{Version: other.Version, Roles: &roles})
 			require.ErrorIs(t, err, accessctl.ErrActorChanged)
@@ -529,7 +530,7 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 			_, err := e.ops[inst].DeactivateOperator(ctxs[i], ids[next], versions[next])
 			return err
 		})
-		succeeded(t, errs, accessctl.ErrUnauthenticated, accessctl.ErrFailedPrecondition, accessctl.ErrConflict)
+		succeeded(t, errs, backoffice.ErrUnauthenticated, backoffice.ErrFailedPrecondition, backoffice.ErrConflict)
 		active := 0
 		for _, id := range ids {
 			if e.get(id).Status == accessctl.StatusActive {
@@ -555,7 +556,7 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 			_, err := e.users[inst].Deactivate(e.rootCtx[inst], u.ID, u.Version)
 			return err
 		})
-		e.once(t, errs, enduser.TargetEndUser, string(u.ID), "enduser.deactivate", accessctl.ErrConflict, accessctl.ErrFailedPrecondition)
+		e.once(t, errs, enduser.TargetEndUser, string(u.ID), "enduser.deactivate", backoffice.ErrConflict, backoffice.ErrFailedPrecondition)
 	})
 	t.Run("DeviceUnlockedOnce", func(t *testing.T) {
 		// S4, X4: ten unlocks of one version, from two instances.
@@ -574,6 +575,6 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 			_, err := e.devices[inst].Unlock(e.rootCtx[inst], d.ID, d.Version, true)
 			return err
 		})
-		e.once(t, errs, scadevice.TargetDevice, string(d.ID), "scadevice.unlock", accessctl.ErrConflict, accessctl.ErrFailedPrecondition)
+		e.once(t, errs, scadevice.TargetDevice, string(d.ID), "scadevice.unlock", backoffice.ErrConflict, backoffice.ErrFailedPrecondition)
 	})
 }

@@ -1,13 +1,14 @@
-package accessctl
+package backoffice
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
-// The sentinel errors every service of this module returns, wrapped in an
-// *Error that says what happened and what to do. Test for them with errors.Is;
-// the enduser and scadevice packages return the same values.
+// The kinds of error every service of the module returns, wrapped in an
+// *Error that says what happened and what to do. Test for them with
+// errors.Is.
 var (
 	// ErrNotFound means the record does not exist in the actor's tenant.
 	ErrNotFound = errors.New("not found")
@@ -36,9 +37,9 @@ type FieldViolation struct {
 	Reason string `json:"reason"`
 }
 
-// Error is the error type returned by the services. Kind is one of the
-// sentinels above, so errors.Is(err, ErrInvalid) works; Fields lists the
-// offending fields for ErrInvalid and the duplicated field for ErrConflict.
+// Error is the error type of the module. Kind is one of the kinds above,
+// so errors.Is(err, ErrInvalid) works; Fields lists the offending fields
+// for ErrInvalid and the duplicated field for ErrConflict.
 type Error struct {
 	Kind   error
 	Op     string
@@ -46,7 +47,19 @@ type Error struct {
 	Fields []FieldViolation
 }
 
-// Error formats the operation, the message and the fields.
+// NewError returns an *Error of the kind, for the operation, with the
+// message and the fields.
+func NewError(kind error, op, msg string, fields ...FieldViolation) *Error {
+	return &Error{Kind: kind, Op: op, Msg: msg, Fields: fields}
+}
+
+// Errorf returns an *Error of the kind whose message is formatted as by
+// fmt.Sprintf.
+func Errorf(kind error, op, format string, args ...any) *Error {
+	return &Error{Kind: kind, Op: op, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Error formats the operation, the kind, the message and the fields.
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.Op != "" {
@@ -78,7 +91,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the sentinel kind.
+// Unwrap returns the kind.
 func (e *Error) Unwrap() error { return e.Kind }
 
 // HasField reports whether the error names the field.
@@ -89,13 +102,6 @@ func (e *Error) HasField(name string) bool {
 		}
 	}
 	return false
-}
-
-// Errorf builds an *Error of the given kind. It is exported for the other
-// domain packages and for store adapters, which must translate their driver
-// errors into these kinds.
-func Errorf(kind error, op, msg string, fields ...FieldViolation) *Error {
-	return &Error{Kind: kind, Op: op, Msg: msg, Fields: fields}
 }
 
 // Violations collects field violations; its Err is nil when there are none.
@@ -125,3 +131,6 @@ func FieldsOf(err error) []string {
 	}
 	return out
 }
+
+// ErrNotDelivered wraps a notifier's error. The change itself was stored.
+var ErrNotDelivered = errors.New("notification not delivered; the change was saved, send it again")

@@ -1,0 +1,60 @@
+package backoffice
+
+import (
+	"slices"
+	"time"
+)
+
+// TenantID identifies a tenant: the platform's client or merchant account.
+// Every record belongs to one tenant, and nothing crosses tenants.
+type TenantID string
+
+// ActorKind says who acted: an operator with a session, the host's
+// background work, or an end user on its own records.
+type ActorKind string
+
+// Actor kinds.
+const (
+	ActorOperator ActorKind = "operator"
+	ActorSystem   ActorKind = "system"
+	ActorEndUser  ActorKind = "enduser"
+)
+
+// ActorRef is how an actor appears in an audit entry.
+type ActorRef struct {
+	Kind ActorKind `json:"kind"`
+	ID   string    `json:"id"`
+	Name string    `json:"name"`
+}
+
+// AuditEntry records one state change: who did what to which record, when,
+// and what changed. It is stored in the same atomic write as the change,
+// and never holds a secret.
+type AuditEntry struct {
+	ID         string    `json:"id"`
+	Tenant     TenantID  `json:"tenant"`
+	Actor      ActorRef  `json:"actor"`
+	Action     Action    `json:"action"`
+	TargetType string    `json:"target_type"`
+	TargetID   string    `json:"target_id"`
+	At         time.Time `json:"at"`
+	Changes    []Change  `json:"changes"`
+}
+
+// Clone returns a deep copy.
+func (e AuditEntry) Clone() AuditEntry {
+	e.Changes = slices.Clone(e.Changes)
+	return e
+}
+
+// Change is the before and after of one field. A secret field is recorded
+// as changed with both values Redacted.
+type Change struct {
+	Field  string `json:"field"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// Truncate returns t in UTC at microsecond precision, the precision every
+// store keeps.
+func Truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
