@@ -1,8 +1,10 @@
 package backoffice
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 )
 
@@ -134,3 +136,12 @@ func FieldsOf(err error) []string {
 
 // ErrNotDelivered wraps a notifier's error. The change itself was stored.
 var ErrNotDelivered = errors.New("notification not delivered; the change was saved, send it again")
+
+// LogError is the default of every service's Config.ReportError, the hook
+// that receives the errors a service handles without returning them: a
+// notification that failed after its change committed (wrapping
+// ErrNotDelivered), cleanup after a committed change, a store failure
+// hidden behind a login refusal. It logs with log/slog's default logger.
+func LogError(ctx context.Context, err error) {
+	slog.Default().ErrorContext(ctx, "backoffice: handled error", "err", err)
+}

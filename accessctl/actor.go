@@ -97,7 +97,7 @@ func (a *Actor) Authorize(p Permission) error {
 	if a.Can(p) {
 		return nil
 	}
-	return backoffice.NewError(backoffice.ErrForbidden, "accessctl: authorize", fmt.Sprintf("permission %s is required; ask an operator manager for a role that grants it", p))
+	return backoffice.Errorf(backoffice.ErrForbidden, "accessctl: authorize", "permission %s is required; ask an operator manager for a role that grants it", p)
 }
 
 // AuthorizeAccount is Authorize for an action on one account (A19).
@@ -106,7 +106,7 @@ func (a *Actor) AuthorizeAccount(p Permission, account AccountID) error {
 		return err
 	}
 	if !a.hasAccount(account) {
-		return backoffice.NewError(backoffice.ErrForbidden, "accessctl: authorize", fmt.Sprintf("no access to account %s; ask an operator manager for access", account))
+		return backoffice.Errorf(backoffice.ErrForbidden, "accessctl: authorize", "no access to account %s; ask an operator manager for access", account)
 	}
 	return nil
 }

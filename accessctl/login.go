@@ -628,8 +628,9 @@ func (s *Service) sendReset(ctx context.Context, o *Operator) error {
 	if err != nil {
 		return err
 	}
-	return s.notify(ctx, OperatorNotice{Kind: NoticePasswordReset, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
+	s.notify(ctx, OperatorNotice{Kind: NoticePasswordReset, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
 		Name: o.FirstName + " " + o.LastName, Token: token, ExpiresAt: exp})
+	return nil
 }
 
 // ForgotPassword is the login page's "forgot your password?" (A11). It

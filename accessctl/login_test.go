@@ -361,13 +361,21 @@ func TestPasswordPolicy(t *testing.T) {
 	requireKind(t, err, backoffice.ErrInvalid)
 }
 
-// N1: a notifier failure keeps the change and says so; nothing is sent for
-// a change that did not commit.
+// N1: a notifier failure keeps the change, which is the call's result, and
+// is reported to the host's ReportError; nothing is sent for a change that
+// did not commit.
 func TestNotifierFailure(t *testing.T) {
 	e := newEnv(t, accessctl.PresetDashboard)
+	var reported []error
+	svc, err := accessctl.NewService(accessctl.Config{Store: e.store, Notifier: e.rec, Now: e.clock.Now, NewID: e.ids.NewID,
+		Hasher: sharedHasher(), ReportError: func(_ context.Context, err error) { reported = append(reported, err) }})
+	require.NoError(t, err)
+	e.svc = svc
 	e.rec.SetFailure(errors.New("smtp down"))
 	o, err := e.svc.InviteOperator(e.adminCtx, newOp("jack", accessctl.RoleReadOnly))
-	require.ErrorIs(t, err, backoffice.ErrNotDelivered)
+	require.NoError(t, err, "the change happened, so the call succeeded")
+	require.Len(t, reported, 1, "the failed notice goes to ReportError")
+	require.ErrorIs(t, reported[0], backoffice.ErrNotDelivered)
 	require.NotNil(t, o)
 	assert.Equal(t, accessctl.StatusInvited, e.get(o.ID).Status, "the change was kept")
 	e.rec.SetFailure(nil)

@@ -143,7 +143,7 @@ func checkGrant(op string, a *Actor, rs *roleSet, before *Operator, roles []Role
 			if r == rs.admin {
 				return backoffice.NewError(backoffice.ErrForbidden, op, "only an Administrator may grant the Administrator role")
 			}
-			return backoffice.NewError(backoffice.ErrForbidden, op, fmt.Sprintf("you may grant only roles you hold; %s grants permissions you lack", r))
+			return backoffice.Errorf(backoffice.ErrForbidden, op, "you may grant only roles you hold; %s grants permissions you lack", r)
 		}
 	}
 	if a.allAccounts {
@@ -157,7 +157,7 @@ func checkGrant(op string, a *Actor, rs *roleSet, before *Operator, roles []Role
 			continue
 		}
 		if !slices.Contains(a.accounts, acc) {
-			return backoffice.NewError(backoffice.ErrForbidden, op, fmt.Sprintf("you may grant only account access you hold; you have no access to account %s", acc))
+			return backoffice.Errorf(backoffice.ErrForbidden, op, "you may grant only account access you hold; you have no access to account %s", acc)
 		}
 	}
 	return nil
@@ -374,10 +374,13 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 	}
 	token, exp, err := s.issue(ctx, PurposeInvitation, o, s.invitationTTL)
 	if err != nil {
-		return o, fmt.Errorf("%s: the operator was created but its invitation was not issued; resend it: %w", op, err)
+		// The operator exists; its link can be resent.
+		s.report(ctx, fmt.Errorf("%s: %s was created but its invitation was not issued; resend it: %w: %w", op, o.ID, backoffice.ErrNotDelivered, err))
+		return o, nil
 	}
-	return o, s.notify(ctx, OperatorNotice{Kind: NoticeInvitation, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
+	s.notify(ctx, OperatorNotice{Kind: NoticeInvitation, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
 		Name: o.FirstName + " " + o.LastName, Token: token, ExpiresAt: exp})
+	return o, nil
 }
 
 // ResendInvitation sends an invited operator a new verification link valid
@@ -402,8 +405,9 @@ func (s *Service) ResendInvitation(ctx context.Context, id OperatorID) error {
 	if err := s.store.AppendAuditEntry(ctx, s.entry(a.Ref(), a.tenant, backoffice.ActionOperatorResendInvitation, TargetOperator, string(o.ID), s.clock(), nil)); err != nil {
 		return err
 	}
-	return s.notify(ctx, OperatorNotice{Kind: NoticeVerification, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
+	s.notify(ctx, OperatorNotice{Kind: NoticeVerification, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
 		Name: o.FirstName + " " + o.LastName, Token: token, ExpiresAt: exp})
+	return nil
 }
 
 // loadTarget loads an operator of the actor's tenant, the tenant and its
@@ -587,7 +591,7 @@ func (s *Service) transition(ctx context.Context, op string, perm Permission, id
 }
 
 func wrongStatus(op string, o *Operator, want string) error {
-	return backoffice.NewError(backoffice.ErrFailedPrecondition, op, fmt.Sprintf("the operator is %s; this needs %s", o.Status, want))
+	return backoffice.Errorf(backoffice.ErrFailedPrecondition, op, "the operator is %s; this needs %s", o.Status, want)
 }
 
 // DeactivateOperator removes an operator's access and ends its sessions at

@@ -166,7 +166,7 @@ type Catalog struct {
 func NewCatalog(extra ...PermissionInfo) (*Catalog, error) {
 	all := append(builtinPermissions(), extra...)
 	if len(all) > MaxPermissions {
-		return nil, backoffice.NewError(backoffice.ErrInvalid, "accessctl: new catalog", fmt.Sprintf("at most %d permissions", MaxPermissions))
+		return nil, backoffice.Errorf(backoffice.ErrInvalid, "accessctl: new catalog", "at most %d permissions", MaxPermissions)
 	}
 	c := &Catalog{perms: all, index: make(map[Permission]uint16, len(all))}
 	for i, p := range all {

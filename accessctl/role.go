@@ -149,14 +149,14 @@ func compileRoles(cat *Catalog, p Preset, custom []Role) (*roleSet, error) {
 				return nil, fmt.Errorf("accessctl: role %s: %w", r.Name, err)
 			}
 			if _, dup := rs.byName[r.Name]; dup {
-				return nil, backoffice.NewError(backoffice.ErrConflict, "accessctl: compile roles", fmt.Sprintf("role %q defined twice", r.Name))
+				return nil, backoffice.Errorf(backoffice.ErrConflict, "accessctl: compile roles", "role %q defined twice", r.Name)
 			}
 			rs.byName[r.Name] = &compiledRole{Role: r, set: set}
 			rs.order = append(rs.order, r.Name)
 		}
 	}
 	if _, ok := rs.byName[p.Admin]; !ok {
-		return nil, backoffice.NewError(backoffice.ErrInvalid, "accessctl: compile roles", fmt.Sprintf("preset %q has no role %q for its Administrator", p.Name, p.Admin))
+		return nil, backoffice.Errorf(backoffice.ErrInvalid, "accessctl: compile roles", "preset %q has no role %q for its Administrator", p.Name, p.Admin)
 	}
 	return rs, nil
 }

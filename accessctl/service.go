@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -64,10 +63,11 @@ type Config struct {
 	// Default 1m; a check that waits longer for a hashing slot gives up.
 	AttemptLease time.Duration
 	// ReportError receives the errors the service handles without
-	// returning them: a store failure hidden behind ErrLoginRefused,
-	// bookkeeping that failed after a change committed (ending sessions,
-	// clearing failed logins). Nil logs them with log/slog's default
-	// logger. It must not block.
+	// returning them: a notification that failed after its change
+	// committed (wrapping backoffice.ErrNotDelivered), a store failure
+	// hidden behind ErrLoginRefused, cleanup that failed after a change
+	// committed (ending sessions, voiding links). Nil means
+	// backoffice.LogError. It must not block.
 	ReportError func(ctx context.Context, err error)
 }
 
@@ -112,9 +112,7 @@ func NewService(cfg Config) (*Service, error) {
 		s.attempts = cfg.Store
 	}
 	if s.report == nil {
-		s.report = func(ctx context.Context, err error) {
-			slog.Default().ErrorContext(ctx, "backoffice: handled error", "err", err)
-		}
+		s.report = backoffice.LogError
 	}
 	if s.notifier == nil {
 		s.notifier = NotifierFunc(func(context.Context, OperatorNotice) error { return nil })
@@ -201,7 +199,7 @@ func (s *Service) tenantRoles(ctx context.Context, id backoffice.TenantID) (*Ten
 	}
 	p, ok := s.presets[t.Preset]
 	if !ok {
-		return nil, nil, backoffice.NewError(backoffice.ErrFailedPrecondition, "accessctl: roles", fmt.Sprintf("tenant %s uses preset %q, which this service does not configure", id, t.Preset))
+		return nil, nil, backoffice.Errorf(backoffice.ErrFailedPrecondition, "accessctl: roles", "tenant %s uses preset %q, which this service does not configure", id, t.Preset)
 	}
 	custom, err := s.store.Roles(ctx, id)
 	if err != nil {
@@ -294,12 +292,13 @@ func (s *Service) after(ctx context.Context, what string, err error) {
 	}
 }
 
-// notify sends a notice after a committed change (N1).
-func (s *Service) notify(ctx context.Context, n OperatorNotice) error {
+// notify sends a notice after a committed change (N1). A failure is not
+// the caller's: the change happened, and the notice can be sent again; it
+// goes to ReportError, wrapping backoffice.ErrNotDelivered.
+func (s *Service) notify(ctx context.Context, n OperatorNotice) {
 	if err := s.notifier.NotifyOperator(ctx, n); err != nil {
-		return fmt.Errorf("accessctl: %s for %s: %w: %w", n.Kind, n.Operator, backoffice.ErrNotDelivered, err)
+		s.report(ctx, fmt.Errorf("accessctl: %s for %s: %w: %w", n.Kind, n.Operator, backoffice.ErrNotDelivered, err))
 	}
-	return nil
 }
 
 // changes accumulates the before/after of changed fields for an entry.

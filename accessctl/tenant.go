@@ -181,7 +181,7 @@ func (s *Service) saveRole(ctx context.Context, r Role, create bool) (*Role, err
 		return nil, err
 	}
 	if !create && !exists {
-		return nil, backoffice.NewError(backoffice.ErrNotFound, op, fmt.Sprintf("no custom role %q", r.Name))
+		return nil, backoffice.Errorf(backoffice.ErrNotFound, op, "no custom role %q", r.Name)
 	}
 	if a.kind != backoffice.ActorSystem && !set.subsetOf(&a.set) {
 		return nil, backoffice.NewError(backoffice.ErrForbidden, op, "a role may hold only permissions you hold")

@@ -48,7 +48,7 @@ func (s *Service) StartOnboarding(ctx context.Context, in NewEndUser) (*Onboardi
 	}
 	n := Notice{Kind: NoticeActivation, Tenant: o.Tenant, Onboard: o.ID, Email: probe.Email, Name: probe.DisplayName(), Token: token, ExpiresAt: o.ExpiresAt}
 	if err := s.notifier.NotifyEndUser(ctx, n); err != nil {
-		return o, fmt.Errorf("%s: %w: %w", op, backoffice.ErrNotDelivered, err)
+		s.report(ctx, fmt.Errorf("%s: %s: %w: %w", op, o.ID, backoffice.ErrNotDelivered, err))
 	}
 	return o, nil
 }

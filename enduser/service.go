@@ -24,6 +24,10 @@ type Config struct {
 	Balances Balances
 	// Notifier nil drops notices.
 	Notifier Notifier
+	// ReportError receives a notification that failed after its change
+	// committed, wrapping backoffice.ErrNotDelivered: the call itself
+	// succeeded. Nil means backoffice.LogError.
+	ReportError func(ctx context.Context, err error)
 	// Now and NewID as in accessctl.Config (X5).
 	Now   func() time.Time
 	NewID func() string
@@ -38,6 +42,7 @@ type Service struct {
 	tenants       accessctl.TenantStore
 	balances      Balances
 	notifier      Notifier
+	report        func(context.Context, error)
 	now           func() time.Time
 	newID         func() string
 	activationTTL time.Duration
@@ -49,9 +54,12 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, backoffice.NewError(backoffice.ErrInvalid, "enduser: new service", "Config.Store, Config.Tenants and Config.Balances are required")
 	}
 	s := &Service{store: cfg.Store, tenants: cfg.Tenants, balances: cfg.Balances, notifier: cfg.Notifier,
-		now: cfg.Now, newID: cfg.NewID, activationTTL: cfg.ActivationTTL}
+		report: cfg.ReportError, now: cfg.Now, newID: cfg.NewID, activationTTL: cfg.ActivationTTL}
 	if s.notifier == nil {
 		s.notifier = notifierFunc(func(context.Context, Notice) error { return nil })
+	}
+	if s.report == nil {
+		s.report = backoffice.LogError
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -382,7 +390,7 @@ func (s *Service) Deactivate(ctx context.Context, id ID, version int64) (*EndUse
 	const op = "enduser: deactivate"
 	return s.change(ctx, op, accessctl.PermEndUserDeactivate, id, version, backoffice.ActionEndUserDeactivate, func(u *EndUser) error {
 		if u.Status != StatusValidated {
-			return backoffice.NewError(backoffice.ErrFailedPrecondition, op, fmt.Sprintf("only a validated user can be deactivated; this one is %s", u.Status))
+			return backoffice.Errorf(backoffice.ErrFailedPrecondition, op, "only a validated user can be deactivated; this one is %s", u.Status)
 		}
 		if u.Version != version {
 			return backoffice.NewError(backoffice.ErrConflict, op, "the user changed since you read it; reload and retry")
@@ -442,7 +450,7 @@ func (s *Service) SendForgotPassword(ctx context.Context, id ID) (string, error)
 		return "", err
 	}
 	if err := s.notifier.NotifyEndUser(ctx, Notice{Kind: NoticeForgotPassword, Tenant: u.Tenant, User: u.ID, Email: u.Email, Name: u.DisplayName()}); err != nil {
-		return u.Email, fmt.Errorf("%s: %w: %w", op, backoffice.ErrNotDelivered, err)
+		s.report(ctx, fmt.Errorf("%s: %s: %w: %w", op, u.ID, backoffice.ErrNotDelivered, err))
 	}
 	return u.Email, nil
 }
@@ -537,7 +545,7 @@ func (s *Service) RecordKYCOutcome(ctx context.Context, id ID, version int64, ou
 			return err
 		}
 		if u.KYC != KYCPending {
-			return backoffice.NewError(backoffice.ErrFailedPrecondition, op, fmt.Sprintf("no review is pending (KYC is %s); request one first", u.KYC))
+			return backoffice.Errorf(backoffice.ErrFailedPrecondition, op, "no review is pending (KYC is %s); request one first", u.KYC)
 		}
 		u.KYC, u.KYCNote = outcome, note
 		if outcome == KYCValidated && u.Status == StatusPending {

@@ -25,6 +25,10 @@ type Config struct {
 	Notifier Notifier
 	Now      func() time.Time
 	NewID    func() string
+	// ReportError receives a PIN reset notice that failed after the reset
+	// committed, wrapping backoffice.ErrNotDelivered: the call itself
+	// succeeded. Nil means backoffice.LogError.
+	ReportError func(ctx context.Context, err error)
 }
 
 // Service implements the device rules. It is safe for concurrent use.
@@ -32,6 +36,7 @@ type Service struct {
 	store    Store
 	users    Users
 	notifier Notifier
+	report   func(context.Context, error)
 	now      func() time.Time
 	newID    func() string
 }
@@ -41,7 +46,10 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Users == nil {
 		return nil, backoffice.NewError(backoffice.ErrInvalid, "scadevice: new service", "Config.Store and Config.Users are required")
 	}
-	s := &Service{store: cfg.Store, users: cfg.Users, notifier: cfg.Notifier, now: cfg.Now, newID: cfg.NewID}
+	s := &Service{store: cfg.Store, users: cfg.Users, notifier: cfg.Notifier, report: cfg.ReportError, now: cfg.Now, newID: cfg.NewID}
+	if s.report == nil {
+		s.report = backoffice.LogError
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -193,7 +201,7 @@ func (s *Service) ResetPIN(ctx context.Context, id ID, version int64, identityVe
 		return d, err
 	}
 	if err := s.notifier.NotifyPINReset(ctx, PINResetNotice{Tenant: d.Tenant, User: d.User, Device: d.ID}); err != nil {
-		return d, fmt.Errorf("scadevice: reset pin: %w: %w", backoffice.ErrNotDelivered, err)
+		s.report(ctx, fmt.Errorf("scadevice: reset pin %s: %w: %w", d.ID, backoffice.ErrNotDelivered, err))
 	}
 	return d, nil
 }
