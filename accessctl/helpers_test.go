@@ -2,10 +2,7 @@ package accessctl_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -58,17 +55,14 @@ func newEnv(t *testing.T, preset string) *env {
 	return e
 }
 
-// token makes a session for an operator straight in the store, as a
-// completed login would, and returns its token.
+// token opens a session for an operator as the host's system actor would,
+// without a login, and returns its token.
 func (e *env) token(o *accessctl.Operator) backoffice.Secret {
 	e.t.Helper()
-	e.n++
-	raw := fmt.Sprintf("test-token-%s-%d", o.ID, e.n)
-	sum := sha256.Sum256([]byte(raw))
-	now := e.clock.Now()
-	require.NoError(e.t, e.store.CreateSession(context.Background(), &accessctl.Session{ID: hex.EncodeToString(sum[:]),
-		Tenant: o.Tenant, Operator: o.ID, Epoch: o.SessionEpoch, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
-	return backoffice.Secret(raw)
+	sys := accessctl.NewContext(context.Background(), accessctl.SystemActor(o.Tenant, "test"))
+	res, err := e.svc.StartSession(sys, o.ID)
+	require.NoError(e.t, err)
+	return res.Session
 }
 
 // actorCtx authenticates the operator through a session, as a request would.

@@ -308,7 +308,11 @@ func (s *Service) block(ctx context.Context, o *Operator) {
 // with a version check, and the loser is refused (replay). Every refusal
 // is ErrLoginRefused.
 func (s *Service) CompleteLogin(ctx context.Context, challenge backoffice.Secret, code string) (*LoginResult, error) {
-	tok, err := s.tokens.ConsumeToken(ctx, PurposeMFAChallenge, hashToken(string(challenge)))
+	tenant, digest, ok := parseToken(challenge)
+	if !ok {
+		return nil, s.refuse(ctx, refusal{})
+	}
+	tok, err := s.tokens.ConsumeToken(ctx, PurposeMFAChallenge, tenant, digest)
 	switch {
 	case isNotFound(err):
 		return nil, s.refuse(ctx, refusal{})
@@ -386,7 +390,7 @@ func (s *Service) recordStep(ctx context.Context, o *Operator, step int64) (*Ope
 }
 
 func (s *Service) openSession(ctx context.Context, o *Operator) (*LoginResult, error) {
-	raw, id, err := newOperatorToken(o.Tenant, o.ID)
+	raw, id, err := newTenantToken(o.Tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -398,6 +402,29 @@ func (s *Service) openSession(ctx context.Context, o *Operator) (*LoginResult, e
 	return &LoginResult{Operator: o.ID, Session: raw, ExpiresAt: sess.ExpiresAt}, nil
 }
 
+// StartSession opens a session for an active operator without checking
+// credentials, for a host that authenticated the operator itself (its own
+// single sign-on, a test). Only a system actor of the operator's tenant
+// may call it; the session dies like any other (A18).
+func (s *Service) StartSession(ctx context.Context, id OperatorID) (*LoginResult, error) {
+	const op = "accessctl: start session"
+	a, ok := ActorFrom(ctx)
+	if !ok {
+		return nil, backoffice.NewError(backoffice.ErrUnauthenticated, op, "no actor in the context")
+	}
+	if a.kind != backoffice.ActorSystem {
+		return nil, backoffice.NewError(backoffice.ErrForbidden, op, "only the host's system actor opens sessions without a login")
+	}
+	o, err := s.store.Operator(ctx, a.tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if o.Status != StatusActive {
+		return nil, wrongStatus(op, o, "an active operator")
+	}
+	return s.openSession(ctx, o)
+}
+
 // Authenticate checks a session token and returns the actor to put in the
 // request's context with NewContext (A18). The session must exist, be
 // unexpired and of the operator's current epoch, and the operator active;
@@ -407,10 +434,11 @@ func (s *Service) Authenticate(ctx context.Context, token backoffice.Secret) (*A
 	refused := func() error {
 		return backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: authenticate", "the session ended; log in again")
 	}
-	if token == "" {
+	tenant, digest, ok := parseToken(token)
+	if !ok {
 		return nil, refused()
 	}
-	sess, err := s.sessions.Session(ctx, hashToken(string(token)))
+	sess, err := s.sessions.Session(ctx, tenant, digest)
 	if isNotFound(err) {
 		return nil, refused()
 	}
@@ -440,14 +468,11 @@ func (s *Service) Authenticate(ctx context.Context, token backoffice.Secret) (*A
 
 // Logout ends the session of the token.
 func (s *Service) Logout(ctx context.Context, token backoffice.Secret) error {
-	sess, err := s.sessions.Session(ctx, hashToken(string(token)))
-	if isNotFound(err) {
+	tenant, digest, ok := parseToken(token)
+	if !ok {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	return s.sessions.DeleteSession(ctx, sess.Tenant, sess.ID)
+	return s.sessions.DeleteSession(ctx, tenant, digest)
 }
 
 // Sessions lists an operator's sessions. An operator may list its own;
@@ -498,8 +523,11 @@ func (s *Service) consumeLink(ctx context.Context, op string, purpose TokenPurpo
 	okStatus func(*Operator) bool) (*link, error) {
 	bad := backoffice.NewError(backoffice.ErrInvalid, op, "the link is invalid, expired or already used; ask for a new one",
 		backoffice.FieldViolation{Field: "token", Reason: "invalid, expired or already used"})
-	id := hashToken(string(token))
-	tok, err := s.tokens.Token(ctx, purpose, id)
+	tenant, digest, ok := parseToken(token)
+	if !ok {
+		return nil, bad
+	}
+	tok, err := s.tokens.Token(ctx, purpose, tenant, digest)
 	if isNotFound(err) {
 		return nil, bad
 	}
@@ -528,7 +556,7 @@ func (s *Service) consumeLink(ctx context.Context, op string, purpose TokenPurpo
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.tokens.ConsumeToken(ctx, purpose, id); isNotFound(err) {
+	if _, err := s.tokens.ConsumeToken(ctx, purpose, tenant, digest); isNotFound(err) {
 		return nil, bad // spent by a concurrent call
 	} else if err != nil {
 		return nil, err

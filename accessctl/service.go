@@ -2,9 +2,7 @@ package accessctl
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -218,59 +216,37 @@ func (s *Service) entry(actor backoffice.ActorRef, tenant backoffice.TenantID, a
 		TargetType: targetType, TargetID: targetID, At: at, Changes: changes}
 }
 
-// newOperatorToken returns a session or one-time token of an operator and
-// its stored id. Both start with the tenant and operator, base64url-encoded,
-// so that a store can keep every record of one operator together (one
-// Redis hash slot) and find them from the id alone; the rest of the id is
-// the SHA-256 of the whole token.
-func newOperatorToken(tenant backoffice.TenantID, op OperatorID) (backoffice.Secret, string, error) {
+// newTenantToken returns a session or one-time token of the tenant, to
+// hand to the client once, and its digest, the only form a store keeps.
+// The token starts with its tenant, base64url-encoded, so the service can
+// read the tenant of a token it is given and ask a store for (tenant,
+// digest); the rest is 32 random bytes.
+func newTenantToken(tenant backoffice.TenantID) (backoffice.Secret, string, error) {
 	random, _, err := backoffice.NewToken()
 	if err != nil {
 		return "", "", err
 	}
-	raw := scope(tenant, op) + string(random)
-	return backoffice.Secret(raw), hashToken(raw), nil
+	raw := backoffice.Secret(base64.RawURLEncoding.EncodeToString([]byte(tenant)) + "." + string(random))
+	return raw, backoffice.Digest(raw), nil
 }
 
-func scope(tenant backoffice.TenantID, op OperatorID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(tenant)) + "." + base64.RawURLEncoding.EncodeToString([]byte(op)) + "."
-}
-
-// hashToken is how a token given by a client is looked up: its scope, if
-// it has one, then the SHA-256 of the whole token.
-func hashToken(raw string) string {
-	sum := sha256.Sum256([]byte(raw))
-	digest := hex.EncodeToString(sum[:])
-	if i := strings.LastIndexByte(raw, '.'); i > 0 && i < 200 {
-		return raw[:i+1] + digest
-	}
-	return digest
-}
-
-// ScopedID builds the id of an operator's session or token from its
-// digest, as the service does. Stores and their tests use it.
-func ScopedID(tenant backoffice.TenantID, op OperatorID, digest string) string {
-	return scope(tenant, op) + digest
-}
-
-// SplitScopedID returns the tenant and operator an id of a session or
-// token belongs to, and false for an id without that scope.
-func SplitScopedID(id string) (backoffice.TenantID, OperatorID, bool) {
-	parts := strings.SplitN(id, ".", 3)
-	if len(parts) != 3 || parts[2] == "" {
+// parseToken returns the tenant and digest of a token a client presents.
+// Tokens of earlier releases, which had a second, operator part, parse too.
+func parseToken(raw backoffice.Secret) (backoffice.TenantID, string, bool) {
+	head, rest, ok := strings.Cut(string(raw), ".")
+	if !ok || rest == "" || len(head) > 400 {
 		return "", "", false
 	}
-	t, err1 := base64.RawURLEncoding.DecodeString(parts[0])
-	o, err2 := base64.RawURLEncoding.DecodeString(parts[1])
-	if err1 != nil || err2 != nil || len(t) == 0 || len(o) == 0 {
+	t, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil || len(t) == 0 {
 		return "", "", false
 	}
-	return backoffice.TenantID(t), OperatorID(o), true
+	return backoffice.TenantID(t), backoffice.Digest(raw), true
 }
 
 // issue stores a new one-time token and returns its secret value.
 func (s *Service) issue(ctx context.Context, purpose TokenPurpose, op *Operator, ttl time.Duration) (backoffice.Secret, time.Time, error) {
-	raw, id, err := newOperatorToken(op.Tenant, op.ID)
+	raw, id, err := newTenantToken(op.Tenant)
 	if err != nil {
 		return "", time.Time{}, err
 	}

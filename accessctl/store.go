@@ -136,8 +136,10 @@ type AuditStore interface {
 	AuditEntries(ctx context.Context, tenant backoffice.TenantID, q AuditQuery) ([]backoffice.AuditEntry, error)
 }
 
-// Session is an operator's login session. ID is the SHA-256 of the token
-// handed to the client, in hex; the token itself is never stored (A18).
+// Session is an operator's login session. ID is the digest of the token
+// handed to the client (backoffice.Digest); the token itself is never
+// stored (A18). The service reads the tenant from the token, so stores
+// look sessions up by (tenant, digest).
 type Session struct {
 	ID        string              `json:"id"`
 	Tenant    backoffice.TenantID `json:"tenant"`
@@ -152,12 +154,14 @@ type Session struct {
 type SessionStore interface {
 	// CreateSession stores a session until its ExpiresAt.
 	CreateSession(ctx context.Context, s *Session) error
-	// Session returns the session with the id. Returns ErrNotFound.
-	Session(ctx context.Context, id string) (*Session, error)
+	// Session returns the tenant's session with the digest. Returns
+	// ErrNotFound.
+	Session(ctx context.Context, tenant backoffice.TenantID, digest string) (*Session, error)
 	// Sessions lists an operator's sessions, oldest first.
 	Sessions(ctx context.Context, tenant backoffice.TenantID, op OperatorID) ([]*Session, error)
-	// DeleteSession removes one session; removing a missing one is not an error.
-	DeleteSession(ctx context.Context, tenant backoffice.TenantID, id string) error
+	// DeleteSession removes the tenant's session with the digest; removing
+	// a missing one is not an error.
+	DeleteSession(ctx context.Context, tenant backoffice.TenantID, digest string) error
 	// DeleteOperatorSessions removes every session of the operator at once.
 	DeleteOperatorSessions(ctx context.Context, tenant backoffice.TenantID, op OperatorID) error
 }
@@ -174,7 +178,8 @@ const (
 
 // Token is a one-time token: an invitation or verification link, a password
 // reset link, or the challenge between a password and a TOTP code. ID is
-// the SHA-256 of the token in hex.
+// the digest of the token (backoffice.Digest); stores look tokens up by
+// (tenant, digest).
 type Token struct {
 	ID        string
 	Purpose   TokenPurpose
@@ -189,12 +194,13 @@ type TokenStore interface {
 	// IssueToken stores the token and voids every earlier token of the same
 	// tenant, operator and purpose, atomically.
 	IssueToken(ctx context.Context, t *Token) error
-	// Token returns the token without spending it. Returns ErrNotFound.
-	Token(ctx context.Context, purpose TokenPurpose, id string) (*Token, error)
+	// Token returns the tenant's token of the purpose with the digest,
+	// without spending it. Returns ErrNotFound.
+	Token(ctx context.Context, purpose TokenPurpose, tenant backoffice.TenantID, digest string) (*Token, error)
 	// ConsumeToken removes and returns the token, atomically: of many
-	// concurrent calls with one id, exactly one succeeds. Returns
+	// concurrent calls with one digest, exactly one succeeds. Returns
 	// ErrNotFound for an unknown, voided or already used token.
-	ConsumeToken(ctx context.Context, purpose TokenPurpose, id string) (*Token, error)
+	ConsumeToken(ctx context.Context, purpose TokenPurpose, tenant backoffice.TenantID, digest string) (*Token, error)
 	// DeleteOperatorTokens voids every token of the operator.
 	DeleteOperatorTokens(ctx context.Context, tenant backoffice.TenantID, op OperatorID) error
 }

@@ -75,12 +75,10 @@ func newEnv(t testing.TB) *env {
 // authenticates it, as a request would.
 func (e *env) login(o *accessctl.Operator) context.Context {
 	e.t.Helper()
-	raw, id, err := backoffice.NewToken()
+	sys := accessctl.NewContext(context.Background(), accessctl.SystemActor(o.Tenant, "test"))
+	res, err := e.ops.StartSession(sys, o.ID)
 	require.NoError(e.t, err)
-	now := e.clock.Now()
-	require.NoError(e.t, e.store.CreateSession(context.Background(), &accessctl.Session{ID: id, Tenant: o.Tenant, Operator: o.ID,
-		Epoch: o.SessionEpoch, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
-	a, err := e.ops.Authenticate(context.Background(), raw)
+	a, err := e.ops.Authenticate(context.Background(), res.Session)
 	require.NoError(e.t, err)
 	return accessctl.NewContext(context.Background(), a)
 }

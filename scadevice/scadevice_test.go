@@ -64,11 +64,9 @@ func (e *env) as(name string, role accessctl.RoleName) context.Context {
 	require.NoError(e.t, err)
 	o.Status = accessctl.StatusActive
 	require.NoError(e.t, e.store.UpdateOperator(context.Background(), o, o.Version, accessctl.Guard{}, backoffice.AuditEntry{ID: "activate-" + string(o.ID), Tenant: tenantID}))
-	raw, id, err := backoffice.NewToken()
+	res, err := e.ops.StartSession(e.sys, o.ID)
 	require.NoError(e.t, err)
-	require.NoError(e.t, e.store.CreateSession(context.Background(), &accessctl.Session{ID: id, Tenant: tenantID, Operator: o.ID,
-		Epoch: o.SessionEpoch, ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}))
-	a, err := e.ops.Authenticate(context.Background(), raw)
+	a, err := e.ops.Authenticate(context.Background(), res.Session)
 	require.NoError(e.t, err)
 	return accessctl.NewContext(context.Background(), a)
 }

@@ -518,14 +518,14 @@ func (s *Store) CreateSession(ctx context.Context, sess *accessctl.Session) erro
 }
 
 // Session implements accessctl.SessionStore.
-func (s *Store) Session(ctx context.Context, id string) (*accessctl.Session, error) {
+func (s *Store) Session(ctx context.Context, tenant backoffice.TenantID, digest string) (*accessctl.Session, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.sessMu.Lock()
 	defer s.sessMu.Unlock()
-	sess, ok := s.sessions[id]
-	if !ok {
+	sess, ok := s.sessions[digest]
+	if !ok || sess.Tenant != tenant {
 		return nil, notFound("memory: session", "session")
 	}
 	c := *sess
@@ -556,14 +556,14 @@ func (s *Store) Sessions(ctx context.Context, tenant backoffice.TenantID, op acc
 }
 
 // DeleteSession implements accessctl.SessionStore.
-func (s *Store) DeleteSession(ctx context.Context, tenant backoffice.TenantID, id string) error {
+func (s *Store) DeleteSession(ctx context.Context, tenant backoffice.TenantID, digest string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.sessMu.Lock()
 	defer s.sessMu.Unlock()
-	if sess, ok := s.sessions[id]; ok && sess.Tenant == tenant {
-		delete(s.sessions, id)
+	if sess, ok := s.sessions[digest]; ok && sess.Tenant == tenant {
+		delete(s.sessions, digest)
 	}
 	return nil
 }
@@ -601,14 +601,14 @@ func (s *Store) IssueToken(ctx context.Context, t *accessctl.Token) error {
 }
 
 // Token implements accessctl.TokenStore.
-func (s *Store) Token(ctx context.Context, purpose accessctl.TokenPurpose, id string) (*accessctl.Token, error) {
+func (s *Store) Token(ctx context.Context, purpose accessctl.TokenPurpose, tenant backoffice.TenantID, digest string) (*accessctl.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.tokMu.Lock()
 	defer s.tokMu.Unlock()
-	t, ok := s.tokens[id]
-	if !ok || t.Purpose != purpose {
+	t, ok := s.tokens[digest]
+	if !ok || t.Purpose != purpose || t.Tenant != tenant {
 		return nil, notFound("memory: token", "token")
 	}
 	c := *t
@@ -616,17 +616,17 @@ func (s *Store) Token(ctx context.Context, purpose accessctl.TokenPurpose, id st
 }
 
 // ConsumeToken implements accessctl.TokenStore.
-func (s *Store) ConsumeToken(ctx context.Context, purpose accessctl.TokenPurpose, id string) (*accessctl.Token, error) {
+func (s *Store) ConsumeToken(ctx context.Context, purpose accessctl.TokenPurpose, tenant backoffice.TenantID, digest string) (*accessctl.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.tokMu.Lock()
 	defer s.tokMu.Unlock()
-	t, ok := s.tokens[id]
-	if !ok || t.Purpose != purpose {
+	t, ok := s.tokens[digest]
+	if !ok || t.Purpose != purpose || t.Tenant != tenant {
 		return nil, notFound("memory: consume token", "token")
 	}
-	delete(s.tokens, id)
+	delete(s.tokens, digest)
 	return t, nil
 }
 

@@ -479,7 +479,7 @@ func (r sessionRow) session() *accessctl.Session {
 
 var (
 	qCreateSession = `INSERT INTO sessions (id, tenant_id, operator_id, epoch, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`
-	qSession       = `SELECT * FROM sessions WHERE id = $1`
+	qSession       = `SELECT * FROM sessions WHERE tenant_id = $1 AND id = $2`
 	qSessions      = `SELECT * FROM sessions WHERE tenant_id = $1 AND operator_id = $2 ORDER BY created_at, id`
 	qDeleteSession = `DELETE FROM sessions WHERE tenant_id = $1 AND id = $2`
 	qDeleteOpSess  = `DELETE FROM sessions WHERE tenant_id = $1 AND operator_id = $2`
@@ -494,9 +494,9 @@ func (s *Store) CreateSession(ctx context.Context, x *accessctl.Session) error {
 }
 
 // Session implements accessctl.SessionStore.
-func (s *Store) Session(ctx context.Context, id string) (*accessctl.Session, error) {
+func (s *Store) Session(ctx context.Context, tenant backoffice.TenantID, digest string) (*accessctl.Session, error) {
 	var r sessionRow
-	if err := s.get(ctx, nil, &r, qSession, id); err != nil {
+	if err := s.get(ctx, nil, &r, qSession, string(tenant), digest); err != nil {
 		return nil, mapErr("postgres: session", err)
 	}
 	return r.session(), nil
@@ -516,8 +516,8 @@ func (s *Store) Sessions(ctx context.Context, tenant backoffice.TenantID, op acc
 }
 
 // DeleteSession implements accessctl.SessionStore.
-func (s *Store) DeleteSession(ctx context.Context, tenant backoffice.TenantID, id string) error {
-	_, err := s.exec(ctx, nil, qDeleteSession, string(tenant), id)
+func (s *Store) DeleteSession(ctx context.Context, tenant backoffice.TenantID, digest string) error {
+	_, err := s.exec(ctx, nil, qDeleteSession, string(tenant), digest)
 	return mapErr("postgres: delete session", err)
 }
 
@@ -559,8 +559,8 @@ var (
 	// links die in the same statement.
 	qIssueToken = `INSERT INTO tokens (id, purpose, tenant_id, operator_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
 	ON CONFLICT (tenant_id, operator_id, purpose) DO UPDATE SET id = excluded.id, created_at = excluded.created_at, expires_at = excluded.expires_at`
-	qToken         = `SELECT * FROM tokens WHERE id = $1 AND purpose = $2`
-	qConsumeToken  = `DELETE FROM tokens WHERE id = $1 AND purpose = $2 RETURNING *`
+	qToken         = `SELECT * FROM tokens WHERE tenant_id = $1 AND id = $2 AND purpose = $3`
+	qConsumeToken  = `DELETE FROM tokens WHERE tenant_id = $1 AND id = $2 AND purpose = $3 RETURNING *`
 	qDeleteOpToken = `DELETE FROM tokens WHERE tenant_id = $1 AND operator_id = $2`
 )
 
@@ -571,18 +571,18 @@ func (s *Store) IssueToken(ctx context.Context, t *accessctl.Token) error {
 }
 
 // Token implements accessctl.TokenStore.
-func (s *Store) Token(ctx context.Context, purpose accessctl.TokenPurpose, id string) (*accessctl.Token, error) {
+func (s *Store) Token(ctx context.Context, purpose accessctl.TokenPurpose, tenant backoffice.TenantID, digest string) (*accessctl.Token, error) {
 	var r tokenRow
-	if err := s.get(ctx, nil, &r, qToken, id, string(purpose)); err != nil {
+	if err := s.get(ctx, nil, &r, qToken, string(tenant), digest, string(purpose)); err != nil {
 		return nil, mapErr("postgres: token", err)
 	}
 	return r.token(), nil
 }
 
 // ConsumeToken implements accessctl.TokenStore.
-func (s *Store) ConsumeToken(ctx context.Context, purpose accessctl.TokenPurpose, id string) (*accessctl.Token, error) {
+func (s *Store) ConsumeToken(ctx context.Context, purpose accessctl.TokenPurpose, tenant backoffice.TenantID, digest string) (*accessctl.Token, error) {
 	var r tokenRow
-	if err := s.get(ctx, nil, &r, qConsumeToken, id, string(purpose)); err != nil {
+	if err := s.get(ctx, nil, &r, qConsumeToken, string(tenant), digest, string(purpose)); err != nil {
 		return nil, mapErr("postgres: consume token", err)
 	}
 	return r.token(), nil

@@ -5,10 +5,10 @@
 //
 // It takes the host's redis.UniversalClient from
 // github.com/redis/go-redis/v9, so a single node, Sentinel and Cluster all
-// work: every key of one operator carries the same hash tag, its tenant and
-// operator, so they live in one slot and multi-key operations on them are
-// atomic. Session and token ids carry that scope (accessctl.ScopedID),
-// which is how a lookup by id finds the slot.
+// work: every key of one tenant carries the same hash tag, the tenant, so
+// they live in one slot and a script may change several atomically. The
+// stores are given (tenant, digest) for a session or token, never the raw
+// token.
 //
 // Tokens and sessions are stored only under the SHA-256 of what the client
 // holds. Expiry uses Redis TTLs, set to each record's lifetime, to clean up;
@@ -67,19 +67,16 @@ func (s *Store) Ping(ctx context.Context) error {
 	return mapErr("redis: ping", s.c.Ping(ctx).Err())
 }
 
-// opKey is the key prefix of one operator's records; the braces make its
-// tenant and operator the hash tag.
-func (s *Store) opKey(t backoffice.TenantID, o accessctl.OperatorID) string {
-	return s.prefix + ":{" + base64.RawURLEncoding.EncodeToString([]byte(t)) + "." + base64.RawURLEncoding.EncodeToString([]byte(o)) + "}"
+// tenantKey is the key prefix of one tenant's records. The braces make the
+// tenant the hash tag: every key of a tenant lives in one Cluster slot, so
+// a script may touch several of them atomically.
+func (s *Store) tenantKey(t backoffice.TenantID) string {
+	return s.prefix + ":{" + base64.RawURLEncoding.EncodeToString([]byte(t)) + "}"
 }
 
-// scoped finds the operator key of a session or token id.
-func (s *Store) scoped(id string) (string, backoffice.TenantID, bool) {
-	t, o, ok := accessctl.SplitScopedID(id)
-	if !ok {
-		return "", "", false
-	}
-	return s.opKey(t, o), t, true
+// opKey is the key prefix of one operator's records, in its tenant's slot.
+func (s *Store) opKey(t backoffice.TenantID, o accessctl.OperatorID) string {
+	return s.tenantKey(t) + ":" + base64.RawURLEncoding.EncodeToString([]byte(o))
 }
 
 func notFound(op string) error {
@@ -132,79 +129,104 @@ func lifetime(created, expires time.Time) time.Duration {
 	return max(expires.Sub(created), 0) + time.Minute
 }
 
-// expireIn keeps a key until the latest of its records expires: NX sets a
-// first expiry, GT only ever extends it.
-func expireIn(ctx context.Context, p goredis.Pipeliner, key string, d time.Duration) {
-	p.Do(ctx, "PEXPIRE", key, d.Milliseconds(), "NX")
-	p.Do(ctx, "PEXPIRE", key, d.Milliseconds(), "GT")
-}
+// Sessions: one key per session, named by its tenant and digest and
+// holding "operator|epoch|created|expires" with a TTL of its lifetime, so a
+// session check is one GET by (tenant, digest); and one set per operator of
+// its sessions' digests, for listing them and ending them all at once.
+// Every key of a tenant shares its hash tag, so the scripts that reach the
+// sessions of a set stay in one slot.
 
-// Sessions: one hash per operator, field = session id.
+func (s *Store) sessionPrefix(t backoffice.TenantID) string { return s.tenantKey(t) + ":s:" }
+
+func (s *Store) opSessionsKey(t backoffice.TenantID, o accessctl.OperatorID) string {
+	return s.opKey(t, o) + ":sessions"
+}
 
 func encodeSession(x *accessctl.Session) string {
-	return fmt.Sprintf("%d|%s|%s", x.Epoch, micros(x.CreatedAt), micros(x.ExpiresAt))
+	return fmt.Sprintf("%s|%d|%s|%s", base64.RawURLEncoding.EncodeToString([]byte(x.Operator)), x.Epoch, micros(x.CreatedAt), micros(x.ExpiresAt))
 }
 
-func decodeSession(id string, t backoffice.TenantID, o accessctl.OperatorID, v string) (*accessctl.Session, error) {
+func decodeSession(digest string, t backoffice.TenantID, v string) (*accessctl.Session, error) {
 	parts := strings.Split(v, "|")
-	if len(parts) != 3 {
+	if len(parts) != 4 {
 		return nil, fmt.Errorf("malformed session record")
 	}
-	epoch, err := strconv.ParseInt(parts[0], 10, 64)
+	op, err := base64.RawURLEncoding.DecodeString(parts[0])
 	if err != nil {
 		return nil, err
 	}
-	created, err := fromMicros(parts[1])
+	epoch, err := strconv.ParseInt(parts[1], 10, 64)
 	if err != nil {
 		return nil, err
 	}
-	expires, err := fromMicros(parts[2])
+	created, err := fromMicros(parts[2])
 	if err != nil {
 		return nil, err
 	}
-	return &accessctl.Session{ID: id, Tenant: t, Operator: o, Epoch: epoch, CreatedAt: created, ExpiresAt: expires}, nil
+	expires, err := fromMicros(parts[3])
+	if err != nil {
+		return nil, err
+	}
+	return &accessctl.Session{ID: digest, Tenant: t, Operator: accessctl.OperatorID(op), Epoch: epoch, CreatedAt: created, ExpiresAt: expires}, nil
 }
 
-// CreateSession implements accessctl.SessionStore.
+// CreateSession implements accessctl.SessionStore: SET, SADD and the set's
+// expiry (kept until its latest session ends) in one MULTI.
 func (s *Store) CreateSession(ctx context.Context, x *accessctl.Session) error {
-	key := s.opKey(x.Tenant, x.Operator) + ":sessions"
+	life := lifetime(x.CreatedAt, x.ExpiresAt)
+	set := s.opSessionsKey(x.Tenant, x.Operator)
 	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.HSet(ctx, key, x.ID, encodeSession(x))
-		expireIn(ctx, p, key, lifetime(x.CreatedAt, x.ExpiresAt))
+		p.Set(ctx, s.sessionPrefix(x.Tenant)+x.ID, encodeSession(x), life)
+		p.SAdd(ctx, set, x.ID)
+		p.Do(ctx, "PEXPIRE", set, life.Milliseconds(), "NX")
+		p.Do(ctx, "PEXPIRE", set, life.Milliseconds(), "GT")
 		return nil
 	})
 	return mapErr("redis: create session", err)
 }
 
-// Session implements accessctl.SessionStore: one HGET.
-func (s *Store) Session(ctx context.Context, id string) (*accessctl.Session, error) {
+// Session implements accessctl.SessionStore: one GET.
+func (s *Store) Session(ctx context.Context, tenant backoffice.TenantID, digest string) (*accessctl.Session, error) {
 	const op = "redis: session"
-	t, o, ok := accessctl.SplitScopedID(id)
-	if !ok {
-		return nil, notFound(op)
-	}
-	v, err := s.c.HGet(ctx, s.opKey(t, o)+":sessions", id).Result()
+	v, err := s.c.Get(ctx, s.sessionPrefix(tenant)+digest).Result()
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
-	x, err := decodeSession(id, t, o, v)
+	x, err := decodeSession(digest, tenant, v)
 	if err != nil {
 		return nil, &internalError{op: op, cause: err}
 	}
 	return x, nil
 }
 
-// Sessions implements accessctl.SessionStore.
+// operatorSessionsScript returns the records of the sessions in the set
+// KEYS[1] (keys named ARGV[1] + digest) as digest, record pairs, and drops
+// the digests of sessions gone.
+var operatorSessionsScript = goredis.NewScript(`
+local out = {}
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local v = redis.call('GET', ARGV[1] .. d)
+  if v then
+    out[#out + 1] = d
+    out[#out + 1] = v
+  else
+    redis.call('SREM', KEYS[1], d)
+  end
+end
+return out`)
+
+// Sessions implements accessctl.SessionStore: one Lua script.
 func (s *Store) Sessions(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) ([]*accessctl.Session, error) {
-	m, err := s.c.HGetAll(ctx, s.opKey(tenant, op)+":sessions").Result()
+	const opn = "redis: sessions"
+	v, err := operatorSessionsScript.Run(ctx, s.c, []string{s.opSessionsKey(tenant, op)}, s.sessionPrefix(tenant)).StringSlice()
 	if err != nil {
-		return nil, mapErr("redis: sessions", err)
+		return nil, mapErr(opn, err)
 	}
-	out := make([]*accessctl.Session, 0, len(m))
-	for id, v := range m {
-		x, err := decodeSession(id, tenant, op, v)
+	out := make([]*accessctl.Session, 0, len(v)/2)
+	for i := 0; i+1 < len(v); i += 2 {
+		x, err := decodeSession(v[i], tenant, v[i+1])
 		if err != nil {
-			return nil, &internalError{op: "redis: sessions", cause: err}
+			return nil, &internalError{op: opn, cause: err}
 		}
 		out = append(out, x)
 	}
@@ -217,112 +239,138 @@ func (s *Store) Sessions(ctx context.Context, tenant backoffice.TenantID, op acc
 	return out, nil
 }
 
-// DeleteSession implements accessctl.SessionStore.
-func (s *Store) DeleteSession(ctx context.Context, tenant backoffice.TenantID, id string) error {
-	key, t, ok := s.scoped(id)
-	if !ok || t != tenant {
-		return nil
-	}
-	return mapErr("redis: delete session", s.c.HDel(ctx, key+":sessions", id).Err())
+// DeleteSession implements accessctl.SessionStore: one DEL. Its digest
+// leaves the operator's set at the next listing.
+func (s *Store) DeleteSession(ctx context.Context, tenant backoffice.TenantID, digest string) error {
+	return mapErr("redis: delete session", s.c.Del(ctx, s.sessionPrefix(tenant)+digest).Err())
 }
 
-// DeleteOperatorSessions implements accessctl.SessionStore: one DEL of the
-// operator's session hash, atomic and seen by every instance at once.
+// deleteSessionsScript removes every session of the set KEYS[1] (keys
+// named ARGV[1] + digest), and the set.
+var deleteSessionsScript = goredis.NewScript(`
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  redis.call('DEL', ARGV[1] .. d)
+end
+redis.call('DEL', KEYS[1])
+return 1`)
+
+// DeleteOperatorSessions implements accessctl.SessionStore: one Lua
+// script, atomic and seen by every instance at once.
 func (s *Store) DeleteOperatorSessions(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
-	return mapErr("redis: delete sessions", s.c.Del(ctx, s.opKey(tenant, op)+":sessions").Err())
+	err := deleteSessionsScript.Run(ctx, s.c, []string{s.opSessionsKey(tenant, op)}, s.sessionPrefix(tenant)).Err()
+	return mapErr("redis: delete sessions", err)
 }
 
-// Tokens: one hash per operator and purpose, so issuing one voids the
-// earlier one.
+// Tokens: one key per token, named by its tenant and digest and holding
+// "purpose|operator|created|expires" with a TTL of its lifetime; and per
+// operator and purpose a key holding the digest of its live token, so that
+// issuing one voids the one before.
 
-func (s *Store) tokenKey(t backoffice.TenantID, o accessctl.OperatorID, purpose accessctl.TokenPurpose) string {
+func (s *Store) tokenPrefix(t backoffice.TenantID) string { return s.tenantKey(t) + ":t:" }
+
+func (s *Store) liveTokenKey(t backoffice.TenantID, o accessctl.OperatorID, purpose accessctl.TokenPurpose) string {
 	return s.opKey(t, o) + ":token:" + string(purpose)
 }
 
-// IssueToken implements accessctl.TokenStore: DEL, HSET and PEXPIREAT in
-// one MULTI.
+func encodeToken(t *accessctl.Token) string {
+	return fmt.Sprintf("%s|%s|%s|%s", t.Purpose, base64.RawURLEncoding.EncodeToString([]byte(t.Operator)), micros(t.CreatedAt), micros(t.ExpiresAt))
+}
+
+func decodeToken(digest string, t backoffice.TenantID, v string) (*accessctl.Token, error) {
+	parts := strings.Split(v, "|")
+	if len(parts) != 4 {
+		return nil, fmt.Errorf("malformed token record")
+	}
+	op, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, err
+	}
+	created, err := fromMicros(parts[2])
+	if err != nil {
+		return nil, err
+	}
+	expires, err := fromMicros(parts[3])
+	if err != nil {
+		return nil, err
+	}
+	return &accessctl.Token{ID: digest, Purpose: accessctl.TokenPurpose(parts[0]), Tenant: t, Operator: accessctl.OperatorID(op),
+		CreatedAt: created, ExpiresAt: expires}, nil
+}
+
+// issueTokenScript voids the live token whose digest KEYS[1] holds (keys
+// named ARGV[1] + digest), stores the new one at KEYS[2] (ARGV[2] its
+// digest, ARGV[3] its record) and points KEYS[1] at it, both for ARGV[4] ms.
+var issueTokenScript = goredis.NewScript(`
+local old = redis.call('GET', KEYS[1])
+if old then redis.call('DEL', ARGV[1] .. old) end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+return 1`)
+
+// IssueToken implements accessctl.TokenStore: one Lua script.
 func (s *Store) IssueToken(ctx context.Context, t *accessctl.Token) error {
-	key := s.tokenKey(t.Tenant, t.Operator, t.Purpose)
-	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.Del(ctx, key)
-		p.HSet(ctx, key, "id", t.ID, "created", micros(t.CreatedAt), "expires", micros(t.ExpiresAt))
-		p.PExpire(ctx, key, lifetime(t.CreatedAt, t.ExpiresAt))
-		return nil
-	})
+	prefix := s.tokenPrefix(t.Tenant)
+	err := issueTokenScript.Run(ctx, s.c, []string{s.liveTokenKey(t.Tenant, t.Operator, t.Purpose), prefix + t.ID},
+		prefix, t.ID, encodeToken(t), lifetime(t.CreatedAt, t.ExpiresAt).Milliseconds()).Err()
 	return mapErr("redis: issue token", err)
 }
 
-func decodeToken(purpose accessctl.TokenPurpose, t backoffice.TenantID, o accessctl.OperatorID, m map[string]string) (*accessctl.Token, error) {
-	created, err := fromMicros(m["created"])
-	if err != nil {
-		return nil, err
-	}
-	expires, err := fromMicros(m["expires"])
-	if err != nil {
-		return nil, err
-	}
-	return &accessctl.Token{ID: m["id"], Purpose: purpose, Tenant: t, Operator: o, CreatedAt: created, ExpiresAt: expires}, nil
-}
-
-// Token implements accessctl.TokenStore.
-func (s *Store) Token(ctx context.Context, purpose accessctl.TokenPurpose, id string) (*accessctl.Token, error) {
+// Token implements accessctl.TokenStore: one GET.
+func (s *Store) Token(ctx context.Context, purpose accessctl.TokenPurpose, tenant backoffice.TenantID, digest string) (*accessctl.Token, error) {
 	const op = "redis: token"
-	t, o, ok := accessctl.SplitScopedID(id)
-	if !ok {
-		return nil, notFound(op)
-	}
-	m, err := s.c.HGetAll(ctx, s.tokenKey(t, o, purpose)).Result()
+	v, err := s.c.Get(ctx, s.tokenPrefix(tenant)+digest).Result()
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
-	if m["id"] != id {
-		return nil, notFound(op)
-	}
-	tok, err := decodeToken(purpose, t, o, m)
+	tok, err := decodeToken(digest, tenant, v)
 	if err != nil {
 		return nil, &internalError{op: op, cause: err}
+	}
+	if tok.Purpose != purpose {
+		return nil, notFound(op)
 	}
 	return tok, nil
 }
 
-// consumeScript returns and deletes the token hash if it holds the id,
-// atomically: of many concurrent consumers, one gets it.
+// consumeScript returns and deletes the token KEYS[1] if it is of purpose
+// ARGV[1], atomically: of many concurrent consumers, one gets it.
 var consumeScript = goredis.NewScript(`
-if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return false end
-local v = redis.call('HGETALL', KEYS[1])
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return false end
 redis.call('DEL', KEYS[1])
 return v`)
 
 // ConsumeToken implements accessctl.TokenStore: one Lua script.
-func (s *Store) ConsumeToken(ctx context.Context, purpose accessctl.TokenPurpose, id string) (*accessctl.Token, error) {
+func (s *Store) ConsumeToken(ctx context.Context, purpose accessctl.TokenPurpose, tenant backoffice.TenantID, digest string) (*accessctl.Token, error) {
 	const op = "redis: consume token"
-	t, o, ok := accessctl.SplitScopedID(id)
-	if !ok {
-		return nil, notFound(op)
-	}
-	v, err := consumeScript.Run(ctx, s.c, []string{s.tokenKey(t, o, purpose)}, id).StringSlice()
+	v, err := consumeScript.Run(ctx, s.c, []string{s.tokenPrefix(tenant) + digest}, string(purpose)).Text()
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
-	m := make(map[string]string, len(v)/2)
-	for i := 0; i+1 < len(v); i += 2 {
-		m[v[i]] = v[i+1]
-	}
-	tok, err := decodeToken(purpose, t, o, m)
+	tok, err := decodeToken(digest, tenant, v)
 	if err != nil {
 		return nil, &internalError{op: op, cause: err}
 	}
 	return tok, nil
 }
 
-// DeleteOperatorTokens implements accessctl.TokenStore: one DEL of the
-// operator's token keys, which share a slot.
+// deleteTokensScript voids the live tokens whose digests KEYS[1..] hold
+// (keys named ARGV[1] + digest), and the pointers.
+var deleteTokensScript = goredis.NewScript(`
+for i = 1, #KEYS do
+  local d = redis.call('GET', KEYS[i])
+  if d then redis.call('DEL', ARGV[1] .. d) end
+  redis.call('DEL', KEYS[i])
+end
+return 1`)
+
+// DeleteOperatorTokens implements accessctl.TokenStore: one Lua script.
 func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
-	keys := []string{}
+	var keys []string
 	for _, p := range []accessctl.TokenPurpose{accessctl.PurposeInvitation, accessctl.PurposePasswordReset, accessctl.PurposeMFAChallenge} {
-		keys = append(keys, s.tokenKey(tenant, op, p))
+		keys = append(keys, s.liveTokenKey(tenant, op, p))
 	}
-	return mapErr("redis: delete tokens", s.c.Del(ctx, keys...).Err())
+	return mapErr("redis: delete tokens", deleteTokensScript.Run(ctx, s.c, keys, s.tokenPrefix(tenant)).Err())
 }
 
 // Attempts: one hash per operator with the run's settled failures

@@ -451,12 +451,8 @@ func testRoles(t *testing.T, newStores func(*testing.T) Stores) {
 }
 
 func testSessions(t *testing.T, newStores func(*testing.T) Stores) {
-	// Ids are scoped to their operator, as the service makes them.
-	id := func(tenant backoffice.TenantID, op accessctl.OperatorID, digest string) string {
-		return accessctl.ScopedID(tenant, op, digest)
-	}
 	sess := func(digest string, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time) *accessctl.Session {
-		return &accessctl.Session{ID: id(tenant, op, digest), Tenant: tenant, Operator: op, Epoch: 2, CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)}
+		return &accessctl.Session{ID: digest, Tenant: tenant, Operator: op, Epoch: 2, CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)}
 	}
 	t.Run("Lifecycle", func(t *testing.T) {
 		t.Parallel()
@@ -466,37 +462,42 @@ func testSessions(t *testing.T, newStores func(*testing.T) Stores) {
 		for _, s := range []*accessctl.Session{s1, s2, s3, s4} {
 			require.NoError(t, f.Sessions.CreateSession(ctx(), s))
 		}
-		got, err := f.Sessions.Session(ctx(), s1.ID)
+		got, err := f.Sessions.Session(ctx(), "t1", s1.ID)
 		require.NoError(t, err)
 		assert.Equal(t, s1, got)
-		_, err = f.Sessions.Session(ctx(), id("t1", "op1", "nope"))
+		_, err = f.Sessions.Session(ctx(), "t1", "nope")
 		requireKind(t, err, backoffice.ErrNotFound)
-		_, err = f.Sessions.Session(ctx(), "not-scoped")
-		requireKind(t, err, backoffice.ErrNotFound)
+		_, err = f.Sessions.Session(ctx(), "t2", s1.ID)
+		requireKind(t, err, backoffice.ErrNotFound) // X8: another tenant's digest is not found
 		list, err := f.Sessions.Sessions(ctx(), "t1", "op1")
 		require.NoError(t, err)
 		require.Len(t, list, 2)
 		assert.Equal(t, s1.ID, list[0].ID)
+		require.NoError(t, f.Sessions.DeleteSession(ctx(), "t2", s1.ID))
+		_, err = f.Sessions.Session(ctx(), "t1", s1.ID)
+		require.NoError(t, err, "X8: deleting in another tenant removes nothing")
 		require.NoError(t, f.Sessions.DeleteSession(ctx(), "t1", s1.ID))
 		require.NoError(t, f.Sessions.DeleteSession(ctx(), "t1", s1.ID), "deleting a missing session is not an error")
-		_, err = f.Sessions.Session(ctx(), s1.ID)
+		_, err = f.Sessions.Session(ctx(), "t1", s1.ID)
 		requireKind(t, err, backoffice.ErrNotFound)
+		list, err = f.Sessions.Sessions(ctx(), "t1", "op1")
+		require.NoError(t, err)
+		require.Len(t, list, 1)
 		// A18: revoking every session of an operator is one call.
 		require.NoError(t, f.Sessions.DeleteOperatorSessions(ctx(), "t1", "op1"))
-		_, err = f.Sessions.Session(ctx(), s2.ID)
+		_, err = f.Sessions.Session(ctx(), "t1", s2.ID)
 		requireKind(t, err, backoffice.ErrNotFound)
 		for _, s := range []*accessctl.Session{s3, s4} {
-			_, err = f.Sessions.Session(ctx(), s.ID)
+			_, err = f.Sessions.Session(ctx(), s.Tenant, s.ID)
 			require.NoError(t, err, "other operators' and tenants' sessions stay")
 		}
 	})
 }
 
 func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
-	id := func(op accessctl.OperatorID, digest string) string { return accessctl.ScopedID("t1", op, digest) }
 	tok := func(digest string, purpose accessctl.TokenPurpose, op accessctl.OperatorID) *accessctl.Token {
 		now := time.Now().UTC().Truncate(time.Microsecond)
-		return &accessctl.Token{ID: id(op, digest), Purpose: purpose, Tenant: "t1", Operator: op, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		return &accessctl.Token{ID: digest, Purpose: purpose, Tenant: "t1", Operator: op, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	}
 	t.Run("IssueVoidsEarlier", func(t *testing.T) {
 		t.Parallel()
@@ -506,31 +507,33 @@ func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
 		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("o", accessctl.PurposeInvitation, "op2")))
 		b := tok("b", accessctl.PurposeInvitation, "op1")
 		require.NoError(t, f.Tokens.IssueToken(ctx(), b))
-		_, err := f.Tokens.Token(ctx(), accessctl.PurposeInvitation, id("op1", "a"))
+		_, err := f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "t1", "a")
 		requireKind(t, err, backoffice.ErrNotFound) // A7: a resend voids earlier links
-		got, err := f.Tokens.Token(ctx(), accessctl.PurposeInvitation, b.ID)
+		got, err := f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "t1", b.ID)
 		require.NoError(t, err)
 		assert.Equal(t, b, got)
-		_, err = f.Tokens.Token(ctx(), accessctl.PurposePasswordReset, id("op1", "r"))
+		_, err = f.Tokens.Token(ctx(), accessctl.PurposePasswordReset, "t1", "r")
 		require.NoError(t, err, "another purpose keeps its token")
-		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, id("op2", "o"))
+		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "t1", "o")
 		require.NoError(t, err, "another operator keeps its token")
-		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "not-scoped")
-		requireKind(t, err, backoffice.ErrNotFound)
+		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "t2", b.ID)
+		requireKind(t, err, backoffice.ErrNotFound) // X8
 	})
 	t.Run("ConsumeOnce", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, newStores)
 		a := tok("a", accessctl.PurposePasswordReset, "op1")
 		require.NoError(t, f.Tokens.IssueToken(ctx(), a))
-		_, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposeInvitation, a.ID)
+		_, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposeInvitation, "t1", a.ID)
 		requireKind(t, err, backoffice.ErrNotFound) // wrong purpose spends nothing
-		_, err = f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, id("op1", "other"))
-		requireKind(t, err, backoffice.ErrNotFound) // wrong id spends nothing
-		got, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, a.ID)
+		_, err = f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, "t1", "other")
+		requireKind(t, err, backoffice.ErrNotFound) // wrong digest spends nothing
+		_, err = f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, "t2", a.ID)
+		requireKind(t, err, backoffice.ErrNotFound) // X8: another tenant spends nothing
+		got, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, "t1", a.ID)
 		require.NoError(t, err)
 		assert.Equal(t, a, got)
-		_, err = f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, a.ID)
+		_, err = f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, "t1", a.ID)
 		requireKind(t, err, backoffice.ErrNotFound) // A11: single use
 	})
 	t.Run("ConsumeConcurrent", func(t *testing.T) {
@@ -542,7 +545,7 @@ func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
 		var wg sync.WaitGroup
 		for range 100 {
 			wg.Go(func() {
-				_, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, a.ID)
+				_, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, "t1", a.ID)
 				switch {
 				case err == nil:
 					ok.Add(1)
@@ -564,11 +567,11 @@ func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
 		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("b", accessctl.PurposeInvitation, "op1")))
 		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("c", accessctl.PurposeInvitation, "op2")))
 		require.NoError(t, f.Tokens.DeleteOperatorTokens(ctx(), "t1", "op1"))
-		_, err := f.Tokens.Token(ctx(), accessctl.PurposePasswordReset, id("op1", "a"))
+		_, err := f.Tokens.Token(ctx(), accessctl.PurposePasswordReset, "t1", "a")
 		requireKind(t, err, backoffice.ErrNotFound)
-		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, id("op1", "b"))
+		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "t1", "b")
 		requireKind(t, err, backoffice.ErrNotFound)
-		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, id("op2", "c"))
+		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "t1", "c")
 		require.NoError(t, err)
 	})
 }
