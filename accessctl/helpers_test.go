@@ -32,7 +32,6 @@ type env struct {
 	ids      *ids.Generator
 	admin    *accessctl.Operator
 	adminCtx context.Context
-	n        int
 }
 
 var e0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
