@@ -20,7 +20,7 @@ type Actor struct {
 	kind        backoffice.ActorKind
 	roles       []RoleName
 	grants      []*compiledRole
-	set         PermSet
+	set         permSet
 	cat         *Catalog
 	admin       bool
 	allAccounts bool

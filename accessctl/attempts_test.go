@@ -15,6 +15,7 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/accessctl/password"
 	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/storage/memory"
 )
@@ -215,11 +216,11 @@ func TestFloodOfRefusalsLeavesRealLoginsFast(t *testing.T) {
 type flood struct {
 	t      testing.TB
 	svc    *accessctl.Service
-	hasher *accessctl.PasswordHasher
+	hasher *password.Hasher
 }
 
 func newFlood(t testing.TB) *flood {
-	h, err := accessctl.NewPasswordHasher(accessctl.Argon2Params{}, 2)
+	h, err := password.NewHasher(password.Params{}, 2)
 	require.NoError(t, err)
 	clk := testkit.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
 	svc, err := accessctl.NewService(accessctl.Config{Store: memory.New(), Now: clk.Now, Hasher: h})
@@ -314,4 +315,35 @@ func TestLinkWriteRetriesConflicts(t *testing.T) {
 	got := e.get(invited.ID)
 	assert.Equal(t, accessctl.StatusActive, got.Status)
 	assert.Equal(t, res.Enrolment.Secret, got.MFASecret)
+}
+
+// A9, A20: a login for an unknown username takes about as long as one for
+// a real operator, but waits instead of hashing, so that a flood of them
+// leaves the hashing slots to logins that may succeed.
+func TestUnknownUserWaitsWithoutHashing(t *testing.T) {
+	h, err := password.NewHasher(password.Params{}, 0)
+	require.NoError(t, err)
+	st := &fakeTenantStore{}
+	s, err := accessctl.NewService(accessctl.Config{Store: st, Hasher: h})
+	require.NoError(t, err)
+	typical := h.Stats().Typical
+	require.Positive(t, typical)
+	start := time.Now()
+	_, err = s.Login(context.Background(), "acme", "nobody", "Zebra-Crossing-77")
+	took := time.Since(start)
+	require.Same(t, accessctl.ErrLoginRefused, err)
+	assert.Zero(t, h.Stats().Verifies, "no argon2id run for an unknown user")
+	assert.GreaterOrEqual(t, took, typical, "the refusal waits as long as a check")
+}
+
+// fakeTenantStore knows one tenant with no operators; everything else is
+// the zero Store, unused by the test.
+type fakeTenantStore struct{ accessctl.Store }
+
+func (fakeTenantStore) Tenant(context.Context, backoffice.TenantID) (*accessctl.Tenant, error) {
+	return &accessctl.Tenant{ID: "acme", Preset: accessctl.PresetDashboard}, nil
+}
+
+func (fakeTenantStore) OperatorByLogin(context.Context, backoffice.TenantID, string) (*accessctl.Operator, error) {
+	return nil, backoffice.NewError(backoffice.ErrNotFound, "test", "")
 }

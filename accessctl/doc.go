@@ -60,7 +60,7 @@
 // unknown or disabled login, a wrong or replayed code, no attempt left, a
 // store failure or race inside the login), is the one value
 // ErrLoginRefused, and takes about as long: a refusal that needs no hash
-// waits as long as one (PasswordHasher.Delay) without taking a hashing
+// waits as long as one (password.Hasher.Delay) without taking a hashing
 // slot, so a flood of them leaves the slots to logins that may succeed.
 // Store failures so hidden go to Config.ReportError.
 //

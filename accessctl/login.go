@@ -31,17 +31,6 @@ type MFAEnrolment struct {
 	URI    backoffice.Secret
 }
 
-// ErrLoginRefused is the one answer to every refused login step (A9,
-// A20): a wrong, unknown or disabled login, a wrong or replayed code, an
-// expired login step, no attempt left, and any store failure or race
-// inside the login. Login and CompleteLogin return this very value, so a
-// caller cannot tell one refusal from another by its type, text or HTTP
-// status; the service reports the cause of a store failure through
-// Config.ReportError. It is an ErrUnauthenticated.
-var ErrLoginRefused error = &backoffice.Error{Kind: backoffice.ErrUnauthenticated, Op: "accessctl: login",
-	Msg: "wrong login, password or code, or the login step expired, or this operator cannot log in now; " +
-		"after too many failures an operator manager must unblock it"}
-
 func (s *Service) selfRef(o *Operator) backoffice.ActorRef {
 	return backoffice.ActorRef{Kind: backoffice.ActorOperator, ID: string(o.ID), Name: o.LoginName()}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/accessctl/password"
 )
 
 const pw = backoffice.Secret("Zebra-Crossing-77")
@@ -328,7 +329,7 @@ func TestChangePassword(t *testing.T) {
 
 // A8: the policy can be listed for a UI and is enforced.
 func TestPasswordPolicy(t *testing.T) {
-	p := accessctl.DefaultPasswordPolicy()
+	p := password.DefaultPolicy()
 	crit := p.Criteria()
 	assert.Contains(t, crit, "between 12 and 128 characters")
 	assert.Contains(t, crit, "must not contain the username or email")
@@ -391,7 +392,7 @@ func TestRehashOnLogin(t *testing.T) {
 	e := newEnv(t, accessctl.PresetDashboard)
 	o := e.withPassword("mona", accessctl.RoleReadOnly)
 	assert.Contains(t, string(e.get(o.ID).PasswordHash), "m=19456,")
-	stronger, err := accessctl.NewPasswordHasher(accessctl.Argon2Params{MemoryKiB: 24 * 1024, Time: 2, Threads: 1}, 1)
+	stronger, err := password.NewHasher(password.Params{MemoryKiB: 24 * 1024, Time: 2, Threads: 1}, 1)
 	require.NoError(t, err)
 	e.svc, err = accessctl.NewService(accessctl.Config{Store: e.store, Notifier: e.rec, Now: e.clock.Now, NewID: e.ids.NewID, Hasher: stronger})
 	require.NoError(t, err)

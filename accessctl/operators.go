@@ -192,7 +192,7 @@ func actorGuard(a *Actor) Guard {
 	if a == nil || a.kind != backoffice.ActorOperator {
 		return Guard{}
 	}
-	return Guard{Actor: &ActorCheck{ID: OperatorID(a.id), Epoch: a.epoch}}
+	return Guard{Actor: OperatorID(a.id), ActorEpoch: a.epoch}
 }
 
 // Bootstrap creates a tenant and its first Administrator with a password.

@@ -12,8 +12,10 @@ import (
 // hosts add their own through NewCatalog.
 type Permission string
 
-// Views: the dashboard pages an operator may open.
+// The built-in permissions, by area. Together the operator-management
+// ones are the operator-management permission of rule A3.
 const (
+	// Views: the dashboard pages an operator may open.
 	PermViewSearchUsers        Permission = "view.search_users"
 	PermViewProfilesBoard      Permission = "view.profiles_board"
 	PermViewAllUsers           Permission = "view.all_users"
@@ -24,10 +26,8 @@ const (
 	PermViewBulkCards          Permission = "view.bulk_cards"
 	PermViewOnboardingUsers    Permission = "view.onboarding_users"
 	PermViewOperators          Permission = "view.operators"
-)
 
-// End-user actions.
-const (
+	// End-user actions.
 	PermEndUserRead            Permission = "enduser.read"
 	PermEndUserCreate          Permission = "enduser.create"
 	PermEndUserEdit            Permission = "enduser.edit"
@@ -36,31 +36,25 @@ const (
 	PermEndUserForgotPassword  Permission = "enduser.forgot_password"
 	PermEndUserKYCRequest      Permission = "enduser.kyc_request"
 	PermEndUserKYCDecide       Permission = "enduser.kyc_decide"
-)
 
-// SCA device actions.
-const (
+	// SCA device actions.
 	PermDeviceRead     Permission = "scadevice.read"
 	PermDeviceLock     Permission = "scadevice.lock"
 	PermDeviceUnlock   Permission = "scadevice.unlock"
 	PermDeviceResetPIN Permission = "scadevice.reset_pin"
 	PermDeviceDelete   Permission = "scadevice.delete"
-)
 
-// Money-side permissions the presets grant; the library itself does not
-// implement beneficiaries, transfers or cards, but hosts that do check these.
-const (
+	// Money-side permissions the presets grant; the library itself does not
+	// implement beneficiaries, transfers or cards, but hosts that do check these.
 	PermBeneficiaryRead   Permission = "beneficiary.read"
 	PermBeneficiaryManage Permission = "beneficiary.manage"
 	PermTransferRead      Permission = "transfer.read"
 	PermTransferCreate    Permission = "transfer.create"
 	PermCardRead          Permission = "card.read"
 	PermCardBulkCreate    Permission = "card.bulk_create"
-)
 
-// Operator management: together these are the operator-management
-// permission of rule A3.
-const (
+	// Operator management: together these are the operator-management
+	// permission of rule A3.
 	PermOperatorRead          Permission = "operator.read"
 	PermOperatorCreate        Permission = "operator.create"
 	PermOperatorEdit          Permission = "operator.edit"
@@ -71,10 +65,8 @@ const (
 	PermOperatorPasswordReset Permission = "operator.password_reset"
 	PermOperatorHistory       Permission = "operator.history"
 	PermOperatorSessions      Permission = "operator.sessions"
-)
 
-// Tenant configuration.
-const (
+	// Tenant configuration.
 	PermRoleManage      Permission = "role.manage"
 	PermTenantConfigure Permission = "tenant.configure"
 	PermAuditRead       Permission = "audit.read"
@@ -139,16 +131,16 @@ func builtinPermissions() []PermissionInfo {
 	}
 }
 
-// MaxPermissions is the size of a catalog's bitset.
-const MaxPermissions = 256
+// maxPermissions is the size of a catalog's bitset.
+const maxPermissions = 256
 
-// PermSet is a compiled set of permissions of one catalog: one bit each.
-type PermSet [MaxPermissions / 64]uint64
+// permSet is a compiled set of permissions of one catalog: one bit each.
+type permSet [maxPermissions / 64]uint64
 
-func (s *PermSet) set(i uint16)      { s[i>>6] |= 1 << (i & 63) }
-func (s *PermSet) has(i uint16) bool { return s[i>>6]&(1<<(i&63)) != 0 }
-func (s *PermSet) union(o *PermSet)  { s[0] |= o[0]; s[1] |= o[1]; s[2] |= o[2]; s[3] |= o[3] }
-func (s *PermSet) subsetOf(o *PermSet) bool {
+func (s *permSet) set(i uint16)      { s[i>>6] |= 1 << (i & 63) }
+func (s *permSet) has(i uint16) bool { return s[i>>6]&(1<<(i&63)) != 0 }
+func (s *permSet) union(o *permSet)  { s[0] |= o[0]; s[1] |= o[1]; s[2] |= o[2]; s[3] |= o[3] }
+func (s *permSet) subsetOf(o *permSet) bool {
 	return s[0]&^o[0] == 0 && s[1]&^o[1] == 0 && s[2]&^o[2] == 0 && s[3]&^o[3] == 0
 }
 
@@ -165,8 +157,8 @@ type Catalog struct {
 // unique.
 func NewCatalog(extra ...PermissionInfo) (*Catalog, error) {
 	all := append(builtinPermissions(), extra...)
-	if len(all) > MaxPermissions {
-		return nil, backoffice.Errorf(backoffice.ErrInvalid, "accessctl: new catalog", "at most %d permissions", MaxPermissions)
+	if len(all) > maxPermissions {
+		return nil, backoffice.Errorf(backoffice.ErrInvalid, "accessctl: new catalog", "at most %d permissions", maxPermissions)
 	}
 	c := &Catalog{perms: all, index: make(map[Permission]uint16, len(all))}
 	for i, p := range all {
@@ -205,8 +197,8 @@ func (c *Catalog) Permissions() []PermissionInfo { return append([]PermissionInf
 func (c *Catalog) Has(p Permission) bool { _, ok := c.index[p]; return ok }
 
 // compile turns permission names into a set; unknown names are an error.
-func (c *Catalog) compile(perms []Permission) (PermSet, error) {
-	var s PermSet
+func (c *Catalog) compile(perms []Permission) (permSet, error) {
+	var s permSet
 	var v backoffice.Violations
 	for _, p := range perms {
 		i, ok := c.index[p]

@@ -130,7 +130,7 @@ func join(base []Permission, more ...Permission) []Permission {
 // compiledRole is a role with its permission set resolved against a catalog.
 type compiledRole struct {
 	Role
-	set PermSet
+	set permSet
 }
 
 // roleSet is the compiled roles of one tenant: its preset's and its custom ones.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/backoffice-go/backoffice"
+	"github.com/backoffice-go/backoffice/accessctl/password"
 	"github.com/backoffice-go/backoffice/internal/ids"
 )
 
@@ -31,10 +32,10 @@ type Config struct {
 	// Presets are the role presets tenants may start from. Nil means
 	// DashboardPreset and PortalPreset.
 	Presets []Preset
-	// PasswordPolicy nil means DefaultPasswordPolicy.
-	PasswordPolicy *PasswordPolicy
+	// PasswordPolicy nil means password.DefaultPolicy().
+	PasswordPolicy *password.Policy
 	// Hasher nil means argon2id at the OWASP minimum, bounded to the CPU count.
-	Hasher *PasswordHasher
+	Hasher *password.Hasher
 	// Now is the clock (X5). Nil means time.Now.
 	Now func() time.Time
 	// NewID generates ids that sort by creation time (X5). Nil means UUIDv7.
@@ -82,8 +83,8 @@ type Service struct {
 	cat      *Catalog
 	presets  map[string]Preset
 	compiled map[string]*roleSet // each preset's roles, compiled once
-	policy   PasswordPolicy
-	hasher   *PasswordHasher
+	policy   password.Policy
+	hasher   *password.Hasher
 	now      func() time.Time
 	newID    func() string
 	issuer   string
@@ -134,7 +135,7 @@ func NewService(cfg Config) (*Service, error) {
 		}
 		s.presets[p.Name], s.compiled[p.Name] = p, rs
 	}
-	s.policy = DefaultPasswordPolicy()
+	s.policy = password.DefaultPolicy()
 	if cfg.PasswordPolicy != nil {
 		s.policy = *cfg.PasswordPolicy
 		if s.policy.MinLength < 8 || s.policy.MaxLength < s.policy.MinLength {
@@ -142,7 +143,7 @@ func NewService(cfg Config) (*Service, error) {
 		}
 	}
 	if s.hasher == nil {
-		if s.hasher, err = NewPasswordHasher(Argon2Params{}, 0); err != nil {
+		if s.hasher, err = password.NewHasher(password.Params{}, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -183,7 +184,7 @@ func NewService(cfg Config) (*Service, error) {
 func (s *Service) Catalog() *Catalog { return s.cat }
 
 // PasswordPolicy returns the policy in force, whose Criteria a UI can show.
-func (s *Service) PasswordPolicy() PasswordPolicy { return s.policy }
+func (s *Service) PasswordPolicy() password.Policy { return s.policy }
 
 // clock returns the current time in UTC at microsecond precision, the
 // precision every store keeps.

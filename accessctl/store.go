@@ -24,30 +24,15 @@ type Guard struct {
 	// ErrFailedPrecondition and changes nothing (A15).
 	KeepAdmin RoleName
 	// Actor, when set, is the operator on whose behalf the write runs: the
-	// store must find it, in the same atomic step, still active and at the
-	// session epoch its actor was built with, or fail with ErrActorChanged
-	// and change nothing. It closes the gap between authenticating a
-	// request and writing its change, in which the actor may have been
-	// deactivated, blocked or stripped of roles on another instance.
-	Actor *ActorCheck
+	// store must find it, in the same atomic step, still active and at
+	// session epoch ActorEpoch, the one its actor was built with, or fail
+	// with ErrActorChanged and change nothing. It closes the gap between
+	// authenticating a request and writing its change, in which the actor
+	// may have been deactivated, blocked or stripped of roles on another
+	// instance.
+	Actor      OperatorID
+	ActorEpoch int64
 }
-
-// ActorCheck names an operator and the session epoch its actor was built
-// with.
-type ActorCheck struct {
-	ID    OperatorID
-	Epoch int64
-}
-
-// ErrActorChanged is what a store returns when a Guard's ActorCheck fails.
-// It is an ErrUnauthenticated.
-var ErrActorChanged error = &backoffice.Error{Kind: backoffice.ErrUnauthenticated, Op: "accessctl",
-	Msg: "your access changed while this request ran (deactivated, blocked or roles changed); log in again"}
-
-// ErrLastAdministrator is what a store returns when a Guard fails (A15).
-// It is an ErrFailedPrecondition.
-var ErrLastAdministrator error = &backoffice.Error{Kind: backoffice.ErrFailedPrecondition, Op: "accessctl",
-	Msg: "this is the last active Administrator of the tenant; make another operator Administrator first"}
 
 // TenantStore persists tenants and their settings.
 type TenantStore interface {

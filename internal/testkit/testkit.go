@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/accessctl/password"
 )
 
 // Clock is a settable clock, safe for concurrent use.
@@ -34,8 +34,8 @@ func (c *Clock) Advance(d time.Duration) {
 }
 
 // Hasher returns a hasher at the OWASP minimum, shared by a test binary.
-var Hasher = sync.OnceValue(func() *accessctl.PasswordHasher {
-	h, err := accessctl.NewPasswordHasher(accessctl.Argon2Params{}, 0)
+var Hasher = sync.OnceValue(func() *password.Hasher {
+	h, err := password.NewHasher(password.Params{}, 0)
 	if err != nil {
 		panic(err)
 	}

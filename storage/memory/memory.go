@@ -214,14 +214,14 @@ func (t *operatorTable) activeAdmins(role accessctl.RoleName) int {
 
 // actorLive checks a guard's actor under s.mu.
 func (s *Store) actorLive(tenant backoffice.TenantID, g accessctl.Guard) error {
-	if g.Actor == nil {
+	if g.Actor == "" {
 		return nil
 	}
 	var a *accessctl.Operator
 	if t := s.operators[tenant]; t != nil {
-		a = t.byID[g.Actor.ID]
+		a = t.byID[g.Actor]
 	}
-	if a == nil || a.Status != accessctl.StatusActive || a.SessionEpoch != g.Actor.Epoch {
+	if a == nil || a.Status != accessctl.StatusActive || a.SessionEpoch != g.ActorEpoch {
 		return accessctl.ErrActorChanged
 	}
 	return nil

@@ -266,7 +266,7 @@ func (s *Store) Operators(ctx context.Context, tenant backoffice.TenantID, q acc
 // then the count of active Administrators after it (A15). A write with no
 // guard is the single statement alone.
 func (s *Store) guarded(ctx context.Context, tenant backoffice.TenantID, g accessctl.Guard, query string, write func(tx *sqlx.Tx) error) error {
-	if g.KeepAdmin == "" && g.Actor == nil {
+	if g.KeepAdmin == "" && g.Actor == "" {
 		return write(nil)
 	}
 	// Prepare outside the transaction: a transaction waiting for the lock
@@ -281,9 +281,9 @@ func (s *Store) guarded(ctx context.Context, tenant backoffice.TenantID, g acces
 		if _, err := s.exec(ctx, tx, qLockTenant, string(tenant)); err != nil {
 			return err
 		}
-		if g.Actor != nil {
+		if g.Actor != "" {
 			var one int
-			err := s.get(ctx, tx, &one, qActorLive, string(tenant), string(g.Actor.ID), g.Actor.Epoch)
+			err := s.get(ctx, tx, &one, qActorLive, string(tenant), string(g.Actor), g.ActorEpoch)
 			if errors.Is(err, sql.ErrNoRows) {
 				return accessctl.ErrActorChanged
 			}

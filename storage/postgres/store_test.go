@@ -14,6 +14,7 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/accessctl/password"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/internal/testserver"
 	"github.com/backoffice-go/backoffice/storage/postgres"
@@ -154,7 +155,7 @@ func TestLastAdministratorAcrossInstances(t *testing.T) {
 	dsn := testserver.Schema(t)
 	var services []*accessctl.Service
 	var stores []*postgres.Store
-	hasher, err := accessctl.NewPasswordHasher(accessctl.Argon2Params{}, 0)
+	hasher, err := password.NewHasher(password.Params{}, 0)
 	require.NoError(t, err)
 	for i := range 2 {
 		db, err := sql.Open("postgres", dsn)

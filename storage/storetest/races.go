@@ -14,6 +14,7 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/accessctl/password"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/scadevice"
@@ -74,7 +75,7 @@ type raceEnv struct {
 	attempts *countingAttempts
 	rec      *memory.Recorder
 	clock    *testkit.Clock
-	hashers  [2]*accessctl.PasswordHasher
+	hashers  [2]*password.Hasher
 	ops      [2]*accessctl.Service
 	users    [2]*enduser.Service   // nil when the adapter keeps no end users
 	devices  [2]*scadevice.Service // nil when it keeps no devices
@@ -103,7 +104,7 @@ func newRaceEnv(t *testing.T, newStores func(*testing.T) Stores) *raceEnv {
 		clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second))}
 	store := accessStore{st.Tenants, st.Operators, st.Roles, st.Audit, st.Sessions, st.Tokens, e.attempts}
 	for i := range 2 {
-		h, err := accessctl.NewPasswordHasher(accessctl.Argon2Params{}, 0)
+		h, err := password.NewHasher(password.Params{}, 0)
 		require.NoError(t, err)
 		e.hashers[i] = h
 		e.ops[i], err = accessctl.NewService(accessctl.Config{Store: store, Notifier: e.rec, Now: e.clock.Now, Hasher: h,

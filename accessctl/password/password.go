@@ -1,4 +1,8 @@
-package accessctl
+// Package password hashes and checks operators' passwords for package
+// accessctl: argon2id at or above the OWASP minimum, with its parameters
+// in each hash so they can be raised later, a bound on how many hashes
+// run at once, and a configurable policy that can be listed for a UI.
+package password
 
 import (
 	"context"
@@ -18,9 +22,9 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// PasswordPolicy is the configurable password policy (A8). The zero value
-// is not useful; start from DefaultPasswordPolicy.
-type PasswordPolicy struct {
+// Policy is the configurable password policy (A8). The zero value
+// is not useful; start from DefaultPolicy.
+type Policy struct {
 	MinLength     int
 	MaxLength     int
 	RequireLower  bool
@@ -35,16 +39,16 @@ type PasswordPolicy struct {
 	RejectCommon bool
 }
 
-// DefaultPasswordPolicy is 12 to 128 characters with lower case, upper
+// DefaultPolicy is 12 to 128 characters with lower case, upper
 // case and a digit, not containing the username or email, not common.
-func DefaultPasswordPolicy() PasswordPolicy {
-	return PasswordPolicy{MinLength: 12, MaxLength: 128, RequireLower: true, RequireUpper: true,
+func DefaultPolicy() Policy {
+	return Policy{MinLength: 12, MaxLength: 128, RequireLower: true, RequireUpper: true,
 		RequireDigit: true, RejectIdentity: true, RejectCommon: true}
 }
 
 // Criteria lists the policy in words, so a UI can show it next to the
 // password field.
-func (p PasswordPolicy) Criteria() []string {
+func (p Policy) Criteria() []string {
 	c := []string{fmt.Sprintf("between %d and %d characters", p.MinLength, p.MaxLength)}
 	if p.RequireLower {
 		c = append(c, "at least one lower-case letter")
@@ -69,7 +73,7 @@ func (p PasswordPolicy) Criteria() []string {
 
 // Check returns the reasons the password fails the policy, empty if it
 // passes. The reasons never repeat the password.
-func (p PasswordPolicy) Check(password, username, email string) []string {
+func (p Policy) Check(password, username, email string) []string {
 	var out []string
 	n := utf8.RuneCountInString(password)
 	if !utf8.ValidString(password) {
@@ -145,23 +149,23 @@ var commonPasswords = [...]string{
 	"backoffice", "dashboard", "banking", "payments",
 }
 
-// Argon2Params are the argon2id cost parameters. They are stored in each
+// Params are the argon2id cost parameters. They are stored in each
 // hash, so raising them later rehashes every password at its next login.
-type Argon2Params struct {
+type Params struct {
 	MemoryKiB uint32
 	Time      uint32
 	Threads   uint8
 }
 
-// MinArgon2Params is the OWASP minimum for argon2id: 19 MiB, 2 passes, 1
-// lane. NewPasswordHasher refuses anything weaker.
-var MinArgon2Params = Argon2Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
+// MinParams is the OWASP minimum for argon2id: 19 MiB, 2 passes, 1
+// lane. NewHasher refuses anything weaker.
+var MinParams = Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
 
-func (p Argon2Params) weakerThan(q Argon2Params) bool {
+func (p Params) weakerThan(q Params) bool {
 	return p.MemoryKiB < q.MemoryKiB || p.Time < q.Time || p.Threads < q.Threads
 }
 
-// PasswordHasher hashes and verifies passwords with argon2id. At most
+// Hasher hashes and verifies passwords with argon2id. At most
 // MaxConcurrent hashes run at once (default: the number of CPUs), so a
 // flood of logins queues instead of exhausting memory; a queued call gives
 // up when its context ends.
@@ -170,8 +174,8 @@ func (p Argon2Params) weakerThan(q Argon2Params) bool {
 // no attempt left) calls Delay instead: it waits as long as a check takes
 // without taking a slot, so a flood of such refusals neither slows real
 // logins nor tells an attacker which refusal it got (A9, A20).
-type PasswordHasher struct {
-	params   Argon2Params
+type Hasher struct {
+	params   Params
 	sem      chan struct{}
 	dummy    string
 	inflight atomic.Int32
@@ -181,8 +185,8 @@ type PasswordHasher struct {
 	typical  atomic.Int64 // moving average of a Verify, in nanoseconds
 }
 
-// HasherStats counts what a hasher did since it was made.
-type HasherStats struct {
+// Stats counts what a hasher did since it was made.
+type Stats struct {
 	// Hashes and Verifies count the argon2id computations run, by kind.
 	Hashes, Verifies int64
 	// Peak is the most computations that ran at once.
@@ -193,15 +197,15 @@ type HasherStats struct {
 }
 
 // Stats returns the hasher's counters, for metrics and tests.
-func (h *PasswordHasher) Stats() HasherStats {
-	return HasherStats{Hashes: h.hashes.Load(), Verifies: h.verifies.Load(), Peak: int(h.peak.Load()),
+func (h *Hasher) Stats() Stats {
+	return Stats{Hashes: h.hashes.Load(), Verifies: h.verifies.Load(), Peak: int(h.peak.Load()),
 		Typical: time.Duration(h.typical.Load())}
 }
 
 // Delay waits as long as a Verify typically takes, or until ctx ends,
 // without computing anything. A refusal that needs no hash calls it so
 // that it takes as long as one that did.
-func (h *PasswordHasher) Delay(ctx context.Context) {
+func (h *Hasher) Delay(ctx context.Context) {
 	t := time.NewTimer(time.Duration(h.typical.Load()))
 	defer t.Stop()
 	select {
@@ -211,7 +215,7 @@ func (h *PasswordHasher) Delay(ctx context.Context) {
 }
 
 // observe folds one Verify's duration into the moving average (1/8 weight).
-func (h *PasswordHasher) observe(d time.Duration) {
+func (h *Hasher) observe(d time.Duration) {
 	for {
 		old := h.typical.Load()
 		next := old + (int64(d)-old)/8
@@ -224,20 +228,20 @@ func (h *PasswordHasher) observe(d time.Duration) {
 	}
 }
 
-// NewPasswordHasher returns a hasher with the given parameters and bound.
-// A zero Params means MinArgon2Params; maxConcurrent <= 0 means
+// NewHasher returns a hasher with the given parameters and bound.
+// A zero Params means MinParams; maxConcurrent <= 0 means
 // runtime.NumCPU(). Parameters below the OWASP minimum are an ErrInvalid.
-func NewPasswordHasher(p Argon2Params, maxConcurrent int) (*PasswordHasher, error) {
-	if p == (Argon2Params{}) {
-		p = MinArgon2Params
+func NewHasher(p Params, maxConcurrent int) (*Hasher, error) {
+	if p == (Params{}) {
+		p = MinParams
 	}
-	if p.weakerThan(MinArgon2Params) {
-		return nil, backoffice.NewError(backoffice.ErrInvalid, "accessctl: new password hasher", "argon2id parameters below the OWASP minimum (19 MiB, t=2, p=1)")
+	if p.weakerThan(MinParams) {
+		return nil, backoffice.NewError(backoffice.ErrInvalid, "password: new hasher", "argon2id parameters below the OWASP minimum (19 MiB, t=2, p=1)")
 	}
 	if maxConcurrent <= 0 {
 		maxConcurrent = runtime.NumCPU()
 	}
-	h := &PasswordHasher{params: p, sem: make(chan struct{}, maxConcurrent)}
+	h := &Hasher{params: p, sem: make(chan struct{}, maxConcurrent)}
 	var pw [16]byte
 	_, _ = rand.Read(pw[:])
 	start := time.Now()
@@ -252,13 +256,13 @@ func NewPasswordHasher(p Argon2Params, maxConcurrent int) (*PasswordHasher, erro
 }
 
 // MaxConcurrent returns the bound on hashes running at once.
-func (h *PasswordHasher) MaxConcurrent() int { return cap(h.sem) }
+func (h *Hasher) MaxConcurrent() int { return cap(h.sem) }
 
-func (h *PasswordHasher) acquire(ctx context.Context) error {
+func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
-		return backoffice.NewError(backoffice.ErrUnavailable, "accessctl: hash password", "too many logins at once; retry shortly")
+		return backoffice.NewError(backoffice.ErrUnavailable, "password: hash", "too many logins at once; retry shortly")
 	}
 	n := h.inflight.Add(1)
 	for {
@@ -270,22 +274,22 @@ func (h *PasswordHasher) acquire(ctx context.Context) error {
 	return nil
 }
 
-func (h *PasswordHasher) release() {
+func (h *Hasher) release() {
 	h.inflight.Add(-1)
 	<-h.sem
 }
 
 // Hash returns the PHC-format argon2id hash of the password, with a fresh
 // 16-byte salt and the parameters in it.
-func (h *PasswordHasher) Hash(ctx context.Context, password string) (backoffice.Secret, error) {
+func (h *Hasher) Hash(ctx context.Context, password string) (backoffice.Secret, error) {
 	s, err := h.hash(ctx, password)
 	return backoffice.Secret(s), err
 }
 
-func (h *PasswordHasher) hash(ctx context.Context, password string) (string, error) {
+func (h *Hasher) hash(ctx context.Context, password string) (string, error) {
 	var salt [16]byte
 	if _, err := rand.Read(salt[:]); err != nil {
-		return "", backoffice.NewError(backoffice.ErrUnavailable, "accessctl: hash password", "no randomness available")
+		return "", backoffice.NewError(backoffice.ErrUnavailable, "password: hash", "no randomness available")
 	}
 	if err := h.acquire(ctx); err != nil {
 		return "", err
@@ -302,7 +306,7 @@ func (h *PasswordHasher) hash(ctx context.Context, password string) (string, err
 // was made with weaker parameters than the hasher's and should be replaced.
 // An empty or malformed hash is verified against a dummy hash, so the
 // answer takes as long as a real one (A9) and is false.
-func (h *PasswordHasher) Verify(ctx context.Context, hash backoffice.Secret, password string) (ok, rehash bool, err error) {
+func (h *Hasher) Verify(ctx context.Context, hash backoffice.Secret, password string) (ok, rehash bool, err error) {
 	p, salt, key, perr := parsePHC(string(hash))
 	if perr != nil {
 		p, salt, key, _ = parsePHC(h.dummy)
@@ -319,8 +323,8 @@ func (h *PasswordHasher) Verify(ctx context.Context, hash backoffice.Secret, pas
 	return ok, ok && p.weakerThan(h.params), nil
 }
 
-func parsePHC(s string) (Argon2Params, []byte, []byte, error) {
-	var p Argon2Params
+func parsePHC(s string) (Params, []byte, []byte, error) {
+	var p Params
 	parts := strings.Split(s, "$")
 	bad := fmt.Errorf("malformed argon2id hash")
 	if len(parts) != 6 || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2.Version) {
@@ -350,5 +354,5 @@ func parsePHC(s string) (Argon2Params, []byte, []byte, error) {
 	if err1 != nil || err2 != nil || len(salt) < 8 || len(key) < 16 {
 		return p, nil, nil, bad
 	}
-	return Argon2Params{MemoryKiB: uint32(m), Time: uint32(t), Threads: uint8(th)}, salt, key, nil
+	return Params{MemoryKiB: uint32(m), Time: uint32(t), Threads: uint8(th)}, salt, key, nil
 }
