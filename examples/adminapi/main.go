@@ -172,7 +172,10 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	} else {
 		durable = memory.New()
 	}
-	cfg := accessctl.Config{Store: durable, Notifier: mail}
+	// Errors the services handle themselves (a notice not delivered after
+	// its change was stored, cleanup after a change) go to the log.
+	report := func(ctx context.Context, err error) { a.log.WarnContext(ctx, "handled error", "err", err) }
+	cfg := accessctl.Config{Store: durable, Notifier: mail, ReportError: report}
 	if c.redisURL != "" {
 		opt, err := goredis.ParseURL(c.redisURL)
 		if err != nil {
@@ -196,10 +199,10 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	if a.ops, err = accessctl.NewService(cfg); err != nil {
 		return fail(err)
 	}
-	if a.users, err = enduser.NewService(enduser.Config{Store: durable, Tenants: durable, Balances: a.wallets, Notifier: mail}); err != nil {
+	if a.users, err = enduser.NewService(enduser.Config{Store: durable, Tenants: durable, Balances: a.wallets, Notifier: mail, ReportError: report}); err != nil {
 		return fail(err)
 	}
-	if a.devices, err = scadevice.NewService(scadevice.Config{Store: durable, Users: durable, Notifier: mail}); err != nil {
+	if a.devices, err = scadevice.NewService(scadevice.Config{Store: durable, Users: durable, Notifier: mail, ReportError: report}); err != nil {
 		return fail(err)
 	}
 	if err := a.bootstrap(ctx, c, out); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -221,6 +220,14 @@ func op(o *accessctl.Operator, err error) (int, any, error) {
 	return http.StatusOK, operatorJSON(o), nil
 }
 
+// newOp answers 201 with a created operator.
+func newOp(o *accessctl.Operator, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, operatorJSON(o), nil
+}
+
 func eu(u *enduser.EndUser, err error) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
@@ -242,235 +249,14 @@ func login(res *accessctl.LoginResult, err error) (int, any, error) {
 	return http.StatusOK, loginJSON(res), nil
 }
 
-// register wires every endpoint. docRoutes in openapi.go documents them;
-// a test checks the two lists match.
+// register wires every endpoint, one file per resource. docRoutes in
+// openapi.go documents them; a test checks the two lists match.
 func (a *api) register() {
-	a.handle("GET /healthz", func(http.ResponseWriter, *http.Request) (int, any, error) {
-		return http.StatusOK, map[string]string{"status": "ok"}, nil
-	})
-	a.handle("GET /readyz", func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		if err := a.ready(r.Context()); err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, map[string]string{"status": "ready"}, nil
-	})
-	a.handle("GET /openapi.json", func(http.ResponseWriter, *http.Request) (int, any, error) { return http.StatusOK, openAPI(), nil })
-	a.handle("POST /v1/setup", withBody(a.setupTenant))
-
-	// Logging in and the links sent by email need no session.
-	a.handle("POST /v1/login", withBody(func(r *http.Request, b loginBody) (int, any, error) {
-		return login(a.ops.Login(r.Context(), b.Tenant, b.Login, b.Password))
-	}))
-	a.handle("POST /v1/login/mfa", withBody(func(r *http.Request, b mfaBody) (int, any, error) {
-		return login(a.ops.CompleteLogin(r.Context(), b.Challenge, b.Code))
-	}))
-	a.handle("POST /v1/invitations/accept", withBody(func(r *http.Request, b passwordBody) (int, any, error) {
-		return login(a.ops.AcceptInvitation(r.Context(), b.Token, b.Password, b.Confirmation))
-	}))
-	a.handle("POST /v1/password/forgot", withBody(func(r *http.Request, b forgotBody) (int, any, error) {
-		if err := a.ops.ForgotPassword(r.Context(), b.Tenant, b.Login); err != nil {
-			return 0, nil, err
-		}
-		return http.StatusAccepted, map[string]string{"status": "if the login exists, a reset link is on its way"}, nil
-	}))
-	a.handle("POST /v1/password/reset", withBody(func(r *http.Request, b passwordBody) (int, any, error) {
-		return done(a.ops.ResetPassword(r.Context(), b.Token, b.Password, b.Confirmation))
-	}))
-	a.handle("GET /v1/password/policy", func(http.ResponseWriter, *http.Request) (int, any, error) {
-		return http.StatusOK, map[string][]string{"criteria": a.ops.PasswordPolicy().Criteria()}, nil
-	})
-
-	// The session's own operator.
-	a.handle("POST /v1/logout", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		token := r.Header.Get("Authorization")[len("Bearer "):]
-		return done(a.ops.Logout(r.Context(), backoffice.Secret(token)))
-	}))
-	a.handle("GET /v1/me", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		actor, _ := accessctl.ActorFrom(r.Context())
-		var perms []accessctl.Permission
-		for _, p := range a.ops.Catalog().Permissions() {
-			if actor.Can(p.Name) {
-				perms = append(perms, p.Name)
-			}
-		}
-		return http.StatusOK, map[string]any{"id": actor.ID(), "name": actor.Name(), "tenant": actor.Tenant(), "roles": actor.Roles(),
-			"administrator": actor.IsAdministrator(), "permissions": perms}, nil
-	}))
-	a.handle("POST /v1/me/password", a.authed(withBody(func(r *http.Request, b passwordBody) (int, any, error) {
-		return done(a.ops.ChangePassword(r.Context(), b.Current, b.Password, b.Confirmation))
-	})))
-	a.handle("GET /v1/me/explain/{permission}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		actor, _ := accessctl.ActorFrom(r.Context())
-		return http.StatusOK, actor.Explain(accessctl.Permission(r.PathValue("permission"))), nil
-	}))
-
-	// Operators.
-	a.handle("GET /v1/operators", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		p, err := pageOf(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		var f accessctl.OperatorFilter
-		if s := r.URL.Query().Get("status"); s != "" {
-			st := accessctl.OperatorStatus(s)
-			f.Status = &st
-		}
-		if s := r.URL.Query().Get("role"); s != "" {
-			role := accessctl.RoleName(s)
-			f.Role = &role
-		}
-		res, err := a.ops.Operators(r.Context(), f, p)
-		return ok(pageJSON(res, operatorJSON), err)
-	}))
-	a.handle("POST /v1/operators", a.authed(withBody(func(r *http.Request, b operatorBody) (int, any, error) {
-		o, err := a.ops.CreateOperator(r.Context(), b.input())
-		if err != nil {
-			return 0, nil, err
-		}
-		return created(operatorJSON(o), nil)
-	})))
-	a.handle("POST /v1/operators/invitations", a.authed(withBody(func(r *http.Request, b operatorBody) (int, any, error) {
-		o, err := a.ops.InviteOperator(r.Context(), b.input())
-		if o == nil {
-			return 0, nil, err
-		}
-		a.logNotDelivered(err)
-		return created(operatorJSON(o), nil)
-	})))
-	a.handle("GET /v1/operators/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		return op(a.ops.Operator(r.Context(), opID(r)))
-	}))
-	a.handle("PATCH /v1/operators/{id}", a.authed(withBody(func(r *http.Request, b operatorPatch) (int, any, error) {
-		return op(a.ops.UpdateOperator(r.Context(), opID(r), accessctl.OperatorUpdate{Version: b.Version, Username: b.Username, Email: b.Email,
-			FirstName: b.FirstName, LastName: b.LastName, ExternalKey: b.ExternalKey, Roles: b.Roles, AllAccounts: b.AllAccounts, Accounts: b.Accounts}))
-	})))
-	a.handle("DELETE /v1/operators/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		v, err := versionParam(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return done(a.ops.DeleteOperator(r.Context(), opID(r), v))
-	}))
-	a.handle("POST /v1/operators/{id}/duplicate", a.authed(withBody(func(r *http.Request, b operatorBody) (int, any, error) {
-		o, err := a.ops.DuplicateOperator(r.Context(), opID(r), b.input())
-		if o == nil {
-			return 0, nil, err
-		}
-		a.logNotDelivered(err)
-		return created(operatorJSON(o), nil)
-	})))
-	a.handle("POST /v1/operators/{id}/invitation", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		return done(a.ops.ResendInvitation(r.Context(), opID(r)))
-	}))
-	transition := func(f func(context.Context, accessctl.OperatorID, int64) (*accessctl.Operator, error)) handlerFunc {
-		return a.authed(withBody(func(r *http.Request, b versionBody) (int, any, error) { return op(f(r.Context(), opID(r), b.Version)) }))
-	}
-	a.handle("POST /v1/operators/{id}/deactivate", transition(a.ops.DeactivateOperator))
-	a.handle("POST /v1/operators/{id}/reactivate", transition(a.ops.ReactivateOperator))
-	a.handle("POST /v1/operators/{id}/block", transition(a.ops.BlockOperator))
-	a.handle("POST /v1/operators/{id}/unblock", transition(a.ops.UnblockOperator))
-	a.handle("POST /v1/operators/{id}/mfa/reset", transition(a.ops.ResetMFA))
-	a.handle("PUT /v1/operators/{id}/password", a.authed(withBody(func(r *http.Request, b passwordBody) (int, any, error) {
-		return op(a.ops.SetPassword(r.Context(), opID(r), b.Version, b.Password, b.Confirmation))
-	})))
-	a.handle("POST /v1/operators/{id}/password-reset", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		return done(a.ops.SendPasswordReset(r.Context(), opID(r)))
-	}))
-	a.handle("PUT /v1/operators/{id}/sso-key", a.authed(withBody(func(r *http.Request, b struct {
-		Version int64  `json:"version"`
-		Key     string `json:"key"`
-	}) (int, any, error) {
-		return op(a.ops.LinkSSO(r.Context(), opID(r), b.Version, b.Key))
-	})))
-	a.handle("GET /v1/operators/{id}/history", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		p, err := pageOf(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		res, err := a.ops.History(r.Context(), opID(r), p)
-		return ok(pageJSON(res, entryJSON), err)
-	}))
-	a.handle("GET /v1/operators/{id}/sessions", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		return ok(a.ops.Sessions(r.Context(), opID(r)))
-	}))
-	a.handle("DELETE /v1/operators/{id}/sessions", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		return done(a.ops.RevokeSessions(r.Context(), opID(r)))
-	}))
-
-	// Roles, permissions, tenant, audit.
-	a.handle("GET /v1/roles", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) { return ok(a.ops.Roles(r.Context())) }))
-	a.handle("POST /v1/roles", a.authed(withBody(func(r *http.Request, b roleBody) (int, any, error) {
-		return created(a.ops.CreateRole(r.Context(), accessctl.Role{Name: b.Name, Abbrev: b.Abbrev, Description: b.Description, Permissions: b.Permissions}))
-	})))
-	a.handle("PUT /v1/roles/{name}", a.authed(withBody(func(r *http.Request, b roleBody) (int, any, error) {
-		return ok(a.ops.UpdateRole(r.Context(), accessctl.Role{Name: accessctl.RoleName(r.PathValue("name")), Abbrev: b.Abbrev,
-			Description: b.Description, Permissions: b.Permissions, Version: b.Version}))
-	})))
-	a.handle("GET /v1/permissions", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		roles, err := a.ops.Roles(r.Context())
-		if err != nil {
-			return 0, nil, err
-		}
-		matrix := map[accessctl.RoleName][]accessctl.Permission{}
-		for _, role := range roles {
-			matrix[role.Name] = role.Permissions
-		}
-		return http.StatusOK, map[string]any{"permissions": a.ops.Catalog().Permissions(), "matrix": matrix}, nil
-	}))
-	a.handle("GET /v1/tenant", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) { return ok(a.ops.Tenant(r.Context())) }))
-	a.handle("PATCH /v1/tenant", a.authed(withBody(func(r *http.Request, b tenantPatch) (int, any, error) {
-		return ok(a.ops.ConfigureTenant(r.Context(), accessctl.TenantSettings{Version: b.Version, Name: b.Name, SSO: b.SSO,
-			EndUserForgotPasswordOff: b.EndUserForgotPasswordOff}))
-	})))
-	a.handle("GET /v1/audit/{type}/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		p, err := pageOf(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		res, err := a.ops.AuditLog(r.Context(), r.PathValue("type"), r.PathValue("id"), p)
-		return ok(pageJSON(res, entryJSON), err)
-	}))
-
+	a.registerProbes()
+	a.registerLogin()
+	a.registerOperators()
+	a.registerTenant()
 	a.registerEndUsers()
 	a.registerDevices()
-
-	// The host's own back end: SSO assertions it validated, sign-ups and
-	// the customer app's device calls.
-	a.handle("POST /v1/internal/sso/login", a.internalOnly("sso", withBody(func(r *http.Request, b ssoBody) (int, any, error) {
-		return login(a.ops.ProvisionSSO(r.Context(), a.tenant, accessctl.Assertion{Subject: b.Subject, Email: b.Email, FirstName: b.FirstName,
-			LastName: b.LastName, Groups: b.Groups}))
-	})))
-	a.handle("POST /v1/internal/onboardings", a.internalOnly("signup", withBody(func(r *http.Request, b endUserBody) (int, any, error) {
-		in, err := b.input()
-		if err != nil {
-			return 0, nil, err
-		}
-		o, err := a.users.StartOnboarding(r.Context(), in)
-		if o == nil {
-			return 0, nil, err
-		}
-		a.logNotDelivered(err)
-		return created(onboardingJSON(o), nil)
-	})))
-	a.handle("POST /v1/internal/onboardings/complete", a.internalOnly("signup", withBody(func(r *http.Request, b tokenBody) (int, any, error) {
-		return eu(a.users.CompleteOnboarding(r.Context(), b.Token))
-	})))
-	a.handle("POST /v1/internal/endusers/{id}/devices", a.internalOnly("customer-app", withBody(func(r *http.Request, b enrolBody) (int, any, error) {
-		d, err := a.devices.Enrol(r.Context(), userID(r), scadevice.Enrolment{Kind: b.Kind, Tag: b.Tag, Info: b.Info})
-		if err != nil {
-			return 0, nil, err
-		}
-		return created(deviceJSON(d), nil)
-	})))
-	a.handle("POST /v1/internal/devices/{id}/passcode", a.internalOnly("customer-app", withBody(func(r *http.Request, b versionBody) (int, any, error) {
-		return dev(a.devices.SetPasscode(r.Context(), devID(r), b.Version))
-	})))
-}
-
-// logNotDelivered notes a notification that failed after its change was
-// stored: the change stands, and the caller can resend.
-func (a *api) logNotDelivered(err error) {
-	if err != nil {
-		a.log.Warn("notification not delivered", "err", err)
-	}
+	a.registerInternal()
 }

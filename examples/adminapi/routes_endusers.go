@@ -1,42 +1,12 @@
 package main
 
 import (
-	"context"
 	"net/http"
-	"sync"
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
-	"github.com/backoffice-go/backoffice/scadevice"
 )
-
-// wallets is the example's balance source: a map of wallet balances by
-// user, in cents. A real host asks its ledger.
-type wallets struct {
-	mu sync.Mutex
-	m  map[enduser.ID]enduser.Balance
-}
-
-func newWallets() *wallets { return &wallets{m: map[enduser.ID]enduser.Balance{}} }
-
-// Balances implements enduser.Balances.
-func (w *wallets) Balances(_ context.Context, u *enduser.EndUser) ([]enduser.Balance, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if b, ok := w.m[u.ID]; ok {
-		return []enduser.Balance{b}, nil
-	}
-	return nil, nil
-}
-
-func (w *wallets) set(id enduser.ID, currency string, amount int64) enduser.Balance {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	b := enduser.Balance{Wallet: "main-" + string(id), Currency: currency, Amount: amount}
-	w.m[id] = b
-	return b
-}
 
 // filterOf reads the list filters from the query string.
 func filterOf(r *http.Request) (enduser.Filter, error) {
@@ -136,10 +106,9 @@ func (a *api) registerEndUsers() {
 	})))
 	a.handle("POST /v1/endusers/{id}/forgot-password", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		to, err := a.users.SendForgotPassword(r.Context(), userID(r))
-		if to == "" {
+		if err != nil {
 			return 0, nil, err
 		}
-		a.logNotDelivered(err)
 		return http.StatusOK, map[string]string{"sent_to": to}, nil
 	}))
 	a.handle("GET /v1/endusers/{id}/children", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
@@ -189,47 +158,5 @@ func (a *api) registerEndUsers() {
 		}
 		res, err := a.users.Onboardings(r.Context(), completed, p)
 		return ok(pageJSON(res, onboardingJSON), err)
-	}))
-}
-
-func (a *api) registerDevices() {
-	a.handle("GET /v1/endusers/{id}/devices", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		deleted, err := boolParam(r, "deleted")
-		if err != nil {
-			return 0, nil, err
-		}
-		var ds []*scadevice.Device
-		if deleted {
-			ds, err = a.devices.DeletedDevices(r.Context(), userID(r))
-		} else {
-			ds, err = a.devices.Devices(r.Context(), userID(r))
-		}
-		return ok(devicesJSON(ds), err)
-	}))
-	a.handle("GET /v1/devices/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		return dev(a.devices.Device(r.Context(), devID(r)))
-	}))
-	a.handle("GET /v1/devices/{id}/commands", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		cmds, err := a.devices.AvailableCommands(r.Context(), devID(r))
-		if cmds == nil {
-			cmds = []scadevice.Command{}
-		}
-		return ok(map[string]any{"commands": cmds, "lock_reasons": scadevice.LockReasons()}, err)
-	}))
-	a.handle("POST /v1/devices/{id}/lock", a.authed(withBody(func(r *http.Request, b lockBody) (int, any, error) {
-		return dev(a.devices.Lock(r.Context(), devID(r), b.Version, b.Reason, b.Message))
-	})))
-	a.handle("POST /v1/devices/{id}/unlock", a.authed(withBody(func(r *http.Request, b identityBody) (int, any, error) {
-		return dev(a.devices.Unlock(r.Context(), devID(r), b.Version, b.IdentityVerified))
-	})))
-	a.handle("POST /v1/devices/{id}/reset-pin", a.authed(withBody(func(r *http.Request, b identityBody) (int, any, error) {
-		return dev(a.devices.ResetPIN(r.Context(), devID(r), b.Version, b.IdentityVerified))
-	})))
-	a.handle("DELETE /v1/devices/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		v, err := versionParam(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return dev(a.devices.Delete(r.Context(), devID(r), v))
 	}))
 }

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"net/http"
+
+	"github.com/backoffice-go/backoffice"
+	"github.com/backoffice-go/backoffice/accessctl"
+)
+
+// registerLogin wires logging in and out, the links sent by email, and
+// the operator's own account.
+func (a *api) registerLogin() {
+	// Logging in and the links sent by email need no session.
+	a.handle("POST /v1/login", withBody(func(r *http.Request, b loginBody) (int, any, error) {
+		return login(a.ops.Login(r.Context(), b.Tenant, b.Login, b.Password))
+	}))
+	a.handle("POST /v1/login/mfa", withBody(func(r *http.Request, b mfaBody) (int, any, error) {
+		return login(a.ops.CompleteLogin(r.Context(), b.Challenge, b.Code))
+	}))
+	a.handle("POST /v1/invitations/accept", withBody(func(r *http.Request, b passwordBody) (int, any, error) {
+		return login(a.ops.AcceptInvitation(r.Context(), b.Token, b.Password, b.Confirmation))
+	}))
+	a.handle("POST /v1/password/forgot", withBody(func(r *http.Request, b forgotBody) (int, any, error) {
+		if err := a.ops.ForgotPassword(r.Context(), b.Tenant, b.Login); err != nil {
+			return 0, nil, err
+		}
+		return http.StatusAccepted, map[string]string{"status": "if the login exists, a reset link is on its way"}, nil
+	}))
+	a.handle("POST /v1/password/reset", withBody(func(r *http.Request, b passwordBody) (int, any, error) {
+		return done(a.ops.ResetPassword(r.Context(), b.Token, b.Password, b.Confirmation))
+	}))
+	a.handle("GET /v1/password/policy", func(http.ResponseWriter, *http.Request) (int, any, error) {
+		return http.StatusOK, map[string][]string{"criteria": a.ops.PasswordPolicy().Criteria()}, nil
+	})
+
+	// The session's own operator.
+	a.handle("POST /v1/logout", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		token := r.Header.Get("Authorization")[len("Bearer "):]
+		return done(a.ops.Logout(r.Context(), backoffice.Secret(token)))
+	}))
+	a.handle("GET /v1/me", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		actor, _ := accessctl.ActorFrom(r.Context())
+		var perms []accessctl.Permission
+		for _, p := range a.ops.Catalog().Permissions() {
+			if actor.Can(p.Name) {
+				perms = append(perms, p.Name)
+			}
+		}
+		return http.StatusOK, map[string]any{"id": actor.ID(), "name": actor.Name(), "tenant": actor.Tenant(), "roles": actor.Roles(),
+			"administrator": actor.IsAdministrator(), "permissions": perms}, nil
+	}))
+	a.handle("POST /v1/me/password", a.authed(withBody(func(r *http.Request, b passwordBody) (int, any, error) {
+		return done(a.ops.ChangePassword(r.Context(), b.Current, b.Password, b.Confirmation))
+	})))
+	a.handle("GET /v1/me/explain/{permission}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		actor, _ := accessctl.ActorFrom(r.Context())
+		return http.StatusOK, actor.Explain(accessctl.Permission(r.PathValue("permission"))), nil
+	}))
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"net/http"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+)
+
+// registerTenant wires roles, the permission catalog, the tenant's
+// settings and the audit log.
+func (a *api) registerTenant() {
+	// Roles, permissions, tenant, audit.
+	a.handle("GET /v1/roles", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) { return ok(a.ops.Roles(r.Context())) }))
+	a.handle("POST /v1/roles", a.authed(withBody(func(r *http.Request, b roleBody) (int, any, error) {
+		return created(a.ops.CreateRole(r.Context(), accessctl.Role{Name: b.Name, Abbrev: b.Abbrev, Description: b.Description, Permissions: b.Permissions}))
+	})))
+	a.handle("PUT /v1/roles/{name}", a.authed(withBody(func(r *http.Request, b roleBody) (int, any, error) {
+		return ok(a.ops.UpdateRole(r.Context(), accessctl.Role{Name: accessctl.RoleName(r.PathValue("name")), Abbrev: b.Abbrev,
+			Description: b.Description, Permissions: b.Permissions, Version: b.Version}))
+	})))
+	a.handle("GET /v1/permissions", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		roles, err := a.ops.Roles(r.Context())
+		if err != nil {
+			return 0, nil, err
+		}
+		matrix := map[accessctl.RoleName][]accessctl.Permission{}
+		for _, role := range roles {
+			matrix[role.Name] = role.Permissions
+		}
+		return http.StatusOK, map[string]any{"permissions": a.ops.Catalog().Permissions(), "matrix": matrix}, nil
+	}))
+	a.handle("GET /v1/tenant", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) { return ok(a.ops.Tenant(r.Context())) }))
+	a.handle("PATCH /v1/tenant", a.authed(withBody(func(r *http.Request, b tenantPatch) (int, any, error) {
+		return ok(a.ops.ConfigureTenant(r.Context(), accessctl.TenantSettings{Version: b.Version, Name: b.Name, SSO: b.SSO,
+			EndUserForgotPasswordOff: b.EndUserForgotPasswordOff}))
+	})))
+	a.handle("GET /v1/audit/{type}/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		p, err := pageOf(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		res, err := a.ops.AuditLog(r.Context(), r.PathValue("type"), r.PathValue("id"), p)
+		return ok(pageJSON(res, entryJSON), err)
+	}))
+}
