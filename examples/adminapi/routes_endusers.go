@@ -28,6 +28,8 @@ func filterOf(r *http.Request) (enduser.Filter, error) {
 	return f, err
 }
 
+// registerEndUsers wires the search toolbar, the All Users list, the
+// profile board and onboarding.
 func (a *api) registerEndUsers() {
 	users := func(r *http.Request, p backoffice.Page[*enduser.EndUser], err error) (int, any, error) {
 		return ok(pageJSON(p, endUserJSON), err)
