@@ -16,8 +16,8 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/accessctl/password"
-	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/storage/memory"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 )
 
 // A20: every refusal is the very same value, whatever its reason, so no
@@ -222,7 +222,7 @@ type flood struct {
 func newFlood(t testing.TB) *flood {
 	h, err := password.NewHasher(password.Params{}, 2)
 	require.NoError(t, err)
-	clk := testkit.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
+	clk := memorytest.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
 	svc, err := accessctl.NewService(accessctl.Config{Store: memory.New(), Now: clk.Now, Hasher: h})
 	require.NoError(t, err)
 	bootstrap(t, svc, accessctl.PresetDashboard)

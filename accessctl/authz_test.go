@@ -14,8 +14,8 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
-	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/storage/memory"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 )
 
 // A1: authorization explains itself: which role grants, or what is missing.
@@ -51,7 +51,7 @@ func TestCustomPermissionsAndRoles(t *testing.T) {
 	_, err = accessctl.NewCatalog(accessctl.PermissionInfo{Name: "Bad Name"})
 	requireKind(t, err, backoffice.ErrInvalid)
 	store := memory.New()
-	c := testkit.NewClock(time.Time{})
+	c := memorytest.NewClock(time.Time{})
 	svc, err := accessctl.NewService(accessctl.Config{Store: store, Catalog: cat, Hasher: sharedHasher(), Now: c.Now})
 	require.NoError(t, err)
 	admin := bootstrap(t, svc, accessctl.PresetDashboard)
@@ -233,7 +233,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 // X5: time comes from the injected clock, ids from the injected generator.
 func TestInjectedClockAndIDs(t *testing.T) {
 	n := 0
-	c := testkit.NewClock(e0)
+	c := memorytest.NewClock(e0)
 	svc, err := accessctl.NewService(accessctl.Config{Store: memory.New(), Hasher: sharedHasher(), Now: c.Now,
 		NewID: func() string { n++; return fmt.Sprintf("id-%04d", n) }})
 	require.NoError(t, err)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
-	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/storage/memory"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 )
 
 // benchActor returns an actor with two roles in a catalog of 67
@@ -34,7 +34,7 @@ func benchActor(b *testing.B) *accessctl.Actor {
 	require.NoError(b, err)
 	o.Status = accessctl.StatusActive
 	require.NoError(b, store.UpdateOperator(context.Background(), o, o.Version, accessctl.Guard{}, backoffice.AuditEntry{ID: "zz", Tenant: tenantID}))
-	e := &env{t: b, store: store, svc: svc, clock: testkit.NewClock(time.Now())}
+	e := &env{t: b, store: store, svc: svc, clock: memorytest.NewClock(time.Now())}
 	a, err := svc.Authenticate(context.Background(), e.token(o))
 	require.NoError(b, err)
 	return a
@@ -81,7 +81,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	svc, err := accessctl.NewService(accessctl.Config{Store: store, Hasher: sharedHasher()})
 	require.NoError(b, err)
 	admin := bootstrap(b, svc, accessctl.PresetDashboard)
-	e := &env{t: b, store: store, svc: svc, clock: testkit.NewClock(time.Now())}
+	e := &env{t: b, store: store, svc: svc, clock: memorytest.NewClock(time.Now())}
 	tok := e.token(admin)
 	b.ReportAllocs()
 	for b.Loop() {

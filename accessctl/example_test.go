@@ -8,13 +8,14 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/storage/memory"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 )
 
 // A tenant's first Administrator is bootstrapped, then invites a Manager.
 // The invitation is recorded by the in-memory notifier.
 func Example() {
 	ctx := context.Background()
-	outbox := &memory.Recorder{}
+	outbox := &memorytest.Recorder{}
 	svc, err := accessctl.NewService(accessctl.Config{Store: memory.New(), Notifier: outbox})
 	if err != nil {
 		panic(err)

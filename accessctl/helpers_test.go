@@ -11,11 +11,11 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/internal/ids"
-	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/storage/memory"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 )
 
-type clock = testkit.Clock
+type clock = memorytest.Clock
 
 const (
 	adminPassword = "Correct-Horse-42"
@@ -27,7 +27,7 @@ type env struct {
 	t        testing.TB
 	svc      *accessctl.Service
 	store    *memory.Store
-	rec      *memory.Recorder
+	rec      *memorytest.Recorder
 	clock    *clock
 	ids      *ids.Generator
 	admin    *accessctl.Operator
@@ -36,12 +36,12 @@ type env struct {
 
 var e0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-var sharedHasher = testkit.Hasher
+var sharedHasher = memorytest.Hasher
 
 func newEnv(t *testing.T, preset string) *env {
 	t.Helper()
-	e := &env{t: t, store: memory.New(), rec: &memory.Recorder{},
-		clock: testkit.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))}
+	e := &env{t: t, store: memory.New(), rec: &memorytest.Recorder{},
+		clock: memorytest.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))}
 	e.ids = ids.New(e.clock.Now)
 	var err error
 	e.svc, err = accessctl.NewService(accessctl.Config{Store: e.store, Notifier: e.rec, Now: e.clock.Now, NewID: e.ids.NewID, Hasher: sharedHasher()})

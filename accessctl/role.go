@@ -15,7 +15,7 @@ type RoleName string
 // description (A1). Preset roles ship with the library; a tenant may add
 // custom roles through the RoleStore.
 type Role struct {
-	Tenant      backoffice.TenantID // empty for preset roles `json:"tenant"`
+	Tenant      backoffice.TenantID `json:"tenant"` // empty for preset roles
 	Name        RoleName            `json:"name"`
 	Abbrev      string              `json:"abbrev"`
 	Description string              `json:"description"`

@@ -13,13 +13,13 @@ import (
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/internal/ids"
-	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/storage/memory"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 )
 
 const tenantID = backoffice.TenantID("acme")
 
-type clock = testkit.Clock
+type clock = memorytest.Clock
 
 // wallets is the host's balance source: a map of user → balances.
 type wallets struct {
@@ -42,7 +42,7 @@ func (w *wallets) set(id enduser.ID, b ...enduser.Balance) {
 type env struct {
 	t       testing.TB
 	store   *memory.Store
-	rec     *memory.Recorder
+	rec     *memorytest.Recorder
 	clock   *clock
 	wallets *wallets
 	ops     *accessctl.Service
@@ -51,11 +51,11 @@ type env struct {
 	sys     context.Context
 }
 
-var hasher = testkit.Hasher
+var hasher = memorytest.Hasher
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, store: memory.New(), rec: &memory.Recorder{}, clock: testkit.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)),
+	e := &env{t: t, store: memory.New(), rec: &memorytest.Recorder{}, clock: memorytest.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)),
 		wallets: &wallets{m: map[enduser.ID][]enduser.Balance{}}}
 	gen := ids.New(e.clock.Now)
 	var err error

@@ -15,9 +15,9 @@ import (
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/internal/ids"
-	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/scadevice"
 	"github.com/backoffice-go/backoffice/storage/memory"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 )
 
 const tenantID = backoffice.TenantID("acme")
@@ -25,7 +25,7 @@ const tenantID = backoffice.TenantID("acme")
 type env struct {
 	t     *testing.T
 	store *memory.Store
-	rec   *memory.Recorder
+	rec   *memorytest.Recorder
 	ops   *accessctl.Service
 	users *enduser.Service
 	svc   *scadevice.Service
@@ -33,13 +33,13 @@ type env struct {
 	admin *accessctl.Operator
 }
 
-var hasher = testkit.Hasher
+var hasher = memorytest.Hasher
 
 func newEnv(t *testing.T, preset string) *env {
 	t.Helper()
-	c := testkit.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
+	c := memorytest.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
 	gen := ids.New(c.Now)
-	e := &env{t: t, store: memory.New(), rec: &memory.Recorder{}}
+	e := &env{t: t, store: memory.New(), rec: &memorytest.Recorder{}}
 	var err error
 	e.ops, err = accessctl.NewService(accessctl.Config{Store: e.store, Now: c.Now, NewID: gen.NewID, Hasher: hasher()})
 	require.NoError(t, err)

@@ -38,6 +38,7 @@ import (
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
 	"github.com/backoffice-go/backoffice/storage/memory"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 	"github.com/backoffice-go/backoffice/storage/postgres"
 	bredis "github.com/backoffice-go/backoffice/storage/redis"
 )
@@ -91,7 +92,7 @@ func main() {
 // outbox stands in for the host's email and push provider: it logs each
 // notice (never its token) and keeps it for /v1/internal/outbox.
 type outbox struct {
-	memory.Recorder
+	memorytest.Recorder
 	log *slog.Logger
 }
 

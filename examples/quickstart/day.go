@@ -12,6 +12,7 @@ import (
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
 	"github.com/backoffice-go/backoffice/storage/memory"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 )
 
 // wallets is the example's balance source: wallet balances in cents, by user.
@@ -32,7 +33,7 @@ func operatorDay(out io.Writer, store *memory.Store, clk *clock, opCtx context.C
 	if err != nil {
 		return err
 	}
-	devices, err := scadevice.NewService(scadevice.Config{Store: store, Users: store, Notifier: &memory.Recorder{}, Now: clk.Now})
+	devices, err := scadevice.NewService(scadevice.Config{Store: store, Users: store, Notifier: &memorytest.Recorder{}, Now: clk.Now})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/storage/memory"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 )
 
 func main() {
@@ -43,7 +44,7 @@ func (c *clock) tick()          { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Ad
 func run(out io.Writer) error {
 	ctx := context.Background()
 	store := memory.New()
-	outbox := &memory.Recorder{} // stands in for the host's email provider
+	outbox := &memorytest.Recorder{} // stands in for the host's email provider
 	clk := &clock{t: time.Now().UTC()}
 	svc, err := accessctl.NewService(accessctl.Config{Store: store, Notifier: outbox, Now: clk.Now})
 	if err != nil {

@@ -17,16 +17,16 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
-	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/internal/testserver"
 	"github.com/backoffice-go/backoffice/storage/memory"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 	"github.com/backoffice-go/backoffice/storage/postgres"
 	"github.com/backoffice-go/backoffice/storage/redis"
 )
 
-type clock = testkit.Clock
+type clock = memorytest.Clock
 
-var hasher = testkit.Hasher
+var hasher = memorytest.Hasher
 
 const pw = backoffice.Secret("Zebra-Crossing-77")
 
@@ -54,8 +54,8 @@ func login(t *testing.T, svc *accessctl.Service, clk *clock, secret *backoffice.
 func TestTwoInstances(t *testing.T) {
 	dsn := testserver.Schema(t)
 	prefix := fmt.Sprintf("inst%d", prefixes.Add(1))
-	clk := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
-	outbox := &memory.Recorder{}
+	clk := memorytest.NewClock(time.Now().UTC().Truncate(time.Second))
+	outbox := &memorytest.Recorder{}
 	var svc [2]*accessctl.Service
 	for i := range svc {
 		db, err := sql.Open("postgres", dsn)
@@ -120,7 +120,7 @@ func TestTwoInstances(t *testing.T) {
 func TestConcurrentFailuresBlock(t *testing.T) {
 	prefix := fmt.Sprintf("conc%d", prefixes.Add(1))
 	durable := memory.New()
-	clk := testkit.NewClock(time.Now().UTC())
+	clk := memorytest.NewClock(time.Now().UTC())
 	var svc [2]*accessctl.Service
 	for i := range svc {
 		hot := redis.New(client(t), &redis.Options{Prefix: prefix})
@@ -163,7 +163,7 @@ func TestRedisDownFailsClosed(t *testing.T) {
 		WriteTimeout: 500 * time.Millisecond, MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })
 	hot := redis.New(c, nil)
-	clk := testkit.NewClock(time.Now().UTC())
+	clk := memorytest.NewClock(time.Now().UTC())
 	var reported atomic.Int32
 	svc, err := accessctl.NewService(accessctl.Config{Store: memory.New(), Sessions: hot, Tokens: hot, Attempts: hot, Now: clk.Now, Hasher: hasher(),
 		ReportError: func(_ context.Context, err error) {

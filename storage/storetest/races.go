@@ -16,9 +16,9 @@ import (
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/accessctl/password"
 	"github.com/backoffice-go/backoffice/enduser"
-	"github.com/backoffice-go/backoffice/internal/testkit"
 	"github.com/backoffice-go/backoffice/scadevice"
 	"github.com/backoffice-go/backoffice/storage/memory"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 )
 
 // The tests of this file run the services, two instances of each over one
@@ -73,8 +73,8 @@ type raceEnv struct {
 	t        *testing.T
 	st       Stores
 	attempts *countingAttempts
-	rec      *memory.Recorder
-	clock    *testkit.Clock
+	rec      *memorytest.Recorder
+	clock    *memorytest.Clock
 	hashers  [2]*password.Hasher
 	ops      [2]*accessctl.Service
 	users    [2]*enduser.Service   // nil when the adapter keeps no end users
@@ -100,8 +100,8 @@ func newRaceEnv(t *testing.T, newStores func(*testing.T) Stores) *raceEnv {
 	if st.Audit == nil {
 		st.Audit = mem
 	}
-	e := &raceEnv{t: t, st: st, attempts: &countingAttempts{AttemptStore: st.Attempts}, rec: &memory.Recorder{},
-		clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second))}
+	e := &raceEnv{t: t, st: st, attempts: &countingAttempts{AttemptStore: st.Attempts}, rec: &memorytest.Recorder{},
+		clock: memorytest.NewClock(time.Now().UTC().Truncate(time.Second))}
 	store := accessStore{st.Tenants, st.Operators, st.Roles, st.Audit, st.Sessions, st.Tokens, e.attempts}
 	for i := range 2 {
 		h, err := password.NewHasher(password.Params{}, 0)
