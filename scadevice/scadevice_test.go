@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -14,7 +13,6 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
-	"github.com/backoffice-go/backoffice/internal/ids"
 	"github.com/backoffice-go/backoffice/scadevice"
 	"github.com/backoffice-go/backoffice/storage/memory"
 	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
@@ -22,6 +20,7 @@ import (
 
 const tenantID = backoffice.TenantID("acme")
 
+// env is the test kit's services, with the names these tests use.
 type env struct {
 	t     *testing.T
 	store *memory.Store
@@ -31,45 +30,18 @@ type env struct {
 	svc   *scadevice.Service
 	sys   context.Context
 	admin *accessctl.Operator
+	kit   *memorytest.Kit
 }
-
-var hasher = memorytest.Hasher
 
 func newEnv(t *testing.T, preset string) *env {
 	t.Helper()
-	c := memorytest.NewClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
-	gen := ids.New(c.Now)
-	e := &env{t: t, store: memory.New(), rec: &memorytest.Recorder{}}
-	var err error
-	e.ops, err = accessctl.NewService(accessctl.Config{Store: e.store, Now: c.Now, NewID: gen.NewID, Hasher: hasher()})
-	require.NoError(t, err)
-	e.users, err = enduser.NewService(enduser.Config{Store: e.store, Tenants: e.store, Now: c.Now, NewID: gen.NewID,
-		Balances: enduser.BalancesFunc(func(context.Context, *enduser.EndUser) ([]enduser.Balance, error) { return nil, nil })})
-	require.NoError(t, err)
-	e.svc, err = scadevice.NewService(scadevice.Config{Store: e.store, Users: e.store, Notifier: e.rec, Now: c.Now, NewID: gen.NewID})
-	require.NoError(t, err)
-	e.admin, err = e.ops.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: tenantID, Name: "Acme", Preset: preset,
-		Admin: accessctl.NewOperator{Username: "root", Email: "root@acme.test", FirstName: "R", LastName: "R", Password: "Correct-Horse-42", PasswordConfirmation: "Correct-Horse-42"}})
-	require.NoError(t, err)
-	e.sys = accessctl.NewContext(context.Background(), accessctl.SystemActor(tenantID, "test"))
-	return e
+	k := memorytest.New(&memorytest.Options{Tenant: tenantID, Preset: preset})
+	return &env{t: t, store: k.Store, rec: k.Outbox, ops: k.Ops, users: k.Users, svc: k.Devices, sys: k.System(), admin: k.Admin, kit: k}
 }
 
 // as returns the context of a new operator holding the role, through a
 // session as a request would have.
-func (e *env) as(name string, role accessctl.RoleName) context.Context {
-	e.t.Helper()
-	o, err := e.ops.InviteOperator(e.sys, accessctl.NewOperator{Username: name, Email: name + "@acme.test", FirstName: "F", LastName: "L",
-		Roles: []accessctl.RoleName{role}, AllAccounts: true})
-	require.NoError(e.t, err)
-	o.Status = accessctl.StatusActive
-	require.NoError(e.t, e.store.UpdateOperator(context.Background(), o, o.Version, accessctl.Guard{}, backoffice.AuditEntry{ID: "activate-" + string(o.ID), Tenant: tenantID}))
-	res, err := e.ops.StartSession(e.sys, o.ID)
-	require.NoError(e.t, err)
-	a, err := e.ops.Authenticate(context.Background(), res.Session)
-	require.NoError(e.t, err)
-	return accessctl.NewContext(context.Background(), a)
-}
+func (e *env) as(_ string, role accessctl.RoleName) context.Context { return e.kit.As(role) }
 
 func (e *env) user(name string) *enduser.EndUser {
 	e.t.Helper()

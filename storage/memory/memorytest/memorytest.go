@@ -201,14 +201,14 @@ type Wallets struct {
 	m  map[enduser.ID][]enduser.Balance
 }
 
-// Set gives the user one wallet with the amount, in minor units.
-func (w *Wallets) Set(user enduser.ID, currency string, amount int64) {
+// Set gives the user the balances, replacing any it had.
+func (w *Wallets) Set(user enduser.ID, balances ...enduser.Balance) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.m == nil {
 		w.m = map[enduser.ID][]enduser.Balance{}
 	}
-	w.m[user] = []enduser.Balance{{Wallet: "main-" + string(user), Currency: currency, Amount: amount}}
+	w.m[user] = append([]enduser.Balance(nil), balances...)
 }
 
 // Balances implements enduser.Balances.
