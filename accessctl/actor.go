@@ -8,7 +8,7 @@ import (
 	"github.com/backoffice-go/backoffice"
 )
 
-// Actor is the party on whose behalf an operation runs (X1). An operator
+// Actor is the party on whose behalf an operation runs. An operator
 // actor is built by Service.Authenticate from a live session, with its
 // roles compiled into one permission bitset, so authorization needs no I/O.
 // Actors are immutable and safe to share between goroutines.
@@ -56,7 +56,7 @@ func (a *Actor) Kind() backoffice.ActorKind { return a.kind }
 func (a *Actor) Roles() []RoleName { return slices.Clone(a.roles) }
 
 // IsAdministrator reports whether the actor holds its tenant's
-// Administrator role (A4). The system actor counts as one.
+// Administrator role. The system actor counts as one.
 func (a *Actor) IsAdministrator() bool { return a.admin }
 
 // Ref returns how the actor is recorded in audit entries.
@@ -79,7 +79,7 @@ func (a *Actor) Can(p Permission) bool {
 }
 
 // CanOnAccount reports whether the actor holds p and may act on the
-// account (A19).
+// account.
 func (a *Actor) CanOnAccount(p Permission, account AccountID) bool {
 	return a.Can(p) && a.hasAccount(account)
 }
@@ -100,7 +100,7 @@ func (a *Actor) Authorize(p Permission) error {
 	return backoffice.Errorf(backoffice.ErrForbidden, "accessctl: authorize", "permission %s is required; ask an operator manager for a role that grants it", p)
 }
 
-// AuthorizeAccount is Authorize for an action on one account (A19).
+// AuthorizeAccount is Authorize for an action on one account.
 func (a *Actor) AuthorizeAccount(p Permission, account AccountID) error {
 	if err := a.Authorize(p); err != nil {
 		return err
@@ -111,7 +111,7 @@ func (a *Actor) AuthorizeAccount(p Permission, account AccountID) error {
 	return nil
 }
 
-// Decision explains an authorization answer (A1).
+// Decision explains an authorization answer.
 type Decision struct {
 	Permission Permission `json:"permission"`
 	Allowed    bool       `json:"allowed"`
@@ -150,7 +150,7 @@ func (a *Actor) Explain(p Permission) Decision {
 	return d
 }
 
-// holdsRole reports whether the actor holds the role itself (A5).
+// holdsRole reports whether the actor holds the role itself.
 func (a *Actor) holdsRole(r RoleName) bool {
 	return a.kind == backoffice.ActorSystem || slices.Contains(a.roles, r)
 }
@@ -170,7 +170,7 @@ func ActorFrom(ctx context.Context) (*Actor, bool) {
 
 // Require returns the actor of ctx if it holds p: ErrUnauthenticated when
 // ctx has no actor, ErrForbidden when the permission is missing. Every
-// service operation of this module starts with it (X1).
+// service operation of this module starts with it.
 func Require(ctx context.Context, p Permission) (*Actor, error) {
 	a, ok := ActorFrom(ctx)
 	if !ok {

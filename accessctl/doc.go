@@ -5,8 +5,8 @@
 //
 // # Actors and authorization
 //
-// Every operation takes a context carrying the acting operator, the Actor
-// (rule X1). A host authenticates each request's session token with
+// Every operation takes a context carrying the acting operator, the Actor.
+// A host authenticates each request's session token with
 // Service.Authenticate and puts the actor in the context with NewContext;
 // background work uses SystemActor. Service calls without an actor fail
 // with ErrUnauthenticated, and without the permission with ErrForbidden.
@@ -16,7 +16,7 @@
 // Role is a named set of permissions, and an actor carries the union of its
 // roles' bits, so Actor.Authorize is a map lookup and a bit test with no
 // allocation (about 7 ns). Actor.Explain says which role grants a
-// permission or that none does (A1).
+// permission or that none does.
 //
 // # Presets
 //
@@ -25,16 +25,16 @@
 // management only, All rights editor, Manager, Administrator); PresetPortal
 // has three (Admin, Viewer, Support). Their permission matrices, views ×
 // roles and actions × roles, are in PERMISSIONS.md beside this file, which a
-// test keeps identical to the code (A2). A tenant may add custom roles
+// test keeps identical to the code. A tenant may add custom roles
 // (Service.CreateRole).
 //
-// # Granting (A4, A5)
+// # Granting
 //
 // Only an Administrator acts on an Administrator or grants that role. Any
 // other role may be granted by an actor who holds it, or who holds every
 // permission it grants: a Manager can make someone Read-only without being
 // Read-only itself, but nobody can hand out a permission they lack. Account
-// access (A19) works the same way: an actor limited to some accounts can
+// access works the same way: an actor limited to some accounts can
 // give only those. Duplicating an operator copies only what the actor may
 // grant.
 //
@@ -46,11 +46,11 @@
 // CompleteLogin checks the TOTP code and opens a session. An operator with
 // no MFA gets an enrolment (secret and otpauth URI) in the same step. Three
 // failures in a row (wrong password or wrong code) block the operator until
-// an operator manager unblocks it (A9); a right password does not end the
+// an operator manager unblocks it; a right password does not end the
 // run, only a complete login does, so a password cannot be used to clear
 // failed codes.
 //
-// The lockout holds under parallel attack (A20): every password check and
+// The lockout holds under parallel attack: every password check and
 // every code check first reserves an attempt in the AttemptStore and is
 // refused unchecked when the run's failures and reservations in flight
 // reach Config.MaxFailures; then it settles the reservation. However many
@@ -65,7 +65,7 @@
 // Store failures so hidden go to Config.ReportError.
 //
 // The last active Administrator of a tenant can never be blocked,
-// deactivated, deleted or demoted (A15), not even by failed logins. Instead
+// deactivated, deleted or demoted, not even by failed logins. Instead
 // of blocking it, three failures refuse its logins for
 // Config.LastAdminCooldown (15 minutes by default), so guessing its password
 // stays slow and the tenant is never left without an Administrator.
@@ -77,25 +77,31 @@
 // change that must end its sessions (deactivation, block, password change,
 // role or account change, MFA reset); a session of an older epoch is
 // refused even if deleting it failed. Stores also delete the sessions, so
-// listings stay honest (A18).
+// listings stay honest.
 //
 // # Errors
 //
-// Every error is an *Error whose Kind is one of ErrNotFound, ErrInvalid,
-// ErrConflict, ErrForbidden, ErrUnauthenticated, ErrFailedPrecondition or
-// ErrUnavailable, so errors.Is works; ErrInvalid lists every bad field at
+// Every error is a *backoffice.Error whose Kind is one of the kinds of
+// package backoffice (ErrNotFound, ErrInvalid, ErrConflict, ErrForbidden,
+// ErrUnauthenticated, ErrFailedPrecondition, ErrUnavailable), so errors.Is
+// works whatever package returned it; ErrInvalid lists every bad field at
 // once, ErrConflict names a duplicated field. Messages say what to do and
 // never contain a secret, SQL or driver text. Secret values (password
-// hashes, TOTP seeds, tokens) have type Secret, which prints as
-// "[redacted]" in fmt, JSON and slog.
+// hashes, TOTP seeds, tokens) have type backoffice.Secret, which prints as
+// "[redacted]" in fmt, JSON and slog. A call returns a value or an error,
+// never both: what fails after a change committed (a notice not delivered,
+// cleanup) goes to Config.ReportError instead.
 //
 // # Storage
 //
 // store.go lists every store interface. Stores persist and make atomic
-// what only they can: a change with its audit entry (X2), versions (X4),
+// what only they can: a change with its audit entry, versions,
 // unique usernames and emails, the Guard of a write (the last
 // Administrator, and the acting operator still active at its session
 // epoch, so an actor built before its own deactivation changes nothing),
-// single-use tokens and login attempt reservations. Package storage/memory implements them
-// all; storage/storetest is the conformance suite every adapter passes.
+// single-use tokens and login attempt reservations. Package storage/memory
+// implements them all, storage/postgres and storage/redis the ones they
+// hold, and storage/storetest is the conformance suite every adapter
+// passes. Sessions and tokens reach a store as (tenant, digest): the
+// service reads the tenant from the token and keeps only its SHA-256.
 package accessctl

@@ -6,8 +6,8 @@ import "github.com/backoffice-go/backoffice"
 // Each wraps a kind of package backoffice, so errors.Is works with those
 // too.
 var (
-	// ErrLoginRefused is the one answer to every refused login step (A9,
-	// A20): a wrong, unknown or disabled login, a wrong or replayed code, an
+	// ErrLoginRefused is the one answer to every refused login step:
+	// a wrong, unknown or disabled login, a wrong or replayed code, an
 	// expired login step, no attempt left, and any store failure or race
 	// inside the login. Login and CompleteLogin return this very value, so
 	// a caller cannot tell one refusal from another by its type, text or
@@ -18,7 +18,7 @@ var (
 			"after too many failures an operator manager must unblock it"}
 
 	// ErrLastAdministrator is what a store returns when a Guard's KeepAdmin
-	// fails (A15). It is an ErrFailedPrecondition.
+	// fails. It is an ErrFailedPrecondition.
 	ErrLastAdministrator error = &backoffice.Error{Kind: backoffice.ErrFailedPrecondition, Op: "accessctl",
 		Msg: "this is the last active Administrator of the tenant; make another operator Administrator first"}
 

@@ -21,7 +21,7 @@ type LoginResult struct {
 	// CompleteLogin. It expires after a few minutes and works once.
 	Challenge backoffice.Secret
 	// Enrolment is set when the operator has no MFA yet and must add the
-	// secret to an authenticator app first (A10).
+	// secret to an authenticator app first.
 	Enrolment *MFAEnrolment
 }
 
@@ -81,7 +81,7 @@ func (s *Service) limit() AttemptLimit {
 	return AttemptLimit{Max: s.maxFailures, Window: s.failureWindow, Cooldown: s.lastAdminCooldown, Lease: s.attemptLease}
 }
 
-// Login checks a password (A9, A20). It needs no actor. On success it
+// Login checks a password. It needs no actor. On success it
 // returns a challenge for the TOTP code, with a new MFA enrolment if the
 // operator has none; the run of failures goes on until CompleteLogin
 // succeeds, so a right password cannot be used to clear failed codes.
@@ -93,7 +93,7 @@ func (s *Service) limit() AttemptLimit {
 // takes about as long as a check, whether or not the login exists; a
 // refusal that needs no check waits instead of hashing, so floods of them
 // leave the hashing slots to logins that may succeed. The last active
-// Administrator, which cannot be blocked (A15), is refused for
+// Administrator, which cannot be blocked, is refused for
 // LastAdminCooldown instead.
 func (s *Service) Login(ctx context.Context, tenant backoffice.TenantID, login string, password backoffice.Secret) (*LoginResult, error) {
 	t, err := s.store.Tenant(ctx, tenant)
@@ -240,7 +240,7 @@ func (s *Service) prepareLogin(ctx context.Context, o *Operator, password backof
 // block blocks o after its run of failures reached the limit. Only the
 // failure that fills the run gets here with an active operator; a
 // concurrent change is re-read, and an operator no longer active is left
-// as it is. The last active Administrator is not blocked (A15): its run
+// as it is. The last active Administrator is not blocked: its run
 // stays full, which refuses it until LastAdminCooldown has passed.
 func (s *Service) block(ctx context.Context, o *Operator) {
 	now := s.clock()
@@ -288,10 +288,10 @@ func (s *Service) block(ctx context.Context, o *Operator) {
 }
 
 // CompleteLogin checks the TOTP code for a challenge and, when it is
-// right, completes any pending MFA enrolment and opens a session (A10,
-// A18). The code check reserves an attempt of the operator's run like a
+// right, completes any pending MFA enrolment and opens a session.
+// The code check reserves an attempt of the operator's run like a
 // password check, so challenges opened in parallel cannot give more than
-// MaxFailures code checks (A20); a wrong code counts as a failed login
+// MaxFailures code checks; a wrong code counts as a failed login
 // and spends the challenge. A code already used cannot be used again, also
 // when two challenges present it at once: the step it matched is stored
 // with a version check, and the loser is refused (replay). Every refusal
@@ -394,7 +394,7 @@ func (s *Service) openSession(ctx context.Context, o *Operator) (*LoginResult, e
 // StartSession opens a session for an active operator without checking
 // credentials, for a host that authenticated the operator itself (its own
 // single sign-on, a test). Only a system actor of the operator's tenant
-// may call it; the session dies like any other (A18).
+// may call it; the session dies like any other.
 func (s *Service) StartSession(ctx context.Context, id OperatorID) (*LoginResult, error) {
 	const op = "accessctl: start session"
 	a, ok := ActorFrom(ctx)
@@ -415,7 +415,7 @@ func (s *Service) StartSession(ctx context.Context, id OperatorID) (*LoginResult
 }
 
 // Authenticate checks a session token and returns the actor to put in the
-// request's context with NewContext (A18). The session must exist, be
+// request's context with NewContext. The session must exist, be
 // unexpired and of the operator's current epoch, and the operator active;
 // anything else is ErrUnauthenticated. A store that cannot answer makes it
 // fail closed with ErrUnavailable.
@@ -475,7 +475,7 @@ func (s *Service) Sessions(ctx context.Context, id OperatorID) ([]*Session, erro
 }
 
 // RevokeSessions ends every session of an operator at once. An operator
-// may end its own; anyone else needs operator.sessions (and A4).
+// may end its own; anyone else needs operator.sessions (an Administrator's, only an Administrator).
 func (s *Service) RevokeSessions(ctx context.Context, id OperatorID) error {
 	a, err := s.selfOr(ctx, id, PermOperatorSessions)
 	if err != nil {
@@ -583,7 +583,7 @@ func (l *link) write(ctx context.Context, s *Service, action backoffice.Action, 
 	return nil, backoffice.NewError(backoffice.ErrConflict, "accessctl: link", "the operator kept changing; ask for a new link")
 }
 
-// AcceptInvitation follows an invitation or verification link (A7): it
+// AcceptInvitation follows an invitation or verification link: it
 // verifies the email, sets the password and activates the operator, then
 // returns the MFA enrolment and challenge to finish with CompleteLogin. It
 // needs no actor. A bad password leaves the link usable; of concurrent
@@ -620,7 +620,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, pw, confirm backo
 }
 
 // SendPasswordReset emails an active operator a password reset link valid
-// 24 hours and single use (A11). Needs operator.password_reset; A4.
+// 24 hours and single use. Needs operator.password_reset; only an Administrator acts on an Administrator.
 func (s *Service) SendPasswordReset(ctx context.Context, id OperatorID) error {
 	const op = "accessctl: send password reset"
 	a, err := Require(ctx, PermOperatorPasswordReset)
@@ -650,7 +650,7 @@ func (s *Service) sendReset(ctx context.Context, o *Operator) error {
 	return nil
 }
 
-// ForgotPassword is the login page's "forgot your password?" (A11). It
+// ForgotPassword is the login page's "forgot your password?". It
 // needs no actor and answers nil whether or not the login exists, so it
 // reveals nothing; an active operator with an email gets a reset link.
 func (s *Service) ForgotPassword(ctx context.Context, tenant backoffice.TenantID, login string) error {
@@ -678,7 +678,7 @@ func (s *Service) ForgotPassword(ctx context.Context, tenant backoffice.TenantID
 }
 
 // ResetPassword follows a password reset link: it sets a new password that
-// meets the policy and ends the operator's sessions (A11). It needs no
+// meets the policy and ends the operator's sessions. It needs no
 // actor. A bad password leaves the link usable.
 func (s *Service) ResetPassword(ctx context.Context, token, pw, confirm backoffice.Secret) error {
 	const op = "accessctl: reset password"

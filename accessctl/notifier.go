@@ -10,7 +10,7 @@ import (
 // NoticeKind says which message an operator notice is.
 type NoticeKind string
 
-// Operator notice kinds (N1).
+// Operator notice kinds.
 const (
 	// NoticeInvitation: a new operator's link to verify the email, set a
 	// password and enrol MFA; valid 14 days.
@@ -36,7 +36,7 @@ type OperatorNotice struct {
 
 // Notifier delivers operator notices through the host's email provider.
 // The service calls it only after the change the notice is about has been
-// stored (N1). An error is returned to the caller, wrapped, with the change
+// stored. An error is returned to the caller, wrapped, with the change
 // kept; resending is always possible.
 type Notifier interface {
 	NotifyOperator(ctx context.Context, n OperatorNotice) error

@@ -28,7 +28,7 @@ type NewOperator struct {
 }
 
 // OperatorUpdate changes an operator; nil fields stay as they are. Version
-// is the version the caller read (X4).
+// is the version the caller read.
 type OperatorUpdate struct {
 	Version     int64
 	Username    *string
@@ -60,7 +60,7 @@ func normalize(in *NewOperator) {
 	in.ExternalKey = strings.TrimSpace(in.ExternalKey)
 }
 
-// validateIdentity checks the fields every operator needs (A6).
+// validateIdentity checks the fields every operator needs.
 func validateIdentity(v *backoffice.Violations, username, email, first, last, key string, needEmail bool) {
 	if username == "" && email == "" {
 		v.Add("username", "a username or an email is required")
@@ -116,8 +116,8 @@ func validateAccounts(v *backoffice.Violations, accounts []AccountID) {
 }
 
 // canGrant reports whether the actor may give a role it is not yet sure the
-// target holds (A5): it holds the role itself, or every permission of the
-// role. Only an Administrator may grant the Administrator role (A4).
+// target holds: it holds the role itself, or every permission of the
+// role. Only an Administrator may grant the Administrator role.
 func canGrant(a *Actor, rs *roleSet, r RoleName) bool {
 	if a.kind == backoffice.ActorSystem {
 		return true
@@ -132,7 +132,7 @@ func canGrant(a *Actor, rs *roleSet, r RoleName) bool {
 	return ok && cr.set.subsetOf(&a.set)
 }
 
-// checkGrant enforces A4 and A5 for the roles and accounts an operator
+// checkGrant enforces who may grant what for the roles and accounts an operator
 // will have; before is nil for a new operator.
 func checkGrant(op string, a *Actor, rs *roleSet, before *Operator, roles []RoleName, all bool, accounts []AccountID) error {
 	for _, r := range roles {
@@ -163,7 +163,7 @@ func checkGrant(op string, a *Actor, rs *roleSet, before *Operator, roles []Role
 	return nil
 }
 
-// requireAdminFor enforces A4: only Administrators act on Administrators.
+// requireAdminFor enforces that only Administrators act on Administrators.
 func requireAdminFor(op string, a *Actor, rs *roleSet, target *Operator) error {
 	if target.HasRole(rs.admin) && !a.admin {
 		return backoffice.NewError(backoffice.ErrForbidden, op, "only an Administrator may change an Administrator")
@@ -172,7 +172,7 @@ func requireAdminFor(op string, a *Actor, rs *roleSet, target *Operator) error {
 }
 
 // guardFor returns the guard of a change made by a: the actor check of
-// an operator actor, and the A15 guard when the change may leave the
+// an operator actor, and the last-Administrator guard when the change may leave the
 // tenant without an active Administrator. A nil a is the service's own
 // bookkeeping.
 func guardFor(a *Actor, rs *roleSet, before, after *Operator) Guard {
@@ -242,8 +242,8 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*Operator, 
 }
 
 // CreateOperator creates an active operator with an initial password that
-// meets the policy and matches its confirmation (A7). Needs
-// operator.create; A4 and A5 limit the roles and accounts it may grant.
+// meets the policy and matches its confirmation. Needs
+// operator.create; the granting rules limit the roles and accounts it may grant.
 func (s *Service) CreateOperator(ctx context.Context, in NewOperator) (*Operator, error) {
 	a, err := Require(ctx, PermOperatorCreate)
 	if err != nil {
@@ -253,7 +253,7 @@ func (s *Service) CreateOperator(ctx context.Context, in NewOperator) (*Operator
 }
 
 // InviteOperator creates an invited operator and sends it a verification
-// link valid 14 days (A7) through which it verifies its email, sets a
+// link valid 14 days through which it verifies its email, sets a
 // password and enrols MFA. Needs operator.create.
 func (s *Service) InviteOperator(ctx context.Context, in NewOperator) (*Operator, error) {
 	a, err := Require(ctx, PermOperatorCreate)
@@ -264,7 +264,7 @@ func (s *Service) InviteOperator(ctx context.Context, in NewOperator) (*Operator
 }
 
 // DuplicateOperator invites a new operator with the roles and account
-// access of an existing one, keeping only those the actor may grant (A5):
+// access of an existing one, keeping only those the actor may grant:
 // the copy may have fewer permissions than the original. When in.Roles is
 // set, those roles are used instead and every one must be grantable.
 func (s *Service) DuplicateOperator(ctx context.Context, source OperatorID, in NewOperator) (*Operator, error) {
@@ -384,7 +384,7 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 }
 
 // ResendInvitation sends an invited operator a new verification link valid
-// 24 hours and voids every earlier link (A7). Needs operator.create.
+// 24 hours and voids every earlier link. Needs operator.create.
 func (s *Service) ResendInvitation(ctx context.Context, id OperatorID) error {
 	const op = "accessctl: resend invitation"
 	a, err := Require(ctx, PermOperatorCreate)
@@ -411,7 +411,7 @@ func (s *Service) ResendInvitation(ctx context.Context, id OperatorID) error {
 }
 
 // loadTarget loads an operator of the actor's tenant, the tenant and its
-// roles, and enforces A4 when the target is an Administrator.
+// roles, and refuses a non-Administrator acting on an Administrator.
 func (s *Service) loadTarget(ctx context.Context, op string, a *Actor, id OperatorID) (*Operator, *Tenant, *roleSet, error) {
 	o, err := s.store.Operator(ctx, a.tenant, id)
 	if err != nil {
@@ -464,10 +464,10 @@ func (s *Service) Operators(ctx context.Context, f OperatorFilter, p backoffice.
 }
 
 // UpdateOperator edits an operator's identity, SSO key, roles and account
-// access (A3, A12). Needs operator.edit; only Administrators edit
-// Administrators (A4); roles and accounts follow A5; the last active
-// Administrator keeps its role (A15). A change of roles or accounts ends
-// the operator's sessions (A18).
+// access. Needs operator.edit; only Administrators edit
+// Administrators; roles and accounts follow the granting rules; the last active
+// Administrator keeps its role. A change of roles or accounts ends
+// the operator's sessions.
 func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorUpdate) (*Operator, error) {
 	const op = "accessctl: update operator"
 	a, err := Require(ctx, PermOperatorEdit)
@@ -543,7 +543,7 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 	return o, nil
 }
 
-// write stores an operator change with its entry, guarding A15 with the
+// write stores an operator change with its entry, guarding the last Administrator with the
 // tenant's roles the caller loaded, and ends the operator's sessions when
 // its epoch moved.
 func (s *Service) write(ctx context.Context, rs *roleSet, a *Actor, before, after *Operator, version int64, action backoffice.Action, c changes) error {
@@ -595,8 +595,8 @@ func wrongStatus(op string, o *Operator, want string) error {
 }
 
 // DeactivateOperator removes an operator's access and ends its sessions at
-// once; its history is kept and it can be reactivated (A13). Needs
-// operator.deactivate; not oneself; A4; A15.
+// once; its history is kept and it can be reactivated. Needs
+// operator.deactivate; not oneself; only an Administrator acts on an Administrator, and never on the last active one.
 func (s *Service) DeactivateOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
 	const op = "accessctl: deactivate operator"
 	o, err := s.transition(ctx, op, PermOperatorDeactivate, id, version, backoffice.ActionOperatorDeactivate, true, func(o *Operator) error {
@@ -615,7 +615,7 @@ func (s *Service) DeactivateOperator(ctx context.Context, id OperatorID, version
 
 // ReactivateOperator restores a deactivated operator: active if it had set
 // a password, invited otherwise. Needs operator.deactivate; not oneself
-// (an actor built before its own deactivation is refused anyway); A4.
+// (an actor built before its own deactivation is refused anyway); only an Administrator acts on an Administrator.
 func (s *Service) ReactivateOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
 	const op = "accessctl: reactivate operator"
 	return s.transition(ctx, op, PermOperatorDeactivate, id, version, backoffice.ActionOperatorReactivate, true, func(o *Operator) error {
@@ -633,7 +633,7 @@ func (s *Service) ReactivateOperator(ctx context.Context, id OperatorID, version
 }
 
 // BlockOperator blocks an active operator, ending its sessions. Needs
-// operator.block; not oneself; A4; A15.
+// operator.block; not oneself; only an Administrator acts on an Administrator, and never on the last active one.
 func (s *Service) BlockOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
 	const op = "accessctl: block operator"
 	return s.transition(ctx, op, PermOperatorBlock, id, version, backoffice.ActionOperatorBlock, true, func(o *Operator) error {
@@ -647,7 +647,7 @@ func (s *Service) BlockOperator(ctx context.Context, id OperatorID, version int6
 }
 
 // UnblockOperator lets a blocked operator log in again and clears its
-// failed logins (A9). Needs operator.block; not oneself; A4.
+// failed logins. Needs operator.block; not oneself; only an Administrator acts on an Administrator.
 func (s *Service) UnblockOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
 	const op = "accessctl: unblock operator"
 	return s.transition(ctx, op, PermOperatorBlock, id, version, backoffice.ActionOperatorUnblock, true, func(o *Operator) error {
@@ -662,7 +662,7 @@ func (s *Service) UnblockOperator(ctx context.Context, id OperatorID, version in
 }
 
 // ResetMFA clears an operator's TOTP enrolment; it must enrol again at its
-// next login (A10). Its sessions end. Needs operator.reset_mfa; A4.
+// next login. Its sessions end. Needs operator.reset_mfa; only an Administrator acts on an Administrator.
 func (s *Service) ResetMFA(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
 	const op = "accessctl: reset mfa"
 	return s.transition(ctx, op, PermOperatorResetMFA, id, version, backoffice.ActionOperatorResetMFA, false, func(o *Operator) error {
@@ -675,8 +675,8 @@ func (s *Service) ResetMFA(ctx context.Context, id OperatorID, version int64) (*
 	})
 }
 
-// DeleteOperator removes an operator for good (A14); its audit history is
-// kept. Needs operator.delete; not oneself; A4; A15.
+// DeleteOperator removes an operator for good; its audit history is
+// kept. Needs operator.delete; not oneself; only an Administrator acts on an Administrator, and never on the last active one.
 func (s *Service) DeleteOperator(ctx context.Context, id OperatorID, version int64) error {
 	const op = "accessctl: delete operator"
 	a, err := Require(ctx, PermOperatorDelete)
@@ -701,9 +701,9 @@ func (s *Service) DeleteOperator(ctx context.Context, id OperatorID, version int
 	return nil
 }
 
-// SetPassword sets another operator's password (A3), which must meet the
+// SetPassword sets another operator's password, which must meet the
 // policy and match its confirmation; the operator's sessions end. Needs
-// operator.edit; A4.
+// operator.edit; only an Administrator acts on an Administrator.
 func (s *Service) SetPassword(ctx context.Context, id OperatorID, version int64, pw, confirm backoffice.Secret) (*Operator, error) {
 	const op = "accessctl: set password"
 	a, err := Require(ctx, PermOperatorEdit)
@@ -740,7 +740,7 @@ func (s *Service) setPassword(ctx context.Context, op string, rs *roleSet, a *Ac
 	return o, nil
 }
 
-// History lists the changes made to an operator, newest first (A16):
+// History lists the changes made to an operator, newest first:
 // editor, action, date and details. Needs operator.history.
 func (s *Service) History(ctx context.Context, id OperatorID, p backoffice.PageRequest) (backoffice.Page[backoffice.AuditEntry], error) {
 	a, err := Require(ctx, PermOperatorHistory)

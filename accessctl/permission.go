@@ -13,7 +13,7 @@ import (
 type Permission string
 
 // The built-in permissions, by area. Together the operator-management
-// ones are the operator-management permission of rule A3.
+// ones are the operator-management operator-management permission.
 const (
 	// Views: the dashboard pages an operator may open.
 	PermViewSearchUsers        Permission = "view.search_users"
@@ -54,7 +54,7 @@ const (
 	PermCardBulkCreate    Permission = "card.bulk_create"
 
 	// Operator management: together these are the operator-management
-	// permission of rule A3.
+	// permission.
 	PermOperatorRead          Permission = "operator.read"
 	PermOperatorCreate        Permission = "operator.create"
 	PermOperatorEdit          Permission = "operator.edit"

@@ -12,7 +12,7 @@ import (
 type RoleName string
 
 // Role is a named set of permissions with a short abbreviation and a
-// description (A1). Preset roles ship with the library; a tenant may add
+// description. Preset roles ship with the library; a tenant may add
 // custom roles through the RoleStore.
 type Role struct {
 	Tenant      backoffice.TenantID `json:"tenant"` // empty for preset roles
@@ -23,8 +23,8 @@ type Role struct {
 	Version     int64               `json:"version"`
 }
 
-// Preset is a ready-made set of roles a tenant is created with (A2). Admin
-// names the role that rules A4 and A15 call Administrator.
+// Preset is a ready-made set of roles a tenant is created with. Admin
+// names the role that the Administrator rules mean.
 type Preset struct {
 	Name  string
 	Admin RoleName

@@ -36,25 +36,25 @@ type Config struct {
 	PasswordPolicy *password.Policy
 	// Hasher nil means argon2id at the OWASP minimum, bounded to the CPU count.
 	Hasher *password.Hasher
-	// Now is the clock (X5). Nil means time.Now.
+	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
-	// NewID generates ids that sort by creation time (X5). Nil means UUIDv7.
+	// NewID generates ids that sort by creation time. Nil means UUIDv7.
 	NewID func() string
 	// Issuer names the service in authenticator apps. Default "backoffice".
 	Issuer string
 
 	SessionTTL      time.Duration // default 12h
-	InvitationTTL   time.Duration // default 14 days (A7)
-	VerificationTTL time.Duration // resent verification links, default 24h (A7)
-	ResetTTL        time.Duration // password reset links, default 24h (A11)
+	InvitationTTL   time.Duration // default 14 days
+	VerificationTTL time.Duration // resent verification links, default 24h
+	ResetTTL        time.Duration // password reset links, default 24h
 	ChallengeTTL    time.Duration // between password and TOTP code, default 5m
-	// MaxFailures is the run of failed logins that blocks an operator (A9),
+	// MaxFailures is the run of failed logins that blocks an operator,
 	// default 3. FailureWindow is how long a run lasts without a new
 	// failure, default 24h.
 	MaxFailures   int
 	FailureWindow time.Duration
 	// LastAdminCooldown is how long the last active Administrator, who
-	// cannot be blocked (A15), is refused after MaxFailures failures.
+	// cannot be blocked, is refused after MaxFailures failures.
 	// Default 15m.
 	LastAdminCooldown time.Duration
 	// AttemptLease is how long a reserved login attempt may stay
@@ -269,7 +269,7 @@ func (s *Service) after(ctx context.Context, what string, err error) {
 	}
 }
 
-// notify sends a notice after a committed change (N1). A failure is not
+// notify sends a notice after a committed change. A failure is not
 // the caller's: the change happened, and the notice can be sent again; it
 // goes to ReportError, wrapping backoffice.ErrNotDelivered.
 func (s *Service) notify(ctx context.Context, n OperatorNotice) {

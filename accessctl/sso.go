@@ -21,7 +21,7 @@ type Assertion struct {
 	Groups    []string
 }
 
-// ProvisionSSO logs in an operator of an SSO tenant from an assertion (A17):
+// ProvisionSSO logs in an operator of an SSO tenant from an assertion:
 // it creates the operator on first sight, updates its email, names and
 // roles from the assertion on later ones, and opens a session (the
 // identity provider has done MFA). Roles come from the tenant's group
@@ -116,7 +116,7 @@ func conflictOn(err error, field string) bool {
 }
 
 // LinkSSO sets the external key ("SAML key") that links an existing
-// operator to the identity provider's subject (A17). Needs operator.edit; A4.
+// operator to the identity provider's subject. Needs operator.edit; only an Administrator acts on an Administrator.
 func (s *Service) LinkSSO(ctx context.Context, id OperatorID, version int64, key string) (*Operator, error) {
 	key = strings.TrimSpace(key)
 	return s.UpdateOperator(ctx, id, OperatorUpdate{Version: version, ExternalKey: &key})

@@ -10,9 +10,9 @@ import (
 // This file lists every store interface of the package, so that an adapter
 // author finds in one place what to implement. Stores persist; they hold no
 // business rule except the ones only they can make atomic: unique keys,
-// versions (X4), the last-Administrator guard (A15), single-use tokens and
+// versions, the last-Administrator guard, single-use tokens and
 // failed-login counts. Each mutating method takes the audit entry that must
-// be written with the change, atomically (X2).
+// be written with the change, atomically.
 //
 // All methods return ErrUnavailable (wrapped) when the backing server cannot
 // be reached, and never return driver errors or SQL text.
@@ -21,7 +21,7 @@ import (
 type Guard struct {
 	// KeepAdmin, when set, is the tenant's Administrator role: the write
 	// must leave at least one active operator holding it, or it fails with
-	// ErrFailedPrecondition and changes nothing (A15).
+	// ErrFailedPrecondition and changes nothing.
 	KeepAdmin RoleName
 	// Actor, when set, is the operator on whose behalf the write runs: the
 	// store must find it, in the same atomic step, still active and at
@@ -59,7 +59,7 @@ type OperatorQuery struct {
 
 // OperatorStore persists operators with their roles and account access.
 // Usernames and emails are unique within a tenant, compared
-// case-insensitively (A6).
+// case-insensitively.
 type OperatorStore interface {
 	// CreateOperator stores a new operator with version 1 and its audit
 	// entry, if the guard's actor check holds. Returns ErrConflict naming
@@ -88,7 +88,7 @@ type OperatorStore interface {
 	DeleteOperator(ctx context.Context, tenant backoffice.TenantID, id OperatorID, expectVersion int64, g Guard, e backoffice.AuditEntry) error
 }
 
-// RoleStore persists a tenant's custom roles (A1). Preset roles are not
+// RoleStore persists a tenant's custom roles. Preset roles are not
 // stored.
 type RoleStore interface {
 	// CreateRole stores a new role with version 1. Returns ErrConflict if
@@ -123,7 +123,7 @@ type AuditStore interface {
 
 // Session is an operator's login session. ID is the digest of the token
 // handed to the client (backoffice.Digest); the token itself is never
-// stored (A18). The service reads the tenant from the token, so stores
+// stored. The service reads the tenant from the token, so stores
 // look sessions up by (tenant, digest).
 type Session struct {
 	ID        string              `json:"id"`
@@ -191,7 +191,7 @@ type TokenStore interface {
 }
 
 // AttemptLimit is the rule a store applies when it reserves a login
-// attempt (A9, A20). The service builds it from its Config.
+// attempt. The service builds it from its Config.
 type AttemptLimit struct {
 	// Max is how many attempts a run may hold: failures plus reservations
 	// not yet settled. A reservation that would exceed it is refused.
@@ -202,7 +202,7 @@ type AttemptLimit struct {
 	// Cooldown ends a run that reached Max: a reservation made Cooldown or
 	// more after the run's last attempt starts a new run. An ordinary
 	// operator is blocked at Max and refused before it reserves; the
-	// cooldown is what releases the last Administrator (A15).
+	// cooldown is what releases the last Administrator.
 	Cooldown time.Duration
 	// Lease is how long a reservation may stay unsettled. Reservations
 	// older than Lease when a new one is asked for are forgotten: the
@@ -235,7 +235,7 @@ const (
 	AttemptSucceeded
 )
 
-// AttemptStore reserves and counts login attempts (A9, A20). Every
+// AttemptStore reserves and counts login attempts. Every
 // password or TOTP check reserves its attempt before it is evaluated and
 // settles it after, so that however many checks run at once, on however
 // many instances, at most Max guesses of a run are evaluated.

@@ -30,7 +30,7 @@ type TenantSettings struct {
 }
 
 // ConfigureTenant changes the tenant's name, SSO mode and group-to-role
-// mapping (A17), and the end-user forgot-password switch (E8). Needs
+// mapping, and the end-user forgot-password switch. Needs
 // tenant.configure. Every role in the mapping must exist.
 func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (*Tenant, error) {
 	const op = "accessctl: configure tenant"
@@ -114,7 +114,7 @@ func (s *Service) Roles(ctx context.Context) ([]Role, error) {
 	return out, nil
 }
 
-// AdministratorRole returns the tenant's Administrator role name (A4).
+// AdministratorRole returns the tenant's Administrator role name.
 func (s *Service) AdministratorRole(ctx context.Context) (RoleName, error) {
 	a, ok := ActorFrom(ctx)
 	if !ok {
@@ -127,7 +127,7 @@ func (s *Service) AdministratorRole(ctx context.Context) (RoleName, error) {
 	return rs.admin, nil
 }
 
-// CreateRole adds a custom role to the tenant (A1). Needs role.manage. The
+// CreateRole adds a custom role to the tenant. Needs role.manage. The
 // role may hold only permissions the actor holds, so that a role is never
 // a way to escalate.
 func (s *Service) CreateRole(ctx context.Context, r Role) (*Role, error) {
@@ -135,7 +135,7 @@ func (s *Service) CreateRole(ctx context.Context, r Role) (*Role, error) {
 }
 
 // UpdateRole replaces a custom role's abbreviation, description and
-// permissions; r.Version is the version read (X4). Needs role.manage.
+// permissions; r.Version is the version read. Needs role.manage.
 // Sessions of operators holding the role keep running with the new
 // permissions from their next request.
 func (s *Service) UpdateRole(ctx context.Context, r Role) (*Role, error) {

@@ -11,12 +11,12 @@ import (
 type (
 	// OperatorID identifies an operator within the module.
 	OperatorID string
-	// AccountID identifies one of a tenant's accounts (A19).
+	// AccountID identifies one of a tenant's accounts.
 	AccountID string
 )
 
 // Tenant is one client of the platform, with its own operators, roles and
-// settings (X8).
+// settings.
 type Tenant struct {
 	ID   backoffice.TenantID `json:"id"`
 	Name string              `json:"name"`
@@ -24,14 +24,14 @@ type Tenant struct {
 	Preset string    `json:"preset"`
 	SSO    SSOConfig `json:"sso"`
 	// EndUserForgotPasswordOff switches off the end-user forgot-password
-	// email for the tenant (E8).
+	// email for the tenant.
 	EndUserForgotPasswordOff bool      `json:"enduser_forgot_password_off"`
 	Version                  int64     `json:"version"`
 	CreatedAt                time.Time `json:"created_at"`
 	UpdatedAt                time.Time `json:"updated_at"`
 }
 
-// SSOConfig switches a tenant to single sign-on (A17). While Enabled,
+// SSOConfig switches a tenant to single sign-on. While Enabled,
 // operators are provisioned only from the identity provider.
 type SSOConfig struct {
 	Enabled bool `json:"enabled"`
@@ -67,9 +67,9 @@ const (
 	// StatusActive: may log in.
 	StatusActive OperatorStatus = "active"
 	// StatusBlocked: blocked after three failed logins or by a manager;
-	// an operator manager must unblock it (A9).
+	// an operator manager must unblock it.
 	StatusBlocked OperatorStatus = "blocked"
-	// StatusDeactivated: access removed; history kept; can be reactivated (A13).
+	// StatusDeactivated: access removed; history kept; can be reactivated.
 	StatusDeactivated OperatorStatus = "deactivated"
 )
 
@@ -93,7 +93,7 @@ type Operator struct {
 	LastName  string              `json:"last_name"`
 	Roles     []RoleName          `json:"roles"`
 	// AllAccounts gives access to every account of the tenant; otherwise
-	// access is limited to Accounts (A19).
+	// access is limited to Accounts.
 	AllAccounts bool           `json:"all_accounts"`
 	Accounts    []AccountID    `json:"accounts"`
 	Status      OperatorStatus `json:"status"`

@@ -13,7 +13,7 @@ type ID string
 // Type is the kind of person or organisation an end user is.
 type Type string
 
-// End-user types (E1).
+// End-user types.
 const (
 	TypePhysicalPerson Type = "physical_person"
 	TypeBusiness       Type = "business"
@@ -30,7 +30,7 @@ func (t Type) Valid() bool { return slices.Contains(Types(), t) }
 // Status is an end user's standing with the platform.
 type Status string
 
-// Statuses (E1). Canceled is final: a deactivated user stays listed.
+// Statuses. Canceled is final: a deactivated user stays listed.
 const (
 	StatusPending   Status = "pending"
 	StatusValidated Status = "validated"
@@ -42,7 +42,7 @@ func (s Status) Valid() bool {
 	return s == StatusPending || s == StatusValidated || s == StatusCanceled
 }
 
-// KYCStatus is where the user's know-your-customer review stands (E10).
+// KYCStatus is where the user's know-your-customer review stands.
 type KYCStatus string
 
 // KYC statuses.
@@ -64,7 +64,7 @@ type Address struct {
 }
 
 // TaxResidence is one country where the user is liable to tax, with its
-// taxpayer identification number (E5).
+// taxpayer identification number.
 type TaxResidence struct {
 	ID      string `json:"id"`
 	Country string `json:"country"`
@@ -72,7 +72,7 @@ type TaxResidence struct {
 }
 
 // EndUser is a customer of the platform: a physical person or an
-// organisation (E1). There is no way to delete one (E6).
+// organisation. There is no way to delete one.
 type EndUser struct {
 	ID     ID
 	Tenant backoffice.TenantID
@@ -94,7 +94,7 @@ type EndUser struct {
 	BirthDate     time.Time
 	Parent        ID
 	TaxResidences []TaxResidence
-	// OnboardingID is set for users who onboarded themselves (E7).
+	// OnboardingID is set for users who onboarded themselves.
 	OnboardingID string
 	Version      int64
 	CreatedAt    time.Time
@@ -116,7 +116,7 @@ func (u *EndUser) DisplayName() string {
 	return u.FirstName + " " + u.LastName
 }
 
-// Onboarding is a self-onboarding in progress or completed (E7). The user
+// Onboarding is a self-onboarding in progress or completed. The user
 // record, with its user id, exists only once the onboarding is completed.
 type Onboarding struct {
 	ID     string

@@ -10,11 +10,11 @@ import (
 // NoticeKind says which message an end-user notice is.
 type NoticeKind string
 
-// End-user notice kinds (N1).
+// End-user notice kinds.
 const (
-	// NoticeForgotPassword: the host's password change email (E8).
+	// NoticeForgotPassword: the host's password change email.
 	NoticeForgotPassword NoticeKind = "forgot_password"
-	// NoticeActivation: the activation link of a self-onboarding (E7).
+	// NoticeActivation: the activation link of a self-onboarding.
 	NoticeActivation NoticeKind = "activation"
 )
 
@@ -31,7 +31,7 @@ type Notice struct {
 }
 
 // Notifier delivers end-user notices through the host's provider. It is
-// called only after the change the notice is about is stored (N1).
+// called only after the change the notice is about is stored.
 type Notifier interface {
 	NotifyEndUser(ctx context.Context, n Notice) error
 }
@@ -44,7 +44,7 @@ type Balance struct {
 }
 
 // Balances is implemented by the host: the balances of the user's wallets.
-// Deactivation is refused unless every balance is zero (E6).
+// Deactivation is refused unless every balance is zero.
 type Balances interface {
 	Balances(ctx context.Context, u *EndUser) ([]Balance, error)
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/backoffice-go/backoffice/accessctl"
 )
 
-// StartOnboarding records a user who onboards themselves (E7) and sends the
+// StartOnboarding records a user who onboards themselves and sends the
 // activation link. The host's sign-up endpoint calls it with a system
 // actor (or an operator with enduser.create). The user is not searchable
 // until it completes the onboarding.
@@ -53,7 +53,7 @@ func (s *Service) StartOnboarding(ctx context.Context, in NewEndUser) (*Onboardi
 	return o, nil
 }
 
-// CompleteOnboarding follows an activation link (E7): the user gets its
+// CompleteOnboarding follows an activation link: the user gets its
 // user id and becomes searchable, Pending KYC review. The link is the
 // credential, so no actor is needed; the change is audited as the end user.
 func (s *Service) CompleteOnboarding(ctx context.Context, token backoffice.Secret) (*EndUser, error) {
@@ -88,7 +88,7 @@ func (s *Service) CompleteOnboarding(ctx context.Context, token backoffice.Secre
 	return u, nil
 }
 
-// Onboardings lists self-onboardings, completed or not, newest first (E7).
+// Onboardings lists self-onboardings, completed or not, newest first.
 // Needs view.onboarding_users.
 func (s *Service) Onboardings(ctx context.Context, completed bool, p backoffice.PageRequest) (backoffice.Page[*Onboarding], error) {
 	const op = "enduser: onboardings"

@@ -18,9 +18,9 @@ import (
 // Config configures a Service. Store, Tenants and Balances are required.
 type Config struct {
 	Store Store
-	// Tenants gives the tenant settings, such as the forgot-password switch (E8).
+	// Tenants gives the tenant settings, such as the forgot-password switch.
 	Tenants accessctl.TenantStore
-	// Balances is the host's wallet balances, checked before deactivation (E6).
+	// Balances is the host's wallet balances, checked before deactivation.
 	Balances Balances
 	// Notifier nil drops notices.
 	Notifier Notifier
@@ -28,7 +28,7 @@ type Config struct {
 	// committed, wrapping backoffice.ErrNotDelivered: the call itself
 	// succeeded. Nil means backoffice.LogError.
 	ReportError func(ctx context.Context, err error)
-	// Now and NewID as in accessctl.Config (X5).
+	// Now and NewID as in accessctl.Config.
 	Now   func() time.Time
 	NewID func() string
 	// ActivationTTL is how long an onboarding's activation link lasts;
@@ -113,7 +113,7 @@ func (s *Service) fromInput(tenant backoffice.TenantID, in NewEndUser, now time.
 	return u
 }
 
-// check validates a record and its parent (E9); before is nil for a new one.
+// check validates a record and its parent; before is nil for a new one.
 func (s *Service) check(ctx context.Context, op string, u, before *EndUser) error {
 	var v backoffice.Violations
 	validate(&v, u, s.clock())
@@ -127,7 +127,7 @@ func (s *Service) check(ctx context.Context, op string, u, before *EndUser) erro
 }
 
 // checkParent refuses a parent that does not exist in the tenant, or
-// whose chain leads back to the user (E9).
+// whose chain leads back to the user.
 func (s *Service) checkParent(ctx context.Context, op string, u *EndUser) error {
 	bad := func(reason string) error {
 		return backoffice.NewError(backoffice.ErrInvalid, op, "choose another parent", backoffice.FieldViolation{Field: "parent", Reason: reason})
@@ -162,7 +162,7 @@ func (s *Service) Get(ctx context.Context, id ID) (*EndUser, error) {
 	return s.store.EndUser(ctx, a.Tenant(), id)
 }
 
-// SearchQuery is the search toolbar (E2): fill at least one field; filled
+// SearchQuery is the search toolbar: fill at least one field; filled
 // fields combine with AND.
 type SearchQuery struct {
 	ID    ID
@@ -173,7 +173,7 @@ type SearchQuery struct {
 	Name string
 }
 
-// Search finds end users, newest first, a page at a time (E2). Needs
+// Search finds end users, newest first, a page at a time. Needs
 // enduser.read.
 func (s *Service) Search(ctx context.Context, q SearchQuery, p backoffice.PageRequest) (backoffice.Page[*EndUser], error) {
 	const op = "enduser: search"
@@ -185,7 +185,7 @@ func (s *Service) Search(ctx context.Context, q SearchQuery, p backoffice.PageRe
 	return s.find(ctx, op, v, Query{ID: q.ID, Tag: q.Tag, Email: q.Email, Name: name}, p)
 }
 
-// Filter narrows the list of all users (E3); zero fields do not filter.
+// Filter narrows the list of all users; zero fields do not filter.
 type Filter struct {
 	Type   *Type
 	Status *Status
@@ -195,7 +195,7 @@ type Filter struct {
 }
 
 // List lists every end user, Canceled ones included, newest first, with
-// combinable filters and a cursor (E3). Needs enduser.read.
+// combinable filters and a cursor. Needs enduser.read.
 func (s *Service) List(ctx context.Context, f Filter, p backoffice.PageRequest) (backoffice.Page[*EndUser], error) {
 	const op = "enduser: list"
 	q, v := f.query()
@@ -218,7 +218,7 @@ func (f Filter) query() (Query, backoffice.Violations) {
 }
 
 // Count returns how many users the filter matches, for a UI that shows a
-// total (E3). It is a call of its own, never part of a page, because a
+// total. It is a call of its own, never part of a page, because a
 // count over a large table costs far more than a page does. Needs
 // enduser.read.
 func (s *Service) Count(ctx context.Context, f Filter) (int, error) {
@@ -280,7 +280,7 @@ func decodeKey(s string) (Key, bool) {
 	return Key{CreatedAt: time.UnixMicro(us).UTC(), ID: ID(id)}, true
 }
 
-// Update changes identity and contact fields, with validation (E4). Needs
+// Update changes identity and contact fields, with validation. Needs
 // enduser.edit. A Canceled user cannot be changed.
 func (s *Service) Update(ctx context.Context, id ID, in Update) (*EndUser, error) {
 	const op = "enduser: update"
@@ -346,7 +346,7 @@ func (s *Service) change(ctx context.Context, op string, perm accessctl.Permissi
 	return u, nil
 }
 
-// AddTaxResidence declares a tax residence (E5): an ISO 3166-1 country and
+// AddTaxResidence declares a tax residence: an ISO 3166-1 country and
 // a TIN, mandatory and checked for US taxpayers. Needs enduser.edit.
 func (s *Service) AddTaxResidence(ctx context.Context, id ID, version int64, r TaxResidence) (*EndUser, error) {
 	return s.change(ctx, "enduser: add tax residence", accessctl.PermEndUserEdit, id, version, backoffice.ActionEndUserAddTaxResidence, func(u *EndUser) error {
@@ -383,7 +383,7 @@ func (s *Service) RemoveTaxResidence(ctx context.Context, id ID, version int64, 
 	})
 }
 
-// Deactivate cancels a Validated user whose wallets are all empty (E6).
+// Deactivate cancels a Validated user whose wallets are all empty.
 // It is irreversible; the user stays listed as Canceled. There is no way
 // to delete a user. Needs enduser.deactivate.
 func (s *Service) Deactivate(ctx context.Context, id ID, version int64) (*EndUser, error) {
@@ -420,7 +420,7 @@ func minor(v int64) string {
 }
 
 // SendForgotPassword sends the user the host's password change email and
-// returns the address it goes to (E8). Needs enduser.forgot_password; the
+// returns the address it goes to. Needs enduser.forgot_password; the
 // tenant may have switched it off.
 func (s *Service) SendForgotPassword(ctx context.Context, id ID) (string, error) {
 	const op = "enduser: send forgot password"
@@ -455,7 +455,7 @@ func (s *Service) SendForgotPassword(ctx context.Context, id ID) (string, error)
 	return u.Email, nil
 }
 
-// Children lists the users whose parent is id, newest first (E9). Needs
+// Children lists the users whose parent is id, newest first. Needs
 // enduser.read.
 func (s *Service) Children(ctx context.Context, id ID, p backoffice.PageRequest) (backoffice.Page[*EndUser], error) {
 	a, err := accessctl.Require(ctx, accessctl.PermEndUserRead)
@@ -479,7 +479,7 @@ type Node struct {
 // MaxTreeSize bounds the users one Tree call returns.
 const MaxTreeSize = 1000
 
-// Tree returns the user and its descendants (E9), at most MaxTreeSize
+// Tree returns the user and its descendants, at most MaxTreeSize
 // users. Needs enduser.read.
 func (s *Service) Tree(ctx context.Context, id ID) (*Node, error) {
 	a, err := accessctl.Require(ctx, accessctl.PermEndUserRead)
@@ -515,7 +515,7 @@ func (s *Service) Tree(ctx context.Context, id ID) (*Node, error) {
 	return top, nil
 }
 
-// RequestKYCReview asks for a KYC review (E10): from none, refused or
+// RequestKYCReview asks for a KYC review: from none, refused or
 // validated to pending. Needs enduser.kyc_request.
 func (s *Service) RequestKYCReview(ctx context.Context, id ID, version int64) (*EndUser, error) {
 	const op = "enduser: request kyc review"
@@ -529,7 +529,7 @@ func (s *Service) RequestKYCReview(ctx context.Context, id ID, version int64) (*
 }
 
 // RecordKYCOutcome records a pending review's outcome, validated or
-// refused, with a note (E10). A validated review validates a pending user.
+// refused, with a note. A validated review validates a pending user.
 // Needs enduser.kyc_decide.
 func (s *Service) RecordKYCOutcome(ctx context.Context, id ID, version int64, outcome KYCStatus, note string) (*EndUser, error) {
 	const op = "enduser: record kyc outcome"

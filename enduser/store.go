@@ -9,7 +9,7 @@ import (
 
 // This file lists every store interface of the package. Like the accessctl
 // stores, they persist and make atomic only what they must: a change with
-// its audit entry (X2), versions (X4). All methods return ErrUnavailable
+// its audit entry, versions. All methods return ErrUnavailable
 // (wrapped) when the server cannot be reached.
 
 // Key is where a user sits in every listing: newest first by creation
@@ -31,7 +31,7 @@ func (k Key) Less(o Key) bool {
 }
 
 // Query selects end users, newest (latest CreatedAt, then highest id) first. Zero fields do not
-// filter; set fields combine with AND (E2, E3).
+// filter; set fields combine with AND.
 type Query struct {
 	// ID, Tag and Email match exactly; Email case-insensitively.
 	ID    ID

@@ -26,7 +26,7 @@ type NewEndUser struct {
 }
 
 // Update changes a user's identity and contact fields; nil fields stay as
-// they are. Version is the version the caller read (X4).
+// they are. Version is the version the caller read.
 type Update struct {
 	Version   int64
 	Tag       *string
@@ -65,8 +65,8 @@ func normalizeResidence(r *TaxResidence) {
 	r.TIN = strings.TrimSpace(r.TIN)
 }
 
-// validate checks a whole user record, type-specific rules included (E1,
-// E4, E5), and lists every problem.
+// validate checks a whole user record, type-specific rules included, and
+// lists every problem.
 func validate(v *backoffice.Violations, u *EndUser, now time.Time) {
 	if !u.Type.Valid() {
 		v.Add("type", "must be physical_person, business, non_governmental_organization or governmental_organization")
@@ -129,7 +129,7 @@ func validate(v *backoffice.Violations, u *EndUser, now time.Time) {
 	validateResidences(v, u.TaxResidences)
 }
 
-// validateResidences checks countries, TINs and duplicates (E5).
+// validateResidences checks countries, TINs and duplicates.
 func validateResidences(v *backoffice.Violations, rs []TaxResidence) {
 	seen := map[string]bool{}
 	for i, r := range rs {
@@ -187,7 +187,7 @@ func searchTerm(v *backoffice.Violations, s string) string {
 	return t
 }
 
-// SearchText is the text a name search matches (E2): first, last and
+// SearchText is the text a name search matches: first, last and
 // legal name and email, lower-cased, separated by spaces. Stores index it.
 func SearchText(u *EndUser) string {
 	return strings.ToLower(u.FirstName + " " + u.LastName + " " + u.LegalName + " " + u.Email)

@@ -15,13 +15,13 @@ type ID string
 // Kind is where the SCA wallet lives.
 type Kind string
 
-// Device kinds (S1).
+// Device kinds.
 const (
 	KindMobile Kind = "mobile"
 	KindWeb    Kind = "web"
 )
 
-// Status is a device's state (S1).
+// Status is a device's state.
 type Status string
 
 // Device statuses.
@@ -38,7 +38,7 @@ const (
 // Statuses lists every status.
 func Statuses() []Status { return []Status{StatusPasscodeMissing, StatusActive, StatusLocked} }
 
-// LockReason is why a device was secured: one of a fixed list (S3).
+// LockReason is why a device was secured: one of a fixed list.
 type LockReason string
 
 // Lock reasons.
@@ -55,7 +55,7 @@ func LockReasons() []LockReason {
 	return []LockReason{ReasonLostOrStolen, ReasonSuspectedFraud, ReasonUserRequest, ReasonCompromised, ReasonOther}
 }
 
-// Device is an end user's SCA device (S1).
+// Device is an end user's SCA device.
 type Device struct {
 	ID     ID
 	Tenant backoffice.TenantID
@@ -67,12 +67,12 @@ type Device struct {
 	// Info describes the device, such as "iPhone 15, iOS 18.1" or a browser.
 	Info string
 	// PasscodeSet is whether a PIN was ever set; unlocking a device that
-	// never had one leaves it PasscodeMissing (S4).
+	// never had one leaves it PasscodeMissing.
 	PasscodeSet bool
 	LockReason  LockReason
 	LockMessage string
 	LockedAt    time.Time
-	// Deleted devices leave the active list for the deleted list (S6).
+	// Deleted devices leave the active list for the deleted list.
 	Deleted   bool
 	DeletedAt time.Time
 	Version   int64
@@ -83,7 +83,7 @@ type Device struct {
 // Clone returns a copy.
 func (d *Device) Clone() *Device { c := *d; return &c }
 
-// Command is an operator action on a device (S7).
+// Command is an operator action on a device.
 type Command string
 
 // Commands, in the order a UI shows them.
@@ -115,7 +115,7 @@ func (c Command) Permission() accessctl.Permission {
 }
 
 // Allowed reports whether the device's state allows the command, whoever
-// asks (S7): lock from PasscodeMissing or Active; unlock from Locked; reset
+// asks: lock from PasscodeMissing or Active; unlock from Locked; reset
 // PIN on an Active mobile device; delete any device not yet deleted.
 func (c Command) Allowed(d *Device) bool {
 	if d.Deleted {
@@ -135,7 +135,7 @@ func (c Command) Allowed(d *Device) bool {
 }
 
 // Available lists the commands the actor may run on the device now: those
-// the device's state allows and the actor's roles grant (S7).
+// the device's state allows and the actor's roles grant.
 func Available(a *accessctl.Actor, d *Device) []Command {
 	var out []Command
 	for _, c := range Commands() {

@@ -1,16 +1,16 @@
 // Package scadevice is end users' strong-customer-authentication devices
 // as the back office sees them: a mobile app or a web browser holding an
-// SCA wallet (S1).
+// SCA wallet.
 //
-// A device is PasscodeMissing until its end user sets a PIN (S8), then
+// A device is PasscodeMissing until its end user sets a PIN, then
 // Active; an operator may secure (lock) it with a reason from LockReasons
-// and a message (S3), unlock it (S4), ask the end user to choose a new PIN
-// (S5) and delete it (S6). Deleted devices move to a list of their own,
-// kept for support and fraud analysis (S2). Because unlocking and resetting
+// and a message, unlock it, ask the end user to choose a new PIN
+// and delete it. Deleted devices move to a list of their own,
+// kept for support and fraud analysis. Because unlocking and resetting
 // a PIN can enable fraud, both calls carry the operator's statement that
 // it verified the end user's identity.
 //
-// # Commands by device status (S7)
+// # Commands by device status
 //
 // Which commands a device's state allows, whoever asks:
 //
@@ -31,5 +31,5 @@
 //
 // Enrolment and passcodes are the end user's own acts: they take an
 // accessctl.EndUserActor for that user (or a system actor). Every
-// operation is audited with the change and stays within its tenant (S9).
+// operation is audited with the change and stays within its tenant.
 package scadevice

@@ -7,7 +7,7 @@ import (
 	"github.com/backoffice-go/backoffice/enduser"
 )
 
-// PINResetNotice asks an end user to choose a new PIN on a device (S5).
+// PINResetNotice asks an end user to choose a new PIN on a device.
 type PINResetNotice struct {
 	Tenant backoffice.TenantID
 	User   enduser.ID
@@ -15,7 +15,7 @@ type PINResetNotice struct {
 }
 
 // Notifier delivers device notices, typically as a push to the device. It
-// is called only after the change is stored (N1).
+// is called only after the change is stored.
 type Notifier interface {
 	NotifyPINReset(ctx context.Context, n PINResetNotice) error
 }

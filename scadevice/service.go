@@ -66,13 +66,13 @@ func (s *Service) entry(a *accessctl.Actor, action backoffice.Action, d *Device,
 		TargetID: string(d.ID), At: d.UpdatedAt, Changes: c}
 }
 
-// Devices lists a user's devices that are not deleted (S2). Needs scadevice.read.
+// Devices lists a user's devices that are not deleted. Needs scadevice.read.
 func (s *Service) Devices(ctx context.Context, user enduser.ID) ([]*Device, error) {
 	return s.list(ctx, user, false)
 }
 
 // DeletedDevices lists a user's deleted devices, for support and fraud
-// analysis (S2). Needs scadevice.read.
+// analysis. Needs scadevice.read.
 func (s *Service) DeletedDevices(ctx context.Context, user enduser.ID) ([]*Device, error) {
 	return s.list(ctx, user, true)
 }
@@ -98,7 +98,7 @@ func (s *Service) Device(ctx context.Context, id ID) (*Device, error) {
 }
 
 // AvailableCommands lists the commands the actor may run on the device now,
-// for a UI to show (S7). Needs scadevice.read.
+// for a UI to show. Needs scadevice.read.
 func (s *Service) AvailableCommands(ctx context.Context, id ID) ([]Command, error) {
 	a, err := accessctl.Require(ctx, accessctl.PermDeviceRead)
 	if err != nil {
@@ -149,7 +149,7 @@ func notAllowed(c Command, d *Device) string {
 	}
 }
 
-// Lock secures a device (S3): the end user can no longer authenticate with
+// Lock secures a device: the end user can no longer authenticate with
 // it. The reason is one of LockReasons; the message is optional, and both
 // are kept and shown. Needs scadevice.lock.
 func (s *Service) Lock(ctx context.Context, id ID, version int64, reason LockReason, message string) (*Device, error) {
@@ -177,7 +177,7 @@ func identity(verified bool) backoffice.Violations {
 }
 
 // Unlock makes a Locked device usable again: Active, or PasscodeMissing if
-// no PIN was ever set (S4). Because unlocking can enable fraud, the actor
+// no PIN was ever set. Because unlocking can enable fraud, the actor
 // must state that it verified the end user's identity. Needs scadevice.unlock.
 func (s *Service) Unlock(ctx context.Context, id ID, version int64, identityVerified bool) (*Device, error) {
 	return s.run(ctx, CommandUnlock, id, version, identity(identityVerified), func(d *Device) {
@@ -190,7 +190,7 @@ func (s *Service) Unlock(ctx context.Context, id ID, version int64, identityVeri
 }
 
 // ResetPIN asks the end user to choose a new PIN on an Active mobile
-// device (S5): the device becomes PasscodeMissing and the user is notified.
+// device: the device becomes PasscodeMissing and the user is notified.
 // The actor must state that it verified the end user's identity. Needs
 // scadevice.reset_pin.
 func (s *Service) ResetPIN(ctx context.Context, id ID, version int64, identityVerified bool) (*Device, error) {
@@ -207,7 +207,7 @@ func (s *Service) ResetPIN(ctx context.Context, id ID, version int64, identityVe
 }
 
 // Delete removes a device from the active list to the deleted list, for
-// good (S6). Needs scadevice.delete.
+// good. Needs scadevice.delete.
 func (s *Service) Delete(ctx context.Context, id ID, version int64) (*Device, error) {
 	return s.run(ctx, CommandDelete, id, version, nil, func(d *Device) {
 		d.Deleted, d.DeletedAt = true, s.clock()
@@ -236,7 +236,7 @@ func ownDevice(ctx context.Context, op string, user enduser.ID) (*accessctl.Acto
 	return a, nil
 }
 
-// Enrol registers a new device of the end user, PasscodeMissing (S8). Only
+// Enrol registers a new device of the end user, PasscodeMissing. Only
 // the end user itself (accessctl.EndUserActor) or a system actor may enrol.
 func (s *Service) Enrol(ctx context.Context, user enduser.ID, in Enrolment) (*Device, error) {
 	const op = "scadevice: enrol"
@@ -275,7 +275,7 @@ func (s *Service) Enrol(ctx context.Context, user enduser.ID, in Enrolment) (*De
 }
 
 // SetPasscode records that the end user chose a PIN: PasscodeMissing
-// becomes Active (S8). The PIN itself never reaches this library. Only the
+// becomes Active. The PIN itself never reaches this library. Only the
 // end user itself or a system actor may set it.
 func (s *Service) SetPasscode(ctx context.Context, id ID, version int64) (*Device, error) {
 	const op = "scadevice: set passcode"

@@ -8,7 +8,7 @@ import (
 )
 
 // Store persists devices. Like every store of the module it writes each
-// change with its audit entry atomically (X2) and checks versions (X4).
+// change with its audit entry atomically and checks versions.
 type Store interface {
 	// CreateDevice stores a new device with version 1.
 	CreateDevice(ctx context.Context, d *Device, e backoffice.AuditEntry) error

@@ -22,7 +22,7 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// Policy is the configurable password policy (A8). The zero value
+// Policy is the configurable password policy. The zero value
 // is not useful; start from DefaultPolicy.
 type Policy struct {
 	MinLength     int
@@ -173,7 +173,7 @@ func (p Params) weakerThan(q Params) bool {
 // A login refused before any password is checked (unknown user, blocked,
 // no attempt left) calls Delay instead: it waits as long as a check takes
 // without taking a slot, so a flood of such refusals neither slows real
-// logins nor tells an attacker which refusal it got (A9, A20).
+// logins nor tells an attacker which refusal it got.
 type Hasher struct {
 	params   Params
 	sem      chan struct{}
@@ -305,7 +305,7 @@ func (h *Hasher) hash(ctx context.Context, password string) (string, error) {
 // Verify reports whether password matches the hash, and whether the hash
 // was made with weaker parameters than the hasher's and should be replaced.
 // An empty or malformed hash is verified against a dummy hash, so the
-// answer takes as long as a real one (A9) and is false.
+// answer takes as long as a real one and is false.
 func (h *Hasher) Verify(ctx context.Context, hash backoffice.Secret, password string) (ok, rehash bool, err error) {
 	p, salt, key, perr := parsePHC(string(hash))
 	if perr != nil {

@@ -12,7 +12,7 @@ import (
 var _ enduser.Store = (*Store)(nil)
 
 // userTable is one tenant's end users with the indexes that make exact
-// searches O(1) and keep every list newest first without sorting (E2, E3).
+// searches O(1) and keep every list newest first without sorting.
 type userTable struct {
 	byID     map[enduser.ID]*userRow
 	order    []*userRow // by enduser.Key, ascending: oldest first

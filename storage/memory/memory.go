@@ -1,8 +1,8 @@
 // Package memory implements every store of the module in memory. It is
-// complete and safe for concurrent use (D1): the embedded default for the
+// complete and safe for concurrent use: the embedded default for the
 // examples and the store of choice in host applications' tests. Each change
-// and its audit entry are made in one critical section, so they are atomic
-// (X2). Stores hand out copies, never their own records.
+// and its audit entry are made in one critical section, so they are atomic.
+// Stores hand out copies, never their own records.
 package memory
 
 import (

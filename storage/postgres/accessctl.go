@@ -261,9 +261,9 @@ func (s *Store) Operators(ctx context.Context, tenant backoffice.TenantID, q acc
 
 // guarded runs a write with its guard, in one transaction under a
 // per-tenant advisory lock, so that concurrent guarded writes from any
-// connection take turns: first the actor check (A20: the acting operator
+// connection take turns: first the actor check (the acting operator
 // is still active at its epoch, its row share-locked), then the write,
-// then the count of active Administrators after it (A15). A write with no
+// then the count of active Administrators after it. A write with no
 // guard is the single statement alone.
 func (s *Store) guarded(ctx context.Context, tenant backoffice.TenantID, g accessctl.Guard, query string, write func(tx *sqlx.Tx) error) error {
 	if g.KeepAdmin == "" && g.Actor == "" {

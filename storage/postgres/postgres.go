@@ -1,13 +1,13 @@
-// Package postgres implements every store of the module on PostgreSQL
-// (D2), with sqlx over the host's *sql.DB, whichever database/sql driver
+// Package postgres implements every store of the module on PostgreSQL,
+// with sqlx over the host's *sql.DB, whichever database/sql driver
 // opened it (lib/pq or pgx's stdlib).
 //
 // Apply the schema with Migrate (or run Migrations with your own tool),
 // then build the store with New. Each change and its audit entry are one
-// SQL statement (a data-modifying CTE), so they are atomic (X2) and cost
+// SQL statement (a data-modifying CTE), so they are atomic and cost
 // one round trip: every statement is prepared once per connection and
-// reused. Stale versions conflict (X4); unique and foreign keys become
-// typed errors naming the field; the last-Administrator guard (A15) takes
+// reused. Stale versions conflict; unique and foreign keys become
+// typed errors naming the field; the last-Administrator guard takes
 // a per-tenant advisory lock, so it holds across connections and
 // instances. No SQL or driver text reaches the caller.
 package postgres
@@ -237,7 +237,7 @@ func (e *internalError) Error() string {
 }
 func (e *internalError) Unwrap() error { return e.cause }
 
-// mapErr translates a driver error into the module's kinds (X3).
+// mapErr translates a driver error into the module's kinds.
 func mapErr(op string, err error) error {
 	if err == nil {
 		return nil

@@ -1,6 +1,6 @@
-// Package redis keeps what lives best in Redis (D3): operator sessions
-// (A18), one-time tokens with their expiry (A7, A11), and the failed-login
-// login attempts behind the three-strikes block (A9, A20), shared by every instance of
+// Package redis keeps what lives best in Redis: operator sessions,
+// one-time tokens with their expiry, and the failed-login
+// login attempts behind the three-strikes block, shared by every instance of
 // the host.
 //
 // It takes the host's redis.UniversalClient from

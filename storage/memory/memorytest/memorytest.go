@@ -44,7 +44,7 @@ type Kit struct {
 	Ops     *accessctl.Service
 	Users   *enduser.Service
 	Devices *scadevice.Service
-	// Clock is the services' clock (X5): move it instead of sleeping.
+	// Clock is the services' clock: move it instead of sleeping.
 	Clock *Clock
 	// Outbox records every notice the services send.
 	Outbox *Recorder

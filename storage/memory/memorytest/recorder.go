@@ -11,7 +11,7 @@ import (
 )
 
 // Recorder is a notifier that keeps what it is asked to send, for tests
-// and examples (N1). Safe for concurrent use; the zero value is ready.
+// and examples. Safe for concurrent use; the zero value is ready.
 type Recorder struct {
 	mu        sync.Mutex
 	operators []accessctl.OperatorNotice
