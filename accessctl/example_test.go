@@ -46,7 +46,7 @@ func Example() {
 }
 
 // Invalid input lists every bad field at once.
-func ExampleError() {
+func ExampleService_Bootstrap_invalid() {
 	svc, _ := accessctl.NewService(accessctl.Config{Store: memory.New()})
 	_, err := svc.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: "acme", Name: "Acme", Preset: accessctl.PresetPortal,
 		Admin: accessctl.NewOperator{Email: "not-an-email", FirstName: "Ada", Password: "short", PasswordConfirmation: "other"}})

@@ -58,7 +58,8 @@ type Kit struct {
 	// Reported holds what the services reported to ReportError.
 	Reported *Errors
 
-	n atomic.Int64
+	n     atomic.Int64
+	newID func() string
 }
 
 // AdminPassword is the password of every Kit's first Administrator.
@@ -94,6 +95,7 @@ func New(opts *Options) *Kit {
 	}
 	k := &Kit{Store: memory.New(), Clock: NewClock(o.Start), Outbox: &Recorder{}, Wallets: &Wallets{}, Tenant: o.Tenant, Reported: &Errors{}}
 	ids := backoffice.NewIDs(k.Clock.Now)
+	k.newID = ids
 	var err error
 	k.Ops, err = accessctl.NewService(accessctl.Config{Store: k.Store, Notifier: k.Outbox, Now: k.Clock.Now, NewID: ids,
 		Hasher: hasher(), ReportError: k.Reported.add})
@@ -139,8 +141,9 @@ func (k *Kit) Operator(roles ...accessctl.RoleName) (context.Context, *accessctl
 	must(err)
 	o.Status = accessctl.StatusActive // the invitation's own path is tested in accessctl
 	must(k.Store.UpdateOperator(context.Background(), o, o.Version, accessctl.Guard{},
-		backoffice.AuditEntry{ID: fmt.Sprintf("memorytest-activate-%d", n), Tenant: k.Tenant, Actor: backoffice.ActorRef{Kind: backoffice.ActorSystem, ID: "system:test", Name: "test"},
-			Action: backoffice.ActionOperatorAcceptInvitation, TargetType: accessctl.TargetOperator, TargetID: string(o.ID), At: backoffice.Truncate(k.Clock.Now())}))
+		backoffice.AuditEntry{ID: k.newID(), Tenant: k.Tenant, Actor: backoffice.ActorRef{Kind: backoffice.ActorSystem, ID: "system:test", Name: "test"},
+			Action: backoffice.ActionOperatorAcceptInvitation, TargetType: accessctl.TargetOperator, TargetID: string(o.ID), At: backoffice.Truncate(k.Clock.Now()),
+			Changes: []backoffice.Change{{Field: "status", Before: string(accessctl.StatusInvited), After: string(accessctl.StatusActive)}}}))
 	return k.Session(o.ID), o
 }
 
