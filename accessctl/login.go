@@ -201,10 +201,8 @@ func (s *Service) prepareLogin(ctx context.Context, o *Operator, password backof
 			return o, nil
 		}
 		next := o.Clone()
-		var c changes
 		if doRehash {
 			next.PasswordHash = newHash
-			c.secret("password_hash_parameters")
 		}
 		if needSecret {
 			secret, err := newTOTPSecret()
@@ -212,10 +210,9 @@ func (s *Service) prepareLogin(ctx context.Context, o *Operator, password backof
 				return nil, err
 			}
 			next.MFASecret = secret
-			c.secret("mfa_secret")
 		}
 		next.UpdatedAt = s.clock()
-		e := s.entry(s.selfRef(next), next.Tenant, backoffice.ActionOperatorLoginPrepare, TargetOperator, string(next.ID), next.UpdatedAt, c)
+		e := s.operatorEntry(s.selfRef(next), backoffice.ActionOperatorLoginPrepare, o, next)
 		err := s.store.UpdateOperator(ctx, next, o.Version, Guard{}, e)
 		if err == nil {
 			return next, nil
@@ -265,9 +262,7 @@ func (s *Service) block(ctx context.Context, o *Operator) {
 		b.Status = StatusBlocked
 		b.SessionEpoch++
 		b.UpdatedAt = now
-		e := s.entry(systemLogin, o.Tenant, backoffice.ActionOperatorBlock, TargetOperator, string(o.ID), now,
-			[]backoffice.Change{{Field: "status", Before: string(cur.Status), After: string(b.Status)},
-				{Field: "reason", After: "too many failed logins"}})
+		e := s.operatorEntry(systemLogin, backoffice.ActionOperatorBlock, cur, b, backoffice.Change{Field: "reason", After: "too many failed logins"})
 		err = s.store.UpdateOperator(ctx, b, cur.Version, guardFor(nil, rs, cur, b), e)
 		switch {
 		case errors.Is(err, backoffice.ErrConflict):
@@ -355,15 +350,13 @@ func (s *Service) recordStep(ctx context.Context, o *Operator, step int64) (*Ope
 		}
 		next := o.Clone()
 		next.MFALastStep = step
-		var c changes
 		action := backoffice.ActionOperatorLogin
 		if !next.MFAEnrolled {
 			next.MFAEnrolled = true
-			c.str("mfa_enrolled", "false", "true")
 			action = backoffice.ActionOperatorMFAEnrol
 		}
 		next.UpdatedAt = s.clock()
-		e := s.entry(s.selfRef(next), next.Tenant, action, TargetOperator, string(next.ID), next.UpdatedAt, c)
+		e := s.operatorEntry(s.selfRef(next), action, o, next)
 		err := s.store.UpdateOperator(ctx, next, o.Version, Guard{}, e)
 		if err == nil {
 			return next, nil
@@ -557,13 +550,13 @@ func (s *Service) consumeLink(ctx context.Context, op string, purpose TokenPurpo
 // concurrent change of the operator between the check and the write (an
 // edit on another instance) is re-read and the change applied again,
 // instead of losing the user's action with its link.
-func (l *link) write(ctx context.Context, s *Service, action backoffice.Action, apply func(before, o *Operator) changes) (*Operator, error) {
+func (l *link) write(ctx context.Context, s *Service, action backoffice.Action, apply func(o *Operator)) (*Operator, error) {
 	before := l.op
 	for range retries {
 		o := before.Clone()
-		c := apply(before, o)
+		apply(o)
 		o.UpdatedAt = s.clock()
-		e := s.entry(s.selfRef(o), o.Tenant, action, TargetOperator, string(o.ID), o.UpdatedAt, c)
+		e := s.operatorEntry(s.selfRef(o), action, before, o)
 		err := s.store.UpdateOperator(ctx, o, before.Version, Guard{}, e)
 		if err == nil {
 			return o, nil
@@ -599,15 +592,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, pw, confirm backo
 	if err != nil {
 		return nil, err
 	}
-	o, err := l.write(ctx, s, backoffice.ActionOperatorAcceptInvitation, func(before, o *Operator) changes {
+	o, err := l.write(ctx, s, backoffice.ActionOperatorAcceptInvitation, func(o *Operator) {
 		o.PasswordHash, o.MFASecret = l.hash, secret
 		o.Status, o.EmailVerified, o.MFAEnrolled = StatusActive, true, false
-		var c changes
-		c.str("status", string(before.Status), string(o.Status))
-		c.str("email_verified", boolStr(before.EmailVerified), "true")
-		c.secret("password")
-		c.secret("mfa_secret")
-		return c
 	})
 	if err != nil {
 		return nil, err
@@ -687,12 +674,9 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw, confirm backoffi
 	if err != nil {
 		return err
 	}
-	o, err := l.write(ctx, s, backoffice.ActionOperatorResetPassword, func(_, o *Operator) changes {
+	o, err := l.write(ctx, s, backoffice.ActionOperatorResetPassword, func(o *Operator) {
 		o.PasswordHash = l.hash
 		o.SessionEpoch++
-		var c changes
-		c.secret("password")
-		return c
 	})
 	if err != nil {
 		return err

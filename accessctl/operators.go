@@ -221,8 +221,7 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*Operator, 
 	sys := SystemActor(in.Tenant, "bootstrap")
 	now := s.clock()
 	t := &Tenant{ID: in.Tenant, Name: in.Name, Preset: in.Preset, CreatedAt: now, UpdatedAt: now}
-	err := s.store.CreateTenant(ctx, t, s.entry(sys.Ref(), t.ID, backoffice.ActionTenantCreate, TargetTenant, string(t.ID), now,
-		[]backoffice.Change{{Field: "name", After: t.Name}, {Field: "preset", After: t.Preset}}))
+	err := s.store.CreateTenant(ctx, t, s.entry(sys.Ref(), t.ID, backoffice.ActionTenantCreate, TargetTenant, string(t.ID), now, backoffice.Diff(nil, t)))
 	if errors.Is(err, backoffice.ErrConflict) {
 		existing, lerr := s.store.Operators(ctx, in.Tenant, OperatorQuery{Limit: 1})
 		if lerr != nil {
@@ -345,28 +344,16 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 		}
 		o.Status = StatusActive
 	}
-	var c changes
-	c.str("username", "", o.Username)
-	c.str("email", "", o.Email)
-	c.str("first_name", "", o.FirstName)
-	c.str("last_name", "", o.LastName)
-	c.str("roles", "", joinNames(o.Roles))
-	c.str("all_accounts", "", boolStr(o.AllAccounts))
-	c.str("accounts", "", joinNames(o.Accounts))
-	c.str("external_key", "", o.ExternalKey)
-	c.str("status", "", string(o.Status))
-	if withPassword {
-		c.secret("password")
-	}
 	action := backoffice.ActionOperatorCreate
+	var extra []backoffice.Change
 	switch {
 	case src != nil:
 		action = backoffice.ActionOperatorDuplicate
-		c = append(c, backoffice.Change{Field: "duplicated_from", After: string(src.ID)})
+		extra = append(extra, backoffice.Change{Field: "duplicated_from", After: string(src.ID)})
 	case !withPassword:
 		action = backoffice.ActionOperatorInvite
 	}
-	if err := s.store.CreateOperator(ctx, o, actorGuard(a), s.entry(a.Ref(), a.tenant, action, TargetOperator, string(o.ID), now, c)); err != nil {
+	if err := s.store.CreateOperator(ctx, o, actorGuard(a), s.operatorEntry(a.Ref(), action, nil, o, extra...)); err != nil {
 		return nil, err
 	}
 	if withPassword {
@@ -517,18 +504,8 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 	if err := checkGrant(op, a, rs, before, o.Roles, o.AllAccounts, o.Accounts); err != nil {
 		return nil, err
 	}
-	var c changes
-	c.str("username", before.Username, o.Username)
-	c.str("email", before.Email, o.Email)
-	c.str("first_name", before.FirstName, o.FirstName)
-	c.str("last_name", before.LastName, o.LastName)
-	c.str("external_key", before.ExternalKey, o.ExternalKey)
-	access := len(c)
-	c.str("roles", joinNames(before.Roles), joinNames(o.Roles))
-	c.str("all_accounts", boolStr(before.AllAccounts), boolStr(o.AllAccounts))
-	c.str("accounts", joinNames(before.Accounts), joinNames(o.Accounts))
-	accessChanged := len(c) > access
-	if len(c) == 0 {
+	accessChanged := !slices.Equal(before.Roles, o.Roles) || before.AllAccounts != o.AllAccounts || !slices.Equal(before.Accounts, o.Accounts)
+	if len(backoffice.Diff(before, o)) == 0 {
 		if before.Version != u.Version {
 			return nil, backoffice.NewError(backoffice.ErrConflict, op, "the operator changed since you read it; reload and retry")
 		}
@@ -537,7 +514,7 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 	if accessChanged {
 		o.SessionEpoch++
 	}
-	if err := s.write(ctx, rs, a, before, o, u.Version, backoffice.ActionOperatorUpdate, c); err != nil {
+	if err := s.write(ctx, rs, a, before, o, u.Version, backoffice.ActionOperatorUpdate); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -546,9 +523,9 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 // write stores an operator change with its entry, guarding the last Administrator with the
 // tenant's roles the caller loaded, and ends the operator's sessions when
 // its epoch moved.
-func (s *Service) write(ctx context.Context, rs *roleSet, a *Actor, before, after *Operator, version int64, action backoffice.Action, c changes) error {
+func (s *Service) write(ctx context.Context, rs *roleSet, a *Actor, before, after *Operator, version int64, action backoffice.Action) error {
 	after.UpdatedAt = s.clock()
-	e := s.entry(a.Ref(), after.Tenant, action, TargetOperator, string(after.ID), after.UpdatedAt, c)
+	e := s.operatorEntry(a.Ref(), action, before, after)
 	if err := s.store.UpdateOperator(ctx, after, version, guardFor(a, rs, before, after), e); err != nil {
 		return err
 	}
@@ -578,13 +555,7 @@ func (s *Service) transition(ctx context.Context, op string, perm Permission, id
 	if err := apply(o); err != nil {
 		return nil, err
 	}
-	var c changes
-	c.str("status", string(before.Status), string(o.Status))
-	if before.MFAEnrolled != o.MFAEnrolled || before.MFASecret != o.MFASecret {
-		c.str("mfa_enrolled", boolStr(before.MFAEnrolled), boolStr(o.MFAEnrolled))
-		c.secret("mfa_secret")
-	}
-	if err := s.write(ctx, rs, a, before, o, version, action, c); err != nil {
+	if err := s.write(ctx, rs, a, before, o, version, action); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -732,9 +703,7 @@ func (s *Service) setPassword(ctx context.Context, op string, rs *roleSet, a *Ac
 		return nil, err
 	}
 	o.SessionEpoch++
-	var c changes
-	c.secret("password")
-	if err := s.write(ctx, rs, a, before, o, version, action, c); err != nil {
+	if err := s.write(ctx, rs, a, before, o, version, action); err != nil {
 		return nil, err
 	}
 	return o, nil

@@ -17,9 +17,9 @@ type RoleName string
 type Role struct {
 	Tenant      backoffice.TenantID `json:"tenant"` // empty for preset roles
 	Name        RoleName            `json:"name"`
-	Abbrev      string              `json:"abbrev"`
-	Description string              `json:"description"`
-	Permissions []Permission        `json:"permissions"`
+	Abbrev      string              `json:"abbrev" audit:"abbrev"`
+	Description string              `json:"description" audit:"description"`
+	Permissions []Permission        `json:"permissions" audit:"permissions"`
 	Version     int64               `json:"version"`
 }
 

@@ -278,32 +278,12 @@ func (s *Service) notify(ctx context.Context, n OperatorNotice) {
 	}
 }
 
-// changes accumulates the before/after of changed fields for an entry.
-type changes []backoffice.Change
-
-func (c *changes) str(field, before, after string) {
-	if before != after {
-		*c = append(*c, backoffice.Change{Field: field, Before: before, After: after})
-	}
-}
-
-func (c *changes) secret(field string) {
-	*c = append(*c, backoffice.Change{Field: field, Before: backoffice.Redacted, After: backoffice.Redacted})
-}
-
-func joinNames[T ~string](v []T) string {
-	s := make([]string, len(v))
-	for i, x := range v {
-		s[i] = string(x)
-	}
-	return strings.Join(s, ",")
-}
-
-func boolStr(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
+// operatorEntry is the audit entry of a change of an operator: the fields
+// that differ between before (nil for a new operator) and after, secrets
+// recorded only as changed, then any extra details.
+func (s *Service) operatorEntry(actor backoffice.ActorRef, action backoffice.Action, before, after *Operator, extra ...backoffice.Change) backoffice.AuditEntry {
+	c := append(backoffice.Diff(before, after), extra...)
+	return s.entry(actor, after.Tenant, action, TargetOperator, string(after.ID), after.UpdatedAt, c)
 }
 
 // isNotFound reports whether a store answered ErrNotFound.

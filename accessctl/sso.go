@@ -66,10 +66,7 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant backoffice.TenantID, 
 			o := &Operator{ID: OperatorID(s.newID()), Tenant: tenant, Email: in.Email, FirstName: in.FirstName,
 				LastName: in.LastName, Roles: roles, AllAccounts: true, ExternalKey: in.ExternalKey,
 				Status: StatusActive, EmailVerified: true, CreatedAt: now, UpdatedAt: now}
-			c := changes{{Field: "email", After: o.Email}, {Field: "first_name", After: o.FirstName},
-				{Field: "last_name", After: o.LastName}, {Field: "roles", After: joinNames(o.Roles)},
-				{Field: "external_key", After: o.ExternalKey}, {Field: "status", After: string(o.Status)}}
-			err = s.store.CreateOperator(ctx, o, Guard{}, s.entry(sys.Ref(), tenant, backoffice.ActionOperatorSSOProvision, TargetOperator, string(o.ID), now, c))
+			err = s.store.CreateOperator(ctx, o, Guard{}, s.operatorEntry(sys.Ref(), backoffice.ActionOperatorSSOProvision, nil, o))
 			if errors.Is(err, backoffice.ErrConflict) && conflictOn(err, "external_key") {
 				continue
 			}
@@ -86,18 +83,13 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant backoffice.TenantID, 
 		}
 		o := before.Clone()
 		o.Email, o.FirstName, o.LastName, o.Roles = in.Email, in.FirstName, in.LastName, roles
-		var c changes
-		c.str("email", before.Email, o.Email)
-		c.str("first_name", before.FirstName, o.FirstName)
-		c.str("last_name", before.LastName, o.LastName)
-		c.str("roles", joinNames(before.Roles), joinNames(o.Roles))
-		if len(c) > 0 {
+		if len(backoffice.Diff(before, o)) > 0 {
 			if !slices.Equal(before.Roles, o.Roles) {
 				o.SessionEpoch++
 			}
 			o.UpdatedAt = now
 			err = s.store.UpdateOperator(ctx, o, before.Version, guardFor(nil, rs, before, o),
-				s.entry(sys.Ref(), tenant, backoffice.ActionOperatorSSOUpdate, TargetOperator, string(o.ID), now, c))
+				s.operatorEntry(sys.Ref(), backoffice.ActionOperatorSSOUpdate, before, o))
 			if errors.Is(err, backoffice.ErrConflict) && !conflictOn(err, "email") {
 				continue
 			}

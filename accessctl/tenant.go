@@ -72,11 +72,7 @@ func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (*Tena
 	if err := v.Err(op); err != nil {
 		return nil, err
 	}
-	var c changes
-	c.str("name", before.Name, t.Name)
-	c.str("sso.enabled", boolStr(before.SSO.Enabled), boolStr(t.SSO.Enabled))
-	c.str("sso.group_roles", groupRolesString(before.SSO.GroupRoles), groupRolesString(t.SSO.GroupRoles))
-	c.str("enduser_forgot_password_off", boolStr(before.EndUserForgotPasswordOff), boolStr(t.EndUserForgotPasswordOff))
+	c := backoffice.Diff(before, t)
 	if len(c) == 0 {
 		return before, nil
 	}
@@ -85,14 +81,6 @@ func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (*Tena
 		return nil, err
 	}
 	return t, nil
-}
-
-func groupRolesString(m map[string][]RoleName) string {
-	var parts []string
-	for _, g := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, g+"="+joinNames(m[g]))
-	}
-	return strings.Join(parts, ";")
 }
 
 // Roles lists the tenant's roles, preset ones first. Needs operator.read.
@@ -187,16 +175,11 @@ func (s *Service) saveRole(ctx context.Context, r Role, create bool) (*Role, err
 		return nil, backoffice.NewError(backoffice.ErrForbidden, op, "a role may hold only permissions you hold")
 	}
 	now := s.clock()
-	var c changes
 	if create {
-		c.str("abbrev", "", r.Abbrev)
-		c.str("description", "", r.Description)
-		c.str("permissions", "", joinNames(r.Permissions))
+		c := backoffice.Diff(nil, &r)
 		err = s.store.CreateRole(ctx, &r, s.entry(a.Ref(), a.tenant, backoffice.ActionRoleCreate, TargetRole, string(r.Name), now, c))
 	} else {
-		c.str("abbrev", existing.Abbrev, r.Abbrev)
-		c.str("description", existing.Description, r.Description)
-		c.str("permissions", joinNames(existing.Permissions), joinNames(r.Permissions))
+		c := backoffice.Diff(&existing.Role, &r)
 		expect := r.Version
 		err = s.store.UpdateRole(ctx, &r, expect, s.entry(a.Ref(), a.tenant, backoffice.ActionRoleUpdate, TargetRole, string(r.Name), now, c))
 	}

@@ -19,13 +19,13 @@ type (
 // settings.
 type Tenant struct {
 	ID   backoffice.TenantID `json:"id"`
-	Name string              `json:"name"`
+	Name string              `json:"name" audit:"name"`
 	// Preset names the role preset the tenant's roles start from.
-	Preset string    `json:"preset"`
-	SSO    SSOConfig `json:"sso"`
+	Preset string    `json:"preset" audit:"preset"`
+	SSO    SSOConfig `json:"sso" audit:"sso"`
 	// EndUserForgotPasswordOff switches off the end-user forgot-password
 	// email for the tenant.
-	EndUserForgotPasswordOff bool      `json:"enduser_forgot_password_off"`
+	EndUserForgotPasswordOff bool      `json:"enduser_forgot_password_off" audit:"enduser_forgot_password_off"`
 	Version                  int64     `json:"version"`
 	CreatedAt                time.Time `json:"created_at"`
 	UpdatedAt                time.Time `json:"updated_at"`
@@ -34,9 +34,9 @@ type Tenant struct {
 // SSOConfig switches a tenant to single sign-on. While Enabled,
 // operators are provisioned only from the identity provider.
 type SSOConfig struct {
-	Enabled bool `json:"enabled"`
+	Enabled bool `json:"enabled" audit:"enabled"`
 	// GroupRoles maps an identity-provider group to the roles its members get.
-	GroupRoles map[string][]RoleName `json:"group_roles"`
+	GroupRoles map[string][]RoleName `json:"group_roles" audit:"group_roles"`
 }
 
 func (c SSOConfig) clone() SSOConfig {
@@ -87,29 +87,29 @@ func (s OperatorStatus) Valid() bool {
 type Operator struct {
 	ID        OperatorID          `json:"id"`
 	Tenant    backoffice.TenantID `json:"tenant"`
-	Username  string              `json:"username"`
-	Email     string              `json:"email"`
-	FirstName string              `json:"first_name"`
-	LastName  string              `json:"last_name"`
-	Roles     []RoleName          `json:"roles"`
+	Username  string              `json:"username" audit:"username"`
+	Email     string              `json:"email" audit:"email"`
+	FirstName string              `json:"first_name" audit:"first_name"`
+	LastName  string              `json:"last_name" audit:"last_name"`
+	Roles     []RoleName          `json:"roles" audit:"roles"`
 	// AllAccounts gives access to every account of the tenant; otherwise
 	// access is limited to Accounts.
-	AllAccounts bool           `json:"all_accounts"`
-	Accounts    []AccountID    `json:"accounts"`
-	Status      OperatorStatus `json:"status"`
+	AllAccounts bool           `json:"all_accounts" audit:"all_accounts"`
+	Accounts    []AccountID    `json:"accounts" audit:"accounts"`
+	Status      OperatorStatus `json:"status" audit:"status"`
 	// EmailVerified is set when the operator followed an invitation link.
-	EmailVerified bool              `json:"email_verified"`
-	PasswordHash  backoffice.Secret `json:"-"`
+	EmailVerified bool              `json:"email_verified" audit:"email_verified"`
+	PasswordHash  backoffice.Secret `json:"-" audit:"password"`
 	// MFASecret is the TOTP seed; MFAEnrolled is false while enrolment is
 	// pending or after an MFA reset.
-	MFASecret   backoffice.Secret `json:"-"`
-	MFAEnrolled bool              `json:"mfa_enrolled"`
+	MFASecret   backoffice.Secret `json:"-" audit:"mfa_secret"`
+	MFAEnrolled bool              `json:"mfa_enrolled" audit:"mfa_enrolled"`
 	// MFALastStep is the last TOTP time step accepted, so a code is never
 	// accepted twice.
 	MFALastStep int64 `json:"mfa_last_step"`
 	// ExternalKey links the operator to the SSO identity provider's subject
 	// (the "SAML key").
-	ExternalKey string `json:"external_key"`
+	ExternalKey string `json:"external_key" audit:"external_key"`
 	// SessionEpoch changes whenever every session of the operator must die
 	// (password, role or status change); a session carries the epoch it was
 	// issued in.

@@ -77,25 +77,25 @@ type EndUser struct {
 	ID     ID
 	Tenant backoffice.TenantID
 	// Tag is free text the platform sets to find the user again.
-	Tag    string
-	Type   Type
-	Status Status
-	KYC    KYCStatus
+	Tag    string    `audit:"tag"`
+	Type   Type      `audit:"type"`
+	Status Status    `audit:"status"`
+	KYC    KYCStatus `audit:"kyc"`
 	// KYCNote is the reviewer's note with the last outcome.
-	KYCNote   string
-	FirstName string
-	LastName  string
+	KYCNote   string `audit:"kyc_note"`
+	FirstName string `audit:"first_name"`
+	LastName  string `audit:"last_name"`
 	// LegalName is the registered name of an organisation.
-	LegalName string
-	Email     string
-	Phone     string
-	Address   Address
+	LegalName string  `audit:"legal_name"`
+	Email     string  `audit:"email"`
+	Phone     string  `audit:"phone"`
+	Address   Address `audit:"address"`
 	// BirthDate is a date at midnight UTC; zero when unknown.
-	BirthDate     time.Time
-	Parent        ID
-	TaxResidences []TaxResidence
+	BirthDate     time.Time      `audit:"birth_date,date"`
+	Parent        ID             `audit:"parent"`
+	TaxResidences []TaxResidence `audit:"tax_residences"`
 	// OnboardingID is set for users who onboarded themselves.
-	OnboardingID string
+	OnboardingID string `audit:"onboarding_id"`
 	Version      int64
 	CreatedAt    time.Time
 	UpdatedAt    time.Time

@@ -556,54 +556,19 @@ func (s *Service) RecordKYCOutcome(ctx context.Context, id ID, version int64, ou
 }
 
 // diff lists the changed fields of a user for its audit entry.
-func diff(a, b *EndUser) []backoffice.Change {
-	var c []backoffice.Change
-	str := func(f, x, y string) {
-		if x != y {
-			c = append(c, backoffice.Change{Field: f, Before: x, After: y})
-		}
-	}
-	date := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.Format(time.DateOnly)
-	}
-	str("tag", a.Tag, b.Tag)
-	str("type", string(a.Type), string(b.Type))
-	str("status", string(a.Status), string(b.Status))
-	str("kyc", string(a.KYC), string(b.KYC))
-	str("kyc_note", a.KYCNote, b.KYCNote)
-	str("first_name", a.FirstName, b.FirstName)
-	str("last_name", a.LastName, b.LastName)
-	str("legal_name", a.LegalName, b.LegalName)
-	str("email", a.Email, b.Email)
-	str("phone", a.Phone, b.Phone)
-	str("address", addr(a.Address), addr(b.Address))
-	str("birth_date", date(a.BirthDate), date(b.BirthDate))
-	str("parent", string(a.Parent), string(b.Parent))
-	str("tax_residences", residences(a.TaxResidences), residences(b.TaxResidences))
-	str("onboarding_id", a.OnboardingID, b.OnboardingID)
-	return c
-}
+func diff(a, b *EndUser) []backoffice.Change { return backoffice.Diff(a, b) }
 
-func addr(a Address) string {
+// AuditValue is the address on one line, as the audit log records it.
+func (a Address) AuditValue() string {
 	if a == (Address{}) {
 		return ""
 	}
 	return fmt.Sprintf("%s|%s|%s|%s|%s|%s", a.Line1, a.Line2, a.PostalCode, a.City, a.State, a.Country)
 }
 
-func residences(rs []TaxResidence) string {
-	out := ""
-	for i, r := range rs {
-		if i > 0 {
-			out += ";"
-		}
-		out += r.Country + ":" + maskTIN(r.TIN)
-	}
-	return out
-}
+// AuditValue is the residence as the audit log records it: the country
+// and the TIN masked to its last four characters.
+func (r TaxResidence) AuditValue() string { return r.Country + ":" + maskTIN(r.TIN) }
 
 // maskTIN keeps the last four characters of a TIN for the audit log: enough
 // to tell two numbers apart, not enough to reuse one.

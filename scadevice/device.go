@@ -59,21 +59,21 @@ func LockReasons() []LockReason {
 type Device struct {
 	ID     ID
 	Tenant backoffice.TenantID
-	User   enduser.ID
-	Kind   Kind
-	Status Status
+	User   enduser.ID `audit:"user"`
+	Kind   Kind       `audit:"kind"`
+	Status Status     `audit:"status"`
 	// Tag is custom information set by the platform.
-	Tag string
+	Tag string `audit:"tag"`
 	// Info describes the device, such as "iPhone 15, iOS 18.1" or a browser.
-	Info string
+	Info string `audit:"info"`
 	// PasscodeSet is whether a PIN was ever set; unlocking a device that
 	// never had one leaves it PasscodeMissing.
-	PasscodeSet bool
-	LockReason  LockReason
-	LockMessage string
+	PasscodeSet bool       `audit:"passcode_set"`
+	LockReason  LockReason `audit:"lock_reason"`
+	LockMessage string     `audit:"lock_message"`
 	LockedAt    time.Time
 	// Deleted devices leave the active list for the deleted list.
-	Deleted   bool
+	Deleted   bool `audit:"deleted"`
 	DeletedAt time.Time
 	Version   int64
 	CreatedAt time.Time

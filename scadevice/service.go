@@ -314,27 +314,4 @@ func (c Command) action() backoffice.Action {
 	return backoffice.ActionDeviceDelete
 }
 
-func diff(a, b *Device) []backoffice.Change {
-	var c []backoffice.Change
-	str := func(f, x, y string) {
-		if x != y {
-			c = append(c, backoffice.Change{Field: f, Before: x, After: y})
-		}
-	}
-	yes := func(v bool) string {
-		if v {
-			return "true"
-		}
-		return "false"
-	}
-	str("user", string(a.User), string(b.User))
-	str("kind", string(a.Kind), string(b.Kind))
-	str("status", string(a.Status), string(b.Status))
-	str("tag", a.Tag, b.Tag)
-	str("info", a.Info, b.Info)
-	str("passcode_set", yes(a.PasscodeSet), yes(b.PasscodeSet))
-	str("lock_reason", string(a.LockReason), string(b.LockReason))
-	str("lock_message", a.LockMessage, b.LockMessage)
-	str("deleted", yes(a.Deleted), yes(b.Deleted))
-	return c
-}
+func diff(a, b *Device) []backoffice.Change { return backoffice.Diff(a, b) }
