@@ -163,10 +163,13 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 			return fail(err)
 		}
 		closers = append(closers, func() { db.Close() })
-		if _, err := postgres.Migrate(ctx, db); err != nil {
+		if _, err := postgres.Migrate(ctx, db, nil); err != nil {
 			return fail(fmt.Errorf("migrating the database: %w", err))
 		}
-		pg := postgres.New(db, "postgres")
+		pg, err := postgres.New(db, "postgres", nil)
+		if err != nil {
+			return fail(err)
+		}
 		closers = append(closers, func() { pg.Close() })
 		durable = pg
 		checks = append(checks, pg.Ping)

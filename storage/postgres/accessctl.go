@@ -50,16 +50,16 @@ func groupRoles(t *accessctl.Tenant) string {
 
 var (
 	qCreateTenant = `WITH ins AS (
-	INSERT INTO tenants (id, name, preset, sso_enabled, sso_group_roles, enduser_forgot_password_off, version, created_at, updated_at)
+	INSERT INTO backoffice_tenants (id, name, preset, sso_enabled, sso_group_roles, enduser_forgot_password_off, version, created_at, updated_at)
 	VALUES ($1, $2, $3, $4, $5::jsonb, $6, 1, $7, $8) RETURNING 1
 ), aud AS (` + auditInsert("ins", 9) + `) SELECT count(*) FROM ins`
-	qTenant       = `SELECT * FROM tenants WHERE id = $1`
+	qTenant       = `SELECT ` + tenantCols + ` FROM backoffice_tenants WHERE id = $1`
 	qUpdateTenant = `WITH upd AS (
-	UPDATE tenants SET name = $2, preset = $3, sso_enabled = $4, sso_group_roles = $5::jsonb, enduser_forgot_password_off = $6,
+	UPDATE backoffice_tenants SET name = $2, preset = $3, sso_enabled = $4, sso_group_roles = $5::jsonb, enduser_forgot_password_off = $6,
 		updated_at = $7, version = version + 1
 	WHERE id = $1 AND version = $8 RETURNING version
 ), aud AS (` + auditInsert("upd", 9) + `) SELECT version FROM upd`
-	qTenantVersion = `SELECT version FROM tenants WHERE id = $1`
+	qTenantVersion = `SELECT version FROM backoffice_tenants WHERE id = $1`
 )
 
 // CreateTenant implements accessctl.TenantStore.
@@ -161,33 +161,33 @@ func operatorArgs(o *accessctl.Operator) []any {
 
 var (
 	qCreateOperator = `WITH ins AS (
-	INSERT INTO operators (tenant_id, id, username, email, first_name, last_name, roles, all_accounts, accounts, status, email_verified,
+	INSERT INTO backoffice_operators (tenant_id, id, username, email, first_name, last_name, roles, all_accounts, accounts, status, email_verified,
 		password_hash, mfa_secret, mfa_enrolled, mfa_last_step, external_key, session_epoch, updated_at, created_at, version)
 	VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 1) RETURNING 1
 ), aud AS (` + auditInsert("ins", 20) + `) SELECT count(*) FROM ins`
-	qOperator           = `SELECT * FROM operators WHERE tenant_id = $1 AND id = $2`
-	qOperatorByUsername = `SELECT * FROM operators WHERE tenant_id = $1 AND lower(username) = lower($2) AND username <> ''`
-	qOperatorByEmail    = `SELECT * FROM operators WHERE tenant_id = $1 AND lower(email) = lower($2) AND email <> ''`
-	qOperatorByKey      = `SELECT * FROM operators WHERE tenant_id = $1 AND external_key = $2 AND external_key <> ''`
-	qOperators          = `SELECT * FROM operators WHERE tenant_id = $1
+	qOperator           = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND id = $2`
+	qOperatorByUsername = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND lower(username) = lower($2) AND username <> ''`
+	qOperatorByEmail    = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND lower(email) = lower($2) AND email <> ''`
+	qOperatorByKey      = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND external_key = $2 AND external_key <> ''`
+	qOperators          = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1
 	AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR roles @> jsonb_build_array($3::text))
 	AND ($4 = '' OR id < $4) ORDER BY id DESC LIMIT $5`
 	qUpdateOperator = `WITH upd AS (
-	UPDATE operators SET username = $3, email = $4, first_name = $5, last_name = $6, roles = $7::jsonb, all_accounts = $8,
+	UPDATE backoffice_operators SET username = $3, email = $4, first_name = $5, last_name = $6, roles = $7::jsonb, all_accounts = $8,
 		accounts = $9::jsonb, status = $10, email_verified = $11, password_hash = $12, mfa_secret = $13, mfa_enrolled = $14,
 		mfa_last_step = $15, external_key = $16, session_epoch = $17, updated_at = $18, version = version + 1
 	WHERE tenant_id = $1 AND id = $2 AND version = $19 RETURNING version
 ), aud AS (` + auditInsert("upd", 20) + `) SELECT version FROM upd`
 	qDeleteOperator = `WITH del AS (
-	DELETE FROM operators WHERE tenant_id = $1 AND id = $2 AND version = $3 RETURNING 1
+	DELETE FROM backoffice_operators WHERE tenant_id = $1 AND id = $2 AND version = $3 RETURNING 1
 ), aud AS (` + auditInsert("del", 4) + `) SELECT count(*) FROM del`
-	qOperatorVersion = `SELECT version FROM operators WHERE tenant_id = $1 AND id = $2`
+	qOperatorVersion = `SELECT version FROM backoffice_operators WHERE tenant_id = $1 AND id = $2`
 	qLockTenant      = `SELECT pg_advisory_xact_lock(hashtext('backoffice.admins'), hashtext($1))`
-	qActiveAdmins    = `SELECT count(*) FROM operators WHERE tenant_id = $1 AND status = 'active' AND roles @> jsonb_build_array($2::text)`
+	qActiveAdmins    = `SELECT count(*) FROM backoffice_operators WHERE tenant_id = $1 AND status = 'active' AND roles @> jsonb_build_array($2::text)`
 	// qActorLive share-locks the acting operator's row, so that its own
 	// deactivation, block or role change waits for this write, or this
 	// write sees it.
-	qActorLive = `SELECT 1 FROM operators WHERE tenant_id = $1 AND id = $2 AND status = 'active' AND session_epoch = $3 FOR SHARE`
+	qActorLive = `SELECT 1 FROM backoffice_operators WHERE tenant_id = $1 AND id = $2 AND status = 'active' AND session_epoch = $3 FOR SHARE`
 )
 
 // CreateOperator implements accessctl.OperatorStore.
@@ -352,14 +352,14 @@ type roleRow struct {
 
 var (
 	qCreateRole = `WITH ins AS (
-	INSERT INTO roles (tenant_id, name, abbrev, description, permissions, version) VALUES ($1, $2, $3, $4, $5::jsonb, 1) RETURNING 1
+	INSERT INTO backoffice_roles (tenant_id, name, abbrev, description, permissions, version) VALUES ($1, $2, $3, $4, $5::jsonb, 1) RETURNING 1
 ), aud AS (` + auditInsert("ins", 6) + `) SELECT count(*) FROM ins`
-	qRoles      = `SELECT * FROM roles WHERE tenant_id = $1 ORDER BY name`
+	qRoles      = `SELECT ` + roleCols + ` FROM backoffice_roles WHERE tenant_id = $1 ORDER BY name`
 	qUpdateRole = `WITH upd AS (
-	UPDATE roles SET abbrev = $3, description = $4, permissions = $5::jsonb, version = version + 1
+	UPDATE backoffice_roles SET abbrev = $3, description = $4, permissions = $5::jsonb, version = version + 1
 	WHERE tenant_id = $1 AND name = $2 AND version = $6 RETURNING version
 ), aud AS (` + auditInsert("upd", 7) + `) SELECT version FROM upd`
-	qRoleVersion = `SELECT version FROM roles WHERE tenant_id = $1 AND name = $2`
+	qRoleVersion = `SELECT version FROM backoffice_roles WHERE tenant_id = $1 AND name = $2`
 )
 
 // CreateRole implements accessctl.RoleStore.
@@ -426,9 +426,9 @@ type auditRow struct {
 }
 
 var (
-	qAudit = `SELECT * FROM audit_entries WHERE tenant_id = $1 AND target_type = $2 AND target_id = $3
+	qAudit = `SELECT ` + auditCols + ` FROM backoffice_audit_entries WHERE tenant_id = $1 AND target_type = $2 AND target_id = $3
 	AND ($4 = '' OR id < $4) ORDER BY id DESC LIMIT $5`
-	qAppendAudit = `INSERT INTO audit_entries (` + auditColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)`
+	qAppendAudit = `INSERT INTO backoffice_audit_entries (` + auditColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)`
 )
 
 // AuditEntries implements accessctl.AuditStore.
@@ -478,13 +478,13 @@ func (r sessionRow) session() *accessctl.Session {
 }
 
 var (
-	qCreateSession = `INSERT INTO sessions (id, tenant_id, operator_id, epoch, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`
-	qSession       = `SELECT * FROM sessions WHERE tenant_id = $1 AND id = $2`
-	qSessions      = `SELECT * FROM sessions WHERE tenant_id = $1 AND operator_id = $2 ORDER BY created_at, id`
-	qDeleteSession = `DELETE FROM sessions WHERE tenant_id = $1 AND id = $2`
-	qDeleteOpSess  = `DELETE FROM sessions WHERE tenant_id = $1 AND operator_id = $2`
-	qPurgeSessions = `DELETE FROM sessions WHERE expires_at <= $1`
-	qPurgeTokens   = `DELETE FROM tokens WHERE expires_at <= $1`
+	qCreateSession = `INSERT INTO backoffice_sessions (id, tenant_id, operator_id, epoch, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`
+	qSession       = `SELECT ` + sessionCols + ` FROM backoffice_sessions WHERE tenant_id = $1 AND id = $2`
+	qSessions      = `SELECT ` + sessionCols + ` FROM backoffice_sessions WHERE tenant_id = $1 AND operator_id = $2 ORDER BY created_at, id`
+	qDeleteSession = `DELETE FROM backoffice_sessions WHERE tenant_id = $1 AND id = $2`
+	qDeleteOpSess  = `DELETE FROM backoffice_sessions WHERE tenant_id = $1 AND operator_id = $2`
+	qPurgeSessions = `DELETE FROM backoffice_sessions WHERE expires_at <= $1`
+	qPurgeTokens   = `DELETE FROM backoffice_tokens WHERE expires_at <= $1`
 )
 
 // CreateSession implements accessctl.SessionStore.
@@ -557,11 +557,11 @@ func (r tokenRow) token() *accessctl.Token {
 var (
 	// One row per operator and purpose: issuing replaces it, so earlier
 	// links die in the same statement.
-	qIssueToken = `INSERT INTO tokens (id, purpose, tenant_id, operator_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+	qIssueToken = `INSERT INTO backoffice_tokens (id, purpose, tenant_id, operator_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
 	ON CONFLICT (tenant_id, operator_id, purpose) DO UPDATE SET id = excluded.id, created_at = excluded.created_at, expires_at = excluded.expires_at`
-	qToken         = `SELECT * FROM tokens WHERE tenant_id = $1 AND id = $2 AND purpose = $3`
-	qConsumeToken  = `DELETE FROM tokens WHERE tenant_id = $1 AND id = $2 AND purpose = $3 RETURNING *`
-	qDeleteOpToken = `DELETE FROM tokens WHERE tenant_id = $1 AND operator_id = $2`
+	qToken         = `SELECT ` + tokenCols + ` FROM backoffice_tokens WHERE tenant_id = $1 AND id = $2 AND purpose = $3`
+	qConsumeToken  = `DELETE FROM backoffice_tokens WHERE tenant_id = $1 AND id = $2 AND purpose = $3 RETURNING ` + tokenCols
+	qDeleteOpToken = `DELETE FROM backoffice_tokens WHERE tenant_id = $1 AND operator_id = $2`
 )
 
 // IssueToken implements accessctl.TokenStore.
@@ -604,7 +604,7 @@ var (
 	// $3 at, $4 max, $5 window, $6 cooldown, $7 lease (seconds). In DO
 	// UPDATE every expression reads the row as it was; a refused
 	// reservation matches no row and so changes nothing.
-	qReserveAttempt = `INSERT INTO login_attempts AS a (tenant_id, operator_id, count, pending, last) VALUES ($1, $2, 0, 1, $3)
+	qReserveAttempt = `INSERT INTO backoffice_login_attempts AS a (tenant_id, operator_id, count, pending, last) VALUES ($1, $2, 0, 1, $3)
 	ON CONFLICT (tenant_id, operator_id) DO UPDATE SET
 		count = CASE WHEN ` + freshRun + ` THEN 0 ELSE a.count END,
 		pending = CASE WHEN ` + freshRun + ` THEN 1 ELSE ` + livePending + ` + 1 END,
@@ -615,16 +615,16 @@ var (
 		OR (a.count < $4::int AND $3 - a.last >= make_interval(secs => $5::float8)))`
 	livePending = `(CASE WHEN $3 - a.last > make_interval(secs => $7::float8) THEN 0 ELSE a.pending END)`
 	// $3 at.
-	qSettleFailed = `INSERT INTO login_attempts AS a (tenant_id, operator_id, count, pending, last) VALUES ($1, $2, 1, 0, $3)
+	qSettleFailed = `INSERT INTO backoffice_login_attempts AS a (tenant_id, operator_id, count, pending, last) VALUES ($1, $2, 1, 0, $3)
 	ON CONFLICT (tenant_id, operator_id) DO UPDATE SET
 		pending = greatest(a.pending - 1, 0), count = a.count + 1, last = greatest(a.last, $3)
 	RETURNING count, pending, last`
 	// $3 true when the login is complete.
-	qSettleOther = `UPDATE login_attempts SET pending = greatest(pending - 1, 0), count = CASE WHEN $3 THEN 0 ELSE count END
+	qSettleOther = `UPDATE backoffice_login_attempts SET pending = greatest(pending - 1, 0), count = CASE WHEN $3 THEN 0 ELSE count END
 	WHERE tenant_id = $1 AND operator_id = $2
 	RETURNING count, pending, last`
-	qAttempts      = `SELECT count, pending, last FROM login_attempts WHERE tenant_id = $1 AND operator_id = $2`
-	qResetAttempts = `DELETE FROM login_attempts WHERE tenant_id = $1 AND operator_id = $2`
+	qAttempts      = `SELECT count, pending, last FROM backoffice_login_attempts WHERE tenant_id = $1 AND operator_id = $2`
+	qResetAttempts = `DELETE FROM backoffice_login_attempts WHERE tenant_id = $1 AND operator_id = $2`
 )
 
 type attemptRow struct {

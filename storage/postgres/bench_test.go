@@ -44,15 +44,15 @@ func loadMillion(b *testing.B) *million {
 	millionOnce.Do(func() {
 		db, err := sql.Open("postgres", testserver.Schema(b))
 		require.NoError(b, err)
-		_, err = Migrate(context.Background(), db)
+		_, err = Migrate(context.Background(), db, nil)
 		require.NoError(b, err)
 		m := &million{}
 		start := time.Now()
-		_, err = db.Exec(`INSERT INTO tenants (id, name, preset, version, created_at, updated_at) VALUES ('acme', 'Acme', 'dashboard', 1, now(), now())`)
+		_, err = db.Exec(`INSERT INTO backoffice_tenants (id, name, preset, version, created_at, updated_at) VALUES ('acme', 'Acme', 'dashboard', 1, now(), now())`)
 		require.NoError(b, err)
 		tx, err := db.Begin()
 		require.NoError(b, err)
-		stmt, err := tx.Prepare(`COPY end_users (tenant_id, id, tag, type, status, kyc, first_name, last_name,
+		stmt, err := tx.Prepare(`COPY backoffice_end_users (tenant_id, id, tag, type, status, kyc, first_name, last_name,
 			email, search_text, version, created_at, updated_at) FROM STDIN`)
 		require.NoError(b, err)
 		rng := rand.New(rand.NewPCG(1, 2))
@@ -77,10 +77,11 @@ func loadMillion(b *testing.B) *million {
 		require.NoError(b, err)
 		require.NoError(b, stmt.Close())
 		require.NoError(b, tx.Commit())
-		_, err = db.Exec(`ANALYZE end_users`)
+		_, err = db.Exec(`ANALYZE backoffice_end_users`)
 		require.NoError(b, err)
 		m.loadTime = time.Since(start)
-		s := New(db, "postgres")
+		s, err := New(db, "postgres", nil)
+		require.NoError(b, err)
 		m.svc, err = enduser.NewService(enduser.Config{Store: s, Tenants: s,
 			Balances: enduser.BalancesFunc(func(context.Context, *enduser.EndUser) ([]enduser.Balance, error) { return nil, nil })})
 		require.NoError(b, err)
@@ -174,9 +175,10 @@ func BenchmarkAuditedUpdate(b *testing.B) {
 	db, err := sql.Open("postgres", testserver.Schema(b))
 	require.NoError(b, err)
 	defer db.Close()
-	_, err = Migrate(context.Background(), db)
+	_, err = Migrate(context.Background(), db, nil)
 	require.NoError(b, err)
-	s := New(db, "postgres")
+	s, err := New(db, "postgres", nil)
+	require.NoError(b, err)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	require.NoError(b, s.CreateTenant(ctx, &accessctl.Tenant{ID: "acme", Name: "A", Preset: "dashboard", CreatedAt: now, UpdatedAt: now},
@@ -189,7 +191,7 @@ func BenchmarkAuditedUpdate(b *testing.B) {
 		return o
 	}
 	audited, bare := mk("audited"), mk("bare")
-	const qBare = `UPDATE operators SET username = $3, email = $4, first_name = $5, last_name = $6, roles = $7::jsonb, all_accounts = $8,
+	const qBare = `UPDATE backoffice_operators SET username = $3, email = $4, first_name = $5, last_name = $6, roles = $7::jsonb, all_accounts = $8,
 		accounts = $9::jsonb, status = $10, email_verified = $11, password_hash = $12, mfa_secret = $13, mfa_enrolled = $14,
 		mfa_last_step = $15, external_key = $16, session_epoch = $17, updated_at = $18, version = version + 1
 	WHERE tenant_id = $1 AND id = $2 AND version = $19 RETURNING version`

@@ -77,18 +77,18 @@ func endUserArgs(u *enduser.EndUser) []any {
 const endUserValues = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::date, $15, $16::jsonb, $17, $18`
 
 var (
-	insertEndUser = `INSERT INTO end_users (tenant_id, id, tag, type, status, kyc, kyc_note, first_name, last_name, legal_name, email, phone,
+	insertEndUser = `INSERT INTO backoffice_end_users (tenant_id, id, tag, type, status, kyc, kyc_note, first_name, last_name, legal_name, email, phone,
 		address, birth_date, parent_id, tax_residences, onboarding_id, search_text, updated_at, created_at, version)
 	VALUES (` + endUserValues + `, $19, $20, 1) RETURNING 1`
 	qCreateEndUser = `WITH ins AS (` + insertEndUser + `), aud AS (` + auditInsert("ins", 21) + `) SELECT count(*) FROM ins`
-	qEndUser       = `SELECT * FROM end_users WHERE tenant_id = $1 AND id = $2`
+	qEndUser       = `SELECT ` + endUserCols + ` FROM backoffice_end_users WHERE tenant_id = $1 AND id = $2`
 	qUpdateEndUser = `WITH upd AS (
-	UPDATE end_users SET tag = $3, type = $4, status = $5, kyc = $6, kyc_note = $7, first_name = $8, last_name = $9, legal_name = $10,
+	UPDATE backoffice_end_users SET tag = $3, type = $4, status = $5, kyc = $6, kyc_note = $7, first_name = $8, last_name = $9, legal_name = $10,
 		email = $11, phone = $12, address = $13::jsonb, birth_date = $14::date, parent_id = $15, tax_residences = $16::jsonb,
 		onboarding_id = $17, search_text = $18, updated_at = $19, version = version + 1
 	WHERE tenant_id = $1 AND id = $2 AND version = $20 RETURNING version
 ), aud AS (` + auditInsert("upd", 21) + `) SELECT version FROM upd`
-	qEndUserVersion = `SELECT version FROM end_users WHERE tenant_id = $1 AND id = $2`
+	qEndUserVersion = `SELECT version FROM backoffice_end_users WHERE tenant_id = $1 AND id = $2`
 )
 
 // CreateEndUser implements enduser.Store.
@@ -140,7 +140,7 @@ func findQuery(tenant backoffice.TenantID, q enduser.Query) (string, []any) {
 		limit = 1000
 	}
 	args = append(args, limit)
-	return `SELECT * FROM end_users WHERE ` + where + fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args
+	return `SELECT ` + endUserCols + ` FROM backoffice_end_users WHERE ` + where + fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args
 }
 
 // findWhere builds the conditions of a query and their arguments.
@@ -191,7 +191,7 @@ func (s *Store) CountEndUsers(ctx context.Context, tenant backoffice.TenantID, q
 	q.Before = nil
 	where, args := findWhere(tenant, q)
 	var n int
-	if err := s.get(ctx, nil, &n, `SELECT count(*) FROM end_users WHERE `+where, args...); err != nil {
+	if err := s.get(ctx, nil, &n, `SELECT count(*) FROM backoffice_end_users WHERE `+where, args...); err != nil {
 		return 0, mapErr("postgres: count end users", err)
 	}
 	return n, nil
@@ -245,22 +245,22 @@ func (r *onboardingRow) onboarding() (*enduser.Onboarding, error) {
 
 var (
 	qCreateOnboarding = `WITH ins AS (
-	INSERT INTO onboardings (tenant_id, id, activation_id, profile, expires_at, version, created_at, updated_at)
+	INSERT INTO backoffice_onboardings (tenant_id, id, activation_id, profile, expires_at, version, created_at, updated_at)
 	VALUES ($1, $2, $3, $4::jsonb, $5, 1, $6, $7) RETURNING 1
 ), aud AS (` + auditInsert("ins", 8) + `) SELECT count(*) FROM ins`
-	qOnboardingByActivation = `SELECT * FROM onboardings WHERE activation_id = $1`
-	qOnboardings            = `SELECT * FROM onboardings WHERE tenant_id = $1 AND (user_id IS NOT NULL) = $2 AND ($3 = '' OR id < $3)
+	qOnboardingByActivation = `SELECT ` + onboardingCols + ` FROM backoffice_onboardings WHERE activation_id = $1`
+	qOnboardings            = `SELECT ` + onboardingCols + ` FROM backoffice_onboardings WHERE tenant_id = $1 AND (user_id IS NOT NULL) = $2 AND ($3 = '' OR id < $3)
 	ORDER BY id DESC LIMIT $4`
 	// The user, its entry, the completion and its entry: one statement.
 	qCompleteOnboarding = `WITH done AS (
-	UPDATE onboardings SET completed_at = $21, user_id = $2, updated_at = $22, version = version + 1
+	UPDATE backoffice_onboardings SET completed_at = $21, user_id = $2, updated_at = $22, version = version + 1
 	WHERE tenant_id = $1 AND id = $23 AND version = $24 AND user_id IS NULL RETURNING version
 ), ins AS (
-	INSERT INTO end_users (tenant_id, id, tag, type, status, kyc, kyc_note, first_name, last_name, legal_name, email, phone,
+	INSERT INTO backoffice_end_users (tenant_id, id, tag, type, status, kyc, kyc_note, first_name, last_name, legal_name, email, phone,
 		address, birth_date, parent_id, tax_residences, onboarding_id, search_text, updated_at, created_at, version)
 	SELECT ` + endUserValues + `, $19, $20, 1 FROM done RETURNING 1
 ), aud_user AS (` + auditInsert("ins", 25) + `), aud_ob AS (` + auditInsert("done", 35) + `) SELECT version FROM done`
-	qOnboardingVersion = `SELECT version FROM onboardings WHERE tenant_id = $1 AND id = $2`
+	qOnboardingVersion = `SELECT version FROM backoffice_onboardings WHERE tenant_id = $1 AND id = $2`
 )
 
 // CreateOnboarding implements enduser.Store.

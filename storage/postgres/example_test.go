@@ -20,10 +20,13 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := postgres.Migrate(context.Background(), db); err != nil {
+	if _, err := postgres.Migrate(context.Background(), db, nil); err != nil {
 		log.Fatal(err)
 	}
-	store := postgres.New(db, "postgres")
+	store, err := postgres.New(db, "postgres", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer store.Close()
 	ops, err := accessctl.NewService(accessctl.Config{Store: store})
 	if err != nil {

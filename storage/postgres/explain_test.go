@@ -22,11 +22,11 @@ import (
 func seedEndUsers(t testing.TB, db *sql.DB, n int) {
 	t.Helper()
 	ctx := context.Background()
-	_, err := db.ExecContext(ctx, `INSERT INTO tenants (id, name, preset, version, created_at, updated_at)
+	_, err := db.ExecContext(ctx, `INSERT INTO backoffice_tenants (id, name, preset, version, created_at, updated_at)
 		VALUES ('acme', 'Acme', 'dashboard', 1, now(), now()) ON CONFLICT DO NOTHING`)
 	require.NoError(t, err)
 	_, err = db.ExecContext(ctx, `
-	INSERT INTO end_users (tenant_id, id, tag, type, status, kyc, first_name, last_name, email, search_text, version, created_at, updated_at)
+	INSERT INTO backoffice_end_users (tenant_id, id, tag, type, status, kyc, first_name, last_name, email, search_text, version, created_at, updated_at)
 	SELECT 'acme', 'u-' || lpad(i::text, 9, '0'), 'tag-' || i,
 		(ARRAY['physical_person','business','non_governmental_organization','governmental_organization'])[1 + i % 4],
 		(ARRAY['pending','validated','canceled'])[1 + (i / 7) % 3], 'none',
@@ -37,7 +37,7 @@ func seedEndUsers(t testing.TB, db *sql.DB, n int) {
 		LATERAL (SELECT (ARRAY['Ada','Grace','Alan','Edsger','Barbara','Donald','Frances','Ken','Margaret','Dennis'])[1 + i % 10] AS f,
 			translate(substr(md5(i::text), 1, 8), '0123456789', 'ghijklmnop') AS l) AS names`, n)
 	require.NoError(t, err)
-	_, err = db.ExecContext(ctx, `ANALYZE end_users`)
+	_, err = db.ExecContext(ctx, `ANALYZE backoffice_end_users`)
 	require.NoError(t, err)
 }
 
@@ -47,7 +47,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 	db, err := sql.Open("postgres", testserver.Schema(t))
 	require.NoError(t, err)
 	defer db.Close()
-	_, err = Migrate(context.Background(), db)
+	_, err = Migrate(context.Background(), db, nil)
 	require.NoError(t, err)
 	seedEndUsers(t, db, 60_000)
 	pending, biz := enduser.StatusPending, enduser.TypeBusiness
@@ -58,15 +58,15 @@ func TestQueriesUseIndexes(t *testing.T) {
 		q     enduser.Query
 		index string
 	}{
-		"NameSelective": {enduser.Query{Name: "gphk", Limit: 51}, "end_users_search"},
-		"Email":         {enduser.Query{Email: "user4242@example.com", Limit: 51}, "end_users_email"},
-		"Tag":           {enduser.Query{Tag: "tag-4242", Limit: 51}, "end_users_tag"},
-		"ID":            {enduser.Query{ID: "u-000004242", Limit: 51}, "end_users_pkey"},
-		"Parent":        {enduser.Query{Parent: &parent, Limit: 51}, "end_users_parent"},
-		"All":           {enduser.Query{Limit: 51}, "end_users_created"},
-		"Filtered":      {enduser.Query{Status: &pending, Type: &biz, CreatedFrom: from, CreatedTo: to, Limit: 51}, "end_users_status_type"},
-		"FilteredDeep":  {enduser.Query{Status: &pending, Type: &biz, CreatedFrom: from, CreatedTo: to, Before: deep, Limit: 51}, "end_users_status_type"},
-		"StatusOnly":    {enduser.Query{Status: &pending, Limit: 51}, "end_users_status"},
+		"NameSelective": {enduser.Query{Name: "gphk", Limit: 51}, "backoffice_end_users_search"},
+		"Email":         {enduser.Query{Email: "user4242@example.com", Limit: 51}, "backoffice_end_users_email"},
+		"Tag":           {enduser.Query{Tag: "tag-4242", Limit: 51}, "backoffice_end_users_tag"},
+		"ID":            {enduser.Query{ID: "u-000004242", Limit: 51}, "backoffice_end_users_pkey"},
+		"Parent":        {enduser.Query{Parent: &parent, Limit: 51}, "backoffice_end_users_parent"},
+		"All":           {enduser.Query{Limit: 51}, "backoffice_end_users_created"},
+		"Filtered":      {enduser.Query{Status: &pending, Type: &biz, CreatedFrom: from, CreatedTo: to, Limit: 51}, "backoffice_end_users_status_type"},
+		"FilteredDeep":  {enduser.Query{Status: &pending, Type: &biz, CreatedFrom: from, CreatedTo: to, Before: deep, Limit: 51}, "backoffice_end_users_status_type"},
+		"StatusOnly":    {enduser.Query{Status: &pending, Limit: 51}, "backoffice_end_users_status"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			query, args := findQuery(backoffice.TenantID("acme"), tc.q)

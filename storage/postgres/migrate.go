@@ -15,8 +15,11 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Migrations returns the schema as numbered SQL files (0001_init.sql, …),
-// for hosts that run migrations with their own tool.
+// Migrations returns the schema as numbered SQL files
+// (0001_init.up.sql, …), for hosts that run migrations with their own
+// tool: the same files work unchanged with pressly/goose v3 (each starts
+// with "-- +goose Up") and golang-migrate v4 (NNNN_name.up.sql). Give the
+// tool a connection whose search_path is the schema the tables go in.
 func Migrations() fs.FS {
 	sub, _ := fs.Sub(migrations, "migrations")
 	return sub
@@ -31,7 +34,14 @@ const migrationLock = 0x6261636b6f666669 // "backoffi"
 // backoffice_migrations table. It is safe to call from several instances
 // at once: a PostgreSQL advisory lock makes them take turns, and the later
 // ones find nothing left to do. It returns the version the schema is at.
-func Migrate(ctx context.Context, db *sql.DB) (int, error) {
+//
+// With opts.Schema set, it creates that schema if needed and applies the
+// migrations in it (the files name their tables unqualified; Migrate sets
+// the connection's search_path to the schema while it runs).
+func Migrate(ctx context.Context, db *sql.DB, opts *Options) (int, error) {
+	if _, err := qualifier(opts); err != nil {
+		return 0, err
+	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return 0, mapErr("postgres: migrate", err)
@@ -43,6 +53,16 @@ func Migrate(ctx context.Context, db *sql.DB) (int, error) {
 	defer func() {
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLock))
 	}()
+	if opts != nil && opts.Schema != "" {
+		// The name was checked to be a plain identifier.
+		if _, err := conn.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS "`+opts.Schema+`"`); err != nil {
+			return 0, mapErr("postgres: migrate", err)
+		}
+		if _, err := conn.ExecContext(ctx, `SET search_path TO "`+opts.Schema+`", public`); err != nil {
+			return 0, mapErr("postgres: migrate", err)
+		}
+		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `RESET search_path`) }()
+	}
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS backoffice_migrations (
 		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return 0, mapErr("postgres: migrate", err)
@@ -83,7 +103,7 @@ func migrationFiles() ([]migration, error) {
 		num, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
-			return nil, fmt.Errorf("postgres: migration file %q is not named NNNN_name.sql", e.Name())
+			return nil, fmt.Errorf("postgres: migration file %q is not named NNNN_name.up.sql", e.Name())
 		}
 		b, err := migrations.ReadFile(path.Join("migrations", e.Name()))
 		if err != nil {

@@ -20,7 +20,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,9 +33,39 @@ import (
 // Store implements accessctl.Store, enduser.Store and scadevice.Store.
 // It is safe for concurrent use.
 type Store struct {
-	db    *sqlx.DB
-	mu    sync.Mutex
-	stmts map[string]*preparedStmt
+	db     *sqlx.DB
+	tables func(query string) string // qualifies the tables with the schema
+	mu     sync.Mutex
+	stmts  map[string]*preparedStmt
+}
+
+// Options configure the store and Migrate; nil means the defaults.
+type Options struct {
+	// Schema is the PostgreSQL schema the backoffice_ tables live in.
+	// Empty means the connection's current schema (its search_path).
+	// Migrate creates it if it does not exist.
+	Schema string
+}
+
+var (
+	schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+	tableRef   = regexp.MustCompile(`\bbackoffice_[a-z_]+\b`)
+)
+
+// qualifier returns the function that qualifies the library's tables in a
+// query with the schema of opts.
+func qualifier(opts *Options) (func(string) string, error) {
+	if opts == nil || opts.Schema == "" {
+		return func(q string) string { return q }, nil
+	}
+	if !schemaName.MatchString(opts.Schema) {
+		return nil, backoffice.NewError(backoffice.ErrInvalid, "postgres: options", "the schema must be a lower-case identifier",
+			backoffice.FieldViolation{Field: "schema", Reason: "must match [a-z_][a-z0-9_]*"})
+	}
+	prefix := `"` + opts.Schema + `".`
+	return func(q string) string {
+		return tableRef.ReplaceAllStringFunc(q, func(t string) string { return prefix + t })
+	}, nil
 }
 
 // preparedStmt is one cached statement, prepared once by whichever caller
@@ -44,15 +76,23 @@ type preparedStmt struct {
 	err  error
 }
 
-// New returns a store over db, whose schema Migrate has brought up to
-// date. driverName is the name db was opened with ("postgres" for lib/pq,
-// "pgx" for pgx's stdlib); both use $1 placeholders.
-func New(db *sql.DB, driverName string) *Store {
-	return &Store{db: sqlx.NewDb(db, driverName), stmts: map[string]*preparedStmt{}}
+// New returns a store over db, whose schema Migrate (with the same
+// options) has brought up to date. driverName is the name db was opened
+// with ("postgres" for lib/pq, "pgx" for pgx's stdlib); both use $1
+// placeholders. A schema name that is not a plain identifier is an
+// ErrInvalid.
+func New(db *sql.DB, driverName string, opts *Options) (*Store, error) {
+	return NewX(sqlx.NewDb(db, driverName), opts)
 }
 
 // NewX is New for a host that already has an *sqlx.DB.
-func NewX(db *sqlx.DB) *Store { return &Store{db: db, stmts: map[string]*preparedStmt{}} }
+func NewX(db *sqlx.DB, opts *Options) (*Store, error) {
+	q, err := qualifier(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db, tables: q, stmts: map[string]*preparedStmt{}}, nil
+}
 
 // Close releases the prepared statements; it does not close the host's
 // database.
@@ -86,7 +126,7 @@ func (s *Store) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
 		s.stmts[query] = p
 	}
 	s.mu.Unlock()
-	p.once.Do(func() { p.st, p.err = s.db.PreparexContext(ctx, query) })
+	p.once.Do(func() { p.st, p.err = s.db.PreparexContext(ctx, s.tables(query)) })
 	if p.err != nil {
 		s.mu.Lock()
 		if s.stmts[query] == p {
@@ -147,7 +187,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 const auditColumns = `tenant_id, target_type, target_id, id, actor_kind, actor_id, actor_name, action, at, changes`
 
 func auditInsert(from string, n int) string {
-	return fmt.Sprintf(`INSERT INTO audit_entries (%s) SELECT $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d::jsonb FROM %s`,
+	return fmt.Sprintf(`INSERT INTO backoffice_audit_entries (%s) SELECT $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d::jsonb FROM %s`,
 		auditColumns, n, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, from)
 }
 
@@ -204,23 +244,23 @@ var constraintRe = regexp.MustCompile(`constraint "([^"]+)"`)
 
 // fieldOf names the input field a constraint guards.
 var fieldOf = map[string]string{
-	"tenants_pkey":                       "tenant",
-	"operators_pkey":                     "id",
-	"operators_username_key":             "username",
-	"operators_email_key":                "email",
-	"operators_external_key_key":         "external_key",
-	"operators_tenant_id_fkey":           "tenant",
-	"roles_pkey":                         "name",
-	"roles_tenant_id_fkey":               "tenant",
-	"end_users_pkey":                     "id",
-	"end_users_tenant_id_fkey":           "tenant",
-	"end_users_tenant_id_parent_id_fkey": "parent",
-	"onboardings_pkey":                   "id",
-	"onboardings_activation_id_key":      "activation",
-	"onboardings_tenant_id_fkey":         "tenant",
-	"devices_pkey":                       "id",
-	"devices_tenant_id_user_id_fkey":     "user",
-	"audit_entries_pkey":                 "audit_entry",
+	"backoffice_tenants_pkey":                       "tenant",
+	"backoffice_operators_pkey":                     "id",
+	"backoffice_operators_username_key":             "username",
+	"backoffice_operators_email_key":                "email",
+	"backoffice_operators_external_key_key":         "external_key",
+	"backoffice_operators_tenant_id_fkey":           "tenant",
+	"backoffice_roles_pkey":                         "name",
+	"backoffice_roles_tenant_id_fkey":               "tenant",
+	"backoffice_end_users_pkey":                     "id",
+	"backoffice_end_users_tenant_id_fkey":           "tenant",
+	"backoffice_end_users_tenant_id_parent_id_fkey": "parent",
+	"backoffice_onboardings_pkey":                   "id",
+	"backoffice_onboardings_activation_id_key":      "activation",
+	"backoffice_onboardings_tenant_id_fkey":         "tenant",
+	"backoffice_devices_pkey":                       "id",
+	"backoffice_devices_tenant_id_user_id_fkey":     "user",
+	"backoffice_audit_entries_pkey":                 "audit_entry",
 }
 
 type sqlStater interface{ SQLState() string }
@@ -303,3 +343,29 @@ func (s *Store) missing(ctx context.Context, op, query string, args ...any) erro
 	}
 	return backoffice.NewError(backoffice.ErrConflict, op, "the record changed since you read it; reload and retry")
 }
+
+// columns lists the db-tagged fields of a row struct, for the SELECT and
+// RETURNING clauses: every query names its columns, so that a column a
+// later migration adds never breaks an instance still running this code.
+func columns(row any) string {
+	t := reflect.TypeOf(row)
+	var out []string
+	for i := range t.NumField() {
+		if c := t.Field(i).Tag.Get("db"); c != "" {
+			out = append(out, c)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+var (
+	tenantCols     = columns(tenantRow{})
+	operatorCols   = columns(operatorRow{})
+	roleCols       = columns(roleRow{})
+	auditCols      = columns(auditRow{})
+	sessionCols    = columns(sessionRow{})
+	tokenCols      = columns(tokenRow{})
+	endUserCols    = columns(endUserRow{})
+	onboardingCols = columns(onboardingRow{})
+	deviceCols     = columns(deviceRow{})
+)

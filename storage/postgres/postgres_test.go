@@ -37,10 +37,11 @@ func open(t testing.TB, driver string) (*postgres.Store, *sql.DB) {
 	require.NoError(t, err)
 	db.SetMaxOpenConns(30)
 	t.Cleanup(func() { db.Close() })
-	v, err := postgres.Migrate(context.Background(), db)
+	v, err := postgres.Migrate(context.Background(), db, nil)
 	require.NoError(t, err)
 	require.Equal(t, latestMigration(t), v)
-	s := postgres.New(db, driver)
+	s, err := postgres.New(db, driver, nil)
+	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s, db
 }

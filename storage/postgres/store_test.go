@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -110,10 +112,11 @@ func TestUnavailable(t *testing.T) {
 	db, err := sql.Open("postgres", "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2")
 	require.NoError(t, err)
 	defer db.Close()
-	s := postgres.New(db, "postgres")
+	s, err := postgres.New(db, "postgres", nil)
+	require.NoError(t, err)
 	_, err = s.Operator(context.Background(), "acme", "op-1")
 	require.ErrorIs(t, err, backoffice.ErrUnavailable)
-	_, err = postgres.Migrate(context.Background(), db)
+	_, err = postgres.Migrate(context.Background(), db, nil)
 	require.ErrorIs(t, err, backoffice.ErrUnavailable)
 }
 
@@ -128,7 +131,7 @@ func TestMigrateConcurrently(t *testing.T) {
 				return
 			}
 			defer db.Close()
-			v, err := postgres.Migrate(context.Background(), db)
+			v, err := postgres.Migrate(context.Background(), db, nil)
 			assert.NoError(t, err)
 			assert.Equal(t, latestMigration(t), v)
 		})
@@ -140,12 +143,20 @@ func TestMigrateConcurrently(t *testing.T) {
 	var n int
 	require.NoError(t, db.QueryRow(`SELECT count(*) FROM backoffice_migrations`).Scan(&n))
 	assert.Equal(t, latestMigration(t), n)
-	names := map[string]bool{}
-	files, err := postgres.Migrations().Open("0001_init.sql")
+}
+
+// D7: every embedded migration is named NNNN_name.up.sql, as
+// golang-migrate reads them, and starts with goose's Up marker.
+func TestMigrationFilesServeEveryTool(t *testing.T) {
+	files, err := fs.ReadDir(postgres.Migrations(), ".")
 	require.NoError(t, err)
-	files.Close()
-	names["0001_init.sql"] = true
-	assert.True(t, names["0001_init.sql"])
+	require.NotEmpty(t, files)
+	for i, f := range files {
+		assert.Regexp(t, fmt.Sprintf(`^%04d_[a-z0-9_]+\.up\.sql$`, i+1), f.Name())
+		b, err := fs.ReadFile(postgres.Migrations(), f.Name())
+		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(string(b), "-- +goose Up\n"), "%s starts with -- +goose Up", f.Name())
+	}
 }
 
 // A15 across instances: two app instances, each with its own connection
@@ -162,10 +173,11 @@ func TestLastAdministratorAcrossInstances(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(func() { db.Close() })
 		if i == 0 {
-			_, err = postgres.Migrate(context.Background(), db)
+			_, err = postgres.Migrate(context.Background(), db, nil)
 			require.NoError(t, err)
 		}
-		st := postgres.New(db, "postgres")
+		st, err := postgres.New(db, "postgres", nil)
+		require.NoError(t, err)
 		svc, err := accessctl.NewService(accessctl.Config{Store: st, Hasher: hasher})
 		require.NoError(t, err)
 		services, stores = append(services, svc), append(stores, st)

@@ -62,10 +62,11 @@ func TestTwoInstances(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(func() { db.Close() })
 		if i == 0 {
-			_, err := postgres.Migrate(context.Background(), db)
+			_, err := postgres.Migrate(context.Background(), db, nil)
 			require.NoError(t, err)
 		}
-		durable := postgres.New(db, "postgres")
+		durable, err := postgres.New(db, "postgres", nil)
+		require.NoError(t, err)
 		hot := redis.New(client(t), &redis.Options{Prefix: prefix})
 		svc[i], err = accessctl.NewService(accessctl.Config{Store: durable, Sessions: hot, Tokens: hot, Attempts: hot,
 			Notifier: outbox, Now: clk.Now, Hasher: hasher()})

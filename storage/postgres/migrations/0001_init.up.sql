@@ -1,10 +1,13 @@
--- backoffice schema, version 1.
+-- +goose Up
+-- backoffice schema, version 1. Every table and index is prefixed
+-- backoffice_, so the schema lives beside a host's own tables. (Releases
+-- before the prefix created the same tables unprefixed; 0004 renames them.)
 -- Every table carries its tenant; every mutable record a version; the
 -- constraints below guard the rules only the database can make atomic.
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
-CREATE TABLE tenants (
+CREATE TABLE backoffice_tenants (
     id                          text PRIMARY KEY,
     name                        text NOT NULL,
     preset                      text NOT NULL,
@@ -16,8 +19,8 @@ CREATE TABLE tenants (
     updated_at                  timestamptz NOT NULL
 );
 
-CREATE TABLE operators (
-    tenant_id      text NOT NULL REFERENCES tenants (id),
+CREATE TABLE backoffice_operators (
+    tenant_id      text NOT NULL REFERENCES backoffice_tenants (id),
     id             text NOT NULL,
     username       text NOT NULL DEFAULT '',
     email          text NOT NULL DEFAULT '',
@@ -41,12 +44,12 @@ CREATE TABLE operators (
     CHECK (username <> '' OR email <> '')
 );
 -- A6: username and email unique within a tenant, case-insensitively.
-CREATE UNIQUE INDEX operators_username_key ON operators (tenant_id, lower(username)) WHERE username <> '';
-CREATE UNIQUE INDEX operators_email_key ON operators (tenant_id, lower(email)) WHERE email <> '';
-CREATE UNIQUE INDEX operators_external_key_key ON operators (tenant_id, external_key) WHERE external_key <> '';
+CREATE UNIQUE INDEX backoffice_operators_username_key ON backoffice_operators (tenant_id, lower(username)) WHERE username <> '';
+CREATE UNIQUE INDEX backoffice_operators_email_key ON backoffice_operators (tenant_id, lower(email)) WHERE email <> '';
+CREATE UNIQUE INDEX backoffice_operators_external_key_key ON backoffice_operators (tenant_id, external_key) WHERE external_key <> '';
 
-CREATE TABLE roles (
-    tenant_id   text NOT NULL REFERENCES tenants (id),
+CREATE TABLE backoffice_roles (
+    tenant_id   text NOT NULL REFERENCES backoffice_tenants (id),
     name        text NOT NULL,
     abbrev      text NOT NULL,
     description text NOT NULL,
@@ -57,7 +60,7 @@ CREATE TABLE roles (
 
 -- Audit entries outlive what they describe (A14), so they have no foreign
 -- key to it. The key serves the history of one record, newest first.
-CREATE TABLE audit_entries (
+CREATE TABLE backoffice_audit_entries (
     tenant_id   text NOT NULL,
     target_type text NOT NULL,
     target_id   text NOT NULL,
@@ -73,7 +76,7 @@ CREATE TABLE audit_entries (
 
 -- Sessions, tokens and attempts may live in Redis instead; here they have
 -- no foreign keys either, as there.
-CREATE TABLE sessions (
+CREATE TABLE backoffice_sessions (
     id          text PRIMARY KEY,
     tenant_id   text NOT NULL,
     operator_id text NOT NULL,
@@ -81,9 +84,10 @@ CREATE TABLE sessions (
     created_at  timestamptz NOT NULL,
     expires_at  timestamptz NOT NULL
 );
-CREATE INDEX sessions_operator ON sessions (tenant_id, operator_id);
+CREATE INDEX backoffice_sessions_operator ON backoffice_sessions (tenant_id, operator_id);
+CREATE INDEX backoffice_sessions_tenant_id ON backoffice_sessions (tenant_id, id);
 
-CREATE TABLE tokens (
+CREATE TABLE backoffice_tokens (
     id          text PRIMARY KEY,
     purpose     text NOT NULL CHECK (purpose IN ('invitation', 'password_reset', 'mfa_challenge')),
     tenant_id   text NOT NULL,
@@ -92,18 +96,20 @@ CREATE TABLE tokens (
     expires_at  timestamptz NOT NULL
 );
 -- One live token per operator and purpose: issuing one voids the others.
-CREATE UNIQUE INDEX tokens_operator_purpose ON tokens (tenant_id, operator_id, purpose);
+CREATE UNIQUE INDEX backoffice_tokens_operator_purpose ON backoffice_tokens (tenant_id, operator_id, purpose);
 
-CREATE TABLE login_attempts (
+CREATE TABLE backoffice_login_attempts (
     tenant_id   text NOT NULL,
     operator_id text NOT NULL,
-    count       integer NOT NULL CHECK (count > 0),
+    count       integer NOT NULL,
+    pending     integer NOT NULL DEFAULT 0,
     last        timestamptz NOT NULL,
+    CONSTRAINT backoffice_login_attempts_counts_check CHECK (count >= 0 AND pending >= 0),
     PRIMARY KEY (tenant_id, operator_id)
 );
 
-CREATE TABLE end_users (
-    tenant_id      text NOT NULL REFERENCES tenants (id),
+CREATE TABLE backoffice_end_users (
+    tenant_id      text NOT NULL REFERENCES backoffice_tenants (id),
     id             text NOT NULL,
     tag            text NOT NULL DEFAULT '',
     type           text NOT NULL CHECK (type IN ('physical_person', 'business', 'non_governmental_organization', 'governmental_organization')),
@@ -129,22 +135,22 @@ CREATE TABLE end_users (
     updated_at     timestamptz NOT NULL,
     PRIMARY KEY (tenant_id, id),
     -- E9: a parent is a user of the same tenant.
-    FOREIGN KEY (tenant_id, parent_id) REFERENCES end_users (tenant_id, id)
+    FOREIGN KEY (tenant_id, parent_id) REFERENCES backoffice_end_users (tenant_id, id)
 );
 -- E2: part-of-word name search.
-CREATE INDEX end_users_search ON end_users USING gin (search_text gin_trgm_ops);
+CREATE INDEX backoffice_end_users_search ON backoffice_end_users USING gin (search_text gin_trgm_ops);
 -- E2: exact lookups, newest first.
-CREATE INDEX end_users_email ON end_users (tenant_id, lower(email), created_at DESC, id DESC) WHERE email <> '';
-CREATE INDEX end_users_tag ON end_users (tenant_id, tag, created_at DESC, id DESC) WHERE tag <> '';
-CREATE INDEX end_users_parent ON end_users (tenant_id, parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
+CREATE INDEX backoffice_end_users_email ON backoffice_end_users (tenant_id, lower(email), created_at DESC, id DESC) WHERE email <> '';
+CREATE INDEX backoffice_end_users_tag ON backoffice_end_users (tenant_id, tag, created_at DESC, id DESC) WHERE tag <> '';
+CREATE INDEX backoffice_end_users_parent ON backoffice_end_users (tenant_id, parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
 -- E3: the list of all users and its filters, keyset-paginated.
-CREATE INDEX end_users_created ON end_users (tenant_id, created_at DESC, id DESC);
-CREATE INDEX end_users_status ON end_users (tenant_id, status, created_at DESC, id DESC);
-CREATE INDEX end_users_type ON end_users (tenant_id, type, created_at DESC, id DESC);
-CREATE INDEX end_users_status_type ON end_users (tenant_id, status, type, created_at DESC, id DESC);
+CREATE INDEX backoffice_end_users_created ON backoffice_end_users (tenant_id, created_at DESC, id DESC);
+CREATE INDEX backoffice_end_users_status ON backoffice_end_users (tenant_id, status, created_at DESC, id DESC);
+CREATE INDEX backoffice_end_users_type ON backoffice_end_users (tenant_id, type, created_at DESC, id DESC);
+CREATE INDEX backoffice_end_users_status_type ON backoffice_end_users (tenant_id, status, type, created_at DESC, id DESC);
 
-CREATE TABLE onboardings (
-    tenant_id     text NOT NULL REFERENCES tenants (id),
+CREATE TABLE backoffice_onboardings (
+    tenant_id     text NOT NULL REFERENCES backoffice_tenants (id),
     id            text NOT NULL,
     activation_id text NOT NULL UNIQUE,
     profile       jsonb NOT NULL,
@@ -155,12 +161,12 @@ CREATE TABLE onboardings (
     created_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL,
     PRIMARY KEY (tenant_id, id),
-    FOREIGN KEY (tenant_id, user_id) REFERENCES end_users (tenant_id, id),
+    FOREIGN KEY (tenant_id, user_id) REFERENCES backoffice_end_users (tenant_id, id),
     CHECK ((completed_at IS NULL) = (user_id IS NULL))
 );
-CREATE INDEX onboardings_list ON onboardings (tenant_id, (user_id IS NOT NULL), id DESC);
+CREATE INDEX backoffice_onboardings_list ON backoffice_onboardings (tenant_id, (user_id IS NOT NULL), id DESC);
 
-CREATE TABLE devices (
+CREATE TABLE backoffice_devices (
     tenant_id    text NOT NULL,
     id           text NOT NULL,
     user_id      text NOT NULL,
@@ -178,7 +184,7 @@ CREATE TABLE devices (
     created_at   timestamptz NOT NULL,
     updated_at   timestamptz NOT NULL,
     PRIMARY KEY (tenant_id, id),
-    FOREIGN KEY (tenant_id, user_id) REFERENCES end_users (tenant_id, id),
+    FOREIGN KEY (tenant_id, user_id) REFERENCES backoffice_end_users (tenant_id, id),
     CHECK (status <> 'locked' OR lock_reason <> '')
 );
-CREATE INDEX devices_user ON devices (tenant_id, user_id, deleted, created_at, id);
+CREATE INDEX backoffice_devices_user ON backoffice_devices (tenant_id, user_id, deleted, created_at, id);

@@ -1,7 +1,0 @@
--- Sessions and one-time tokens are looked up by (tenant, digest). Ids of
--- earlier releases carried the tenant and operator before the digest
--- ("tenant.operator.digest"); keep the digest alone, so that tokens handed
--- out before the upgrade still work.
-UPDATE sessions SET id = split_part(id, '.', 3) WHERE id LIKE '%.%.%';
-UPDATE tokens SET id = split_part(id, '.', 3) WHERE id LIKE '%.%.%';
-CREATE INDEX IF NOT EXISTS sessions_tenant_id ON sessions (tenant_id, id);
