@@ -288,3 +288,22 @@ func walkThrough(t *testing.T, s *server) {
 	c.must(204, c.do("POST", "/v1/logout", grace, nil))
 	c.must(401, c.do("GET", "/v1/me", grace, nil))
 }
+
+// D7: "adminapi migrate status|up" reports and applies the embedded
+// migrations, for hosts without a tool of their own.
+func TestMigrateCommand(t *testing.T) {
+	bin := buildBinary(t)
+	dsn := testserver.Schema(t)
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(bin, append([]string{"migrate"}, args...)...).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	assert.Regexp(t, `^the schema is at version 0 of \d+: \d+ migration\(s\) to apply`, run("status", "-postgres", dsn))
+	assert.Regexp(t, `^the schema is at version \d+\n$`, run("up", "-postgres", dsn))
+	assert.Regexp(t, `^the schema is at version (\d+) of \d+: up to date\n$`, run("status", "-postgres", dsn))
+	out, err := exec.Command(bin, "migrate", "down").CombinedOutput()
+	require.Error(t, err)
+	assert.Contains(t, string(out), "usage: adminapi migrate up|status")
+}

@@ -44,11 +44,12 @@ import (
 )
 
 type config struct {
-	addr, postgresDSN, redisURL, redisPrefix string
-	tenant, tenantName, preset               string
-	adminUser, adminEmail, adminPassword     string
-	internalSecret                           string
-	demo                                     bool
+	addr, postgresDSN, postgresSchema    string
+	redisURL, redisPrefix                string
+	tenant, tenantName, preset           string
+	adminUser, adminEmail, adminPassword string
+	internalSecret                       string
+	demo                                 bool
 }
 
 func env(name, def string) string {
@@ -63,6 +64,7 @@ func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("adminapi", flag.ContinueOnError)
 	fs.StringVar(&c.addr, "addr", env("BACKOFFICE_ADDR", "127.0.0.1:8080"), "listen address")
 	fs.StringVar(&c.postgresDSN, "postgres", env("BACKOFFICE_POSTGRES_DSN", ""), "PostgreSQL DSN; empty keeps everything in memory")
+	fs.StringVar(&c.postgresSchema, "postgres-schema", env("BACKOFFICE_POSTGRES_SCHEMA", ""), "PostgreSQL schema of the backoffice_ tables; empty is the connection's current one")
 	fs.StringVar(&c.redisURL, "redis", env("BACKOFFICE_REDIS_URL", ""), "Redis URL for sessions, tokens and failed logins")
 	fs.StringVar(&c.redisPrefix, "redis-prefix", env("BACKOFFICE_REDIS_PREFIX", "backoffice"), "prefix of every Redis key")
 	fs.StringVar(&c.tenant, "tenant", env("BACKOFFICE_TENANT", "default"), "the tenant this backend serves")
@@ -77,6 +79,13 @@ func parseFlags(args []string) (config, error) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		if err := migrateCommand(context.Background(), os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "adminapi migrate:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	c, err := parseFlags(os.Args[1:])
 	if err != nil {
 		os.Exit(2)
@@ -163,10 +172,11 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 			return fail(err)
 		}
 		closers = append(closers, func() { db.Close() })
-		if _, err := postgres.Migrate(ctx, db, nil); err != nil {
+		opts := &postgres.Options{Schema: c.postgresSchema}
+		if _, err := postgres.Migrate(ctx, db, opts); err != nil {
 			return fail(fmt.Errorf("migrating the database: %w", err))
 		}
-		pg, err := postgres.New(db, "postgres", nil)
+		pg, err := postgres.New(db, "postgres", opts)
 		if err != nil {
 			return fail(err)
 		}

@@ -129,3 +129,34 @@ func apply(ctx context.Context, conn *sql.Conn, m migration) error {
 	}
 	return mapErr("postgres: migrate", tx.Commit())
 }
+
+// SchemaVersion returns the version the schema is at (0 before any
+// migration) and the latest version this release embeds, for a readiness
+// probe or a deploy step that compares them.
+func SchemaVersion(ctx context.Context, db *sql.DB, opts *Options) (current, latest int, err error) {
+	q, err := qualifier(opts)
+	if err != nil {
+		return 0, 0, err
+	}
+	files, err := migrationFiles()
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(files) > 0 {
+		latest = files[len(files)-1].version
+	}
+	var exists bool
+	schema := ""
+	if opts != nil {
+		schema = opts.Schema
+	}
+	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_tables
+		WHERE schemaname = coalesce(nullif($1, ''), current_schema()) AND tablename = 'backoffice_migrations')`, schema).Scan(&exists); err != nil {
+		return 0, latest, mapErr("postgres: schema version", err)
+	}
+	if !exists {
+		return 0, latest, nil
+	}
+	err = db.QueryRowContext(ctx, q(`SELECT coalesce(max(version), 0) FROM backoffice_migrations`)).Scan(&current)
+	return current, latest, mapErr("postgres: schema version", err)
+}
