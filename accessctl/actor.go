@@ -179,13 +179,14 @@ func Require(ctx context.Context, p Permission) (*Actor, error) {
 	return a, a.Authorize(p)
 }
 
-// newActor compiles an operator's roles into an actor.
-func newActor(cat *Catalog, rs *roleSet, op *Operator) *Actor {
+// sessionActor builds the actor of a session from what the session carries
+// of its operator, with the tenant's compiled roles.
+func sessionActor(cat *Catalog, rs *roleSet, sess *Session) *Actor {
 	a := &Actor{
-		tenant: op.Tenant, id: string(op.ID), epoch: op.SessionEpoch, name: op.LoginName(), kind: backoffice.ActorOperator,
-		roles: slices.Clone(op.Roles), cat: cat, allAccounts: op.AllAccounts, accounts: slices.Clone(op.Accounts),
+		tenant: sess.Tenant, id: string(sess.Operator), epoch: sess.Epoch, name: sess.Name, kind: backoffice.ActorOperator,
+		roles: slices.Clone(sess.Roles), cat: cat, allAccounts: sess.AllAccounts, accounts: slices.Clone(sess.Accounts),
 	}
-	for _, name := range op.Roles {
+	for _, name := range sess.Roles {
 		r, ok := rs.byName[name]
 		if !ok {
 			continue // a role deleted since; it grants nothing

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/backoffice-go/backoffice"
@@ -273,9 +274,8 @@ func (s *Service) block(ctx context.Context, o *Operator) {
 			s.report(ctx, fmt.Errorf("accessctl: login: blocking %s: %w", o.ID, err))
 			return
 		}
-		if err := s.sessions.DeleteOperatorSessions(ctx, o.Tenant, o.ID); err != nil {
-			// The epoch already ends the sessions at their next check.
-			s.report(ctx, fmt.Errorf("accessctl: login: ending the sessions of blocked %s: %w", o.ID, err))
+		if err := s.endSessions(ctx, "accessctl: login: block", o.Tenant, o.ID); err != nil {
+			s.report(ctx, err) // a blocked operator cannot log in again in any case
 		}
 		return
 	}
@@ -371,15 +371,32 @@ func (s *Service) recordStep(ctx context.Context, o *Operator, step int64) (*Ope
 	return nil, fmt.Errorf("accessctl: login: the operator kept changing during login")
 }
 
+// openSession opens a session for o, carrying what authenticating its
+// requests needs. A change of o that commits while the session is being
+// stored could miss it (the change ends the sessions it finds), so o is
+// read again after: if it changed in a way that must end sessions, the new
+// one ends too and the login is refused.
 func (s *Service) openSession(ctx context.Context, o *Operator) (*LoginResult, error) {
 	raw, id, err := newTenantToken(o.Tenant)
 	if err != nil {
 		return nil, err
 	}
 	now := s.clock()
-	sess := &Session{ID: id, Tenant: o.Tenant, Operator: o.ID, Epoch: o.SessionEpoch, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL)}
+	sess := &Session{ID: id, Tenant: o.Tenant, Operator: o.ID, Epoch: o.SessionEpoch, Name: o.LoginName(),
+		Roles: slices.Clone(o.Roles), AllAccounts: o.AllAccounts, Accounts: slices.Clone(o.Accounts),
+		CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL)}
 	if err := s.sessions.CreateSession(ctx, sess); err != nil {
 		return nil, err
+	}
+	cur, err := s.store.Operator(ctx, o.Tenant, o.ID)
+	if err != nil || cur.Status != StatusActive || cur.SessionEpoch != o.SessionEpoch {
+		if derr := s.sessions.DeleteSession(context.WithoutCancel(ctx), o.Tenant, id); derr != nil {
+			s.report(ctx, fmt.Errorf("accessctl: ending a session opened during a change of %s: %w", o.ID, derr))
+		}
+		if err != nil {
+			return nil, err
+		}
+		return nil, errNoLongerActive
 	}
 	return &LoginResult{Operator: o.ID, Session: raw, ExpiresAt: sess.ExpiresAt}, nil
 }
@@ -404,14 +421,25 @@ func (s *Service) StartSession(ctx context.Context, id OperatorID) (*LoginResult
 	if o.Status != StatusActive {
 		return nil, wrongStatus(op, o, "an active operator")
 	}
-	return s.openSession(ctx, o)
+	res, err := s.openSession(ctx, o)
+	if errors.Is(err, errNoLongerActive) {
+		return nil, backoffice.NewError(backoffice.ErrConflict, op, "the operator changed while its session opened; retry")
+	}
+	return res, err
 }
 
 // Authenticate checks a session token and returns the actor to put in the
-// request's context with NewContext. The session must exist, be
-// unexpired and of the operator's current epoch, and the operator active;
-// anything else is ErrUnauthenticated. A store that cannot answer makes it
-// fail closed with ErrUnavailable.
+// request's context with NewContext. In the steady state it costs one
+// store round trip, the read of the session: the session carries its
+// operator's roles and account access, and comes with the tenant's roles
+// version, against which the compiled roles are cached in the service.
+// Every change that must reach an operator's requests (deactivation,
+// block, MFA reset, password, roles or account access, deletion) ends its
+// sessions before the change's call returns, and an edit of a role moves
+// the roles version; so each takes effect at the next request on every
+// instance. A session that is missing, expired or from before this
+// release is ErrUnauthenticated; a store that cannot answer makes it fail
+// closed with ErrUnavailable.
 func (s *Service) Authenticate(ctx context.Context, token backoffice.Secret) (*Actor, error) {
 	refused := func() error {
 		return backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: authenticate", "the session ended; log in again")
@@ -427,25 +455,15 @@ func (s *Service) Authenticate(ctx context.Context, token backoffice.Secret) (*A
 	if err != nil {
 		return nil, err
 	}
-	if !s.clock().Before(sess.ExpiresAt) {
+	if !s.clock().Before(sess.ExpiresAt) || len(sess.Roles) == 0 {
 		s.after(ctx, "removing an expired session", s.sessions.DeleteSession(ctx, sess.Tenant, sess.ID))
 		return nil, refused()
 	}
-	o, err := s.store.Operator(ctx, sess.Tenant, sess.Operator)
-	if isNotFound(err) {
-		return nil, refused()
-	}
+	rs, err := s.rolesAt(ctx, sess.Tenant, sess.RolesVersion)
 	if err != nil {
 		return nil, err
 	}
-	if o.Status != StatusActive || o.SessionEpoch != sess.Epoch {
-		return nil, refused()
-	}
-	_, rs, err := s.tenantRoles(ctx, o.Tenant)
-	if err != nil {
-		return nil, err
-	}
-	return newActor(s.cat, rs, o), nil
+	return sessionActor(s.cat, rs, sess), nil
 }
 
 // Logout ends the session of the token.
@@ -681,8 +699,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw, confirm backoffi
 	if err != nil {
 		return err
 	}
-	s.after(ctx, "ending the sessions of "+string(o.ID), s.sessions.DeleteOperatorSessions(ctx, o.Tenant, o.ID))
-	return nil
+	return s.endSessions(ctx, op, o.Tenant, o.ID)
 }
 
 // ChangePassword changes the actor's own password after checking the

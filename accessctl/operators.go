@@ -530,9 +530,7 @@ func (s *Service) write(ctx context.Context, rs *roleSet, a *Actor, before, afte
 		return err
 	}
 	if after.SessionEpoch != before.SessionEpoch {
-		// The epoch already kills every session at its next check; removing
-		// them too keeps listings honest. A failure here is not the caller's.
-		s.after(ctx, "ending the sessions of "+string(after.ID), s.sessions.DeleteOperatorSessions(ctx, after.Tenant, after.ID))
+		return s.endSessions(ctx, "accessctl: "+string(action), after.Tenant, after.ID)
 	}
 	return nil
 }
@@ -666,10 +664,9 @@ func (s *Service) DeleteOperator(ctx context.Context, id OperatorID, version int
 	if err := s.store.DeleteOperator(ctx, a.tenant, id, version, guardFor(a, rs, o, nil), e); err != nil {
 		return err
 	}
-	s.after(ctx, "ending the sessions of "+string(id), s.sessions.DeleteOperatorSessions(ctx, a.tenant, id))
 	s.after(ctx, "voiding the links of "+string(id), s.tokens.DeleteOperatorTokens(ctx, a.tenant, id))
 	s.after(ctx, "clearing the failed logins of "+string(id), s.attempts.ResetAttempts(ctx, a.tenant, id))
-	return nil
+	return s.endSessions(ctx, op, a.tenant, id)
 }
 
 // SetPassword sets another operator's password, which must meet the

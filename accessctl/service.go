@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/backoffice-go/backoffice"
@@ -83,6 +84,8 @@ type Service struct {
 	cat      *Catalog
 	presets  map[string]Preset
 	compiled map[string]*roleSet // each preset's roles, compiled once
+	rolesMu  sync.Mutex
+	roles    map[backoffice.TenantID]cachedRoles // each tenant's roles, by roles version
 	policy   password.Policy
 	hasher   *password.Hasher
 	now      func() time.Time
@@ -211,6 +214,43 @@ func (s *Service) tenantRoles(ctx context.Context, id backoffice.TenantID) (*Ten
 	return t, rs, err
 }
 
+// cachedRoles is a tenant's compiled roles at one roles version.
+type cachedRoles struct {
+	version int64
+	rs      *roleSet
+}
+
+// rolesAt returns the tenant's compiled roles at the roles version a
+// session was read with: from the cache when it holds that version, else
+// loaded (two reads, once per instance and version) and cached.
+func (s *Service) rolesAt(ctx context.Context, tenant backoffice.TenantID, version int64) (*roleSet, error) {
+	s.rolesMu.Lock()
+	c, ok := s.roles[tenant]
+	s.rolesMu.Unlock()
+	if ok && c.version == version {
+		return c.rs, nil
+	}
+	_, rs, err := s.tenantRoles(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	s.rolesMu.Lock()
+	if s.roles == nil {
+		s.roles = map[backoffice.TenantID]cachedRoles{}
+	}
+	// Cached under the version the session store reported: the roles just
+	// read are at least that new, and the next edit reports another.
+	s.roles[tenant] = cachedRoles{version: version, rs: rs}
+	s.rolesMu.Unlock()
+	return rs, nil
+}
+
+func (s *Service) forgetRoles(tenant backoffice.TenantID) {
+	s.rolesMu.Lock()
+	delete(s.roles, tenant)
+	s.rolesMu.Unlock()
+}
+
 // entry builds an audit entry.
 func (s *Service) entry(actor backoffice.ActorRef, tenant backoffice.TenantID, action backoffice.Action, targetType, targetID string, at time.Time, changes []backoffice.Change) backoffice.AuditEntry {
 	return backoffice.AuditEntry{ID: s.newID(), Tenant: tenant, Actor: actor, Action: action,
@@ -257,6 +297,20 @@ func (s *Service) issue(ctx context.Context, purpose TokenPurpose, op *Operator,
 		return "", time.Time{}, err
 	}
 	return raw, t.ExpiresAt, nil
+}
+
+// endSessions ends every session of an operator after a change that must
+// reach its requests was stored: sessions carry what authenticating needs,
+// so until they end, requests still see the operator as it was. The call
+// fails closed: if the session store cannot end them, it says so, and the
+// change's call returns that error though the change is stored (the
+// message tells the caller to end them with RevokeSessions).
+func (s *Service) endSessions(ctx context.Context, op string, tenant backoffice.TenantID, id OperatorID) error {
+	if err := s.sessions.DeleteOperatorSessions(ctx, tenant, id); err != nil {
+		return backoffice.Errorf(backoffice.ErrUnavailable, op,
+			"the change is stored, but the operator's sessions could not be ended; end them with RevokeSessions: %v", err)
+	}
+	return nil
 }
 
 // after reports the failure of cleanup that follows a committed change:

@@ -73,7 +73,7 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant backoffice.TenantID, 
 			if err != nil {
 				return nil, err
 			}
-			return s.openSession(ctx, o)
+			return s.ssoSession(ctx, o)
 		}
 		if err != nil {
 			return nil, err
@@ -96,10 +96,25 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant backoffice.TenantID, 
 			if err != nil {
 				return nil, err
 			}
+			if o.SessionEpoch != before.SessionEpoch {
+				if err := s.endSessions(ctx, op, tenant, o.ID); err != nil {
+					return nil, err
+				}
+			}
 		}
-		return s.openSession(ctx, o)
+		return s.ssoSession(ctx, o)
 	}
 	return nil, backoffice.NewError(backoffice.ErrConflict, op, "the operator kept changing during login; retry")
+}
+
+// ssoSession opens the session of a provisioned operator; one that changed
+// meanwhile is refused like any login.
+func (s *Service) ssoSession(ctx context.Context, o *Operator) (*LoginResult, error) {
+	res, err := s.openSession(ctx, o)
+	if errors.Is(err, errNoLongerActive) {
+		return nil, ErrLoginRefused
+	}
+	return res, err
 }
 
 func conflictOn(err error, field string) bool {

@@ -91,13 +91,15 @@ type OperatorStore interface {
 // RoleStore persists a tenant's custom roles. Preset roles are not
 // stored.
 type RoleStore interface {
-	// CreateRole stores a new role with version 1. Returns ErrConflict if
-	// the name is taken in the tenant.
+	// CreateRole stores a new role with version 1 and moves the tenant's
+	// RolesVersion on, atomically. Returns ErrConflict if the name is
+	// taken in the tenant.
 	CreateRole(ctx context.Context, r *Role, e backoffice.AuditEntry) error
 	// Roles lists the tenant's custom roles by name.
 	Roles(ctx context.Context, tenant backoffice.TenantID) ([]Role, error)
-	// UpdateRole replaces the role if its stored version is expectVersion.
-	// Returns ErrNotFound or ErrConflict.
+	// UpdateRole replaces the role if its stored version is expectVersion
+	// and moves the tenant's RolesVersion on, atomically. Returns
+	// ErrNotFound or ErrConflict.
 	UpdateRole(ctx context.Context, r *Role, expectVersion int64, e backoffice.AuditEntry) error
 }
 
@@ -125,13 +127,27 @@ type AuditStore interface {
 // handed to the client (backoffice.Digest); the token itself is never
 // stored. The service reads the tenant from the token, so stores
 // look sessions up by (tenant, digest).
+//
+// A session carries what authenticating a request needs of its operator,
+// as it was when the session opened: its name, roles and account access.
+// So a request costs one read, of the session; every change of the
+// operator that must reach its requests ends its sessions instead.
 type Session struct {
-	ID        string              `json:"id"`
-	Tenant    backoffice.TenantID `json:"tenant"`
-	Operator  OperatorID          `json:"operator"`
-	Epoch     int64               `json:"epoch"`
-	CreatedAt time.Time           `json:"created_at"`
-	ExpiresAt time.Time           `json:"expires_at"`
+	ID          string              `json:"id"`
+	Tenant      backoffice.TenantID `json:"tenant"`
+	Operator    OperatorID          `json:"operator"`
+	Epoch       int64               `json:"epoch"`
+	Name        string              `json:"name"`
+	Roles       []RoleName          `json:"roles"`
+	AllAccounts bool                `json:"all_accounts"`
+	Accounts    []AccountID         `json:"accounts"`
+	CreatedAt   time.Time           `json:"created_at"`
+	ExpiresAt   time.Time           `json:"expires_at"`
+	// RolesVersion is the tenant's roles version when the session was
+	// read (Tenant.RolesVersion): the store returns it with the session,
+	// in the same round trip, so that an edit of a role's permissions
+	// reaches every instance at its next request. It is not stored.
+	RolesVersion int64 `json:"-"`
 }
 
 // SessionStore persists sessions. A Redis implementation shares them
@@ -139,9 +155,14 @@ type Session struct {
 type SessionStore interface {
 	// CreateSession stores a session until its ExpiresAt.
 	CreateSession(ctx context.Context, s *Session) error
-	// Session returns the tenant's session with the digest. Returns
-	// ErrNotFound.
+	// Session returns the tenant's session with the digest, and the
+	// tenant's roles version in its RolesVersion, in one round trip.
+	// Returns ErrNotFound.
 	Session(ctx context.Context, tenant backoffice.TenantID, digest string) (*Session, error)
+	// SetRolesVersion records the tenant's roles version, for a store
+	// that does not hold tenants (Redis) to return with its sessions. A
+	// store that holds the tenant returns the tenant's own and ignores it.
+	SetRolesVersion(ctx context.Context, tenant backoffice.TenantID, version int64) error
 	// Sessions lists an operator's sessions, oldest first.
 	Sessions(ctx context.Context, tenant backoffice.TenantID, op OperatorID) ([]*Session, error)
 	// DeleteSession removes the tenant's session with the digest; removing

@@ -186,5 +186,22 @@ func (s *Service) saveRole(ctx context.Context, r Role, create bool) (*Role, err
 	if err != nil {
 		return nil, err
 	}
+	if err := s.publishRoles(ctx, a.tenant); err != nil {
+		return nil, backoffice.Errorf(backoffice.ErrUnavailable, op,
+			"the role is saved, but not yet in force on every instance; save it again: %v", err)
+	}
 	return &r, nil
+}
+
+// publishRoles tells the session store the tenant's new roles version,
+// which it returns with every session: each instance then recompiles the
+// tenant's roles at its next request. A session store that holds tenants
+// reads the version from them, in the same transaction as the change.
+func (s *Service) publishRoles(ctx context.Context, tenant backoffice.TenantID) error {
+	t, err := s.store.Tenant(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	s.forgetRoles(tenant)
+	return s.sessions.SetRolesVersion(ctx, tenant, t.RolesVersion)
 }

@@ -25,10 +25,14 @@ type Tenant struct {
 	SSO    SSOConfig `json:"sso" audit:"sso"`
 	// EndUserForgotPasswordOff switches off the end-user forgot-password
 	// email for the tenant.
-	EndUserForgotPasswordOff bool      `json:"enduser_forgot_password_off" audit:"enduser_forgot_password_off"`
-	Version                  int64     `json:"version"`
-	CreatedAt                time.Time `json:"created_at"`
-	UpdatedAt                time.Time `json:"updated_at"`
+	EndUserForgotPasswordOff bool `json:"enduser_forgot_password_off" audit:"enduser_forgot_password_off"`
+	// RolesVersion moves on with every change of the tenant's custom
+	// roles; sessions are read with it, so instances know when the roles
+	// they compiled are stale.
+	RolesVersion int64     `json:"roles_version"`
+	Version      int64     `json:"version"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // SSOConfig switches a tenant to single sign-on. While Enabled,

@@ -23,7 +23,7 @@ func (s *Store) CreateTenant(ctx context.Context, t *accessctl.Tenant, e backoff
 	if _, ok := s.tenants[t.ID]; ok {
 		return backoffice.NewError(backoffice.ErrConflict, "memory: create tenant", "tenant id is taken", backoffice.FieldViolation{Field: "tenant", Reason: "already taken"})
 	}
-	t.Version = 1
+	t.Version, t.RolesVersion = 1, 1
 	s.tenants[t.ID] = t.Clone()
 	s.appendAudit(e)
 	return nil
@@ -343,6 +343,7 @@ func (s *Store) CreateRole(ctx context.Context, r *accessctl.Role, e backoffice.
 	c := *r
 	c.Permissions = slices.Clone(r.Permissions)
 	m[r.Name] = &c
+	s.moveRolesVersion(r.Tenant)
 	s.appendAudit(e)
 	return nil
 }
@@ -383,8 +384,16 @@ func (s *Store) UpdateRole(ctx context.Context, r *accessctl.Role, expect int64,
 	c := *r
 	c.Permissions = slices.Clone(r.Permissions)
 	s.roles[r.Tenant][r.Name] = &c
+	s.moveRolesVersion(r.Tenant)
 	s.appendAudit(e)
 	return nil
+}
+
+// moveRolesVersion moves the tenant's roles version on, under s.mu.
+func (s *Store) moveRolesVersion(tenant backoffice.TenantID) {
+	if t := s.tenants[tenant]; t != nil {
+		t.RolesVersion++
+	}
 }
 
 // AuditEntries implements accessctl.AuditStore.
@@ -424,9 +433,20 @@ func (s *Store) CreateSession(ctx context.Context, sess *accessctl.Session) erro
 	}
 	s.sessMu.Lock()
 	defer s.sessMu.Unlock()
-	c := *sess
-	s.sessions[sess.ID] = &c
+	s.sessions[sess.ID] = cloneSession(sess)
 	return nil
+}
+
+func cloneSession(sess *accessctl.Session) *accessctl.Session {
+	c := *sess
+	c.Roles, c.Accounts = slices.Clone(sess.Roles), slices.Clone(sess.Accounts)
+	return &c
+}
+
+// SetRolesVersion implements accessctl.SessionStore: the store holds the
+// tenants, so Session reads their own version.
+func (s *Store) SetRolesVersion(ctx context.Context, _ backoffice.TenantID, _ int64) error {
+	return ctx.Err()
 }
 
 // Session implements accessctl.SessionStore.
@@ -435,13 +455,20 @@ func (s *Store) Session(ctx context.Context, tenant backoffice.TenantID, digest 
 		return nil, err
 	}
 	s.sessMu.Lock()
-	defer s.sessMu.Unlock()
 	sess, ok := s.sessions[digest]
+	if ok {
+		sess = cloneSession(sess)
+	}
+	s.sessMu.Unlock()
 	if !ok || sess.Tenant != tenant {
 		return nil, notFound("memory: session", "session")
 	}
-	c := *sess
-	return &c, nil
+	s.mu.RLock()
+	if t := s.tenants[tenant]; t != nil {
+		sess.RolesVersion = t.RolesVersion
+	}
+	s.mu.RUnlock()
+	return sess, nil
 }
 
 // Sessions implements accessctl.SessionStore.
@@ -454,8 +481,7 @@ func (s *Store) Sessions(ctx context.Context, tenant backoffice.TenantID, op acc
 	var out []*accessctl.Session
 	for _, sess := range s.sessions {
 		if sess.Tenant == tenant && sess.Operator == op {
-			c := *sess
-			out = append(out, &c)
+			out = append(out, cloneSession(sess))
 		}
 	}
 	slices.SortFunc(out, func(a, b *accessctl.Session) int {

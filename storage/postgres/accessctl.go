@@ -23,6 +23,7 @@ type tenantRow struct {
 	SSOEnabled bool      `db:"sso_enabled"`
 	GroupRoles []byte    `db:"sso_group_roles"`
 	FPOff      bool      `db:"enduser_forgot_password_off"`
+	RolesVer   int64     `db:"roles_version"`
 	Version    int64     `db:"version"`
 	CreatedAt  time.Time `db:"created_at"`
 	UpdatedAt  time.Time `db:"updated_at"`
@@ -30,7 +31,7 @@ type tenantRow struct {
 
 func (r *tenantRow) tenant() (*accessctl.Tenant, error) {
 	t := &accessctl.Tenant{ID: backoffice.TenantID(r.ID), Name: r.Name, Preset: r.Preset, SSO: accessctl.SSOConfig{Enabled: r.SSOEnabled},
-		EndUserForgotPasswordOff: r.FPOff, Version: r.Version, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
+		EndUserForgotPasswordOff: r.FPOff, RolesVersion: r.RolesVer, Version: r.Version, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
 	var m map[string][]accessctl.RoleName
 	if err := fromJSON(r.GroupRoles, &m); err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func (s *Store) CreateTenant(ctx context.Context, t *accessctl.Tenant, e backoff
 	if err := s.get(ctx, nil, &n, qCreateTenant, args...); err != nil {
 		return mapErr(op, err)
 	}
-	t.Version = 1
+	t.Version, t.RolesVersion = 1, 1
 	return nil
 }
 
@@ -353,11 +354,13 @@ type roleRow struct {
 var (
 	qCreateRole = `WITH ins AS (
 	INSERT INTO backoffice_roles (tenant_id, name, abbrev, description, permissions, version) VALUES ($1, $2, $3, $4, $5::jsonb, 1) RETURNING 1
+), ver AS (UPDATE backoffice_tenants SET roles_version = roles_version + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM ins)
 ), aud AS (` + auditInsert("ins", 6) + `) SELECT count(*) FROM ins`
 	qRoles      = `SELECT ` + roleCols + ` FROM backoffice_roles WHERE tenant_id = $1 ORDER BY name`
 	qUpdateRole = `WITH upd AS (
 	UPDATE backoffice_roles SET abbrev = $3, description = $4, permissions = $5::jsonb, version = version + 1
 	WHERE tenant_id = $1 AND name = $2 AND version = $6 RETURNING version
+), ver AS (UPDATE backoffice_tenants SET roles_version = roles_version + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM upd)
 ), aud AS (` + auditInsert("upd", 7) + `) SELECT version FROM upd`
 	qRoleVersion = `SELECT version FROM backoffice_roles WHERE tenant_id = $1 AND name = $2`
 )
@@ -464,22 +467,48 @@ func (s *Store) AppendAuditEntry(ctx context.Context, e backoffice.AuditEntry) e
 // Sessions.
 
 type sessionRow struct {
-	ID         string    `db:"id"`
-	TenantID   string    `db:"tenant_id"`
-	OperatorID string    `db:"operator_id"`
-	Epoch      int64     `db:"epoch"`
-	CreatedAt  time.Time `db:"created_at"`
-	ExpiresAt  time.Time `db:"expires_at"`
+	ID          string    `db:"id"`
+	TenantID    string    `db:"tenant_id"`
+	OperatorID  string    `db:"operator_id"`
+	Epoch       int64     `db:"epoch"`
+	Name        string    `db:"name"`
+	Roles       []byte    `db:"roles"`
+	AllAccounts bool      `db:"all_accounts"`
+	Accounts    []byte    `db:"accounts"`
+	CreatedAt   time.Time `db:"created_at"`
+	ExpiresAt   time.Time `db:"expires_at"`
 }
 
-func (r sessionRow) session() *accessctl.Session {
-	return &accessctl.Session{ID: r.ID, Tenant: backoffice.TenantID(r.TenantID), Operator: accessctl.OperatorID(r.OperatorID), Epoch: r.Epoch,
-		CreatedAt: utc(r.CreatedAt), ExpiresAt: utc(r.ExpiresAt)}
+func (r sessionRow) session() (*accessctl.Session, error) {
+	x := &accessctl.Session{ID: r.ID, Tenant: backoffice.TenantID(r.TenantID), Operator: accessctl.OperatorID(r.OperatorID), Epoch: r.Epoch,
+		Name: r.Name, AllAccounts: r.AllAccounts, CreatedAt: utc(r.CreatedAt), ExpiresAt: utc(r.ExpiresAt)}
+	if err := fromJSON(r.Roles, &x.Roles); err != nil {
+		return nil, err
+	}
+	if err := fromJSON(r.Accounts, &x.Accounts); err != nil {
+		return nil, err
+	}
+	if len(x.Roles) == 0 {
+		x.Roles = nil
+	}
+	if len(x.Accounts) == 0 {
+		x.Accounts = nil
+	}
+	return x, nil
+}
+
+// sessionRolesRow is a session read with its tenant's roles version.
+type sessionRolesRow struct {
+	sessionRow
+	RolesVersion int64 `db:"roles_version"`
 }
 
 var (
-	qCreateSession = `INSERT INTO backoffice_sessions (id, tenant_id, operator_id, epoch, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`
-	qSession       = `SELECT ` + sessionCols + ` FROM backoffice_sessions WHERE tenant_id = $1 AND id = $2`
+	qCreateSession = `INSERT INTO backoffice_sessions (id, tenant_id, operator_id, epoch, name, roles, all_accounts, accounts, created_at, expires_at)
+	VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9, $10)`
+	// One round trip: the session and its tenant's roles version.
+	qSession = `SELECT ` + qualified("s", sessionCols) + `, coalesce(t.roles_version, 0) AS roles_version
+	FROM backoffice_sessions s LEFT JOIN backoffice_tenants t ON t.id = s.tenant_id WHERE s.tenant_id = $1 AND s.id = $2`
 	qSessions      = `SELECT ` + sessionCols + ` FROM backoffice_sessions WHERE tenant_id = $1 AND operator_id = $2 ORDER BY created_at, id`
 	qDeleteSession = `DELETE FROM backoffice_sessions WHERE tenant_id = $1 AND id = $2`
 	qDeleteOpSess  = `DELETE FROM backoffice_sessions WHERE tenant_id = $1 AND operator_id = $2`
@@ -489,17 +518,29 @@ var (
 
 // CreateSession implements accessctl.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, x *accessctl.Session) error {
-	_, err := s.exec(ctx, nil, qCreateSession, x.ID, string(x.Tenant), string(x.Operator), x.Epoch, utc(x.CreatedAt), utc(x.ExpiresAt))
+	_, err := s.exec(ctx, nil, qCreateSession, x.ID, string(x.Tenant), string(x.Operator), x.Epoch, x.Name, list(x.Roles), x.AllAccounts,
+		list(x.Accounts), utc(x.CreatedAt), utc(x.ExpiresAt))
 	return mapErr("postgres: create session", err)
 }
 
 // Session implements accessctl.SessionStore.
 func (s *Store) Session(ctx context.Context, tenant backoffice.TenantID, digest string) (*accessctl.Session, error) {
-	var r sessionRow
+	var r sessionRolesRow
 	if err := s.get(ctx, nil, &r, qSession, string(tenant), digest); err != nil {
 		return nil, mapErr("postgres: session", err)
 	}
-	return r.session(), nil
+	x, err := r.session()
+	if err != nil {
+		return nil, &internalError{op: "postgres: session", cause: err}
+	}
+	x.RolesVersion = r.RolesVersion
+	return x, nil
+}
+
+// SetRolesVersion implements accessctl.SessionStore: Session reads the
+// tenant's own version, which changes with its roles in one transaction.
+func (s *Store) SetRolesVersion(ctx context.Context, _ backoffice.TenantID, _ int64) error {
+	return ctx.Err()
 }
 
 // Sessions implements accessctl.SessionStore.
@@ -510,7 +551,11 @@ func (s *Store) Sessions(ctx context.Context, tenant backoffice.TenantID, op acc
 	}
 	out := make([]*accessctl.Session, len(rows))
 	for i, r := range rows {
-		out[i] = r.session()
+		x, err := r.session()
+		if err != nil {
+			return nil, &internalError{op: "postgres: sessions", cause: err}
+		}
+		out[i] = x
 	}
 	return out, nil
 }

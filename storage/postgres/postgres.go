@@ -369,3 +369,12 @@ var (
 	onboardingCols = columns(onboardingRow{})
 	deviceCols     = columns(deviceRow{})
 )
+
+// qualified prefixes each column of a list with a table alias.
+func qualified(alias, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, c := range parts {
+		parts[i] = alias + "." + c
+	}
+	return strings.Join(parts, ", ")
+}

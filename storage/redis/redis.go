@@ -20,6 +20,7 @@ package redis
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -142,32 +143,40 @@ func (s *Store) opSessionsKey(t backoffice.TenantID, o accessctl.OperatorID) str
 	return s.opKey(t, o) + ":sessions"
 }
 
+// sessionRecord is what a session key holds, as JSON.
+type sessionRecord struct {
+	Operator    accessctl.OperatorID  `json:"o"`
+	Epoch       int64                 `json:"e"`
+	Name        string                `json:"n"`
+	Roles       []accessctl.RoleName  `json:"r"`
+	AllAccounts bool                  `json:"aa,omitempty"`
+	Accounts    []accessctl.AccountID `json:"a,omitempty"`
+	CreatedAt   int64                 `json:"c"`
+	ExpiresAt   int64                 `json:"x"`
+}
+
 func encodeSession(x *accessctl.Session) string {
-	return fmt.Sprintf("%s|%d|%s|%s", base64.RawURLEncoding.EncodeToString([]byte(x.Operator)), x.Epoch, micros(x.CreatedAt), micros(x.ExpiresAt))
+	b, _ := json.Marshal(sessionRecord{Operator: x.Operator, Epoch: x.Epoch, Name: x.Name, Roles: x.Roles, AllAccounts: x.AllAccounts,
+		Accounts: x.Accounts, CreatedAt: x.CreatedAt.UnixMicro(), ExpiresAt: x.ExpiresAt.UnixMicro()})
+	return string(b)
 }
 
 func decodeSession(digest string, t backoffice.TenantID, v string) (*accessctl.Session, error) {
-	parts := strings.Split(v, "|")
-	if len(parts) != 4 {
-		return nil, fmt.Errorf("malformed session record")
-	}
-	op, err := base64.RawURLEncoding.DecodeString(parts[0])
-	if err != nil {
+	var r sessionRecord
+	if err := json.Unmarshal([]byte(v), &r); err != nil {
 		return nil, err
 	}
-	epoch, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil {
-		return nil, err
-	}
-	created, err := fromMicros(parts[2])
-	if err != nil {
-		return nil, err
-	}
-	expires, err := fromMicros(parts[3])
-	if err != nil {
-		return nil, err
-	}
-	return &accessctl.Session{ID: digest, Tenant: t, Operator: accessctl.OperatorID(op), Epoch: epoch, CreatedAt: created, ExpiresAt: expires}, nil
+	return &accessctl.Session{ID: digest, Tenant: t, Operator: r.Operator, Epoch: r.Epoch, Name: r.Name, Roles: r.Roles,
+		AllAccounts: r.AllAccounts, Accounts: r.Accounts, CreatedAt: time.UnixMicro(r.CreatedAt).UTC(), ExpiresAt: time.UnixMicro(r.ExpiresAt).UTC()}, nil
+}
+
+// rolesVersionKey holds the tenant's roles version (SetRolesVersion),
+// read with every session.
+func (s *Store) rolesVersionKey(t backoffice.TenantID) string { return s.tenantKey(t) + ":rolesver" }
+
+// SetRolesVersion implements accessctl.SessionStore: one SET.
+func (s *Store) SetRolesVersion(ctx context.Context, tenant backoffice.TenantID, version int64) error {
+	return mapErr("redis: set roles version", s.c.Set(ctx, s.rolesVersionKey(tenant), version, 0).Err())
 }
 
 // CreateSession implements accessctl.SessionStore: SET, SADD and the set's
@@ -185,16 +194,26 @@ func (s *Store) CreateSession(ctx context.Context, x *accessctl.Session) error {
 	return mapErr("redis: create session", err)
 }
 
-// Session implements accessctl.SessionStore: one GET.
+// Session implements accessctl.SessionStore: one MGET of the session and
+// the tenant's roles version, which share the tenant's slot.
 func (s *Store) Session(ctx context.Context, tenant backoffice.TenantID, digest string) (*accessctl.Session, error) {
 	const op = "redis: session"
-	v, err := s.c.Get(ctx, s.sessionPrefix(tenant)+digest).Result()
+	v, err := s.c.MGet(ctx, s.sessionPrefix(tenant)+digest, s.rolesVersionKey(tenant)).Result()
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
-	x, err := decodeSession(digest, tenant, v)
+	rec, ok := v[0].(string)
+	if !ok {
+		return nil, notFound(op)
+	}
+	x, err := decodeSession(digest, tenant, rec)
 	if err != nil {
 		return nil, &internalError{op: op, cause: err}
+	}
+	if ver, ok := v[1].(string); ok {
+		if x.RolesVersion, err = strconv.ParseInt(ver, 10, 64); err != nil {
+			return nil, &internalError{op: op, cause: err}
+		}
 	}
 	return x, nil
 }

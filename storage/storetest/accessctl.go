@@ -452,8 +452,41 @@ func testRoles(t *testing.T, newStores func(*testing.T) Stores) {
 
 func testSessions(t *testing.T, newStores func(*testing.T) Stores) {
 	sess := func(digest string, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time) *accessctl.Session {
-		return &accessctl.Session{ID: digest, Tenant: tenant, Operator: op, Epoch: 2, CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)}
+		return &accessctl.Session{ID: digest, Tenant: tenant, Operator: op, Epoch: 2, Name: "ada",
+			Roles: []accessctl.RoleName{accessctl.RoleReadOnly, accessctl.RoleBasicEditor}, Accounts: []accessctl.AccountID{"acc-1"},
+			CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)}
 	}
+	t.Run("RolesVersion", func(t *testing.T) {
+		// D8: a session is read with its tenant's roles version, in one
+		// call, and an edit of the tenant's roles moves it.
+		t.Parallel()
+		f := newFixture(t, newStores)
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		require.NoError(t, f.Sessions.CreateSession(ctx(), sess("s1", "t1", "op1", now)))
+		if f.Tenants == nil || f.Roles == nil {
+			// A store that does not hold tenants returns what it was told.
+			require.NoError(t, f.Sessions.SetRolesVersion(ctx(), "t1", 7))
+			got, err := f.Sessions.Session(ctx(), "t1", "s1")
+			require.NoError(t, err)
+			assert.Equal(t, int64(7), got.RolesVersion)
+			return
+		}
+		f.tenant(t, "t1")
+		tn, err := f.Tenants.Tenant(ctx(), "t1")
+		require.NoError(t, err)
+		got, err := f.Sessions.Session(ctx(), "t1", "s1")
+		require.NoError(t, err)
+		assert.Equal(t, tn.RolesVersion, got.RolesVersion)
+		r := &accessctl.Role{Tenant: "t1", Name: "custom", Abbrev: "C", Description: "d", Permissions: []accessctl.Permission{accessctl.PermEndUserRead}}
+		require.NoError(t, f.Roles.CreateRole(ctx(), r, f.entry("t1", accessctl.TargetRole, "custom", backoffice.ActionRoleCreate)))
+		after, err := f.Sessions.Session(ctx(), "t1", "s1")
+		require.NoError(t, err)
+		assert.Greater(t, after.RolesVersion, got.RolesVersion, "creating a role moves the version")
+		require.NoError(t, f.Roles.UpdateRole(ctx(), r, r.Version, f.entry("t1", accessctl.TargetRole, "custom", backoffice.ActionRoleUpdate)))
+		last, err := f.Sessions.Session(ctx(), "t1", "s1")
+		require.NoError(t, err)
+		assert.Greater(t, last.RolesVersion, after.RolesVersion, "editing a role moves the version")
+	})
 	t.Run("Lifecycle", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, newStores)
