@@ -30,6 +30,7 @@ const (
 	ActionOperatorSetPassword       Action = "operator.set_password"        // a manager set the password
 	ActionOperatorChangePassword    Action = "operator.change_password"     // the operator changed its own password
 	ActionOperatorSendPasswordReset Action = "operator.send_password_reset" // a manager sent a reset link
+	ActionOperatorForgotPassword    Action = "operator.forgot_password"     // the login page sent a reset link
 	ActionOperatorResetPassword     Action = "operator.reset_password"      // a reset link was followed
 	ActionOperatorLoginPrepare      Action = "operator.login_prepare"       // a right password: rehash or first MFA secret
 	ActionOperatorMFAEnrol          Action = "operator.mfa_enrol"           // the first right TOTP code completed enrolment

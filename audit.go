@@ -39,11 +39,16 @@ type AuditEntry struct {
 	TargetID   string    `json:"target_id"`
 	At         time.Time `json:"at"`
 	Changes    []Change  `json:"changes"`
+	// Outbox holds the messages the change sends: the store writes them
+	// to its outbox in the same atomic write as the change and the entry.
+	// They are not part of the audit log.
+	Outbox []Message `json:"-"`
 }
 
 // Clone returns a deep copy.
 func (e AuditEntry) Clone() AuditEntry {
 	e.Changes = slices.Clone(e.Changes)
+	e.Outbox = slices.Clone(e.Outbox)
 	return e
 }
 

@@ -639,19 +639,23 @@ func (s *Service) SendPasswordReset(ctx context.Context, id OperatorID) error {
 	if o.Status != StatusActive {
 		return wrongStatus(op, o, "an active operator")
 	}
-	if err := s.store.AppendAuditEntry(ctx, s.entry(a.Ref(), a.tenant, backoffice.ActionOperatorSendPasswordReset, TargetOperator, string(o.ID), s.clock(), nil)); err != nil {
-		return err
-	}
-	return s.sendReset(ctx, o)
+	return s.sendReset(ctx, o, s.entry(a.Ref(), a.tenant, backoffice.ActionOperatorSendPasswordReset, TargetOperator, string(o.ID), s.clock(), nil))
 }
 
-func (s *Service) sendReset(ctx context.Context, o *Operator) error {
+// sendReset issues a reset link, records e with the notice carrying it,
+// and sends the notice (or leaves it to the outbox).
+func (s *Service) sendReset(ctx context.Context, o *Operator, e backoffice.AuditEntry) error {
 	token, exp, err := s.issue(ctx, PurposePasswordReset, o, s.resetTTL)
 	if err != nil {
 		return err
 	}
-	s.notify(ctx, OperatorNotice{Kind: NoticePasswordReset, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
-		Name: o.FirstName + " " + o.LastName, Token: token, ExpiresAt: exp})
+	notice := OperatorNotice{Kind: NoticePasswordReset, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
+		Name: o.FirstName + " " + o.LastName, Token: token, ExpiresAt: exp}
+	s.attach(&e, notice)
+	if err := s.store.AppendAuditEntry(ctx, e); err != nil {
+		return err
+	}
+	s.sent(ctx, notice)
 	return nil
 }
 
@@ -679,7 +683,7 @@ func (s *Service) ForgotPassword(ctx context.Context, tenant backoffice.TenantID
 	if o.Status != StatusActive || o.Email == "" {
 		return nil
 	}
-	return s.sendReset(ctx, o)
+	return s.sendReset(ctx, o, s.entry(systemLogin, o.Tenant, backoffice.ActionOperatorForgotPassword, TargetOperator, string(o.ID), s.clock(), nil))
 }
 
 // ResetPassword follows a password reset link: it sets a new password that

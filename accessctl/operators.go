@@ -353,20 +353,25 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 	case !withPassword:
 		action = backoffice.ActionOperatorInvite
 	}
-	if err := s.store.CreateOperator(ctx, o, actorGuard(a), s.operatorEntry(a.Ref(), action, nil, o, extra...)); err != nil {
+	e := s.operatorEntry(a.Ref(), action, nil, o, extra...)
+	var notice OperatorNotice
+	if !withPassword {
+		// The link exists before the operator it is for: were the creation
+		// to fail, it would only lapse unused.
+		token, exp, err := s.issue(ctx, PurposeInvitation, o, s.invitationTTL)
+		if err != nil {
+			return nil, err
+		}
+		notice = OperatorNotice{Kind: NoticeInvitation, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
+			Name: o.FirstName + " " + o.LastName, Token: token, ExpiresAt: exp}
+		s.attach(&e, notice)
+	}
+	if err := s.store.CreateOperator(ctx, o, actorGuard(a), e); err != nil {
 		return nil, err
 	}
-	if withPassword {
-		return o, nil
+	if !withPassword {
+		s.sent(ctx, notice)
 	}
-	token, exp, err := s.issue(ctx, PurposeInvitation, o, s.invitationTTL)
-	if err != nil {
-		// The operator exists; its link can be resent.
-		s.report(ctx, fmt.Errorf("%s: %s was created but its invitation was not issued; resend it: %w: %w", op, o.ID, backoffice.ErrNotDelivered, err))
-		return o, nil
-	}
-	s.notify(ctx, OperatorNotice{Kind: NoticeInvitation, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
-		Name: o.FirstName + " " + o.LastName, Token: token, ExpiresAt: exp})
 	return o, nil
 }
 
@@ -389,11 +394,14 @@ func (s *Service) ResendInvitation(ctx context.Context, id OperatorID) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.AppendAuditEntry(ctx, s.entry(a.Ref(), a.tenant, backoffice.ActionOperatorResendInvitation, TargetOperator, string(o.ID), s.clock(), nil)); err != nil {
+	notice := OperatorNotice{Kind: NoticeVerification, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
+		Name: o.FirstName + " " + o.LastName, Token: token, ExpiresAt: exp}
+	e := s.entry(a.Ref(), a.tenant, backoffice.ActionOperatorResendInvitation, TargetOperator, string(o.ID), s.clock(), nil)
+	s.attach(&e, notice)
+	if err := s.store.AppendAuditEntry(ctx, e); err != nil {
 		return err
 	}
-	s.notify(ctx, OperatorNotice{Kind: NoticeVerification, Tenant: o.Tenant, Operator: o.ID, Email: o.Email,
-		Name: o.FirstName + " " + o.LastName, Token: token, ExpiresAt: exp})
+	s.sent(ctx, notice)
 	return nil
 }
 

@@ -28,6 +28,12 @@ type Config struct {
 	// Notifier delivers invitations and password resets. Nil drops them,
 	// which suits only tests and SSO-only tenants.
 	Notifier Notifier
+	// Outbox, when set, writes each notice to the store's outbox in the
+	// same atomic write as its change, for a backoffice.Dispatcher the
+	// host runs to deliver (with OutboxHandler over its notifier), instead
+	// of sending it after the change. The Store must implement
+	// backoffice.OutboxStore.
+	Outbox bool
 	// Catalog is the permission catalog. Nil means the built-in permissions.
 	Catalog *Catalog
 	// Presets are the role presets tenants may start from. Nil means
@@ -80,6 +86,7 @@ type Service struct {
 	tokens   TokenStore
 	attempts AttemptStore
 	notifier Notifier
+	outbox   bool
 	report   func(context.Context, error)
 	cat      *Catalog
 	presets  map[string]Preset
@@ -103,7 +110,7 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, backoffice.NewError(backoffice.ErrInvalid, "accessctl: new service", "Config.Store is required")
 	}
 	s := &Service{store: cfg.Store, sessions: cfg.Sessions, tokens: cfg.Tokens, attempts: cfg.Attempts,
-		notifier: cfg.Notifier, report: cfg.ReportError, cat: cfg.Catalog, hasher: cfg.Hasher, now: cfg.Now, newID: cfg.NewID, issuer: cfg.Issuer}
+		notifier: cfg.Notifier, outbox: cfg.Outbox, report: cfg.ReportError, cat: cfg.Catalog, hasher: cfg.Hasher, now: cfg.Now, newID: cfg.NewID, issuer: cfg.Issuer}
 	if s.sessions == nil {
 		s.sessions = cfg.Store
 	}
@@ -320,6 +327,25 @@ func (s *Service) endSessions(ctx context.Context, op string, tenant backoffice.
 func (s *Service) after(ctx context.Context, what string, err error) {
 	if err != nil {
 		s.report(ctx, fmt.Errorf("accessctl: after a committed change, %s: %w", what, err))
+	}
+}
+
+// attach makes a notice part of its change in outbox mode: a message of
+// the change's entry, which the store writes with it.
+func (s *Service) attach(e *backoffice.AuditEntry, n OperatorNotice) {
+	if !s.outbox {
+		return
+	}
+	m, _ := backoffice.NewMessage(s.newID(), n.Tenant, OutboxTopic, wireNotice{Kind: n.Kind, Tenant: n.Tenant, Operator: n.Operator,
+		Email: n.Email, Name: n.Name, Token: string(n.Token), ExpiresAt: n.ExpiresAt}, s.clock()) // plain data always marshals
+	e.Outbox = append(e.Outbox, m)
+}
+
+// sent sends a notice after its change committed, unless it went with the
+// change to the outbox.
+func (s *Service) sent(ctx context.Context, n OperatorNotice) {
+	if !s.outbox {
+		s.notify(ctx, n)
 	}
 }
 

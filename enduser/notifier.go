@@ -28,6 +28,35 @@ type Notice struct {
 	Name      string
 	Token     backoffice.Secret
 	ExpiresAt time.Time
+	// IdempotencyKey is set when the notice comes from the outbox: one key
+	// for every delivery of one notice (delivery is at least once).
+	IdempotencyKey string
+}
+
+// OutboxTopic is the topic of the outbox messages that carry end-user
+// notices.
+const OutboxTopic = "enduser.notice"
+
+// wireNotice is a notice as an outbox message holds it, the token in
+// clear until the store erases it on delivery.
+type wireNotice struct {
+	Kind      NoticeKind          `json:"kind"`
+	Tenant    backoffice.TenantID `json:"tenant"`
+	User      ID                  `json:"user"`
+	Onboard   string              `json:"onboard"`
+	Email     string              `json:"email"`
+	Name      string              `json:"name"`
+	Token     string              `json:"token"`
+	ExpiresAt time.Time           `json:"expires_at"`
+}
+
+// OutboxHandler delivers the outbox's end-user notices to n, for a
+// backoffice.Dispatcher.
+func OutboxHandler(n Notifier) backoffice.Handler {
+	return backoffice.JSONHandler(func(ctx context.Context, w wireNotice, key string) error {
+		return n.NotifyEndUser(ctx, Notice{Kind: w.Kind, Tenant: w.Tenant, User: w.User, Onboard: w.Onboard, Email: w.Email,
+			Name: w.Name, Token: backoffice.Secret(w.Token), ExpiresAt: w.ExpiresAt, IdempotencyKey: key})
+	})
 }
 
 // Notifier delivers end-user notices through the host's provider. It is

@@ -3,7 +3,6 @@ package enduser
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
@@ -43,13 +42,12 @@ func (s *Service) StartOnboarding(ctx context.Context, in NewEndUser) (*Onboardi
 	o := &Onboarding{ID: s.newID(), Tenant: a.Tenant(), ActivationID: activation, Profile: profile,
 		ExpiresAt: now.Add(s.activationTTL), CreatedAt: now, UpdatedAt: now}
 	e := s.entry(a, backoffice.ActionOnboardingStart, TargetOnboarding, o.ID, now, []backoffice.Change{{Field: "email", After: probe.Email}, {Field: "type", After: string(probe.Type)}})
+	n := Notice{Kind: NoticeActivation, Tenant: o.Tenant, Onboard: o.ID, Email: probe.Email, Name: probe.DisplayName(), Token: token, ExpiresAt: o.ExpiresAt}
+	s.attach(&e, n)
 	if err := s.store.CreateOnboarding(ctx, o, e); err != nil {
 		return nil, err
 	}
-	n := Notice{Kind: NoticeActivation, Tenant: o.Tenant, Onboard: o.ID, Email: probe.Email, Name: probe.DisplayName(), Token: token, ExpiresAt: o.ExpiresAt}
-	if err := s.notifier.NotifyEndUser(ctx, n); err != nil {
-		s.report(ctx, fmt.Errorf("%s: %s: %w: %w", op, o.ID, backoffice.ErrNotDelivered, err))
-	}
+	s.sent(ctx, op, n)
 	return o, nil
 }
 

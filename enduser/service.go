@@ -28,6 +28,9 @@ type Config struct {
 	// committed, wrapping backoffice.ErrNotDelivered: the call itself
 	// succeeded. Nil means backoffice.LogError.
 	ReportError func(ctx context.Context, err error)
+	// Outbox, when set, writes each notice to the store's outbox with its
+	// change, for a backoffice.Dispatcher to deliver (OutboxHandler).
+	Outbox bool
 	// Now and NewID as in accessctl.Config.
 	Now   func() time.Time
 	NewID func() string
@@ -42,6 +45,7 @@ type Service struct {
 	tenants       accessctl.TenantStore
 	balances      Balances
 	notifier      Notifier
+	outbox        bool
 	report        func(context.Context, error)
 	now           func() time.Time
 	newID         func() string
@@ -54,7 +58,7 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, backoffice.NewError(backoffice.ErrInvalid, "enduser: new service", "Config.Store, Config.Tenants and Config.Balances are required")
 	}
 	s := &Service{store: cfg.Store, tenants: cfg.Tenants, balances: cfg.Balances, notifier: cfg.Notifier,
-		report: cfg.ReportError, now: cfg.Now, newID: cfg.NewID, activationTTL: cfg.ActivationTTL}
+		outbox: cfg.Outbox, report: cfg.ReportError, now: cfg.Now, newID: cfg.NewID, activationTTL: cfg.ActivationTTL}
 	if s.notifier == nil {
 		s.notifier = notifierFunc(func(context.Context, Notice) error { return nil })
 	}
@@ -410,6 +414,27 @@ func (s *Service) Deactivate(ctx context.Context, id ID, version int64) (*EndUse
 	})
 }
 
+// attach makes a notice part of its change in outbox mode.
+func (s *Service) attach(e *backoffice.AuditEntry, n Notice) {
+	if !s.outbox {
+		return
+	}
+	m, _ := backoffice.NewMessage(s.newID(), n.Tenant, OutboxTopic, wireNotice{Kind: n.Kind, Tenant: n.Tenant, User: n.User,
+		Onboard: n.Onboard, Email: n.Email, Name: n.Name, Token: string(n.Token), ExpiresAt: n.ExpiresAt}, s.clock()) // plain data always marshals
+	e.Outbox = append(e.Outbox, m)
+}
+
+// sent sends a notice after its change committed, unless it went to the
+// outbox; a failure is reported, never the caller's.
+func (s *Service) sent(ctx context.Context, op string, n Notice) {
+	if s.outbox {
+		return
+	}
+	if err := s.notifier.NotifyEndUser(ctx, n); err != nil {
+		s.report(ctx, fmt.Errorf("%s: %s: %w: %w", op, n.Email, backoffice.ErrNotDelivered, err))
+	}
+}
+
 // minor formats an amount in minor units with two decimals.
 func minor(v int64) string {
 	sign := ""
@@ -445,13 +470,14 @@ func (s *Service) SendForgotPassword(ctx context.Context, id ID) (string, error)
 	if u.Status == StatusCanceled {
 		return "", backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the user is canceled")
 	}
-	if err := s.store.AppendAuditEntry(ctx, s.entry(a, backoffice.ActionEndUserForgotPassword, TargetEndUser, string(u.ID), s.clock(),
-		[]backoffice.Change{{Field: "sent_to", After: u.Email}})); err != nil {
+	e := s.entry(a, backoffice.ActionEndUserForgotPassword, TargetEndUser, string(u.ID), s.clock(),
+		[]backoffice.Change{{Field: "sent_to", After: u.Email}})
+	n := Notice{Kind: NoticeForgotPassword, Tenant: u.Tenant, User: u.ID, Email: u.Email, Name: u.DisplayName()}
+	s.attach(&e, n)
+	if err := s.store.AppendAuditEntry(ctx, e); err != nil {
 		return "", err
 	}
-	if err := s.notifier.NotifyEndUser(ctx, Notice{Kind: NoticeForgotPassword, Tenant: u.Tenant, User: u.ID, Email: u.Email, Name: u.DisplayName()}); err != nil {
-		s.report(ctx, fmt.Errorf("%s: %s: %w: %w", op, u.ID, backoffice.ErrNotDelivered, err))
-	}
+	s.sent(ctx, op, n)
 	return u.Email, nil
 }
 

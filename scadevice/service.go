@@ -29,6 +29,9 @@ type Config struct {
 	// committed, wrapping backoffice.ErrNotDelivered: the call itself
 	// succeeded. Nil means backoffice.LogError.
 	ReportError func(ctx context.Context, err error)
+	// Outbox, when set, writes each notice to the store's outbox with its
+	// change, for a backoffice.Dispatcher to deliver (OutboxHandler).
+	Outbox bool
 }
 
 // Service implements the device rules. It is safe for concurrent use.
@@ -36,6 +39,7 @@ type Service struct {
 	store    Store
 	users    Users
 	notifier Notifier
+	outbox   bool
 	report   func(context.Context, error)
 	now      func() time.Time
 	newID    func() string
@@ -46,7 +50,7 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Users == nil {
 		return nil, backoffice.NewError(backoffice.ErrInvalid, "scadevice: new service", "Config.Store and Config.Users are required")
 	}
-	s := &Service{store: cfg.Store, users: cfg.Users, notifier: cfg.Notifier, report: cfg.ReportError, now: cfg.Now, newID: cfg.NewID}
+	s := &Service{store: cfg.Store, users: cfg.Users, notifier: cfg.Notifier, outbox: cfg.Outbox, report: cfg.ReportError, now: cfg.Now, newID: cfg.NewID}
 	if s.report == nil {
 		s.report = backoffice.LogError
 	}
@@ -114,6 +118,13 @@ func (s *Service) AvailableCommands(ctx context.Context, id ID) ([]Command, erro
 // run is the shape of every operator command: authorize, load, check the
 // input and the state, change, write with the entry.
 func (s *Service) run(ctx context.Context, c Command, id ID, version int64, input backoffice.Violations, apply func(d *Device)) (*Device, error) {
+	return s.runWith(ctx, c, id, version, input, apply, nil)
+}
+
+// runWith is run whose change also writes the messages notices returns
+// for the changed device (outbox mode).
+func (s *Service) runWith(ctx context.Context, c Command, id ID, version int64, input backoffice.Violations, apply func(d *Device),
+	notices func(d *Device) []backoffice.Message) (*Device, error) {
 	op := "scadevice: " + strings.ReplaceAll(string(c), "_", " ")
 	a, err := accessctl.Require(ctx, c.Permission())
 	if err != nil {
@@ -132,7 +143,11 @@ func (s *Service) run(ctx context.Context, c Command, id ID, version int64, inpu
 	d := before.Clone()
 	apply(d)
 	d.UpdatedAt = s.clock()
-	if err := s.store.UpdateDevice(ctx, d, version, s.entry(a, c.action(), d, diff(before, d))); err != nil {
+	e := s.entry(a, c.action(), d, diff(before, d))
+	if notices != nil {
+		e.Outbox = notices(d)
+	}
+	if err := s.store.UpdateDevice(ctx, d, version, e); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -194,10 +209,17 @@ func (s *Service) Unlock(ctx context.Context, id ID, version int64, identityVeri
 // The actor must state that it verified the end user's identity. Needs
 // scadevice.reset_pin.
 func (s *Service) ResetPIN(ctx context.Context, id ID, version int64, identityVerified bool) (*Device, error) {
-	d, err := s.run(ctx, CommandResetPIN, id, version, identity(identityVerified), func(d *Device) {
+	var outbox func(d *Device) []backoffice.Message
+	if s.outbox {
+		outbox = func(d *Device) []backoffice.Message {
+			m, _ := backoffice.NewMessage(s.newID(), d.Tenant, OutboxTopic, PINResetNotice{Tenant: d.Tenant, User: d.User, Device: d.ID}, s.clock())
+			return []backoffice.Message{m}
+		}
+	}
+	d, err := s.runWith(ctx, CommandResetPIN, id, version, identity(identityVerified), func(d *Device) {
 		d.Status = StatusPasscodeMissing
-	})
-	if err != nil || s.notifier == nil {
+	}, outbox)
+	if err != nil || s.notifier == nil || s.outbox {
 		return d, err
 	}
 	if err := s.notifier.NotifyPINReset(ctx, PINResetNotice{Tenant: d.Tenant, User: d.User, Device: d.ID}); err != nil {

@@ -23,6 +23,7 @@ type Store struct {
 	operators map[backoffice.TenantID]*operatorTable
 	roles     map[backoffice.TenantID]map[accessctl.RoleName]*accessctl.Role
 	audit     map[auditKey][]backoffice.AuditEntry
+	outbox    []*backoffice.Message // in the order written
 
 	endUsers    map[backoffice.TenantID]*userTable
 	onboardings map[string]*enduser.Onboarding
@@ -93,8 +94,16 @@ func taken(op, field string) error {
 
 // appendAudit stores an entry; the caller holds mu.
 func (s *Store) appendAudit(e backoffice.AuditEntry) {
+	for _, m := range e.Outbox {
+		c := m
+		c.Payload = slices.Clone(m.Payload)
+		c.Status = backoffice.MessagePending
+		s.outbox = append(s.outbox, &c)
+	}
+	e = e.Clone()
+	e.Outbox = nil
 	k := auditKey{e.Tenant, e.TargetType, e.TargetID}
 	list := s.audit[k]
 	i, _ := slices.BinarySearchFunc(list, e.ID, func(x backoffice.AuditEntry, id string) int { return strings.Compare(x.ID, id) })
-	s.audit[k] = slices.Insert(list, i, e.Clone())
+	s.audit[k] = slices.Insert(list, i, e)
 }

@@ -431,7 +431,7 @@ type auditRow struct {
 var (
 	qAudit = `SELECT ` + auditCols + ` FROM backoffice_audit_entries WHERE tenant_id = $1 AND target_type = $2 AND target_id = $3
 	AND ($4 = '' OR id < $4) ORDER BY id DESC LIMIT $5`
-	qAppendAudit = `INSERT INTO backoffice_audit_entries (` + auditColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)`
+	qAppendAudit = `WITH one AS (SELECT 1), aud AS (` + auditInsert("one", 1) + `) SELECT 1`
 )
 
 // AuditEntries implements accessctl.AuditStore.
@@ -460,8 +460,8 @@ func (s *Store) AuditEntries(ctx context.Context, tenant backoffice.TenantID, q 
 
 // AppendAuditEntry implements accessctl.AuditStore.
 func (s *Store) AppendAuditEntry(ctx context.Context, e backoffice.AuditEntry) error {
-	_, err := s.exec(ctx, nil, qAppendAudit, auditArgs(e)...)
-	return mapErr("postgres: append audit entry", err)
+	var one int
+	return mapErr("postgres: append audit entry", s.get(ctx, nil, &one, qAppendAudit, auditArgs(e)...))
 }
 
 // Sessions.

@@ -259,7 +259,7 @@ var (
 	INSERT INTO backoffice_end_users (tenant_id, id, tag, type, status, kyc, kyc_note, first_name, last_name, legal_name, email, phone,
 		address, birth_date, parent_id, tax_residences, onboarding_id, search_text, updated_at, created_at, version)
 	SELECT ` + endUserValues + `, $19, $20, 1 FROM done RETURNING 1
-), aud_user AS (` + auditInsert("ins", 25) + `), aud_ob AS (` + auditInsert("done", 35) + `) SELECT version FROM done`
+), aud_user AS (` + auditInsert("ins", 25) + `), aud_ob AS (` + auditInsert("done", 36) + `) SELECT version FROM done`
 	qOnboardingVersion = `SELECT version FROM backoffice_onboardings WHERE tenant_id = $1 AND id = $2`
 )
 

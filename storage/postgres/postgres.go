@@ -182,13 +182,27 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return tx.Commit()
 }
 
-// auditColumns and auditValues write an audit entry from the ten
-// parameters starting at $n, once per row of the CTE named from.
+// auditInsert writes an audit entry, and the outbox messages that go with
+// it, from the eleven parameters starting at $n (auditArgs), once per row
+// of the CTE named from: the body of one CTE, then a second one, whose
+// closing parenthesis the caller writes.
 const auditColumns = `tenant_id, target_type, target_id, id, actor_kind, actor_id, actor_name, action, at, changes`
 
 func auditInsert(from string, n int) string {
-	return fmt.Sprintf(`INSERT INTO backoffice_audit_entries (%s) SELECT $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d::jsonb FROM %s`,
-		auditColumns, n, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, from)
+	return fmt.Sprintf(`INSERT INTO backoffice_audit_entries (%s) SELECT $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d::jsonb FROM %s
+), box_%s AS (INSERT INTO backoffice_outbox (id, tenant_id, topic, payload, next_at, created_at)
+	SELECT m.id, m.tenant_id, m.topic, m.payload, m.created_at, m.created_at
+	FROM %s, jsonb_to_recordset($%d::jsonb) AS m(id text, tenant_id text, topic text, payload text, created_at timestamptz)`,
+		auditColumns, n, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, from, from, from, n+10)
+}
+
+// outboxRow is a message as auditArgs passes it.
+type outboxRow struct {
+	ID        string    `json:"id"`
+	TenantID  string    `json:"tenant_id"`
+	Topic     string    `json:"topic"`
+	Payload   string    `json:"payload"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 func auditArgs(e backoffice.AuditEntry) []any {
@@ -196,8 +210,12 @@ func auditArgs(e backoffice.AuditEntry) []any {
 	if changes == nil {
 		changes = []backoffice.Change{}
 	}
+	msgs := make([]outboxRow, len(e.Outbox))
+	for i, m := range e.Outbox {
+		msgs[i] = outboxRow{ID: m.ID, TenantID: string(m.Tenant), Topic: m.Topic, Payload: string(m.Payload), CreatedAt: m.CreatedAt.UTC()}
+	}
 	return []any{string(e.Tenant), e.TargetType, e.TargetID, e.ID, string(e.Actor.Kind), e.Actor.ID, e.Actor.Name, e.Action,
-		e.At.UTC(), jsonString(changes)}
+		e.At.UTC(), jsonString(changes), jsonString(msgs)}
 }
 
 func jsonString(v any) string {

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
@@ -39,6 +40,7 @@ type Stores struct {
 	Attempts  accessctl.AttemptStore
 	EndUsers  enduser.Store
 	Devices   scadevice.Store
+	Outbox    backoffice.OutboxStore
 }
 
 // Everything is implemented by an adapter that holds every store.
@@ -48,9 +50,14 @@ type Everything interface {
 	scadevice.Store
 }
 
-// FromStore fills every field from one adapter that implements them all.
+// FromStore fills every field from one adapter that implements them all,
+// and the outbox when it has one.
 func FromStore(s Everything) Stores {
-	return Stores{Tenants: s, Operators: s, Roles: s, Audit: s, Sessions: s, Tokens: s, Attempts: s, EndUsers: s, Devices: s}
+	st := Stores{Tenants: s, Operators: s, Roles: s, Audit: s, Sessions: s, Tokens: s, Attempts: s, EndUsers: s, Devices: s}
+	if o, ok := s.(backoffice.OutboxStore); ok {
+		st.Outbox = o
+	}
+	return st
 }
 
 // Run runs the whole suite.
@@ -73,6 +80,9 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 	}
 	if probe.Attempts != nil {
 		t.Run("Attempts", func(t *testing.T) { t.Parallel(); testAttempts(t, newStores) })
+	}
+	if probe.Outbox != nil && probe.Tenants != nil && probe.Operators != nil && probe.Audit != nil {
+		t.Run("Outbox", func(t *testing.T) { t.Parallel(); testOutbox(t, newStores) })
 	}
 	if probe.Attempts != nil && probe.Sessions != nil && probe.Tokens != nil {
 		t.Run("Races", func(t *testing.T) {
