@@ -125,18 +125,25 @@ func (c *client) mfa(challenge, secret string, step int) string {
 	return r.str("session")
 }
 
-// outboxToken returns the newest token of the kind sent to the address.
+// outboxToken returns the newest token of the kind sent to the address,
+// waiting for the dispatcher to deliver it.
 func (c *client) outboxToken(kind, to string) string {
 	c.t.Helper()
-	r := c.must(200, c.do("GET", "/v1/internal/outbox", "", nil, "X-Internal-Secret", c.secret))
-	list, _ := r.body["notices"].([]any)
-	token := ""
-	for _, n := range list {
-		m := n.(map[string]any)
-		if m["kind"] == kind && m["to"] == to {
-			token, _ = m["token"].(string)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := c.must(200, c.do("GET", "/v1/internal/outbox", "", nil, "X-Internal-Secret", c.secret))
+		list, _ := r.body["notices"].([]any)
+		token := ""
+		for _, n := range list {
+			m := n.(map[string]any)
+			if m["kind"] == kind && m["to"] == to {
+				token, _ = m["token"].(string)
+			}
 		}
+		if token != "" {
+			return token
+		}
+		require.True(c.t, time.Now().Before(deadline), "no %s notice to %s", kind, to)
+		time.Sleep(20 * time.Millisecond) // the dispatcher polls every 100 ms
 	}
-	require.NotEmpty(c.t, token, "no %s notice to %s", kind, to)
-	return token
 }

@@ -164,6 +164,7 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 		accessctl.Store
 		enduser.Store
 		scadevice.Store
+		backoffice.OutboxStore
 	}
 	var checks []func(context.Context) error
 	if c.postgresDSN != "" {
@@ -189,7 +190,10 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	// Errors the services handle themselves (a notice not delivered after
 	// its change was stored, cleanup after a change) go to the log.
 	report := func(ctx context.Context, err error) { a.log.WarnContext(ctx, "handled error", "err", err) }
-	cfg := accessctl.Config{Store: durable, Notifier: mail, ReportError: report}
+	// Notices go with their change to the store's outbox, and a dispatcher
+	// delivers them to the mail provider: none is sent for a change that
+	// did not commit, none is lost for one that did.
+	cfg := accessctl.Config{Store: durable, Outbox: true, ReportError: report}
 	if c.redisURL != "" {
 		opt, err := goredis.ParseURL(c.redisURL)
 		if err != nil {
@@ -213,10 +217,10 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	if a.ops, err = accessctl.NewService(cfg); err != nil {
 		return fail(err)
 	}
-	if a.users, err = enduser.NewService(enduser.Config{Store: durable, Tenants: durable, Balances: a.wallets, Notifier: mail, ReportError: report}); err != nil {
+	if a.users, err = enduser.NewService(enduser.Config{Store: durable, Tenants: durable, Balances: a.wallets, Outbox: true, ReportError: report}); err != nil {
 		return fail(err)
 	}
-	if a.devices, err = scadevice.NewService(scadevice.Config{Store: durable, Users: durable, Notifier: mail, ReportError: report}); err != nil {
+	if a.devices, err = scadevice.NewService(scadevice.Config{Store: durable, Users: durable, Outbox: true, ReportError: report}); err != nil {
 		return fail(err)
 	}
 	if err := a.bootstrap(ctx, c, out); err != nil {
@@ -228,6 +232,17 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 			return fail(fmt.Errorf("demo data: %w", err))
 		}
 	}
+	dctx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		_ = (&backoffice.Dispatcher{Store: durable, Poll: 100 * time.Millisecond, ReportError: report, Handlers: map[string]backoffice.Handler{
+			accessctl.OutboxTopic: accessctl.OutboxHandler(mail),
+			enduser.OutboxTopic:   enduser.OutboxHandler(mail),
+			scadevice.OutboxTopic: scadevice.OutboxHandler(mail),
+		}}).Run(dctx)
+	}()
+	closers = append(closers, func() { stopDispatcher(); <-dispatched })
 	a.register()
 	a.handle("GET /v1/internal/outbox", a.internalOnly("outbox", func(http.ResponseWriter, *http.Request) (int, any, error) {
 		// The mail provider's view: the links' tokens are what it sends.
