@@ -68,7 +68,7 @@ func (s *Store) CreateTenant(ctx context.Context, t *accessctl.Tenant, e backoff
 	const op = "postgres: create tenant"
 	args := append([]any{string(t.ID), t.Name, t.Preset, t.SSO.Enabled, groupRoles(t), t.EndUserForgotPasswordOff, utc(t.CreatedAt), utc(t.UpdatedAt)}, auditArgs(e)...)
 	var n int
-	if err := s.get(ctx, nil, &n, qCreateTenant, args...); err != nil {
+	if err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &n, qCreateTenant, args...) }); err != nil {
 		return mapErr(op, err)
 	}
 	t.Version, t.RolesVersion = 1, 1
@@ -89,7 +89,7 @@ func (s *Store) UpdateTenant(ctx context.Context, t *accessctl.Tenant, expect in
 	const op = "postgres: update tenant"
 	args := append([]any{string(t.ID), t.Name, t.Preset, t.SSO.Enabled, groupRoles(t), t.EndUserForgotPasswordOff, utc(t.UpdatedAt), expect}, auditArgs(e)...)
 	var v int64
-	err := s.get(ctx, nil, &v, qUpdateTenant, args...)
+	err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &v, qUpdateTenant, args...) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.missing(ctx, op, qTenantVersion, string(t.ID))
 	}
@@ -195,7 +195,7 @@ var (
 func (s *Store) CreateOperator(ctx context.Context, o *accessctl.Operator, g accessctl.Guard, e backoffice.AuditEntry) error {
 	args := append(append(operatorArgs(o), utc(o.CreatedAt)), auditArgs(e)...)
 	var n int
-	if err := s.guarded(ctx, o.Tenant, g, qCreateOperator, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &n, qCreateOperator, args...) }); err != nil {
+	if err := s.guarded(ctx, o.Tenant, g, qCreateOperator, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &n, qCreateOperator, args...) }); err != nil {
 		return mapErr("postgres: create operator", err)
 	}
 	o.Version = 1
@@ -266,9 +266,14 @@ func (s *Store) Operators(ctx context.Context, tenant backoffice.TenantID, q acc
 // is still active at its epoch, its row share-locked), then the write,
 // then the count of active Administrators after it. A write with no
 // guard is the single statement alone.
-func (s *Store) guarded(ctx context.Context, tenant backoffice.TenantID, g accessctl.Guard, query string, write func(tx *sqlx.Tx) error) error {
+func (s *Store) guarded(ctx context.Context, tenant backoffice.TenantID, g accessctl.Guard, query string, msgs []backoffice.Message, write func(tx *sqlx.Tx) error) error {
 	if g.KeepAdmin == "" && g.Actor == "" {
-		return write(nil)
+		return s.change(ctx, msgs, write)
+	}
+	if len(msgs) > 0 {
+		if _, err := s.stmt(ctx, qInsertMessages); err != nil {
+			return err
+		}
 	}
 	// Prepare outside the transaction: a transaction waiting for the lock
 	// holds its connection, and preparing inside could wait for one more
@@ -295,6 +300,9 @@ func (s *Store) guarded(ctx context.Context, tenant backoffice.TenantID, g acces
 		if err := write(tx); err != nil {
 			return err
 		}
+		if err := s.insertMessages(ctx, tx, msgs); err != nil {
+			return err
+		}
 		if g.KeepAdmin == "" {
 			return nil
 		}
@@ -314,7 +322,7 @@ func (s *Store) UpdateOperator(ctx context.Context, o *accessctl.Operator, expec
 	const op = "postgres: update operator"
 	args := append(append(operatorArgs(o), expect), auditArgs(e)...)
 	var v int64
-	err := s.guarded(ctx, o.Tenant, g, qUpdateOperator, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &v, qUpdateOperator, args...) })
+	err := s.guarded(ctx, o.Tenant, g, qUpdateOperator, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &v, qUpdateOperator, args...) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.missing(ctx, op, qOperatorVersion, string(o.Tenant), string(o.ID))
 	}
@@ -330,14 +338,19 @@ func (s *Store) DeleteOperator(ctx context.Context, tenant backoffice.TenantID, 
 	const op = "postgres: delete operator"
 	args := append([]any{string(tenant), string(id), expect}, auditArgs(e)...)
 	var n int
-	err := s.guarded(ctx, tenant, g, qDeleteOperator, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &n, qDeleteOperator, args...) })
-	if err != nil {
-		return mapErr(op, err)
-	}
-	if n == 0 {
+	err := s.guarded(ctx, tenant, g, qDeleteOperator, e.Outbox, func(tx *sqlx.Tx) error {
+		if err := s.get(ctx, tx, &n, qDeleteOperator, args...); err != nil {
+			return err
+		}
+		if n == 0 {
+			return errNoChange
+		}
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
 		return s.missing(ctx, op, qOperatorVersion, string(tenant), string(id))
 	}
-	return nil
+	return mapErr(op, err)
 }
 
 // Roles.
@@ -369,7 +382,7 @@ var (
 func (s *Store) CreateRole(ctx context.Context, r *accessctl.Role, e backoffice.AuditEntry) error {
 	args := append([]any{string(r.Tenant), string(r.Name), r.Abbrev, r.Description, list(r.Permissions)}, auditArgs(e)...)
 	var n int
-	if err := s.get(ctx, nil, &n, qCreateRole, args...); err != nil {
+	if err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &n, qCreateRole, args...) }); err != nil {
 		return mapErr("postgres: create role", err)
 	}
 	r.Version = 1
@@ -402,7 +415,7 @@ func (s *Store) UpdateRole(ctx context.Context, r *accessctl.Role, expect int64,
 	const op = "postgres: update role"
 	args := append([]any{string(r.Tenant), string(r.Name), r.Abbrev, r.Description, list(r.Permissions), expect}, auditArgs(e)...)
 	var v int64
-	err := s.get(ctx, nil, &v, qUpdateRole, args...)
+	err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &v, qUpdateRole, args...) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.missing(ctx, op, qRoleVersion, string(r.Tenant), string(r.Name))
 	}
@@ -431,7 +444,7 @@ type auditRow struct {
 var (
 	qAudit = `SELECT ` + auditCols + ` FROM backoffice_audit_entries WHERE tenant_id = $1 AND target_type = $2 AND target_id = $3
 	AND ($4 = '' OR id < $4) ORDER BY id DESC LIMIT $5`
-	qAppendAudit = `WITH one AS (SELECT 1), aud AS (` + auditInsert("one", 1) + `) SELECT 1`
+	qAppendAudit = `INSERT INTO backoffice_audit_entries (` + auditColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)`
 )
 
 // AuditEntries implements accessctl.AuditStore.
@@ -460,8 +473,11 @@ func (s *Store) AuditEntries(ctx context.Context, tenant backoffice.TenantID, q 
 
 // AppendAuditEntry implements accessctl.AuditStore.
 func (s *Store) AppendAuditEntry(ctx context.Context, e backoffice.AuditEntry) error {
-	var one int
-	return mapErr("postgres: append audit entry", s.get(ctx, nil, &one, qAppendAudit, auditArgs(e)...))
+	err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error {
+		_, err := s.exec(ctx, tx, qAppendAudit, auditArgs(e)...)
+		return err
+	})
+	return mapErr("postgres: append audit entry", err)
 }
 
 // Sessions.

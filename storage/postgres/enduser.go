@@ -10,6 +10,7 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/jmoiron/sqlx"
 )
 
 var _ enduser.Store = (*Store)(nil)
@@ -95,7 +96,7 @@ var (
 func (s *Store) CreateEndUser(ctx context.Context, u *enduser.EndUser, e backoffice.AuditEntry) error {
 	args := append(append(endUserArgs(u), utc(u.UpdatedAt), utc(u.CreatedAt)), auditArgs(e)...)
 	var n int
-	if err := s.get(ctx, nil, &n, qCreateEndUser, args...); err != nil {
+	if err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &n, qCreateEndUser, args...) }); err != nil {
 		return mapErr("postgres: create end user", err)
 	}
 	u.Version = 1
@@ -116,7 +117,7 @@ func (s *Store) UpdateEndUser(ctx context.Context, u *enduser.EndUser, expect in
 	const op = "postgres: update end user"
 	args := append(append(endUserArgs(u), utc(u.UpdatedAt), expect), auditArgs(e)...)
 	var v int64
-	err := s.get(ctx, nil, &v, qUpdateEndUser, args...)
+	err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &v, qUpdateEndUser, args...) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.missing(ctx, op, qEndUserVersion, string(u.Tenant), string(u.ID))
 	}
@@ -259,7 +260,7 @@ var (
 	INSERT INTO backoffice_end_users (tenant_id, id, tag, type, status, kyc, kyc_note, first_name, last_name, legal_name, email, phone,
 		address, birth_date, parent_id, tax_residences, onboarding_id, search_text, updated_at, created_at, version)
 	SELECT ` + endUserValues + `, $19, $20, 1 FROM done RETURNING 1
-), aud_user AS (` + auditInsert("ins", 25) + `), aud_ob AS (` + auditInsert("done", 36) + `) SELECT version FROM done`
+), aud_user AS (` + auditInsert("ins", 25) + `), aud_ob AS (` + auditInsert("done", 35) + `) SELECT version FROM done`
 	qOnboardingVersion = `SELECT version FROM backoffice_onboardings WHERE tenant_id = $1 AND id = $2`
 )
 
@@ -267,7 +268,7 @@ var (
 func (s *Store) CreateOnboarding(ctx context.Context, o *enduser.Onboarding, e backoffice.AuditEntry) error {
 	args := append([]any{string(o.Tenant), o.ID, o.ActivationID, jsonString(o.Profile), utc(o.ExpiresAt), utc(o.CreatedAt), utc(o.UpdatedAt)}, auditArgs(e)...)
 	var n int
-	if err := s.get(ctx, nil, &n, qCreateOnboarding, args...); err != nil {
+	if err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &n, qCreateOnboarding, args...) }); err != nil {
 		return mapErr("postgres: create onboarding", err)
 	}
 	o.Version = 1
@@ -310,7 +311,7 @@ func (s *Store) CompleteOnboarding(ctx context.Context, o *enduser.Onboarding, e
 	args := append(endUserArgs(u), utc(u.UpdatedAt), utc(u.CreatedAt), utc(o.CompletedAt), utc(o.UpdatedAt), o.ID, expect)
 	args = append(append(args, auditArgs(eu)...), auditArgs(eo)...)
 	var v int64
-	err := s.get(ctx, nil, &v, qCompleteOnboarding, args...)
+	err := s.change(ctx, append(eu.Outbox, eo.Outbox...), func(tx *sqlx.Tx) error { return s.get(ctx, tx, &v, qCompleteOnboarding, args...) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.missing(ctx, op, qOnboardingVersion, string(o.Tenant), o.ID)
 	}

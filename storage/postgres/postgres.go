@@ -182,21 +182,56 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return tx.Commit()
 }
 
-// auditInsert writes an audit entry, and the outbox messages that go with
-// it, from the eleven parameters starting at $n (auditArgs), once per row
-// of the CTE named from: the body of one CTE, then a second one, whose
-// closing parenthesis the caller writes.
+// auditColumns and auditInsert write an audit entry from the ten
+// parameters starting at $n, once per row of the CTE named from.
 const auditColumns = `tenant_id, target_type, target_id, id, actor_kind, actor_id, actor_name, action, at, changes`
 
 func auditInsert(from string, n int) string {
-	return fmt.Sprintf(`INSERT INTO backoffice_audit_entries (%s) SELECT $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d::jsonb FROM %s
-), box_%s AS (INSERT INTO backoffice_outbox (id, tenant_id, topic, payload, next_at, created_at)
-	SELECT m.id, m.tenant_id, m.topic, m.payload, m.created_at, m.created_at
-	FROM %s, jsonb_to_recordset($%d::jsonb) AS m(id text, tenant_id text, topic text, payload text, created_at timestamptz)`,
-		auditColumns, n, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, from, from, from, n+10)
+	return fmt.Sprintf(`INSERT INTO backoffice_audit_entries (%s) SELECT $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d::jsonb FROM %s`,
+		auditColumns, n, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, from)
 }
 
-// outboxRow is a message as auditArgs passes it.
+// qInsertMessages writes outbox messages, given as a JSON array.
+const qInsertMessages = `INSERT INTO backoffice_outbox (id, tenant_id, topic, payload, next_at, created_at)
+	SELECT m.id, m.tenant_id, m.topic, m.payload, m.created_at, m.created_at
+	FROM jsonb_to_recordset($1::jsonb) AS m(id text, tenant_id text, topic text, payload text, created_at timestamptz)`
+
+// errNoChange makes a change's transaction roll back when its statement
+// changed nothing without failing.
+var errNoChange = errors.New("postgres: the statement changed nothing")
+
+// change runs a change's statement. A change that sends messages runs it
+// and writes the messages in one transaction; one that sends none is its
+// one statement alone, which neither costs a transaction nor needs the
+// outbox table (so this code also runs on a schema from before it).
+func (s *Store) change(ctx context.Context, msgs []backoffice.Message, run func(tx *sqlx.Tx) error) error {
+	if len(msgs) == 0 {
+		return run(nil)
+	}
+	if _, err := s.stmt(ctx, qInsertMessages); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := run(tx); err != nil {
+			return err
+		}
+		return s.insertMessages(ctx, tx, msgs)
+	})
+}
+
+func (s *Store) insertMessages(ctx context.Context, tx *sqlx.Tx, msgs []backoffice.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	rows := make([]outboxRow, len(msgs))
+	for i, m := range msgs {
+		rows[i] = outboxRow{ID: m.ID, TenantID: string(m.Tenant), Topic: m.Topic, Payload: string(m.Payload), CreatedAt: m.CreatedAt.UTC()}
+	}
+	_, err := s.exec(ctx, tx, qInsertMessages, jsonString(rows))
+	return err
+}
+
+// outboxRow is a message as qInsertMessages takes it.
 type outboxRow struct {
 	ID        string    `json:"id"`
 	TenantID  string    `json:"tenant_id"`
@@ -210,12 +245,8 @@ func auditArgs(e backoffice.AuditEntry) []any {
 	if changes == nil {
 		changes = []backoffice.Change{}
 	}
-	msgs := make([]outboxRow, len(e.Outbox))
-	for i, m := range e.Outbox {
-		msgs[i] = outboxRow{ID: m.ID, TenantID: string(m.Tenant), Topic: m.Topic, Payload: string(m.Payload), CreatedAt: m.CreatedAt.UTC()}
-	}
 	return []any{string(e.Tenant), e.TargetType, e.TargetID, e.ID, string(e.Actor.Kind), e.Actor.ID, e.Actor.Name, e.Action,
-		e.At.UTC(), jsonString(changes), jsonString(msgs)}
+		e.At.UTC(), jsonString(changes)}
 }
 
 func jsonString(v any) string {

@@ -9,6 +9,7 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/scadevice"
+	"github.com/jmoiron/sqlx"
 )
 
 var _ scadevice.Store = (*Store)(nil)
@@ -64,7 +65,7 @@ var (
 func (s *Store) CreateDevice(ctx context.Context, d *scadevice.Device, e backoffice.AuditEntry) error {
 	args := append(append(deviceArgs(d), utc(d.CreatedAt)), auditArgs(e)...)
 	var n int
-	if err := s.get(ctx, nil, &n, qCreateDevice, args...); err != nil {
+	if err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &n, qCreateDevice, args...) }); err != nil {
 		return mapErr("postgres: create device", err)
 	}
 	d.Version = 1
@@ -85,7 +86,7 @@ func (s *Store) UpdateDevice(ctx context.Context, d *scadevice.Device, expect in
 	const op = "postgres: update device"
 	args := append(append(deviceArgs(d), expect), auditArgs(e)...)
 	var v int64
-	err := s.get(ctx, nil, &v, qUpdateDevice, args...)
+	err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &v, qUpdateDevice, args...) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.missing(ctx, op, qDeviceVersion, string(d.Tenant), string(d.ID))
 	}
