@@ -88,16 +88,26 @@ func (a *Actor) hasAccount(account AccountID) bool {
 	return a.allAccounts || slices.Contains(a.accounts, account)
 }
 
+// errNoActor is the refusal of a missing actor.
+var errNoActor error = backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: authorize", "log in first")
+
 // Authorize returns nil if the actor holds p, or an ErrForbidden *Error
-// naming the missing permission. The allowed path allocates nothing.
+// naming the missing permission. Neither path allocates: each refusal of
+// a catalog permission is built once, with the catalog, and shared, so
+// callers must not change it.
 func (a *Actor) Authorize(p Permission) error {
 	if a == nil {
-		return backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: authorize", "log in first")
+		return errNoActor
 	}
 	if a.Can(p) {
 		return nil
 	}
-	return backoffice.Errorf(backoffice.ErrForbidden, "accessctl: authorize", "permission %s is required; ask an operator manager for a role that grants it", p)
+	if a.cat != nil {
+		if i, ok := a.cat.index[p]; ok {
+			return a.cat.denied[i]
+		}
+	}
+	return deniedError(p) // a permission outside the catalog: a host's bug
 }
 
 // AuthorizeAccount is Authorize for an action on one account.

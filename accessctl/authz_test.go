@@ -241,3 +241,16 @@ func TestInjectedClockAndIDs(t *testing.T) {
 	assert.Equal(t, accessctl.OperatorID("id-0002"), o.ID)
 	assert.Equal(t, e0, o.CreatedAt)
 }
+
+// A1: authorization allocates nothing, allowed or denied; a denial still
+// names the missing permission and is an ErrForbidden.
+func TestAuthorizeAllocatesNothing(t *testing.T) {
+	e := newEnv(t, accessctl.PresetDashboard)
+	ctx, _ := e.as("reader", accessctl.RoleReadOnly)
+	a, _ := accessctl.ActorFrom(ctx)
+	err := a.Authorize(accessctl.PermEndUserDeactivate)
+	requireKind(t, err, backoffice.ErrForbidden)
+	assert.Contains(t, err.Error(), string(accessctl.PermEndUserDeactivate))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = a.Authorize(accessctl.PermEndUserRead) }), "allowed")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = a.Authorize(accessctl.PermEndUserDeactivate) }), "denied")
+}

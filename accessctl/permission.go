@@ -148,8 +148,15 @@ func (s *permSet) subsetOf(o *permSet) bool {
 // built-in ones and the host's. It assigns each a bit, so that an
 // authorization check is a map lookup and a bit test.
 type Catalog struct {
-	perms []PermissionInfo
-	index map[Permission]uint16
+	perms  []PermissionInfo
+	index  map[Permission]uint16
+	denied []error // the refusal of each permission, built once
+}
+
+// deniedError is the refusal of an actor that lacks p.
+func deniedError(p Permission) error {
+	return backoffice.Errorf(backoffice.ErrForbidden, "accessctl: authorize",
+		"permission %s is required; ask an operator manager for a role that grants it", p)
 }
 
 // NewCatalog returns a catalog of the built-in permissions followed by the
@@ -172,6 +179,7 @@ func NewCatalog(extra ...PermissionInfo) (*Catalog, error) {
 			c.perms[i].Kind = "action"
 		}
 		c.index[p.Name] = uint16(i)
+		c.denied = append(c.denied, deniedError(p.Name))
 	}
 	return c, nil
 }
