@@ -12,6 +12,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 test: check servers
 	$(GO) test -race -count=1 ./...
+	cd bench && $(GO) test -count=1 ./...
 
 # check fails on unformatted files, vet or staticcheck findings, and a
 # go.mod or go.sum that go mod tidy would change.
@@ -20,9 +21,11 @@ check:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) mod tidy -diff
+	cd bench && $(GO) vet ./... && $(GO) mod tidy -diff
 
 bench: servers
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem ./...
 
 # Installs PostgreSQL (with contrib, for pg_trgm) and Redis from Debian's
 # packages when their programs are missing. The tests start their own
