@@ -84,6 +84,9 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 	if probe.Outbox != nil && probe.Tenants != nil && probe.Operators != nil && probe.Audit != nil {
 		t.Run("Outbox", func(t *testing.T) { t.Parallel(); testOutbox(t, newStores) })
 	}
+	if probe.Attempts != nil && probe.Sessions != nil && probe.Tokens != nil && probe.EndUsers != nil && probe.Devices != nil {
+		t.Run("Isolation", func(t *testing.T) { t.Parallel(); testIsolation(t, newStores) })
+	}
 	if probe.Attempts != nil && probe.Sessions != nil && probe.Tokens != nil {
 		t.Run("Races", func(t *testing.T) {
 			t.Parallel()
