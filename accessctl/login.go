@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/backoffice-go/backoffice"
 )
@@ -64,6 +66,21 @@ func (s *Service) refuse(ctx context.Context, r refusal) error {
 	return ErrLoginRefused
 }
 
+// plausibleLogin reports whether a login could name an operator: valid
+// UTF-8 of at most 320 bytes without control characters, as usernames and
+// emails are. Anything else is refused before a store sees it.
+func plausibleLogin(login string) bool {
+	if login == "" || len(login) > 320 || !utf8.ValidString(login) {
+		return false
+	}
+	for _, r := range login {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
 // usable refuses a login step unless the lookup found an active operator.
 func (s *Service) usable(ctx context.Context, o *Operator, err error) error {
 	switch {
@@ -106,6 +123,9 @@ func (s *Service) Login(ctx context.Context, tenant backoffice.TenantID, login s
 	case t.SSO.Enabled:
 		// The tenant's sign-in mode is what its login page shows anyway.
 		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, "accessctl: login", "this tenant signs in through SSO")
+	}
+	if !plausibleLogin(login) {
+		return nil, s.refuse(ctx, refusal{}) // no operator has it; the store need not be asked
 	}
 	o, err := s.store.OperatorByLogin(ctx, tenant, login)
 	if err := s.usable(ctx, o, err); err != nil {
@@ -671,6 +691,9 @@ func (s *Service) ForgotPassword(ctx context.Context, tenant backoffice.TenantID
 		return err
 	}
 	if t.SSO.Enabled {
+		return nil
+	}
+	if !plausibleLogin(login) {
 		return nil
 	}
 	o, err := s.store.OperatorByLogin(ctx, tenant, login)

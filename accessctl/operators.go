@@ -321,8 +321,13 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 	validateAccounts(&v, in.Accounts)
 	if withPassword {
 		s.validatePassword(&v, in.Password, in.PasswordConfirmation, in.Username, in.Email)
-	} else if in.Password != "" {
-		v.Add("password", "an invited operator chooses its own password; leave it empty")
+	} else {
+		if in.Password != "" {
+			v.Add("password", "an invited operator chooses its own password; leave it empty")
+		}
+		if in.PasswordConfirmation != "" {
+			v.Add("password_confirmation", "an invited operator chooses its own password; leave it empty")
+		}
 	}
 	if err := v.Err(op); err != nil {
 		return nil, err

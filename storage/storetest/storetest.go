@@ -86,6 +86,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 	}
 	if probe.Attempts != nil && probe.Sessions != nil && probe.Tokens != nil && probe.EndUsers != nil && probe.Devices != nil {
 		t.Run("Isolation", func(t *testing.T) { t.Parallel(); testIsolation(t, newStores) })
+		t.Run("HostileInput", func(t *testing.T) { t.Parallel(); testHostileInput(t, newStores) })
 	}
 	if probe.Attempts != nil && probe.Sessions != nil && probe.Tokens != nil {
 		t.Run("Races", func(t *testing.T) {
