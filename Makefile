@@ -8,11 +8,16 @@ export BACKOFFICE_REQUIRE_INTEGRATION = 1
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test check bench fuzz vet servers
+.PHONY: test check bench fuzz fuzz-smoke vet servers
 
-test: check servers
+test: check servers fuzz-smoke
 	$(GO) test -race -count=1 ./...
 	cd bench && $(GO) test -count=1 ./...
+
+# fuzz-smoke runs every fuzz target for a moment, beyond its seed corpus
+# (which go test runs anyway): a bounded fuzz run in every make test.
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
 
 # check fails on unformatted files, vet or staticcheck findings, and a
 # go.mod or go.sum that go mod tidy would change.
@@ -48,6 +53,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCountry$$' -fuzztime $(FUZZTIME) ./internal/check
 	$(GO) test -run '^$$' -fuzz '^FuzzPhone$$' -fuzztime $(FUZZTIME) ./internal/check
 	$(GO) test -run '^$$' -fuzz '^FuzzPolicy$$' -fuzztime $(FUZZTIME) ./accessctl/password
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./accessctl/password
+	$(GO) test -run '^$$' -fuzz '^FuzzParseToken$$' -fuzztime $(FUZZTIME) ./accessctl
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifyTOTP$$' -fuzztime $(FUZZTIME) ./accessctl
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzDiff$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzCreate$$' -fuzztime $(FUZZTIME) ./enduser
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./examples/adminapi
 

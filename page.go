@@ -37,8 +37,10 @@ func DecodeCursor(op string, p PageRequest) (limit int, key string, err error) {
 	if p.Cursor == "" {
 		return limit, "", nil
 	}
-	b, derr := base64.RawURLEncoding.DecodeString(p.Cursor)
-	if derr != nil || len(b) == 0 || len(b) > 512 || !strings.HasPrefix(string(b), "c1:") {
+	b, derr := base64.RawURLEncoding.Strict().DecodeString(p.Cursor)
+	// Only the exact text EncodeCursor makes is one: no other spelling of
+	// the same bytes (newlines, padding bits) passes.
+	if derr != nil || len(b) == 0 || len(b) > 512 || !strings.HasPrefix(string(b), "c1:") || EncodeCursor(string(b[3:])) != p.Cursor {
 		return 0, "", NewError(ErrInvalid, op, "the cursor is not one this service returned", FieldViolation{"cursor", "malformed"})
 	}
 	return limit, string(b[3:]), nil

@@ -102,3 +102,23 @@ func FuzzPolicy(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVerify: any stored hash and any password answer without panicking;
+// a hash that is not argon2id PHC never verifies.
+func FuzzVerify(f *testing.F) {
+	h, err := NewHasher(Params{}, 0)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5", "plain", "$argon2id$v=19$m=0,t=0,p=0$$"} {
+		f.Add(s, "Zebra-Crossing-77")
+	}
+	f.Fuzz(func(t *testing.T, hash, pw string) {
+		if _, _, _, err := parsePHC(hash); err != nil {
+			ok, _, verr := h.Verify(context.Background(), backoffice.Secret(hash), pw)
+			if verr != nil || ok {
+				t.Fatalf("a malformed hash answered ok=%v err=%v", ok, verr)
+			}
+		}
+	})
+}
