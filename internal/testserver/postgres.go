@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,58 +46,144 @@ func PostgresDSN(t testing.TB) string {
 }
 
 func startPostgres() (string, error) {
-	initdb, err := postgresBin("initdb")
+	p, err := newPostgres(false)
 	if err != nil {
 		return "", err
+	}
+	atExit(func() { os.RemoveAll(p.dir) })
+	return p.DSN(), nil
+}
+
+// Postgres is a throwaway PostgreSQL server whose data outlives Stop and
+// Start: a test may take it down in the middle of work and bring it back
+// on the same address with everything it had committed.
+type Postgres struct {
+	mu      sync.Mutex
+	port    int
+	dir     string
+	server  string
+	durable bool
+	proc    *process
+}
+
+// StartPostgres starts a PostgreSQL server of one test, stopped and
+// removed when the test ends. Unlike the shared server, it commits
+// synchronously, so that a commit it acknowledged survives Crash (fsync
+// stays off: the tests stop the server, not the machine). It skips or
+// fails the test when PostgreSQL is missing.
+func StartPostgres(t testing.TB) *Postgres {
+	t.Helper()
+	p, err := newPostgres(true)
+	if err != nil {
+		unavailable(t, "PostgreSQL", err)
+	}
+	t.Cleanup(func() { p.Stop(); os.RemoveAll(p.dir) })
+	if err := prepareDatabase(p.DSN()); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// DSN is the server's URL-form DSN.
+func (p *Postgres) DSN() string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.port)
+}
+
+// Stop shuts the server down the fast way: it ends every session, rolling
+// back open transactions, and exits.
+func (p *Postgres) Stop() { p.halt(syscall.SIGINT) }
+
+// Crash shuts the server down the immediate way, as a crash would: no
+// checkpoint, no goodbye to clients; the next Start recovers from the
+// write-ahead log.
+func (p *Postgres) Crash() { p.halt(syscall.SIGQUIT) }
+
+func (p *Postgres) halt(sig syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.proc != nil {
+		p.proc.halt(sig)
+		p.proc = nil
+	}
+}
+
+// Start starts the server again on its port, with its data. After Crash
+// the old server's processes may hold its shared memory for a moment,
+// which a new server refuses: it tries again.
+func (p *Postgres) Start(t testing.TB) {
+	t.Helper()
+	var err error
+	for range 5 {
+		if err = p.start(); err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("start postgres: %v", err)
+}
+
+func newPostgres(durable bool) (*Postgres, error) {
+	initdb, err := postgresBin("initdb")
+	if err != nil {
+		return nil, err
 	}
 	server, err := postgresBin("postgres")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "backoffice-pg-")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	data := filepath.Join(dir, "data")
-	cmd := exec.Command(initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync")
+	cmd := exec.Command(initdb, "-D", filepath.Join(dir, "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync")
 	uid, gid, err := asUser(cmd, "postgres")
-	if err != nil {
-		os.RemoveAll(dir)
-		return "", err
+	if err == nil && uid >= 0 {
+		err = os.Chown(dir, uid, gid)
 	}
-	if uid >= 0 {
-		if err := os.Chown(dir, uid, gid); err != nil {
-			os.RemoveAll(dir)
-			return "", err
+	if err == nil {
+		if out, ierr := cmd.CombinedOutput(); ierr != nil {
+			err = fmt.Errorf("initdb: %v: %s", ierr, out)
 		}
 	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
-		return "", fmt.Errorf("initdb: %v: %s", err, out)
+	var port int
+	if err == nil {
+		port, err = freePort()
 	}
-	port, err := freePort()
 	if err != nil {
 		os.RemoveAll(dir)
-		return "", err
+		return nil, err
 	}
-	cmd = exec.Command(server, "-D", data, "-p", fmt.Sprint(port), "-k", dir, "-c", "listen_addresses=127.0.0.1",
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300",
-		"-c", "shared_buffers=512MB", "-c", "work_mem=16MB", "-c", "maintenance_work_mem=512MB", "-c", "logging_collector=off",
-		"-c", "log_min_messages=fatal")
-	if _, _, err := asUser(cmd, "postgres"); err != nil {
+	p := &Postgres{port: port, dir: dir, server: server, durable: durable}
+	if err := p.start(); err != nil {
 		os.RemoveAll(dir)
-		return "", err
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Postgres) start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	commit := "off"
+	if p.durable {
+		commit = "on"
+	}
+	cmd := exec.Command(p.server, "-D", filepath.Join(p.dir, "data"), "-p", fmt.Sprint(p.port), "-k", p.dir,
+		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit="+commit,
+		"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=512MB", "-c", "work_mem=16MB",
+		"-c", "maintenance_work_mem=512MB", "-c", "logging_collector=off", "-c", "log_min_messages=fatal")
+	if _, _, err := asUser(cmd, "postgres"); err != nil {
+		return err
 	}
 	var logs strings.Builder
 	cmd.Stderr = &logs
-	p, err := start(cmd, dir)
+	proc, err := start(cmd, "")
 	if err != nil {
-		os.RemoveAll(dir)
-		return "", err
+		return err
 	}
-	dsn := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
-	err = waitFor(p, func() error {
-		db, err := sql.Open("postgres", dsn)
+	proc.sig = syscall.SIGINT
+	err = waitFor(proc, func() error {
+		db, err := sql.Open("postgres", p.DSN())
 		if err != nil {
 			return err
 		}
@@ -104,9 +191,11 @@ func startPostgres() (string, error) {
 		return db.Ping()
 	})
 	if err != nil {
-		return "", fmt.Errorf("%v; server log: %s", err, logs.String())
+		proc.halt(syscall.SIGQUIT)
+		return fmt.Errorf("%v; server log: %s", err, logs.String())
 	}
-	return dsn, nil
+	p.proc = proc
+	return nil
 }
 
 // prepareDatabase installs pg_trgm in the public schema, where every test

@@ -84,12 +84,23 @@ func freePort() (int, error) {
 type process struct {
 	cmd  *exec.Cmd
 	dir  string
+	sig  syscall.Signal // what stops it; SIGTERM when zero
 	done chan struct{}
 }
 
 func (p *process) stop() {
+	sig := p.sig
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	p.halt(sig)
+}
+
+// halt sends sig, waits for the process to exit (killing it after ten
+// seconds) and removes its directory.
+func (p *process) halt(sig syscall.Signal) {
 	if p.cmd.Process != nil {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		_ = p.cmd.Process.Signal(sig)
 		select {
 		case <-p.done:
 		case <-time.After(10 * time.Second):

@@ -126,7 +126,7 @@ func (s *Store) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
 		s.stmts[query] = p
 	}
 	s.mu.Unlock()
-	p.once.Do(func() { p.st, p.err = s.db.PreparexContext(ctx, s.tables(query)) })
+	p.once.Do(func() { p.st, p.err = s.db.PreparexContext(ctx, s.tables(query)); p.err = cause(ctx, p.err) })
 	if p.err != nil {
 		s.mu.Lock()
 		if s.stmts[query] == p {
@@ -147,7 +147,8 @@ func (s *Store) exec(ctx context.Context, tx *sqlx.Tx, query string, args ...any
 	if tx != nil {
 		st = tx.StmtxContext(ctx, st)
 	}
-	return st.ExecContext(ctx, args...)
+	res, err := st.ExecContext(ctx, args...)
+	return res, cause(ctx, err)
 }
 
 func (s *Store) get(ctx context.Context, tx *sqlx.Tx, dest any, query string, args ...any) error {
@@ -158,7 +159,7 @@ func (s *Store) get(ctx context.Context, tx *sqlx.Tx, dest any, query string, ar
 	if tx != nil {
 		st = tx.StmtxContext(ctx, st)
 	}
-	return st.GetContext(ctx, dest, args...)
+	return cause(ctx, st.GetContext(ctx, dest, args...))
 }
 
 func (s *Store) sel(ctx context.Context, dest any, query string, args ...any) error {
@@ -166,20 +167,31 @@ func (s *Store) sel(ctx context.Context, dest any, query string, args ...any) er
 	if err != nil {
 		return err
 	}
-	return st.SelectContext(ctx, dest, args...)
+	return cause(ctx, st.SelectContext(ctx, dest, args...))
 }
 
 // inTx runs fn in a transaction.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return err
+		return cause(ctx, err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return err
+		return cause(ctx, err)
 	}
-	return tx.Commit()
+	return cause(ctx, tx.Commit())
+}
+
+// cause names the caller's giving up as the cause of a failed statement:
+// a driver answers a cancelled context with the server's "canceling
+// statement" (lib/pq) or its own text, which mapErr would take for an
+// unavailable database.
+func cause(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 // auditColumns and auditInsert write an audit entry from the ten
@@ -362,7 +374,9 @@ func mapErr(op string, err error) error {
 			return backoffice.NewError(backoffice.ErrInvalid, op, "a value is out of its allowed range", fields("invalid")...)
 		case code == "40001", code == "40P01":
 			return backoffice.NewError(backoffice.ErrConflict, op, "a concurrent change won; retry")
-		case len(code) == 5 && (code[:2] == "08" || code[:2] == "57" || code[:2] == "53"):
+		case len(code) == 5 && (code[:2] == "08" || code[:2] == "57" || code[:2] == "53"), code == "55P03":
+			// Connection lost, server shutting down or starting, a
+			// statement or lock timeout, resources exhausted.
 			return &backoffice.Error{Kind: backoffice.ErrUnavailable, Op: op, Msg: "the database is unavailable; retry shortly"}
 		}
 		return &internalError{op: op, cause: err}
