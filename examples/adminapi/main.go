@@ -202,7 +202,15 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 		client := goredis.NewClient(opt)
 		closers = append(closers, func() { client.Close() })
 		hot := bredis.New(client, &bredis.Options{Prefix: c.redisPrefix})
-		cfg.Sessions, cfg.Tokens, cfg.Attempts = hot, hot, hot
+		cfg.Sessions, cfg.Tokens = hot, hot
+		// Login attempts go to Redis only when it keeps them across a
+		// restart; one that restarts empty would forget every run of
+		// failures, giving an attacker more guesses.
+		if err := hot.CheckDurable(ctx); err != nil {
+			a.log.WarnContext(ctx, "login attempts stay in the durable store", "err", err)
+		} else {
+			cfg.Attempts = hot
+		}
 		checks = append(checks, hot.Ping)
 	}
 	a.ready = func(ctx context.Context) error {

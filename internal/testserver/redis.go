@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -14,10 +15,11 @@ import (
 // Redis is a throwaway redis-server on a loopback port. Stop and Start let
 // a test take it down and bring it back on the same address.
 type Redis struct {
-	mu   sync.Mutex
-	port int
-	dir  string
-	proc *process
+	mu      sync.Mutex
+	port    int
+	dir     string
+	durable bool
+	proc    *process
 }
 
 // Addr is the server's host:port.
@@ -26,17 +28,24 @@ func (r *Redis) Addr() string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
 // URL is the server's redis:// URL.
 func (r *Redis) URL() string { return "redis://" + r.Addr() }
 
-// Stop ends the server.
-func (r *Redis) Stop() {
+// Stop ends the server the orderly way (SIGTERM): a durable server
+// writes its append-only file out first.
+func (r *Redis) Stop() { r.halt(syscall.SIGTERM) }
+
+// Crash kills the server (SIGKILL), as a crash would.
+func (r *Redis) Crash() { r.halt(syscall.SIGKILL) }
+
+func (r *Redis) halt(sig syscall.Signal) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.proc != nil {
-		r.proc.stop()
+		r.proc.halt(sig)
 		r.proc = nil
 	}
 }
 
-// Start (re)starts the server on its port, empty.
+// Start (re)starts the server on its port: empty, or for a durable
+// server with what its append-only file holds.
 func (r *Redis) Start(t testing.TB) {
 	t.Helper()
 	if err := r.start(); err != nil {
@@ -51,8 +60,12 @@ func (r *Redis) start() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", r.dir, "--protected-mode", "no", "--loglevel", "warning")
+	aof := []string{"--appendonly", "no"}
+	if r.durable {
+		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	cmd := exec.Command(bin, append([]string{"--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--save", "",
+		"--dir", r.dir, "--protected-mode", "no", "--loglevel", "warning"}, aof...)...)
 	var logs strings.Builder
 	cmd.Stdout = &logs
 	p, err := start(cmd, "")
@@ -85,8 +98,15 @@ func (r *Redis) start() error {
 }
 
 // StartRedis starts a new throwaway redis-server for one test, stopped when
-// the test ends. It skips or fails the test when redis-server is missing.
-func StartRedis(t testing.TB) *Redis {
+// the test ends. It keeps nothing across a restart. It skips or fails the
+// test when redis-server is missing.
+func StartRedis(t testing.TB) *Redis { return startRedis(t, false) }
+
+// StartDurableRedis is StartRedis for a server that keeps every write
+// across Stop, Crash and Start: an append-only file fsynced at each write.
+func StartDurableRedis(t testing.TB) *Redis { return startRedis(t, true) }
+
+func startRedis(t testing.TB, durable bool) *Redis {
 	t.Helper()
 	port, err := freePort()
 	if err != nil {
@@ -96,7 +116,7 @@ func StartRedis(t testing.TB) *Redis {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Redis{port: port, dir: dir}
+	r := &Redis{port: port, dir: dir, durable: durable}
 	if err := r.start(); err != nil {
 		os.RemoveAll(dir)
 		unavailable(t, "Redis", err)

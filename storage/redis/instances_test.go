@@ -160,10 +160,7 @@ func TestConcurrentFailuresBlock(t *testing.T) {
 // it is back.
 func TestRedisDownFailsClosed(t *testing.T) {
 	srv := testserver.StartRedis(t)
-	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), DialTimeout: 200 * time.Millisecond, ReadTimeout: 500 * time.Millisecond,
-		WriteTimeout: 500 * time.Millisecond, MaxRetries: -1})
-	t.Cleanup(func() { c.Close() })
-	hot := redis.New(c, nil)
+	hot := redis.New(impatient(t, srv), nil)
 	clk := memorytest.NewClock(time.Now().UTC())
 	var reported atomic.Int32
 	svc, err := accessctl.NewService(accessctl.Config{Store: memory.New(), Sessions: hot, Tokens: hot, Attempts: hot, Now: clk.Now, Hasher: hasher(),

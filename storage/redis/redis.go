@@ -68,6 +68,29 @@ func (s *Store) Ping(ctx context.Context) error {
 	return mapErr("redis: ping", s.c.Ping(ctx).Err())
 }
 
+// CheckDurable reports whether the server keeps every write across a
+// restart or crash: an append-only file fsynced at each write
+// (appendonly yes, appendfsync always). Login attempts need that: a
+// server that restarts empty forgets each operator's run of failures,
+// giving an attacker up to MaxFailures more guesses per restart. Call it
+// at startup when Config.Attempts is this store; if the answer is no,
+// keep attempts in the durable store instead. A server that does not
+// allow CONFIG GET (some managed offerings) answers ErrUnavailable:
+// check its documentation for the same guarantee.
+func (s *Store) CheckDurable(ctx context.Context) error {
+	const op = "redis: check durable"
+	conf, err := s.c.ConfigGet(ctx, "append*").Result()
+	if err != nil {
+		return mapErr(op, err)
+	}
+	if conf["appendonly"] != "yes" || conf["appendfsync"] != "always" {
+		return backoffice.Errorf(backoffice.ErrFailedPrecondition, op,
+			"the server may lose writes when it restarts (appendonly %s, appendfsync %s; want yes, always): keep login attempts in the durable store",
+			conf["appendonly"], conf["appendfsync"])
+	}
+	return nil
+}
+
 // tenantKey is the key prefix of one tenant's records. The braces make the
 // tenant the hash tag: every key of a tenant lives in one Cluster slot, so
 // a script may touch several of them atomically.
