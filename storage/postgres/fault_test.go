@@ -38,6 +38,7 @@ func newFaultApp(t *testing.T, dsn string) *faultApp {
 	db, err := sql.Open("postgres", dsn)
 	require.NoError(t, err)
 	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
 	t.Cleanup(func() { db.Close() })
 	_, err = postgres.Migrate(context.Background(), db, nil)
 	require.NoError(t, err)
