@@ -56,6 +56,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./accessctl/password
 	$(GO) test -run '^$$' -fuzz '^FuzzParseToken$$' -fuzztime $(FUZZTIME) ./accessctl
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyTOTP$$' -fuzztime $(FUZZTIME) ./accessctl
+	$(GO) test -run '^$$' -fuzz '^FuzzInviteOperator$$' -fuzztime $(FUZZTIME) ./accessctl
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzDiff$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzCreate$$' -fuzztime $(FUZZTIME) ./enduser
