@@ -18,11 +18,13 @@ import (
 	"github.com/backoffice-go/backoffice/storage/redis"
 )
 
-// impatient is a client that gives up quickly on a server that is down.
+// impatient is a client that does not retry: a server that is down
+// refuses its connections at once. Its timeouts leave room for a busy CI
+// machine, where a slow answer must not pass for an outage.
 func impatient(t *testing.T, srv *testserver.Redis) *goredis.Client {
 	t.Helper()
-	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), DialTimeout: 200 * time.Millisecond, ReadTimeout: 500 * time.Millisecond,
-		WriteTimeout: 500 * time.Millisecond, MaxRetries: -1})
+	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr(), DialTimeout: time.Second, ReadTimeout: 3 * time.Second,
+		WriteTimeout: 3 * time.Second, MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })
 	return c
 }
