@@ -35,6 +35,7 @@ type api struct {
 	ready    func(context.Context) error
 	mux      *http.ServeMux
 	routes   []string // every pattern registered, for the OpenAPI test
+	console  http.Handler
 }
 
 // problem is an RFC 9457 problem document.
@@ -280,6 +281,19 @@ func pageJSON[T, U any](p backoffice.Page[T], f func(T) U) page[U] {
 // ServeHTTP serves every response with nosniff and no-store (no proxy or
 // browser keeps an answer that may hold a secret or a customer's data),
 // and gives unmatched routes a problem body too: 404, or 405 with Allow.
+// site serves the JSON API under /v1/, its probes and its contract, and
+// the web console everywhere else.
+func (a *api) site() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case strings.HasPrefix(p, "/v1/"), p == "/healthz", p == "/readyz", p == "/openapi.json", a.console == nil:
+			a.ServeHTTP(w, r)
+		default:
+			a.console.ServeHTTP(w, r)
+		}
+	})
+}
+
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")

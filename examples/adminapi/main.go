@@ -36,6 +36,7 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/examples/adminapi/console"
 	"github.com/backoffice-go/backoffice/scadevice"
 	"github.com/backoffice-go/backoffice/storage/memory"
 	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
@@ -123,7 +124,7 @@ func run(ctx context.Context, c config, out io.Writer, listening chan<- string) 
 		return err
 	}
 	defer closeStores()
-	srv := &http.Server{Handler: a.logged(a), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+	srv := &http.Server{Handler: a.logged(a.site()), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	ln, err := net.Listen("tcp", c.addr)
@@ -258,6 +259,9 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	}()
 	closers = append(closers, func() { stopDispatcher(); <-dispatched })
 	a.register()
+	if a.console, err = console.New(console.Config{Ops: a.ops, Users: a.users, Devices: a.devices, Tenant: a.tenant, Log: log}); err != nil {
+		return fail(err)
+	}
 	a.handle("GET /v1/internal/outbox", a.internalOnly("outbox", func(http.ResponseWriter, *http.Request) (int, any, error) {
 		// The mail provider's view: the links' tokens are what it sends.
 		var out []map[string]any

@@ -1,0 +1,293 @@
+package console
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"rsc.io/qr"
+
+	"github.com/backoffice-go/backoffice"
+	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/scadevice"
+)
+
+var funcs = template.FuncMap{
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04")
+	},
+	"day": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02")
+	},
+	"can": func(a *accessctl.Actor, p string) bool { return a != nil && a.Can(accessctl.Permission(p)) },
+}
+
+// loginForm is what the login pages show again after a refusal.
+type loginForm struct {
+	Username string
+	QR       template.URL // the enrolment's otpauth URI as a PNG data URI
+	Secret   string       // the enrolment secret, for typing in by hand
+}
+
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
+	c.render(w, r, http.StatusOK, "login", "Log in", loginForm{}, "")
+}
+
+// login is the password step. A refusal keeps what was typed (but the
+// password) and says the one thing the library says of every refusal.
+func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	user := strings.TrimSpace(r.PostFormValue("username"))
+	res, err := c.cfg.Ops.Login(r.Context(), c.cfg.Tenant, user, backoffice.Secret(r.PostFormValue("password")))
+	if err != nil {
+		status := http.StatusUnauthorized
+		if !errors.Is(err, backoffice.ErrUnauthenticated) {
+			status = http.StatusServiceUnavailable
+		}
+		c.render(w, r, status, "login", "Log in", loginForm{Username: user}, "Wrong username or password, or this account cannot log in now.")
+		return
+	}
+	setCookie(w, r, challengeCookie, string(res.Challenge), 300)
+	if res.Enrolment == nil {
+		http.Redirect(w, r, "/login/code", http.StatusSeeOther)
+		return
+	}
+	// First login: the authenticator app is set up from the QR code,
+	// drawn here, then the first code completes the login.
+	code, err := qr.Encode(string(res.Enrolment.URI), qr.M)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	png := "data:image/png;base64," + base64.StdEncoding.EncodeToString(code.PNG())
+	c.render(w, r, http.StatusOK, "code", "Set up your authenticator", loginForm{QR: template.URL(png), Secret: string(res.Enrolment.Secret)}, "")
+}
+
+func (c *Console) codePage(w http.ResponseWriter, r *http.Request) {
+	if _, err := r.Cookie(challengeCookie); err != nil {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	c.render(w, r, http.StatusOK, "code", "Authentication code", loginForm{}, "")
+}
+
+// code is the TOTP step: on success a new session token, the only one
+// this browser holds, replaces whatever it had.
+func (c *Console) code(w http.ResponseWriter, r *http.Request) {
+	ck, err := r.Cookie(challengeCookie)
+	if err != nil {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	res, err := c.cfg.Ops.CompleteLogin(r.Context(), backoffice.Secret(ck.Value), strings.TrimSpace(r.PostFormValue("code")))
+	if err != nil {
+		setCookie(w, r, challengeCookie, "", -1)
+		c.render(w, r, http.StatusUnauthorized, "login", "Log in", loginForm{}, "Wrong or expired code; log in again.")
+		return
+	}
+	setCookie(w, r, challengeCookie, "", -1)
+	setCookie(w, r, sessionCookie, string(res.Session), int(res.ExpiresAt.Sub(c.cfg.Now()).Seconds()))
+	http.Redirect(w, r, "/users", http.StatusSeeOther)
+}
+
+func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
+	if ck, err := r.Cookie(sessionCookie); err == nil {
+		if err := c.cfg.Ops.Logout(r.Context(), backoffice.Secret(ck.Value)); err != nil && !errors.Is(err, backoffice.ErrUnauthenticated) {
+			c.cfg.Log.WarnContext(r.Context(), "console: logout", "err", err)
+		}
+	}
+	setCookie(w, r, sessionCookie, "", -1)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// usersData is the All Users screen: the search toolbar, the filters, a
+// page of users and the link to the next.
+type usersData struct {
+	Search   enduser.SearchQuery
+	Searched bool
+	Type     string
+	Status   string
+	From, To string
+	Types    []enduser.Type
+	Statuses []enduser.Status
+	Users    []*enduser.EndUser
+	Next     template.URL // the next page, empty on the last
+	Fields   map[string]string
+}
+
+const pageSize = 25
+
+func (c *Console) usersPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	d := usersData{Types: enduser.Types(), Statuses: []enduser.Status{enduser.StatusPending, enduser.StatusValidated, enduser.StatusCanceled},
+		Search: enduser.SearchQuery{ID: enduser.ID(strings.TrimSpace(q.Get("id"))), Tag: strings.TrimSpace(q.Get("tag")),
+			Email: strings.TrimSpace(q.Get("email")), Name: strings.TrimSpace(q.Get("name"))},
+		Type: q.Get("type"), Status: q.Get("status"), From: q.Get("from"), To: q.Get("to"), Fields: map[string]string{}}
+	pr := backoffice.PageRequest{Limit: pageSize, Cursor: q.Get("cursor")}
+	var page backoffice.Page[*enduser.EndUser]
+	var err error
+	if d.Search != (enduser.SearchQuery{}) {
+		d.Searched = true
+		page, err = c.cfg.Users.Search(r.Context(), d.Search, pr)
+	} else {
+		var f enduser.Filter
+		if d.Type != "" {
+			t := enduser.Type(d.Type)
+			f.Type = &t
+		}
+		if d.Status != "" {
+			s := enduser.Status(d.Status)
+			f.Status = &s
+		}
+		f.CreatedFrom = parseDay(d.From, d.Fields, "from")
+		if to := parseDay(d.To, d.Fields, "to"); !to.IsZero() {
+			f.CreatedTo = to.AddDate(0, 0, 1) // the whole last day
+		}
+		if len(d.Fields) > 0 {
+			c.render(w, r, http.StatusUnprocessableEntity, "users", "All users", d, "Check the dates.")
+			return
+		}
+		page, err = c.cfg.Users.List(r.Context(), f, pr)
+	}
+	if err != nil {
+		if errors.Is(err, backoffice.ErrInvalid) {
+			for _, f := range backoffice.FieldsOf(err) {
+				d.Fields[f] = "invalid"
+			}
+			var e *backoffice.Error
+			msg := "Check the search."
+			if errors.As(err, &e) {
+				msg = e.Msg
+			}
+			c.render(w, r, http.StatusUnprocessableEntity, "users", "All users", d, msg)
+			return
+		}
+		c.fail(w, r, err)
+		return
+	}
+	d.Users = page.Items
+	if page.Next != "" {
+		next := r.URL.Query()
+		next.Set("cursor", page.Next)
+		d.Next = template.URL("/users?" + next.Encode()) // built from url.Values: safe
+	}
+	c.render(w, r, http.StatusOK, "users", "All users", d, "")
+}
+
+func parseDay(s string, fields map[string]string, name string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		fields[name] = "a date, YYYY-MM-DD"
+	}
+	return t
+}
+
+// profileData is the profile board: the user, the tab shown and what it
+// lists.
+type profileData struct {
+	User     *enduser.EndUser
+	Tab      string
+	Tabs     []string
+	Children []*enduser.EndUser
+	Devices  []deviceView
+	History  []backoffice.AuditEntry
+	Reasons  []scadevice.LockReason
+}
+
+type deviceView struct {
+	*scadevice.Device
+	Commands map[string]bool // by command name, as templates index it
+}
+
+var tabs = []string{"profile", "kyc", "tax", "children", "devices", "history"}
+
+func (c *Console) profilePage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u, err := c.cfg.Users.Get(ctx, enduser.ID(r.PathValue("id")))
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	d := profileData{User: u, Tab: r.URL.Query().Get("tab"), Tabs: tabs, Reasons: scadevice.LockReasons()}
+	switch d.Tab {
+	case "children":
+		page, err := c.cfg.Users.Children(ctx, u.ID, backoffice.PageRequest{Limit: pageSize})
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		d.Children = page.Items
+	case "devices":
+		devices, err := c.cfg.Devices.Devices(ctx, u.ID)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		a := actorOf(r)
+		for _, dv := range devices {
+			v := deviceView{Device: dv, Commands: map[string]bool{}}
+			for _, cmd := range scadevice.Available(a, dv) {
+				v.Commands[string(cmd)] = true
+			}
+			d.Devices = append(d.Devices, v)
+		}
+	case "history":
+		page, err := c.cfg.Ops.AuditLog(ctx, enduser.TargetEndUser, string(u.ID), backoffice.PageRequest{Limit: pageSize})
+		if err != nil && !errors.Is(err, backoffice.ErrForbidden) {
+			c.fail(w, r, err)
+			return
+		}
+		d.History = page.Items
+	case "profile", "kyc", "tax":
+	default:
+		d.Tab = "profile"
+	}
+	c.render(w, r, http.StatusOK, "profile", u.DisplayName(), d, "")
+}
+
+// deviceCommand runs a device command from the devices tab, then shows
+// the tab again.
+func (c *Console) deviceCommand(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := scadevice.ID(r.PathValue("id"))
+	var version int64
+	if _, err := fmt.Sscan(r.PostFormValue("version"), &version); err != nil {
+		c.fail(w, r, backoffice.NewError(backoffice.ErrInvalid, "console: device", "the form lacks the device's version; reload the page"))
+		return
+	}
+	verified := r.PostFormValue("identity_verified") == "yes"
+	var d *scadevice.Device
+	var err error
+	switch scadevice.Command(r.PathValue("command")) {
+	case scadevice.CommandLock:
+		d, err = c.cfg.Devices.Lock(ctx, id, version, scadevice.LockReason(r.PostFormValue("reason")), r.PostFormValue("message"))
+	case scadevice.CommandUnlock:
+		d, err = c.cfg.Devices.Unlock(ctx, id, version, verified)
+	case scadevice.CommandResetPIN:
+		d, err = c.cfg.Devices.ResetPIN(ctx, id, version, verified)
+	case scadevice.CommandDelete:
+		d, err = c.cfg.Devices.Delete(ctx, id, version)
+	default:
+		c.fail(w, r, backoffice.NewError(backoffice.ErrNotFound, "console: device", "no such command"))
+		return
+	}
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/users/"+url.PathEscape(string(d.User))+"?tab=devices", http.StatusSeeOther)
+}
