@@ -3,12 +3,13 @@
 #             PostgreSQL and Redis integration suites required.
 # make bench: every benchmark, the heavy ones (a million end users) included.
 # make fuzz:  each fuzz target for a while.
+# make screenshots: the console's screenshots in docs/screenshots, redrawn.
 GO ?= go
 export BACKOFFICE_REQUIRE_INTEGRATION = 1
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test check bench fuzz fuzz-smoke vet servers
+.PHONY: test check bench fuzz fuzz-smoke vet servers screenshots
 
 test: check servers fuzz-smoke
 	$(GO) test -race -count=1 ./...
@@ -32,18 +33,24 @@ bench: servers
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Installs PostgreSQL (with contrib, for pg_trgm) and Redis from Debian's
-# packages when their programs are missing. The tests start their own
-# throwaway servers; nothing is left running.
+# Installs PostgreSQL (with contrib, for pg_trgm), Redis and Chromium (for
+# the console's browser tests) from Debian's packages when their programs
+# are missing. The tests start their own throwaway servers and browsers;
+# nothing is left running.
 servers:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1 \
 		|| ! ls /usr/share/postgresql/*/extension/pg_trgm.control >/dev/null 2>&1 \
-		|| ! command -v redis-server >/dev/null 2>&1; then \
-		echo "installing postgresql, postgresql-contrib and redis-server"; \
+		|| ! command -v redis-server >/dev/null 2>&1 \
+		|| ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing postgresql, postgresql-contrib, redis-server and chromium"; \
 		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-			postgresql postgresql-contrib redis-server >/dev/null; \
+			postgresql postgresql-contrib redis-server chromium >/dev/null; \
 	fi
+
+# screenshots redraws docs/screenshots from the console's browser test.
+screenshots: servers
+	BACKOFFICE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestInTheBrowser$$' ./examples/adminapi/console
 
 FUZZTIME ?= 20s
 fuzz:

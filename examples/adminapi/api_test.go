@@ -203,3 +203,23 @@ func TestSecurityHeaders(t *testing.T) {
 		assert.Equal(t, "no-store", r.header.Get("Cache-Control"))
 	}
 }
+
+// The server serves the console everywhere but the API's own paths: /
+// leads to the console's login page, /v1 paths stay JSON.
+func TestSiteServesConsoleAndAPI(t *testing.T) {
+	a := newTestAPI(t)
+	srv := httptest.NewServer(a.site())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, "/login", resp.Request.URL.Path)
+	assert.Contains(t, string(body), `<form method="post" action="/login">`)
+	assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'none'")
+	resp, err = http.Get(srv.URL + "/v1/nowhere")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+}

@@ -190,3 +190,17 @@ func version(dir string) int {
 	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
 	return v
 }
+
+// Chromium returns the path of a Chromium (or Chrome) for browser tests.
+// It skips or fails the test when there is none, as
+// BACKOFFICE_REQUIRE_INTEGRATION says.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	unavailable(t, "Chromium", errors.New("none of chromium, chromium-browser, google-chrome on PATH"))
+	return ""
+}

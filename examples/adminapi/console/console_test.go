@@ -48,8 +48,13 @@ func newEnv(t testing.TB) *env {
 		u, err := k.Users.Create(sys, enduser.NewEndUser{Type: enduser.TypePhysicalPerson, FirstName: fmt.Sprintf("Person%02d", i),
 			LastName: "Sample", Email: fmt.Sprintf("p%02d@example.test", i)})
 		require.NoError(t, err)
+		if i%5 == 0 { // a few validated users, for the status filter
+			u, err = k.Users.RequestKYCReview(sys, u.ID, u.Version)
+			require.NoError(t, err)
+			_, err = k.Users.RecordKYCOutcome(sys, u.ID, u.Version, enduser.KYCValidated, "documents checked")
+			require.NoError(t, err)
+		}
 		k.Clock.Advance(time.Hour)
-		_ = u
 	}
 	e.ada, err = k.Users.Create(sys, enduser.NewEndUser{Type: enduser.TypePhysicalPerson, FirstName: "Ada", LastName: "Lovelace",
 		Email: "ada@example.test", Tag: "vip"})
