@@ -99,6 +99,12 @@ func New(cfg Config) (*Console, error) {
 	mux.Handle("GET /users", c.authed(c.usersPage))
 	mux.Handle("GET /users/{id}", c.authed(c.profilePage))
 	mux.Handle("POST /devices/{id}/{command}", c.authed(c.deviceCommand))
+	mux.Handle("GET /operators", c.authed(c.operatorsPage))
+	mux.Handle("GET /operators/new", c.authed(c.newOperatorPage))
+	mux.Handle("POST /operators", c.authed(c.invite))
+	mux.Handle("GET /operators/{id}", c.authed(c.operatorPage))
+	mux.Handle("POST /operators/{id}/{action}", c.authed(c.operatorAction))
+	mux.Handle("GET /roles", c.authed(c.matrixPage))
 	c.handler = headers(http.NewCrossOriginProtection().Handler(mux))
 	return c, nil
 }

@@ -152,6 +152,13 @@ func TestHeadersOnEveryPage(t *testing.T) {
 		resp, _ := e.get(t, c, p)
 		check(p, resp)
 	}
+	op := "/operators/" + string(e.ops["manager"].ID)
+	for _, p := range []string{"/operators", "/operators?status=active", "/operators/new", "/operators/new?from=" + string(e.ops["manager"].ID),
+		op, op + "?tab=sessions", op + "?tab=history", "/roles"} {
+		resp, body := e.get(t, c, p)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		check(p, resp)
+	}
 	for _, tab := range []string{"profile", "kyc", "tax", "children", "devices", "history"} {
 		p := "/users/" + string(e.ada.ID) + "?tab=" + tab
 		resp, body := e.get(t, c, p)

@@ -32,6 +32,15 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02")
 	},
 	"can": func(a *accessctl.Actor, p string) bool { return a != nil && a.Can(accessctl.Permission(p)) },
+	// field is a form field with what was typed and the reason it was
+	// refused, if it was.
+	"field": func(name, label, value string, errs map[string]string) map[string]string {
+		return map[string]string{"Name": name, "Label": label, "Value": value, "Error": errs[name]}
+	},
+	// action is a button of an operator's board.
+	"action": func(o *accessctl.Operator, name, label, class string) map[string]any {
+		return map[string]any{"Operator": o, "Name": name, "Label": label, "Class": class}
+	},
 }
 
 // loginForm is what the login pages show again after a refusal.
@@ -141,15 +150,7 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request) {
 		d.Searched = true
 		page, err = c.cfg.Users.Search(r.Context(), d.Search, pr)
 	} else {
-		var f enduser.Filter
-		if d.Type != "" {
-			t := enduser.Type(d.Type)
-			f.Type = &t
-		}
-		if d.Status != "" {
-			s := enduser.Status(d.Status)
-			f.Status = &s
-		}
+		f := enduser.Filter{Type: optional[enduser.Type](d.Type), Status: optional[enduser.Status](d.Status)}
 		f.CreatedFrom = parseDay(d.From, d.Fields, "from")
 		if to := parseDay(d.To, d.Fields, "to"); !to.IsZero() {
 			f.CreatedTo = to.AddDate(0, 0, 1) // the whole last day
@@ -183,6 +184,15 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request) {
 		d.Next = template.URL("/users?" + next.Encode()) // built from url.Values: safe
 	}
 	c.render(w, r, http.StatusOK, "users", "All users", d, "")
+}
+
+// optional is a filter's value: nil when the form left it empty.
+func optional[T ~string](s string) *T {
+	if s == "" {
+		return nil
+	}
+	v := T(s)
+	return &v
 }
 
 func parseDay(s string, fields map[string]string, name string) time.Time {
