@@ -105,6 +105,8 @@ func New(cfg Config) (*Console, error) {
 	mux.Handle("GET /operators/{id}", c.authed(c.operatorPage))
 	mux.Handle("POST /operators/{id}/{action}", c.authed(c.operatorAction))
 	mux.Handle("GET /roles", c.authed(c.matrixPage))
+	mux.Handle("GET /settings", c.authed(c.settingsPage))
+	mux.Handle("POST /settings", c.authed(c.saveSettings))
 	c.handler = headers(http.NewCrossOriginProtection().Handler(mux))
 	return c, nil
 }

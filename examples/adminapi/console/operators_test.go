@@ -138,3 +138,31 @@ func TestReadOnlyHasNoOperatorScreens(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, accessctl.StatusActive, o.Status)
 }
+
+// The tenant's settings: single sign-on and the mapping of groups to
+// roles; a line that cannot be read, or a role that does not exist, is
+// refused next to the field with what was typed kept.
+func TestSettings(t *testing.T) {
+	e := newEnv(t)
+	c := e.browser(t)
+	e.login(t, c, "chief")
+	_, body := e.get(t, c, "/settings")
+	form := url.Values{"version": {version(t, body)}, "name": {"Acme Bank"}, "sso": {"on"}, "mapping": {"nonsense"}}
+	resp, body := e.post(t, c, "/settings", form)
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Contains(t, body, `id="error-group_roles">line 1: write it as group: role, role<`)
+	assert.Contains(t, body, ">nonsense</textarea>")
+	form.Set("mapping", "ops: no_such_role")
+	resp, body = e.post(t, c, "/settings", form)
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, body)
+	assert.Contains(t, body, ">ops: no_such_role</textarea>")
+	form.Set("mapping", "support: read_only\nops-admins: administrator, manager")
+	resp, body = e.post(t, c, "/settings", form)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Contains(t, body, "ops-admins: administrator, manager\nsupport: read_only\n</textarea>")
+	tn, err := e.k.Ops.Tenant(e.k.System())
+	require.NoError(t, err)
+	assert.True(t, tn.SSO.Enabled)
+	assert.Equal(t, "Acme Bank", tn.Name)
+	assert.Equal(t, []accessctl.RoleName{accessctl.RoleReadOnly}, tn.SSO.GroupRoles["support"])
+}
