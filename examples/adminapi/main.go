@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -51,6 +52,8 @@ type config struct {
 	adminUser, adminEmail, adminPassword string
 	internalSecret                       string
 	demo                                 bool
+	publicURL                            string
+	oidcIssuer, oidcClientID, oidcSecret string
 }
 
 func env(name, def string) string {
@@ -76,6 +79,10 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.adminPassword, "admin-password", env("BACKOFFICE_ADMIN_PASSWORD", ""), "first Administrator's password (no default)")
 	fs.StringVar(&c.internalSecret, "internal-secret", env("BACKOFFICE_INTERNAL_SECRET", ""), "shared secret of the /v1/internal endpoints; empty disables them")
 	fs.BoolVar(&c.demo, "demo", env("BACKOFFICE_DEMO", "") == "1", "load demo data")
+	fs.StringVar(&c.publicURL, "public-url", env("BACKOFFICE_PUBLIC_URL", ""), "the URL browsers reach this server at, for the SSO callback; default http://<addr>")
+	fs.StringVar(&c.oidcIssuer, "oidc-issuer", env("BACKOFFICE_OIDC_ISSUER", ""), "OpenID Connect issuer of the tenant's identity provider; empty disables SSO sign-in")
+	fs.StringVar(&c.oidcClientID, "oidc-client-id", env("BACKOFFICE_OIDC_CLIENT_ID", ""), "this console's client id at the identity provider")
+	fs.StringVar(&c.oidcSecret, "oidc-client-secret", env("BACKOFFICE_OIDC_CLIENT_SECRET", ""), "this console's client secret at the identity provider")
 	return c, fs.Parse(args)
 }
 
@@ -259,7 +266,15 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	}()
 	closers = append(closers, func() { stopDispatcher(); <-dispatched })
 	a.register()
-	if a.console, err = console.New(console.Config{Ops: a.ops, Users: a.users, Devices: a.devices, Tenant: a.tenant, Log: log}); err != nil {
+	cc := console.Config{Ops: a.ops, Users: a.users, Devices: a.devices, Tenant: a.tenant, Log: log}
+	if c.oidcIssuer != "" {
+		public := strings.TrimSuffix(c.publicURL, "/")
+		if public == "" {
+			public = "http://" + c.addr
+		}
+		cc.SSO = &console.SSO{Issuer: c.oidcIssuer, ClientID: c.oidcClientID, ClientSecret: c.oidcSecret, RedirectURL: public + "/sso/callback"}
+	}
+	if a.console, err = console.New(cc); err != nil {
 		return fail(err)
 	}
 	a.handle("GET /v1/internal/outbox", a.internalOnly("outbox", func(http.ResponseWriter, *http.Request) (int, any, error) {

@@ -46,11 +46,15 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// SSO, when set, offers "Sign in with SSO" to a tenant switched to
+	// single sign-on.
+	SSO *SSO
 }
 
 // Console serves the pages. Mount it at the root of a server.
 type Console struct {
 	cfg     Config
+	sso     *ssoClient
 	pages   map[string]*template.Template
 	handler http.Handler
 }
@@ -73,6 +77,16 @@ func New(cfg Config) (*Console, error) {
 		cfg.Now = time.Now
 	}
 	c := &Console{cfg: cfg, pages: map[string]*template.Template{}}
+	if cfg.SSO != nil {
+		if cfg.SSO.Issuer == "" || cfg.SSO.ClientID == "" || cfg.SSO.RedirectURL == "" {
+			return nil, errors.New("console: SSO needs Issuer, ClientID and RedirectURL")
+		}
+		sso := *cfg.SSO
+		if sso.GroupsClaim == "" {
+			sso.GroupsClaim = "groups"
+		}
+		c.sso = &ssoClient{cfg: &sso}
+	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -95,6 +109,8 @@ func New(cfg Config) (*Console, error) {
 	mux.HandleFunc("GET /login/code", c.codePage)
 	mux.HandleFunc("POST /login/code", c.code)
 	mux.HandleFunc("POST /logout", c.logout)
+	mux.HandleFunc("GET /sso/start", c.ssoStart)
+	mux.HandleFunc("GET /sso/callback", c.ssoCallback)
 	mux.Handle("GET /{$}", c.authed(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/users", http.StatusSeeOther) }))
 	mux.Handle("GET /users", c.authed(c.usersPage))
 	mux.Handle("GET /users/{id}", c.authed(c.profilePage))

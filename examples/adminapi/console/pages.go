@@ -45,13 +45,14 @@ var funcs = template.FuncMap{
 
 // loginForm is what the login pages show again after a refusal.
 type loginForm struct {
+	SSO      bool // the tenant signs in with its identity provider
 	Username string
 	QR       template.URL // the enrolment's otpauth URI as a PNG data URI
 	Secret   string       // the enrolment secret, for typing in by hand
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
-	c.render(w, r, http.StatusOK, "login", "Log in", loginForm{}, "")
+	c.render(w, r, http.StatusOK, "login", "Log in", loginForm{SSO: c.ssoOn(r.Context())}, "")
 }
 
 // login is the password step. A refusal keeps what was typed (but the
@@ -64,7 +65,8 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		if !errors.Is(err, backoffice.ErrUnauthenticated) {
 			status = http.StatusServiceUnavailable
 		}
-		c.render(w, r, status, "login", "Log in", loginForm{Username: user}, "Wrong username or password, or this account cannot log in now.")
+		c.render(w, r, status, "login", "Log in", loginForm{Username: user, SSO: c.ssoOn(r.Context())},
+			"Wrong username or password, or this account cannot log in now.")
 		return
 	}
 	setCookie(w, r, challengeCookie, string(res.Challenge), 300)

@@ -1,0 +1,195 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/backoffice-go/backoffice"
+	"github.com/backoffice-go/backoffice/accessctl"
+)
+
+// SSO is the OpenID Connect identity provider operators of an SSO tenant
+// sign in with: the authorization code flow with PKCE, a state and a
+// nonce, the ID token's signature checked against the provider's keys.
+type SSO struct {
+	// Issuer is the provider's issuer URL; its discovery document is read
+	// at the first sign-in.
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+	// RedirectURL is this console's /sso/callback as the provider knows it.
+	RedirectURL string
+	// GroupsClaim names the userinfo claim listing the person's groups,
+	// which the tenant's mapping turns into roles; default "groups".
+	GroupsClaim string
+}
+
+const ssoCookie = "bo_sso"
+
+// ssoClient is the provider once discovered.
+type ssoClient struct {
+	mu       sync.Mutex
+	cfg      *SSO
+	provider *oidc.Provider
+}
+
+func (s *ssoClient) discover(ctx context.Context) (*oidc.Provider, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.provider == nil {
+		p, err := oidc.NewProvider(ctx, s.cfg.Issuer)
+		if err != nil {
+			return nil, backoffice.Errorf(backoffice.ErrUnavailable, "console: sso", "the identity provider cannot be reached: %v", err)
+		}
+		s.provider = p
+	}
+	return s.provider, nil
+}
+
+func (s *ssoClient) oauth(p *oidc.Provider) *oauth2.Config {
+	return &oauth2.Config{ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, RedirectURL: s.cfg.RedirectURL,
+		Endpoint: p.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile", "email"}}
+}
+
+// ssoOn reports whether the login page offers single sign-on: the console
+// has a provider and the tenant is switched to it.
+func (c *Console) ssoOn(ctx context.Context) bool {
+	if c.sso == nil {
+		return false
+	}
+	t, err := c.cfg.Ops.Tenant(accessctl.NewContext(ctx, accessctl.SystemActor(c.cfg.Tenant, "console")))
+	return err == nil && t.SSO.Enabled
+}
+
+func random() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ssoStart sends the browser to the provider, keeping the state, the
+// nonce and the PKCE verifier in a short-lived cookie of this site.
+func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
+	if !c.ssoOn(r.Context()) {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	p, err := c.sso.discover(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	state, nonce, verifier := random(), random(), oauth2.GenerateVerifier()
+	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: state + "." + nonce + "." + verifier, Path: "/sso/", MaxAge: 600,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, c.sso.oauth(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusSeeOther)
+}
+
+// claims are what the console reads of the person, from the ID token and
+// the userinfo endpoint.
+type claims struct {
+	Email      string `json:"email"`
+	GivenName  string `json:"given_name"`
+	FamilyName string `json:"family_name"`
+}
+
+// ssoCallback checks the provider's answer, then has the library
+// provision or update the operator from it and open a session.
+func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	refuse := func(msg string, err error) {
+		if err != nil {
+			c.cfg.Log.WarnContext(ctx, "console: sso", "err", err)
+		}
+		c.render(w, r, http.StatusUnauthorized, "login", "Log in", loginForm{SSO: c.ssoOn(ctx)}, msg)
+	}
+	ck, err := r.Cookie(ssoCookie)
+	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Path: "/sso/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	if err != nil || c.sso == nil {
+		refuse("The sign-in expired; start again.", nil)
+		return
+	}
+	parts := strings.Split(ck.Value, ".")
+	q := r.URL.Query()
+	if len(parts) != 3 || subtle.ConstantTimeCompare([]byte(parts[0]), []byte(q.Get("state"))) != 1 {
+		refuse("The sign-in expired; start again.", nil)
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		refuse("The identity provider refused the sign-in.", fmt.Errorf("provider error %q: %s", e, q.Get("error_description")))
+		return
+	}
+	p, err := c.sso.discover(ctx)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	conf := c.sso.oauth(p)
+	tok, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(parts[2]))
+	if err != nil {
+		refuse("The identity provider refused the sign-in.", err)
+		return
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := p.Verifier(&oidc.Config{ClientID: c.sso.cfg.ClientID}).Verify(ctx, raw)
+	if err != nil || subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(parts[1])) != 1 {
+		refuse("The identity provider's answer could not be checked.", err)
+		return
+	}
+	var who claims
+	if err := idt.Claims(&who); err != nil {
+		refuse("The identity provider's answer could not be read.", err)
+		return
+	}
+	info, err := p.UserInfo(ctx, conf.TokenSource(ctx, tok))
+	if err != nil {
+		refuse("The identity provider's answer could not be read.", err)
+		return
+	}
+	var extra map[string]any
+	if err := info.Claims(&extra); err != nil {
+		refuse("The identity provider's answer could not be read.", err)
+		return
+	}
+	_ = info.Claims(&who) // the userinfo's names and email, where it has them
+	as := accessctl.Assertion{Subject: idt.Subject, Email: who.Email, FirstName: who.GivenName, LastName: who.FamilyName,
+		Groups: stringList(extra[c.sso.cfg.GroupsClaim])}
+	res, err := c.cfg.Ops.ProvisionSSO(ctx, c.cfg.Tenant, as)
+	switch {
+	case errors.Is(err, backoffice.ErrForbidden), errors.Is(err, backoffice.ErrFailedPrecondition):
+		refuse("Your identity provider's groups give you no role here.", err)
+		return
+	case err != nil:
+		c.fail(w, r, err)
+		return
+	}
+	setCookie(w, r, sessionCookie, string(res.Session), int(res.ExpiresAt.Sub(c.cfg.Now()).Seconds()))
+	http.Redirect(w, r, "/users", http.StatusSeeOther)
+}
+
+// stringList reads a claim that is a list of strings, or one string.
+func stringList(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, s := range v {
+			if s, ok := s.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
