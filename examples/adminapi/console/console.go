@@ -223,21 +223,36 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 // fail shows an error page with the status of the error's kind; the
 // library's messages are written for operators, so they are shown.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusInternalServerError
-	msg := "Something went wrong; try again."
+	status, msg, ok := kindOf(err)
 	switch {
+	case ok:
 	case errors.Is(err, backoffice.ErrNotFound):
 		status, msg = http.StatusNotFound, "Not found."
-	case errors.Is(err, backoffice.ErrForbidden):
-		status, msg = http.StatusForbidden, "You may not do this."
-	case errors.Is(err, backoffice.ErrConflict), errors.Is(err, backoffice.ErrFailedPrecondition):
-		status, msg = http.StatusConflict, err.Error()
-	case errors.Is(err, backoffice.ErrInvalid):
-		status, msg = http.StatusUnprocessableEntity, err.Error()
 	case errors.Is(err, backoffice.ErrUnavailable):
 		status, msg = http.StatusServiceUnavailable, "The service is unavailable; try again shortly."
 	default:
+		status, msg = http.StatusInternalServerError, "Something went wrong; try again."
 		c.cfg.Log.ErrorContext(r.Context(), "console", "path", r.URL.Path, "err", err)
 	}
 	c.render(w, r, status, "error", "Error", nil, msg)
+}
+
+// kindOf gives the status and the message of a refusal the operator can
+// act on (the library's messages are written for operators), and whether
+// err is one.
+func kindOf(err error) (int, string, bool) {
+	var e *backoffice.Error
+	msg := err.Error()
+	if errors.As(err, &e) {
+		msg = e.Msg
+	}
+	switch {
+	case errors.Is(err, backoffice.ErrForbidden):
+		return http.StatusForbidden, "You may not do this: " + msg, true
+	case errors.Is(err, backoffice.ErrConflict), errors.Is(err, backoffice.ErrFailedPrecondition):
+		return http.StatusConflict, msg, true
+	case errors.Is(err, backoffice.ErrInvalid):
+		return http.StatusUnprocessableEntity, msg, true
+	}
+	return 0, "", false
 }

@@ -294,3 +294,23 @@ func TestDeactivatedOperatorIsLoggedOut(t *testing.T) {
 	resp, _ := e.get(t, c, "/users")
 	assert.Equal(t, "/login", resp.Request.URL.Path)
 }
+
+// A device command the service refuses shows the devices tab again, with
+// the reason next to the field and what was typed kept; a stale page's
+// command says the device changed.
+func TestRefusedCommandKeepsTheForm(t *testing.T) {
+	e := newEnv(t)
+	c := e.browser(t)
+	e.login(t, c, "manager")
+	long := strings.Repeat("x", 501)
+	resp, body := e.post(t, c, "/devices/"+string(e.device.ID)+"/lock", url.Values{"version": {fmt.Sprint(e.device.Version)},
+		"reason": {string(scadevice.ReasonCompromised)}, "message": {long}})
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Contains(t, body, `value="`+long+`"`)
+	assert.Contains(t, body, `id="error-message"`)
+	assert.Regexp(t, `value="compromised" selected`, body)
+	resp, body = e.post(t, c, "/devices/"+string(e.device.ID)+"/lock", url.Values{"version": {"99"}, "reason": {"other"}})
+	assert.Equal(t, http.StatusConflict, resp.StatusCode)
+	assert.Contains(t, body, "changed since you read it")
+	assert.Contains(t, body, `class="lock"`, "the board, with the device as it is")
+}

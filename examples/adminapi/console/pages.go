@@ -209,7 +209,7 @@ func parseDay(s string, fields map[string]string, name string) time.Time {
 }
 
 // profileData is the profile board: the user, the tab shown and what it
-// lists.
+// lists, and after a refused form what was typed and why.
 type profileData struct {
 	User     *enduser.EndUser
 	Tab      string
@@ -218,6 +218,18 @@ type profileData struct {
 	Devices  []deviceView
 	History  []backoffice.AuditEntry
 	Reasons  []scadevice.LockReason
+	Next     template.URL // the tab's next page, empty on the last
+	Form     boardForm
+}
+
+// boardForm is what a refused form on the board had typed, and the reason
+// of each refused field.
+type boardForm struct {
+	Device  string // the device whose command was refused
+	Reason  string
+	Message string
+	Values  map[string]string
+	Fields  map[string]string
 }
 
 type deviceView struct {
@@ -228,21 +240,40 @@ type deviceView struct {
 var tabs = []string{"profile", "kyc", "tax", "children", "devices", "history"}
 
 func (c *Console) profilePage(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	u, err := c.cfg.Users.Get(ctx, enduser.ID(r.PathValue("id")))
+	u, err := c.cfg.Users.Get(r.Context(), enduser.ID(r.PathValue("id")))
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	d := profileData{User: u, Tab: r.URL.Query().Get("tab"), Tabs: tabs, Reasons: scadevice.LockReasons()}
+	c.board(w, r, u, r.URL.Query().Get("tab"), http.StatusOK, "", boardForm{})
+}
+
+// board draws a user's profile board at a tab: with a message and what
+// was typed after a refused form.
+func (c *Console) board(w http.ResponseWriter, r *http.Request, u *enduser.EndUser, tab string, status int, msg string, form boardForm) {
+	ctx := r.Context()
+	if form.Values == nil {
+		form.Values = map[string]string{}
+	}
+	if form.Fields == nil {
+		form.Fields = map[string]string{}
+	}
+	d := profileData{User: u, Tab: tab, Tabs: tabs, Reasons: scadevice.LockReasons(), Form: form}
+	pr := backoffice.PageRequest{Limit: pageSize, Cursor: r.URL.Query().Get("cursor")}
+	next := func(cursor string) {
+		if cursor != "" {
+			d.Next = template.URL("/users/" + url.PathEscape(string(u.ID)) + "?" + url.Values{"tab": {tab}, "cursor": {cursor}}.Encode())
+		}
+	}
 	switch d.Tab {
 	case "children":
-		page, err := c.cfg.Users.Children(ctx, u.ID, backoffice.PageRequest{Limit: pageSize})
+		page, err := c.cfg.Users.Children(ctx, u.ID, pr)
 		if err != nil {
 			c.fail(w, r, err)
 			return
 		}
 		d.Children = page.Items
+		next(page.Next)
 	case "devices":
 		devices, err := c.cfg.Devices.Devices(ctx, u.ID)
 		if err != nil {
@@ -258,17 +289,40 @@ func (c *Console) profilePage(w http.ResponseWriter, r *http.Request) {
 			d.Devices = append(d.Devices, v)
 		}
 	case "history":
-		page, err := c.cfg.Ops.AuditLog(ctx, enduser.TargetEndUser, string(u.ID), backoffice.PageRequest{Limit: pageSize})
+		page, err := c.cfg.Ops.AuditLog(ctx, enduser.TargetEndUser, string(u.ID), pr)
 		if err != nil && !errors.Is(err, backoffice.ErrForbidden) {
 			c.fail(w, r, err)
 			return
 		}
 		d.History = page.Items
+		next(page.Next)
 	case "profile", "kyc", "tax":
 	default:
 		d.Tab = "profile"
 	}
-	c.render(w, r, http.StatusOK, "profile", u.DisplayName(), d, "")
+	c.render(w, r, status, "profile", u.DisplayName(), d, msg)
+}
+
+// refused shows the board again after a form the service refused for a
+// reason the operator can act on; it reports whether it did.
+func (c *Console) refused(w http.ResponseWriter, r *http.Request, id enduser.ID, tab string, err error, form boardForm) bool {
+	status, msg, ok := kindOf(err)
+	if !ok {
+		return false
+	}
+	u, gerr := c.cfg.Users.Get(r.Context(), id)
+	if gerr != nil {
+		return false
+	}
+	form.Fields = map[string]string{}
+	var e *backoffice.Error
+	if errors.As(err, &e) {
+		for _, v := range e.Fields {
+			form.Fields[v.Field] = v.Reason
+		}
+	}
+	c.board(w, r, u, tab, status, msg, form)
+	return true
 }
 
 // deviceCommand runs a device command from the devices tab, then shows
@@ -298,6 +352,10 @@ func (c *Console) deviceCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		if dv, derr := c.cfg.Devices.Device(ctx, id); derr == nil && c.refused(w, r, dv.User, "devices", err,
+			boardForm{Device: string(id), Reason: r.PostFormValue("reason"), Message: r.PostFormValue("message")}) {
+			return
+		}
 		c.fail(w, r, err)
 		return
 	}
