@@ -147,7 +147,7 @@ func TestHeadersOnEveryPage(t *testing.T) {
 		check(p, resp)
 	}
 	e.login(t, c, "chief")
-	for _, p := range []string{"/", "/users", "/users?status=validated", "/users?name=ada", "/users?from=bad",
+	for _, p := range []string{"/", "/users", "/users/new", "/users?status=validated", "/users?name=ada", "/users?from=bad",
 		"/users/" + string(e.ada.ID), "/users/none"} {
 		resp, _ := e.get(t, c, p)
 		check(p, resp)
@@ -239,6 +239,16 @@ func TestReadOnlySeesNoCommands(t *testing.T) {
 		assert.NotContains(t, body, button)
 	}
 	resp, _ := e.post(t, c, "/devices/"+string(e.device.ID)+"/lock", url.Values{"version": {fmt.Sprint(e.device.Version)}, "reason": {"lost_or_stolen"}})
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	for _, tab := range []string{"profile", "kyc", "tax"} {
+		_, body = e.get(t, c, "/users/"+string(e.ada.ID)+"?tab="+tab)
+		for _, form := range []string{"save-profile", "action-", "add-tax", "record-kyc", `class="danger"`} {
+			assert.NotContains(t, body, form, tab)
+		}
+	}
+	_, body = e.get(t, c, "/users")
+	assert.NotContains(t, body, `id="new-user"`)
+	resp, _ = e.post(t, c, "/users/"+string(e.ada.ID)+"/profile", url.Values{"version": {"1"}, "first_name": {"Hacked"}})
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 }
 

@@ -37,6 +37,15 @@ var funcs = template.FuncMap{
 	"field": func(name, label, value string, errs map[string]string) map[string]string {
 		return map[string]string{"Name": name, "Label": label, "Value": value, "Error": errs[name]}
 	},
+	// dict builds a map of pairs, for a template's argument.
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[fmt.Sprint(kv[i])] = kv[i+1]
+		}
+		return m
+	},
+	"values": valuesOf,
 	// action is a button of an operator's board.
 	"action": func(o *accessctl.Operator, name, label, class string) map[string]any {
 		return map[string]any{"Operator": o, "Name": name, "Label": label, "Class": class}
