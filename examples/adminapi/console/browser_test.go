@@ -196,6 +196,16 @@ func TestInTheBrowser(t *testing.T) {
 	body := text(t, ctx, "body")
 	assert.Contains(t, strings.ToLower(body), "cross-origin")
 
+	// The Dashboard Users screens, for the pictures.
+	for _, page := range []struct{ path, wait, name string }{
+		{"/operators", "#operators", "dashboard-users"},
+		{"/operators/" + string(e.ops["reader"].ID), "#save-roles", "operator"},
+		{"/roles", "#matrix", "roles"},
+	} {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+page.path), chromedp.WaitVisible(chromedp.CSS(page.wait))))
+		shot(page.name)
+	}
+
 	// The manager is deactivated while its browser is open: its next
 	// click lands on the login page.
 	o, err := e.k.Ops.Operator(e.k.System(), e.ops["manager"].ID)

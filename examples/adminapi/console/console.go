@@ -156,11 +156,18 @@ func headers(next http.Handler) http.Handler {
 	})
 }
 
-// setCookie sets an HttpOnly, SameSite=Lax cookie on the whole site,
-// Secure when the request came over TLS; maxAge < 0 deletes it.
+// setCookie sets an HttpOnly cookie on the whole site, Secure when the
+// request came over TLS; maxAge < 0 deletes it. The session cookie is
+// SameSite=Lax, so that the redirect back from the identity provider
+// (a navigation from another site) still carries it; the login step's
+// cookie is only ever sent by this site's own forms, so it is Strict.
 func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	mode := http.SameSiteLaxMode
+	if name == challengeCookie {
+		mode = http.SameSiteStrictMode
+	}
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		Secure: r.TLS != nil, SameSite: mode})
 }
 
 type actorKey struct{}
@@ -244,6 +251,9 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 // act on (the library's messages are written for operators), and whether
 // err is one.
 func kindOf(err error) (int, string, bool) {
+	if err == nil {
+		return 0, "", false
+	}
 	var e *backoffice.Error
 	msg := err.Error()
 	if errors.As(err, &e) {

@@ -192,6 +192,7 @@ func TestSessionCookie(t *testing.T) {
 	c.Jar = jar
 	resp, body := e.post(t, c, "/login", url.Values{"username": {"manager"}, "password": {string(pw)}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode, body)
+	assert.Regexp(t, `bo_login=[^;]+; Path=/; Max-Age=300; HttpOnly; SameSite=Strict`, resp.Header.Get("Set-Cookie"))
 	resp, _ = e.post(t, c, "/login/code", url.Values{"code": {e.k.Code(e.ops["manager"].ID)}})
 	set := strings.Join(resp.Header.Values("Set-Cookie"), "\n")
 	assert.Regexp(t, `bo_session=[^;]+; Path=/; Max-Age=\d+; HttpOnly; SameSite=Lax`, set)

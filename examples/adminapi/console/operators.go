@@ -141,11 +141,20 @@ type operatorData struct {
 	Held     map[string]bool
 	Sessions []*accessctl.Session
 	History  []backoffice.AuditEntry
+	Next     template.URL
+	Values   map[string]string // the identity form's fields
+	Fields   map[string]string // and why they were refused
 }
 
 func (c *Console) operatorPage(w http.ResponseWriter, r *http.Request) {
+	c.operatorBoard(w, r, accessctl.OperatorID(r.PathValue("id")), http.StatusOK, "", nil, nil)
+}
+
+// operatorBoard draws an operator's board; after a refused edit, with the
+// message, what was typed and the reason of each refused field.
+func (c *Console) operatorBoard(w http.ResponseWriter, r *http.Request, id accessctl.OperatorID, status int, msg string, typed map[string]string, refusal error) {
 	ctx := r.Context()
-	o, err := c.cfg.Ops.Operator(ctx, accessctl.OperatorID(r.PathValue("id")))
+	o, err := c.cfg.Ops.Operator(ctx, id)
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -155,7 +164,12 @@ func (c *Console) operatorPage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	d := operatorData{Operator: o, Tab: r.URL.Query().Get("tab"), Roles: roles, Held: map[string]bool{}}
+	d := operatorData{Operator: o, Tab: r.URL.Query().Get("tab"), Roles: roles, Held: map[string]bool{}, Fields: map[string]string{},
+		Values: map[string]string{"first_name": o.FirstName, "last_name": o.LastName, "email": o.Email}}
+	if typed != nil {
+		d.Values = typed
+		fieldErrors(refusal, d.Fields)
+	}
 	for _, rn := range o.Roles {
 		d.Held[string(rn)] = true
 	}
@@ -166,16 +180,19 @@ func (c *Console) operatorPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case "history":
-		page, err := c.cfg.Ops.History(ctx, o.ID, backoffice.PageRequest{Limit: pageSize})
+		page, err := c.cfg.Ops.History(ctx, o.ID, backoffice.PageRequest{Limit: pageSize, Cursor: r.URL.Query().Get("cursor")})
 		if err != nil && !errors.Is(err, backoffice.ErrForbidden) {
 			c.fail(w, r, err)
 			return
 		}
 		d.History = page.Items
+		if page.Next != "" {
+			d.Next = template.URL("/operators/" + url.PathEscape(string(o.ID)) + "?" + url.Values{"tab": {"history"}, "cursor": {page.Next}}.Encode())
+		}
 	default:
 		d.Tab = "profile"
 	}
-	c.render(w, r, http.StatusOK, "operator", o.FirstName+" "+o.LastName, d, "")
+	c.render(w, r, status, "operator", o.FirstName+" "+o.LastName, d, msg)
 }
 
 // operatorAction runs one of the board's buttons; each needs the version
@@ -207,6 +224,16 @@ func (c *Console) operatorAction(w http.ResponseWriter, r *http.Request) {
 		err = c.cfg.Ops.ResendInvitation(ctx, id)
 	case "revoke_sessions":
 		err, tab = c.cfg.Ops.RevokeSessions(ctx, id), "?tab=sessions"
+	case "identity":
+		first, last := strings.TrimSpace(r.PostFormValue("first_name")), strings.TrimSpace(r.PostFormValue("last_name"))
+		email := strings.TrimSpace(r.PostFormValue("email"))
+		_, err = c.cfg.Ops.UpdateOperator(ctx, id, accessctl.OperatorUpdate{Version: version, FirstName: &first, LastName: &last, Email: &email})
+		if err != nil {
+			if status, msg, ok := kindOf(err); ok {
+				c.operatorBoard(w, r, id, status, msg, map[string]string{"first_name": first, "last_name": last, "email": email}, err)
+				return
+			}
+		}
 	case "roles":
 		roles := make([]accessctl.RoleName, 0, len(r.PostForm["roles"]))
 		for _, rn := range r.PostForm["roles"] {

@@ -166,3 +166,23 @@ func TestSettings(t *testing.T) {
 	assert.Equal(t, "Acme Bank", tn.Name)
 	assert.Equal(t, []accessctl.RoleName{accessctl.RoleReadOnly}, tn.SSO.GroupRoles["support"])
 }
+
+// An operator's identity edited from its board; a refusal keeps what was
+// typed, with the reason next to the field.
+func TestEditOperator(t *testing.T) {
+	e := newEnv(t)
+	c := e.browser(t)
+	e.login(t, c, "chief")
+	reader := "/operators/" + string(e.ops["reader"].ID)
+	_, body := e.get(t, c, reader)
+	resp, body := e.post(t, c, reader+"/identity", url.Values{"version": {version(t, body)}, "first_name": {"Rea"}, "last_name": {"Der"},
+		"email": {"broken"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Contains(t, body, `value="broken" aria-invalid="true"`)
+	assert.Contains(t, body, `value="Rea"`)
+	resp, body = e.post(t, c, reader+"/identity", url.Values{"version": {version(t, body)}, "first_name": {"Rea"}, "last_name": {"Der"},
+		"email": {"rea.der@acme.test"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Contains(t, body, "<h1>Rea Der")
+	assert.Contains(t, body, "rea.der@acme.test")
+}

@@ -154,8 +154,9 @@ func TestSSO(t *testing.T) {
 func TestSSOInTheBrowser(t *testing.T) {
 	e := newSSOEnv(t)
 	ctx := newBrowser(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/login"), chromedp.WaitVisible(chromedp.ID("sso"))))
+	shots{t: t, ctx: ctx}.take("sso-login")
 	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(e.srv.URL+"/login"),
 		through(chromedp.ID("sso")),
 		chromedp.WaitVisible(chromedp.ID("username")),
 		chromedp.SendKeys(chromedp.ID("username"), "grace"),
