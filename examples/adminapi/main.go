@@ -266,7 +266,8 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	}()
 	closers = append(closers, func() { stopDispatcher(); <-dispatched })
 	a.register()
-	cc := console.Config{Ops: a.ops, Users: a.users, Devices: a.devices, Tenant: a.tenant, Log: log}
+	cc := console.Config{Ops: a.ops, Users: a.users, Devices: a.devices, Tenant: a.tenant, Log: log,
+		SecureCookies: strings.HasPrefix(c.publicURL, "https://")}
 	if c.oidcIssuer != "" {
 		public := strings.TrimSuffix(c.publicURL, "/")
 		if public == "" {

@@ -206,14 +206,20 @@ func TestInTheBrowser(t *testing.T) {
 		shot(page.name)
 	}
 
-	// The manager is deactivated while its browser is open: its next
-	// click lands on the login page.
-	o, err := e.k.Ops.Operator(e.k.System(), e.ops["manager"].ID)
-	require.NoError(t, err)
-	_, err = e.k.Ops.DeactivateOperator(e.k.System(), o.ID, o.Version)
-	require.NoError(t, err)
+	// An Administrator, in a browser of its own, deactivates the manager
+	// while the manager's browser is open: the manager's next click lands
+	// on the login page.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/users"), chromedp.WaitVisible(chromedp.ID("users"))))
+	chief := newBrowser(t)
+	e.browserLogin(t, chief, "chief", nil)
+	require.NoError(t, chromedp.Do(chief,
+		chromedp.Navigate(e.srv.URL+"/operators/"+string(e.ops["manager"].ID)),
+		through(chromedp.ID("action-deactivate")),
+		chromedp.WaitVisible(chromedp.ID("action-reactivate")),
+	))
+	assert.Equal(t, "deactivated", text(t, chief, "#operator-status"))
 	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(e.srv.URL+"/users/"+string(e.ada.ID)),
+		through(chromedp.CSS(`#users a`)),
 		chromedp.WaitVisible(chromedp.ID("username")),
 	))
 

@@ -49,6 +49,10 @@ type Config struct {
 	// SSO, when set, offers "Sign in with SSO" to a tenant switched to
 	// single sign-on.
 	SSO *SSO
+	// SecureCookies marks the cookies Secure on every request, for a
+	// console behind a proxy that ends TLS; without it they are Secure
+	// when the request itself came over TLS.
+	SecureCookies bool
 }
 
 // Console serves the pages. Mount it at the root of a server.
@@ -161,14 +165,17 @@ func headers(next http.Handler) http.Handler {
 // SameSite=Lax, so that the redirect back from the identity provider
 // (a navigation from another site) still carries it; the login step's
 // cookie is only ever sent by this site's own forms, so it is Strict.
-func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
 	mode := http.SameSiteLaxMode
 	if name == challengeCookie {
 		mode = http.SameSiteStrictMode
 	}
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: mode})
+		Secure: c.secure(r), SameSite: mode})
 }
+
+// secure reports whether cookies set in answer to r are Secure.
+func (c *Console) secure(r *http.Request) bool { return c.cfg.SecureCookies || r.TLS != nil }
 
 type actorKey struct{}
 
@@ -189,7 +196,7 @@ func (c *Console) authed(h http.HandlerFunc) http.Handler {
 				c.fail(w, r, err)
 				return
 			}
-			setCookie(w, r, sessionCookie, "", -1)
+			c.setCookie(w, r, sessionCookie, "", -1)
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}

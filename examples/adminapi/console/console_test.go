@@ -196,6 +196,17 @@ func TestSessionCookie(t *testing.T) {
 	resp, _ = e.post(t, c, "/login/code", url.Values{"code": {e.k.Code(e.ops["manager"].ID)}})
 	set := strings.Join(resp.Header.Values("Set-Cookie"), "\n")
 	assert.Regexp(t, `bo_session=[^;]+; Path=/; Max-Age=\d+; HttpOnly; SameSite=Lax`, set)
+
+	// Behind a proxy that ends TLS, the cookies are Secure all the same.
+	secure, err := console.New(console.Config{Ops: e.k.Ops, Users: e.k.Users, Devices: e.k.Devices, Tenant: e.k.Tenant, Now: e.k.Clock.Now,
+		SecureCookies: true})
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"username": {"manager"}, "password": {string(pw)}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	secure.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
+	assert.Regexp(t, `bo_login=[^;]+; .*; HttpOnly; Secure; SameSite=Strict`, rec.Header().Get("Set-Cookie"))
 }
 
 // A form posted from another origin is refused before it does anything.

@@ -78,7 +78,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 			"Wrong username or password, or this account cannot log in now.")
 		return
 	}
-	setCookie(w, r, challengeCookie, string(res.Challenge), 300)
+	c.setCookie(w, r, challengeCookie, string(res.Challenge), 300)
 	if res.Enrolment == nil {
 		http.Redirect(w, r, "/login/code", http.StatusSeeOther)
 		return
@@ -112,12 +112,12 @@ func (c *Console) code(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := c.cfg.Ops.CompleteLogin(r.Context(), backoffice.Secret(ck.Value), strings.TrimSpace(r.PostFormValue("code")))
 	if err != nil {
-		setCookie(w, r, challengeCookie, "", -1)
+		c.setCookie(w, r, challengeCookie, "", -1)
 		c.render(w, r, http.StatusUnauthorized, "login", "Log in", loginForm{}, "Wrong or expired code; log in again.")
 		return
 	}
-	setCookie(w, r, challengeCookie, "", -1)
-	setCookie(w, r, sessionCookie, string(res.Session), int(res.ExpiresAt.Sub(c.cfg.Now()).Seconds()))
+	c.setCookie(w, r, challengeCookie, "", -1)
+	c.setCookie(w, r, sessionCookie, string(res.Session), int(res.ExpiresAt.Sub(c.cfg.Now()).Seconds()))
 	http.Redirect(w, r, "/users", http.StatusSeeOther)
 }
 
@@ -127,7 +127,7 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 			c.cfg.Log.WarnContext(r.Context(), "console: logout", "err", err)
 		}
 	}
-	setCookie(w, r, sessionCookie, "", -1)
+	c.setCookie(w, r, sessionCookie, "", -1)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 

@@ -91,7 +91,7 @@ func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
 	}
 	state, nonce, verifier := random(), random(), oauth2.GenerateVerifier()
 	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: state + "." + nonce + "." + verifier, Path: "/sso/", MaxAge: 600,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, c.sso.oauth(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusSeeOther)
 }
 
@@ -114,7 +114,7 @@ func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusUnauthorized, "login", "Log in", loginForm{SSO: c.ssoOn(ctx)}, msg)
 	}
 	ck, err := r.Cookie(ssoCookie)
-	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Path: "/sso/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Path: "/sso/", MaxAge: -1, HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
 	if err != nil || c.sso == nil {
 		refuse("The sign-in expired; start again.", nil)
 		return
@@ -173,7 +173,7 @@ func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	setCookie(w, r, sessionCookie, string(res.Session), int(res.ExpiresAt.Sub(c.cfg.Now()).Seconds()))
+	c.setCookie(w, r, sessionCookie, string(res.Session), int(res.ExpiresAt.Sub(c.cfg.Now()).Seconds()))
 	http.Redirect(w, r, "/users", http.StatusSeeOther)
 }
 

@@ -74,13 +74,15 @@ func newSSOEnv(t *testing.T) *ssoEnv {
 	users := people{
 		"sub-grace": {ID: "sub-grace", Username: "grace", Password: "idp-password", FirstName: "Grace", LastName: "Hopper",
 			Email: "grace@acme.test", EmailVerified: true, PreferredLanguage: language.English},
+		"sub-ada": {ID: "sub-ada", Username: "ada", Password: "idp-password", FirstName: "Ada", LastName: "Lovelace",
+			Email: "ada@acme.test", EmailVerified: true, PreferredLanguage: language.English},
 		"sub-alan": {ID: "sub-alan", Username: "alan", Password: "idp-password", FirstName: "Alan", LastName: "Turing",
 			Email: "alan@acme.test", EmailVerified: true, PreferredLanguage: language.English},
 	}
 	st := storage.NewStorageWithClients(users, map[string]*storage.Client{
 		"console": storage.WebClient("console", "console-secret", consoleSrv.URL+"/sso/callback"),
 	})
-	idpH = exampleop.SetupServer(idp.URL, provider{Storage: st, groups: map[string][]string{"sub-grace": {"support"}, "sub-alan": {"visitors"}}}, nil, false)
+	idpH = exampleop.SetupServer(idp.URL, provider{Storage: st, groups: map[string][]string{"sub-grace": {"support"}, "sub-ada": {"it-admins"}, "sub-alan": {"visitors"}}}, nil, false)
 
 	k := memorytest.New(nil)
 	c, err := console.New(console.Config{Ops: k.Ops, Users: k.Users, Devices: k.Devices, Tenant: k.Tenant, Now: k.Clock.Now,
@@ -90,7 +92,8 @@ func newSSOEnv(t *testing.T) *ssoEnv {
 	tn, err := k.Ops.Tenant(k.System())
 	require.NoError(t, err)
 	_, err = k.Ops.ConfigureTenant(k.System(), accessctl.TenantSettings{Version: tn.Version,
-		SSO: &accessctl.SSOConfig{Enabled: true, GroupRoles: map[string][]accessctl.RoleName{"support": {accessctl.RoleReadOnly}}}})
+		SSO: &accessctl.SSOConfig{Enabled: true, GroupRoles: map[string][]accessctl.RoleName{"support": {accessctl.RoleReadOnly},
+			"it-admins": {accessctl.RoleAdministrator}}}})
 	require.NoError(t, err)
 	return &ssoEnv{env: &env{k: k, srv: consoleSrv, ops: map[string]*accessctl.Operator{}}, idp: idp}
 }
@@ -134,6 +137,23 @@ func TestSSO(t *testing.T) {
 	require.NotNil(t, grace, "provisioned from the provider")
 	assert.Equal(t, []accessctl.RoleName{accessctl.RoleReadOnly}, grace.Roles, "the role its group maps to")
 	assert.Equal(t, "grace@acme.test", grace.Email)
+
+	// An Administrator from the provider may not invite or rename
+	// operators here: the provider is where they are made.
+	admin := e.browser(t)
+	resp, body = e.signIn(t, admin, "ada")
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	resp, body = e.post(t, admin, "/operators", url.Values{"username": {"local"}, "email": {"local@acme.test"}, "first_name": {"L"},
+		"last_name": {"O"}, "roles": {"read_only"}})
+	assert.Equal(t, http.StatusConflict, resp.StatusCode)
+	assert.Contains(t, body, "uses SSO")
+	_, body = e.get(t, admin, "/operators/"+string(grace.ID))
+	resp, body = e.post(t, admin, "/operators/"+string(grace.ID)+"/identity", url.Values{"version": {version(t, body)},
+		"first_name": {"Renamed"}, "last_name": {"Hopper"}, "email": {"grace@acme.test"}})
+	assert.NotEqual(t, http.StatusOK, resp.StatusCode, body)
+	g, err := e.k.Ops.Operator(e.k.System(), grace.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "Grace", g.FirstName, "unchanged")
 
 	resp, body = e.signIn(t, e.browser(t), "alan")
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
