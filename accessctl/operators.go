@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/internal/check"
@@ -408,6 +409,42 @@ func (s *Service) ResendInvitation(ctx context.Context, id OperatorID) error {
 	}
 	s.sent(ctx, notice)
 	return nil
+}
+
+// Link is a link an operator was sent and has not followed yet: an
+// invitation (or the verification link that replaced it) or a password
+// reset. The link itself is never given out again.
+type Link struct {
+	Purpose   TokenPurpose `json:"purpose"`
+	SentAt    time.Time    `json:"sent_at"`
+	ExpiresAt time.Time    `json:"expires_at"`
+}
+
+// Links lists the links outstanding for an operator, by purpose, with when
+// each was sent and when it expires: what a manager checks before sending
+// one again. Needs operator.read.
+func (s *Service) Links(ctx context.Context, id OperatorID) ([]Link, error) {
+	a, err := Require(ctx, PermOperatorRead)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Operator(ctx, a.tenant, id); err != nil {
+		return nil, err
+	}
+	toks, err := s.tokens.OperatorTokens(ctx, a.tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	var out []Link
+	for _, t := range toks {
+		if t.Purpose == PurposeMFAChallenge || !now.Before(t.ExpiresAt) {
+			continue
+		}
+		out = append(out, Link{Purpose: t.Purpose, SentAt: t.CreatedAt, ExpiresAt: t.ExpiresAt})
+	}
+	slices.SortFunc(out, func(x, y Link) int { return strings.Compare(string(x.Purpose), string(y.Purpose)) })
+	return out, nil
 }
 
 // loadTarget loads an operator of the actor's tenant, the tenant and its

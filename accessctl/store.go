@@ -209,6 +209,10 @@ type TokenStore interface {
 	ConsumeToken(ctx context.Context, purpose TokenPurpose, tenant backoffice.TenantID, digest string) (*Token, error)
 	// DeleteOperatorTokens voids every token of the operator.
 	DeleteOperatorTokens(ctx context.Context, tenant backoffice.TenantID, op OperatorID) error
+	// OperatorTokens returns the operator's tokens not yet used or voided,
+	// at most one per purpose, in any order; expired ones may be among
+	// them (the service's clock decides).
+	OperatorTokens(ctx context.Context, tenant backoffice.TenantID, op OperatorID) ([]*Token, error)
 }
 
 // AttemptLimit is the rule a store applies when it reserves a login

@@ -583,6 +583,23 @@ func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant backoffice.Tena
 	return nil
 }
 
+// OperatorTokens implements accessctl.TokenStore.
+func (s *Store) OperatorTokens(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) ([]*accessctl.Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.tokMu.Lock()
+	defer s.tokMu.Unlock()
+	var out []*accessctl.Token
+	for _, t := range s.tokens {
+		if t.Tenant == tenant && t.Operator == op {
+			c := *t
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
 // ReserveAttempt implements accessctl.AttemptStore.
 func (s *Store) ReserveAttempt(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time, l accessctl.AttemptLimit) (bool, error) {
 	if err := ctx.Err(); err != nil {

@@ -623,6 +623,7 @@ var (
 	qToken         = `SELECT ` + tokenCols + ` FROM backoffice_tokens WHERE tenant_id = $1 AND id = $2 AND purpose = $3`
 	qConsumeToken  = `DELETE FROM backoffice_tokens WHERE tenant_id = $1 AND id = $2 AND purpose = $3 RETURNING ` + tokenCols
 	qDeleteOpToken = `DELETE FROM backoffice_tokens WHERE tenant_id = $1 AND operator_id = $2`
+	qOpTokens      = `SELECT ` + tokenCols + ` FROM backoffice_tokens WHERE tenant_id = $1 AND operator_id = $2`
 )
 
 // IssueToken implements accessctl.TokenStore.
@@ -653,6 +654,19 @@ func (s *Store) ConsumeToken(ctx context.Context, purpose accessctl.TokenPurpose
 func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
 	_, err := s.exec(ctx, nil, qDeleteOpToken, string(tenant), string(op))
 	return mapErr("postgres: delete tokens", err)
+}
+
+// OperatorTokens implements accessctl.TokenStore.
+func (s *Store) OperatorTokens(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) ([]*accessctl.Token, error) {
+	var rows []tokenRow
+	if err := s.sel(ctx, &rows, qOpTokens, string(tenant), string(op)); err != nil {
+		return nil, mapErr("postgres: operator tokens", err)
+	}
+	out := make([]*accessctl.Token, len(rows))
+	for i, r := range rows {
+		out[i] = r.token()
+	}
+	return out, nil
 }
 
 // Attempts.

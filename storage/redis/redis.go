@@ -357,6 +357,49 @@ func (s *Store) IssueToken(ctx context.Context, t *accessctl.Token) error {
 	return mapErr("redis: issue token", err)
 }
 
+// OperatorTokens implements accessctl.TokenStore: an MGET of the
+// operator's live pointers, one per purpose, then an MGET of the tokens
+// they name; both in the tenant's slot.
+func (s *Store) OperatorTokens(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) ([]*accessctl.Token, error) {
+	const opName = "redis: operator tokens"
+	purposes := []accessctl.TokenPurpose{accessctl.PurposeInvitation, accessctl.PurposePasswordReset, accessctl.PurposeMFAChallenge}
+	keys := make([]string, len(purposes))
+	for i, p := range purposes {
+		keys[i] = s.liveTokenKey(tenant, op, p)
+	}
+	digests, err := s.c.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, mapErr(opName, err)
+	}
+	var ids, tokenKeys []string
+	for _, d := range digests {
+		if d, ok := d.(string); ok {
+			ids = append(ids, d)
+			tokenKeys = append(tokenKeys, s.tokenPrefix(tenant)+d)
+		}
+	}
+	if len(tokenKeys) == 0 {
+		return nil, nil
+	}
+	vals, err := s.c.MGet(ctx, tokenKeys...).Result()
+	if err != nil {
+		return nil, mapErr(opName, err)
+	}
+	var out []*accessctl.Token
+	for i, v := range vals {
+		v, ok := v.(string)
+		if !ok {
+			continue // used or expired between the two reads
+		}
+		tok, err := decodeToken(ids[i], tenant, v)
+		if err != nil {
+			return nil, &internalError{op: opName, cause: err}
+		}
+		out = append(out, tok)
+	}
+	return out, nil
+}
+
 // Token implements accessctl.TokenStore: one GET.
 func (s *Store) Token(ctx context.Context, purpose accessctl.TokenPurpose, tenant backoffice.TenantID, digest string) (*accessctl.Token, error) {
 	const op = "redis: token"

@@ -607,6 +607,41 @@ func testTokens(t *testing.T, newStores func(*testing.T) Stores) {
 		_, err = f.Tokens.Token(ctx(), accessctl.PurposeInvitation, "t1", "c")
 		require.NoError(t, err)
 	})
+	t.Run("OperatorTokens", func(t *testing.T) {
+		// The live tokens of one operator, one per purpose, as the
+		// service's Links shows them; never another operator's or
+		// tenant's, never one used or voided.
+		t.Parallel()
+		f := newFixture(t, newStores)
+		purposes := func(op accessctl.OperatorID) map[accessctl.TokenPurpose]string {
+			t.Helper()
+			toks, err := f.Tokens.OperatorTokens(ctx(), "t1", op)
+			require.NoError(t, err)
+			out := map[accessctl.TokenPurpose]string{}
+			for _, tk := range toks {
+				assert.Equal(t, op, tk.Operator)
+				assert.False(t, tk.CreatedAt.IsZero())
+				assert.True(t, tk.ExpiresAt.After(tk.CreatedAt))
+				out[tk.Purpose] = tk.ID
+			}
+			return out
+		}
+		assert.Empty(t, purposes("op1"))
+		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("a", accessctl.PurposeInvitation, "op1")))
+		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("b", accessctl.PurposeInvitation, "op1")))
+		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("r", accessctl.PurposePasswordReset, "op1")))
+		require.NoError(t, f.Tokens.IssueToken(ctx(), tok("o", accessctl.PurposeInvitation, "op2")))
+		assert.Equal(t, map[accessctl.TokenPurpose]string{accessctl.PurposeInvitation: "b", accessctl.PurposePasswordReset: "r"}, purposes("op1"))
+		_, err := f.Tokens.ConsumeToken(ctx(), accessctl.PurposePasswordReset, "t1", "r")
+		require.NoError(t, err)
+		assert.Equal(t, map[accessctl.TokenPurpose]string{accessctl.PurposeInvitation: "b"}, purposes("op1"))
+		other, err := f.Tokens.OperatorTokens(ctx(), "t2", "op1")
+		require.NoError(t, err)
+		assert.Empty(t, other, "another tenant's operator of the same id has none")
+		require.NoError(t, f.Tokens.DeleteOperatorTokens(ctx(), "t1", "op1"))
+		assert.Empty(t, purposes("op1"))
+		assert.Equal(t, map[accessctl.TokenPurpose]string{accessctl.PurposeInvitation: "o"}, purposes("op2"))
+	})
 }
 
 // limit is the attempt rule of the attempt tests.

@@ -142,6 +142,7 @@ type operatorData struct {
 	Sessions []*accessctl.Session
 	History  []backoffice.AuditEntry
 	Next     template.URL
+	Links    []accessctl.Link  // links sent and not yet followed
 	Values   map[string]string // the identity form's fields
 	Fields   map[string]string // and why they were refused
 }
@@ -191,6 +192,10 @@ func (c *Console) operatorBoard(w http.ResponseWriter, r *http.Request, id acces
 		}
 	default:
 		d.Tab = "profile"
+		if d.Links, err = c.cfg.Ops.Links(ctx, o.ID); err != nil {
+			c.fail(w, r, err)
+			return
+		}
 	}
 	c.render(w, r, status, "operator", o.FirstName+" "+o.LastName, d, msg)
 }

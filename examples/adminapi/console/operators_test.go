@@ -55,6 +55,7 @@ func TestDashboardUsers(t *testing.T) {
 	assert.Regexp(t, `^/operators/[^/]+$`, resp.Request.URL.Path)
 	assert.Contains(t, body, ">invited<")
 	newbie := resp.Request.URL.Path
+	assert.Regexp(t, `id="links"><div>invitation sent 20\d\d-\d\d-\d\d \d\d:\d\d, expires `, body, "the invitation is outstanding")
 	_, ok := e.k.Outbox.LastOperatorNotice("newbie@acme.test", accessctl.NoticeInvitation)
 	assert.True(t, ok, "the invitation was sent")
 
