@@ -231,7 +231,7 @@ func requireTypedFaults(t *testing.T, outcomes []outcome) (failed, after int) {
 	return failed, after
 }
 
-// F1: PostgreSQL stopped in the middle of a write load, the fast way (it
+// PostgreSQL stopped in the middle of a write load, the fast way (it
 // ends every session, rolling back open transactions) and the crash way
 // (no checkpoint; recovery from the log at the next start). Every call
 // either committed with its audit entry and outbox message or returned a
@@ -294,7 +294,7 @@ func lockTable(t *testing.T, dsn, table string) (release func()) {
 	return release
 }
 
-// F3: a statement that runs past the timeout a host sets on its
+// A statement that runs past the timeout a host sets on its
 // connections or role (statement_timeout, lock_timeout) fails with
 // ErrUnavailable, without driver text, and changes nothing.
 func TestStatementTimeoutIsUnavailable(t *testing.T) {
@@ -335,7 +335,7 @@ func waitForLockWait(t *testing.T, db *sql.DB) {
 	}, 10*time.Second, 10*time.Millisecond)
 }
 
-// F2: a context cancelled in the middle of a transaction leaves nothing
+// A context cancelled in the middle of a transaction leaves nothing
 // behind. The invitation's operator and audit entry are written, then its
 // outbox message waits for a lock another connection holds; the caller
 // gives up. On both write paths: the system actor's (a transaction for

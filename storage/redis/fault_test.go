@@ -29,7 +29,7 @@ func impatient(t *testing.T, srv *testserver.Redis) *goredis.Client {
 	return c
 }
 
-// F4: Redis stopped, and crashed, in the middle of an attack on one
+// Redis stopped, and crashed, in the middle of an attack on one
 // operator's password, on a Redis that keeps its writes (CheckDurable
 // says so). While it is down, logins and session checks fail closed.
 // Once it is back, the run of failures stands: however the guesses fall

@@ -120,7 +120,7 @@ func (s *soakState) settle(what backoffice.Action, err error, allowed ...error) 
 	return false
 }
 
-// S1: the soak. 32 workers on two instances sharing one PostgreSQL and
+// The soak. 32 workers on two instances sharing one PostgreSQL and
 // one Redis run a mix of operator and end-user work in three tenants for
 // BACKOFFICE_SOAK (45 s by default, at most 2 minutes), while the host's
 // system actor shuffles each tenant's Administrators. Then: every change
