@@ -286,7 +286,7 @@ func pageJSON[T, U any](p backoffice.Page[T], f func(T) U) page[U] {
 func (a *api) site() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch p := r.URL.Path; {
-		case strings.HasPrefix(p, "/v1/"), p == "/healthz", p == "/readyz", p == "/openapi.json", a.console == nil:
+		case strings.HasPrefix(p, "/v1/"), p == "/healthz", p == "/readyz", p == "/openapi.json":
 			a.ServeHTTP(w, r)
 		default:
 			a.console.ServeHTTP(w, r)

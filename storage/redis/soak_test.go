@@ -70,7 +70,8 @@ func (s *soakState) count(m *sync.Map, key any) {
 	v.(*atomic.Int64).Add(1)
 }
 
-func (s *soakState) add(list map[backoffice.TenantID][]enduser.ID, tenant backoffice.TenantID, id enduser.ID) {
+// add records a new record's id under its tenant.
+func add[T any](s *soakState, list map[backoffice.TenantID][]T, tenant backoffice.TenantID, id T) {
 	s.mu.Lock()
 	list[tenant] = append(list[tenant], id)
 	s.mu.Unlock()
@@ -391,7 +392,7 @@ func soakStep(in *instance, st *soakState, r *rand.Rand, ctx context.Context, te
 			LastName: fmt.Sprintf("Soak%d", r.IntN(1e6)), Email: fmt.Sprintf("eve%d@example.test", r.Int64())})
 		if st.settle(backoffice.ActionEndUserCreate, err) {
 			seeUser(u)
-			st.add(st.users, tenant, u.ID)
+			add(st, st.users, tenant, u.ID)
 		}
 	case n < 30: // read one, then edit it
 		u, ok := readUser()
@@ -454,9 +455,7 @@ func soakStep(in *instance, st *soakState, r *rand.Rand, ctx context.Context, te
 			d, err := in.devices.Enrol(self, id, scadevice.Enrolment{Kind: scadevice.KindMobile, Tag: "phone", Info: "soak"})
 			if st.settle(backoffice.ActionDeviceEnrol, err, precondition) {
 				observe("device", string(d.ID), d.Tenant, d.Version)
-				st.mu.Lock()
-				st.devices[tenant] = append(st.devices[tenant], d.ID)
-				st.mu.Unlock()
+				add(st, st.devices, tenant, d.ID)
 				d, err = in.devices.SetPasscode(self, d.ID, d.Version)
 				if st.settle(backoffice.ActionDeviceSetPasscode, err, conflict, precondition) {
 					observe("device", string(d.ID), d.Tenant, d.Version)

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -64,13 +63,12 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request) {
 func (c *Console) userAction(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := enduser.ID(r.PathValue("id"))
-	var version int64
-	if _, err := fmt.Sscan(r.PostFormValue("version"), &version); err != nil {
-		c.fail(w, r, backoffice.NewError(backoffice.ErrInvalid, "console: end user", "the form lacks the user's version; reload the page"))
+	version, err := formVersion(r, "console: end user", "the user's")
+	if err != nil {
+		c.fail(w, r, err)
 		return
 	}
 	tab, form := "profile", boardForm{Values: formValues(r)}
-	var err error
 	switch r.PathValue("action") {
 	case "profile":
 		v := form.Values

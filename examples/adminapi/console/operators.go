@@ -2,7 +2,6 @@ package console
 
 import (
 	"errors"
-	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -205,12 +204,11 @@ func (c *Console) operatorBoard(w http.ResponseWriter, r *http.Request, id acces
 func (c *Console) operatorAction(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := accessctl.OperatorID(r.PathValue("id"))
-	var version int64
-	if _, err := fmt.Sscan(r.PostFormValue("version"), &version); err != nil {
-		c.fail(w, r, backoffice.NewError(backoffice.ErrInvalid, "console: operator", "the form lacks the operator's version; reload the page"))
+	version, err := formVersion(r, "console: operator", "the operator's")
+	if err != nil {
+		c.fail(w, r, err)
 		return
 	}
-	var err error
 	tab := ""
 	switch r.PathValue("action") {
 	case "deactivate":

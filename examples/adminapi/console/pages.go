@@ -197,6 +197,16 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "users", "All users", d, "")
 }
 
+// formVersion reads the version of the record the page showed, which
+// every change posts so that a stale page cannot undo a newer change.
+func formVersion(r *http.Request, op, whose string) (int64, error) {
+	var v int64
+	if _, err := fmt.Sscan(r.PostFormValue("version"), &v); err != nil {
+		return 0, backoffice.Errorf(backoffice.ErrInvalid, op, "the form lacks %s version; reload the page", whose)
+	}
+	return v, nil
+}
+
 // optional is a filter's value: nil when the form left it empty.
 func optional[T ~string](s string) *T {
 	if s == "" {
@@ -324,12 +334,7 @@ func (c *Console) refused(w http.ResponseWriter, r *http.Request, id enduser.ID,
 		return false
 	}
 	form.Fields = map[string]string{}
-	var e *backoffice.Error
-	if errors.As(err, &e) {
-		for _, v := range e.Fields {
-			form.Fields[v.Field] = v.Reason
-		}
-	}
+	fieldErrors(err, form.Fields)
 	c.board(w, r, u, tab, status, msg, form)
 	return true
 }
@@ -339,14 +344,13 @@ func (c *Console) refused(w http.ResponseWriter, r *http.Request, id enduser.ID,
 func (c *Console) deviceCommand(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := scadevice.ID(r.PathValue("id"))
-	var version int64
-	if _, err := fmt.Sscan(r.PostFormValue("version"), &version); err != nil {
-		c.fail(w, r, backoffice.NewError(backoffice.ErrInvalid, "console: device", "the form lacks the device's version; reload the page"))
+	version, err := formVersion(r, "console: device", "the device's")
+	if err != nil {
+		c.fail(w, r, err)
 		return
 	}
 	verified := r.PostFormValue("identity_verified") == "yes"
 	var d *scadevice.Device
-	var err error
 	switch scadevice.Command(r.PathValue("command")) {
 	case scadevice.CommandLock:
 		d, err = c.cfg.Devices.Lock(ctx, id, version, scadevice.LockReason(r.PostFormValue("reason")), r.PostFormValue("message"))
