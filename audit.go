@@ -39,6 +39,10 @@ type AuditEntry struct {
 	TargetID   string    `json:"target_id"`
 	At         time.Time `json:"at"`
 	Changes    []Change  `json:"changes"`
+	// Seq and Hash are the entry's place in its tenant's hash chain, set
+	// by the store that appends it (see ChainLink).
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
 	// Outbox holds the messages the change sends: the store writes them
 	// to its outbox in the same atomic write as the change and the entry.
 	// They are not part of the audit log.

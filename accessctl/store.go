@@ -121,6 +121,15 @@ type AuditStore interface {
 	// AuditEntries lists a tenant's entries for one target, newest (highest
 	// id) first.
 	AuditEntries(ctx context.Context, tenant backoffice.TenantID, q AuditQuery) ([]backoffice.AuditEntry, error)
+	// AuditChain returns up to limit of the tenant's chained entries with
+	// Seq greater than after, in sequence order, as stored: a store
+	// repairs nothing it reads. Every write that records an entry
+	// appends it to its tenant's chain (backoffice.ChainLink) atomically
+	// with the entry, so that concurrent writers never fork the chain.
+	AuditChain(ctx context.Context, tenant backoffice.TenantID, after int64, limit int) ([]backoffice.AuditEntry, error)
+	// AuditHead returns the end of the tenant's chain, the zero head when
+	// it has no entry.
+	AuditHead(ctx context.Context, tenant backoffice.TenantID) (backoffice.ChainHead, error)
 }
 
 // Session is an operator's login session. ID is the digest of the token

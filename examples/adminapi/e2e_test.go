@@ -273,6 +273,12 @@ func walkThrough(t *testing.T, s *server) {
 	assert.Contains(t, actions, "operator.unblock")
 	assert.Contains(t, actions, "operator.block")
 	assert.Equal(t, "operator.invite", actions[len(actions)-1])
+	assert.Positive(t, h.items()[0]["seq"], "H1: each entry carries its place in the chain")
+
+	// H2: the tenant's audit chain holds, for an Administrator to verify.
+	v := c.must(200, c.do("GET", "/v1/audit/verify", admin, nil))
+	assert.Nil(t, v.body["break"])
+	assert.Equal(t, v.body["head"].(map[string]any)["seq"], v.body["verified"])
 
 	// Bad input never gets a 5xx (the client fails the test on one).
 	c.must(400, c.do("POST", "/v1/endusers", grace, `{"type": "business",`))

@@ -34,6 +34,9 @@ func (a *api) registerTenant() {
 		return ok(a.ops.ConfigureTenant(r.Context(), accessctl.TenantSettings{Version: b.Version, Name: b.Name, SSO: b.SSO,
 			EndUserForgotPasswordOff: b.EndUserForgotPasswordOff}))
 	})))
+	a.handle("GET /v1/audit/verify", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		return ok(a.ops.VerifyAudit(r.Context()))
+	}))
 	a.handle("GET /v1/audit/{type}/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		p, err := pageOf(r)
 		if err != nil {

@@ -44,10 +44,13 @@ type entryView struct {
 	TargetID   string              `json:"target_id"`
 	At         time.Time           `json:"at"`
 	Changes    []backoffice.Change `json:"changes"`
+	Seq        int64               `json:"seq"`
+	Hash       string              `json:"hash"`
 }
 
 func entryJSON(e backoffice.AuditEntry) entryView {
-	return entryView{ID: e.ID, Actor: e.Actor, Action: string(e.Action), TargetType: e.TargetType, TargetID: e.TargetID, At: e.At, Changes: e.Changes}
+	return entryView{ID: e.ID, Actor: e.Actor, Action: string(e.Action), TargetType: e.TargetType, TargetID: e.TargetID, At: e.At, Changes: e.Changes,
+		Seq: e.Seq, Hash: e.Hash}
 }
 
 type loginView struct {

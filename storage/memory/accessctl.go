@@ -415,6 +415,41 @@ func (s *Store) AuditEntries(ctx context.Context, tenant backoffice.TenantID, q 
 	return out, nil
 }
 
+// AuditChain implements accessctl.AuditStore.
+func (s *Store) AuditChain(ctx context.Context, tenant backoffice.TenantID, after int64, limit int) ([]backoffice.AuditEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c := s.chains[tenant]
+	if c == nil || after >= int64(len(c.entries)) {
+		return nil, nil
+	}
+	list := c.entries[max(after, 0):]
+	if limit > 0 && len(list) > limit {
+		list = list[:limit]
+	}
+	out := make([]backoffice.AuditEntry, len(list))
+	for i, e := range list {
+		out[i] = e.Clone()
+	}
+	return out, nil
+}
+
+// AuditHead implements accessctl.AuditStore.
+func (s *Store) AuditHead(ctx context.Context, tenant backoffice.TenantID) (backoffice.ChainHead, error) {
+	if err := ctx.Err(); err != nil {
+		return backoffice.ChainHead{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if c := s.chains[tenant]; c != nil {
+		return c.head, nil
+	}
+	return backoffice.ChainHead{}, nil
+}
+
 // AppendAuditEntry implements accessctl.AuditStore.
 func (s *Store) AppendAuditEntry(ctx context.Context, e backoffice.AuditEntry) error {
 	if err := ctx.Err(); err != nil {

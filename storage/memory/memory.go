@@ -23,6 +23,7 @@ type Store struct {
 	operators map[backoffice.TenantID]*operatorTable
 	roles     map[backoffice.TenantID]map[accessctl.RoleName]*accessctl.Role
 	audit     map[auditKey][]backoffice.AuditEntry
+	chains    map[backoffice.TenantID]*chain
 	outbox    []*backoffice.Message // in the order written
 
 	endUsers    map[backoffice.TenantID]*userTable
@@ -38,6 +39,13 @@ type Store struct {
 	tokens   map[string]*accessctl.Token
 	attMu    sync.Mutex
 	attempts map[opKey]accessctl.Attempts
+}
+
+// chain is a tenant's audit entries in sequence order: entry i has
+// Seq i+1.
+type chain struct {
+	head    backoffice.ChainHead
+	entries []backoffice.AuditEntry
 }
 
 type auditKey struct {
@@ -65,6 +73,7 @@ func New() *Store {
 		operators: map[backoffice.TenantID]*operatorTable{},
 		roles:     map[backoffice.TenantID]map[accessctl.RoleName]*accessctl.Role{},
 		audit:     map[auditKey][]backoffice.AuditEntry{},
+		chains:    map[backoffice.TenantID]*chain{},
 
 		endUsers:    map[backoffice.TenantID]*userTable{},
 		onboardings: map[string]*enduser.Onboarding{},
@@ -102,6 +111,13 @@ func (s *Store) appendAudit(e backoffice.AuditEntry) {
 	}
 	e = e.Clone()
 	e.Outbox = nil
+	c := s.chains[e.Tenant]
+	if c == nil {
+		c = &chain{}
+		s.chains[e.Tenant] = c
+	}
+	c.head = backoffice.ChainLink(c.head, &e)
+	c.entries = append(c.entries, e)
 	k := auditKey{e.Tenant, e.TargetType, e.TargetID}
 	list := s.audit[k]
 	i, _ := slices.BinarySearchFunc(list, e.ID, func(x backoffice.AuditEntry, id string) int { return strings.Compare(x.ID, id) })

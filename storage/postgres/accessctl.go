@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"time"
 
@@ -53,13 +54,13 @@ var (
 	qCreateTenant = `WITH ins AS (
 	INSERT INTO backoffice_tenants (id, name, preset, sso_enabled, sso_group_roles, enduser_forgot_password_off, version, created_at, updated_at)
 	VALUES ($1, $2, $3, $4, $5::jsonb, $6, 1, $7, $8) RETURNING 1
-), aud AS (` + auditInsert("ins", 9) + `) SELECT count(*) FROM ins`
+), ` + auditInsert("ins", 9) + ` SELECT count(*) FROM ins`
 	qTenant       = `SELECT ` + tenantCols + ` FROM backoffice_tenants WHERE id = $1`
 	qUpdateTenant = `WITH upd AS (
 	UPDATE backoffice_tenants SET name = $2, preset = $3, sso_enabled = $4, sso_group_roles = $5::jsonb, enduser_forgot_password_off = $6,
 		updated_at = $7, version = version + 1
 	WHERE id = $1 AND version = $8 RETURNING version
-), aud AS (` + auditInsert("upd", 9) + `) SELECT version FROM upd`
+), ` + auditInsert("upd", 9) + ` SELECT version FROM upd`
 	qTenantVersion = `SELECT version FROM backoffice_tenants WHERE id = $1`
 )
 
@@ -165,7 +166,7 @@ var (
 	INSERT INTO backoffice_operators (tenant_id, id, username, email, first_name, last_name, roles, all_accounts, accounts, status, email_verified,
 		password_hash, mfa_secret, mfa_enrolled, mfa_last_step, external_key, session_epoch, updated_at, created_at, version)
 	VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 1) RETURNING 1
-), aud AS (` + auditInsert("ins", 20) + `) SELECT count(*) FROM ins`
+), ` + auditInsert("ins", 20) + ` SELECT count(*) FROM ins`
 	qOperator           = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND id = $2`
 	qOperatorByUsername = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND lower(username) = lower($2) AND username <> ''`
 	qOperatorByEmail    = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND lower(email) = lower($2) AND email <> ''`
@@ -178,10 +179,10 @@ var (
 		accounts = $9::jsonb, status = $10, email_verified = $11, password_hash = $12, mfa_secret = $13, mfa_enrolled = $14,
 		mfa_last_step = $15, external_key = $16, session_epoch = $17, updated_at = $18, version = version + 1
 	WHERE tenant_id = $1 AND id = $2 AND version = $19 RETURNING version
-), aud AS (` + auditInsert("upd", 20) + `) SELECT version FROM upd`
+), ` + auditInsert("upd", 20) + ` SELECT version FROM upd`
 	qDeleteOperator = `WITH del AS (
 	DELETE FROM backoffice_operators WHERE tenant_id = $1 AND id = $2 AND version = $3 RETURNING 1
-), aud AS (` + auditInsert("del", 4) + `) SELECT count(*) FROM del`
+), ` + auditInsert("del", 4) + ` SELECT count(*) FROM del`
 	qOperatorVersion = `SELECT version FROM backoffice_operators WHERE tenant_id = $1 AND id = $2`
 	qLockTenant      = `SELECT pg_advisory_xact_lock(hashtext('backoffice.admins'), hashtext($1))`
 	qActiveAdmins    = `SELECT count(*) FROM backoffice_operators WHERE tenant_id = $1 AND status = 'active' AND roles @> jsonb_build_array($2::text)`
@@ -368,13 +369,13 @@ var (
 	qCreateRole = `WITH ins AS (
 	INSERT INTO backoffice_roles (tenant_id, name, abbrev, description, permissions, version) VALUES ($1, $2, $3, $4, $5::jsonb, 1) RETURNING 1
 ), ver AS (UPDATE backoffice_tenants SET roles_version = roles_version + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM ins)
-), aud AS (` + auditInsert("ins", 6) + `) SELECT count(*) FROM ins`
+), ` + auditInsert("ins", 6) + ` SELECT count(*) FROM ins`
 	qRoles      = `SELECT ` + roleCols + ` FROM backoffice_roles WHERE tenant_id = $1 ORDER BY name`
 	qUpdateRole = `WITH upd AS (
 	UPDATE backoffice_roles SET abbrev = $3, description = $4, permissions = $5::jsonb, version = version + 1
 	WHERE tenant_id = $1 AND name = $2 AND version = $6 RETURNING version
 ), ver AS (UPDATE backoffice_tenants SET roles_version = roles_version + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM upd)
-), aud AS (` + auditInsert("upd", 7) + `) SELECT version FROM upd`
+), ` + auditInsert("upd", 7) + ` SELECT version FROM upd`
 	qRoleVersion = `SELECT version FROM backoffice_roles WHERE tenant_id = $1 AND name = $2`
 )
 
@@ -429,22 +430,44 @@ func (s *Store) UpdateRole(ctx context.Context, r *accessctl.Role, expect int64,
 // Audit.
 
 type auditRow struct {
-	TenantID   string    `db:"tenant_id"`
-	TargetType string    `db:"target_type"`
-	TargetID   string    `db:"target_id"`
-	ID         string    `db:"id"`
-	ActorKind  string    `db:"actor_kind"`
-	ActorID    string    `db:"actor_id"`
-	ActorName  string    `db:"actor_name"`
-	Action     string    `db:"action"`
-	At         time.Time `db:"at"`
-	Changes    []byte    `db:"changes"`
+	TenantID   string        `db:"tenant_id"`
+	TargetType string        `db:"target_type"`
+	TargetID   string        `db:"target_id"`
+	ID         string        `db:"id"`
+	ActorKind  string        `db:"actor_kind"`
+	ActorID    string        `db:"actor_id"`
+	ActorName  string        `db:"actor_name"`
+	Action     string        `db:"action"`
+	At         time.Time     `db:"at"`
+	Changes    []byte        `db:"changes"`
+	Seq        sql.NullInt64 `db:"seq"`
+	Hash       []byte        `db:"hash"`
+}
+
+func (r *auditRow) entry() (backoffice.AuditEntry, error) {
+	e := backoffice.AuditEntry{ID: r.ID, Tenant: backoffice.TenantID(r.TenantID), TargetType: r.TargetType, TargetID: r.TargetID,
+		Actor: backoffice.ActorRef{Kind: backoffice.ActorKind(r.ActorKind), ID: r.ActorID, Name: r.ActorName}, Action: backoffice.Action(r.Action),
+		At: utc(r.At), Seq: r.Seq.Int64, Hash: hex.EncodeToString(r.Hash)}
+	if err := fromJSON(r.Changes, &e.Changes); err != nil {
+		return e, err
+	}
+	if len(e.Changes) == 0 {
+		e.Changes = nil
+	}
+	return e, nil
 }
 
 var (
 	qAudit = `SELECT ` + auditCols + ` FROM backoffice_audit_entries WHERE tenant_id = $1 AND target_type = $2 AND target_id = $3
 	AND ($4 = '' OR id < $4) ORDER BY id DESC LIMIT $5`
-	qAppendAudit = `INSERT INTO backoffice_audit_entries (` + auditColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)`
+	qAppendAudit = `WITH one AS (SELECT 1), ` + auditInsert("one", 1) + ` SELECT count(*) FROM one`
+	qAuditChain  = `SELECT ` + auditCols + ` FROM backoffice_audit_entries WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`
+	qAuditHead   = `SELECT h.seq, h.hash, coalesce(first.at, 'epoch'::timestamptz) AS started, coalesce(stray.id, '') AS stray
+	FROM backoffice_audit_heads h
+	LEFT JOIN backoffice_audit_entries first ON first.tenant_id = h.tenant_id AND first.seq = 1
+	LEFT JOIN LATERAL (SELECT e.id FROM backoffice_audit_entries e WHERE e.tenant_id = h.tenant_id AND e.seq IS NULL AND e.at >= first.at
+		ORDER BY e.at LIMIT 1) stray ON true
+	WHERE h.tenant_id = $1`
 )
 
 // AuditEntries implements accessctl.AuditStore.
@@ -457,25 +480,57 @@ func (s *Store) AuditEntries(ctx context.Context, tenant backoffice.TenantID, q 
 	if err := s.sel(ctx, &rows, qAudit, string(tenant), q.TargetType, q.TargetID, q.Before, limit); err != nil {
 		return nil, mapErr("postgres: audit entries", err)
 	}
+	return auditEntries(rows)
+}
+
+func auditEntries(rows []auditRow) ([]backoffice.AuditEntry, error) {
 	out := make([]backoffice.AuditEntry, len(rows))
-	for i, r := range rows {
-		out[i] = backoffice.AuditEntry{ID: r.ID, Tenant: backoffice.TenantID(r.TenantID), TargetType: r.TargetType, TargetID: r.TargetID,
-			Actor: backoffice.ActorRef{Kind: backoffice.ActorKind(r.ActorKind), ID: r.ActorID, Name: r.ActorName}, Action: backoffice.Action(r.Action), At: utc(r.At)}
-		if err := fromJSON(r.Changes, &out[i].Changes); err != nil {
+	for i := range rows {
+		e, err := rows[i].entry()
+		if err != nil {
 			return nil, err
 		}
-		if len(out[i].Changes) == 0 {
-			out[i].Changes = nil
-		}
+		out[i] = e
 	}
 	return out, nil
+}
+
+// AuditChain implements accessctl.AuditStore.
+func (s *Store) AuditChain(ctx context.Context, tenant backoffice.TenantID, after int64, limit int) ([]backoffice.AuditEntry, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	var rows []auditRow
+	if err := s.sel(ctx, &rows, qAuditChain, string(tenant), after, limit); err != nil {
+		return nil, mapErr("postgres: audit chain", err)
+	}
+	return auditEntries(rows)
+}
+
+// AuditHead implements accessctl.AuditStore. Stray names an entry
+// without a place in the chain written at or after its first.
+func (s *Store) AuditHead(ctx context.Context, tenant backoffice.TenantID) (backoffice.ChainHead, error) {
+	var r struct {
+		Seq     int64     `db:"seq"`
+		Hash    []byte    `db:"hash"`
+		Started time.Time `db:"started"`
+		Stray   string    `db:"stray"`
+	}
+	err := s.get(ctx, nil, &r, qAuditHead, string(tenant))
+	if errors.Is(err, sql.ErrNoRows) {
+		return backoffice.ChainHead{}, nil
+	}
+	if err != nil {
+		return backoffice.ChainHead{}, mapErr("postgres: audit head", err)
+	}
+	return backoffice.ChainHead{Seq: r.Seq, Hash: hex.EncodeToString(r.Hash), Started: utc(r.Started), Stray: r.Stray}, nil
 }
 
 // AppendAuditEntry implements accessctl.AuditStore.
 func (s *Store) AppendAuditEntry(ctx context.Context, e backoffice.AuditEntry) error {
 	err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error {
-		_, err := s.exec(ctx, tx, qAppendAudit, auditArgs(e)...)
-		return err
+		var n int
+		return s.get(ctx, tx, &n, qAppendAudit, auditArgs(e)...)
 	})
 	return mapErr("postgres: append audit entry", err)
 }

@@ -81,14 +81,14 @@ var (
 	insertEndUser = `INSERT INTO backoffice_end_users (tenant_id, id, tag, type, status, kyc, kyc_note, first_name, last_name, legal_name, email, phone,
 		address, birth_date, parent_id, tax_residences, onboarding_id, search_text, updated_at, created_at, version)
 	VALUES (` + endUserValues + `, $19, $20, 1) RETURNING 1`
-	qCreateEndUser = `WITH ins AS (` + insertEndUser + `), aud AS (` + auditInsert("ins", 21) + `) SELECT count(*) FROM ins`
+	qCreateEndUser = `WITH ins AS (` + insertEndUser + `), ` + auditInsert("ins", 21) + ` SELECT count(*) FROM ins`
 	qEndUser       = `SELECT ` + endUserCols + ` FROM backoffice_end_users WHERE tenant_id = $1 AND id = $2`
 	qUpdateEndUser = `WITH upd AS (
 	UPDATE backoffice_end_users SET tag = $3, type = $4, status = $5, kyc = $6, kyc_note = $7, first_name = $8, last_name = $9, legal_name = $10,
 		email = $11, phone = $12, address = $13::jsonb, birth_date = $14::date, parent_id = $15, tax_residences = $16::jsonb,
 		onboarding_id = $17, search_text = $18, updated_at = $19, version = version + 1
 	WHERE tenant_id = $1 AND id = $2 AND version = $20 RETURNING version
-), aud AS (` + auditInsert("upd", 21) + `) SELECT version FROM upd`
+), ` + auditInsert("upd", 21) + ` SELECT version FROM upd`
 	qEndUserVersion = `SELECT version FROM backoffice_end_users WHERE tenant_id = $1 AND id = $2`
 )
 
@@ -248,7 +248,7 @@ var (
 	qCreateOnboarding = `WITH ins AS (
 	INSERT INTO backoffice_onboardings (tenant_id, id, activation_id, profile, expires_at, version, created_at, updated_at)
 	VALUES ($1, $2, $3, $4::jsonb, $5, 1, $6, $7) RETURNING 1
-), aud AS (` + auditInsert("ins", 8) + `) SELECT count(*) FROM ins`
+), ` + auditInsert("ins", 8) + ` SELECT count(*) FROM ins`
 	qOnboardingByActivation = `SELECT ` + onboardingCols + ` FROM backoffice_onboardings WHERE activation_id = $1`
 	qOnboardings            = `SELECT ` + onboardingCols + ` FROM backoffice_onboardings WHERE tenant_id = $1 AND (user_id IS NOT NULL) = $2 AND ($3 = '' OR id < $3)
 	ORDER BY id DESC LIMIT $4`
@@ -260,7 +260,7 @@ var (
 	INSERT INTO backoffice_end_users (tenant_id, id, tag, type, status, kyc, kyc_note, first_name, last_name, legal_name, email, phone,
 		address, birth_date, parent_id, tax_residences, onboarding_id, search_text, updated_at, created_at, version)
 	SELECT ` + endUserValues + `, $19, $20, 1 FROM done RETURNING 1
-), aud_user AS (` + auditInsert("ins", 25) + `), aud_ob AS (` + auditInsert("done", 35) + `) SELECT version FROM done`
+), ` + auditInserts("done", 25, 2) + ` SELECT version FROM done`
 	qOnboardingVersion = `SELECT version FROM backoffice_onboardings WHERE tenant_id = $1 AND id = $2`
 )
 

@@ -194,13 +194,46 @@ func cause(ctx context.Context, err error) error {
 	return err
 }
 
-// auditColumns and auditInsert write an audit entry from the ten
-// parameters starting at $n, once per row of the CTE named from.
+// auditColumns and auditInsert write audit entries, each from the
+// eleven parameters auditArgs makes (the last is the entry's content
+// digest), once per row of the CTE named from, appending them to their
+// tenant's hash chain in the same statement: the head CTE moves the
+// tenant's head row on by the entries' count, which locks it until the
+// statement's transaction ends, so a tenant's writers take turns and the
+// chain never forks. Each entry's hash is sha256(previous hash || digest),
+// the previous hash of a tenant's first entry being empty
+// (backoffice.ChainLink).
 const auditColumns = `tenant_id, target_type, target_id, id, actor_kind, actor_id, actor_name, action, at, changes`
 
-func auditInsert(from string, n int) string {
-	return fmt.Sprintf(`INSERT INTO backoffice_audit_entries (%s) SELECT $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d::jsonb FROM %s`,
-		auditColumns, n, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, from)
+// auditInsert writes one entry from the parameters at $n.
+func auditInsert(from string, n int) string { return auditInserts(from, n, 1) }
+
+// auditInserts writes k entries of one tenant, from the parameters at $n,
+// $n+11, ….
+func auditInserts(from string, n, k int) string {
+	chained := func(prev string) string {
+		for i := range k {
+			prev = fmt.Sprintf(`sha256(%s || $%d::bytea)`, prev, n+11*i+10)
+		}
+		return prev
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `head AS (
+	INSERT INTO backoffice_audit_heads AS h (tenant_id, seq, hash, prev) SELECT $%d, %d, %s, ''::bytea FROM %s
+	ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + %d, prev = h.hash, hash = %s RETURNING seq, hash, prev
+), aud AS (INSERT INTO backoffice_audit_entries (%s, seq, hash) `, n, k, chained(`''::bytea`), from, k, chained(`h.hash`), auditColumns)
+	hash := `head.prev`
+	for i := range k {
+		m := n + 11*i
+		if i > 0 {
+			b.WriteString(` UNION ALL `)
+		}
+		hash = fmt.Sprintf(`sha256(%s || $%d::bytea)`, hash, m+10)
+		fmt.Fprintf(&b, `SELECT $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d::timestamptz, $%d::jsonb, head.seq - %d, %s FROM head`,
+			m, m+1, m+2, m+3, m+4, m+5, m+6, m+7, m+8, m+9, k-1-i, hash)
+	}
+	b.WriteString(`)`)
+	return b.String()
 }
 
 // qInsertMessages writes outbox messages, given as a JSON array.
@@ -257,8 +290,9 @@ func auditArgs(e backoffice.AuditEntry) []any {
 	if changes == nil {
 		changes = []backoffice.Change{}
 	}
+	d := e.ContentDigest()
 	return []any{string(e.Tenant), e.TargetType, e.TargetID, e.ID, string(e.Actor.Kind), e.Actor.ID, e.Actor.Name, e.Action,
-		e.At.UTC(), jsonString(changes)}
+		e.At.UTC(), jsonString(changes), d[:]}
 }
 
 func jsonString(v any) string {

@@ -50,13 +50,13 @@ var (
 	INSERT INTO backoffice_devices (tenant_id, id, user_id, kind, status, tag, info, passcode_set, lock_reason, lock_message, locked_at, deleted,
 		deleted_at, updated_at, created_at, version)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1) RETURNING 1
-), aud AS (` + auditInsert("ins", 16) + `) SELECT count(*) FROM ins`
+), ` + auditInsert("ins", 16) + ` SELECT count(*) FROM ins`
 	qDevice       = `SELECT ` + deviceCols + ` FROM backoffice_devices WHERE tenant_id = $1 AND id = $2`
 	qUpdateDevice = `WITH upd AS (
 	UPDATE backoffice_devices SET user_id = $3, kind = $4, status = $5, tag = $6, info = $7, passcode_set = $8, lock_reason = $9,
 		lock_message = $10, locked_at = $11, deleted = $12, deleted_at = $13, updated_at = $14, version = version + 1
 	WHERE tenant_id = $1 AND id = $2 AND version = $15 RETURNING version
-), aud AS (` + auditInsert("upd", 16) + `) SELECT version FROM upd`
+), ` + auditInsert("upd", 16) + ` SELECT version FROM upd`
 	qDeviceVersion = `SELECT version FROM backoffice_devices WHERE tenant_id = $1 AND id = $2`
 	qDevices       = `SELECT ` + deviceCols + ` FROM backoffice_devices WHERE tenant_id = $1 AND user_id = $2 AND deleted = $3 ORDER BY created_at, id`
 )

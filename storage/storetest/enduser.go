@@ -240,6 +240,12 @@ func testOnboardings(t *testing.T, newStores func(*testing.T) Stores) {
 		assert.Equal(t, done, completed[0])
 		open, _ = f.EndUsers.Onboardings(ctx(), "t1", enduser.OnboardingQuery{Limit: 5})
 		assert.Len(t, open, 1)
+		// H1: the completion's two entries, written by one statement, take
+		// consecutive places in the chain, and the refused second
+		// completion took none.
+		chain := requireChain(t, f.Audit, "t1")
+		last := chain[len(chain)-2:]
+		assert.ElementsMatch(t, []backoffice.Action{"onboarding.complete", "enduser.create"}, []backoffice.Action{last[0].Action, last[1].Action})
 	})
 }
 

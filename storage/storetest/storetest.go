@@ -82,6 +82,7 @@ func run(t *testing.T, newStores func(t *testing.T) Stores, sweeps bool) {
 		t.Run("Tenants", func(t *testing.T) { t.Parallel(); testTenants(t, newStores) })
 		t.Run("Operators", func(t *testing.T) { t.Parallel(); testOperators(t, newStores) })
 		t.Run("Audit", func(t *testing.T) { t.Parallel(); testAudit(t, newStores) })
+		t.Run("Chain", func(t *testing.T) { t.Parallel(); testChain(t, newStores) })
 	}
 	if probe.Roles != nil {
 		t.Run("Roles", func(t *testing.T) { t.Parallel(); testRoles(t, newStores) })

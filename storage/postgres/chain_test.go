@@ -1,0 +1,130 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/backoffice-go/backoffice"
+	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
+)
+
+// chainFixture is a tenant with a history of ten operator edits on
+// PostgreSQL, and an auditor's context to verify it with.
+func chainFixture(t *testing.T) (*accessctl.Service, context.Context, *sql.DB, []backoffice.AuditEntry) {
+	t.Helper()
+	s, db := open(t, "postgres")
+	svc, err := accessctl.NewService(accessctl.Config{Store: s, Hasher: memorytest.Hasher()})
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = svc.Bootstrap(ctx, accessctl.BootstrapInput{Tenant: "acme", Name: "Acme", Preset: accessctl.PresetDashboard,
+		Admin: accessctl.NewOperator{Username: "root", Email: "root@acme.test", FirstName: "R", LastName: "R", Password: "Correct-Horse-42", PasswordConfirmation: "Correct-Horse-42"}})
+	require.NoError(t, err)
+	sys := accessctl.NewContext(ctx, accessctl.SystemActor("acme", "audit-test"))
+	o, err := svc.CreateOperator(sys, accessctl.NewOperator{Username: "bob", Email: "bob@acme.test", FirstName: "B", LastName: "B",
+		Roles: []accessctl.RoleName{accessctl.RoleReadOnly}, Password: "Correct-Horse-43", PasswordConfirmation: "Correct-Horse-43"})
+	require.NoError(t, err)
+	for i := range 10 {
+		name := fmt.Sprintf("Bob %d", i)
+		o, err = svc.UpdateOperator(sys, o.ID, accessctl.OperatorUpdate{Version: o.Version, FirstName: &name})
+		require.NoError(t, err)
+	}
+	v, err := svc.VerifyAudit(sys)
+	require.NoError(t, err)
+	require.Nil(t, v.Break)
+	var chain []backoffice.AuditEntry
+	for after := int64(0); ; {
+		page, err := s.AuditChain(ctx, "acme", after, 100)
+		require.NoError(t, err)
+		if len(page) == 0 {
+			break
+		}
+		chain = append(chain, page...)
+		after = page[len(page)-1].Seq
+	}
+	require.Equal(t, v.Head.Seq, int64(len(chain)))
+	require.Equal(t, v.Verified, int64(len(chain)))
+	return svc, sys, db, chain
+}
+
+// H2: Verify names the first entry someone changed, removed or added in
+// the database behind the store's back.
+func TestVerifyFindsRowsEditedInTheDatabase(t *testing.T) {
+	t.Run("Altered", func(t *testing.T) {
+		svc, sys, db, chain := chainFixture(t)
+		target := chain[5]
+		// An insider rewrites what one entry says was changed.
+		_, err := db.Exec(`UPDATE backoffice_audit_entries SET changes = '[{"field":"first_name","before":"x","after":"Mallory"}]'
+			WHERE tenant_id = 'acme' AND id = $1`, target.ID)
+		require.NoError(t, err)
+		v, err := svc.VerifyAudit(sys)
+		require.NoError(t, err)
+		require.NotNil(t, v.Break)
+		assert.Equal(t, backoffice.ChainBreak{Seq: target.Seq, EntryID: target.ID, Problem: backoffice.ChainAltered}, *v.Break)
+		assert.Equal(t, target.Seq-1, v.Verified)
+	})
+	t.Run("AlteredWithItsHashRecomputed", func(t *testing.T) {
+		svc, sys, db, chain := chainFixture(t)
+		// A cleverer insider edits the actor and recomputes that entry's
+		// hash: the next entry no longer follows from it.
+		target := chain[3]
+		forged := target
+		forged.Actor.Name = "someone else"
+		link := backoffice.ChainLink(backoffice.ChainHead{Seq: chain[2].Seq, Hash: chain[2].Hash}, &forged)
+		_, err := db.Exec(`UPDATE backoffice_audit_entries SET actor_name = $2, hash = decode($3, 'hex') WHERE tenant_id = 'acme' AND id = $1`,
+			target.ID, forged.Actor.Name, link.Hash)
+		require.NoError(t, err)
+		v, err := svc.VerifyAudit(sys)
+		require.NoError(t, err)
+		require.NotNil(t, v.Break)
+		assert.Equal(t, backoffice.ChainBreak{Seq: chain[4].Seq, EntryID: chain[4].ID, Problem: backoffice.ChainAltered}, *v.Break)
+	})
+	t.Run("Removed", func(t *testing.T) {
+		svc, sys, db, chain := chainFixture(t)
+		_, err := db.Exec(`DELETE FROM backoffice_audit_entries WHERE tenant_id = 'acme' AND id = $1`, chain[7].ID)
+		require.NoError(t, err)
+		v, err := svc.VerifyAudit(sys)
+		require.NoError(t, err)
+		assert.Equal(t, &backoffice.ChainBreak{Seq: chain[7].Seq, Problem: backoffice.ChainRemoved}, v.Break)
+	})
+	t.Run("LastRemoved", func(t *testing.T) {
+		svc, sys, db, chain := chainFixture(t)
+		last := chain[len(chain)-1]
+		_, err := db.Exec(`DELETE FROM backoffice_audit_entries WHERE tenant_id = 'acme' AND id = $1`, last.ID)
+		require.NoError(t, err)
+		v, err := svc.VerifyAudit(sys)
+		require.NoError(t, err)
+		assert.Equal(t, &backoffice.ChainBreak{Seq: last.Seq, Problem: backoffice.ChainRemoved}, v.Break)
+	})
+	t.Run("InsertedOutsideTheChain", func(t *testing.T) {
+		svc, sys, db, chain := chainFixture(t)
+		_, err := db.Exec(`INSERT INTO backoffice_audit_entries (tenant_id, target_type, target_id, id, actor_kind, actor_id, actor_name, action, at, changes)
+			VALUES ('acme', 'operator', 'op-x', 'forged', 'system', 'system:x', 'x', 'operator.update', $1, '[]')`, chain[4].At.Add(1))
+		require.NoError(t, err)
+		v, err := svc.VerifyAudit(sys)
+		require.NoError(t, err)
+		assert.Equal(t, &backoffice.ChainBreak{EntryID: "forged", Problem: backoffice.ChainInserted}, v.Break)
+	})
+	t.Run("InsertedIntoTheChain", func(t *testing.T) {
+		svc, sys, db, chain := chainFixture(t)
+		// Room is made at place 4 by moving the later entries up.
+		_, err := db.Exec(`UPDATE backoffice_audit_entries SET seq = -seq - 1 WHERE tenant_id = 'acme' AND seq >= 4`)
+		require.NoError(t, err)
+		_, err = db.Exec(`UPDATE backoffice_audit_entries SET seq = -seq WHERE tenant_id = 'acme' AND seq < 0`)
+		require.NoError(t, err)
+		_, err = db.Exec(`UPDATE backoffice_audit_heads SET seq = seq + 1 WHERE tenant_id = 'acme'`)
+		require.NoError(t, err)
+		_, err = db.Exec(`INSERT INTO backoffice_audit_entries (tenant_id, target_type, target_id, id, actor_kind, actor_id, actor_name, action, at, changes, seq, hash)
+			VALUES ('acme', 'operator', 'op-x', 'forged', 'system', 'system:x', 'x', 'operator.update', $1, '[]', 4, decode($2, 'hex'))`,
+			chain[2].At, chain[3].Hash)
+		require.NoError(t, err)
+		v, err := svc.VerifyAudit(sys)
+		require.NoError(t, err)
+		assert.Equal(t, &backoffice.ChainBreak{Seq: 4, EntryID: "forged", Problem: backoffice.ChainAltered}, v.Break)
+	})
+}
