@@ -63,3 +63,16 @@ const (
 	ActionDeviceResetPIN    Action = "scadevice.reset_pin"
 	ActionDeviceDelete      Action = "scadevice.delete"
 )
+
+// Approvals, time-bound access and access reviews.
+const (
+	ActionApprovalRequest  Action = "approval.request"   // an action was held for a second operator, with its reason
+	ActionApprovalApprove  Action = "approval.approve"   // a second operator approved; the action runs once
+	ActionApprovalReject   Action = "approval.reject"    // a second operator refused it
+	ActionApprovalDone     Action = "approval.done"      // the approved action ran, or failed a rule at that moment
+	ActionOperatorGrantEnd Action = "operator.grant_end" // a time-bound role or account access reached its end
+	ActionOperatorElevate  Action = "operator.elevate"   // a break-glass role granted for hours, on approval
+	ActionReviewStart      Action = "review.start"       // an access review campaign listed the tenant's operators
+	ActionReviewDecide     Action = "review.decide"      // a reviewer certified or revoked one operator's access
+	ActionReviewClose      Action = "review.close"       // every line was decided; the result is kept
+)

@@ -172,6 +172,21 @@ func (a *Actor) holdsRole(r RoleName) bool {
 
 type actorKey struct{}
 
+type clientAddrKey struct{}
+
+// WithClientAddr returns a copy of ctx carrying the address the request
+// came from, which a login records as its source (PCI DSS v4.0 10.2).
+// The host gives what it trusts: the peer address, or a proxy's header.
+func WithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+// ClientAddr returns the address WithClientAddr put in ctx, or "".
+func ClientAddr(ctx context.Context) string {
+	a, _ := ctx.Value(clientAddrKey{}).(string)
+	return a
+}
+
 // NewContext returns a copy of ctx carrying the actor.
 func NewContext(ctx context.Context, a *Actor) context.Context {
 	return context.WithValue(ctx, actorKey{}, a)

@@ -28,4 +28,18 @@ var (
 	// ErrUnauthenticated.
 	ErrActorChanged error = &backoffice.Error{Kind: backoffice.ErrUnauthenticated, Op: "accessctl",
 		Msg: "your access changed while this request ran (deactivated, blocked or roles changed); log in again"}
+
+	// ErrPasswordExpired answers a right password that is older than the
+	// tenant's Policy.MaxPasswordAge allows for an operator without MFA
+	// (PCI DSS v4.0 8.3.9): it must set a new one through a reset link
+	// (ForgotPassword). It is an ErrFailedPrecondition, and is only given
+	// after the password was checked.
+	ErrPasswordExpired error = &backoffice.Error{Kind: backoffice.ErrFailedPrecondition, Op: "accessctl: login",
+		Msg: "your password is older than the policy allows; set a new one with the forgot-password link"}
+
+	// ErrApprovalRequired is what a call returns when the tenant's policy
+	// puts its action under four-eyes approval: ask for it with
+	// RequestApproval instead. It is an ErrFailedPrecondition.
+	ErrApprovalRequired error = &backoffice.Error{Kind: backoffice.ErrFailedPrecondition, Op: "accessctl",
+		Msg: "this action needs a second operator's approval; request it"}
 )

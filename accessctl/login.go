@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 	"unicode"
@@ -94,9 +95,10 @@ func (s *Service) usable(ctx context.Context, o *Operator, err error) error {
 	return nil
 }
 
-// limit is the attempt rule of the service.
-func (s *Service) limit() AttemptLimit {
-	return AttemptLimit{Max: s.maxFailures, Window: s.failureWindow, Cooldown: s.lastAdminCooldown, Lease: s.attemptLease}
+// limit is the attempt rule of the service under the tenant's policy:
+// the last Administrator's cooldown lasts at least the policy's lockout.
+func (s *Service) limit(p Policy) AttemptLimit {
+	return AttemptLimit{Max: s.maxFailures, Window: s.failureWindow, Cooldown: max(s.lastAdminCooldown, p.LockoutDuration), Lease: s.attemptLease}
 }
 
 // Login checks a password. It needs no actor. On success it
@@ -131,7 +133,14 @@ func (s *Service) Login(ctx context.Context, tenant backoffice.TenantID, login s
 	if err := s.usable(ctx, o, err); err != nil {
 		return nil, err
 	}
-	rehash, err := s.checkAttempt(ctx, o, func() (bool, bool, error) {
+	p := s.policyOf(t)
+	if p.dormant(o, s.clock()) {
+		// 8.2.6: an account unused for too long is blocked at its next
+		// login, right password or not; a manager unblocks it.
+		s.block(ctx, o, "dormant: no login for longer than the policy allows")
+		return nil, s.refuse(ctx, refusal{})
+	}
+	rehash, err := s.checkAttempt(ctx, o, p, func() (bool, bool, error) {
 		// Give up on a hashing slot well before the reservation's lease
 		// ends, so that a forgotten reservation was never evaluated.
 		vctx, cancel := context.WithTimeout(ctx, s.attemptLease/2)
@@ -145,6 +154,21 @@ func (s *Service) Login(ctx context.Context, tenant backoffice.TenantID, login s
 	// the answer, except failing to open the login step at all.
 	if o, err = s.prepareLogin(ctx, o, password, rehash); err != nil {
 		return nil, s.refuse(ctx, refusal{hashed: true, cause: err})
+	}
+	if p.mfaOptional() && !o.MFAEnrolled {
+		// No second factor: the password alone opens the session, if it
+		// is young enough (8.3.9).
+		if p.passwordExpired(o, s.clock()) {
+			return nil, ErrPasswordExpired
+		}
+		if o, err = s.recordLogin(ctx, o, 0); err != nil {
+			return nil, s.refuse(ctx, refusal{hashed: true, cause: err})
+		}
+		res, err := s.openSession(ctx, o)
+		if err != nil {
+			return nil, s.refuse(ctx, refusal{hashed: true, cause: err})
+		}
+		return res, nil
 	}
 	res := &LoginResult{Operator: o.ID}
 	if !o.MFAEnrolled {
@@ -161,8 +185,8 @@ func (s *Service) Login(ctx context.Context, tenant backoffice.TenantID, login s
 // full), a right one with onSuccess. It returns the check's extra result
 // when the check passed; any refusal comes back as ErrLoginRefused,
 // already delayed and reported.
-func (s *Service) checkAttempt(ctx context.Context, o *Operator, check func() (ok, extra bool, err error), onSuccess AttemptOutcome) (bool, error) {
-	reserved, err := s.attempts.ReserveAttempt(ctx, o.Tenant, o.ID, s.clock(), s.limit())
+func (s *Service) checkAttempt(ctx context.Context, o *Operator, p Policy, check func() (ok, extra bool, err error), onSuccess AttemptOutcome) (bool, error) {
+	reserved, err := s.attempts.ReserveAttempt(ctx, o.Tenant, o.ID, s.clock(), s.limit(p))
 	if err != nil || !reserved {
 		return false, s.refuse(ctx, refusal{cause: err})
 	}
@@ -179,7 +203,7 @@ func (s *Service) checkAttempt(ctx context.Context, o *Operator, check func() (o
 		if att, err := s.attempts.SettleAttempt(settleCtx, o.Tenant, o.ID, s.clock(), AttemptFailed); err != nil {
 			s.report(ctx, fmt.Errorf("accessctl: login: settling a failed attempt: %w", err))
 		} else if att.Failures >= s.maxFailures {
-			s.block(settleCtx, o)
+			s.block(settleCtx, o, "too many failed logins")
 		}
 		return false, s.refuse(ctx, refusal{hashed: true})
 	}
@@ -260,7 +284,7 @@ func (s *Service) prepareLogin(ctx context.Context, o *Operator, password backof
 // concurrent change is re-read, and an operator no longer active is left
 // as it is. The last active Administrator is not blocked: its run
 // stays full, which refuses it until LastAdminCooldown has passed.
-func (s *Service) block(ctx context.Context, o *Operator) {
+func (s *Service) block(ctx context.Context, o *Operator, reason string) {
 	now := s.clock()
 	for range retries {
 		cur, err := s.store.Operator(ctx, o.Tenant, o.ID)
@@ -283,7 +307,7 @@ func (s *Service) block(ctx context.Context, o *Operator) {
 		b.Status = StatusBlocked
 		b.SessionEpoch++
 		b.UpdatedAt = now
-		e := s.operatorEntry(systemLogin, backoffice.ActionOperatorBlock, cur, b, backoffice.Change{Field: "reason", After: "too many failed logins"})
+		e := s.operatorEntry(systemLogin, backoffice.ActionOperatorBlock, cur, b, backoffice.Change{Field: "reason", After: reason})
 		err = s.store.UpdateOperator(ctx, b, cur.Version, guardFor(nil, rs, cur, b), e)
 		switch {
 		case errors.Is(err, backoffice.ErrConflict):
@@ -329,15 +353,19 @@ func (s *Service) CompleteLogin(ctx context.Context, challenge backoffice.Secret
 	if err := s.usable(ctx, o, err); err != nil {
 		return nil, err
 	}
+	p, err := s.tenantPolicy(ctx, o.Tenant)
+	if err != nil {
+		return nil, s.refuse(ctx, refusal{cause: err})
+	}
 	// The code check is the attempt; storing the step it matched is part of
 	// it, since a replay is only found there.
 	var done *Operator
-	_, err = s.checkAttempt(ctx, o, func() (bool, bool, error) {
+	_, err = s.checkAttempt(ctx, o, p, func() (bool, bool, error) {
 		step, ok := verifyTOTP(o.MFASecret, code, s.clock(), o.MFALastStep)
 		if !ok {
 			return false, false, nil
 		}
-		d, err := s.recordStep(ctx, o, step)
+		d, err := s.recordLogin(ctx, o, step)
 		if errors.Is(err, errReplayed) {
 			return false, false, nil
 		}
@@ -357,26 +385,31 @@ func (s *Service) CompleteLogin(ctx context.Context, challenge backoffice.Secret
 // errReplayed means the code's step was already used for a session.
 var errReplayed = errors.New("accessctl: totp code already used")
 
-// recordStep stores the TOTP step a code matched (and a first enrolment),
-// retrying on changes that leave the code valid.
-func (s *Service) recordStep(ctx context.Context, o *Operator, step int64) (*Operator, error) {
-	secret := o.MFASecret
+// recordLogin stores a complete login: its time and source (8.2.6 counts
+// dormancy from it) and the TOTP step it used (0 for a login without
+// MFA), completing a first MFA enrolment; a concurrent change of the
+// operator that leaves the login valid is re-read and the write retried.
+func (s *Service) recordLogin(ctx context.Context, o *Operator, step int64) (*Operator, error) {
+	secret, from := o.MFASecret, ClientAddr(ctx)
 	for range retries {
 		if o.Status != StatusActive || o.MFASecret != secret {
 			return nil, errNoLongerActive
 		}
-		if o.MFALastStep >= step {
+		if step > 0 && o.MFALastStep >= step {
 			return nil, errReplayed
 		}
 		next := o.Clone()
-		next.MFALastStep = step
 		action := backoffice.ActionOperatorLogin
-		if !next.MFAEnrolled {
+		if step > 0 {
+			next.MFALastStep = step
+		}
+		if step > 0 && !next.MFAEnrolled {
 			next.MFAEnrolled = true
 			action = backoffice.ActionOperatorMFAEnrol
 		}
 		next.UpdatedAt = s.clock()
-		e := s.operatorEntry(s.selfRef(next), action, o, next)
+		next.LastLoginAt, next.LastLoginFrom = next.UpdatedAt, from
+		e := s.operatorEntry(s.selfRef(next), action, o, next, backoffice.Change{Field: "source", After: from})
 		err := s.store.UpdateOperator(ctx, next, o.Version, Guard{}, e)
 		if err == nil {
 			return next, nil
@@ -397,6 +430,10 @@ func (s *Service) recordStep(ctx context.Context, o *Operator, step int64) (*Ope
 // read again after: if it changed in a way that must end sessions, the new
 // one ends too and the login is refused.
 func (s *Service) openSession(ctx context.Context, o *Operator) (*LoginResult, error) {
+	p, err := s.tenantPolicy(ctx, o.Tenant)
+	if err != nil {
+		return nil, err
+	}
 	raw, id, err := newTenantToken(o.Tenant)
 	if err != nil {
 		return nil, err
@@ -404,7 +441,8 @@ func (s *Service) openSession(ctx context.Context, o *Operator) (*LoginResult, e
 	now := s.clock()
 	sess := &Session{ID: id, Tenant: o.Tenant, Operator: o.ID, Epoch: o.SessionEpoch, Name: o.LoginName(),
 		Roles: slices.Clone(o.Roles), AllAccounts: o.AllAccounts, Accounts: slices.Clone(o.Accounts),
-		CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL)}
+		CreatedAt: now, ExpiresAt: now.Add(p.sessionLifetime(s.sessionTTL)), IdleTimeout: p.IdleTimeout, LastSeen: now,
+		RoleUntil: maps.Clone(o.RoleUntil), AccessUntil: o.AccessUntil}
 	if err := s.sessions.CreateSession(ctx, sess); err != nil {
 		return nil, err
 	}
@@ -475,9 +513,19 @@ func (s *Service) Authenticate(ctx context.Context, token backoffice.Secret) (*A
 	if err != nil {
 		return nil, err
 	}
-	if !s.clock().Before(sess.ExpiresAt) || len(sess.Roles) == 0 {
-		s.after(ctx, "removing an expired session", s.sessions.DeleteSession(ctx, sess.Tenant, sess.ID))
+	now := s.clock()
+	idle := sess.IdleTimeout > 0 && now.Sub(sess.LastSeen) >= sess.IdleTimeout
+	sess.Roles = rolesAt(sess.Roles, sess.RoleUntil, now)
+	if !now.Before(sess.ExpiresAt) || idle || len(sess.Roles) == 0 {
+		s.after(ctx, "removing an ended session", s.sessions.DeleteSession(ctx, sess.Tenant, sess.ID))
 		return nil, refused()
+	}
+	if !sess.AccessUntil.IsZero() && !now.Before(sess.AccessUntil) {
+		sess.AllAccounts, sess.Accounts = false, nil // the time-bound account access ended
+	}
+	if sess.IdleTimeout > 0 && now.Sub(sess.LastSeen) >= touchEvery(sess.IdleTimeout) {
+		// A failed touch costs the operator at most an early idle end.
+		s.after(ctx, "recording a session's use", s.sessions.TouchSession(ctx, sess.Tenant, sess.ID, now))
 	}
 	rs, err := s.rolesAt(ctx, sess.Tenant, sess.RolesVersion)
 	if err != nil {
@@ -485,6 +533,12 @@ func (s *Service) Authenticate(ctx context.Context, token backoffice.Secret) (*A
 	}
 	return sessionActor(s.cat, rs, sess), nil
 }
+
+// touchEvery is how stale a session's LastSeen may grow before a request
+// records its use: one write a minute at most per session, so an idle
+// limit ends a session between IdleTimeout minus that and IdleTimeout
+// after its last request, never later.
+func touchEvery(idle time.Duration) time.Duration { return min(time.Minute, idle/15) }
 
 // Logout ends the session of the token.
 func (s *Service) Logout(ctx context.Context, token backoffice.Secret) error {
@@ -532,6 +586,7 @@ func (s *Service) selfOr(ctx context.Context, id OperatorID, p Permission) (*Act
 type link struct {
 	op       *Operator
 	hash     backoffice.Secret // the new password's hash
+	policy   Policy
 	okStatus func(*Operator) bool
 	bad      error
 }
@@ -567,8 +622,15 @@ func (s *Service) consumeLink(ctx context.Context, op string, purpose TokenPurpo
 	if !okStatus(o) {
 		return nil, bad
 	}
+	p, err := s.tenantPolicy(ctx, o.Tenant)
+	if err != nil {
+		return nil, err
+	}
 	var v backoffice.Violations
 	s.validatePassword(&v, pw, confirm, o.Username, o.Email)
+	if err := s.checkNewPassword(ctx, &v, p, o, pw); err != nil {
+		return nil, err
+	}
 	if err := v.Err(op); err != nil {
 		return nil, err
 	}
@@ -581,7 +643,7 @@ func (s *Service) consumeLink(ctx context.Context, op string, purpose TokenPurpo
 	} else if err != nil {
 		return nil, err
 	}
-	return &link{op: o, hash: hash, okStatus: okStatus, bad: bad}, nil
+	return &link{op: o, hash: hash, policy: p, okStatus: okStatus, bad: bad}, nil
 }
 
 // write stores what a spent link does. The link is gone by then, so a
@@ -592,8 +654,8 @@ func (l *link) write(ctx context.Context, s *Service, action backoffice.Action, 
 	before := l.op
 	for range retries {
 		o := before.Clone()
-		apply(o)
 		o.UpdatedAt = s.clock()
+		apply(o)
 		e := s.operatorEntry(s.selfRef(o), action, before, o)
 		err := s.store.UpdateOperator(ctx, o, before.Version, Guard{}, e)
 		if err == nil {
@@ -631,7 +693,8 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, pw, confirm backo
 		return nil, err
 	}
 	o, err := l.write(ctx, s, backoffice.ActionOperatorAcceptInvitation, func(o *Operator) {
-		o.PasswordHash, o.MFASecret = l.hash, secret
+		rotatePassword(o, l.hash, l.policy, o.UpdatedAt)
+		o.MFASecret = secret
 		o.Status, o.EmailVerified, o.MFAEnrolled = StatusActive, true, false
 	})
 	if err != nil {
@@ -720,7 +783,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw, confirm backoffi
 		return err
 	}
 	o, err := l.write(ctx, s, backoffice.ActionOperatorResetPassword, func(o *Operator) {
-		o.PasswordHash = l.hash
+		rotatePassword(o, l.hash, l.policy, o.UpdatedAt)
 		o.SessionEpoch++
 	})
 	if err != nil {

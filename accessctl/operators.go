@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +41,13 @@ type OperatorUpdate struct {
 	Roles       *[]RoleName
 	AllAccounts *bool
 	Accounts    *[]AccountID
+	// RoleUntil replaces the operator's time-bound roles: each key must be
+	// one of the roles it ends up with, and stops counting at its time,
+	// with no job running (T1). An empty map makes every role permanent.
+	RoleUntil *map[RoleName]time.Time
+	// AccessUntil sets when the operator's account access ends; the zero
+	// time removes the end.
+	AccessUntil *time.Time
 }
 
 // BootstrapInput creates a tenant with its first Administrator.
@@ -178,8 +186,8 @@ func requireAdminFor(op string, a *Actor, rs *roleSet, target *Operator) error {
 // bookkeeping.
 func guardFor(a *Actor, rs *roleSet, before, after *Operator) Guard {
 	g := actorGuard(a)
-	wasAdmin := before.Status == StatusActive && before.HasRole(rs.admin)
-	if wasAdmin && (after == nil || after.Status != StatusActive || !after.HasRole(rs.admin)) {
+	wasAdmin := before.Status == StatusActive && before.HoldsForGood(rs.admin)
+	if wasAdmin && (after == nil || after.Status != StatusActive || !after.HoldsForGood(rs.admin)) {
 		g.KeepAdmin = rs.admin
 	}
 	return g
@@ -322,6 +330,9 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 	validateAccounts(&v, in.Accounts)
 	if withPassword {
 		s.validatePassword(&v, in.Password, in.PasswordConfirmation, in.Username, in.Email)
+		if err := s.checkNewPassword(ctx, &v, s.policyOf(t), nil, in.Password); err != nil {
+			return nil, err
+		}
 	} else {
 		if in.Password != "" {
 			v.Add("password", "an invited operator chooses its own password; leave it empty")
@@ -336,6 +347,11 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 	if err := checkGrant(op, a, rs, nil, in.Roles, in.AllAccounts, in.Accounts); err != nil {
 		return nil, err
 	}
+	if slices.Contains(in.Roles, rs.admin) {
+		if err := s.gate(ctx, a, s.policyOf(t), ApproveGrantAdministrator, TargetOperator, ""); err != nil {
+			return nil, err
+		}
+	}
 	now := s.clock()
 	o := &Operator{ID: OperatorID(s.newID()), Tenant: a.tenant, Username: in.Username, Email: in.Email,
 		FirstName: in.FirstName, LastName: in.LastName, Roles: in.Roles, AllAccounts: in.AllAccounts,
@@ -348,6 +364,7 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 		if o.PasswordHash, err = s.hasher.Hash(ctx, string(in.Password)); err != nil {
 			return nil, err
 		}
+		o.PasswordChangedAt = now
 		o.Status = StatusActive
 	}
 	action := backoffice.ActionOperatorCreate
@@ -544,7 +561,38 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 	if o.AllAccounts {
 		o.Accounts = nil
 	}
+	now := s.clock()
 	var v backoffice.Violations
+	if u.RoleUntil != nil {
+		o.RoleUntil = nil
+		for r, until := range *u.RoleUntil {
+			if o.RoleUntil == nil {
+				o.RoleUntil = map[RoleName]time.Time{}
+			}
+			o.RoleUntil[r] = backoffice.Truncate(until)
+		}
+	}
+	for _, r := range slices.Sorted(maps.Keys(o.RoleUntil)) {
+		switch {
+		case !o.HasRole(r) && u.RoleUntil != nil:
+			v.Add("role_until", fmt.Sprintf("%q is not one of the operator's roles", r))
+		case !o.HasRole(r):
+			delete(o.RoleUntil, r) // the role was taken away with its end
+		case u.RoleUntil != nil && !o.RoleUntil[r].After(now) && !o.RoleUntil[r].Equal(before.RoleUntil[r]):
+			v.Add("role_until", fmt.Sprintf("the end of %q must be in the future", r))
+		}
+	}
+	if len(o.RoleUntil) == 0 {
+		o.RoleUntil = nil
+	}
+	if u.AccessUntil != nil {
+		o.AccessUntil = backoffice.Truncate(*u.AccessUntil)
+		if u.AccessUntil.IsZero() {
+			o.AccessUntil = time.Time{}
+		} else if !o.AccessUntil.After(now) {
+			v.Add("access_until", "must be in the future")
+		}
+	}
 	validateIdentity(&v, o.Username, o.Email, o.FirstName, o.LastName, o.ExternalKey, o.Status == StatusInvited)
 	validateRoles(&v, rs, o.Roles)
 	validateAccounts(&v, o.Accounts)
@@ -554,7 +602,13 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 	if err := checkGrant(op, a, rs, before, o.Roles, o.AllAccounts, o.Accounts); err != nil {
 		return nil, err
 	}
-	accessChanged := !slices.Equal(before.Roles, o.Roles) || before.AllAccounts != o.AllAccounts || !slices.Equal(before.Accounts, o.Accounts)
+	if !before.HasRole(rs.admin) && o.HasRole(rs.admin) {
+		if err := s.gate(ctx, a, s.policyOf(t), ApproveGrantAdministrator, TargetOperator, string(id)); err != nil {
+			return nil, err
+		}
+	}
+	accessChanged := !slices.Equal(before.Roles, o.Roles) || before.AllAccounts != o.AllAccounts || !slices.Equal(before.Accounts, o.Accounts) ||
+		!maps.Equal(before.RoleUntil, o.RoleUntil) || !before.AccessUntil.Equal(o.AccessUntil)
 	if len(backoffice.Diff(before, o)) == 0 {
 		if before.Version != u.Version {
 			return nil, backoffice.NewError(backoffice.ErrConflict, op, "the operator changed since you read it; reload and retry")
@@ -739,16 +793,24 @@ func (s *Service) setPassword(ctx context.Context, op string, rs *roleSet, a *Ac
 	if before.Status != StatusActive && before.Status != StatusBlocked {
 		return nil, wrongStatus(op, before, "an active or blocked operator")
 	}
+	p, err := s.tenantPolicy(ctx, before.Tenant)
+	if err != nil {
+		return nil, err
+	}
 	var v backoffice.Violations
 	s.validatePassword(&v, pw, confirm, before.Username, before.Email)
+	if err := s.checkNewPassword(ctx, &v, p, before, pw); err != nil {
+		return nil, err
+	}
 	if err := v.Err(op); err != nil {
 		return nil, err
 	}
 	o := before.Clone()
-	var err error
-	if o.PasswordHash, err = s.hasher.Hash(ctx, string(pw)); err != nil {
+	hash, err := s.hasher.Hash(ctx, string(pw))
+	if err != nil {
 		return nil, err
 	}
+	rotatePassword(o, hash, p, s.clock())
 	o.SessionEpoch++
 	if err := s.write(ctx, rs, a, before, o, version, action); err != nil {
 		return nil, err

@@ -39,6 +39,10 @@ type Config struct {
 	// Presets are the role presets tenants may start from. Nil means
 	// DashboardPreset and PortalPreset.
 	Presets []Preset
+	// Policy is the security policy of every tenant that has none of its
+	// own (TenantSettings.Policy). The zero value keeps the defaults the
+	// other fields give; accessctl.PCIDSS4() is the regulated preset.
+	Policy Policy
 	// PasswordPolicy nil means password.DefaultPolicy().
 	PasswordPolicy *password.Policy
 	// Hasher nil means argon2id at the OWASP minimum, bounded to the CPU count.
@@ -95,9 +99,14 @@ type Service struct {
 	roles    map[backoffice.TenantID]cachedRoles // each tenant's roles, by roles version
 	policy   password.Policy
 	hasher   *password.Hasher
-	now      func() time.Time
-	newID    func() string
-	issuer   string
+
+	defaultPolicy Policy
+	execMu        sync.Mutex
+	executors     map[backoffice.Action]Executor
+
+	now    func() time.Time
+	newID  func() string
+	issuer string
 
 	sessionTTL, invitationTTL, verificationTTL, resetTTL, challengeTTL time.Duration
 	maxFailures                                                        int
@@ -152,6 +161,12 @@ func NewService(cfg Config) (*Service, error) {
 			return nil, backoffice.NewError(backoffice.ErrInvalid, "accessctl: new service", "password policy needs MinLength >= 8 and MaxLength >= MinLength")
 		}
 	}
+	var pv backoffice.Violations
+	cfg.Policy.validate(&pv)
+	if err := pv.Err("accessctl: new service"); err != nil {
+		return nil, err
+	}
+	s.defaultPolicy = cfg.Policy.clone()
 	if s.hasher == nil {
 		if s.hasher, err = password.NewHasher(password.Params{}, 0); err != nil {
 			return nil, err
@@ -183,6 +198,7 @@ func NewService(cfg Config) (*Service, error) {
 	if s.attemptLease > s.lastAdminCooldown || s.attemptLease > s.failureWindow {
 		return nil, backoffice.NewError(backoffice.ErrInvalid, "accessctl: new service", "AttemptLease must not exceed LastAdminCooldown or FailureWindow")
 	}
+	s.handleOwnApprovals()
 	s.maxFailures = cfg.MaxFailures
 	if s.maxFailures <= 0 {
 		s.maxFailures = 3

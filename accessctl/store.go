@@ -20,7 +20,8 @@ import (
 // Guard is a condition a store checks atomically with a write.
 type Guard struct {
 	// KeepAdmin, when set, is the tenant's Administrator role: the write
-	// must leave at least one active operator holding it, or it fails with
+	// must leave at least one active operator holding it for good (not
+	// until a time, Operator.HoldsForGood), or it fails with
 	// ErrFailedPrecondition and changes nothing.
 	KeepAdmin RoleName
 	// Actor, when set, is the operator on whose behalf the write runs: the
@@ -152,6 +153,16 @@ type Session struct {
 	Accounts    []AccountID         `json:"accounts"`
 	CreatedAt   time.Time           `json:"created_at"`
 	ExpiresAt   time.Time           `json:"expires_at"`
+	// IdleTimeout ends the session when LastSeen is that old (the
+	// tenant's Policy.IdleTimeout when it opened); zero: no idle limit.
+	// LastSeen is when the session was last used, to the precision
+	// TouchSession is called with.
+	IdleTimeout time.Duration `json:"idle_timeout"`
+	LastSeen    time.Time     `json:"last_seen"`
+	// RoleUntil and AccessUntil are the operator's time-bound grants when
+	// the session opened (Operator.RoleUntil, Operator.AccessUntil).
+	RoleUntil   map[RoleName]time.Time `json:"role_until,omitempty"`
+	AccessUntil time.Time              `json:"access_until,omitzero"`
 	// RolesVersion is the tenant's roles version when the session was
 	// read (Tenant.RolesVersion): the store returns it with the session,
 	// in the same round trip, so that an edit of a role's permissions
@@ -174,6 +185,9 @@ type SessionStore interface {
 	SetRolesVersion(ctx context.Context, tenant backoffice.TenantID, version int64) error
 	// Sessions lists an operator's sessions, oldest first.
 	Sessions(ctx context.Context, tenant backoffice.TenantID, op OperatorID) ([]*Session, error)
+	// TouchSession records that the session was used at at (its
+	// LastSeen); touching a missing session is not an error.
+	TouchSession(ctx context.Context, tenant backoffice.TenantID, digest string, at time.Time) error
 	// DeleteSession removes the tenant's session with the digest; removing
 	// a missing one is not an error.
 	DeleteSession(ctx context.Context, tenant backoffice.TenantID, digest string) error
@@ -302,4 +316,6 @@ type Store interface {
 	SessionStore
 	TokenStore
 	AttemptStore
+	ApprovalStore
+	ReviewStore
 }

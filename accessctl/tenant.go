@@ -27,6 +27,12 @@ type TenantSettings struct {
 	Name                     *string
 	SSO                      *SSOConfig
 	EndUserForgotPasswordOff *bool
+	// Policy gives the tenant a security policy of its own (PCIDSS4(),
+	// say); DefaultPolicy puts it back on the service's. A change of the
+	// policy is held for approval when the policy in force lists
+	// ApprovePolicyChange.
+	Policy        *Policy
+	DefaultPolicy bool
 }
 
 // ConfigureTenant changes the tenant's name, SSO mode and group-to-role
@@ -53,6 +59,14 @@ func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (*Tena
 		t.EndUserForgotPasswordOff = *in.EndUserForgotPasswordOff
 	}
 	var v backoffice.Violations
+	switch {
+	case in.DefaultPolicy:
+		t.Policy = nil
+	case in.Policy != nil:
+		p := in.Policy.clone()
+		p.validate(&v)
+		t.Policy = &p
+	}
 	if r := check.Name(t.Name, 200); r != "" {
 		v.Add("name", r)
 	}
@@ -73,8 +87,21 @@ func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (*Tena
 		return nil, err
 	}
 	c := backoffice.Diff(before, t)
+	pb, pa := s.policyOf(before), s.policyOf(t)
+	for _, ch := range backoffice.Diff(&pb, &pa) {
+		ch.Field = "policy." + ch.Field
+		c = append(c, ch)
+	}
+	if (before.Policy == nil) != (t.Policy == nil) {
+		c = append(c, backoffice.Change{Field: "policy.own", Before: fmt.Sprint(before.Policy != nil), After: fmt.Sprint(t.Policy != nil)})
+	}
 	if len(c) == 0 {
 		return before, nil
+	}
+	if len(c) > len(backoffice.Diff(before, t)) {
+		if err := s.gate(ctx, a, pb, ApprovePolicyChange, TargetTenant, string(t.ID)); err != nil {
+			return nil, err
+		}
 	}
 	t.UpdatedAt = s.clock()
 	if err := s.store.UpdateTenant(ctx, t, in.Version, s.entry(a.Ref(), a.tenant, backoffice.ActionTenantConfigure, TargetTenant, string(t.ID), t.UpdatedAt, c)); err != nil {

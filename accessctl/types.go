@@ -1,6 +1,7 @@
 package accessctl
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -26,6 +27,9 @@ type Tenant struct {
 	// EndUserForgotPasswordOff switches off the end-user forgot-password
 	// email for the tenant.
 	EndUserForgotPasswordOff bool `json:"enduser_forgot_password_off" audit:"enduser_forgot_password_off"`
+	// Policy is the tenant's own security policy; nil means the
+	// service's (Config.Policy). Its changes are recorded field by field.
+	Policy *Policy `json:"policy,omitempty"`
 	// RolesVersion moves on with every change of the tenant's custom
 	// roles; sessions are read with it, so instances know when the roles
 	// they compiled are stale.
@@ -58,6 +62,10 @@ func (c SSOConfig) clone() SSOConfig {
 func (t *Tenant) Clone() *Tenant {
 	c := *t
 	c.SSO = t.SSO.clone()
+	if t.Policy != nil {
+		p := t.Policy.clone()
+		c.Policy = &p
+	}
 	return &c
 }
 
@@ -117,10 +125,27 @@ type Operator struct {
 	// SessionEpoch changes whenever every session of the operator must die
 	// (password, role or status change); a session carries the epoch it was
 	// issued in.
-	SessionEpoch int64     `json:"session_epoch"`
-	Version      int64     `json:"version"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	SessionEpoch int64 `json:"session_epoch"`
+	// PasswordHistory holds the hashes of the passwords before the
+	// current one, newest first, as many as the tenant's policy needs to
+	// refuse a reused password (Policy.PasswordHistory). Never a password.
+	PasswordHistory []backoffice.Secret `json:"-"`
+	// PasswordChangedAt is when the password was last set.
+	PasswordChangedAt time.Time `json:"password_changed_at"`
+	// LastLoginAt and LastLoginFrom are the time and source (the client
+	// address the host gave with WithClientAddr) of the last complete
+	// login.
+	LastLoginAt   time.Time `json:"last_login_at"`
+	LastLoginFrom string    `json:"last_login_from"`
+	// RoleUntil holds the roles granted until a time: each stops counting
+	// at its time, with no job running (T1).
+	RoleUntil map[RoleName]time.Time `json:"role_until,omitempty" audit:"role_until"`
+	// AccessUntil, when set, ends the operator's account access at that
+	// time (T1).
+	AccessUntil time.Time `json:"access_until,omitzero" audit:"access_until"`
+	Version     int64     `json:"version"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // Clone returns a deep copy.
@@ -128,7 +153,28 @@ func (o *Operator) Clone() *Operator {
 	c := *o
 	c.Roles = slices.Clone(o.Roles)
 	c.Accounts = slices.Clone(o.Accounts)
+	c.PasswordHistory = slices.Clone(o.PasswordHistory)
+	c.RoleUntil = maps.Clone(o.RoleUntil)
 	return &c
+}
+
+// RolesAt returns the roles that count at now: the permanent ones and
+// the time-bound ones whose time has not come.
+func (o *Operator) RolesAt(now time.Time) []RoleName {
+	return rolesAt(o.Roles, o.RoleUntil, now)
+}
+
+func rolesAt(roles []RoleName, until map[RoleName]time.Time, now time.Time) []RoleName {
+	if len(until) == 0 {
+		return roles
+	}
+	out := make([]RoleName, 0, len(roles))
+	for _, r := range roles {
+		if end, ok := until[r]; !ok || now.Before(end) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // LoginName is the username, or the email when there is no username.
@@ -142,9 +188,18 @@ func (o *Operator) LoginName() string {
 // HasRole reports whether the operator holds the role.
 func (o *Operator) HasRole(r RoleName) bool { return slices.Contains(o.Roles, r) }
 
+// HoldsForGood reports whether the operator holds the role with no end
+// time: only such a holder of Administrator keeps a tenant administered.
+func (o *Operator) HoldsForGood(r RoleName) bool {
+	_, bound := o.RoleUntil[r]
+	return o.HasRole(r) && !bound
+}
+
 // Audit target types.
 const (
 	TargetTenant   = "tenant"
 	TargetOperator = "operator"
 	TargetRole     = "role"
+	TargetApproval = "approval"
+	TargetReview   = "review"
 )

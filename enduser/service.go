@@ -37,11 +37,24 @@ type Config struct {
 	// ActivationTTL is how long an onboarding's activation link lasts;
 	// default 7 days.
 	ActivationTTL time.Duration
+	// Approvals is the four-eyes gate, an *accessctl.Service: with it,
+	// a tenant whose policy holds deactivation for a second operator
+	// gets accessctl.ErrApprovalRequired from Deactivate, and an approved
+	// request runs Deactivate once. Nil: no deactivation is held.
+	Approvals Approvals
+}
+
+// Approvals is what the service needs of four-eyes approval; an
+// *accessctl.Service implements it.
+type Approvals interface {
+	Gate(ctx context.Context, action backoffice.Action, targetType, targetID string) error
+	HandleApproved(action backoffice.Action, x accessctl.Executor)
 }
 
 // Service implements the end-user rules. It is safe for concurrent use.
 type Service struct {
 	store         Store
+	approvals     Approvals
 	tenants       accessctl.TenantStore
 	balances      Balances
 	notifier      Notifier
@@ -58,7 +71,18 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, backoffice.NewError(backoffice.ErrInvalid, "enduser: new service", "Config.Store, Config.Tenants and Config.Balances are required")
 	}
 	s := &Service{store: cfg.Store, tenants: cfg.Tenants, balances: cfg.Balances, notifier: cfg.Notifier,
-		outbox: cfg.Outbox, report: cfg.ReportError, now: cfg.Now, newID: cfg.NewID, activationTTL: cfg.ActivationTTL}
+		outbox: cfg.Outbox, report: cfg.ReportError, now: cfg.Now, newID: cfg.NewID, activationTTL: cfg.ActivationTTL, approvals: cfg.Approvals}
+	if s.approvals != nil {
+		s.approvals.HandleApproved(backoffice.ActionEndUserDeactivate, accessctl.Executor{Permission: accessctl.PermEndUserDeactivate,
+			Run: func(ctx context.Context, ap *accessctl.Approval) error {
+				version, err := accessctl.ParamVersion(ap)
+				if err != nil {
+					return err
+				}
+				_, err = s.Deactivate(ctx, ID(ap.TargetID), version)
+				return err
+			}})
+	}
 	if s.notifier == nil {
 		s.notifier = notifierFunc(func(context.Context, Notice) error { return nil })
 	}
@@ -393,6 +417,11 @@ func (s *Service) RemoveTaxResidence(ctx context.Context, id ID, version int64, 
 func (s *Service) Deactivate(ctx context.Context, id ID, version int64) (*EndUser, error) {
 	const op = "enduser: deactivate"
 	return s.change(ctx, op, accessctl.PermEndUserDeactivate, id, version, backoffice.ActionEndUserDeactivate, func(u *EndUser) error {
+		if s.approvals != nil {
+			if err := s.approvals.Gate(ctx, backoffice.ActionEndUserDeactivate, TargetEndUser, string(u.ID)); err != nil {
+				return err
+			}
+		}
 		if u.Status != StatusValidated {
 			return backoffice.Errorf(backoffice.ErrFailedPrecondition, op, "only a validated user can be deactivated; this one is %s", u.Status)
 		}

@@ -32,11 +32,25 @@ type Config struct {
 	// Outbox, when set, writes each notice to the store's outbox with its
 	// change, for a backoffice.Dispatcher to deliver (OutboxHandler).
 	Outbox bool
+	// Approvals is the four-eyes gate, an *accessctl.Service: with it, a
+	// tenant whose policy holds unlocking or resetting a PIN for a second
+	// operator gets accessctl.ErrApprovalRequired from Unlock or ResetPIN,
+	// and an approved request (params "version" and "identity_verified")
+	// runs the command once. Nil: no command is held.
+	Approvals Approvals
+}
+
+// Approvals is what the service needs of four-eyes approval; an
+// *accessctl.Service implements it.
+type Approvals interface {
+	Gate(ctx context.Context, action backoffice.Action, targetType, targetID string) error
+	HandleApproved(action backoffice.Action, x accessctl.Executor)
 }
 
 // Service implements the device rules. It is safe for concurrent use.
 type Service struct {
-	store    Store
+	store     Store
+	approvals Approvals
 	users    Users
 	notifier Notifier
 	outbox   bool
@@ -50,7 +64,25 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Users == nil {
 		return nil, backoffice.NewError(backoffice.ErrInvalid, "scadevice: new service", "Config.Store and Config.Users are required")
 	}
-	s := &Service{store: cfg.Store, users: cfg.Users, notifier: cfg.Notifier, outbox: cfg.Outbox, report: cfg.ReportError, now: cfg.Now, newID: cfg.NewID}
+	s := &Service{store: cfg.Store, users: cfg.Users, notifier: cfg.Notifier, outbox: cfg.Outbox, report: cfg.ReportError, now: cfg.Now, newID: cfg.NewID,
+		approvals: cfg.Approvals}
+	if s.approvals != nil {
+		for _, c := range []Command{CommandUnlock, CommandResetPIN} {
+			run := s.Unlock
+			if c == CommandResetPIN {
+				run = s.ResetPIN
+			}
+			s.approvals.HandleApproved(c.action(), accessctl.Executor{Permission: c.Permission(),
+				Run: func(ctx context.Context, ap *accessctl.Approval) error {
+					version, err := accessctl.ParamVersion(ap)
+					if err != nil {
+						return err
+					}
+					_, err = run(ctx, ID(ap.TargetID), version, ap.Params["identity_verified"] == "true")
+					return err
+				}})
+		}
+	}
 	if s.report == nil {
 		s.report = backoffice.LogError
 	}
@@ -139,6 +171,11 @@ func (s *Service) runWith(ctx context.Context, c Command, id ID, version int64, 
 	}
 	if !c.Allowed(before) {
 		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, op, notAllowed(c, before))
+	}
+	if s.approvals != nil && (c == CommandUnlock || c == CommandResetPIN) {
+		if err := s.approvals.Gate(ctx, c.action(), TargetDevice, string(id)); err != nil {
+			return nil, err
+		}
 	}
 	d := before.Clone()
 	apply(d)

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -117,7 +118,7 @@ func (t *operatorTable) unindex(o *accessctl.Operator) {
 func (t *operatorTable) activeAdmins(role accessctl.RoleName) int {
 	n := 0
 	for _, o := range t.byID {
-		if o.Status == accessctl.StatusActive && o.HasRole(role) {
+		if o.Status == accessctl.StatusActive && o.HoldsForGood(role) {
 			n++
 		}
 	}
@@ -274,10 +275,10 @@ func (s *Store) UpdateOperator(ctx context.Context, o *accessctl.Operator, expec
 	}
 	if g.KeepAdmin != "" {
 		n := t.activeAdmins(g.KeepAdmin)
-		if cur.Status == accessctl.StatusActive && cur.HasRole(g.KeepAdmin) {
+		if cur.Status == accessctl.StatusActive && cur.HoldsForGood(g.KeepAdmin) {
 			n--
 		}
-		if o.Status == accessctl.StatusActive && o.HasRole(g.KeepAdmin) {
+		if o.Status == accessctl.StatusActive && o.HoldsForGood(g.KeepAdmin) {
 			n++
 		}
 		if n < 1 {
@@ -315,7 +316,7 @@ func (s *Store) DeleteOperator(ctx context.Context, tenant backoffice.TenantID, 
 	if err := s.actorLive(tenant, g); err != nil {
 		return err
 	}
-	if g.KeepAdmin != "" && cur.Status == accessctl.StatusActive && cur.HasRole(g.KeepAdmin) && t.activeAdmins(g.KeepAdmin) <= 1 {
+	if g.KeepAdmin != "" && cur.Status == accessctl.StatusActive && cur.HoldsForGood(g.KeepAdmin) && t.activeAdmins(g.KeepAdmin) <= 1 {
 		return accessctl.ErrLastAdministrator
 	}
 	t.unindex(cur)
@@ -475,6 +476,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *accessctl.Session) erro
 func cloneSession(sess *accessctl.Session) *accessctl.Session {
 	c := *sess
 	c.Roles, c.Accounts = slices.Clone(sess.Roles), slices.Clone(sess.Accounts)
+	c.RoleUntil = maps.Clone(sess.RoleUntil)
 	return &c
 }
 

@@ -24,6 +24,8 @@ type Store struct {
 	roles     map[backoffice.TenantID]map[accessctl.RoleName]*accessctl.Role
 	audit     map[auditKey][]backoffice.AuditEntry
 	chains    map[backoffice.TenantID]*chain
+	approvals *docs[accessctl.Approval]
+	reviews   *docs[accessctl.Review]
 	outbox    []*backoffice.Message // in the order written
 
 	endUsers    map[backoffice.TenantID]*userTable
@@ -74,6 +76,8 @@ func New() *Store {
 		roles:     map[backoffice.TenantID]map[accessctl.RoleName]*accessctl.Role{},
 		audit:     map[auditKey][]backoffice.AuditEntry{},
 		chains:    map[backoffice.TenantID]*chain{},
+		approvals: newApprovals(),
+		reviews:   newReviews(),
 
 		endUsers:    map[backoffice.TenantID]*userTable{},
 		onboardings: map[string]*enduser.Onboarding{},

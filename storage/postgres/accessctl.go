@@ -24,6 +24,7 @@ type tenantRow struct {
 	SSOEnabled bool      `db:"sso_enabled"`
 	GroupRoles []byte    `db:"sso_group_roles"`
 	FPOff      bool      `db:"enduser_forgot_password_off"`
+	Policy     []byte    `db:"policy"`
 	RolesVer   int64     `db:"roles_version"`
 	Version    int64     `db:"version"`
 	CreatedAt  time.Time `db:"created_at"`
@@ -40,7 +41,21 @@ func (r *tenantRow) tenant() (*accessctl.Tenant, error) {
 	if len(m) > 0 {
 		t.SSO.GroupRoles = m
 	}
+	if len(r.Policy) > 0 && string(r.Policy) != "null" {
+		t.Policy = &accessctl.Policy{}
+		if err := fromJSON(r.Policy, t.Policy); err != nil {
+			return nil, err
+		}
+	}
 	return t, nil
+}
+
+// policyJSON is the tenant's own policy, or NULL for the service's.
+func policyJSON(t *accessctl.Tenant) any {
+	if t.Policy == nil {
+		return nil
+	}
+	return jsonString(t.Policy)
 }
 
 func groupRoles(t *accessctl.Tenant) string {
@@ -52,22 +67,23 @@ func groupRoles(t *accessctl.Tenant) string {
 
 var (
 	qCreateTenant = `WITH ins AS (
-	INSERT INTO backoffice_tenants (id, name, preset, sso_enabled, sso_group_roles, enduser_forgot_password_off, version, created_at, updated_at)
-	VALUES ($1, $2, $3, $4, $5::jsonb, $6, 1, $7, $8) RETURNING 1
-), ` + auditInsert("ins", 9) + ` SELECT count(*) FROM ins`
+	INSERT INTO backoffice_tenants (id, name, preset, sso_enabled, sso_group_roles, enduser_forgot_password_off, version, created_at, updated_at, policy)
+	VALUES ($1, $2, $3, $4, $5::jsonb, $6, 1, $7, $8, $9::jsonb) RETURNING 1
+), ` + auditInsert("ins", 10) + ` SELECT count(*) FROM ins`
 	qTenant       = `SELECT ` + tenantCols + ` FROM backoffice_tenants WHERE id = $1`
 	qUpdateTenant = `WITH upd AS (
 	UPDATE backoffice_tenants SET name = $2, preset = $3, sso_enabled = $4, sso_group_roles = $5::jsonb, enduser_forgot_password_off = $6,
-		updated_at = $7, version = version + 1
+		updated_at = $7, policy = $9::jsonb, version = version + 1
 	WHERE id = $1 AND version = $8 RETURNING version
-), ` + auditInsert("upd", 9) + ` SELECT version FROM upd`
+), ` + auditInsert("upd", 10) + ` SELECT version FROM upd`
 	qTenantVersion = `SELECT version FROM backoffice_tenants WHERE id = $1`
 )
 
 // CreateTenant implements accessctl.TenantStore.
 func (s *Store) CreateTenant(ctx context.Context, t *accessctl.Tenant, e backoffice.AuditEntry) error {
 	const op = "postgres: create tenant"
-	args := append([]any{string(t.ID), t.Name, t.Preset, t.SSO.Enabled, groupRoles(t), t.EndUserForgotPasswordOff, utc(t.CreatedAt), utc(t.UpdatedAt)}, auditArgs(e)...)
+	args := append([]any{string(t.ID), t.Name, t.Preset, t.SSO.Enabled, groupRoles(t), t.EndUserForgotPasswordOff, utc(t.CreatedAt), utc(t.UpdatedAt),
+		policyJSON(t)}, auditArgs(e)...)
 	var n int
 	if err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &n, qCreateTenant, args...) }); err != nil {
 		return mapErr(op, err)
@@ -88,7 +104,8 @@ func (s *Store) Tenant(ctx context.Context, id backoffice.TenantID) (*accessctl.
 // UpdateTenant implements accessctl.TenantStore.
 func (s *Store) UpdateTenant(ctx context.Context, t *accessctl.Tenant, expect int64, e backoffice.AuditEntry) error {
 	const op = "postgres: update tenant"
-	args := append([]any{string(t.ID), t.Name, t.Preset, t.SSO.Enabled, groupRoles(t), t.EndUserForgotPasswordOff, utc(t.UpdatedAt), expect}, auditArgs(e)...)
+	args := append([]any{string(t.ID), t.Name, t.Preset, t.SSO.Enabled, groupRoles(t), t.EndUserForgotPasswordOff, utc(t.UpdatedAt), expect,
+		policyJSON(t)}, auditArgs(e)...)
 	var v int64
 	err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &v, qUpdateTenant, args...) })
 	if errors.Is(err, sql.ErrNoRows) {
@@ -104,26 +121,32 @@ func (s *Store) UpdateTenant(ctx context.Context, t *accessctl.Tenant, expect in
 // Operators.
 
 type operatorRow struct {
-	TenantID      string    `db:"tenant_id"`
-	ID            string    `db:"id"`
-	Username      string    `db:"username"`
-	Email         string    `db:"email"`
-	FirstName     string    `db:"first_name"`
-	LastName      string    `db:"last_name"`
-	Roles         []byte    `db:"roles"`
-	AllAccounts   bool      `db:"all_accounts"`
-	Accounts      []byte    `db:"accounts"`
-	Status        string    `db:"status"`
-	EmailVerified bool      `db:"email_verified"`
-	PasswordHash  string    `db:"password_hash"`
-	MFASecret     string    `db:"mfa_secret"`
-	MFAEnrolled   bool      `db:"mfa_enrolled"`
-	MFALastStep   int64     `db:"mfa_last_step"`
-	ExternalKey   string    `db:"external_key"`
-	SessionEpoch  int64     `db:"session_epoch"`
-	Version       int64     `db:"version"`
-	CreatedAt     time.Time `db:"created_at"`
-	UpdatedAt     time.Time `db:"updated_at"`
+	TenantID      string       `db:"tenant_id"`
+	ID            string       `db:"id"`
+	Username      string       `db:"username"`
+	Email         string       `db:"email"`
+	FirstName     string       `db:"first_name"`
+	LastName      string       `db:"last_name"`
+	Roles         []byte       `db:"roles"`
+	AllAccounts   bool         `db:"all_accounts"`
+	Accounts      []byte       `db:"accounts"`
+	Status        string       `db:"status"`
+	EmailVerified bool         `db:"email_verified"`
+	PasswordHash  string       `db:"password_hash"`
+	MFASecret     string       `db:"mfa_secret"`
+	MFAEnrolled   bool         `db:"mfa_enrolled"`
+	MFALastStep   int64        `db:"mfa_last_step"`
+	ExternalKey   string       `db:"external_key"`
+	SessionEpoch  int64        `db:"session_epoch"`
+	Version       int64        `db:"version"`
+	CreatedAt     time.Time    `db:"created_at"`
+	UpdatedAt     time.Time    `db:"updated_at"`
+	PwHistory     []byte       `db:"password_history"`
+	PwChangedAt   sql.NullTime `db:"password_changed_at"`
+	LastLoginAt   sql.NullTime `db:"last_login_at"`
+	LastLoginFrom string       `db:"last_login_from"`
+	RoleUntil     []byte       `db:"role_until"`
+	AccessUntil   sql.NullTime `db:"access_until"`
 }
 
 func (r *operatorRow) operator() (*accessctl.Operator, error) {
@@ -131,9 +154,22 @@ func (r *operatorRow) operator() (*accessctl.Operator, error) {
 		FirstName: r.FirstName, LastName: r.LastName, AllAccounts: r.AllAccounts, Status: accessctl.OperatorStatus(r.Status),
 		EmailVerified: r.EmailVerified, PasswordHash: backoffice.Secret(r.PasswordHash), MFASecret: backoffice.Secret(r.MFASecret),
 		MFAEnrolled: r.MFAEnrolled, MFALastStep: r.MFALastStep, ExternalKey: r.ExternalKey, SessionEpoch: r.SessionEpoch,
-		Version: r.Version, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
+		Version: r.Version, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt), PasswordChangedAt: fromNull(r.PwChangedAt),
+		LastLoginAt: fromNull(r.LastLoginAt), LastLoginFrom: r.LastLoginFrom, AccessUntil: fromNull(r.AccessUntil)}
 	if err := fromJSON(r.Roles, &o.Roles); err != nil {
 		return nil, err
+	}
+	if err := fromJSON(r.PwHistory, &o.PasswordHistory); err != nil {
+		return nil, err
+	}
+	if err := fromJSON(r.RoleUntil, &o.RoleUntil); err != nil {
+		return nil, err
+	}
+	if len(o.PasswordHistory) == 0 {
+		o.PasswordHistory = nil
+	}
+	if len(o.RoleUntil) == 0 {
+		o.RoleUntil = nil
 	}
 	if err := fromJSON(r.Accounts, &o.Accounts); err != nil {
 		return nil, err
@@ -154,19 +190,30 @@ func list[T ~string](v []T) string {
 	return jsonString(v)
 }
 
-// operatorArgs are $1..$18 of the operator statements.
+// operatorArgs are $1..$24 of the operator statements.
 func operatorArgs(o *accessctl.Operator) []any {
+	history := make([]string, len(o.PasswordHistory))
+	for i, h := range o.PasswordHistory {
+		history[i] = string(h) // the Secret type would marshal as its redaction
+	}
+	until := "{}"
+	if len(o.RoleUntil) > 0 {
+		until = jsonString(o.RoleUntil)
+	}
 	return []any{string(o.Tenant), string(o.ID), o.Username, o.Email, o.FirstName, o.LastName, list(o.Roles), o.AllAccounts,
 		list(o.Accounts), string(o.Status), o.EmailVerified, string(o.PasswordHash), string(o.MFASecret), o.MFAEnrolled,
-		o.MFALastStep, o.ExternalKey, o.SessionEpoch, utc(o.UpdatedAt)}
+		o.MFALastStep, o.ExternalKey, o.SessionEpoch, utc(o.UpdatedAt),
+		jsonString(history), nullTime(o.PasswordChangedAt), nullTime(o.LastLoginAt), o.LastLoginFrom, until, nullTime(o.AccessUntil)}
 }
 
 var (
 	qCreateOperator = `WITH ins AS (
 	INSERT INTO backoffice_operators (tenant_id, id, username, email, first_name, last_name, roles, all_accounts, accounts, status, email_verified,
-		password_hash, mfa_secret, mfa_enrolled, mfa_last_step, external_key, session_epoch, updated_at, created_at, version)
-	VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 1) RETURNING 1
-), ` + auditInsert("ins", 20) + ` SELECT count(*) FROM ins`
+		password_hash, mfa_secret, mfa_enrolled, mfa_last_step, external_key, session_epoch, updated_at,
+		password_history, password_changed_at, last_login_at, last_login_from, role_until, access_until, created_at, version)
+	VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+		$19::jsonb, $20, $21, $22, $23::jsonb, $24, $25, 1) RETURNING 1
+), ` + auditInsert("ins", 26) + ` SELECT count(*) FROM ins`
 	qOperator           = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND id = $2`
 	qOperatorByUsername = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND lower(username) = lower($2) AND username <> ''`
 	qOperatorByEmail    = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND lower(email) = lower($2) AND email <> ''`
@@ -177,15 +224,20 @@ var (
 	qUpdateOperator = `WITH upd AS (
 	UPDATE backoffice_operators SET username = $3, email = $4, first_name = $5, last_name = $6, roles = $7::jsonb, all_accounts = $8,
 		accounts = $9::jsonb, status = $10, email_verified = $11, password_hash = $12, mfa_secret = $13, mfa_enrolled = $14,
-		mfa_last_step = $15, external_key = $16, session_epoch = $17, updated_at = $18, version = version + 1
-	WHERE tenant_id = $1 AND id = $2 AND version = $19 RETURNING version
-), ` + auditInsert("upd", 20) + ` SELECT version FROM upd`
+		mfa_last_step = $15, external_key = $16, session_epoch = $17, updated_at = $18,
+		password_history = $19::jsonb, password_changed_at = $20, last_login_at = $21, last_login_from = $22, role_until = $23::jsonb,
+		access_until = $24, version = version + 1
+	WHERE tenant_id = $1 AND id = $2 AND version = $25 RETURNING version
+), ` + auditInsert("upd", 26) + ` SELECT version FROM upd`
 	qDeleteOperator = `WITH del AS (
 	DELETE FROM backoffice_operators WHERE tenant_id = $1 AND id = $2 AND version = $3 RETURNING 1
 ), ` + auditInsert("del", 4) + ` SELECT count(*) FROM del`
 	qOperatorVersion = `SELECT version FROM backoffice_operators WHERE tenant_id = $1 AND id = $2`
 	qLockTenant      = `SELECT pg_advisory_xact_lock(hashtext('backoffice.admins'), hashtext($1))`
-	qActiveAdmins    = `SELECT count(*) FROM backoffice_operators WHERE tenant_id = $1 AND status = 'active' AND roles @> jsonb_build_array($2::text)`
+	// qActiveAdmins counts the active operators holding the role for good
+	// (not until a time).
+	qActiveAdmins = `SELECT count(*) FROM backoffice_operators WHERE tenant_id = $1 AND status = 'active' AND roles @> jsonb_build_array($2::text)
+	AND NOT role_until ? $2::text`
 	// qActorLive share-locks the acting operator's row, so that its own
 	// deactivation, block or role change waits for this write, or this
 	// write sees it.
@@ -538,21 +590,32 @@ func (s *Store) AppendAuditEntry(ctx context.Context, e backoffice.AuditEntry) e
 // Sessions.
 
 type sessionRow struct {
-	ID          string    `db:"id"`
-	TenantID    string    `db:"tenant_id"`
-	OperatorID  string    `db:"operator_id"`
-	Epoch       int64     `db:"epoch"`
-	Name        string    `db:"name"`
-	Roles       []byte    `db:"roles"`
-	AllAccounts bool      `db:"all_accounts"`
-	Accounts    []byte    `db:"accounts"`
-	CreatedAt   time.Time `db:"created_at"`
-	ExpiresAt   time.Time `db:"expires_at"`
+	ID          string       `db:"id"`
+	TenantID    string       `db:"tenant_id"`
+	OperatorID  string       `db:"operator_id"`
+	Epoch       int64        `db:"epoch"`
+	Name        string       `db:"name"`
+	Roles       []byte       `db:"roles"`
+	AllAccounts bool         `db:"all_accounts"`
+	Accounts    []byte       `db:"accounts"`
+	CreatedAt   time.Time    `db:"created_at"`
+	ExpiresAt   time.Time    `db:"expires_at"`
+	IdleTimeout int64        `db:"idle_timeout"`
+	LastSeen    sql.NullTime `db:"last_seen"`
+	RoleUntil   []byte       `db:"role_until"`
+	AccessUntil sql.NullTime `db:"access_until"`
 }
 
 func (r sessionRow) session() (*accessctl.Session, error) {
 	x := &accessctl.Session{ID: r.ID, Tenant: backoffice.TenantID(r.TenantID), Operator: accessctl.OperatorID(r.OperatorID), Epoch: r.Epoch,
-		Name: r.Name, AllAccounts: r.AllAccounts, CreatedAt: utc(r.CreatedAt), ExpiresAt: utc(r.ExpiresAt)}
+		Name: r.Name, AllAccounts: r.AllAccounts, CreatedAt: utc(r.CreatedAt), ExpiresAt: utc(r.ExpiresAt),
+		IdleTimeout: time.Duration(r.IdleTimeout), LastSeen: fromNull(r.LastSeen), AccessUntil: fromNull(r.AccessUntil)}
+	if err := fromJSON(r.RoleUntil, &x.RoleUntil); err != nil {
+		return nil, err
+	}
+	if len(x.RoleUntil) == 0 {
+		x.RoleUntil = nil
+	}
 	if err := fromJSON(r.Roles, &x.Roles); err != nil {
 		return nil, err
 	}
@@ -575,8 +638,10 @@ type sessionRolesRow struct {
 }
 
 var (
-	qCreateSession = `INSERT INTO backoffice_sessions (id, tenant_id, operator_id, epoch, name, roles, all_accounts, accounts, created_at, expires_at)
-	VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9, $10)`
+	qCreateSession = `INSERT INTO backoffice_sessions (id, tenant_id, operator_id, epoch, name, roles, all_accounts, accounts, created_at, expires_at,
+		idle_timeout, last_seen, role_until, access_until)
+	VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9, $10, $11, $12, $13::jsonb, $14)`
+	qTouchSession = `UPDATE backoffice_sessions SET last_seen = $3 WHERE tenant_id = $1 AND id = $2 AND (last_seen IS NULL OR last_seen < $3)`
 	// One round trip: the session and its tenant's roles version.
 	qSession = `SELECT ` + qualified("s", sessionCols) + `, coalesce(t.roles_version, 0) AS roles_version
 	FROM backoffice_sessions s LEFT JOIN backoffice_tenants t ON t.id = s.tenant_id WHERE s.tenant_id = $1 AND s.id = $2`
@@ -589,9 +654,19 @@ var (
 
 // CreateSession implements accessctl.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, x *accessctl.Session) error {
+	until := "{}"
+	if len(x.RoleUntil) > 0 {
+		until = jsonString(x.RoleUntil)
+	}
 	_, err := s.exec(ctx, nil, qCreateSession, x.ID, string(x.Tenant), string(x.Operator), x.Epoch, x.Name, list(x.Roles), x.AllAccounts,
-		list(x.Accounts), utc(x.CreatedAt), utc(x.ExpiresAt))
+		list(x.Accounts), utc(x.CreatedAt), utc(x.ExpiresAt), int64(x.IdleTimeout), nullTime(x.LastSeen), until, nullTime(x.AccessUntil))
 	return mapErr("postgres: create session", err)
+}
+
+// TouchSession implements accessctl.SessionStore.
+func (s *Store) TouchSession(ctx context.Context, tenant backoffice.TenantID, digest string, at time.Time) error {
+	_, err := s.exec(ctx, nil, qTouchSession, string(tenant), digest, utc(at))
+	return mapErr("postgres: touch session", err)
 }
 
 // Session implements accessctl.SessionStore.

@@ -176,11 +176,39 @@ type sessionRecord struct {
 	Accounts    []accessctl.AccountID `json:"a,omitempty"`
 	CreatedAt   int64                 `json:"c"`
 	ExpiresAt   int64                 `json:"x"`
+	IdleTimeout int64                 `json:"i,omitempty"`
+	// LastSeen is when the session opened; TouchSession keeps later uses
+	// in a key of their own (seenKey), read with the session.
+	LastSeen    int64                        `json:"ls,omitempty"`
+	RoleUntil   map[accessctl.RoleName]int64 `json:"ru,omitempty"`
+	AccessUntil int64                        `json:"au,omitempty"`
+}
+
+func micro(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicro(m int64) time.Time {
+	if m == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(m).UTC()
 }
 
 func encodeSession(x *accessctl.Session) string {
-	b, _ := json.Marshal(sessionRecord{Operator: x.Operator, Epoch: x.Epoch, Name: x.Name, Roles: x.Roles, AllAccounts: x.AllAccounts,
-		Accounts: x.Accounts, CreatedAt: x.CreatedAt.UnixMicro(), ExpiresAt: x.ExpiresAt.UnixMicro()})
+	r := sessionRecord{Operator: x.Operator, Epoch: x.Epoch, Name: x.Name, Roles: x.Roles, AllAccounts: x.AllAccounts,
+		Accounts: x.Accounts, CreatedAt: x.CreatedAt.UnixMicro(), ExpiresAt: x.ExpiresAt.UnixMicro(), IdleTimeout: int64(x.IdleTimeout),
+		LastSeen: micro(x.LastSeen), AccessUntil: micro(x.AccessUntil)}
+	if len(x.RoleUntil) > 0 {
+		r.RoleUntil = make(map[accessctl.RoleName]int64, len(x.RoleUntil))
+		for role, t := range x.RoleUntil {
+			r.RoleUntil[role] = t.UnixMicro()
+		}
+	}
+	b, _ := json.Marshal(r)
 	return string(b)
 }
 
@@ -189,8 +217,38 @@ func decodeSession(digest string, t backoffice.TenantID, v string) (*accessctl.S
 	if err := json.Unmarshal([]byte(v), &r); err != nil {
 		return nil, err
 	}
-	return &accessctl.Session{ID: digest, Tenant: t, Operator: r.Operator, Epoch: r.Epoch, Name: r.Name, Roles: r.Roles,
-		AllAccounts: r.AllAccounts, Accounts: r.Accounts, CreatedAt: time.UnixMicro(r.CreatedAt).UTC(), ExpiresAt: time.UnixMicro(r.ExpiresAt).UTC()}, nil
+	x := &accessctl.Session{ID: digest, Tenant: t, Operator: r.Operator, Epoch: r.Epoch, Name: r.Name, Roles: r.Roles,
+		AllAccounts: r.AllAccounts, Accounts: r.Accounts, CreatedAt: time.UnixMicro(r.CreatedAt).UTC(), ExpiresAt: time.UnixMicro(r.ExpiresAt).UTC(),
+		IdleTimeout: time.Duration(r.IdleTimeout), LastSeen: fromMicro(r.LastSeen), AccessUntil: fromMicro(r.AccessUntil)}
+	if len(r.RoleUntil) > 0 {
+		x.RoleUntil = make(map[accessctl.RoleName]time.Time, len(r.RoleUntil))
+		for role, m := range r.RoleUntil {
+			x.RoleUntil[role] = time.UnixMicro(m).UTC()
+		}
+	}
+	return x, nil
+}
+
+// seenKey holds when a session was last used (TouchSession), in
+// microseconds; it lives as long as the session.
+func (s *Store) seenKey(t backoffice.TenantID, digest string) string {
+	return s.sessionPrefix(t) + digest + ":seen"
+}
+
+// touchScript moves a session's last use forward, if the session
+// (KEYS[1]) still exists, keeping it as long as the session.
+var touchScript = goredis.NewScript(`
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
+if cur >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl)
+return 1`)
+
+// TouchSession implements accessctl.SessionStore: one Lua script.
+func (s *Store) TouchSession(ctx context.Context, tenant backoffice.TenantID, digest string, at time.Time) error {
+	err := touchScript.Run(ctx, s.c, []string{s.sessionPrefix(tenant) + digest, s.seenKey(tenant, digest)}, at.UnixMicro()).Err()
+	return mapErr("redis: touch session", err)
 }
 
 // rolesVersionKey holds the tenant's roles version (SetRolesVersion),
@@ -221,7 +279,7 @@ func (s *Store) CreateSession(ctx context.Context, x *accessctl.Session) error {
 // the tenant's roles version, which share the tenant's slot.
 func (s *Store) Session(ctx context.Context, tenant backoffice.TenantID, digest string) (*accessctl.Session, error) {
 	const op = "redis: session"
-	v, err := s.c.MGet(ctx, s.sessionPrefix(tenant)+digest, s.rolesVersionKey(tenant)).Result()
+	v, err := s.c.MGet(ctx, s.sessionPrefix(tenant)+digest, s.rolesVersionKey(tenant), s.seenKey(tenant, digest)).Result()
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
@@ -237,6 +295,13 @@ func (s *Store) Session(ctx context.Context, tenant backoffice.TenantID, digest 
 		if x.RolesVersion, err = strconv.ParseInt(ver, 10, 64); err != nil {
 			return nil, &internalError{op: op, cause: err}
 		}
+	}
+	if seen, ok := v[2].(string); ok {
+		m, err := strconv.ParseInt(seen, 10, 64)
+		if err != nil {
+			return nil, &internalError{op: op, cause: err}
+		}
+		x.LastSeen = fromMicro(m)
 	}
 	return x, nil
 }

@@ -1,12 +1,15 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,6 +33,8 @@ var notActed = map[string]string{
 	"ChangePassword": "the actor's own",
 	// No tenant data.
 	"Catalog": "no tenant data", "PasswordPolicy": "no tenant data",
+	// The host's wiring of services, not a request.
+	"HandleApproved": "configuration",
 }
 
 // victim is tenant A's records, which tenant B tries to reach.
@@ -38,6 +43,8 @@ type victim struct {
 	user *enduser.EndUser
 	dev  *scadevice.Device
 	res  string // a tax residence id
+	apr  string // a four-eyes request's id
+	rev  string // an access review's id
 }
 
 // testIsolation: X8, E11, S9: every method of the three services, called
@@ -100,7 +107,19 @@ func seedVictim(t *testing.T, e *raceEnv) victim {
 	require.NoError(t, err)
 	d, err = e.devices[0].SetPasscode(own, d.ID, d.Version)
 	require.NoError(t, err)
-	return victim{op: op, user: u, dev: d, res: u.TaxResidences[0].ID}
+	now := e.clock.Now()
+	apr := &accessctl.Approval{ID: "approval-of-a", Tenant: raceTenant, Action: accessctl.ApproveGrantAdministrator, TargetType: accessctl.TargetOperator,
+		TargetID: string(op.ID), Params: map[string]string{"version": "1"}, Reason: "A's own request", RequestedBy: op.ID,
+		Status: accessctl.ApprovalPending, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	entry := func(typ, id string) backoffice.AuditEntry {
+		return backoffice.AuditEntry{ID: "entry-" + id, Tenant: raceTenant, Actor: backoffice.ActorRef{Kind: backoffice.ActorSystem, ID: "system:seed"},
+			Action: "seed", TargetType: typ, TargetID: id, At: now}
+	}
+	require.NoError(t, e.st.Approvals.CreateApproval(context.Background(), apr, entry(accessctl.TargetApproval, apr.ID)))
+	rev := &accessctl.Review{ID: "review-of-a", Tenant: raceTenant, Name: "A's review", CreatedAt: now, DueAt: now.Add(time.Hour),
+		Lines: []accessctl.ReviewLine{{Operator: op.ID, Name: "victim", Email: op.Email, Status: op.Status, Roles: op.Roles}}}
+	require.NoError(t, e.st.Reviews.CreateReview(context.Background(), rev, entry(accessctl.TargetReview, rev.ID)))
+	return victim{op: op, user: u, dev: d, res: u.TaxResidences[0].ID, apr: apr.ID, rev: rev.ID}
 }
 
 // snapshot is what tenant A's records are.
@@ -119,7 +138,13 @@ func snapshot(t *testing.T, e *raceEnv, v victim) []any {
 		require.NoError(t, err)
 		entries += len(es)
 	}
-	return []any{op, u, d, entries}
+	apr, err := e.st.Approvals.Approval(context.Background(), raceTenant, v.apr)
+	require.NoError(t, err)
+	rev, err := e.st.Reviews.Review(context.Background(), raceTenant, v.rev)
+	require.NoError(t, err)
+	head, err := e.st.Audit.AuditHead(context.Background(), raceTenant)
+	require.NoError(t, err)
+	return []any{op, u, d, entries, apr, rev, head}
 }
 
 // buildArgs makes the arguments of a method: tenant B's context, and
@@ -178,6 +203,23 @@ func buildArgs(t *testing.T, m reflect.Method, ctx context.Context, v victim) []
 			a = scadevice.Enrolment{Kind: scadevice.KindMobile, Tag: "intruder"}
 		case reflect.TypeFor[scadevice.LockReason]():
 			a = scadevice.ReasonOther
+		case reflect.TypeFor[*accessctl.ApprovalStatus](), reflect.TypeFor[*accessctl.Policy]():
+			a = reflect.Zero(pt).Interface()
+		case reflect.TypeFor[accessctl.ApprovalRequest]():
+			a = accessctl.ApprovalRequest{Action: accessctl.ApproveGrantAdministrator, TargetType: accessctl.TargetOperator, TargetID: string(v.op.ID),
+				Params: map[string]string{"version": "1"}, Reason: "B reaching for A"}
+		case reflect.TypeFor[backoffice.Action]():
+			a = accessctl.ApproveGrantAdministrator
+		case reflect.TypeFor[accessctl.ReviewDecision]():
+			a = accessctl.ReviewRevoked
+		case reflect.TypeFor[accessctl.RoleName]():
+			a = accessctl.RoleAdministrator
+		case reflect.TypeFor[time.Time]():
+			a = time.Now().Add(time.Hour)
+		case reflect.TypeFor[time.Duration]():
+			a = time.Hour
+		case reflect.TypeFor[io.Writer]():
+			a = &bytes.Buffer{}
 		default:
 			t.Fatalf("%s: no argument of type %s; teach this test how to aim it at tenant A", m.Name, pt)
 		}
@@ -195,6 +237,14 @@ func stringArg(method string, i int, v victim) string {
 		return string(v.op.ID)
 	case method == "RemoveTaxResidence":
 		return v.res
+	case (method == "Approval" || method == "Approve" || method == "Reject") && i == 2:
+		return v.apr
+	case (method == "Review" || method == "DecideReview" || method == "WriteReviewCSV") && i == 2:
+		return v.rev
+	case method == "Gate" && i == 3:
+		return accessctl.TargetOperator
+	case method == "Gate":
+		return string(v.op.ID)
 	}
 	return "a note"
 }

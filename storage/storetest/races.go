@@ -42,6 +42,8 @@ type accessStore struct {
 	accessctl.SessionStore
 	accessctl.TokenStore
 	accessctl.AttemptStore
+	accessctl.ApprovalStore
+	accessctl.ReviewStore
 }
 
 // countingAttempts counts the reservations granted, each of which allows
@@ -100,9 +102,15 @@ func newRaceEnv(t *testing.T, newStores func(*testing.T) Stores) *raceEnv {
 	if st.Audit == nil {
 		st.Audit = mem
 	}
+	if st.Approvals == nil {
+		st.Approvals = mem
+	}
+	if st.Reviews == nil {
+		st.Reviews = mem
+	}
 	e := &raceEnv{t: t, st: st, attempts: &countingAttempts{AttemptStore: st.Attempts}, rec: &memorytest.Recorder{},
 		clock: memorytest.NewClock(time.Now().UTC().Truncate(time.Second))}
-	store := accessStore{st.Tenants, st.Operators, st.Roles, st.Audit, st.Sessions, st.Tokens, e.attempts}
+	store := accessStore{st.Tenants, st.Operators, st.Roles, st.Audit, st.Sessions, st.Tokens, e.attempts, st.Approvals, st.Reviews}
 	for i := range 2 {
 		h, err := password.NewHasher(password.Params{}, 0)
 		require.NoError(t, err)

@@ -41,6 +41,8 @@ type Stores struct {
 	EndUsers  enduser.Store
 	Devices   scadevice.Store
 	Outbox    backoffice.OutboxStore
+	Approvals accessctl.ApprovalStore
+	Reviews   accessctl.ReviewStore
 }
 
 // Everything is implemented by an adapter that holds every store.
@@ -53,7 +55,7 @@ type Everything interface {
 // FromStore fills every field from one adapter that implements them all,
 // and the outbox when it has one.
 func FromStore(s Everything) Stores {
-	st := Stores{Tenants: s, Operators: s, Roles: s, Audit: s, Sessions: s, Tokens: s, Attempts: s, EndUsers: s, Devices: s}
+	st := Stores{Tenants: s, Operators: s, Roles: s, Audit: s, Sessions: s, Tokens: s, Attempts: s, EndUsers: s, Devices: s, Approvals: s, Reviews: s}
 	if o, ok := s.(backoffice.OutboxStore); ok {
 		st.Outbox = o
 	}
