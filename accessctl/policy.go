@@ -305,3 +305,36 @@ func rotatePassword(o *Operator, hash backoffice.Secret, p Policy, now time.Time
 	o.PasswordHash = hash
 	o.PasswordChangedAt = now
 }
+
+// DormantOperators lists the tenant's active operators that have not
+// logged in for longer than the policy's DormantAfter (8.2.6), for a
+// manager to review: each is blocked at its next login anyway. Empty when
+// the policy sets no limit. Needs operator.read.
+func (s *Service) DormantOperators(ctx context.Context) ([]*Operator, error) {
+	a, err := Require(ctx, PermOperatorRead)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.tenantPolicy(ctx, a.tenant)
+	if err != nil || p.DormantAfter <= 0 {
+		return nil, err
+	}
+	now := s.clock()
+	active := StatusActive
+	var out []*Operator
+	for after := OperatorID(""); ; {
+		page, err := s.store.Operators(ctx, a.tenant, OperatorQuery{Status: &active, After: after, Limit: 500})
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range page {
+			if p.dormant(o, now) {
+				out = append(out, o)
+			}
+		}
+		if len(page) < 500 {
+			return out, nil
+		}
+		after = page[len(page)-1].ID
+	}
+}

@@ -51,12 +51,12 @@ type Approvals interface {
 type Service struct {
 	store     Store
 	approvals Approvals
-	users    Users
-	notifier Notifier
-	outbox   bool
-	report   func(context.Context, error)
-	now      func() time.Time
-	newID    func() string
+	users     Users
+	notifier  Notifier
+	outbox    bool
+	report    func(context.Context, error)
+	now       func() time.Time
+	newID     func() string
 }
 
 // NewService checks the configuration and returns a service.

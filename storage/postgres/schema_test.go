@@ -275,12 +275,12 @@ func TestGolangMigrate(t *testing.T) {
 	smoke(t, s)
 }
 
-// D6: this release's writes need migration 0007, which makes the audit
-// log a hash chain: on the schema of the release before it, every read
-// but the audit log's works and every write fails with a typed error that names no table and
-// changes nothing; once the host migrates, the same store writes, without
-// a restart. (The other order, the previous release running on the new
-// schema, is TestRollingDeploy's.)
+// D6: this release's code needs its migrations (0007, the audit hash
+// chain; 0008, the policy, approvals and reviews) before it runs: on the
+// schema of the release before, a write fails with a typed error that
+// names no table and changes nothing; once the host migrates, the same
+// store works, without a restart. (The other order, the previous release
+// running on the new schema, is TestRollingDeploy's.)
 func TestNewCodeOnThePreviousSchema(t *testing.T) {
 	db, err := sql.Open("postgres", testserver.Schema(t))
 	require.NoError(t, err)
@@ -293,22 +293,14 @@ func TestNewCodeOnThePreviousSchema(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	ctx := context.Background()
-	for _, err := range []error{
-		ignoreNotFound(s.Operator(ctx, "none", "none")),
-		ignoreNotFound(s.Session(ctx, "none", "none")),
-		ignoreNotFound(s.EndUser(ctx, "none", "none")),
-		ignoreNotFound(s.Device(ctx, "none", "none")),
-		ignoreNotFound(s.Operators(ctx, "none", accessctl.OperatorQuery{Limit: 1})),
-	} {
-		require.NoError(t, err)
-	}
 	tn := &accessctl.Tenant{ID: "acme", Name: "Acme", Preset: accessctl.PresetDashboard, CreatedAt: t0, UpdatedAt: t0}
 	e := backoffice.AuditEntry{ID: "e-1", Tenant: "acme", Action: backoffice.ActionTenantCreate, TargetType: accessctl.TargetTenant, TargetID: "acme", At: t0}
 	err = s.CreateTenant(ctx, tn, e)
 	require.Error(t, err)
-	assert.NotContains(t, err.Error(), "backoffice_audit")
-	_, err = s.Tenant(ctx, "acme")
-	require.ErrorIs(t, err, backoffice.ErrNotFound, "nothing was written")
+	assert.NotContains(t, err.Error(), "backoffice_")
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM backoffice_tenants`).Scan(&n))
+	assert.Zero(t, n, "nothing was written")
 
 	_, err = p.Up(context.Background())
 	require.NoError(t, err)

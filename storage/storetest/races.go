@@ -119,12 +119,12 @@ func newRaceEnv(t *testing.T, newStores func(*testing.T) Stores) *raceEnv {
 			MaxFailures: maxFailures, ReportError: func(_ context.Context, err error) { t.Errorf("reported: %v", err) }})
 		require.NoError(t, err)
 		if st.EndUsers != nil {
-			e.users[i], err = enduser.NewService(enduser.Config{Store: st.EndUsers, Tenants: st.Tenants, Now: e.clock.Now,
+			e.users[i], err = enduser.NewService(enduser.Config{Store: st.EndUsers, Tenants: st.Tenants, Now: e.clock.Now, Approvals: e.ops[i],
 				Balances: enduser.BalancesFunc(func(context.Context, *enduser.EndUser) ([]enduser.Balance, error) { return nil, nil })})
 			require.NoError(t, err)
 		}
 		if st.Devices != nil && st.EndUsers != nil {
-			e.devices[i], err = scadevice.NewService(scadevice.Config{Store: st.Devices, Users: st.EndUsers, Now: e.clock.Now})
+			e.devices[i], err = scadevice.NewService(scadevice.Config{Store: st.Devices, Users: st.EndUsers, Now: e.clock.Now, Approvals: e.ops[i]})
 			require.NoError(t, err)
 		}
 	}
@@ -585,5 +585,56 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 			return err
 		})
 		e.once(t, errs, scadevice.TargetDevice, string(d.ID), "scadevice.unlock", backoffice.ErrConflict, backoffice.ErrFailedPrecondition)
+	})
+	t.Run("ApprovedOnce", func(t *testing.T) {
+		// F1, F2, F3: under four-eyes, a Manager's deactivation of an end
+		// user is held; the requester cannot approve it from another
+		// session; twenty approvals by another Manager, from two
+		// instances at once, run it once.
+		t.Parallel()
+		e := newRaceEnv(t, newStores)
+		tn, err := e.ops[0].Tenant(e.sys)
+		require.NoError(t, err)
+		pci := accessctl.PCIDSS4()
+		_, err = e.ops[0].ConfigureTenant(e.sys, accessctl.TenantSettings{Version: tn.Version, Policy: &pci})
+		require.NoError(t, err)
+		asker, approver := e.operator("asker", accessctl.RoleManager), e.operator("approver", accessctl.RoleManager)
+		askCtx := e.session(0, asker.Username)
+		u, err := e.users[0].Create(e.sys, enduser.NewEndUser{Type: enduser.TypePhysicalPerson, FirstName: "Jo", LastName: "Doe", Email: "jo@example.com"})
+		require.NoError(t, err)
+		u, err = e.users[0].RequestKYCReview(e.sys, u.ID, u.Version)
+		require.NoError(t, err)
+		u, err = e.users[0].RecordKYCOutcome(e.sys, u.ID, u.Version, enduser.KYCValidated, "ok")
+		require.NoError(t, err)
+		_, err = e.users[0].Deactivate(askCtx, u.ID, u.Version)
+		require.ErrorIs(t, err, accessctl.ErrApprovalRequired)
+		ap, err := e.ops[0].RequestApproval(askCtx, accessctl.ApprovalRequest{Action: backoffice.ActionEndUserDeactivate,
+			TargetType: enduser.TargetEndUser, TargetID: string(u.ID), Params: map[string]string{"version": fmt.Sprint(u.Version)},
+			Reason: "customer asked to close the account"})
+		require.NoError(t, err)
+		_, err = e.ops[1].Approve(e.session(1, asker.Username), ap.ID)
+		require.ErrorIs(t, err, backoffice.ErrForbidden, "F2: not from the requester's other session")
+		approverCtx := [2]context.Context{e.session(0, approver.Username), e.session(1, approver.Username)}
+		results := make([]*accessctl.Approval, 20)
+		errs := together(20, func(i, inst int) error {
+			var err error
+			results[i], err = e.ops[inst].Approve(approverCtx[inst], ap.ID)
+			return err
+		})
+		e.once(t, errs, enduser.TargetEndUser, string(u.ID), "enduser.deactivate", backoffice.ErrConflict, backoffice.ErrFailedPrecondition)
+		for i, err := range errs {
+			if err == nil {
+				assert.Equal(t, accessctl.ApprovalDone, results[i].Status)
+			}
+		}
+		got, err := e.ops[0].Approval(askCtx, ap.ID)
+		require.NoError(t, err)
+		assert.Equal(t, accessctl.ApprovalDone, got.Status)
+		assert.Equal(t, approver.ID, got.DecidedBy)
+		deactivated, err := e.users[0].Get(e.sys, u.ID)
+		require.NoError(t, err)
+		assert.Equal(t, enduser.StatusCanceled, deactivated.Status)
+		assert.Equal(t, 1, e.actions(accessctl.TargetApproval, ap.ID, backoffice.ActionApprovalApprove))
+		assert.Equal(t, 1, e.actions(accessctl.TargetApproval, ap.ID, backoffice.ActionApprovalDone))
 	})
 }

@@ -91,6 +91,16 @@ func run(t *testing.T, newStores func(t *testing.T) Stores, sweeps bool) {
 	}
 	if probe.Sessions != nil {
 		t.Run("Sessions", func(t *testing.T) { t.Parallel(); testSessions(t, newStores) })
+		t.Run("SessionPolicy", func(t *testing.T) { testSessionPolicy(t, newStores) })
+	}
+	if probe.Tenants != nil && probe.Operators != nil && probe.Audit != nil {
+		t.Run("PolicyRecords", func(t *testing.T) { testPolicyRecords(t, newStores) })
+	}
+	if probe.Approvals != nil {
+		t.Run("Approvals", func(t *testing.T) { testApprovals(t, newStores) })
+	}
+	if probe.Reviews != nil {
+		t.Run("Reviews", func(t *testing.T) { testReviews(t, newStores) })
 	}
 	if probe.Tokens != nil {
 		t.Run("Tokens", func(t *testing.T) { t.Parallel(); testTokens(t, newStores) })

@@ -36,6 +36,9 @@ type Options struct {
 	Preset string
 	// Start is where the clock starts, default 2026-01-05 09:00 UTC.
 	Start time.Time
+	// Policy is the security policy of every tenant (accessctl.Config's);
+	// the zero value keeps the library's defaults.
+	Policy accessctl.Policy
 }
 
 // Kit is the three services on one in-memory store, with a seeded tenant.
@@ -92,19 +95,20 @@ func New(opts *Options) *Kit {
 		if !opts.Start.IsZero() {
 			o.Start = opts.Start
 		}
+		o.Policy = opts.Policy
 	}
 	k := &Kit{Store: memory.New(), Clock: NewClock(o.Start), Outbox: &Recorder{}, Wallets: &Wallets{}, Tenant: o.Tenant, Reported: &Errors{}}
 	ids := backoffice.NewIDs(k.Clock.Now)
 	k.newID = ids
 	var err error
 	k.Ops, err = accessctl.NewService(accessctl.Config{Store: k.Store, Notifier: k.Outbox, Now: k.Clock.Now, NewID: ids,
-		Hasher: hasher(), ReportError: k.Reported.add})
+		Hasher: hasher(), ReportError: k.Reported.add, Policy: o.Policy})
 	must(err)
 	k.Users, err = enduser.NewService(enduser.Config{Store: k.Store, Tenants: k.Store, Balances: k.Wallets, Notifier: k.Outbox,
-		Now: k.Clock.Now, NewID: ids, ReportError: k.Reported.add})
+		Now: k.Clock.Now, NewID: ids, ReportError: k.Reported.add, Approvals: k.Ops})
 	must(err)
 	k.Devices, err = scadevice.NewService(scadevice.Config{Store: k.Store, Users: k.Store, Notifier: k.Outbox, Now: k.Clock.Now,
-		NewID: ids, ReportError: k.Reported.add})
+		NewID: ids, ReportError: k.Reported.add, Approvals: k.Ops})
 	must(err)
 	k.Admin, err = k.Ops.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: o.Tenant, Name: "Tenant " + string(o.Tenant),
 		Preset: o.Preset, Admin: accessctl.NewOperator{Username: "admin", Email: "admin@" + string(o.Tenant) + ".test",
