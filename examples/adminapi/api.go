@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -176,6 +177,12 @@ func (a *api) handle(pattern string, h handlerFunc) {
 			w.WriteHeader(status)
 			return
 		}
+		if raw, ok := body.(rawBody); ok {
+			w.Header().Set("Content-Type", raw.contentType)
+			w.WriteHeader(status)
+			_, _ = w.Write(raw.data)
+			return
+		}
 		writeJSON(w, status, body)
 	})
 }
@@ -285,6 +292,7 @@ func pageJSON[T, U any](p backoffice.Page[T], f func(T) U) page[U] {
 // the web console everywhere else.
 func (a *api) site() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = withPeer(r)
 		switch p := r.URL.Path; {
 		case strings.HasPrefix(p, "/v1/"), p == "/healthz", p == "/readyz", p == "/openapi.json":
 			a.ServeHTTP(w, r)
@@ -294,7 +302,23 @@ func (a *api) site() http.Handler {
 	})
 }
 
+// withPeer records the request's peer address as its source, which a
+// login records (accessctl.WithClientAddr). The example trusts no
+// forwarding header; a host behind its own proxy sets the address the
+// proxy vouches for.
+func withPeer(r *http.Request) *http.Request {
+	if accessctl.ClientAddr(r.Context()) != "" {
+		return r
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return r.WithContext(accessctl.WithClientAddr(r.Context(), host))
+}
+
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = withPeer(r)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	if _, pattern := a.mux.Handler(r); pattern == "" {

@@ -54,6 +54,7 @@ type config struct {
 	demo                                 bool
 	publicURL                            string
 	oidcIssuer, oidcClientID, oidcSecret string
+	policy                               string
 }
 
 func env(name, def string) string {
@@ -83,7 +84,14 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.oidcIssuer, "oidc-issuer", env("BACKOFFICE_OIDC_ISSUER", ""), "OpenID Connect issuer of the tenant's identity provider; empty disables SSO sign-in")
 	fs.StringVar(&c.oidcClientID, "oidc-client-id", env("BACKOFFICE_OIDC_CLIENT_ID", ""), "this console's client id at the identity provider")
 	fs.StringVar(&c.oidcSecret, "oidc-client-secret", env("BACKOFFICE_OIDC_CLIENT_SECRET", ""), "this console's client secret at the identity provider")
-	return c, fs.Parse(args)
+	fs.StringVar(&c.policy, "policy", env("BACKOFFICE_POLICY", ""), `security policy of every tenant: "pci-dss-4.0", or empty for the library's defaults`)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.policy != "" && c.policy != accessctl.PCIDSS4().Name {
+		return c, fmt.Errorf("-policy: unknown policy %q (want %q or nothing)", c.policy, accessctl.PCIDSS4().Name)
+	}
+	return c, nil
 }
 
 func main() {
@@ -96,6 +104,7 @@ func main() {
 	}
 	c, err := parseFlags(os.Args[1:])
 	if err != nil {
+		fmt.Fprintln(os.Stderr, "adminapi:", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -208,6 +217,9 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	// delivers them to the mail provider: none is sent for a change that
 	// did not commit, none is lost for one that did.
 	cfg := accessctl.Config{Store: durable, Outbox: true, ReportError: report}
+	if c.policy != "" {
+		cfg.Policy = accessctl.PCIDSS4()
+	}
 	if c.redisURL != "" {
 		opt, err := goredis.ParseURL(c.redisURL)
 		if err != nil {
@@ -239,10 +251,11 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	if a.ops, err = accessctl.NewService(cfg); err != nil {
 		return fail(err)
 	}
-	if a.users, err = enduser.NewService(enduser.Config{Store: durable, Tenants: durable, Balances: a.wallets, Outbox: true, ReportError: report}); err != nil {
+	if a.users, err = enduser.NewService(enduser.Config{Store: durable, Tenants: durable, Balances: a.wallets, Outbox: true, ReportError: report,
+		Approvals: a.ops}); err != nil {
 		return fail(err)
 	}
-	if a.devices, err = scadevice.NewService(scadevice.Config{Store: durable, Users: durable, Outbox: true, ReportError: report}); err != nil {
+	if a.devices, err = scadevice.NewService(scadevice.Config{Store: durable, Users: durable, Outbox: true, ReportError: report, Approvals: a.ops}); err != nil {
 		return fail(err)
 	}
 	if err := a.bootstrap(ctx, c, out); err != nil {

@@ -56,15 +56,17 @@ func (b operatorBody) input() accessctl.NewOperator {
 }
 
 type operatorPatch struct {
-	Version     int64                  `json:"version"`
-	Username    *string                `json:"username"`
-	Email       *string                `json:"email"`
-	FirstName   *string                `json:"first_name"`
-	LastName    *string                `json:"last_name"`
-	ExternalKey *string                `json:"external_key"`
-	Roles       *[]accessctl.RoleName  `json:"roles"`
-	AllAccounts *bool                  `json:"all_accounts"`
-	Accounts    *[]accessctl.AccountID `json:"accounts"`
+	Version     int64                             `json:"version"`
+	Username    *string                           `json:"username"`
+	Email       *string                           `json:"email"`
+	FirstName   *string                           `json:"first_name"`
+	LastName    *string                           `json:"last_name"`
+	ExternalKey *string                           `json:"external_key"`
+	Roles       *[]accessctl.RoleName             `json:"roles"`
+	AllAccounts *bool                             `json:"all_accounts"`
+	Accounts    *[]accessctl.AccountID            `json:"accounts"`
+	RoleUntil   *map[accessctl.RoleName]time.Time `json:"role_until"`
+	AccessUntil *time.Time                        `json:"access_until"`
 }
 
 type versionBody struct {
@@ -76,6 +78,8 @@ type tenantPatch struct {
 	Name                     *string              `json:"name"`
 	SSO                      *accessctl.SSOConfig `json:"sso"`
 	EndUserForgotPasswordOff *bool                `json:"enduser_forgot_password_off"`
+	Policy                   *accessctl.Policy    `json:"policy"`
+	DefaultPolicy            bool                 `json:"default_policy"`
 }
 
 type roleBody struct {
@@ -256,6 +260,7 @@ func (a *api) register() {
 	a.registerLogin()
 	a.registerOperators()
 	a.registerTenant()
+	a.registerCompliance()
 	a.registerEndUsers()
 	a.registerDevices()
 	a.registerInternal()

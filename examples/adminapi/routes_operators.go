@@ -39,7 +39,8 @@ func (a *api) registerOperators() {
 	}))
 	a.handle("PATCH /v1/operators/{id}", a.authed(withBody(func(r *http.Request, b operatorPatch) (int, any, error) {
 		return op(a.ops.UpdateOperator(r.Context(), opID(r), accessctl.OperatorUpdate{Version: b.Version, Username: b.Username, Email: b.Email,
-			FirstName: b.FirstName, LastName: b.LastName, ExternalKey: b.ExternalKey, Roles: b.Roles, AllAccounts: b.AllAccounts, Accounts: b.Accounts}))
+			FirstName: b.FirstName, LastName: b.LastName, ExternalKey: b.ExternalKey, Roles: b.Roles, AllAccounts: b.AllAccounts, Accounts: b.Accounts,
+			RoleUntil: b.RoleUntil, AccessUntil: b.AccessUntil}))
 	})))
 	a.handle("DELETE /v1/operators/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		v, err := versionParam(r)

@@ -25,15 +25,30 @@ type operatorView struct {
 	EmailVerified bool                     `json:"email_verified"`
 	MFAEnrolled   bool                     `json:"mfa_enrolled"`
 	ExternalKey   string                   `json:"external_key,omitempty"`
-	Version       int64                    `json:"version"`
-	CreatedAt     time.Time                `json:"created_at"`
-	UpdatedAt     time.Time                `json:"updated_at"`
+	// RoleUntil and AccessUntil are the time-bound grants; LastLoginAt
+	// and LastLoginFrom the last complete login.
+	RoleUntil     map[accessctl.RoleName]time.Time `json:"role_until,omitempty"`
+	AccessUntil   time.Time                        `json:"access_until,omitzero"`
+	LastLoginAt   time.Time                        `json:"last_login_at,omitzero"`
+	LastLoginFrom string                           `json:"last_login_from,omitempty"`
+	Version       int64                            `json:"version"`
+	CreatedAt     time.Time                        `json:"created_at"`
+	UpdatedAt     time.Time                        `json:"updated_at"`
 }
 
 func operatorJSON(o *accessctl.Operator) operatorView {
 	return operatorView{ID: o.ID, Username: o.Username, Email: o.Email, FirstName: o.FirstName, LastName: o.LastName, Roles: o.Roles,
 		AllAccounts: o.AllAccounts, Accounts: o.Accounts, Status: o.Status, EmailVerified: o.EmailVerified, MFAEnrolled: o.MFAEnrolled,
-		ExternalKey: o.ExternalKey, Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+		ExternalKey: o.ExternalKey, RoleUntil: o.RoleUntil, AccessUntil: o.AccessUntil, LastLoginAt: o.LastLoginAt, LastLoginFrom: o.LastLoginFrom,
+		Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+}
+
+func operatorList(ops []*accessctl.Operator) []operatorView {
+	out := make([]operatorView, len(ops))
+	for i, o := range ops {
+		out[i] = operatorJSON(o)
+	}
+	return out
 }
 
 type entryView struct {
