@@ -130,6 +130,15 @@ func New(cfg Config) (*Console, error) {
 	mux.Handle("GET /roles", c.authed(c.matrixPage))
 	mux.Handle("GET /settings", c.authed(c.settingsPage))
 	mux.Handle("POST /settings", c.authed(c.saveSettings))
+	mux.Handle("POST /approvals", c.authed(c.requestApproval))
+	mux.Handle("GET /approvals", c.authed(c.approvalsPage))
+	mux.Handle("POST /approvals/{id}/{decision}", c.authed(c.decide))
+	mux.Handle("GET /reviews", c.authed(c.reviewsPage))
+	mux.Handle("POST /reviews", c.authed(c.startReview))
+	mux.Handle("GET /reviews/{id}", c.authed(c.reviewPage))
+	mux.Handle("POST /reviews/{id}", c.authed(c.decideLine))
+	mux.Handle("GET /reviews/{id}/csv", c.authed(c.reviewCSV))
+	mux.Handle("GET /audit", c.authed(c.auditPage))
 	c.handler = headers(http.NewCrossOriginProtection().Handler(mux))
 	return c, nil
 }

@@ -154,7 +154,7 @@ func TestHeadersOnEveryPage(t *testing.T) {
 	}
 	op := "/operators/" + string(e.ops["manager"].ID)
 	for _, p := range []string{"/operators", "/operators?status=active", "/operators/new", "/operators/new?from=" + string(e.ops["manager"].ID),
-		op, op + "?tab=sessions", op + "?tab=history", "/roles", "/settings"} {
+		op, op + "?tab=sessions", op + "?tab=history", "/roles", "/settings", "/approvals", "/reviews", "/audit"} {
 		resp, body := e.get(t, c, p)
 		require.Equal(t, http.StatusOK, resp.StatusCode, body)
 		check(p, resp)

@@ -96,6 +96,10 @@ func (c *Console) userAction(w http.ResponseWriter, r *http.Request) {
 	default:
 		err = backoffice.NewError(backoffice.ErrNotFound, "console: end user", "no such action")
 	}
+	if c.askApproval(w, r, err, backoffice.ActionEndUserDeactivate, enduser.TargetEndUser, string(id),
+		map[string]string{"version": r.PostFormValue("version")}, "/users/"+url.PathEscape(string(id))) {
+		return
+	}
 	if err != nil {
 		if !c.refused(w, r, id, tab, err, form) {
 			c.fail(w, r, err)

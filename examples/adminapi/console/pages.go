@@ -364,6 +364,19 @@ func (c *Console) deviceCommand(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, backoffice.NewError(backoffice.ErrNotFound, "console: device", "no such command"))
 		return
 	}
+	if cmd := scadevice.Command(r.PathValue("command")); cmd == scadevice.CommandUnlock || cmd == scadevice.CommandResetPIN {
+		params := map[string]string{"version": r.PostFormValue("version"), "identity_verified": "false"}
+		if verified {
+			params["identity_verified"] = "true"
+		}
+		back := "/users"
+		if dv, derr := c.cfg.Devices.Device(ctx, id); derr == nil {
+			back = "/users/" + url.PathEscape(string(dv.User)) + "?tab=devices"
+		}
+		if c.askApproval(w, r, err, backoffice.Action("scadevice."+string(cmd)), scadevice.TargetDevice, string(id), params, back) {
+			return
+		}
+	}
 	if err != nil {
 		if dv, derr := c.cfg.Devices.Device(ctx, id); derr == nil && c.refused(w, r, dv.User, "devices", err,
 			boardForm{Device: string(id), Reason: r.PostFormValue("reason"), Message: r.PostFormValue("message")}) {

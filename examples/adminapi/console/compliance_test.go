@@ -1,0 +1,111 @@
+package console_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/backoffice-go/backoffice"
+	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/enduser"
+)
+
+// pciEnv is the console's environment with the tenant under PCIDSS4.
+func pciEnv(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t)
+	sys := e.k.System()
+	tn, err := e.k.Ops.Tenant(sys)
+	require.NoError(t, err)
+	p := accessctl.PCIDSS4()
+	_, err = e.k.Ops.ConfigureTenant(sys, accessctl.TenantSettings{Version: tn.Version, Policy: &p})
+	require.NoError(t, err)
+	return e
+}
+
+var reviewLink = regexp.MustCompile(`href="/reviews/([^"/]+)"`)
+
+// F1, F2, F3 in the console: a Manager's deactivation is held and becomes
+// a request with a reason; the Manager is offered no decision on its own
+// request; another operator approves it from the Approvals page and the
+// user is deactivated.
+func TestConsoleFourEyes(t *testing.T) {
+	e := pciEnv(t)
+	status := enduser.StatusValidated
+	list, err := e.k.Users.List(e.k.System(), enduser.Filter{Status: &status}, backoffice.PageRequest{Limit: 1})
+	require.NoError(t, err)
+	validated := list.Items[0]
+
+	manager := e.browser(t)
+	e.login(t, manager, "manager")
+	resp, body := e.post(t, manager, "/users/"+string(validated.ID)+"/deactivate", url.Values{"version": {strconv.FormatInt(validated.Version, 10)}})
+	require.Equal(t, http.StatusConflict, resp.StatusCode, body)
+	assert.Contains(t, body, "needs a second operator")
+	resp, body = e.post(t, manager, "/approvals", url.Values{"action": {"enduser.deactivate"}, "target_type": {"enduser"},
+		"target_id": {string(validated.ID)}, "param_version": {strconv.FormatInt(validated.Version, 10)}, "reason": {""}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Contains(t, body, `id="error-reason"`, "a request needs a reason")
+	resp, body = e.post(t, manager, "/approvals", url.Values{"action": {"enduser.deactivate"}, "target_type": {"enduser"},
+		"target_id": {string(validated.ID)}, "param_version": {strconv.FormatInt(validated.Version, 10)}, "reason": {"the customer closed the account"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Equal(t, "/approvals", resp.Request.URL.Path)
+	assert.Contains(t, body, "the customer closed the account")
+	assert.Contains(t, body, "yours: another operator decides")
+	assert.NotContains(t, body, `class="approve"`)
+
+	chief := e.browser(t)
+	e.login(t, chief, "chief")
+	_, body = e.get(t, chief, "/approvals")
+	m := regexp.MustCompile(`action="/approvals/([^"/]+)/approve"`).FindStringSubmatch(body)
+	require.NotNil(t, m, body)
+	resp, body = e.post(t, manager, "/approvals/"+m[1]+"/approve", nil)
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "F2: not the requester")
+	resp, body = e.post(t, chief, "/approvals/"+m[1]+"/approve", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Contains(t, body, `class="status-done"`)
+	got, err := e.k.Users.Get(e.k.System(), validated.ID)
+	require.NoError(t, err)
+	assert.Equal(t, enduser.StatusCanceled, got.Status)
+}
+
+// V1 and H2 in the console: a campaign started, a line certified, the
+// CSV downloaded; the audit page says the history holds.
+func TestConsoleReviewAndAudit(t *testing.T) {
+	e := pciEnv(t)
+	chief := e.browser(t)
+	e.login(t, chief, "chief")
+	resp, body := e.get(t, chief, "/reviews")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, body, `id="review-due"`, "no review ever closed")
+	resp, body = e.post(t, chief, "/reviews", url.Values{"name": {"Q4 review"}, "due": {"yesterday"}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	resp, body = e.post(t, chief, "/reviews", url.Values{"name": {"Q4 review"}, "due": {e.k.Clock.Now().AddDate(0, 0, 14).Format("2006-01-02")}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.True(t, strings.HasPrefix(resp.Request.URL.Path, "/reviews/"))
+	id := strings.TrimPrefix(resp.Request.URL.Path, "/reviews/")
+	assert.Contains(t, body, "another reviewer decides", "not the chief's own line")
+	resp, body = e.post(t, chief, "/reviews/"+id, url.Values{"operator": {string(e.ops["reader"].ID)}, "decision": {"certified"}, "note": {"needed"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Contains(t, body, "certified: needed")
+	resp, body = e.get(t, chief, "/reviews/"+id+"/csv")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "text/csv; charset=utf-8", resp.Header.Get("Content-Type"))
+	assert.True(t, strings.HasPrefix(body, "campaign,operator,name"))
+	_, body = e.get(t, chief, "/reviews")
+	assert.NotNil(t, reviewLink.FindStringSubmatch(body))
+
+	resp, body = e.get(t, chief, "/audit")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, body, `id="chain-intact"`)
+	assert.Contains(t, body, "pci-dss-4.0")
+	reader := e.browser(t)
+	e.login(t, reader, "reader")
+	_, body = e.get(t, reader, "/users")
+	assert.NotContains(t, body, `id="nav-audit"`, "a Read-only operator has no audit.read")
+}
