@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/examples/adminapi/console"
 	"github.com/backoffice-go/backoffice/scadevice"
 )
 
@@ -292,7 +292,7 @@ func pageJSON[T, U any](p backoffice.Page[T], f func(T) U) page[U] {
 // the web console everywhere else.
 func (a *api) site() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = withPeer(r)
+		r = console.WithPeer(r)
 		switch p := r.URL.Path; {
 		case strings.HasPrefix(p, "/v1/"), p == "/healthz", p == "/readyz", p == "/openapi.json":
 			a.ServeHTTP(w, r)
@@ -302,23 +302,8 @@ func (a *api) site() http.Handler {
 	})
 }
 
-// withPeer records the request's peer address as its source, which a
-// login records (accessctl.WithClientAddr). The example trusts no
-// forwarding header; a host behind its own proxy sets the address the
-// proxy vouches for.
-func withPeer(r *http.Request) *http.Request {
-	if accessctl.ClientAddr(r.Context()) != "" {
-		return r
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return r.WithContext(accessctl.WithClientAddr(r.Context(), host))
-}
-
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r = withPeer(r)
+	r = console.WithPeer(r)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	if _, pattern := a.mux.Handler(r); pattern == "" {

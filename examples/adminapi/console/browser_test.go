@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/internal/testserver"
 	"github.com/backoffice-go/backoffice/scadevice"
 )
@@ -234,4 +236,53 @@ func TestInTheBrowser(t *testing.T) {
 	buttons, err := chromedp.Run(ro, chromedp.Nodes(chromedp.CSSAll(".device button"), chromedp.AtLeast(0)))
 	require.NoError(t, err)
 	assert.Empty(t, buttons, "no command for a Read-only operator")
+}
+
+// F2, F3, V1, H2 in headless Chromium: the chief approves, from the
+// Approvals page, a deactivation a Manager asked for; starts an access
+// review and certifies a line; and sees the audit history hold.
+func TestComplianceInTheBrowser(t *testing.T) {
+	e := pciEnv(t)
+	manager := e.browser(t)
+	e.login(t, manager, "manager")
+	status := enduser.StatusValidated
+	list, err := e.k.Users.List(e.k.System(), enduser.Filter{Status: &status}, backoffice.PageRequest{Limit: 1})
+	require.NoError(t, err)
+	u := list.Items[0]
+	resp, body := e.post(t, manager, "/approvals", url.Values{"action": {"enduser.deactivate"}, "target_type": {"enduser"},
+		"target_id": {string(u.ID)}, "param_version": {fmt.Sprint(u.Version)}, "reason": {"the customer closed the account"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+
+	ctx := newBrowser(t)
+	shot := shots{t: t, ctx: ctx}.take
+	e.browserLogin(t, ctx, "chief", nil)
+	require.NoError(t, chromedp.Do(ctx,
+		through(chromedp.ID("nav-approvals")),
+		chromedp.WaitVisible(chromedp.CSS("#pending-approvals .approve")),
+	))
+	shot("approvals")
+	require.NoError(t, chromedp.Do(ctx,
+		through(chromedp.CSS("#pending-approvals .approve")),
+		chromedp.WaitVisible(chromedp.CSS("#decided-approvals .status-done")),
+	))
+	got, err := e.k.Users.Get(e.k.System(), u.ID)
+	require.NoError(t, err)
+	assert.Equal(t, enduser.StatusCanceled, got.Status)
+
+	require.NoError(t, chromedp.Do(ctx,
+		through(chromedp.ID("nav-reviews")),
+		chromedp.WaitVisible(chromedp.ID("start-review")),
+		chromedp.SendKeys(chromedp.ID("name"), "Q4 access review"),
+		through(chromedp.CSS("#start-review button")),
+		chromedp.WaitVisible(chromedp.ID("review-lines")),
+		through(chromedp.CSS("#line-"+string(e.ops["reader"].ID)+" .certify")),
+		chromedp.WaitVisible(chromedp.ID("review-lines")),
+	))
+	assert.Contains(t, text(t, ctx, "#line-"+string(e.ops["reader"].ID)), "certified")
+	shot("access-review")
+	require.NoError(t, chromedp.Do(ctx,
+		through(chromedp.ID("nav-audit")),
+		chromedp.WaitVisible(chromedp.ID("chain-intact")),
+	))
+	shot("audit")
 }

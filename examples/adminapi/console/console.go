@@ -20,6 +20,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -163,8 +164,23 @@ func headers(next http.Handler) http.Handler {
 			h.Set("Strict-Transport-Security", "max-age=63072000")
 		}
 		h.Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, WithPeer(r))
 	})
+}
+
+// WithPeer records the request's peer address as its source, which a
+// login records, unless the host recorded one already
+// (accessctl.WithClientAddr). It trusts no forwarding header; a host
+// behind its own proxy records the address the proxy vouches for.
+func WithPeer(r *http.Request) *http.Request {
+	if accessctl.ClientAddr(r.Context()) != "" {
+		return r
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return r.WithContext(accessctl.WithClientAddr(r.Context(), host))
 }
 
 // setCookie sets an HttpOnly cookie on the whole site, Secure when the
