@@ -64,8 +64,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseToken$$' -fuzztime $(FUZZTIME) ./accessctl
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyTOTP$$' -fuzztime $(FUZZTIME) ./accessctl
 	$(GO) test -run '^$$' -fuzz '^FuzzInviteOperator$$' -fuzztime $(FUZZTIME) ./accessctl
+	$(GO) test -run '^$$' -fuzz '^FuzzTenantPolicy$$' -fuzztime $(FUZZTIME) ./accessctl
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzDiff$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzAuditChain$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzCreate$$' -fuzztime $(FUZZTIME) ./enduser
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./examples/adminapi
 

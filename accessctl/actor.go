@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/backoffice-go/backoffice"
+	"github.com/backoffice-go/backoffice/internal/check"
 )
 
 // Actor is the party on whose behalf an operation runs. An operator
@@ -177,7 +178,12 @@ type clientAddrKey struct{}
 // WithClientAddr returns a copy of ctx carrying the address the request
 // came from, which a login records as its source (PCI DSS v4.0 10.2).
 // The host gives what it trusts: the peer address, or a proxy's header.
+// An address that is not 1 to 100 printable characters is recorded as
+// "invalid", never as given.
 func WithClientAddr(ctx context.Context, addr string) context.Context {
+	if addr != "" && (len(addr) > 100 || check.Text(addr, 100) != "") {
+		addr = "invalid"
+	}
 	return context.WithValue(ctx, clientAddrKey{}, addr)
 }
 

@@ -79,6 +79,64 @@
 // refused even if deleting it failed. Stores also delete the sessions, so
 // listings stay honest.
 //
+// # Policy (PCI DSS v4.0 requirement 8)
+//
+// A Policy is a tenant's security policy; Config.Policy sets it for every
+// tenant, TenantSettings.Policy for one. PCIDSS4() is the preset a
+// regulated host switches on in one line, each value overridable:
+//
+//   - IdleTimeout ends a session idle for 15 minutes (8.2.8), whichever
+//     instance served it: a request records the session's use at most once
+//     a minute (TouchSession); SessionLifetime ends it after 8 hours anyway.
+//   - LockoutDuration: an operator blocked by its failures stays blocked
+//     until an operator manager unblocks it; the last Administrator is
+//     refused for at least 30 minutes (8.3.4).
+//   - MinPasswordLength 12 (8.3.6); PasswordHistory refuses the last 4
+//     passwords, found by verifying the new one against the hashes kept in
+//     Operator.PasswordHistory, never a password (8.3.7).
+//   - MFA required: an operator without MFA enrols before it gets a
+//     session (8.4.2). Where a tenant makes MFA optional, MaxPasswordAge
+//     stops an operator without MFA whose password is older (8.3.9,
+//     ErrPasswordExpired).
+//   - DormantAfter blocks, at its next login, an operator with no login in
+//     90 days, and DormantOperators lists them for managers (8.2.6). A
+//     complete login records its time and source (WithClientAddr) on the
+//     operator.
+//
+// # Four-eyes approval, time-bound access, reviews
+//
+// Policy.FourEyes lists the actions a second operator must approve
+// (DefaultFourEyes: granting Administrator, unlocking an SCA device,
+// resetting its PIN, deactivating an end user, changing the policy). A
+// held call returns ErrApprovalRequired; RequestApproval stores the request
+// with its reason, pending until Policy.ApprovalTTL; Approve, by another
+// operator holding the action's permission (never the requester, from any
+// session), runs the action once, as the requester re-read at that moment
+// and through the same service method, so every rule is checked again;
+// Reject needs a reason. Packages enduser and scadevice register their
+// held actions (HandleApproved) when given this service as
+// Config.Approvals, and ask Gate before they change anything.
+//
+// OperatorUpdate.RoleUntil and AccessUntil grant a role or the account
+// access until a time: they stop counting at that time on the next request
+// (the session carries them), with no job running; ExpireGrants records
+// the end in the history. RequestElevation is break-glass: a role for at
+// most Policy.MaxElevation, with a reason, through four-eyes approval.
+//
+// StartReview opens an access review campaign (7.2.4) listing every
+// operator with its roles, account access, last login and dormant flag;
+// DecideReview certifies or revokes (deactivates) each line, never the
+// reviewer's own; WriteReviewCSV exports it; ReviewStatus reports overdue
+// campaigns and whether a review is due (Policy.ReviewInterval).
+//
+// # Tamper-evident history (10.3.2, 10.3.4)
+//
+// Every audit entry carries its tenant's next sequence number and a hash
+// chained to the entry before it (backoffice.ChainLink), written by the
+// store in the same atomic write as the entry; writers on any number of
+// instances never fork the chain. VerifyAudit walks the chain and names the
+// first entry altered, removed or inserted.
+//
 // # Errors
 //
 // Every error is a *backoffice.Error whose Kind is one of the kinds of

@@ -2,8 +2,10 @@ package accessctl_test
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
@@ -54,6 +56,55 @@ func FuzzInviteOperator(f *testing.F) {
 		}
 		if got.Username == "" && got.Email == "" {
 			t.Fatal("an operator with neither username nor email was accepted")
+		}
+	})
+}
+
+// FuzzTenantPolicy: P1-P5: any policy a tenant is given is either
+// refused with ErrInvalid, leaving the tenant as it was, or stored and
+// read back exactly.
+func FuzzTenantPolicy(f *testing.F) {
+	pci := accessctl.PCIDSS4()
+	f.Add(pci.Name, int64(pci.IdleTimeout), int64(pci.SessionLifetime), int64(pci.LockoutDuration), pci.MinPasswordLength, pci.PasswordHistory,
+		int64(pci.MaxPasswordAge), string(pci.MFA), int64(pci.DormantAfter), "enduser.deactivate,tenant.policy")
+	f.Add("", int64(0), int64(0), int64(0), 0, 0, int64(0), "", int64(0), "")
+	f.Add("\x00", int64(-1), int64(time.Second), int64(-5), 200, 25, int64(-1), "sometimes", int64(-1), "scadevice.lock")
+	f.Add("x", int64(59*time.Second), int64(1<<62), int64(1<<62), -1, -1, int64(1<<62), "optional", int64(1<<62), ",,")
+	k := memorytest.New(nil)
+	sys := k.System()
+	f.Fuzz(func(t *testing.T, name string, idle, lifetime, lockout int64, minLen, history int, maxAge int64, mfa string, dormant int64, fourEyes string) {
+		p := accessctl.Policy{Name: name, IdleTimeout: time.Duration(idle), SessionLifetime: time.Duration(lifetime),
+			LockoutDuration: time.Duration(lockout), MinPasswordLength: minLen, PasswordHistory: history, MaxPasswordAge: time.Duration(maxAge),
+			MFA: accessctl.MFAMode(mfa), DormantAfter: time.Duration(dormant)}
+		for a := range strings.SplitSeq(fourEyes, ",") {
+			if a != "" {
+				p.FourEyes = append(p.FourEyes, backoffice.Action(a))
+			}
+		}
+		before, err := k.Ops.Tenant(sys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = k.Ops.ConfigureTenant(sys, accessctl.TenantSettings{Version: before.Version, Policy: &p})
+		if err != nil {
+			if !errors.Is(err, backoffice.ErrInvalid) {
+				t.Fatalf("unexpected error kind: %v", err)
+			}
+			after, err := k.Ops.Tenant(sys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(before, after) {
+				t.Fatal("a refused policy changed the tenant")
+			}
+			return
+		}
+		got, err := k.Ops.Policy(sys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(p, got) {
+			t.Fatalf("stored %+v, read back %+v", p, got)
 		}
 	})
 }

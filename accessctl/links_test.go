@@ -12,7 +12,7 @@ import (
 	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 )
 
-// Link status: a manager sees which links an operator was sent and has
+// H3, link status: a manager sees which links an operator was sent and has
 // not followed, when each was sent and when it expires, never the link.
 func TestLinks(t *testing.T) {
 	k := memorytest.New(nil)

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/backoffice-go/backoffice"
+	"github.com/backoffice-go/backoffice/internal/check"
 )
 
 // Policy is a tenant's security policy: how long sessions last, how
@@ -146,8 +147,8 @@ func (p Policy) validate(v *backoffice.Violations) {
 	default:
 		v.Add("policy.mfa", `must be "required" or "optional"`)
 	}
-	if utf8.RuneCountInString(p.Name) > 100 {
-		v.Add("policy.name", "must be at most 100 characters")
+	if r := check.Text(p.Name, 100); r != "" {
+		v.Add("policy.name", r)
 	}
 	for _, a := range p.FourEyes {
 		if !slices.Contains(approvable(), a) {

@@ -1,6 +1,7 @@
 package accessctl_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +42,7 @@ func TestTenantPolicy(t *testing.T) {
 	pci := accessctl.PCIDSS4()
 	tn, err = k.Ops.ConfigureTenant(sys, accessctl.TenantSettings{Version: tn.Version, Policy: &pci})
 	require.NoError(t, err)
+	require.NotNil(t, tn.Policy)
 	p, err = k.Ops.Policy(sys)
 	require.NoError(t, err)
 	assert.Equal(t, accessctl.PCIDSS4(), p)
@@ -50,6 +52,17 @@ func TestTenantPolicy(t *testing.T) {
 
 	_, err = accessctl.NewService(accessctl.Config{Store: k.Store, Policy: bad})
 	require.ErrorIs(t, err, backoffice.ErrInvalid, "a host's bad default policy is refused at start")
+}
+
+// P5: a login's source is what the host gave, when it is an address-like
+// text; anything else is recorded as "invalid".
+func TestClientAddr(t *testing.T) {
+	ctx := accessctl.WithClientAddr(t.Context(), "2001:db8::1")
+	assert.Equal(t, "2001:db8::1", accessctl.ClientAddr(ctx))
+	for _, bad := range []string{"10.0.0.1\x00", "\xff", strings.Repeat("9", 101), "a\nb"} {
+		assert.Equal(t, "invalid", accessctl.ClientAddr(accessctl.WithClientAddr(t.Context(), bad)), "%q", bad)
+	}
+	assert.Empty(t, accessctl.ClientAddr(t.Context()))
 }
 
 func fieldsOf(e *backoffice.Error) []string {
