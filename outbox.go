@@ -64,6 +64,18 @@ type OutboxStore interface {
 	// OutboxMessages lists messages of a status, oldest first, at most
 	// limit.
 	OutboxMessages(ctx context.Context, status MessageStatus, limit int) ([]Message, error)
+	// OutboxBacklog counts the pending and dead messages and gives the
+	// creation time of the oldest pending one (zero when none is), for a
+	// host's metrics and readiness check.
+	OutboxBacklog(ctx context.Context) (Backlog, error)
+}
+
+// Backlog is where an outbox stands.
+type Backlog struct {
+	Pending int `json:"pending"`
+	Dead    int `json:"dead"`
+	// Oldest is when the oldest pending message was written.
+	Oldest time.Time `json:"oldest,omitzero"`
 }
 
 // Handler delivers the messages of one topic, the message's ID serving as

@@ -115,7 +115,8 @@ func (s *Service) limit(p Policy) AttemptLimit {
 // leave the hashing slots to logins that may succeed. The last active
 // Administrator, which cannot be blocked, is refused for
 // LastAdminCooldown instead.
-func (s *Service) Login(ctx context.Context, tenant backoffice.TenantID, login string, password backoffice.Secret) (*LoginResult, error) {
+func (s *Service) Login(ctx context.Context, tenant backoffice.TenantID, login string, password backoffice.Secret) (res *LoginResult, err error) {
+	defer func() { s.loginEvent(ctx, tenant, EventLoginRefused, res, err) }()
 	t, err := s.store.Tenant(ctx, tenant)
 	switch {
 	case isNotFound(err):
@@ -170,7 +171,7 @@ func (s *Service) Login(ctx context.Context, tenant backoffice.TenantID, login s
 		}
 		return res, nil
 	}
-	res := &LoginResult{Operator: o.ID}
+	res = &LoginResult{Operator: o.ID}
 	if !o.MFAEnrolled {
 		res.Enrolment = &MFAEnrolment{Secret: o.MFASecret, URI: otpauthURI(s.issuer, o.LoginName(), o.MFASecret)}
 	}
@@ -178,6 +179,17 @@ func (s *Service) Login(ctx context.Context, tenant backoffice.TenantID, login s
 		return nil, s.refuse(ctx, refusal{hashed: true, cause: err})
 	}
 	return res, nil
+}
+
+// loginEvent reports how a login step ended: a session opened, or the
+// refusal of its kind.
+func (s *Service) loginEvent(ctx context.Context, tenant backoffice.TenantID, refused EventKind, res *LoginResult, err error) {
+	switch {
+	case err == nil && res != nil && res.Session != "":
+		s.events(ctx, Event{Kind: EventLoginSucceeded, Tenant: tenant, Operator: res.Operator})
+	case errors.Is(err, ErrLoginRefused):
+		s.events(ctx, Event{Kind: refused, Tenant: tenant})
+	}
 }
 
 // checkAttempt reserves an attempt of o's run, runs the check, and settles
@@ -318,6 +330,7 @@ func (s *Service) block(ctx context.Context, o *Operator, reason string) {
 			s.report(ctx, fmt.Errorf("accessctl: login: blocking %s: %w", o.ID, err))
 			return
 		}
+		s.events(ctx, Event{Kind: EventLockout, Tenant: o.Tenant, Operator: o.ID})
 		if err := s.endSessions(ctx, "accessctl: login: block", o.Tenant, o.ID); err != nil {
 			s.report(ctx, err) // a blocked operator cannot log in again in any case
 		}
@@ -335,8 +348,9 @@ func (s *Service) block(ctx context.Context, o *Operator, reason string) {
 // when two challenges present it at once: the step it matched is stored
 // with a version check, and the loser is refused (replay). Every refusal
 // is ErrLoginRefused.
-func (s *Service) CompleteLogin(ctx context.Context, challenge backoffice.Secret, code string) (*LoginResult, error) {
+func (s *Service) CompleteLogin(ctx context.Context, challenge backoffice.Secret, code string) (res *LoginResult, err error) {
 	tenant, digest, ok := parseToken(challenge)
+	defer func() { s.loginEvent(ctx, tenant, EventMFAFailed, res, err) }()
 	if !ok {
 		return nil, s.refuse(ctx, refusal{})
 	}
@@ -375,7 +389,7 @@ func (s *Service) CompleteLogin(ctx context.Context, challenge backoffice.Secret
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.openSession(ctx, done)
+	res, err = s.openSession(ctx, done)
 	if err != nil {
 		return nil, s.refuse(ctx, refusal{hashed: true, cause: err})
 	}

@@ -72,6 +72,10 @@ type Config struct {
 	// unsettled before the store forgets it (its instance died mid-check).
 	// Default 1m; a check that waits longer for a hashing slot gives up.
 	AttemptLease time.Duration
+	// Events receives what a host counts or alerts on (logins by outcome,
+	// lockouts, MFA failures), for its metrics; nil drops them. It must
+	// not block.
+	Events func(ctx context.Context, e Event)
 	// ReportError receives the errors the service handles without
 	// returning them: a notification that failed after its change
 	// committed (wrapping backoffice.ErrNotDelivered), a store failure
@@ -92,6 +96,7 @@ type Service struct {
 	notifier Notifier
 	outbox   bool
 	report   func(context.Context, error)
+	events   func(context.Context, Event)
 	cat      *Catalog
 	presets  map[string]Preset
 	compiled map[string]*roleSet // each preset's roles, compiled once
@@ -131,6 +136,10 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	if s.report == nil {
 		s.report = backoffice.LogError
+	}
+	s.events = cfg.Events
+	if s.events == nil {
+		s.events = func(context.Context, Event) {}
 	}
 	if s.notifier == nil {
 		s.notifier = NotifierFunc(func(context.Context, OperatorNotice) error { return nil })

@@ -94,3 +94,25 @@ func (s *Store) OutboxMessages(ctx context.Context, status backoffice.MessageSta
 	}
 	return out, nil
 }
+
+// OutboxBacklog implements backoffice.OutboxStore.
+func (s *Store) OutboxBacklog(ctx context.Context) (backoffice.Backlog, error) {
+	if err := ctx.Err(); err != nil {
+		return backoffice.Backlog{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var b backoffice.Backlog
+	for _, m := range s.outbox { // in the order written: the first pending is the oldest
+		switch m.Status {
+		case backoffice.MessagePending:
+			if b.Pending == 0 {
+				b.Oldest = m.CreatedAt
+			}
+			b.Pending++
+		case backoffice.MessageDead:
+			b.Dead++
+		}
+	}
+	return b, nil
+}

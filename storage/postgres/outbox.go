@@ -92,3 +92,20 @@ func (s *Store) OutboxMessages(ctx context.Context, status backoffice.MessageSta
 	}
 	return out, nil
 }
+
+const qOutboxBacklog = `SELECT count(*) FILTER (WHERE status = 'pending') AS pending, count(*) FILTER (WHERE status = 'dead') AS dead,
+	min(created_at) FILTER (WHERE status = 'pending') AS oldest FROM backoffice_outbox WHERE status IN ('pending', 'dead')`
+
+// OutboxBacklog implements backoffice.OutboxStore: one statement, on the
+// index of status and creation time.
+func (s *Store) OutboxBacklog(ctx context.Context) (backoffice.Backlog, error) {
+	var r struct {
+		Pending int          `db:"pending"`
+		Dead    int          `db:"dead"`
+		Oldest  sql.NullTime `db:"oldest"`
+	}
+	if err := s.get(ctx, nil, &r, qOutboxBacklog); err != nil {
+		return backoffice.Backlog{}, mapErr("postgres: outbox backlog", err)
+	}
+	return backoffice.Backlog{Pending: r.Pending, Dead: r.Dead, Oldest: fromNull(r.Oldest)}, nil
+}

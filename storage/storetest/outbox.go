@@ -91,7 +91,13 @@ func testOutbox(t *testing.T, newStores func(*testing.T) Stores) {
 		t.Parallel()
 		f := newFixture(t, newStores)
 		f.tenant(t, "t1")
+		empty, err := f.Outbox.OutboxBacklog(ctx())
+		require.NoError(t, err)
+		assert.Zero(t, empty)
 		require.NoError(t, create(t, f, "op-1", msg("m1"), msg("m2")))
+		backlog, err := f.Outbox.OutboxBacklog(ctx())
+		require.NoError(t, err)
+		assert.Equal(t, backoffice.Backlog{Pending: 2, Oldest: now}, backlog)
 		got, err := f.Outbox.ClaimMessages(ctx(), now, 10, time.Minute)
 		require.NoError(t, err)
 		require.Len(t, got, 2)
@@ -119,6 +125,9 @@ func testOutbox(t *testing.T, newStores func(*testing.T) Stores) {
 		require.Len(t, dead, 1)
 		assert.Empty(t, dead[0].Payload, "a dead message's link is erased")
 		requireKind(t, f.Outbox.MarkDelivered(ctx(), "none", now), backoffice.ErrNotFound)
+		backlog, err = f.Outbox.OutboxBacklog(ctx())
+		require.NoError(t, err)
+		assert.Equal(t, backoffice.Backlog{Dead: 1}, backlog, "one delivered, one dead, none pending")
 	})
 	t.Run("ConcurrentClaims", func(t *testing.T) {
 		// N2: dispatchers on several instances claim disjoint batches.

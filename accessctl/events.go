@@ -1,0 +1,27 @@
+package accessctl
+
+import "github.com/backoffice-go/backoffice"
+
+// EventKind names an event of the login path.
+type EventKind string
+
+// Event kinds.
+const (
+	// EventLoginSucceeded: a complete login opened a session.
+	EventLoginSucceeded EventKind = "login_succeeded"
+	// EventLoginRefused: a password step was refused (ErrLoginRefused).
+	EventLoginRefused EventKind = "login_refused"
+	// EventMFAFailed: a code step was refused.
+	EventMFAFailed EventKind = "mfa_failed"
+	// EventLockout: an operator was blocked after its run of failures,
+	// or at its next login after dormancy.
+	EventLockout EventKind = "lockout"
+)
+
+// Event is what Config.Events receives. Tenant and Operator are set when
+// they are known; a refusal for an unknown login has neither.
+type Event struct {
+	Kind     EventKind
+	Tenant   backoffice.TenantID
+	Operator OperatorID
+}
