@@ -37,6 +37,9 @@ type api struct {
 	mux      *http.ServeMux
 	routes   []string // every pattern registered, for the OpenAPI test
 	console  http.Handler
+	metrics  *metrics
+	schema   func(context.Context) (current, latest int, err error)
+	backlog  func(context.Context) (backoffice.Backlog, error)
 }
 
 // problem is an RFC 9457 problem document.
@@ -102,8 +105,11 @@ func (a *api) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 		p.Errors = ae.Fields
 		p.Detail = ae.Error()
 	}
+	if status >= http.StatusInternalServerError {
+		a.countError(err)
+	}
 	if status == http.StatusInternalServerError {
-		a.log.Error("internal error", "path", r.URL.Path, "err", err)
+		a.log.ErrorContext(r.Context(), "internal error", "path", r.URL.Path, "err", err)
 		p.Detail = "internal error; the details are in the server log"
 	}
 	if status == http.StatusUnauthorized {
@@ -168,6 +174,9 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) (int, any, error)
 func (a *api) handle(pattern string, h handlerFunc) {
 	a.routes = append(a.routes, pattern)
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if info := infoOf(r.Context()); info != nil {
+			info.route = pattern
+		}
 		status, body, err := h(w, r)
 		if err != nil {
 			a.writeProblem(w, r, err)
@@ -198,6 +207,7 @@ func (a *api) authed(h handlerFunc) handlerFunc {
 		if err != nil {
 			return 0, nil, err
 		}
+		noteActor(r.Context(), actor)
 		return h(w, r.WithContext(accessctl.NewContext(r.Context(), actor)))
 	}
 }
@@ -294,7 +304,7 @@ func (a *api) site() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = console.WithPeer(r)
 		switch p := r.URL.Path; {
-		case strings.HasPrefix(p, "/v1/"), p == "/healthz", p == "/readyz", p == "/openapi.json":
+		case strings.HasPrefix(p, "/v1/"), p == "/healthz", p == "/readyz", p == "/openapi.json", p == "/metrics":
 			a.ServeHTTP(w, r)
 		default:
 			a.console.ServeHTTP(w, r)

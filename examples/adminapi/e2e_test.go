@@ -56,6 +56,8 @@ type server struct {
 	mu     sync.Mutex
 	output strings.Builder
 	lines  chan string
+	proc   *os.Process
+	exited chan struct{} // closed when the process's output ends
 }
 
 func (s *server) log() string { s.mu.Lock(); defer s.mu.Unlock(); return s.output.String() }
@@ -76,8 +78,8 @@ func startBinary(t *testing.T, args []string, env ...string) *server {
 	require.NoError(t, err)
 	cmd.Stderr = cmd.Stdout
 	require.NoError(t, cmd.Start())
-	s := &server{base: "http://" + addr, lines: make(chan string, 1000)}
 	done := make(chan struct{})
+	s := &server{base: "http://" + addr, lines: make(chan string, 1000), proc: cmd.Process, exited: done}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
@@ -141,6 +143,8 @@ func TestEndToEndPostgresRedis(t *testing.T) {
 	c := &client{t: t, base: s.base, http: http.DefaultClient, secret: secretHdr}
 	r := c.must(200, c.do("GET", "/readyz", "", nil))
 	assert.Equal(t, "ready", r.str("status"))
+	migrations, _ := r.body["migrations"].(map[string]any)
+	assert.Equal(t, true, migrations["applied"], "every migration of this release is applied")
 	walkThrough(t, s)
 }
 

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -55,6 +56,7 @@ type config struct {
 	publicURL                            string
 	oidcIssuer, oidcClientID, oidcSecret string
 	policy                               string
+	logFormat, pprofAddr                 string
 }
 
 func env(name, def string) string {
@@ -84,6 +86,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.oidcIssuer, "oidc-issuer", env("BACKOFFICE_OIDC_ISSUER", ""), "OpenID Connect issuer of the tenant's identity provider; empty disables SSO sign-in")
 	fs.StringVar(&c.oidcClientID, "oidc-client-id", env("BACKOFFICE_OIDC_CLIENT_ID", ""), "this console's client id at the identity provider")
 	fs.StringVar(&c.oidcSecret, "oidc-client-secret", env("BACKOFFICE_OIDC_CLIENT_SECRET", ""), "this console's client secret at the identity provider")
+	fs.StringVar(&c.logFormat, "log-format", env("BACKOFFICE_LOG_FORMAT", "json"), `log lines as "json" (one object a line) or "text"`)
+	fs.StringVar(&c.pprofAddr, "pprof-addr", env("BACKOFFICE_PPROF_ADDR", ""), "listen address of net/http/pprof, apart from the API; empty disables it")
 	fs.StringVar(&c.policy, "policy", env("BACKOFFICE_POLICY", ""), `security policy of every tenant: "pci-dss-4.0", or empty for the library's defaults`)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -140,7 +144,7 @@ func run(ctx context.Context, c config, out io.Writer, listening chan<- string) 
 		return err
 	}
 	defer closeStores()
-	srv := &http.Server{Handler: a.logged(a.site()), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+	srv := &http.Server{Handler: a.observed(a.site()), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	ln, err := net.Listen("tcp", c.addr)
@@ -151,8 +155,30 @@ func run(ctx context.Context, c config, out io.Writer, listening chan<- string) 
 	if listening != nil {
 		listening <- ln.Addr().String()
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if c.pprofAddr != "" {
+		// Profiles on a listener of their own, opt-in: never on the
+		// address operators and browsers reach.
+		pl, err := net.Listen("tcp", c.pprofAddr)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		psrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		defer psrv.Close()
+		a.log.Info("pprof listening", "addr", pl.Addr().String())
+		go func() {
+			if err := psrv.Serve(pl); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -166,7 +192,7 @@ func run(ctx context.Context, c config, out io.Writer, listening chan<- string) 
 
 // build wires the stores and services and registers the routes.
 func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
-	log := slog.New(slog.NewTextHandler(out, nil))
+	log := newLogger(out, c.logFormat)
 	mail := &outbox{log: log}
 	a := &api{tenant: backoffice.TenantID(c.tenant), log: log, internal: c.internalSecret, wallets: newWallets(), mux: http.NewServeMux()}
 	var closers []func()
@@ -207,16 +233,21 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 		closers = append(closers, func() { pg.Close() })
 		durable = pg
 		checks = append(checks, pg.Ping)
+		a.schema = func(ctx context.Context) (int, int, error) { return postgres.SchemaVersion(ctx, db, opts) }
 	} else {
 		durable = memory.New()
 	}
 	// Errors the services handle themselves (a notice not delivered after
 	// its change was stored, cleanup after a change) go to the log.
-	report := func(ctx context.Context, err error) { a.log.WarnContext(ctx, "handled error", "err", err) }
+	a.metrics, a.backlog = newMetrics(durable.OutboxBacklog), durable.OutboxBacklog
+	report := func(ctx context.Context, err error) {
+		a.metrics.errors.WithLabelValues("handled").Inc()
+		a.log.WarnContext(ctx, "handled error", "err", err)
+	}
 	// Notices go with their change to the store's outbox, and a dispatcher
 	// delivers them to the mail provider: none is sent for a change that
 	// did not commit, none is lost for one that did.
-	cfg := accessctl.Config{Store: durable, Outbox: true, ReportError: report}
+	cfg := accessctl.Config{Store: durable, Outbox: true, ReportError: report, Events: a.metrics.event}
 	if c.policy != "" {
 		cfg.Policy = accessctl.PCIDSS4()
 	}
@@ -279,7 +310,7 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	}()
 	closers = append(closers, func() { stopDispatcher(); <-dispatched })
 	a.register()
-	cc := console.Config{Ops: a.ops, Users: a.users, Devices: a.devices, Tenant: a.tenant, Log: log,
+	cc := console.Config{Ops: a.ops, Users: a.users, Devices: a.devices, Tenant: a.tenant, Log: log, Authenticated: noteActor,
 		SecureCookies: strings.HasPrefix(c.publicURL, "https://")}
 	if c.oidcIssuer != "" {
 		public := strings.TrimSuffix(c.publicURL, "/")
@@ -303,16 +334,6 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 		return http.StatusOK, map[string]any{"notices": out}, nil
 	}))
 	return a, closeAll, nil
-}
-
-// logged writes one log line a request: never a header, body or token.
-func (a *api) logged(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		a.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start))
-	})
 }
 
 type statusWriter struct {

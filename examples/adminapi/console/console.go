@@ -45,6 +45,9 @@ type Config struct {
 	Tenant backoffice.TenantID
 	// Log receives errors the pages do not show; nil discards them.
 	Log *slog.Logger
+	// Authenticated, when set, hears each request's authenticated actor,
+	// for the host's request log.
+	Authenticated func(ctx context.Context, a *accessctl.Actor)
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// SSO, when set, offers "Sign in with SSO" to a tenant switched to
@@ -214,6 +217,9 @@ func (c *Console) authed(h http.HandlerFunc) http.Handler {
 			return
 		}
 		a, err := c.cfg.Ops.Authenticate(r.Context(), backoffice.Secret(ck.Value))
+		if err == nil && c.cfg.Authenticated != nil {
+			c.cfg.Authenticated(r.Context(), a)
+		}
 		if err != nil {
 			if !errors.Is(err, backoffice.ErrUnauthenticated) {
 				c.fail(w, r, err)

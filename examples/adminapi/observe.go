@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/backoffice-go/backoffice"
+	"github.com/backoffice-go/backoffice/accessctl"
+)
+
+// requestInfo is what a request's log line and metrics say of it, filled
+// in as the request goes: its id at the door, its route when a route
+// takes it, its actor once authenticated.
+type requestInfo struct {
+	id     string
+	route  string
+	actor  string
+	tenant backoffice.TenantID
+}
+
+type infoKey struct{}
+
+func infoOf(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(infoKey{}).(*requestInfo)
+	return info
+}
+
+// noteActor records the request's actor for its log line.
+func noteActor(ctx context.Context, a *accessctl.Actor) {
+	if info := infoOf(ctx); info != nil && a != nil {
+		info.actor, info.tenant = a.ID(), a.Tenant()
+	}
+}
+
+// goodRequestID is what a request id from the client may look like; any
+// other is replaced, so a log line never carries what a client made up.
+var goodRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); goodRequestID.MatchString(id) {
+		return id
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// contextHandler adds the request's id, actor and tenant to every log
+// record made with the request's context.
+type contextHandler struct{ slog.Handler }
+
+func (h contextHandler) Handle(ctx context.Context, rec slog.Record) error {
+	if info := infoOf(ctx); info != nil {
+		rec.AddAttrs(slog.String("request_id", info.id))
+		if info.actor != "" {
+			rec.AddAttrs(slog.String("actor", info.actor), slog.String("tenant", string(info.tenant)))
+		}
+	}
+	return h.Handler.Handle(ctx, rec)
+}
+
+func (h contextHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return contextHandler{h.Handler.WithAttrs(as)}
+}
+func (h contextHandler) WithGroup(name string) slog.Handler { return contextHandler{h.Handler.WithGroup(name)} }
+
+// newLogger logs JSON (or text, for a person at a terminal) with each
+// request's id and actor.
+func newLogger(out interface{ Write([]byte) (int, error) }, format string) *slog.Logger {
+	var h slog.Handler = slog.NewJSONHandler(out, nil)
+	if format == "text" {
+		h = slog.NewTextHandler(out, nil)
+	}
+	return slog.New(contextHandler{h})
+}
+
+// metrics are the server's Prometheus metrics, on a registry of its own.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.HistogramVec
+	logins   *prometheus.CounterVec
+	lockouts prometheus.Counter
+	mfa      prometheus.Counter
+	errors   *prometheus.CounterVec
+}
+
+func newMetrics(backlog func(context.Context) (backoffice.Backlog, error)) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry(),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "backoffice_http_request_duration_seconds",
+			Help: "Time to answer a request, by route and status.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)},
+			[]string{"route", "status"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "backoffice_logins_total",
+			Help: "Login steps by outcome: succeeded (a session opened), refused (a password step), mfa_failed (a code step)."}, []string{"outcome"}),
+		lockouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "backoffice_lockouts_total",
+			Help: "Operators blocked by their run of failed logins or by dormancy."}),
+		mfa: prometheus.NewCounter(prometheus.CounterOpts{Name: "backoffice_mfa_failures_total", Help: "Refused TOTP code steps."}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "backoffice_errors_total",
+			Help: "Store and internal errors: answered (a 5xx) or handled after a change committed."}, []string{"kind"}),
+	}
+	m.reg.MustRegister(m.requests, m.logins, m.lockouts, m.mfa, m.errors,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}), backlogCollector{backlog})
+	return m
+}
+
+// event counts what accessctl reports of logins.
+func (m *metrics) event(_ context.Context, e accessctl.Event) {
+	switch e.Kind {
+	case accessctl.EventLoginSucceeded:
+		m.logins.WithLabelValues("succeeded").Inc()
+	case accessctl.EventLoginRefused:
+		m.logins.WithLabelValues("refused").Inc()
+	case accessctl.EventMFAFailed:
+		m.logins.WithLabelValues("mfa_failed").Inc()
+		m.mfa.Inc()
+	case accessctl.EventLockout:
+		m.lockouts.Inc()
+	}
+}
+
+// backlogCollector reads the outbox's backlog at each scrape.
+type backlogCollector struct {
+	backlog func(context.Context) (backoffice.Backlog, error)
+}
+
+var (
+	pendingDesc = prometheus.NewDesc("backoffice_outbox_pending", "Notices waiting for delivery.", nil, nil)
+	deadDesc    = prometheus.NewDesc("backoffice_outbox_dead", "Notices given up after their last attempt.", nil, nil)
+	ageDesc     = prometheus.NewDesc("backoffice_outbox_oldest_age_seconds", "Age of the oldest notice waiting for delivery.", nil, nil)
+)
+
+func (c backlogCollector) Describe(ch chan<- *prometheus.Desc) { ch <- pendingDesc; ch <- deadDesc; ch <- ageDesc }
+
+func (c backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	b, err := c.backlog(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(pendingDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(b.Pending))
+	ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(b.Dead))
+	age := 0.0
+	if !b.Oldest.IsZero() {
+		age = time.Since(b.Oldest).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, age)
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// observed gives each request its id (X-Request-Id, echoed), times it for
+// the metrics and writes its log line: method, route, status, duration,
+// the actor; never a header, body or token.
+func (a *api) observed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info := &requestInfo{id: requestID(r), route: "console"}
+		w.Header().Set("X-Request-Id", info.id)
+		ctx := context.WithValue(r.Context(), infoKey{}, info)
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		d := time.Since(start)
+		a.metrics.requests.WithLabelValues(info.route, strconv.Itoa(sw.status)).Observe(d.Seconds())
+		a.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", info.route),
+			slog.String("path", r.URL.Path), slog.Int("status", sw.status), slog.Float64("duration_ms", float64(d.Microseconds())/1000))
+	})
+}
+
+// countError counts an error answered as a 5xx, by kind.
+func (a *api) countError(err error) {
+	kind := "internal"
+	if errors.Is(err, backoffice.ErrUnavailable) {
+		kind = "unavailable"
+	}
+	a.metrics.errors.WithLabelValues(kind).Inc()
+}

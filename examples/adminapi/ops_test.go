@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// logLines are the server's JSON log lines, decoded.
+func logLines(t *testing.T, s *server) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for line := range strings.SplitSeq(s.log(), "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue // the start-up banner for a person
+		}
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+		out = append(out, m)
+	}
+	return out
+}
+
+// Logs are JSON, one object a line: each request's line has its id (the
+// client's X-Request-Id when it is a sane one, echoed), route, status and
+// actor, and no line holds a password or a session token.
+func TestStructuredLogs(t *testing.T) {
+	s := startBinary(t, nil, "BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root",
+		"BACKOFFICE_ADMIN_PASSWORD="+adminPW, "BACKOFFICE_TENANT=acme")
+	c := &client{t: t, base: s.base, http: http.DefaultClient}
+	admin := c.login("acme", "root", adminPW, map[string]string{}, 0)
+	me := c.must(200, c.do("GET", "/v1/me", admin, nil, "X-Request-Id", "test-request-0001"))
+	assert.Equal(t, "test-request-0001", me.header.Get("X-Request-Id"))
+	odd := c.must(200, c.do("GET", "/v1/me", admin, nil, "X-Request-Id", "not a sane id\u202e"))
+	assert.Regexp(t, `^[0-9a-f]{24}$`, odd.header.Get("X-Request-Id"), "a made-up id is replaced")
+	c.must(401, c.do("POST", "/v1/login", "", map[string]string{"tenant": "acme", "login": "root", "password": "Wrong-Password-1"}))
+	c.must(200, c.do("GET", "/healthz", "", nil))
+
+	var found bool
+	for _, l := range logLines(t, s) {
+		if l["request_id"] == "test-request-0001" && l["msg"] == "request" {
+			found = true
+			assert.Equal(t, "GET /v1/me", l["route"])
+			assert.EqualValues(t, 200, l["status"])
+			assert.Equal(t, me.str("id"), l["actor"])
+			assert.Equal(t, "acme", l["tenant"])
+			assert.Contains(t, l, "duration_ms")
+		}
+	}
+	assert.True(t, found, "the request's line, by its id")
+	out := s.log()
+	assert.NotContains(t, out, adminPW)
+	assert.NotContains(t, out, "Wrong-Password-1")
+	assert.NotContains(t, out, admin, "no session token")
+}
+
+// /metrics counts a refused login, a lockout and a search, by route and
+// status, and reports the outbox.
+func TestMetrics(t *testing.T) {
+	s := startBinary(t, nil, "BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root",
+		"BACKOFFICE_ADMIN_PASSWORD="+adminPW, "BACKOFFICE_TENANT=acme")
+	c := &client{t: t, base: s.base, http: http.DefaultClient}
+	secrets := map[string]string{}
+	admin := c.login("acme", "root", adminPW, secrets, 0)
+	c.must(201, c.do("POST", "/v1/operators", admin, map[string]any{"username": "bob", "email": "bob@acme.test", "first_name": "B",
+		"last_name": "B", "roles": []string{"read_only"}, "all_accounts": true, "password": managerPW, "password_confirmation": managerPW}))
+	for range 3 {
+		c.must(401, c.do("POST", "/v1/login", "", map[string]string{"tenant": "acme", "login": "bob", "password": "Wrong-Password-1"}))
+	}
+	c.must(200, c.do("GET", "/v1/endusers/search?name=ada", admin, nil))
+
+	r := c.must(200, c.do("GET", "/metrics", "", nil))
+	text := string(r.raw)
+	for _, want := range []string{
+		`backoffice_logins_total{outcome="refused"} 3`,
+		`backoffice_logins_total{outcome="succeeded"} 1`,
+		`backoffice_lockouts_total 1`,
+		`backoffice_mfa_failures_total 0`,
+		`backoffice_http_request_duration_seconds_count{route="GET /v1/endusers/search",status="200"} 1`,
+		`backoffice_http_request_duration_seconds_count{route="POST /v1/login",status="401"} 3`,
+		`backoffice_outbox_pending `,
+		`backoffice_outbox_oldest_age_seconds `,
+	} {
+		assert.Contains(t, text, want)
+	}
+}
+
+// /readyz says whether the schema has every migration of this release
+// (503 while one is pending) and how old the outbox's oldest notice is.
+func TestReadiness(t *testing.T) {
+	a := newTestAPI(t)
+	srv := httptest.NewServer(a.site())
+	defer srv.Close()
+	c := &client{t: t, base: srv.URL, http: http.DefaultClient}
+	r := c.must(200, c.do("GET", "/readyz", "", nil))
+	assert.Equal(t, "ready", r.str("status"))
+	assert.Contains(t, r.body["outbox"], "oldest_age_seconds")
+	assert.NotContains(t, r.body, "migrations", "the memory store has no schema")
+
+	a.schema = func(context.Context) (int, int, error) { return 6, 8, nil }
+	r = c.must(503, c.do("GET", "/readyz", "", nil))
+	assert.Equal(t, "migrations pending", r.str("status"))
+	assert.Equal(t, map[string]any{"current": 6.0, "latest": 8.0, "applied": false}, r.body["migrations"])
+}
+
+// SIGTERM lets the requests in flight finish within the shutdown's
+// deadline: a login whose body is still arriving when the signal comes is
+// answered, then the process exits. Profiles are served only on the
+// opt-in pprof listener.
+func TestSIGTERMDrainsAndPprofApart(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	pprofAddr := l.Addr().String()
+	l.Close()
+	s := startBinary(t, []string{"-pprof-addr", pprofAddr}, "BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root",
+		"BACKOFFICE_ADMIN_PASSWORD="+adminPW, "BACKOFFICE_TENANT=acme")
+	resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(body), "goroutine")
+	resp, err = http.Get(s.base + "/debug/pprof/goroutine?debug=1")
+	require.NoError(t, err)
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.NotContains(t, string(body), "goroutine profile", "no profile on the public address")
+
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest("POST", s.base+"/v1/login", pr)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	type answer struct {
+		status int
+		err    error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		resp.Body.Close()
+		answered <- answer{status: resp.StatusCode}
+	}()
+	_, err = pw.Write([]byte(`{"tenant": "acme", "login": "root", `)) // returns once the client sent it
+	require.NoError(t, err)
+	require.NoError(t, s.proc.Signal(syscall.SIGTERM))
+	_, err = pw.Write([]byte(`"password": "` + adminPW + `"}`))
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+	select {
+	case a := <-answered:
+		require.NoError(t, a.err)
+		assert.Equal(t, http.StatusOK, a.status, "the request in flight was answered")
+	case <-time.After(20 * time.Second):
+		t.Fatal("the request in flight was not answered")
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the process did not exit after draining")
+	}
+	assert.Contains(t, s.log(), "shutting down")
+}
