@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/backoffice-go/backoffice"
@@ -72,7 +73,9 @@ func (h contextHandler) Handle(ctx context.Context, rec slog.Record) error {
 func (h contextHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	return contextHandler{h.Handler.WithAttrs(as)}
 }
-func (h contextHandler) WithGroup(name string) slog.Handler { return contextHandler{h.Handler.WithGroup(name)} }
+func (h contextHandler) WithGroup(name string) slog.Handler {
+	return contextHandler{h.Handler.WithGroup(name)}
+}
 
 // newLogger logs JSON (or text, for a person at a terminal) with each
 // request's id and actor.
@@ -108,7 +111,7 @@ func newMetrics(backlog func(context.Context) (backoffice.Backlog, error)) *metr
 			Help: "Store and internal errors: answered (a 5xx) or handled after a change committed."}, []string{"kind"}),
 	}
 	m.reg.MustRegister(m.requests, m.logins, m.lockouts, m.mfa, m.errors,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}), backlogCollector{backlog})
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), backlogCollector{backlog})
 	return m
 }
 
@@ -138,7 +141,11 @@ var (
 	ageDesc     = prometheus.NewDesc("backoffice_outbox_oldest_age_seconds", "Age of the oldest notice waiting for delivery.", nil, nil)
 )
 
-func (c backlogCollector) Describe(ch chan<- *prometheus.Desc) { ch <- pendingDesc; ch <- deadDesc; ch <- ageDesc }
+func (c backlogCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- pendingDesc
+	ch <- deadDesc
+	ch <- ageDesc
+}
 
 func (c backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
