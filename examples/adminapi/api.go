@@ -38,6 +38,7 @@ type api struct {
 	routes   []string // every pattern registered, for the OpenAPI test
 	console  http.Handler
 	metrics  *metrics
+	limits   limiter
 	schema   func(context.Context) (current, latest int, err error)
 	backlog  func(context.Context) (backoffice.Backlog, error)
 }
@@ -69,9 +70,12 @@ func badRequest(kind, detail string, fields ...backoffice.FieldViolation) error 
 // statusOf maps the library's error kinds to HTTP.
 func statusOf(err error) (int, string) {
 	var re *requestError
+	var le *limitedError
 	switch {
 	case errors.As(err, &re):
 		return re.status, re.kind
+	case errors.As(err, &le):
+		return http.StatusTooManyRequests, "rate-limited"
 	case errors.Is(err, backoffice.ErrInvalid):
 		return http.StatusUnprocessableEntity, "invalid-input"
 	case errors.Is(err, backoffice.ErrNotFound):
@@ -114,6 +118,10 @@ func (a *api) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="backoffice"`)
+	}
+	var le *limitedError
+	if errors.As(err, &le) {
+		w.Header().Set("Retry-After", strconv.Itoa(le.RetryAfter()))
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)

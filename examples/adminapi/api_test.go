@@ -146,7 +146,9 @@ func FuzzDecode(f *testing.F) {
 // A20: a flood of 30 logins at one account, the right password among
 // them, gets one status and one body for every refusal, the same as an
 // unknown login's; the account ends blocked or the right password got
-// through.
+// through. The account's rate limit answers the rest of the flood with
+// 429, as it answers a flood at a login that does not exist: the limit
+// tells nothing of the account either.
 func TestLoginFloodLooksAlike(t *testing.T) {
 	a := newTestAPI(t)
 	srv := httptest.NewServer(a)
@@ -173,15 +175,31 @@ func TestLoginFloodLooksAlike(t *testing.T) {
 	wg.Wait()
 	unknown := c.do("POST", "/v1/login", "", map[string]string{"tenant": "acme", "login": "nobody", "password": "Wrong-Guess-00"})
 	require.Equal(t, http.StatusUnauthorized, unknown.status)
+	limited := 0
 	for i, r := range replies {
 		if i == 7 && r.status == http.StatusOK {
 			continue // the right password was among the guesses checked
+		}
+		if r.status == http.StatusTooManyRequests {
+			limited++
+			assert.Equal(t, "rate-limited", strings.TrimPrefix(r.str("type"), "https://backoffice.example/problems/"))
+			continue
 		}
 		assert.Equal(t, unknown.status, r.status, "reply %d", i)
 		assert.Equal(t, string(unknown.raw), string(r.raw), "reply %d: one body for every refusal", i)
 		assert.Equal(t, unknown.header.Get("Content-Type"), r.header.Get("Content-Type"))
 	}
 	assert.NotContains(t, string(unknown.raw), "conflict")
+	limitedUnknown := 0
+	for range 29 {
+		if c.do("POST", "/v1/login", "", map[string]string{"tenant": "acme", "login": "nobody", "password": "Wrong-Guess-00"}).status == http.StatusTooManyRequests {
+			limitedUnknown++
+		}
+	}
+	// Ten of each flood pass (a new one each 6 s after): the rest is 429,
+	// whether the login exists or not.
+	assert.GreaterOrEqual(t, limited, 18)
+	assert.InDelta(t, limited, limitedUnknown, 1, "an unknown login is limited alike")
 }
 
 // Every response, success, problem or unknown route, says nosniff and

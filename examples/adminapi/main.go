@@ -239,7 +239,7 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	}
 	// Errors the services handle themselves (a notice not delivered after
 	// its change was stored, cleanup after a change) go to the log.
-	a.metrics, a.backlog = newMetrics(durable.OutboxBacklog), durable.OutboxBacklog
+	a.metrics, a.backlog, a.limits = newMetrics(durable.OutboxBacklog), durable.OutboxBacklog, newMemLimiter()
 	report := func(ctx context.Context, err error) {
 		a.metrics.errors.WithLabelValues("handled").Inc()
 		a.log.WarnContext(ctx, "handled error", "err", err)
@@ -259,6 +259,7 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 		client := goredis.NewClient(opt)
 		closers = append(closers, func() { client.Close() })
 		hot := bredis.New(client, &bredis.Options{Prefix: c.redisPrefix})
+		a.limits = &redisLimiter{c: client, prefix: c.redisPrefix}
 		cfg.Sessions, cfg.Tokens = hot, hot
 		// Login attempts go to Redis only when it keeps them across a
 		// restart; one that restarts empty would forget every run of
@@ -311,6 +312,7 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	closers = append(closers, func() { stopDispatcher(); <-dispatched })
 	a.register()
 	cc := console.Config{Ops: a.ops, Users: a.users, Devices: a.devices, Tenant: a.tenant, Log: log, Authenticated: noteActor,
+		Limit:         a.consoleLimit,
 		SecureCookies: strings.HasPrefix(c.publicURL, "https://")}
 	if c.oidcIssuer != "" {
 		public := strings.TrimSuffix(c.publicURL, "/")

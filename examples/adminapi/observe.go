@@ -95,6 +95,7 @@ type metrics struct {
 	lockouts prometheus.Counter
 	mfa      prometheus.Counter
 	errors   *prometheus.CounterVec
+	limited  *prometheus.CounterVec
 }
 
 func newMetrics(backlog func(context.Context) (backoffice.Backlog, error)) *metrics {
@@ -109,8 +110,10 @@ func newMetrics(backlog func(context.Context) (backoffice.Backlog, error)) *metr
 		mfa: prometheus.NewCounter(prometheus.CounterOpts{Name: "backoffice_mfa_failures_total", Help: "Refused TOTP code steps."}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "backoffice_errors_total",
 			Help: "Store and internal errors: answered (a 5xx) or handled after a change committed."}, []string{"kind"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "backoffice_rate_limited_total",
+			Help: "Requests refused with 429, by rule."}, []string{"rule"}),
 	}
-	m.reg.MustRegister(m.requests, m.logins, m.lockouts, m.mfa, m.errors,
+	m.reg.MustRegister(m.requests, m.logins, m.lockouts, m.mfa, m.errors, m.limited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), backlogCollector{backlog})
 	return m
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/backoffice-go/backoffice/internal/testserver"
 )
 
 // logLines are the server's JSON log lines, decoded.
@@ -173,4 +177,59 @@ func TestSIGTERMDrainsAndPprofApart(t *testing.T) {
 		t.Fatal("the process did not exit after draining")
 	}
 	assert.Contains(t, s.log(), "shutting down")
+}
+
+// 100 login attempts a second at one account: after the account's limit
+// every attempt gets 429 with Retry-After, while another account logs in
+// from the same address.
+func TestLoginRateLimit(t *testing.T) {
+	s := startBinary(t, nil, "BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root",
+		"BACKOFFICE_ADMIN_PASSWORD="+adminPW, "BACKOFFICE_TENANT=acme")
+	floodAndLogIn(t, &client{t: t, base: s.base, http: http.DefaultClient}, &client{t: t, base: s.base, http: http.DefaultClient})
+}
+
+// The limit is shared through Redis by every instance: a flood spread over
+// two servers gets the one account's ten attempts, not twenty.
+func TestLoginRateLimitSharedThroughRedis(t *testing.T) {
+	redisURL := testserver.RedisURL(t)
+	env := []string{"BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root", "BACKOFFICE_ADMIN_PASSWORD=" + adminPW,
+		"BACKOFFICE_TENANT=acme"}
+	dsn := testserver.Schema(t)
+	prefix := fmt.Sprintf("rl%d", time.Now().UnixNano())
+	one := startBinary(t, []string{"-postgres", dsn, "-redis", redisURL, "-redis-prefix", prefix}, env...)
+	two := startBinary(t, []string{"-postgres", dsn, "-redis", redisURL, "-redis-prefix", prefix}, env...)
+	floodAndLogIn(t, &client{t: t, base: one.base, http: http.DefaultClient}, &client{t: t, base: two.base, http: http.DefaultClient})
+}
+
+// floodAndLogIn sends 100 logins at one unknown-password account in one
+// second, alternating the two clients, and checks the limit held across
+// them; then root logs in.
+func floodAndLogIn(t *testing.T, a, b *client) {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var passed, limited int
+	for i := range 100 {
+		<-tick.C
+		c := a
+		if i%2 == 1 {
+			c = b
+		}
+		r := c.do("POST", "/v1/login", "", map[string]string{"tenant": "acme", "login": "target", "password": fmt.Sprintf("Guess-Number-%03d", i)})
+		switch r.status {
+		case http.StatusTooManyRequests:
+			limited++
+			n, err := strconv.Atoi(r.header.Get("Retry-After"))
+			require.NoError(t, err)
+			assert.Positive(t, n)
+		case http.StatusUnauthorized:
+			passed++
+			assert.Zero(t, limited, "every attempt after the first 429 is limited too")
+		default:
+			t.Fatalf("attempt %d: %d %s", i, r.status, r.raw)
+		}
+	}
+	assert.LessOrEqual(t, passed, 11, "the account's ten attempts a minute (and one more if the flood outlasts six seconds)")
+	assert.GreaterOrEqual(t, limited, 89)
+	b.login("acme", "root", adminPW, map[string]string{}, 0) // another account, same address
 }

@@ -35,6 +35,9 @@ func (a *api) registerEndUsers() {
 		return ok(pageJSON(p, endUserJSON), err)
 	}
 	a.handle("GET /v1/endusers/search", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		if err := a.allow(r.Context(), check{searchPerActor, actorKey(r)}); err != nil {
+			return 0, nil, err
+		}
 		p, err := pageOf(r)
 		if err != nil {
 			return 0, nil, err

@@ -12,21 +12,33 @@ import (
 func (a *api) registerLogin() {
 	// Logging in and the links sent by email need no session.
 	a.handle("POST /v1/login", withBody(func(r *http.Request, b loginBody) (int, any, error) {
+		if err := a.allow(r.Context(), check{loginPerAddr, addr(r)}, check{loginPerAccount, account(string(b.Tenant), b.Login)}); err != nil {
+			return 0, nil, err
+		}
 		return login(a.ops.Login(r.Context(), b.Tenant, b.Login, b.Password))
 	}))
 	a.handle("POST /v1/login/mfa", withBody(func(r *http.Request, b mfaBody) (int, any, error) {
+		if err := a.allow(r.Context(), check{mfaPerAddr, addr(r)}); err != nil {
+			return 0, nil, err
+		}
 		return login(a.ops.CompleteLogin(r.Context(), b.Challenge, b.Code))
 	}))
 	a.handle("POST /v1/invitations/accept", withBody(func(r *http.Request, b passwordBody) (int, any, error) {
 		return login(a.ops.AcceptInvitation(r.Context(), b.Token, b.Password, b.Confirmation))
 	}))
 	a.handle("POST /v1/password/forgot", withBody(func(r *http.Request, b forgotBody) (int, any, error) {
+		if err := a.allow(r.Context(), check{forgotPerAddr, addr(r)}, check{forgotPerAccount, account(string(b.Tenant), b.Login)}); err != nil {
+			return 0, nil, err
+		}
 		if err := a.ops.ForgotPassword(r.Context(), b.Tenant, b.Login); err != nil {
 			return 0, nil, err
 		}
 		return http.StatusAccepted, map[string]string{"status": "if the login exists, a reset link is on its way"}, nil
 	}))
 	a.handle("POST /v1/password/reset", withBody(func(r *http.Request, b passwordBody) (int, any, error) {
+		if err := a.allow(r.Context(), check{resetPerAddr, addr(r)}); err != nil {
+			return 0, nil, err
+		}
 		return done(a.ops.ResetPassword(r.Context(), b.Token, b.Password, b.Confirmation))
 	}))
 	a.handle("GET /v1/password/policy", func(http.ResponseWriter, *http.Request) (int, any, error) {

@@ -53,6 +53,9 @@ func (a *api) registerOperators() {
 		return newOp(a.ops.DuplicateOperator(r.Context(), opID(r), b.input()))
 	})))
 	a.handle("POST /v1/operators/{id}/invitation", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		if err := a.allow(r.Context(), check{resendPerActor, actorKey(r)}, check{resendPerTarget, string(opID(r))}); err != nil {
+			return 0, nil, err
+		}
 		return done(a.ops.ResendInvitation(r.Context(), opID(r)))
 	}))
 	transition := func(f func(context.Context, accessctl.OperatorID, int64) (*accessctl.Operator, error)) handlerFunc {

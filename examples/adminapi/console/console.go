@@ -45,6 +45,11 @@ type Config struct {
 	Tenant backoffice.TenantID
 	// Log receives errors the pages do not show; nil discards them.
 	Log *slog.Logger
+	// Limit, when set, is asked before each login form is checked
+	// (action "login" with the username typed, or "code"); an error
+	// refuses the form with 429, and Retry-After when the error has a
+	// RetryAfter() int method.
+	Limit func(r *http.Request, action, login string) error
 	// Authenticated, when set, hears each request's authenticated actor,
 	// for the host's request log.
 	Authenticated func(ctx context.Context, a *accessctl.Actor)

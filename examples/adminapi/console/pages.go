@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +69,9 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 // password) and says the one thing the library says of every refusal.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	user := strings.TrimSpace(r.PostFormValue("username"))
+	if c.limited(w, r, "login", user, loginForm{Username: user, SSO: c.ssoOn(r.Context())}) {
+		return
+	}
 	res, err := c.cfg.Ops.Login(r.Context(), c.cfg.Tenant, user, backoffice.Secret(r.PostFormValue("password")))
 	if err != nil {
 		status := http.StatusUnauthorized
@@ -94,6 +98,24 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "code", "Set up your authenticator", loginForm{QR: template.URL(png), Secret: string(res.Enrolment.Secret)}, "")
 }
 
+// limited asks the host's rate limits (Config.Limit) about a login form;
+// a refusal shows the login page again with 429 and Retry-After.
+func (c *Console) limited(w http.ResponseWriter, r *http.Request, action, login string, form loginForm) bool {
+	if c.cfg.Limit == nil {
+		return false
+	}
+	err := c.cfg.Limit(r, action, login)
+	if err == nil {
+		return false
+	}
+	var ra interface{ RetryAfter() int }
+	if errors.As(err, &ra) {
+		w.Header().Set("Retry-After", strconv.Itoa(ra.RetryAfter()))
+	}
+	c.render(w, r, http.StatusTooManyRequests, "login", "Log in", form, "Too many attempts; wait a moment and try again.")
+	return true
+}
+
 func (c *Console) codePage(w http.ResponseWriter, r *http.Request) {
 	if _, err := r.Cookie(challengeCookie); err != nil {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
@@ -108,6 +130,9 @@ func (c *Console) code(w http.ResponseWriter, r *http.Request) {
 	ck, err := r.Cookie(challengeCookie)
 	if err != nil {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	if c.limited(w, r, "code", "", loginForm{}) {
 		return
 	}
 	res, err := c.cfg.Ops.CompleteLogin(r.Context(), backoffice.Secret(ck.Value), strings.TrimSpace(r.PostFormValue("code")))

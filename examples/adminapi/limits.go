@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/backoffice-go/backoffice/accessctl"
+)
+
+// Abuse limits: how often one client address, one account or one
+// operator may try the expensive or sensitive calls. They stand in front
+// of the library's own defences (login attempts are reserved and counted
+// per operator whatever the rate): they keep a flood from costing hashing
+// slots and mail, and a script from walking the end users.
+
+// rule allows n calls per window for one key: n at once, then one every
+// window/n (the generic cell rate algorithm).
+type rule struct {
+	name string
+	n    int
+	per  time.Duration
+}
+
+func (r rule) interval() time.Duration { return r.per / time.Duration(r.n) }
+
+// The rules. An address is generous, since an office's operators may
+// share one; an account or an actor is strict.
+var (
+	loginPerAddr     = rule{"login_addr", 300, time.Minute}
+	loginPerAccount  = rule{"login_account", 10, time.Minute}
+	mfaPerAddr       = rule{"mfa_addr", 300, time.Minute}
+	forgotPerAddr    = rule{"forgot_addr", 30, time.Minute}
+	forgotPerAccount = rule{"forgot_account", 3, time.Hour}
+	resetPerAddr     = rule{"reset_addr", 30, time.Minute}
+	resendPerActor   = rule{"resend_actor", 20, time.Minute}
+	resendPerTarget  = rule{"resend_target", 3, time.Hour}
+	searchPerActor   = rule{"search_actor", 120, time.Minute}
+)
+
+// limiter takes one call of a key under a rule: it returns 0 when the
+// call may go, or how long until it may.
+type limiter interface {
+	take(ctx context.Context, key string, r rule) (time.Duration, error)
+}
+
+// memLimiter keeps each key's theoretical arrival time in memory: for
+// one instance.
+type memLimiter struct {
+	mu    sync.Mutex
+	tat   map[string]time.Time
+	now   func() time.Time
+	calls int
+}
+
+func newMemLimiter() *memLimiter { return &memLimiter{tat: map[string]time.Time{}, now: time.Now} }
+
+func (m *memLimiter) take(_ context.Context, key string, r rule) (time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	if m.calls++; m.calls%4096 == 0 { // forget keys whose window has passed
+		for k, t := range m.tat {
+			if t.Before(now) {
+				delete(m.tat, k)
+			}
+		}
+	}
+	tat := m.tat[key]
+	if tat.Before(now) {
+		tat = now
+	}
+	next := tat.Add(r.interval())
+	if allowAt := next.Add(-r.per); allowAt.After(now) {
+		return allowAt.Sub(now), nil
+	}
+	m.tat[key] = next
+	return 0, nil
+}
+
+// redisLimiter keeps them in Redis, on Redis's clock, so that every
+// instance of the server shares one count.
+type redisLimiter struct {
+	c      goredis.UniversalClient
+	prefix string
+}
+
+// gcraScript: KEYS[1] the key's arrival time (ms); ARGV[1] the interval,
+// ARGV[2] the window (ms). Returns 0, or the wait in ms.
+var gcraScript = goredis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local nxt = tat + tonumber(ARGV[1])
+local allow_at = nxt - tonumber(ARGV[2])
+if allow_at > now then return allow_at - now end
+redis.call('SET', KEYS[1], nxt, 'PX', nxt - now)
+return 0`)
+
+func (l *redisLimiter) take(ctx context.Context, key string, r rule) (time.Duration, error) {
+	ms, err := gcraScript.Run(ctx, l.c, []string{l.prefix + ":limit:" + key}, r.interval().Milliseconds(), r.per.Milliseconds()).Int64()
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+// limitedError is a call refused by a rule; it answers 429 with
+// Retry-After.
+type limitedError struct {
+	rule string
+	wait time.Duration
+}
+
+func (e *limitedError) Error() string {
+	return fmt.Sprintf("too many requests (%s); retry in %d s", e.rule, e.RetryAfter())
+}
+
+// RetryAfter is the wait in whole seconds, at least one.
+func (e *limitedError) RetryAfter() int { return max(1, int(math.Ceil(e.wait.Seconds()))) }
+
+// check is one rule applied to one key.
+type check struct {
+	r   rule
+	key string
+}
+
+// allow takes a call under each check and refuses the request if any
+// rule is exhausted. A limiter that fails lets the call through (the
+// library's own defences still hold) and is counted and logged.
+func (a *api) allow(ctx context.Context, checks ...check) error {
+	for _, c := range checks {
+		wait, err := a.limits.take(ctx, c.r.name+":"+c.key, c.r)
+		if err != nil {
+			a.metrics.errors.WithLabelValues("limiter").Inc()
+			a.log.WarnContext(ctx, "rate limiter unavailable; the call goes through", "err", err)
+			continue
+		}
+		if wait > 0 {
+			a.metrics.limited.WithLabelValues(c.r.name).Inc()
+			return &limitedError{rule: c.r.name, wait: wait}
+		}
+	}
+	return nil
+}
+
+// addr is the request's client address as the server sees it.
+func addr(r *http.Request) string {
+	if a := accessctl.ClientAddr(r.Context()); a != "" {
+		return a
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// actorKey names the request's authenticated operator.
+func actorKey(r *http.Request) string {
+	a, _ := accessctl.ActorFrom(r.Context())
+	return string(a.Tenant()) + "/" + a.ID()
+}
+
+// account names a login of a tenant, case folded as the stores compare.
+func account(tenant, login string) string {
+	return tenant + "/" + strings.ToLower(strings.TrimSpace(login))
+}
+
+// consoleLimit is the console's hook: the same rules for its login and
+// code forms.
+func (a *api) consoleLimit(r *http.Request, action, login string) error {
+	switch action {
+	case "login":
+		return a.allow(r.Context(), check{loginPerAddr, addr(r)}, check{loginPerAccount, account(string(a.tenant), login)})
+	case "code":
+		return a.allow(r.Context(), check{mfaPerAddr, addr(r)})
+	}
+	return nil
+}
