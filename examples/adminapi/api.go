@@ -322,8 +322,18 @@ func (a *api) site() http.Handler {
 
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = console.WithPeer(r)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	// The API answers data, never a page: nothing in it may run, frame or
+	// be framed, and it tells no other site where a request came from.
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	if r.TLS != nil {
+		h.Set("Strict-Transport-Security", "max-age=63072000")
+	}
 	if _, pattern := a.mux.Handler(r); pattern == "" {
 		rec := &statusRecorder{header: http.Header{}}
 		h, _ := a.mux.Handler(r)

@@ -219,6 +219,9 @@ func TestSecurityHeaders(t *testing.T) {
 	} {
 		assert.Equal(t, "nosniff", r.header.Get("X-Content-Type-Options"))
 		assert.Equal(t, "no-store", r.header.Get("Cache-Control"))
+		assert.Equal(t, "default-src 'none'; frame-ancestors 'none'", r.header.Get("Content-Security-Policy"))
+		assert.Equal(t, "DENY", r.header.Get("X-Frame-Options"))
+		assert.Equal(t, "no-referrer", r.header.Get("Referrer-Policy"))
 	}
 }
 

@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -14,6 +16,8 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/examples/adminapi/console"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 )
 
 // pciEnv is the console's environment with the tenant under PCIDSS4.
@@ -110,4 +114,35 @@ func TestConsoleReviewAndAudit(t *testing.T) {
 	e.login(t, reader, "reader")
 	_, body = e.get(t, reader, "/users")
 	assert.NotContains(t, body, `id="nav-audit"`, "a Read-only operator has no audit.read")
+}
+
+type waitErr struct{}
+
+func (waitErr) Error() string   { return "too many" }
+func (waitErr) RetryAfter() int { return 7 }
+
+// The host's rate limits stand before the login forms: a refused form is
+// the login page again, 429 with Retry-After, and no password was checked.
+func TestLoginFormsRateLimited(t *testing.T) {
+	k := memorytest.New(nil)
+	var asked []string
+	c, err := console.New(console.Config{Ops: k.Ops, Users: k.Users, Devices: k.Devices, Tenant: k.Tenant, Now: k.Clock.Now,
+		Limit: func(_ *http.Request, action, login string) error {
+			asked = append(asked, action+":"+login)
+			return waitErr{}
+		}})
+	require.NoError(t, err)
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	resp, err := srv.Client().PostForm(srv.URL+"/login", url.Values{"username": {"admin"}, "password": {string(memorytest.AdminPassword)}})
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Equal(t, "7", resp.Header.Get("Retry-After"))
+	assert.Contains(t, string(body), "Too many attempts")
+	assert.Equal(t, []string{"login:admin"}, asked)
+	for _, ck := range resp.Cookies() {
+		assert.NotEqual(t, "bo_login", ck.Name, "no password was checked, no login step opened")
+	}
 }
