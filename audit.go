@@ -1,6 +1,7 @@
 package backoffice
 
 import (
+	"context"
 	"slices"
 	"time"
 )
@@ -67,3 +68,26 @@ type Change struct {
 // Truncate returns t in UTC at microsecond precision, the precision every
 // store keeps.
 func Truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// Observer hears the start of each service call and, through a store
+// decorator, each store call: a host's tracing (OpenTelemetry, say)
+// implements it, the library importing none. Start returns the context
+// the call goes on in (carrying the host's span) and the function the
+// call ends with, given its error.
+type Observer interface {
+	Start(ctx context.Context, name string) (context.Context, func(err error))
+}
+
+// Observe starts the observation of the call name: it replaces *ctx with
+// the context the call goes on in and returns the function the call
+// defers with its error. With no observer it does nothing.
+func Observe(o Observer, ctx *context.Context, name string) func(err *error) {
+	if o == nil {
+		return noEnd
+	}
+	c, end := o.Start(*ctx, name)
+	*ctx = c
+	return func(err *error) { end(*err) }
+}
+
+func noEnd(*error) {}

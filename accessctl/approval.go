@@ -178,7 +178,8 @@ type ApprovalRequest struct {
 // holds for a second operator, pending until the policy's ApprovalTTL
 // (F1). The requester must hold the action's permission now; the request
 // needs a reason.
-func (s *Service) RequestApproval(ctx context.Context, in ApprovalRequest) (*Approval, error) {
+func (s *Service) RequestApproval(ctx context.Context, in ApprovalRequest) (_ *Approval, err error) {
+	defer s.observe(&ctx, "accessctl.RequestApproval")(&err)
 	const op = "accessctl: request approval"
 	a, ok := ActorFrom(ctx)
 	if !ok || a.kind != backoffice.ActorOperator {
@@ -235,7 +236,8 @@ func (s *Service) RequestApproval(ctx context.Context, in ApprovalRequest) (*App
 
 // Approval returns a request, expired if its time passed undecided. The
 // requester may read its own; anyone else needs the action's permission.
-func (s *Service) Approval(ctx context.Context, id string) (*Approval, error) {
+func (s *Service) Approval(ctx context.Context, id string) (_ *Approval, err error) {
+	defer s.observe(&ctx, "accessctl.Approval")(&err)
 	a, ok := ActorFrom(ctx)
 	if !ok {
 		return nil, backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: approval", "log in first")
@@ -256,7 +258,8 @@ func (s *Service) Approval(ctx context.Context, id string) (*Approval, error) {
 
 // Approvals lists the tenant's requests, newest first, expired ones
 // shown so. Needs operator.read.
-func (s *Service) Approvals(ctx context.Context, status *ApprovalStatus, p backoffice.PageRequest) (backoffice.Page[*Approval], error) {
+func (s *Service) Approvals(ctx context.Context, status *ApprovalStatus, p backoffice.PageRequest) (_ backoffice.Page[*Approval], err error) {
+	defer s.observe(&ctx, "accessctl.Approvals")(&err)
 	a, err := Require(ctx, PermOperatorRead)
 	if err != nil {
 		return backoffice.Page[*Approval]{}, err
@@ -327,7 +330,8 @@ func (s *Service) decide(ctx context.Context, op, id string) (*Actor, *Approval,
 // the permission), through the service method a direct call uses, so
 // every rule is checked again; a refusal leaves the request failed with
 // its reason and changes nothing else. Returns the request as it ended.
-func (s *Service) Approve(ctx context.Context, id string) (*Approval, error) {
+func (s *Service) Approve(ctx context.Context, id string) (_ *Approval, err error) {
+	defer s.observe(&ctx, "accessctl.Approve")(&err)
 	const op = "accessctl: approve"
 	a, ap, x, err := s.decide(ctx, op, id)
 	if err != nil {
@@ -384,7 +388,8 @@ func (s *Service) run(ctx context.Context, x Executor, ap *Approval) error {
 
 // Reject refuses a pending request with a reason. The same people as
 // Approve may.
-func (s *Service) Reject(ctx context.Context, id, reason string) (*Approval, error) {
+func (s *Service) Reject(ctx context.Context, id, reason string) (_ *Approval, err error) {
+	defer s.observe(&ctx, "accessctl.Reject")(&err)
 	const op = "accessctl: reject"
 	a, ap, _, err := s.decide(ctx, op, id)
 	if err != nil {

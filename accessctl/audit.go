@@ -29,7 +29,8 @@ const verifyPage = 1000
 // or inserted behind the store's back (PCI DSS v4.0 10.3.2, 10.3.4). It
 // reads the chain a page at a time, so it suits a scheduled job as well as
 // an auditor's click. Needs audit.read.
-func (s *Service) VerifyAudit(ctx context.Context) (*AuditVerification, error) {
+func (s *Service) VerifyAudit(ctx context.Context) (_ *AuditVerification, err error) {
+	defer s.observe(&ctx, "accessctl.VerifyAudit")(&err)
 	a, err := Require(ctx, PermAuditRead)
 	if err != nil {
 		return nil, err

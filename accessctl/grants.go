@@ -77,7 +77,8 @@ func (s *Service) runPolicyChange(ctx context.Context, ap *Approval) error {
 // grants the role until d after the approval, recorded in the history
 // with the request, and ends the operator's sessions so that its next
 // login has it; the role stops counting at its end with no job running.
-func (s *Service) RequestElevation(ctx context.Context, role RoleName, d time.Duration, reason string) (*Approval, error) {
+func (s *Service) RequestElevation(ctx context.Context, role RoleName, d time.Duration, reason string) (_ *Approval, err error) {
+	defer s.observe(&ctx, "accessctl.RequestElevation")(&err)
 	const op = "accessctl: request elevation"
 	a, ok := ActorFrom(ctx)
 	if !ok || a.kind != backoffice.ActorOperator {
@@ -166,7 +167,8 @@ func (s *Service) runElevation(ctx context.Context, ap *Approval) error {
 // that lists and reviews show only what counts. The last Administrator
 // holding the role for good is never touched. Needs operator.edit, or
 // the host's system actor. Returns how many operators it changed.
-func (s *Service) ExpireGrants(ctx context.Context) (int, error) {
+func (s *Service) ExpireGrants(ctx context.Context) (_ int, err error) {
+	defer s.observe(&ctx, "accessctl.ExpireGrants")(&err)
 	a, err := Require(ctx, PermOperatorEdit)
 	if err != nil {
 		return 0, err

@@ -116,6 +116,7 @@ func (s *Service) limit(p Policy) AttemptLimit {
 // Administrator, which cannot be blocked, is refused for
 // LastAdminCooldown instead.
 func (s *Service) Login(ctx context.Context, tenant backoffice.TenantID, login string, password backoffice.Secret) (res *LoginResult, err error) {
+	defer s.observe(&ctx, "accessctl.Login")(&err)
 	defer func() { s.loginEvent(ctx, tenant, EventLoginRefused, res, err) }()
 	t, err := s.store.Tenant(ctx, tenant)
 	switch {
@@ -349,6 +350,7 @@ func (s *Service) block(ctx context.Context, o *Operator, reason string) {
 // with a version check, and the loser is refused (replay). Every refusal
 // is ErrLoginRefused.
 func (s *Service) CompleteLogin(ctx context.Context, challenge backoffice.Secret, code string) (res *LoginResult, err error) {
+	defer s.observe(&ctx, "accessctl.CompleteLogin")(&err)
 	tenant, digest, ok := parseToken(challenge)
 	defer func() { s.loginEvent(ctx, tenant, EventMFAFailed, res, err) }()
 	if !ok {
@@ -477,7 +479,8 @@ func (s *Service) openSession(ctx context.Context, o *Operator) (*LoginResult, e
 // credentials, for a host that authenticated the operator itself (its own
 // single sign-on, a test). Only a system actor of the operator's tenant
 // may call it; the session dies like any other.
-func (s *Service) StartSession(ctx context.Context, id OperatorID) (*LoginResult, error) {
+func (s *Service) StartSession(ctx context.Context, id OperatorID) (_ *LoginResult, err error) {
+	defer s.observe(&ctx, "accessctl.StartSession")(&err)
 	const op = "accessctl: start session"
 	a, ok := ActorFrom(ctx)
 	if !ok {
@@ -512,7 +515,8 @@ func (s *Service) StartSession(ctx context.Context, id OperatorID) (*LoginResult
 // instance. A session that is missing, expired or from before this
 // release is ErrUnauthenticated; a store that cannot answer makes it fail
 // closed with ErrUnavailable.
-func (s *Service) Authenticate(ctx context.Context, token backoffice.Secret) (*Actor, error) {
+func (s *Service) Authenticate(ctx context.Context, token backoffice.Secret) (_ *Actor, err error) {
+	defer s.observe(&ctx, "accessctl.Authenticate")(&err)
 	refused := func() error {
 		return backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: authenticate", "the session ended; log in again")
 	}
@@ -555,7 +559,8 @@ func (s *Service) Authenticate(ctx context.Context, token backoffice.Secret) (*A
 func touchEvery(idle time.Duration) time.Duration { return min(time.Minute, idle/15) }
 
 // Logout ends the session of the token.
-func (s *Service) Logout(ctx context.Context, token backoffice.Secret) error {
+func (s *Service) Logout(ctx context.Context, token backoffice.Secret) (err error) {
+	defer s.observe(&ctx, "accessctl.Logout")(&err)
 	tenant, digest, ok := parseToken(token)
 	if !ok {
 		return nil
@@ -565,7 +570,8 @@ func (s *Service) Logout(ctx context.Context, token backoffice.Secret) error {
 
 // Sessions lists an operator's sessions. An operator may list its own;
 // anyone else needs operator.sessions.
-func (s *Service) Sessions(ctx context.Context, id OperatorID) ([]*Session, error) {
+func (s *Service) Sessions(ctx context.Context, id OperatorID) (_ []*Session, err error) {
+	defer s.observe(&ctx, "accessctl.Sessions")(&err)
 	a, err := s.selfOr(ctx, id, PermOperatorSessions)
 	if err != nil {
 		return nil, err
@@ -575,7 +581,8 @@ func (s *Service) Sessions(ctx context.Context, id OperatorID) ([]*Session, erro
 
 // RevokeSessions ends every session of an operator at once. An operator
 // may end its own; anyone else needs operator.sessions (an Administrator's, only an Administrator).
-func (s *Service) RevokeSessions(ctx context.Context, id OperatorID) error {
+func (s *Service) RevokeSessions(ctx context.Context, id OperatorID) (err error) {
+	defer s.observe(&ctx, "accessctl.RevokeSessions")(&err)
 	a, err := s.selfOr(ctx, id, PermOperatorSessions)
 	if err != nil {
 		return err
@@ -695,7 +702,8 @@ func (l *link) write(ctx context.Context, s *Service, action backoffice.Action, 
 // returns the MFA enrolment and challenge to finish with CompleteLogin. It
 // needs no actor. A bad password leaves the link usable; of concurrent
 // uses of one link, one succeeds.
-func (s *Service) AcceptInvitation(ctx context.Context, token, pw, confirm backoffice.Secret) (*LoginResult, error) {
+func (s *Service) AcceptInvitation(ctx context.Context, token, pw, confirm backoffice.Secret) (_ *LoginResult, err error) {
+	defer s.observe(&ctx, "accessctl.AcceptInvitation")(&err)
 	const op = "accessctl: accept invitation"
 	l, err := s.consumeLink(ctx, op, PurposeInvitation, token, pw, confirm,
 		func(o *Operator) bool { return o.Status == StatusInvited })
@@ -723,7 +731,8 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, pw, confirm backo
 
 // SendPasswordReset emails an active operator a password reset link valid
 // 24 hours and single use. Needs operator.password_reset; only an Administrator acts on an Administrator.
-func (s *Service) SendPasswordReset(ctx context.Context, id OperatorID) error {
+func (s *Service) SendPasswordReset(ctx context.Context, id OperatorID) (err error) {
+	defer s.observe(&ctx, "accessctl.SendPasswordReset")(&err)
 	const op = "accessctl: send password reset"
 	a, err := Require(ctx, PermOperatorPasswordReset)
 	if err != nil {
@@ -759,7 +768,8 @@ func (s *Service) sendReset(ctx context.Context, o *Operator, e backoffice.Audit
 // ForgotPassword is the login page's "forgot your password?". It
 // needs no actor and answers nil whether or not the login exists, so it
 // reveals nothing; an active operator with an email gets a reset link.
-func (s *Service) ForgotPassword(ctx context.Context, tenant backoffice.TenantID, login string) error {
+func (s *Service) ForgotPassword(ctx context.Context, tenant backoffice.TenantID, login string) (err error) {
+	defer s.observe(&ctx, "accessctl.ForgotPassword")(&err)
 	t, err := s.store.Tenant(ctx, tenant)
 	if isNotFound(err) {
 		return nil
@@ -789,7 +799,8 @@ func (s *Service) ForgotPassword(ctx context.Context, tenant backoffice.TenantID
 // ResetPassword follows a password reset link: it sets a new password that
 // meets the policy and ends the operator's sessions. It needs no
 // actor. A bad password leaves the link usable.
-func (s *Service) ResetPassword(ctx context.Context, token, pw, confirm backoffice.Secret) error {
+func (s *Service) ResetPassword(ctx context.Context, token, pw, confirm backoffice.Secret) (err error) {
+	defer s.observe(&ctx, "accessctl.ResetPassword")(&err)
 	const op = "accessctl: reset password"
 	l, err := s.consumeLink(ctx, op, PurposePasswordReset, token, pw, confirm,
 		func(o *Operator) bool { return o.Status == StatusActive || o.Status == StatusBlocked })
@@ -808,7 +819,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, pw, confirm backoffi
 
 // ChangePassword changes the actor's own password after checking the
 // current one; every session of the actor ends, this one included.
-func (s *Service) ChangePassword(ctx context.Context, current, pw, confirm backoffice.Secret) error {
+func (s *Service) ChangePassword(ctx context.Context, current, pw, confirm backoffice.Secret) (err error) {
+	defer s.observe(&ctx, "accessctl.ChangePassword")(&err)
 	const op = "accessctl: change password"
 	a, ok := ActorFrom(ctx)
 	if !ok || a.kind != backoffice.ActorOperator {

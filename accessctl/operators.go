@@ -208,7 +208,8 @@ func actorGuard(a *Actor) Guard {
 // It needs no actor: it is how the first actor comes to be, and it is
 // audited as the system actor "bootstrap". It fails with ErrConflict when
 // the tenant already has operators.
-func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*Operator, error) {
+func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (_ *Operator, err error) {
+	defer s.observe(&ctx, "accessctl.Bootstrap")(&err)
 	const op = "accessctl: bootstrap"
 	p, ok := s.presets[in.Preset]
 	var v backoffice.Violations
@@ -230,7 +231,7 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*Operator, 
 	sys := SystemActor(in.Tenant, "bootstrap")
 	now := s.clock()
 	t := &Tenant{ID: in.Tenant, Name: in.Name, Preset: in.Preset, CreatedAt: now, UpdatedAt: now}
-	err := s.store.CreateTenant(ctx, t, s.entry(sys.Ref(), t.ID, backoffice.ActionTenantCreate, TargetTenant, string(t.ID), now, backoffice.Diff(nil, t)))
+	err = s.store.CreateTenant(ctx, t, s.entry(sys.Ref(), t.ID, backoffice.ActionTenantCreate, TargetTenant, string(t.ID), now, backoffice.Diff(nil, t)))
 	if errors.Is(err, backoffice.ErrConflict) {
 		existing, lerr := s.store.Operators(ctx, in.Tenant, OperatorQuery{Limit: 1})
 		if lerr != nil {
@@ -252,7 +253,8 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (*Operator, 
 // CreateOperator creates an active operator with an initial password that
 // meets the policy and matches its confirmation. Needs
 // operator.create; the granting rules limit the roles and accounts it may grant.
-func (s *Service) CreateOperator(ctx context.Context, in NewOperator) (*Operator, error) {
+func (s *Service) CreateOperator(ctx context.Context, in NewOperator) (_ *Operator, err error) {
+	defer s.observe(&ctx, "accessctl.CreateOperator")(&err)
 	a, err := Require(ctx, PermOperatorCreate)
 	if err != nil {
 		return nil, err
@@ -263,7 +265,8 @@ func (s *Service) CreateOperator(ctx context.Context, in NewOperator) (*Operator
 // InviteOperator creates an invited operator and sends it a verification
 // link valid 14 days through which it verifies its email, sets a
 // password and enrols MFA. Needs operator.create.
-func (s *Service) InviteOperator(ctx context.Context, in NewOperator) (*Operator, error) {
+func (s *Service) InviteOperator(ctx context.Context, in NewOperator) (_ *Operator, err error) {
+	defer s.observe(&ctx, "accessctl.InviteOperator")(&err)
 	a, err := Require(ctx, PermOperatorCreate)
 	if err != nil {
 		return nil, err
@@ -275,7 +278,8 @@ func (s *Service) InviteOperator(ctx context.Context, in NewOperator) (*Operator
 // access of an existing one, keeping only those the actor may grant:
 // the copy may have fewer permissions than the original. When in.Roles is
 // set, those roles are used instead and every one must be grantable.
-func (s *Service) DuplicateOperator(ctx context.Context, source OperatorID, in NewOperator) (*Operator, error) {
+func (s *Service) DuplicateOperator(ctx context.Context, source OperatorID, in NewOperator) (_ *Operator, err error) {
+	defer s.observe(&ctx, "accessctl.DuplicateOperator")(&err)
 	const op = "accessctl: duplicate operator"
 	a, err := Require(ctx, PermOperatorCreate)
 	if err != nil {
@@ -400,7 +404,8 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 
 // ResendInvitation sends an invited operator a new verification link valid
 // 24 hours and voids every earlier link. Needs operator.create.
-func (s *Service) ResendInvitation(ctx context.Context, id OperatorID) error {
+func (s *Service) ResendInvitation(ctx context.Context, id OperatorID) (err error) {
+	defer s.observe(&ctx, "accessctl.ResendInvitation")(&err)
 	const op = "accessctl: resend invitation"
 	a, err := Require(ctx, PermOperatorCreate)
 	if err != nil {
@@ -440,7 +445,8 @@ type Link struct {
 // Links lists the links outstanding for an operator, by purpose, with when
 // each was sent and when it expires: what a manager checks before sending
 // one again. Needs operator.read.
-func (s *Service) Links(ctx context.Context, id OperatorID) ([]Link, error) {
+func (s *Service) Links(ctx context.Context, id OperatorID) (_ []Link, err error) {
+	defer s.observe(&ctx, "accessctl.Links")(&err)
 	a, err := Require(ctx, PermOperatorRead)
 	if err != nil {
 		return nil, err
@@ -482,7 +488,8 @@ func (s *Service) loadTarget(ctx context.Context, op string, a *Actor, id Operat
 }
 
 // Operator returns one operator of the actor's tenant. Needs operator.read.
-func (s *Service) Operator(ctx context.Context, id OperatorID) (*Operator, error) {
+func (s *Service) Operator(ctx context.Context, id OperatorID) (_ *Operator, err error) {
+	defer s.observe(&ctx, "accessctl.Operator")(&err)
 	a, err := Require(ctx, PermOperatorRead)
 	if err != nil {
 		return nil, err
@@ -497,7 +504,8 @@ type OperatorFilter struct {
 }
 
 // Operators lists the tenant's operators, newest first. Needs operator.read.
-func (s *Service) Operators(ctx context.Context, f OperatorFilter, p backoffice.PageRequest) (backoffice.Page[*Operator], error) {
+func (s *Service) Operators(ctx context.Context, f OperatorFilter, p backoffice.PageRequest) (_ backoffice.Page[*Operator], err error) {
+	defer s.observe(&ctx, "accessctl.Operators")(&err)
 	const op = "accessctl: list operators"
 	a, err := Require(ctx, PermOperatorRead)
 	if err != nil {
@@ -522,7 +530,8 @@ func (s *Service) Operators(ctx context.Context, f OperatorFilter, p backoffice.
 // Administrators; roles and accounts follow the granting rules; the last active
 // Administrator keeps its role. A change of roles or accounts ends
 // the operator's sessions.
-func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorUpdate) (*Operator, error) {
+func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorUpdate) (_ *Operator, err error) {
+	defer s.observe(&ctx, "accessctl.UpdateOperator")(&err)
 	const op = "accessctl: update operator"
 	a, err := Require(ctx, PermOperatorEdit)
 	if err != nil {
@@ -670,7 +679,8 @@ func wrongStatus(op string, o *Operator, want string) error {
 // DeactivateOperator removes an operator's access and ends its sessions at
 // once; its history is kept and it can be reactivated. Needs
 // operator.deactivate; not oneself; only an Administrator acts on an Administrator, and never on the last active one.
-func (s *Service) DeactivateOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
+func (s *Service) DeactivateOperator(ctx context.Context, id OperatorID, version int64) (_ *Operator, err error) {
+	defer s.observe(&ctx, "accessctl.DeactivateOperator")(&err)
 	const op = "accessctl: deactivate operator"
 	o, err := s.transition(ctx, op, PermOperatorDeactivate, id, version, backoffice.ActionOperatorDeactivate, true, func(o *Operator) error {
 		if o.Status == StatusDeactivated {
@@ -689,7 +699,8 @@ func (s *Service) DeactivateOperator(ctx context.Context, id OperatorID, version
 // ReactivateOperator restores a deactivated operator: active if it had set
 // a password, invited otherwise. Needs operator.deactivate; not oneself
 // (an actor built before its own deactivation is refused anyway); only an Administrator acts on an Administrator.
-func (s *Service) ReactivateOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
+func (s *Service) ReactivateOperator(ctx context.Context, id OperatorID, version int64) (_ *Operator, err error) {
+	defer s.observe(&ctx, "accessctl.ReactivateOperator")(&err)
 	const op = "accessctl: reactivate operator"
 	return s.transition(ctx, op, PermOperatorDeactivate, id, version, backoffice.ActionOperatorReactivate, true, func(o *Operator) error {
 		if o.Status != StatusDeactivated {
@@ -707,7 +718,8 @@ func (s *Service) ReactivateOperator(ctx context.Context, id OperatorID, version
 
 // BlockOperator blocks an active operator, ending its sessions. Needs
 // operator.block; not oneself; only an Administrator acts on an Administrator, and never on the last active one.
-func (s *Service) BlockOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
+func (s *Service) BlockOperator(ctx context.Context, id OperatorID, version int64) (_ *Operator, err error) {
+	defer s.observe(&ctx, "accessctl.BlockOperator")(&err)
 	const op = "accessctl: block operator"
 	return s.transition(ctx, op, PermOperatorBlock, id, version, backoffice.ActionOperatorBlock, true, func(o *Operator) error {
 		if o.Status != StatusActive {
@@ -721,7 +733,8 @@ func (s *Service) BlockOperator(ctx context.Context, id OperatorID, version int6
 
 // UnblockOperator lets a blocked operator log in again and clears its
 // failed logins. Needs operator.block; not oneself; only an Administrator acts on an Administrator.
-func (s *Service) UnblockOperator(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
+func (s *Service) UnblockOperator(ctx context.Context, id OperatorID, version int64) (_ *Operator, err error) {
+	defer s.observe(&ctx, "accessctl.UnblockOperator")(&err)
 	const op = "accessctl: unblock operator"
 	return s.transition(ctx, op, PermOperatorBlock, id, version, backoffice.ActionOperatorUnblock, true, func(o *Operator) error {
 		if o.Status != StatusBlocked {
@@ -736,7 +749,8 @@ func (s *Service) UnblockOperator(ctx context.Context, id OperatorID, version in
 
 // ResetMFA clears an operator's TOTP enrolment; it must enrol again at its
 // next login. Its sessions end. Needs operator.reset_mfa; only an Administrator acts on an Administrator.
-func (s *Service) ResetMFA(ctx context.Context, id OperatorID, version int64) (*Operator, error) {
+func (s *Service) ResetMFA(ctx context.Context, id OperatorID, version int64) (_ *Operator, err error) {
+	defer s.observe(&ctx, "accessctl.ResetMFA")(&err)
 	const op = "accessctl: reset mfa"
 	return s.transition(ctx, op, PermOperatorResetMFA, id, version, backoffice.ActionOperatorResetMFA, false, func(o *Operator) error {
 		if !o.MFAEnrolled && o.MFASecret == "" {
@@ -750,7 +764,8 @@ func (s *Service) ResetMFA(ctx context.Context, id OperatorID, version int64) (*
 
 // DeleteOperator removes an operator for good; its audit history is
 // kept. Needs operator.delete; not oneself; only an Administrator acts on an Administrator, and never on the last active one.
-func (s *Service) DeleteOperator(ctx context.Context, id OperatorID, version int64) error {
+func (s *Service) DeleteOperator(ctx context.Context, id OperatorID, version int64) (err error) {
+	defer s.observe(&ctx, "accessctl.DeleteOperator")(&err)
 	const op = "accessctl: delete operator"
 	a, err := Require(ctx, PermOperatorDelete)
 	if err != nil {
@@ -776,7 +791,8 @@ func (s *Service) DeleteOperator(ctx context.Context, id OperatorID, version int
 // SetPassword sets another operator's password, which must meet the
 // policy and match its confirmation; the operator's sessions end. Needs
 // operator.edit; only an Administrator acts on an Administrator.
-func (s *Service) SetPassword(ctx context.Context, id OperatorID, version int64, pw, confirm backoffice.Secret) (*Operator, error) {
+func (s *Service) SetPassword(ctx context.Context, id OperatorID, version int64, pw, confirm backoffice.Secret) (_ *Operator, err error) {
+	defer s.observe(&ctx, "accessctl.SetPassword")(&err)
 	const op = "accessctl: set password"
 	a, err := Require(ctx, PermOperatorEdit)
 	if err != nil {
@@ -820,7 +836,8 @@ func (s *Service) setPassword(ctx context.Context, op string, rs *roleSet, a *Ac
 
 // History lists the changes made to an operator, newest first:
 // editor, action, date and details. Needs operator.history.
-func (s *Service) History(ctx context.Context, id OperatorID, p backoffice.PageRequest) (backoffice.Page[backoffice.AuditEntry], error) {
+func (s *Service) History(ctx context.Context, id OperatorID, p backoffice.PageRequest) (_ backoffice.Page[backoffice.AuditEntry], err error) {
+	defer s.observe(&ctx, "accessctl.History")(&err)
 	a, err := Require(ctx, PermOperatorHistory)
 	if err != nil {
 		return backoffice.Page[backoffice.AuditEntry]{}, err
@@ -830,7 +847,8 @@ func (s *Service) History(ctx context.Context, id OperatorID, p backoffice.PageR
 
 // AuditLog lists the changes made to any record of the tenant of the given
 // type and id, newest first. Needs audit.read.
-func (s *Service) AuditLog(ctx context.Context, targetType, targetID string, p backoffice.PageRequest) (backoffice.Page[backoffice.AuditEntry], error) {
+func (s *Service) AuditLog(ctx context.Context, targetType, targetID string, p backoffice.PageRequest) (_ backoffice.Page[backoffice.AuditEntry], err error) {
+	defer s.observe(&ctx, "accessctl.AuditLog")(&err)
 	a, err := Require(ctx, PermAuditRead)
 	if err != nil {
 		return backoffice.Page[backoffice.AuditEntry]{}, err

@@ -187,7 +187,8 @@ func (s *Service) tenantPolicy(ctx context.Context, tenant backoffice.TenantID) 
 
 // Policy returns the policy in force for the actor's tenant. Any
 // authenticated actor may read it.
-func (s *Service) Policy(ctx context.Context) (Policy, error) {
+func (s *Service) Policy(ctx context.Context) (_ Policy, err error) {
+	defer s.observe(&ctx, "accessctl.Policy")(&err)
 	a, ok := ActorFrom(ctx)
 	if !ok {
 		return Policy{}, backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: policy", "log in first")
@@ -311,7 +312,8 @@ func rotatePassword(o *Operator, hash backoffice.Secret, p Policy, now time.Time
 // logged in for longer than the policy's DormantAfter (8.2.6), for a
 // manager to review: each is blocked at its next login anyway. Empty when
 // the policy sets no limit. Needs operator.read.
-func (s *Service) DormantOperators(ctx context.Context) ([]*Operator, error) {
+func (s *Service) DormantOperators(ctx context.Context) (_ []*Operator, err error) {
+	defer s.observe(&ctx, "accessctl.DormantOperators")(&err)
 	a, err := Require(ctx, PermOperatorRead)
 	if err != nil {
 		return nil, err

@@ -106,7 +106,8 @@ type ReviewStore interface {
 // StartReview opens a campaign listing every operator of the tenant with
 // its roles, account access, last login and dormant flag, due at due.
 // Needs operator.edit.
-func (s *Service) StartReview(ctx context.Context, name string, due time.Time) (*Review, error) {
+func (s *Service) StartReview(ctx context.Context, name string, due time.Time) (_ *Review, err error) {
+	defer s.observe(&ctx, "accessctl.StartReview")(&err)
 	const op = "accessctl: start review"
 	a, err := Require(ctx, PermOperatorEdit)
 	if err != nil {
@@ -153,7 +154,8 @@ func (s *Service) StartReview(ctx context.Context, name string, due time.Time) (
 }
 
 // Review returns a campaign. Needs operator.read.
-func (s *Service) Review(ctx context.Context, id string) (*Review, error) {
+func (s *Service) Review(ctx context.Context, id string) (_ *Review, err error) {
+	defer s.observe(&ctx, "accessctl.Review")(&err)
 	a, err := Require(ctx, PermOperatorRead)
 	if err != nil {
 		return nil, err
@@ -162,7 +164,8 @@ func (s *Service) Review(ctx context.Context, id string) (*Review, error) {
 }
 
 // Reviews lists the tenant's campaigns, newest first. Needs operator.read.
-func (s *Service) Reviews(ctx context.Context, p backoffice.PageRequest) (backoffice.Page[*Review], error) {
+func (s *Service) Reviews(ctx context.Context, p backoffice.PageRequest) (_ backoffice.Page[*Review], err error) {
+	defer s.observe(&ctx, "accessctl.Reviews")(&err)
 	a, err := Require(ctx, PermOperatorRead)
 	if err != nil {
 		return backoffice.Page[*Review]{}, err
@@ -184,7 +187,8 @@ func (s *Service) Reviews(ctx context.Context, p backoffice.PageRequest) (backof
 // cannot be revoked). A reviewer does not decide its own line. The
 // campaign closes with its last decision. Needs operator.edit, and
 // operator.deactivate to revoke.
-func (s *Service) DecideReview(ctx context.Context, id string, target OperatorID, d ReviewDecision, note string) (*Review, error) {
+func (s *Service) DecideReview(ctx context.Context, id string, target OperatorID, d ReviewDecision, note string) (_ *Review, err error) {
+	defer s.observe(&ctx, "accessctl.DecideReview")(&err)
 	const op = "accessctl: decide review"
 	a, err := Require(ctx, PermOperatorEdit)
 	if err != nil {
@@ -263,7 +267,8 @@ func (s *Service) revokeAccess(ctx context.Context, id OperatorID) error {
 
 // WriteReviewCSV writes the campaign as CSV, one line per operator with
 // its access and the decision, for an auditor. Needs operator.read.
-func (s *Service) WriteReviewCSV(ctx context.Context, id string, w io.Writer) error {
+func (s *Service) WriteReviewCSV(ctx context.Context, id string, w io.Writer) (err error) {
+	defer s.observe(&ctx, "accessctl.WriteReviewCSV")(&err)
 	r, err := s.Review(ctx, id)
 	if err != nil {
 		return err
@@ -322,7 +327,8 @@ type ReviewReport struct {
 
 // ReviewStatus reports overdue campaigns and whether a review is due.
 // Needs operator.read.
-func (s *Service) ReviewStatus(ctx context.Context) (*ReviewReport, error) {
+func (s *Service) ReviewStatus(ctx context.Context) (_ *ReviewReport, err error) {
+	defer s.observe(&ctx, "accessctl.ReviewStatus")(&err)
 	a, err := Require(ctx, PermOperatorRead)
 	if err != nil {
 		return nil, err

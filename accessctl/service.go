@@ -83,6 +83,9 @@ type Config struct {
 	// committed (ending sessions, voiding links). Nil means
 	// backoffice.LogError. It must not block.
 	ReportError func(ctx context.Context, err error)
+	// Observer, when set, hears the start and end of every service call,
+	// for the host's tracing (backoffice.Observer).
+	Observer backoffice.Observer
 }
 
 // Service implements the operator side of the back office: roles,
@@ -116,6 +119,7 @@ type Service struct {
 	sessionTTL, invitationTTL, verificationTTL, resetTTL, challengeTTL time.Duration
 	maxFailures                                                        int
 	failureWindow, lastAdminCooldown, attemptLease                     time.Duration
+	observer                                                           backoffice.Observer
 }
 
 // NewService checks the configuration and returns a service.
@@ -123,7 +127,7 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil {
 		return nil, backoffice.NewError(backoffice.ErrInvalid, "accessctl: new service", "Config.Store is required")
 	}
-	s := &Service{store: cfg.Store, sessions: cfg.Sessions, tokens: cfg.Tokens, attempts: cfg.Attempts,
+	s := &Service{store: cfg.Store, observer: cfg.Observer, sessions: cfg.Sessions, tokens: cfg.Tokens, attempts: cfg.Attempts,
 		notifier: cfg.Notifier, outbox: cfg.Outbox, report: cfg.ReportError, cat: cfg.Catalog, hasher: cfg.Hasher, now: cfg.Now, newID: cfg.NewID, issuer: cfg.Issuer}
 	if s.sessions == nil {
 		s.sessions = cfg.Store
@@ -399,4 +403,9 @@ func sortedRoles(r []RoleName) []RoleName {
 	out := slices.Clone(r)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// observe starts the observation of a call by Config.Observer.
+func (s *Service) observe(ctx *context.Context, name string) func(*error) {
+	return backoffice.Observe(s.observer, ctx, name)
 }

@@ -27,7 +27,8 @@ type Assertion struct {
 // identity provider has done MFA). Roles come from the tenant's group
 // mapping; an assertion whose groups map to no role is ErrForbidden. It
 // needs no actor and is audited as the system actor "sso".
-func (s *Service) ProvisionSSO(ctx context.Context, tenant backoffice.TenantID, as Assertion) (*LoginResult, error) {
+func (s *Service) ProvisionSSO(ctx context.Context, tenant backoffice.TenantID, as Assertion) (_ *LoginResult, err error) {
+	defer s.observe(&ctx, "accessctl.ProvisionSSO")(&err)
 	const op = "accessctl: sso login"
 	t, rs, err := s.tenantRoles(ctx, tenant)
 	if isNotFound(err) {
@@ -124,7 +125,8 @@ func conflictOn(err error, field string) bool {
 
 // LinkSSO sets the external key ("SAML key") that links an existing
 // operator to the identity provider's subject. Needs operator.edit; only an Administrator acts on an Administrator.
-func (s *Service) LinkSSO(ctx context.Context, id OperatorID, version int64, key string) (*Operator, error) {
+func (s *Service) LinkSSO(ctx context.Context, id OperatorID, version int64, key string) (_ *Operator, err error) {
+	defer s.observe(&ctx, "accessctl.LinkSSO")(&err)
 	key = strings.TrimSpace(key)
 	return s.UpdateOperator(ctx, id, OperatorUpdate{Version: version, ExternalKey: &key})
 }

@@ -13,7 +13,8 @@ import (
 
 // Tenant returns the actor's tenant with its settings. Any authenticated
 // actor may read it.
-func (s *Service) Tenant(ctx context.Context) (*Tenant, error) {
+func (s *Service) Tenant(ctx context.Context) (_ *Tenant, err error) {
+	defer s.observe(&ctx, "accessctl.Tenant")(&err)
 	a, ok := ActorFrom(ctx)
 	if !ok {
 		return nil, backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: tenant", "log in first")
@@ -38,7 +39,8 @@ type TenantSettings struct {
 // ConfigureTenant changes the tenant's name, SSO mode and group-to-role
 // mapping, and the end-user forgot-password switch. Needs
 // tenant.configure. Every role in the mapping must exist.
-func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (*Tenant, error) {
+func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (_ *Tenant, err error) {
+	defer s.observe(&ctx, "accessctl.ConfigureTenant")(&err)
 	const op = "accessctl: configure tenant"
 	a, err := Require(ctx, PermTenantConfigure)
 	if err != nil {
@@ -111,7 +113,8 @@ func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (*Tena
 }
 
 // Roles lists the tenant's roles, preset ones first. Needs operator.read.
-func (s *Service) Roles(ctx context.Context) ([]Role, error) {
+func (s *Service) Roles(ctx context.Context) (_ []Role, err error) {
+	defer s.observe(&ctx, "accessctl.Roles")(&err)
 	a, err := Require(ctx, PermOperatorRead)
 	if err != nil {
 		return nil, err
@@ -130,7 +133,8 @@ func (s *Service) Roles(ctx context.Context) ([]Role, error) {
 }
 
 // AdministratorRole returns the tenant's Administrator role name.
-func (s *Service) AdministratorRole(ctx context.Context) (RoleName, error) {
+func (s *Service) AdministratorRole(ctx context.Context) (_ RoleName, err error) {
+	defer s.observe(&ctx, "accessctl.AdministratorRole")(&err)
 	a, ok := ActorFrom(ctx)
 	if !ok {
 		return "", backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: roles", "log in first")
@@ -145,7 +149,8 @@ func (s *Service) AdministratorRole(ctx context.Context) (RoleName, error) {
 // CreateRole adds a custom role to the tenant. Needs role.manage. The
 // role may hold only permissions the actor holds, so that a role is never
 // a way to escalate.
-func (s *Service) CreateRole(ctx context.Context, r Role) (*Role, error) {
+func (s *Service) CreateRole(ctx context.Context, r Role) (_ *Role, err error) {
+	defer s.observe(&ctx, "accessctl.CreateRole")(&err)
 	return s.saveRole(ctx, r, true)
 }
 
@@ -153,7 +158,8 @@ func (s *Service) CreateRole(ctx context.Context, r Role) (*Role, error) {
 // permissions; r.Version is the version read. Needs role.manage.
 // Sessions of operators holding the role keep running with the new
 // permissions from their next request.
-func (s *Service) UpdateRole(ctx context.Context, r Role) (*Role, error) {
+func (s *Service) UpdateRole(ctx context.Context, r Role) (_ *Role, err error) {
+	defer s.observe(&ctx, "accessctl.UpdateRole")(&err)
 	return s.saveRole(ctx, r, false)
 }
 

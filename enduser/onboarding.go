@@ -12,7 +12,8 @@ import (
 // activation link. The host's sign-up endpoint calls it with a system
 // actor (or an operator with enduser.create). The user is not searchable
 // until it completes the onboarding.
-func (s *Service) StartOnboarding(ctx context.Context, in NewEndUser) (*Onboarding, error) {
+func (s *Service) StartOnboarding(ctx context.Context, in NewEndUser) (_ *Onboarding, err error) {
+	defer s.observe(&ctx, "enduser.StartOnboarding")(&err)
 	const op = "enduser: start onboarding"
 	a, err := accessctl.Require(ctx, accessctl.PermEndUserCreate)
 	if err != nil {
@@ -54,7 +55,8 @@ func (s *Service) StartOnboarding(ctx context.Context, in NewEndUser) (*Onboardi
 // CompleteOnboarding follows an activation link: the user gets its
 // user id and becomes searchable, Pending KYC review. The link is the
 // credential, so no actor is needed; the change is audited as the end user.
-func (s *Service) CompleteOnboarding(ctx context.Context, token backoffice.Secret) (*EndUser, error) {
+func (s *Service) CompleteOnboarding(ctx context.Context, token backoffice.Secret) (_ *EndUser, err error) {
+	defer s.observe(&ctx, "enduser.CompleteOnboarding")(&err)
 	const op = "enduser: complete onboarding"
 	bad := backoffice.NewError(backoffice.ErrInvalid, op, "the activation link is invalid, expired or already used",
 		backoffice.FieldViolation{Field: "token", Reason: "invalid, expired or already used"})
@@ -88,7 +90,8 @@ func (s *Service) CompleteOnboarding(ctx context.Context, token backoffice.Secre
 
 // Onboardings lists self-onboardings, completed or not, newest first.
 // Needs view.onboarding_users.
-func (s *Service) Onboardings(ctx context.Context, completed bool, p backoffice.PageRequest) (backoffice.Page[*Onboarding], error) {
+func (s *Service) Onboardings(ctx context.Context, completed bool, p backoffice.PageRequest) (_ backoffice.Page[*Onboarding], err error) {
+	defer s.observe(&ctx, "enduser.Onboardings")(&err)
 	const op = "enduser: onboardings"
 	a, err := accessctl.Require(ctx, accessctl.PermViewOnboardingUsers)
 	if err != nil {

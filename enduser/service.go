@@ -42,6 +42,9 @@ type Config struct {
 	// gets accessctl.ErrApprovalRequired from Deactivate, and an approved
 	// request runs Deactivate once. Nil: no deactivation is held.
 	Approvals Approvals
+	// Observer, when set, hears the start and end of every service call,
+	// for the host's tracing (backoffice.Observer).
+	Observer backoffice.Observer
 }
 
 // Approvals is what the service needs of four-eyes approval; an
@@ -63,6 +66,7 @@ type Service struct {
 	now           func() time.Time
 	newID         func() string
 	activationTTL time.Duration
+	observer      backoffice.Observer
 }
 
 // NewService checks the configuration and returns a service.
@@ -70,7 +74,7 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Tenants == nil || cfg.Balances == nil {
 		return nil, backoffice.NewError(backoffice.ErrInvalid, "enduser: new service", "Config.Store, Config.Tenants and Config.Balances are required")
 	}
-	s := &Service{store: cfg.Store, tenants: cfg.Tenants, balances: cfg.Balances, notifier: cfg.Notifier,
+	s := &Service{store: cfg.Store, observer: cfg.Observer, tenants: cfg.Tenants, balances: cfg.Balances, notifier: cfg.Notifier,
 		outbox: cfg.Outbox, report: cfg.ReportError, now: cfg.Now, newID: cfg.NewID, activationTTL: cfg.ActivationTTL, approvals: cfg.Approvals}
 	if s.approvals != nil {
 		s.approvals.HandleApproved(backoffice.ActionEndUserDeactivate, accessctl.Executor{Permission: accessctl.PermEndUserDeactivate,
@@ -112,7 +116,8 @@ func (s *Service) entry(a *accessctl.Actor, action backoffice.Action, typ, targe
 }
 
 // Create adds an end user, Pending with no KYC yet. Needs enduser.create.
-func (s *Service) Create(ctx context.Context, in NewEndUser) (*EndUser, error) {
+func (s *Service) Create(ctx context.Context, in NewEndUser) (_ *EndUser, err error) {
+	defer s.observe(&ctx, "enduser.Create")(&err)
 	const op = "enduser: create"
 	a, err := accessctl.Require(ctx, accessctl.PermEndUserCreate)
 	if err != nil {
@@ -182,7 +187,8 @@ func (s *Service) checkParent(ctx context.Context, op string, u *EndUser) error 
 }
 
 // Get returns one end user. Needs enduser.read.
-func (s *Service) Get(ctx context.Context, id ID) (*EndUser, error) {
+func (s *Service) Get(ctx context.Context, id ID) (_ *EndUser, err error) {
+	defer s.observe(&ctx, "enduser.Get")(&err)
 	a, err := accessctl.Require(ctx, accessctl.PermEndUserRead)
 	if err != nil {
 		return nil, err
@@ -203,7 +209,8 @@ type SearchQuery struct {
 
 // Search finds end users, newest first, a page at a time. Needs
 // enduser.read.
-func (s *Service) Search(ctx context.Context, q SearchQuery, p backoffice.PageRequest) (backoffice.Page[*EndUser], error) {
+func (s *Service) Search(ctx context.Context, q SearchQuery, p backoffice.PageRequest) (_ backoffice.Page[*EndUser], err error) {
+	defer s.observe(&ctx, "enduser.Search")(&err)
 	const op = "enduser: search"
 	var v backoffice.Violations
 	name := searchTerm(&v, q.Name)
@@ -224,7 +231,8 @@ type Filter struct {
 
 // List lists every end user, Canceled ones included, newest first, with
 // combinable filters and a cursor. Needs enduser.read.
-func (s *Service) List(ctx context.Context, f Filter, p backoffice.PageRequest) (backoffice.Page[*EndUser], error) {
+func (s *Service) List(ctx context.Context, f Filter, p backoffice.PageRequest) (_ backoffice.Page[*EndUser], err error) {
+	defer s.observe(&ctx, "enduser.List")(&err)
 	const op = "enduser: list"
 	q, v := f.query()
 	return s.find(ctx, op, v, q, p)
@@ -249,7 +257,8 @@ func (f Filter) query() (Query, backoffice.Violations) {
 // total. It is a call of its own, never part of a page, because a
 // count over a large table costs far more than a page does. Needs
 // enduser.read.
-func (s *Service) Count(ctx context.Context, f Filter) (int, error) {
+func (s *Service) Count(ctx context.Context, f Filter) (_ int, err error) {
+	defer s.observe(&ctx, "enduser.Count")(&err)
 	const op = "enduser: count"
 	a, err := accessctl.Require(ctx, accessctl.PermEndUserRead)
 	if err != nil {
@@ -310,7 +319,8 @@ func decodeKey(s string) (Key, bool) {
 
 // Update changes identity and contact fields, with validation. Needs
 // enduser.edit. A Canceled user cannot be changed.
-func (s *Service) Update(ctx context.Context, id ID, in Update) (*EndUser, error) {
+func (s *Service) Update(ctx context.Context, id ID, in Update) (_ *EndUser, err error) {
+	defer s.observe(&ctx, "enduser.Update")(&err)
 	const op = "enduser: update"
 	return s.change(ctx, op, accessctl.PermEndUserEdit, id, in.Version, backoffice.ActionEndUserUpdate, func(u *EndUser) error {
 		set := func(dst *string, src *string) {
@@ -376,7 +386,8 @@ func (s *Service) change(ctx context.Context, op string, perm accessctl.Permissi
 
 // AddTaxResidence declares a tax residence: an ISO 3166-1 country and
 // a TIN, mandatory and checked for US taxpayers. Needs enduser.edit.
-func (s *Service) AddTaxResidence(ctx context.Context, id ID, version int64, r TaxResidence) (*EndUser, error) {
+func (s *Service) AddTaxResidence(ctx context.Context, id ID, version int64, r TaxResidence) (_ *EndUser, err error) {
+	defer s.observe(&ctx, "enduser.AddTaxResidence")(&err)
 	return s.change(ctx, "enduser: add tax residence", accessctl.PermEndUserEdit, id, version, backoffice.ActionEndUserAddTaxResidence, func(u *EndUser) error {
 		r.ID = s.newID()
 		u.TaxResidences = append(u.TaxResidences, r)
@@ -386,7 +397,8 @@ func (s *Service) AddTaxResidence(ctx context.Context, id ID, version int64, r T
 
 // UpdateTaxResidence changes the country or TIN of the residence r.ID.
 // Needs enduser.edit.
-func (s *Service) UpdateTaxResidence(ctx context.Context, id ID, version int64, r TaxResidence) (*EndUser, error) {
+func (s *Service) UpdateTaxResidence(ctx context.Context, id ID, version int64, r TaxResidence) (_ *EndUser, err error) {
+	defer s.observe(&ctx, "enduser.UpdateTaxResidence")(&err)
 	const op = "enduser: update tax residence"
 	return s.change(ctx, op, accessctl.PermEndUserEdit, id, version, backoffice.ActionEndUserUpdateTaxResidence, func(u *EndUser) error {
 		i := slices.IndexFunc(u.TaxResidences, func(x TaxResidence) bool { return x.ID == r.ID })
@@ -399,7 +411,8 @@ func (s *Service) UpdateTaxResidence(ctx context.Context, id ID, version int64, 
 }
 
 // RemoveTaxResidence removes the residence with the id. Needs enduser.edit.
-func (s *Service) RemoveTaxResidence(ctx context.Context, id ID, version int64, residence string) (*EndUser, error) {
+func (s *Service) RemoveTaxResidence(ctx context.Context, id ID, version int64, residence string) (_ *EndUser, err error) {
+	defer s.observe(&ctx, "enduser.RemoveTaxResidence")(&err)
 	const op = "enduser: remove tax residence"
 	return s.change(ctx, op, accessctl.PermEndUserEdit, id, version, backoffice.ActionEndUserRemoveTaxResidence, func(u *EndUser) error {
 		i := slices.IndexFunc(u.TaxResidences, func(x TaxResidence) bool { return x.ID == residence })
@@ -414,7 +427,8 @@ func (s *Service) RemoveTaxResidence(ctx context.Context, id ID, version int64, 
 // Deactivate cancels a Validated user whose wallets are all empty.
 // It is irreversible; the user stays listed as Canceled. There is no way
 // to delete a user. Needs enduser.deactivate.
-func (s *Service) Deactivate(ctx context.Context, id ID, version int64) (*EndUser, error) {
+func (s *Service) Deactivate(ctx context.Context, id ID, version int64) (_ *EndUser, err error) {
+	defer s.observe(&ctx, "enduser.Deactivate")(&err)
 	const op = "enduser: deactivate"
 	return s.change(ctx, op, accessctl.PermEndUserDeactivate, id, version, backoffice.ActionEndUserDeactivate, func(u *EndUser) error {
 		if s.approvals != nil {
@@ -476,7 +490,8 @@ func minor(v int64) string {
 // SendForgotPassword sends the user the host's password change email and
 // returns the address it goes to. Needs enduser.forgot_password; the
 // tenant may have switched it off.
-func (s *Service) SendForgotPassword(ctx context.Context, id ID) (string, error) {
+func (s *Service) SendForgotPassword(ctx context.Context, id ID) (_ string, err error) {
+	defer s.observe(&ctx, "enduser.SendForgotPassword")(&err)
 	const op = "enduser: send forgot password"
 	a, err := accessctl.Require(ctx, accessctl.PermEndUserForgotPassword)
 	if err != nil {
@@ -512,7 +527,8 @@ func (s *Service) SendForgotPassword(ctx context.Context, id ID) (string, error)
 
 // Children lists the users whose parent is id, newest first. Needs
 // enduser.read.
-func (s *Service) Children(ctx context.Context, id ID, p backoffice.PageRequest) (backoffice.Page[*EndUser], error) {
+func (s *Service) Children(ctx context.Context, id ID, p backoffice.PageRequest) (_ backoffice.Page[*EndUser], err error) {
+	defer s.observe(&ctx, "enduser.Children")(&err)
 	a, err := accessctl.Require(ctx, accessctl.PermEndUserRead)
 	if err != nil {
 		return backoffice.Page[*EndUser]{}, err
@@ -536,7 +552,8 @@ const MaxTreeSize = 1000
 
 // Tree returns the user and its descendants, at most MaxTreeSize
 // users. Needs enduser.read.
-func (s *Service) Tree(ctx context.Context, id ID) (*Node, error) {
+func (s *Service) Tree(ctx context.Context, id ID) (_ *Node, err error) {
+	defer s.observe(&ctx, "enduser.Tree")(&err)
 	a, err := accessctl.Require(ctx, accessctl.PermEndUserRead)
 	if err != nil {
 		return nil, err
@@ -572,7 +589,8 @@ func (s *Service) Tree(ctx context.Context, id ID) (*Node, error) {
 
 // RequestKYCReview asks for a KYC review: from none, refused or
 // validated to pending. Needs enduser.kyc_request.
-func (s *Service) RequestKYCReview(ctx context.Context, id ID, version int64) (*EndUser, error) {
+func (s *Service) RequestKYCReview(ctx context.Context, id ID, version int64) (_ *EndUser, err error) {
+	defer s.observe(&ctx, "enduser.RequestKYCReview")(&err)
 	const op = "enduser: request kyc review"
 	return s.change(ctx, op, accessctl.PermEndUserKYCRequest, id, version, backoffice.ActionEndUserKYCRequest, func(u *EndUser) error {
 		if u.KYC == KYCPending {
@@ -586,7 +604,8 @@ func (s *Service) RequestKYCReview(ctx context.Context, id ID, version int64) (*
 // RecordKYCOutcome records a pending review's outcome, validated or
 // refused, with a note. A validated review validates a pending user.
 // Needs enduser.kyc_decide.
-func (s *Service) RecordKYCOutcome(ctx context.Context, id ID, version int64, outcome KYCStatus, note string) (*EndUser, error) {
+func (s *Service) RecordKYCOutcome(ctx context.Context, id ID, version int64, outcome KYCStatus, note string) (_ *EndUser, err error) {
+	defer s.observe(&ctx, "enduser.RecordKYCOutcome")(&err)
 	const op = "enduser: record kyc outcome"
 	return s.change(ctx, op, accessctl.PermEndUserKYCDecide, id, version, backoffice.ActionEndUserKYCOutcome, func(u *EndUser) error {
 		var v backoffice.Violations
@@ -635,3 +654,8 @@ func maskTIN(tin string) string {
 }
 
 func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// observe starts the observation of a call by Config.Observer.
+func (s *Service) observe(ctx *context.Context, name string) func(*error) {
+	return backoffice.Observe(s.observer, ctx, name)
+}

@@ -38,6 +38,9 @@ type Config struct {
 	// and an approved request (params "version" and "identity_verified")
 	// runs the command once. Nil: no command is held.
 	Approvals Approvals
+	// Observer, when set, hears the start and end of every service call,
+	// for the host's tracing (backoffice.Observer).
+	Observer backoffice.Observer
 }
 
 // Approvals is what the service needs of four-eyes approval; an
@@ -57,6 +60,7 @@ type Service struct {
 	report    func(context.Context, error)
 	now       func() time.Time
 	newID     func() string
+	observer  backoffice.Observer
 }
 
 // NewService checks the configuration and returns a service.
@@ -64,7 +68,7 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Users == nil {
 		return nil, backoffice.NewError(backoffice.ErrInvalid, "scadevice: new service", "Config.Store and Config.Users are required")
 	}
-	s := &Service{store: cfg.Store, users: cfg.Users, notifier: cfg.Notifier, outbox: cfg.Outbox, report: cfg.ReportError, now: cfg.Now, newID: cfg.NewID,
+	s := &Service{store: cfg.Store, observer: cfg.Observer, users: cfg.Users, notifier: cfg.Notifier, outbox: cfg.Outbox, report: cfg.ReportError, now: cfg.Now, newID: cfg.NewID,
 		approvals: cfg.Approvals}
 	if s.approvals != nil {
 		for _, c := range []Command{CommandUnlock, CommandResetPIN} {
@@ -103,13 +107,15 @@ func (s *Service) entry(a *accessctl.Actor, action backoffice.Action, d *Device,
 }
 
 // Devices lists a user's devices that are not deleted. Needs scadevice.read.
-func (s *Service) Devices(ctx context.Context, user enduser.ID) ([]*Device, error) {
+func (s *Service) Devices(ctx context.Context, user enduser.ID) (_ []*Device, err error) {
+	defer s.observe(&ctx, "scadevice.Devices")(&err)
 	return s.list(ctx, user, false)
 }
 
 // DeletedDevices lists a user's deleted devices, for support and fraud
 // analysis. Needs scadevice.read.
-func (s *Service) DeletedDevices(ctx context.Context, user enduser.ID) ([]*Device, error) {
+func (s *Service) DeletedDevices(ctx context.Context, user enduser.ID) (_ []*Device, err error) {
+	defer s.observe(&ctx, "scadevice.DeletedDevices")(&err)
 	return s.list(ctx, user, true)
 }
 
@@ -125,7 +131,8 @@ func (s *Service) list(ctx context.Context, user enduser.ID, deleted bool) ([]*D
 }
 
 // Device returns one device. Needs scadevice.read.
-func (s *Service) Device(ctx context.Context, id ID) (*Device, error) {
+func (s *Service) Device(ctx context.Context, id ID) (_ *Device, err error) {
+	defer s.observe(&ctx, "scadevice.Device")(&err)
 	a, err := accessctl.Require(ctx, accessctl.PermDeviceRead)
 	if err != nil {
 		return nil, err
@@ -135,7 +142,8 @@ func (s *Service) Device(ctx context.Context, id ID) (*Device, error) {
 
 // AvailableCommands lists the commands the actor may run on the device now,
 // for a UI to show. Needs scadevice.read.
-func (s *Service) AvailableCommands(ctx context.Context, id ID) ([]Command, error) {
+func (s *Service) AvailableCommands(ctx context.Context, id ID) (_ []Command, err error) {
+	defer s.observe(&ctx, "scadevice.AvailableCommands")(&err)
 	a, err := accessctl.Require(ctx, accessctl.PermDeviceRead)
 	if err != nil {
 		return nil, err
@@ -204,7 +212,8 @@ func notAllowed(c Command, d *Device) string {
 // Lock secures a device: the end user can no longer authenticate with
 // it. The reason is one of LockReasons; the message is optional, and both
 // are kept and shown. Needs scadevice.lock.
-func (s *Service) Lock(ctx context.Context, id ID, version int64, reason LockReason, message string) (*Device, error) {
+func (s *Service) Lock(ctx context.Context, id ID, version int64, reason LockReason, message string) (_ *Device, err error) {
+	defer s.observe(&ctx, "scadevice.Lock")(&err)
 	var v backoffice.Violations
 	if !validReason(reason) {
 		v.Add("reason", "must be one of the lock reasons")
@@ -231,7 +240,8 @@ func identity(verified bool) backoffice.Violations {
 // Unlock makes a Locked device usable again: Active, or PasscodeMissing if
 // no PIN was ever set. Because unlocking can enable fraud, the actor
 // must state that it verified the end user's identity. Needs scadevice.unlock.
-func (s *Service) Unlock(ctx context.Context, id ID, version int64, identityVerified bool) (*Device, error) {
+func (s *Service) Unlock(ctx context.Context, id ID, version int64, identityVerified bool) (_ *Device, err error) {
+	defer s.observe(&ctx, "scadevice.Unlock")(&err)
 	return s.run(ctx, CommandUnlock, id, version, identity(identityVerified), func(d *Device) {
 		d.Status = StatusActive
 		if !d.PasscodeSet {
@@ -245,7 +255,8 @@ func (s *Service) Unlock(ctx context.Context, id ID, version int64, identityVeri
 // device: the device becomes PasscodeMissing and the user is notified.
 // The actor must state that it verified the end user's identity. Needs
 // scadevice.reset_pin.
-func (s *Service) ResetPIN(ctx context.Context, id ID, version int64, identityVerified bool) (*Device, error) {
+func (s *Service) ResetPIN(ctx context.Context, id ID, version int64, identityVerified bool) (_ *Device, err error) {
+	defer s.observe(&ctx, "scadevice.ResetPIN")(&err)
 	var outbox func(d *Device) []backoffice.Message
 	if s.outbox {
 		outbox = func(d *Device) []backoffice.Message {
@@ -267,7 +278,8 @@ func (s *Service) ResetPIN(ctx context.Context, id ID, version int64, identityVe
 
 // Delete removes a device from the active list to the deleted list, for
 // good. Needs scadevice.delete.
-func (s *Service) Delete(ctx context.Context, id ID, version int64) (*Device, error) {
+func (s *Service) Delete(ctx context.Context, id ID, version int64) (_ *Device, err error) {
+	defer s.observe(&ctx, "scadevice.Delete")(&err)
 	return s.run(ctx, CommandDelete, id, version, nil, func(d *Device) {
 		d.Deleted, d.DeletedAt = true, s.clock()
 	})
@@ -297,7 +309,8 @@ func ownDevice(ctx context.Context, op string, user enduser.ID) (*accessctl.Acto
 
 // Enrol registers a new device of the end user, PasscodeMissing. Only
 // the end user itself (accessctl.EndUserActor) or a system actor may enrol.
-func (s *Service) Enrol(ctx context.Context, user enduser.ID, in Enrolment) (*Device, error) {
+func (s *Service) Enrol(ctx context.Context, user enduser.ID, in Enrolment) (_ *Device, err error) {
+	defer s.observe(&ctx, "scadevice.Enrol")(&err)
 	const op = "scadevice: enrol"
 	a, err := ownDevice(ctx, op, user)
 	if err != nil {
@@ -336,7 +349,8 @@ func (s *Service) Enrol(ctx context.Context, user enduser.ID, in Enrolment) (*De
 // SetPasscode records that the end user chose a PIN: PasscodeMissing
 // becomes Active. The PIN itself never reaches this library. Only the
 // end user itself or a system actor may set it.
-func (s *Service) SetPasscode(ctx context.Context, id ID, version int64) (*Device, error) {
+func (s *Service) SetPasscode(ctx context.Context, id ID, version int64) (_ *Device, err error) {
+	defer s.observe(&ctx, "scadevice.SetPasscode")(&err)
 	const op = "scadevice: set passcode"
 	a, ok := accessctl.ActorFrom(ctx)
 	if !ok {
@@ -374,3 +388,8 @@ func (c Command) action() backoffice.Action {
 }
 
 func diff(a, b *Device) []backoffice.Change { return backoffice.Diff(a, b) }
+
+// observe starts the observation of a call by Config.Observer.
+func (s *Service) observe(ctx *context.Context, name string) func(*error) {
+	return backoffice.Observe(s.observer, ctx, name)
+}
