@@ -39,6 +39,7 @@ type api struct {
 	console  http.Handler
 	metrics  *metrics
 	limits   limiter
+	tracer   *tracer
 	schema   func(context.Context) (current, latest int, err error)
 	backlog  func(context.Context) (backoffice.Backlog, error)
 }

@@ -34,6 +34,7 @@ import (
 
 	_ "github.com/lib/pq"
 	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
@@ -42,6 +43,7 @@ import (
 	"github.com/backoffice-go/backoffice/scadevice"
 	"github.com/backoffice-go/backoffice/storage/memory"
 	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
+	"github.com/backoffice-go/backoffice/storage/observed"
 	"github.com/backoffice-go/backoffice/storage/postgres"
 	bredis "github.com/backoffice-go/backoffice/storage/redis"
 )
@@ -57,6 +59,10 @@ type config struct {
 	oidcIssuer, oidcClientID, oidcSecret string
 	policy                               string
 	logFormat, pprofAddr                 string
+	otlpEndpoint                         string
+	otlpInsecure                         bool
+	// traces, when set (by a test), receives the spans instead of OTLP.
+	traces trace.TracerProvider
 }
 
 func env(name, def string) string {
@@ -88,6 +94,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.oidcSecret, "oidc-client-secret", env("BACKOFFICE_OIDC_CLIENT_SECRET", ""), "this console's client secret at the identity provider")
 	fs.StringVar(&c.logFormat, "log-format", env("BACKOFFICE_LOG_FORMAT", "json"), `log lines as "json" (one object a line) or "text"`)
 	fs.StringVar(&c.pprofAddr, "pprof-addr", env("BACKOFFICE_PPROF_ADDR", ""), "listen address of net/http/pprof, apart from the API; empty disables it")
+	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", env("BACKOFFICE_OTLP_ENDPOINT", ""), "OTLP/HTTP collector (host:port) to send traces to; empty sends none")
+	fs.BoolVar(&c.otlpInsecure, "otlp-insecure", env("BACKOFFICE_OTLP_INSECURE", "") == "1", "send traces over plain HTTP")
 	fs.StringVar(&c.policy, "policy", env("BACKOFFICE_POLICY", ""), `security policy of every tenant: "pci-dss-4.0", or empty for the library's defaults`)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -144,7 +152,7 @@ func run(ctx context.Context, c config, out io.Writer, listening chan<- string) 
 		return err
 	}
 	defer closeStores()
-	srv := &http.Server{Handler: a.observed(a.site()), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	ln, err := net.Listen("tcp", c.addr)
@@ -237,6 +245,31 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	} else {
 		durable = memory.New()
 	}
+	// Traces: a span per request, service call and store call, sent with
+	// OTLP when a collector is named.
+	storeName := "memory"
+	if c.postgresDSN != "" {
+		storeName = "postgres"
+	}
+	var observer backoffice.Observer
+	traces := c.traces
+	if traces == nil && c.otlpEndpoint != "" {
+		tp, err := otlpProvider(ctx, c.otlpEndpoint, c.otlpInsecure)
+		if err != nil {
+			return fail(fmt.Errorf("tracing: %w", err))
+		}
+		closers = append(closers, func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = tp.Shutdown(sctx)
+		})
+		traces = tp
+	}
+	if traces != nil {
+		a.tracer = &tracer{t: traces.Tracer("github.com/backoffice-go/backoffice/examples/adminapi")}
+		observer = *a.tracer
+		durable = observed.Wrap(durable, observer, storeName)
+	}
 	// Errors the services handle themselves (a notice not delivered after
 	// its change was stored, cleanup after a change) go to the log.
 	a.metrics, a.backlog, a.limits = newMetrics(durable.OutboxBacklog), durable.OutboxBacklog, newMemLimiter()
@@ -247,7 +280,7 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	// Notices go with their change to the store's outbox, and a dispatcher
 	// delivers them to the mail provider: none is sent for a change that
 	// did not commit, none is lost for one that did.
-	cfg := accessctl.Config{Store: durable, Outbox: true, ReportError: report, Events: a.metrics.event}
+	cfg := accessctl.Config{Store: durable, Outbox: true, ReportError: report, Events: a.metrics.event, Observer: observer}
 	if c.policy != "" {
 		cfg.Policy = accessctl.PCIDSS4()
 	}
@@ -258,18 +291,22 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 		}
 		client := goredis.NewClient(opt)
 		closers = append(closers, func() { client.Close() })
-		hot := bredis.New(client, &bredis.Options{Prefix: c.redisPrefix})
+		rs := bredis.New(client, &bredis.Options{Prefix: c.redisPrefix})
 		a.limits = &redisLimiter{c: client, prefix: c.redisPrefix}
+		var hot observed.HotStores = rs
+		if observer != nil {
+			hot = observed.WrapHot(rs, observer, "redis")
+		}
 		cfg.Sessions, cfg.Tokens = hot, hot
 		// Login attempts go to Redis only when it keeps them across a
 		// restart; one that restarts empty would forget every run of
 		// failures, giving an attacker more guesses.
-		if err := hot.CheckDurable(ctx); err != nil {
+		if err := rs.CheckDurable(ctx); err != nil {
 			a.log.WarnContext(ctx, "login attempts stay in the durable store", "err", err)
 		} else {
 			cfg.Attempts = hot
 		}
-		checks = append(checks, hot.Ping)
+		checks = append(checks, rs.Ping)
 	}
 	a.ready = func(ctx context.Context) error {
 		for _, check := range checks {
@@ -284,10 +321,11 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 		return fail(err)
 	}
 	if a.users, err = enduser.NewService(enduser.Config{Store: durable, Tenants: durable, Balances: a.wallets, Outbox: true, ReportError: report,
-		Approvals: a.ops}); err != nil {
+		Approvals: a.ops, Observer: observer}); err != nil {
 		return fail(err)
 	}
-	if a.devices, err = scadevice.NewService(scadevice.Config{Store: durable, Users: durable, Outbox: true, ReportError: report, Approvals: a.ops}); err != nil {
+	if a.devices, err = scadevice.NewService(scadevice.Config{Store: durable, Users: durable, Outbox: true, ReportError: report, Approvals: a.ops,
+		Observer: observer}); err != nil {
 		return fail(err)
 	}
 	if err := a.bootstrap(ctx, c, out); err != nil {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/backoffice-go/backoffice/internal/testserver"
 )
@@ -50,18 +52,23 @@ func TestStructuredLogs(t *testing.T) {
 	c.must(401, c.do("POST", "/v1/login", "", map[string]string{"tenant": "acme", "login": "root", "password": "Wrong-Password-1"}))
 	c.must(200, c.do("GET", "/healthz", "", nil))
 
-	var found bool
-	for _, l := range logLines(t, s) {
-		if l["request_id"] == "test-request-0001" && l["msg"] == "request" {
-			found = true
-			assert.Equal(t, "GET /v1/me", l["route"])
-			assert.EqualValues(t, 200, l["status"])
-			assert.Equal(t, me.str("id"), l["actor"])
-			assert.Equal(t, "acme", l["tenant"])
-			assert.Contains(t, l, "duration_ms")
+	// The process's output reaches the test through a pipe, a moment
+	// after the response: wait for the line.
+	var line map[string]any
+	require.Eventually(t, func() bool {
+		for _, l := range logLines(t, s) {
+			if l["request_id"] == "test-request-0001" && l["msg"] == "request" {
+				line = l
+				return true
+			}
 		}
-	}
-	assert.True(t, found, "the request's line, by its id")
+		return false
+	}, 10*time.Second, 20*time.Millisecond, "the request's line, by its id")
+	assert.Equal(t, "GET /v1/me", line["route"])
+	assert.EqualValues(t, 200, line["status"])
+	assert.Equal(t, me.str("id"), line["actor"])
+	assert.Equal(t, "acme", line["tenant"])
+	assert.Contains(t, line, "duration_ms")
 	out := s.log()
 	assert.NotContains(t, out, adminPW)
 	assert.NotContains(t, out, "Wrong-Password-1")
@@ -209,6 +216,7 @@ func floodAndLogIn(t *testing.T, a, b *client) {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	var passed, limited int
+	start := time.Now()
 	for i := range 100 {
 		<-tick.C
 		c := a
@@ -224,12 +232,58 @@ func floodAndLogIn(t *testing.T, a, b *client) {
 			assert.Positive(t, n)
 		case http.StatusUnauthorized:
 			passed++
-			assert.Zero(t, limited, "every attempt after the first 429 is limited too")
 		default:
 			t.Fatalf("attempt %d: %d %s", i, r.status, r.raw)
 		}
 	}
-	assert.LessOrEqual(t, passed, 11, "the account's ten attempts a minute (and one more if the flood outlasts six seconds)")
-	assert.GreaterOrEqual(t, limited, 89)
+	// Ten at once, then one each six seconds: a machine too busy to send
+	// the flood in one second lets that many more through.
+	allowed := 10 + int(time.Since(start)/(6*time.Second)) + 1
+	assert.LessOrEqual(t, passed, allowed, "the account's ten attempts a minute")
+	assert.GreaterOrEqual(t, limited, 100-allowed)
 	b.login("acme", "root", adminPW, map[string]string{}, 0) // another account, same address
+}
+
+// Spans nest: the request's span holds the service call's, which holds
+// the store call's; a failed call is marked so.
+func TestTracesNest(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	a, closeAll, err := build(context.Background(), config{tenant: "acme", tenantName: "Acme", preset: "dashboard", adminUser: "root",
+		adminEmail: "root@acme.test", adminPassword: adminPW, internalSecret: secretHdr, traces: tp}, io.Discard)
+	require.NoError(t, err)
+	t.Cleanup(closeAll)
+	srv := httptest.NewServer(a.handler())
+	defer srv.Close()
+	c := &client{t: t, base: srv.URL, http: srv.Client()}
+	admin := c.login("acme", "root", adminPW, map[string]string{}, 0)
+	exp.Reset()
+	c.must(200, c.do("GET", "/v1/operators", admin, nil))
+	c.must(404, c.do("GET", "/v1/operators/nobody", admin, nil))
+
+	spans := exp.GetSpans()
+	byID := map[string]tracetest.SpanStub{}
+	for _, s := range spans {
+		byID[s.SpanContext.SpanID().String()] = s
+	}
+	parentOf := func(s tracetest.SpanStub) string {
+		if p, ok := byID[s.Parent.SpanID().String()]; ok {
+			return p.Name
+		}
+		return ""
+	}
+	chains := map[string]bool{}
+	for _, s := range spans {
+		if strings.HasPrefix(s.Name, "memory.") {
+			chains[parentOf(byID[s.Parent.SpanID().String()])+" > "+parentOf(s)+" > "+s.Name] = true
+		}
+	}
+	assert.True(t, chains["GET /v1/operators > accessctl.Operators > memory.Operators"], "%v", chains)
+	assert.True(t, chains["GET /v1/operators/{id} > accessctl.Operator > memory.Operator"], "%v", chains)
+	assert.True(t, chains["GET /v1/operators > accessctl.Authenticate > memory.Session"], "%v", chains)
+	for _, s := range spans {
+		if s.Name == "accessctl.Operator" {
+			assert.Equal(t, "Error", s.Status.Code.String(), "the not-found call failed")
+		}
+	}
 }
