@@ -23,7 +23,7 @@ func TestCompliancePCIPolicy(t *testing.T) {
 	s := startBinary(t, []string{"-postgres", testserver.Schema(t), "-policy", "pci-dss-4.0"},
 		"BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root", "BACKOFFICE_ADMIN_PASSWORD="+adminPW,
 		"BACKOFFICE_TENANT=acme", "BACKOFFICE_INTERNAL_SECRET="+secretHdr)
-	c := &client{t: t, base: s.base, http: http.DefaultClient, secret: secretHdr}
+	c := &client{t: t, base: s.base, http: http.DefaultClient, secret: secretHdr, contract: newContract(t)}
 	secrets := map[string]string{}
 	admin := c.login("acme", "root", adminPW, secrets, 0)
 	p := c.must(200, c.do("GET", "/v1/policy", admin, nil))

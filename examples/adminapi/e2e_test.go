@@ -178,7 +178,7 @@ func TestSetupToken(t *testing.T) {
 
 // walkThrough drives the main flows over HTTP.
 func walkThrough(t *testing.T, s *server) {
-	c := &client{t: t, base: s.base, http: http.DefaultClient, secret: secretHdr}
+	c := &client{t: t, base: s.base, http: http.DefaultClient, secret: secretHdr, contract: newContract(t)}
 	secrets := map[string]string{}
 
 	// Log in with MFA.

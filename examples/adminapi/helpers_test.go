@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +20,9 @@ type client struct {
 	base   string
 	http   *http.Client
 	secret string
+	// contract, when set, checks every exchange against the OpenAPI
+	// document.
+	contract *contract
 }
 
 type reply struct {
@@ -59,17 +61,21 @@ func (r reply) items() []map[string]any {
 // sent as is.
 func (c *client) do(method, path, token string, body any, headers ...string) reply {
 	c.t.Helper()
-	var rd io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		sent = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		sent = b
 	default:
 		raw, err := json.Marshal(b)
 		require.NoError(c.t, err)
-		rd = bytes.NewReader(raw)
+		sent = raw
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(method, c.base+path, rd)
 	require.NoError(c.t, err)
@@ -88,6 +94,9 @@ func (c *client) do(method, path, token string, body any, headers ...string) rep
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(c.t, err)
 	r := reply{status: resp.StatusCode, raw: raw, header: resp.Header}
+	if c.contract != nil {
+		c.contract.check(c.t, req, sent, resp.StatusCode, resp.Header, raw)
+	}
 	if len(raw) > 0 && raw[0] == '{' {
 		require.NoError(c.t, json.Unmarshal(raw, &r.body), string(raw))
 	}

@@ -185,7 +185,9 @@ func obj(props map[string]string, required ...string) map[string]any {
 			p[name] = map[string]any{"type": typ}
 		}
 	}
-	s := map[string]any{"type": "object", "properties": p}
+	// Strict: a field the code sends and the document does not name is a
+	// drift the contract test catches.
+	s := map[string]any{"type": "object", "properties": p, "additionalProperties": false}
 	if len(required) > 0 {
 		s["required"] = required
 	}
@@ -193,7 +195,7 @@ func obj(props map[string]string, required ...string) map[string]any {
 }
 
 func pageSchema(item string) map[string]any {
-	return map[string]any{"type": "object", "properties": map[string]any{
+	return map[string]any{"type": "object", "additionalProperties": false, "required": []string{"items"}, "properties": map[string]any{
 		"items": map[string]any{"type": "array", "items": ref(item)}, "next": map[string]any{"type": "string"}}}
 }
 
@@ -229,7 +231,7 @@ func schemas() map[string]any {
 			"policy": "object", "default_policy": "boolean"}, "version"),
 		"ApprovalRequest": obj(map[string]string{"action": "string", "target_type": "string", "target_id": "string", "params": "object", "reason": "string"},
 			"action", "target_type", "target_id", "reason"),
-		"Approval": obj(map[string]string{"id": "string", "action": "string", "target_type": "string", "target_id": "string", "params": "object",
+		"Approval": obj(map[string]string{"id": "string", "tenant": "string", "action": "string", "target_type": "string", "target_id": "string", "params": "object",
 			"reason": "string", "requested_by": "string", "requester_name": "string", "status": "string", "decided_by": "string", "decider_name": "string",
 			"decided_at": "string", "outcome": "string", "created_at": "string", "expires_at": "string", "version": "integer"}),
 		"Reason":    obj(map[string]string{"reason": "string"}, "reason"),
