@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -33,7 +34,10 @@ func TestOpenAPISnapshot(t *testing.T) {
 	}
 	got, err := os.ReadFile(snapshot)
 	require.NoError(t, err)
-	assert.JSONEq(t, string(want), string(got),
+	var w, g any
+	require.NoError(t, json.Unmarshal(want, &w))
+	require.NoError(t, json.Unmarshal(got, &g))
+	assert.True(t, reflect.DeepEqual(w, g),
 		"apiclient/openapi.json is stale: go test ./examples/adminapi -run TestOpenAPISnapshot -update; go generate ./examples/adminapi/apiclient")
 }
 
@@ -85,5 +89,5 @@ func TestGeneratedClientWalkthrough(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusUnauthorized, bad.StatusCode())
 	require.NotNil(t, bad.ApplicationproblemJSONDefault, "a refusal is a problem document")
-	assert.Equal(t, "https://backoffice.example/problems/unauthenticated", bad.ApplicationproblemJSONDefault.Type)
+	assert.Equal(t, "https://backoffice.example/problems/unauthenticated", string(bad.ApplicationproblemJSONDefault.Type))
 }

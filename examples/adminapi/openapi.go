@@ -114,6 +114,7 @@ var (
 // openAPI builds the OpenAPI 3.1 document from docRoutes.
 func openAPI() map[string]any {
 	paths := map[string]map[string]any{}
+	query := routeQuery()
 	for _, r := range docRoutes {
 		method, path, _ := strings.Cut(r.pattern, " ")
 		op := map[string]any{"summary": r.summary, "operationId": operationID(r.pattern)}
@@ -121,6 +122,7 @@ func openAPI() map[string]any {
 		for _, m := range paramRe.FindAllStringSubmatch(path, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
+		params = append(params, anys(query[r.pattern])...)
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
@@ -159,6 +161,26 @@ func openAPI() map[string]any {
 			"schemas": schemas(),
 		},
 	}
+}
+
+func anys(ps []map[string]any) []any {
+	out := make([]any, len(ps))
+	for i, p := range ps {
+		out[i] = p
+	}
+	return out
+}
+
+// problemSchema is the RFC 9457 problem document, its type one of the
+// stable problem types.
+func problemSchema() map[string]any {
+	s := obj(map[string]string{"type": "string", "title": "string", "status": "integer", "detail": "string", "instance": "string"},
+		"type", "title", "status")
+	props := s["properties"].(map[string]any)
+	props["type"] = map[string]any{"type": "string", "format": "uri", "enum": problemTypes()}
+	props["status"] = map[string]any{"type": "integer", "minimum": 400, "maximum": 599}
+	props["errors"] = map[string]any{"type": "array", "items": ref("FieldViolation"), "description": "The invalid fields, each with its reason."}
+	return s
 }
 
 func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
@@ -201,17 +223,17 @@ func pageSchema(item string) map[string]any {
 
 func schemas() map[string]any {
 	return map[string]any{
-		"Object": map[string]any{"type": "object"},
-		"Array":  map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
-		"Status": obj(map[string]string{"status": "string"}),
-		"Problem": obj(map[string]string{"type": "string", "title": "string", "status": "integer", "detail": "string", "instance": "string",
-			"errors": "[]object"}, "type", "title", "status"),
-		"Setup":       obj(map[string]string{"setup_token": "string", "name": "string", "preset": "string", "admin": "#NewOperator"}, "setup_token", "admin"),
-		"Login":       obj(map[string]string{"tenant": "string", "login": "string", "password": "string"}, "tenant", "login", "password"),
-		"MFA":         obj(map[string]string{"challenge": "string", "code": "string"}, "challenge", "code"),
-		"Password":    obj(map[string]string{"token": "string", "current_password": "string", "version": "integer", "password": "string", "password_confirmation": "string"}, "password", "password_confirmation"),
-		"Forgot":      obj(map[string]string{"tenant": "string", "login": "string"}, "tenant", "login"),
-		"LoginResult": obj(map[string]string{"operator": "string", "session": "string", "expires_at": "string", "challenge": "string", "mfa_enrolment": "object"}),
+		"Object":         map[string]any{"type": "object"},
+		"Array":          map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
+		"Status":         obj(map[string]string{"status": "string"}),
+		"Problem":        problemSchema(),
+		"FieldViolation": obj(map[string]string{"field": "string", "reason": "string"}, "field", "reason"),
+		"Setup":          obj(map[string]string{"setup_token": "string", "name": "string", "preset": "string", "admin": "#NewOperator"}, "setup_token", "admin"),
+		"Login":          obj(map[string]string{"tenant": "string", "login": "string", "password": "string"}, "tenant", "login", "password"),
+		"MFA":            obj(map[string]string{"challenge": "string", "code": "string"}, "challenge", "code"),
+		"Password":       obj(map[string]string{"token": "string", "current_password": "string", "version": "integer", "password": "string", "password_confirmation": "string"}, "password", "password_confirmation"),
+		"Forgot":         obj(map[string]string{"tenant": "string", "login": "string"}, "tenant", "login"),
+		"LoginResult":    obj(map[string]string{"operator": "string", "session": "string", "expires_at": "string", "challenge": "string", "mfa_enrolment": "object"}),
 		"NewOperator": obj(map[string]string{"username": "string", "email": "string", "first_name": "string", "last_name": "string", "roles": "[]string",
 			"all_accounts": "boolean", "accounts": "[]string", "external_key": "string", "password": "string", "password_confirmation": "string"}),
 		"OperatorPatch": obj(map[string]string{"version": "integer", "username": "string", "email": "string", "first_name": "string", "last_name": "string",

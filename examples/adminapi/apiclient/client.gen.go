@@ -12,9 +12,214 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/oapi-codegen/runtime"
 )
+
+// Defines values for ProblemType.
+const (
+	HttpsbackofficeExampleproblemsconflict             ProblemType = "https://backoffice.example/problems/conflict"
+	HttpsbackofficeExampleproblemsfailedPrecondition   ProblemType = "https://backoffice.example/problems/failed-precondition"
+	HttpsbackofficeExampleproblemsforbidden            ProblemType = "https://backoffice.example/problems/forbidden"
+	HttpsbackofficeExampleproblemsinternal             ProblemType = "https://backoffice.example/problems/internal"
+	HttpsbackofficeExampleproblemsinvalidInput         ProblemType = "https://backoffice.example/problems/invalid-input"
+	HttpsbackofficeExampleproblemsinvalidParameter     ProblemType = "https://backoffice.example/problems/invalid-parameter"
+	HttpsbackofficeExampleproblemsmalformedJson        ProblemType = "https://backoffice.example/problems/malformed-json"
+	HttpsbackofficeExampleproblemsmethodNotAllowed     ProblemType = "https://backoffice.example/problems/method-not-allowed"
+	HttpsbackofficeExampleproblemsnotFound             ProblemType = "https://backoffice.example/problems/not-found"
+	HttpsbackofficeExampleproblemsrateLimited          ProblemType = "https://backoffice.example/problems/rate-limited"
+	HttpsbackofficeExampleproblemstimeout              ProblemType = "https://backoffice.example/problems/timeout"
+	HttpsbackofficeExampleproblemstooLarge             ProblemType = "https://backoffice.example/problems/too-large"
+	HttpsbackofficeExampleproblemsunauthenticated      ProblemType = "https://backoffice.example/problems/unauthenticated"
+	HttpsbackofficeExampleproblemsunavailable          ProblemType = "https://backoffice.example/problems/unavailable"
+	HttpsbackofficeExampleproblemsunknownField         ProblemType = "https://backoffice.example/problems/unknown-field"
+	HttpsbackofficeExampleproblemsunsupportedMediaType ProblemType = "https://backoffice.example/problems/unsupported-media-type"
+)
+
+// Valid indicates whether the value is a known member of the ProblemType enum.
+func (e ProblemType) Valid() bool {
+	switch e {
+	case HttpsbackofficeExampleproblemsconflict:
+		return true
+	case HttpsbackofficeExampleproblemsfailedPrecondition:
+		return true
+	case HttpsbackofficeExampleproblemsforbidden:
+		return true
+	case HttpsbackofficeExampleproblemsinternal:
+		return true
+	case HttpsbackofficeExampleproblemsinvalidInput:
+		return true
+	case HttpsbackofficeExampleproblemsinvalidParameter:
+		return true
+	case HttpsbackofficeExampleproblemsmalformedJson:
+		return true
+	case HttpsbackofficeExampleproblemsmethodNotAllowed:
+		return true
+	case HttpsbackofficeExampleproblemsnotFound:
+		return true
+	case HttpsbackofficeExampleproblemsrateLimited:
+		return true
+	case HttpsbackofficeExampleproblemstimeout:
+		return true
+	case HttpsbackofficeExampleproblemstooLarge:
+		return true
+	case HttpsbackofficeExampleproblemsunauthenticated:
+		return true
+	case HttpsbackofficeExampleproblemsunavailable:
+		return true
+	case HttpsbackofficeExampleproblemsunknownField:
+		return true
+	case HttpsbackofficeExampleproblemsunsupportedMediaType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1ApprovalsParamsStatus.
+const (
+	GetV1ApprovalsParamsStatusApproved GetV1ApprovalsParamsStatus = "approved"
+	GetV1ApprovalsParamsStatusDone     GetV1ApprovalsParamsStatus = "done"
+	GetV1ApprovalsParamsStatusExpired  GetV1ApprovalsParamsStatus = "expired"
+	GetV1ApprovalsParamsStatusFailed   GetV1ApprovalsParamsStatus = "failed"
+	GetV1ApprovalsParamsStatusPending  GetV1ApprovalsParamsStatus = "pending"
+	GetV1ApprovalsParamsStatusRejected GetV1ApprovalsParamsStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the GetV1ApprovalsParamsStatus enum.
+func (e GetV1ApprovalsParamsStatus) Valid() bool {
+	switch e {
+	case GetV1ApprovalsParamsStatusApproved:
+		return true
+	case GetV1ApprovalsParamsStatusDone:
+		return true
+	case GetV1ApprovalsParamsStatusExpired:
+		return true
+	case GetV1ApprovalsParamsStatusFailed:
+		return true
+	case GetV1ApprovalsParamsStatusPending:
+		return true
+	case GetV1ApprovalsParamsStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1EndusersParamsType.
+const (
+	GetV1EndusersParamsTypeBusiness                    GetV1EndusersParamsType = "business"
+	GetV1EndusersParamsTypeGovernmentalOrganization    GetV1EndusersParamsType = "governmental_organization"
+	GetV1EndusersParamsTypeNonGovernmentalOrganization GetV1EndusersParamsType = "non_governmental_organization"
+	GetV1EndusersParamsTypePhysicalPerson              GetV1EndusersParamsType = "physical_person"
+)
+
+// Valid indicates whether the value is a known member of the GetV1EndusersParamsType enum.
+func (e GetV1EndusersParamsType) Valid() bool {
+	switch e {
+	case GetV1EndusersParamsTypeBusiness:
+		return true
+	case GetV1EndusersParamsTypeGovernmentalOrganization:
+		return true
+	case GetV1EndusersParamsTypeNonGovernmentalOrganization:
+		return true
+	case GetV1EndusersParamsTypePhysicalPerson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1EndusersParamsStatus.
+const (
+	GetV1EndusersParamsStatusCanceled  GetV1EndusersParamsStatus = "canceled"
+	GetV1EndusersParamsStatusPending   GetV1EndusersParamsStatus = "pending"
+	GetV1EndusersParamsStatusValidated GetV1EndusersParamsStatus = "validated"
+)
+
+// Valid indicates whether the value is a known member of the GetV1EndusersParamsStatus enum.
+func (e GetV1EndusersParamsStatus) Valid() bool {
+	switch e {
+	case GetV1EndusersParamsStatusCanceled:
+		return true
+	case GetV1EndusersParamsStatusPending:
+		return true
+	case GetV1EndusersParamsStatusValidated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1EndusersCountParamsType.
+const (
+	GetV1EndusersCountParamsTypeBusiness                    GetV1EndusersCountParamsType = "business"
+	GetV1EndusersCountParamsTypeGovernmentalOrganization    GetV1EndusersCountParamsType = "governmental_organization"
+	GetV1EndusersCountParamsTypeNonGovernmentalOrganization GetV1EndusersCountParamsType = "non_governmental_organization"
+	GetV1EndusersCountParamsTypePhysicalPerson              GetV1EndusersCountParamsType = "physical_person"
+)
+
+// Valid indicates whether the value is a known member of the GetV1EndusersCountParamsType enum.
+func (e GetV1EndusersCountParamsType) Valid() bool {
+	switch e {
+	case GetV1EndusersCountParamsTypeBusiness:
+		return true
+	case GetV1EndusersCountParamsTypeGovernmentalOrganization:
+		return true
+	case GetV1EndusersCountParamsTypeNonGovernmentalOrganization:
+		return true
+	case GetV1EndusersCountParamsTypePhysicalPerson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1EndusersCountParamsStatus.
+const (
+	GetV1EndusersCountParamsStatusCanceled  GetV1EndusersCountParamsStatus = "canceled"
+	GetV1EndusersCountParamsStatusPending   GetV1EndusersCountParamsStatus = "pending"
+	GetV1EndusersCountParamsStatusValidated GetV1EndusersCountParamsStatus = "validated"
+)
+
+// Valid indicates whether the value is a known member of the GetV1EndusersCountParamsStatus enum.
+func (e GetV1EndusersCountParamsStatus) Valid() bool {
+	switch e {
+	case GetV1EndusersCountParamsStatusCanceled:
+		return true
+	case GetV1EndusersCountParamsStatusPending:
+		return true
+	case GetV1EndusersCountParamsStatusValidated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetV1OperatorsParamsStatus.
+const (
+	Active      GetV1OperatorsParamsStatus = "active"
+	Blocked     GetV1OperatorsParamsStatus = "blocked"
+	Deactivated GetV1OperatorsParamsStatus = "deactivated"
+	Invited     GetV1OperatorsParamsStatus = "invited"
+)
+
+// Valid indicates whether the value is a known member of the GetV1OperatorsParamsStatus enum.
+func (e GetV1OperatorsParamsStatus) Valid() bool {
+	switch e {
+	case Active:
+		return true
+	case Blocked:
+		return true
+	case Deactivated:
+		return true
+	case Invited:
+		return true
+	default:
+		return false
+	}
+}
 
 // Approval defines model for Approval.
 type Approval struct {
@@ -155,6 +360,12 @@ type EntryPage struct {
 	Next  *string `json:"next,omitempty"`
 }
 
+// FieldViolation defines model for FieldViolation.
+type FieldViolation struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
 // Forgot defines model for Forgot.
 type Forgot struct {
 	Login  string `json:"login"`
@@ -290,13 +501,18 @@ type Password struct {
 
 // Problem defines model for Problem.
 type Problem struct {
-	Detail   *string                   `json:"detail,omitempty"`
-	Errors   *[]map[string]interface{} `json:"errors,omitempty"`
-	Instance *string                   `json:"instance,omitempty"`
-	Status   int                       `json:"status"`
-	Title    string                    `json:"title"`
-	Type     string                    `json:"type"`
+	Detail *string `json:"detail,omitempty"`
+
+	// Errors The invalid fields, each with its reason.
+	Errors   *[]FieldViolation `json:"errors,omitempty"`
+	Instance *string           `json:"instance,omitempty"`
+	Status   int               `json:"status"`
+	Title    string            `json:"title"`
+	Type     ProblemType       `json:"type"`
 }
+
+// ProblemType defines model for Problem.Type.
+type ProblemType string
 
 // Reason defines model for Reason.
 type Reason struct {
@@ -368,6 +584,180 @@ type Version struct {
 type Wallet struct {
 	Amount   int    `json:"amount"`
 	Currency string `json:"currency"`
+}
+
+// GetV1ApprovalsParams defines parameters for GetV1Approvals.
+type GetV1ApprovalsParams struct {
+	// Status Requests of one status.
+	Status *GetV1ApprovalsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The next page's cursor, as the previous page gave it.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetV1ApprovalsParamsStatus defines parameters for GetV1Approvals.
+type GetV1ApprovalsParamsStatus string
+
+// GetV1AuditTypeIdParams defines parameters for GetV1AuditTypeId.
+type GetV1AuditTypeIdParams struct {
+	// Cursor The next page's cursor, as the previous page gave it.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// DeleteV1DevicesIdParams defines parameters for DeleteV1DevicesId.
+type DeleteV1DevicesIdParams struct {
+	// Version The version of the record the client read.
+	Version int64 `form:"version" json:"version"`
+}
+
+// GetV1EndusersParams defines parameters for GetV1Endusers.
+type GetV1EndusersParams struct {
+	// Type End users of one type.
+	Type *GetV1EndusersParamsType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Status End users of one status.
+	Status *GetV1EndusersParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// CreatedFrom Created at or after (RFC 3339).
+	CreatedFrom *time.Time `form:"created_from,omitempty" json:"created_from,omitempty"`
+
+	// CreatedTo Created before (RFC 3339).
+	CreatedTo *time.Time `form:"created_to,omitempty" json:"created_to,omitempty"`
+
+	// Cursor The next page's cursor, as the previous page gave it.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetV1EndusersParamsType defines parameters for GetV1Endusers.
+type GetV1EndusersParamsType string
+
+// GetV1EndusersParamsStatus defines parameters for GetV1Endusers.
+type GetV1EndusersParamsStatus string
+
+// GetV1EndusersCountParams defines parameters for GetV1EndusersCount.
+type GetV1EndusersCountParams struct {
+	// Type End users of one type.
+	Type *GetV1EndusersCountParamsType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Status End users of one status.
+	Status *GetV1EndusersCountParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// CreatedFrom Created at or after (RFC 3339).
+	CreatedFrom *time.Time `form:"created_from,omitempty" json:"created_from,omitempty"`
+
+	// CreatedTo Created before (RFC 3339).
+	CreatedTo *time.Time `form:"created_to,omitempty" json:"created_to,omitempty"`
+}
+
+// GetV1EndusersCountParamsType defines parameters for GetV1EndusersCount.
+type GetV1EndusersCountParamsType string
+
+// GetV1EndusersCountParamsStatus defines parameters for GetV1EndusersCount.
+type GetV1EndusersCountParamsStatus string
+
+// GetV1EndusersSearchParams defines parameters for GetV1EndusersSearch.
+type GetV1EndusersSearchParams struct {
+	// Id An end user's id.
+	Id *string `form:"id,omitempty" json:"id,omitempty"`
+
+	// Tag A tag.
+	Tag *string `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// Email An email.
+	Email *string `form:"email,omitempty" json:"email,omitempty"`
+
+	// Name A fragment of a name.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// Cursor The next page's cursor, as the previous page gave it.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetV1EndusersIdChildrenParams defines parameters for GetV1EndusersIdChildren.
+type GetV1EndusersIdChildrenParams struct {
+	// Cursor The next page's cursor, as the previous page gave it.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetV1EndusersIdDevicesParams defines parameters for GetV1EndusersIdDevices.
+type GetV1EndusersIdDevicesParams struct {
+	// Deleted The deleted devices instead of the others.
+	Deleted *bool `form:"deleted,omitempty" json:"deleted,omitempty"`
+}
+
+// DeleteV1EndusersIdTaxResidencesRidParams defines parameters for DeleteV1EndusersIdTaxResidencesRid.
+type DeleteV1EndusersIdTaxResidencesRidParams struct {
+	// Version The version of the record the client read.
+	Version int64 `form:"version" json:"version"`
+}
+
+// GetV1OnboardingsParams defines parameters for GetV1Onboardings.
+type GetV1OnboardingsParams struct {
+	// Completed Completed onboardings instead of open ones.
+	Completed *bool `form:"completed,omitempty" json:"completed,omitempty"`
+
+	// Cursor The next page's cursor, as the previous page gave it.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetV1OperatorsParams defines parameters for GetV1Operators.
+type GetV1OperatorsParams struct {
+	// Status Operators of one status.
+	Status *GetV1OperatorsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Role Operators holding the role.
+	Role *string `form:"role,omitempty" json:"role,omitempty"`
+
+	// Cursor The next page's cursor, as the previous page gave it.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetV1OperatorsParamsStatus defines parameters for GetV1Operators.
+type GetV1OperatorsParamsStatus string
+
+// DeleteV1OperatorsIdParams defines parameters for DeleteV1OperatorsId.
+type DeleteV1OperatorsIdParams struct {
+	// Version The version of the record the client read.
+	Version int64 `form:"version" json:"version"`
+}
+
+// GetV1OperatorsIdHistoryParams defines parameters for GetV1OperatorsIdHistory.
+type GetV1OperatorsIdHistoryParams struct {
+	// Cursor The next page's cursor, as the previous page gave it.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetV1ReviewsParams defines parameters for GetV1Reviews.
+type GetV1ReviewsParams struct {
+	// Cursor The next page's cursor, as the previous page gave it.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // PostV1ApprovalsJSONRequestBody defines body for PostV1Approvals for application/json ContentType.
@@ -588,7 +978,7 @@ type ClientInterface interface {
 	// GetV1Approvals Four-eyes requests, newest first (?status=pending|done|failed|rejected|expired).
 	//
 	// Corresponds with GET /v1/approvals (the `GetV1Approvals` operationId).
-	GetV1Approvals(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1Approvals(ctx context.Context, params *GetV1ApprovalsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1ApprovalsWithBody Ask a second operator to approve an action the policy holds, with a reason.
 	//
@@ -636,12 +1026,12 @@ type ClientInterface interface {
 	// GetV1AuditTypeId The audit log of any record, newest first.
 	//
 	// Corresponds with GET /v1/audit/{type}/{id} (the `GetV1AuditTypeId` operationId).
-	GetV1AuditTypeId(ctx context.Context, pType string, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1AuditTypeId(ctx context.Context, pType string, id string, params *GetV1AuditTypeIdParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteV1DevicesId Delete a device (?version=N).
 	//
 	// Corresponds with DELETE /v1/devices/{id} (the `DeleteV1DevicesId` operationId).
-	DeleteV1DevicesId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteV1DevicesId(ctx context.Context, id string, params *DeleteV1DevicesIdParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetV1DevicesId One device.
 	//
@@ -698,7 +1088,7 @@ type ClientInterface interface {
 	// GetV1Endusers List end users, newest first (type, status, created_from, created_to).
 	//
 	// Corresponds with GET /v1/endusers (the `GetV1Endusers` operationId).
-	GetV1Endusers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1Endusers(ctx context.Context, params *GetV1EndusersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1EndusersWithBody Create an end user.
 	//
@@ -717,12 +1107,12 @@ type ClientInterface interface {
 	// GetV1EndusersCount How many end users the list's filters match (an opt-in total).
 	//
 	// Corresponds with GET /v1/endusers/count (the `GetV1EndusersCount` operationId).
-	GetV1EndusersCount(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1EndusersCount(ctx context.Context, params *GetV1EndusersCountParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetV1EndusersSearch Search end users by id, tag, email or name.
 	//
 	// Corresponds with GET /v1/endusers/search (the `GetV1EndusersSearch` operationId).
-	GetV1EndusersSearch(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1EndusersSearch(ctx context.Context, params *GetV1EndusersSearchParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetV1EndusersId One end user.
 	//
@@ -746,7 +1136,7 @@ type ClientInterface interface {
 	// GetV1EndusersIdChildren An end user's children.
 	//
 	// Corresponds with GET /v1/endusers/{id}/children (the `GetV1EndusersIdChildren` operationId).
-	GetV1EndusersIdChildren(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1EndusersIdChildren(ctx context.Context, id string, params *GetV1EndusersIdChildrenParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1EndusersIdDeactivateWithBody Deactivate a validated end user with empty wallets.
 	//
@@ -765,7 +1155,7 @@ type ClientInterface interface {
 	// GetV1EndusersIdDevices An end user's devices (?deleted=true for the deleted ones).
 	//
 	// Corresponds with GET /v1/endusers/{id}/devices (the `GetV1EndusersIdDevices` operationId).
-	GetV1EndusersIdDevices(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1EndusersIdDevices(ctx context.Context, id string, params *GetV1EndusersIdDevicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1EndusersIdForgotPassword Send the forgot-password email; returns where it went.
 	//
@@ -817,7 +1207,7 @@ type ClientInterface interface {
 	// DeleteV1EndusersIdTaxResidencesRid Remove a tax residence (?version=N).
 	//
 	// Corresponds with DELETE /v1/endusers/{id}/tax-residences/{rid} (the `DeleteV1EndusersIdTaxResidencesRid` operationId).
-	DeleteV1EndusersIdTaxResidencesRid(ctx context.Context, id string, rid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteV1EndusersIdTaxResidencesRid(ctx context.Context, id string, rid string, params *DeleteV1EndusersIdTaxResidencesRidParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutV1EndusersIdTaxResidencesRidWithBody Change a tax residence.
 	//
@@ -1015,12 +1405,12 @@ type ClientInterface interface {
 	// GetV1Onboardings Self-onboardings, completed or not (?completed=true).
 	//
 	// Corresponds with GET /v1/onboardings (the `GetV1Onboardings` operationId).
-	GetV1Onboardings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1Onboardings(ctx context.Context, params *GetV1OnboardingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetV1Operators List operators, newest first (status, role, cursor, limit).
 	//
 	// Corresponds with GET /v1/operators (the `GetV1Operators` operationId).
-	GetV1Operators(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1Operators(ctx context.Context, params *GetV1OperatorsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1OperatorsWithBody Create an operator with a password.
 	//
@@ -1063,7 +1453,7 @@ type ClientInterface interface {
 	// DeleteV1OperatorsId Delete an operator for good (?version=N).
 	//
 	// Corresponds with DELETE /v1/operators/{id} (the `DeleteV1OperatorsId` operationId).
-	DeleteV1OperatorsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteV1OperatorsId(ctx context.Context, id string, params *DeleteV1OperatorsIdParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetV1OperatorsId One operator.
 	//
@@ -1129,7 +1519,7 @@ type ClientInterface interface {
 	// GetV1OperatorsIdHistory An operator's history, newest first.
 	//
 	// Corresponds with GET /v1/operators/{id}/history (the `GetV1OperatorsIdHistory` operationId).
-	GetV1OperatorsIdHistory(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1OperatorsIdHistory(ctx context.Context, id string, params *GetV1OperatorsIdHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1OperatorsIdInvitation Resend the verification link.
 	//
@@ -1267,7 +1657,7 @@ type ClientInterface interface {
 	// GetV1Reviews Access review campaigns, newest first.
 	//
 	// Corresponds with GET /v1/reviews (the `GetV1Reviews` operationId).
-	GetV1Reviews(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1Reviews(ctx context.Context, params *GetV1ReviewsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1ReviewsWithBody Start an access review campaign of every operator (7.2.4).
 	//
@@ -1427,8 +1817,8 @@ func (c *Client) GetReadyz(ctx context.Context, reqEditors ...RequestEditorFn) (
 // GetV1Approvals Four-eyes requests, newest first (?status=pending|done|failed|rejected|expired).
 //
 // Corresponds with GET /v1/approvals (the `GetV1Approvals` operationId).
-func (c *Client) GetV1Approvals(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1ApprovalsRequest(c.Server)
+func (c *Client) GetV1Approvals(ctx context.Context, params *GetV1ApprovalsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1ApprovalsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1555,8 +1945,8 @@ func (c *Client) GetV1AuditVerify(ctx context.Context, reqEditors ...RequestEdit
 // GetV1AuditTypeId The audit log of any record, newest first.
 //
 // Corresponds with GET /v1/audit/{type}/{id} (the `GetV1AuditTypeId` operationId).
-func (c *Client) GetV1AuditTypeId(ctx context.Context, pType string, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1AuditTypeIdRequest(c.Server, pType, id)
+func (c *Client) GetV1AuditTypeId(ctx context.Context, pType string, id string, params *GetV1AuditTypeIdParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1AuditTypeIdRequest(c.Server, pType, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1570,8 +1960,8 @@ func (c *Client) GetV1AuditTypeId(ctx context.Context, pType string, id string, 
 // DeleteV1DevicesId Delete a device (?version=N).
 //
 // Corresponds with DELETE /v1/devices/{id} (the `DeleteV1DevicesId` operationId).
-func (c *Client) DeleteV1DevicesId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteV1DevicesIdRequest(c.Server, id)
+func (c *Client) DeleteV1DevicesId(ctx context.Context, id string, params *DeleteV1DevicesIdParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteV1DevicesIdRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1717,8 +2107,8 @@ func (c *Client) PostV1DevicesIdUnlock(ctx context.Context, id string, body Post
 // GetV1Endusers List end users, newest first (type, status, created_from, created_to).
 //
 // Corresponds with GET /v1/endusers (the `GetV1Endusers` operationId).
-func (c *Client) GetV1Endusers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1EndusersRequest(c.Server)
+func (c *Client) GetV1Endusers(ctx context.Context, params *GetV1EndusersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1EndusersRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1766,8 +2156,8 @@ func (c *Client) PostV1Endusers(ctx context.Context, body PostV1EndusersJSONRequ
 // GetV1EndusersCount How many end users the list's filters match (an opt-in total).
 //
 // Corresponds with GET /v1/endusers/count (the `GetV1EndusersCount` operationId).
-func (c *Client) GetV1EndusersCount(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1EndusersCountRequest(c.Server)
+func (c *Client) GetV1EndusersCount(ctx context.Context, params *GetV1EndusersCountParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1EndusersCountRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1781,8 +2171,8 @@ func (c *Client) GetV1EndusersCount(ctx context.Context, reqEditors ...RequestEd
 // GetV1EndusersSearch Search end users by id, tag, email or name.
 //
 // Corresponds with GET /v1/endusers/search (the `GetV1EndusersSearch` operationId).
-func (c *Client) GetV1EndusersSearch(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1EndusersSearchRequest(c.Server)
+func (c *Client) GetV1EndusersSearch(ctx context.Context, params *GetV1EndusersSearchParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1EndusersSearchRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1845,8 +2235,8 @@ func (c *Client) PatchV1EndusersId(ctx context.Context, id string, body PatchV1E
 // GetV1EndusersIdChildren An end user's children.
 //
 // Corresponds with GET /v1/endusers/{id}/children (the `GetV1EndusersIdChildren` operationId).
-func (c *Client) GetV1EndusersIdChildren(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1EndusersIdChildrenRequest(c.Server, id)
+func (c *Client) GetV1EndusersIdChildren(ctx context.Context, id string, params *GetV1EndusersIdChildrenParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1EndusersIdChildrenRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1894,8 +2284,8 @@ func (c *Client) PostV1EndusersIdDeactivate(ctx context.Context, id string, body
 // GetV1EndusersIdDevices An end user's devices (?deleted=true for the deleted ones).
 //
 // Corresponds with GET /v1/endusers/{id}/devices (the `GetV1EndusersIdDevices` operationId).
-func (c *Client) GetV1EndusersIdDevices(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1EndusersIdDevicesRequest(c.Server, id)
+func (c *Client) GetV1EndusersIdDevices(ctx context.Context, id string, params *GetV1EndusersIdDevicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1EndusersIdDevicesRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2026,8 +2416,8 @@ func (c *Client) PostV1EndusersIdTaxResidences(ctx context.Context, id string, b
 // DeleteV1EndusersIdTaxResidencesRid Remove a tax residence (?version=N).
 //
 // Corresponds with DELETE /v1/endusers/{id}/tax-residences/{rid} (the `DeleteV1EndusersIdTaxResidencesRid` operationId).
-func (c *Client) DeleteV1EndusersIdTaxResidencesRid(ctx context.Context, id string, rid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteV1EndusersIdTaxResidencesRidRequest(c.Server, id, rid)
+func (c *Client) DeleteV1EndusersIdTaxResidencesRid(ctx context.Context, id string, rid string, params *DeleteV1EndusersIdTaxResidencesRidParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteV1EndusersIdTaxResidencesRidRequest(c.Server, id, rid, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2524,8 +2914,8 @@ func (c *Client) PostV1MePassword(ctx context.Context, body PostV1MePasswordJSON
 // GetV1Onboardings Self-onboardings, completed or not (?completed=true).
 //
 // Corresponds with GET /v1/onboardings (the `GetV1Onboardings` operationId).
-func (c *Client) GetV1Onboardings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1OnboardingsRequest(c.Server)
+func (c *Client) GetV1Onboardings(ctx context.Context, params *GetV1OnboardingsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1OnboardingsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2539,8 +2929,8 @@ func (c *Client) GetV1Onboardings(ctx context.Context, reqEditors ...RequestEdit
 // GetV1Operators List operators, newest first (status, role, cursor, limit).
 //
 // Corresponds with GET /v1/operators (the `GetV1Operators` operationId).
-func (c *Client) GetV1Operators(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1OperatorsRequest(c.Server)
+func (c *Client) GetV1Operators(ctx context.Context, params *GetV1OperatorsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1OperatorsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2652,8 +3042,8 @@ func (c *Client) PostV1OperatorsInvitations(ctx context.Context, body PostV1Oper
 // DeleteV1OperatorsId Delete an operator for good (?version=N).
 //
 // Corresponds with DELETE /v1/operators/{id} (the `DeleteV1OperatorsId` operationId).
-func (c *Client) DeleteV1OperatorsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteV1OperatorsIdRequest(c.Server, id)
+func (c *Client) DeleteV1OperatorsId(ctx context.Context, id string, params *DeleteV1OperatorsIdParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteV1OperatorsIdRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2818,8 +3208,8 @@ func (c *Client) PostV1OperatorsIdDuplicate(ctx context.Context, id string, body
 // GetV1OperatorsIdHistory An operator's history, newest first.
 //
 // Corresponds with GET /v1/operators/{id}/history (the `GetV1OperatorsIdHistory` operationId).
-func (c *Client) GetV1OperatorsIdHistory(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1OperatorsIdHistoryRequest(c.Server, id)
+func (c *Client) GetV1OperatorsIdHistory(ctx context.Context, id string, params *GetV1OperatorsIdHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1OperatorsIdHistoryRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3176,8 +3566,8 @@ func (c *Client) GetV1Policy(ctx context.Context, reqEditors ...RequestEditorFn)
 // GetV1Reviews Access review campaigns, newest first.
 //
 // Corresponds with GET /v1/reviews (the `GetV1Reviews` operationId).
-func (c *Client) GetV1Reviews(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetV1ReviewsRequest(c.Server)
+func (c *Client) GetV1Reviews(ctx context.Context, params *GetV1ReviewsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1ReviewsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3549,7 +3939,7 @@ func NewGetReadyzRequest(server string) (*http.Request, error) {
 }
 
 // NewGetV1ApprovalsRequest constructs an http.Request for the GetV1Approvals method
-func NewGetV1ApprovalsRequest(server string) (*http.Request, error) {
+func NewGetV1ApprovalsRequest(server string, params *GetV1ApprovalsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -3565,6 +3955,57 @@ func NewGetV1ApprovalsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3758,7 +4199,7 @@ func NewGetV1AuditVerifyRequest(server string) (*http.Request, error) {
 }
 
 // NewGetV1AuditTypeIdRequest constructs an http.Request for the GetV1AuditTypeId method
-func NewGetV1AuditTypeIdRequest(server string, pType string, id string) (*http.Request, error) {
+func NewGetV1AuditTypeIdRequest(server string, pType string, id string, params *GetV1AuditTypeIdParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3790,6 +4231,45 @@ func NewGetV1AuditTypeIdRequest(server string, pType string, id string) (*http.R
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -3799,7 +4279,7 @@ func NewGetV1AuditTypeIdRequest(server string, pType string, id string) (*http.R
 }
 
 // NewDeleteV1DevicesIdRequest constructs an http.Request for the DeleteV1DevicesId method
-func NewDeleteV1DevicesIdRequest(server string, id string) (*http.Request, error) {
+func NewDeleteV1DevicesIdRequest(server string, id string, params *DeleteV1DevicesIdParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3822,6 +4302,29 @@ func NewDeleteV1DevicesIdRequest(server string, id string) (*http.Request, error
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
@@ -4042,7 +4545,7 @@ func NewPostV1DevicesIdUnlockRequestWithBody(server string, id string, contentTy
 }
 
 // NewGetV1EndusersRequest constructs an http.Request for the GetV1Endusers method
-func NewGetV1EndusersRequest(server string) (*http.Request, error) {
+func NewGetV1EndusersRequest(server string, params *GetV1EndusersParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4058,6 +4561,93 @@ func NewGetV1EndusersRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedFrom != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_from", *params.CreatedFrom, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedTo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_to", *params.CreatedTo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -4109,7 +4699,7 @@ func NewPostV1EndusersRequestWithBody(server string, contentType string, body io
 }
 
 // NewGetV1EndusersCountRequest constructs an http.Request for the GetV1EndusersCount method
-func NewGetV1EndusersCountRequest(server string) (*http.Request, error) {
+func NewGetV1EndusersCountRequest(server string, params *GetV1EndusersCountParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4127,6 +4717,69 @@ func NewGetV1EndusersCountRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedFrom != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_from", *params.CreatedFrom, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedTo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_to", *params.CreatedTo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -4136,7 +4789,7 @@ func NewGetV1EndusersCountRequest(server string) (*http.Request, error) {
 }
 
 // NewGetV1EndusersSearchRequest constructs an http.Request for the GetV1EndusersSearch method
-func NewGetV1EndusersSearchRequest(server string) (*http.Request, error) {
+func NewGetV1EndusersSearchRequest(server string, params *GetV1EndusersSearchParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4152,6 +4805,93 @@ func NewGetV1EndusersSearchRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Id != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id", *params.Id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tag != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tag", *params.Tag, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Email != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "email", *params.Email, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -4244,7 +4984,7 @@ func NewPatchV1EndusersIdRequestWithBody(server string, id string, contentType s
 }
 
 // NewGetV1EndusersIdChildrenRequest constructs an http.Request for the GetV1EndusersIdChildren method
-func NewGetV1EndusersIdChildrenRequest(server string, id string) (*http.Request, error) {
+func NewGetV1EndusersIdChildrenRequest(server string, id string, params *GetV1EndusersIdChildrenParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4267,6 +5007,45 @@ func NewGetV1EndusersIdChildrenRequest(server string, id string) (*http.Request,
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -4325,7 +5104,7 @@ func NewPostV1EndusersIdDeactivateRequestWithBody(server string, id string, cont
 }
 
 // NewGetV1EndusersIdDevicesRequest constructs an http.Request for the GetV1EndusersIdDevices method
-func NewGetV1EndusersIdDevicesRequest(server string, id string) (*http.Request, error) {
+func NewGetV1EndusersIdDevicesRequest(server string, id string, params *GetV1EndusersIdDevicesParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4348,6 +5127,33 @@ func NewGetV1EndusersIdDevicesRequest(server string, id string) (*http.Request, 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Deleted != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deleted", *params.Deleted, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -4534,7 +5340,7 @@ func NewPostV1EndusersIdTaxResidencesRequestWithBody(server string, id string, c
 }
 
 // NewDeleteV1EndusersIdTaxResidencesRidRequest constructs an http.Request for the DeleteV1EndusersIdTaxResidencesRid method
-func NewDeleteV1EndusersIdTaxResidencesRidRequest(server string, id string, rid string) (*http.Request, error) {
+func NewDeleteV1EndusersIdTaxResidencesRidRequest(server string, id string, rid string, params *DeleteV1EndusersIdTaxResidencesRidParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4564,6 +5370,29 @@ func NewDeleteV1EndusersIdTaxResidencesRidRequest(server string, id string, rid 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
@@ -5239,7 +6068,7 @@ func NewPostV1MePasswordRequestWithBody(server string, contentType string, body 
 }
 
 // NewGetV1OnboardingsRequest constructs an http.Request for the GetV1Onboardings method
-func NewGetV1OnboardingsRequest(server string) (*http.Request, error) {
+func NewGetV1OnboardingsRequest(server string, params *GetV1OnboardingsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5257,6 +6086,57 @@ func NewGetV1OnboardingsRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Completed != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "completed", *params.Completed, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -5266,7 +6146,7 @@ func NewGetV1OnboardingsRequest(server string) (*http.Request, error) {
 }
 
 // NewGetV1OperatorsRequest constructs an http.Request for the GetV1Operators method
-func NewGetV1OperatorsRequest(server string) (*http.Request, error) {
+func NewGetV1OperatorsRequest(server string, params *GetV1OperatorsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5282,6 +6162,69 @@ func NewGetV1OperatorsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Role != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "role", *params.Role, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -5427,7 +6370,7 @@ func NewPostV1OperatorsInvitationsRequestWithBody(server string, contentType str
 }
 
 // NewDeleteV1OperatorsIdRequest constructs an http.Request for the DeleteV1OperatorsId method
-func NewDeleteV1OperatorsIdRequest(server string, id string) (*http.Request, error) {
+func NewDeleteV1OperatorsIdRequest(server string, id string, params *DeleteV1OperatorsIdParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5450,6 +6393,29 @@ func NewDeleteV1OperatorsIdRequest(server string, id string) (*http.Request, err
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
@@ -5683,7 +6649,7 @@ func NewPostV1OperatorsIdDuplicateRequestWithBody(server string, id string, cont
 }
 
 // NewGetV1OperatorsIdHistoryRequest constructs an http.Request for the GetV1OperatorsIdHistory method
-func NewGetV1OperatorsIdHistoryRequest(server string, id string) (*http.Request, error) {
+func NewGetV1OperatorsIdHistoryRequest(server string, id string, params *GetV1OperatorsIdHistoryParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5706,6 +6672,45 @@ func NewGetV1OperatorsIdHistoryRequest(server string, id string) (*http.Request,
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -6249,7 +7254,7 @@ func NewGetV1PolicyRequest(server string) (*http.Request, error) {
 }
 
 // NewGetV1ReviewsRequest constructs an http.Request for the GetV1Reviews method
-func NewGetV1ReviewsRequest(server string) (*http.Request, error) {
+func NewGetV1ReviewsRequest(server string, params *GetV1ReviewsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6265,6 +7270,45 @@ func NewGetV1ReviewsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -6748,7 +7792,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/approvals (the `GetV1Approvals` operationId).
-	GetV1ApprovalsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1ApprovalsResponse, error)
+	GetV1ApprovalsWithResponse(ctx context.Context, params *GetV1ApprovalsParams, reqEditors ...RequestEditorFn) (*GetV1ApprovalsResponse, error)
 
 	// PostV1ApprovalsWithBodyWithResponse Ask a second operator to approve an action the policy holds, with a reason.
 	//
@@ -6804,14 +7848,14 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/audit/{type}/{id} (the `GetV1AuditTypeId` operationId).
-	GetV1AuditTypeIdWithResponse(ctx context.Context, pType string, id string, reqEditors ...RequestEditorFn) (*GetV1AuditTypeIdResponse, error)
+	GetV1AuditTypeIdWithResponse(ctx context.Context, pType string, id string, params *GetV1AuditTypeIdParams, reqEditors ...RequestEditorFn) (*GetV1AuditTypeIdResponse, error)
 
 	// DeleteV1DevicesIdWithResponse Delete a device (?version=N).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/devices/{id} (the `DeleteV1DevicesId` operationId).
-	DeleteV1DevicesIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteV1DevicesIdResponse, error)
+	DeleteV1DevicesIdWithResponse(ctx context.Context, id string, params *DeleteV1DevicesIdParams, reqEditors ...RequestEditorFn) (*DeleteV1DevicesIdResponse, error)
 
 	// GetV1DevicesIdWithResponse One device.
 	//
@@ -6874,7 +7918,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/endusers (the `GetV1Endusers` operationId).
-	GetV1EndusersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1EndusersResponse, error)
+	GetV1EndusersWithResponse(ctx context.Context, params *GetV1EndusersParams, reqEditors ...RequestEditorFn) (*GetV1EndusersResponse, error)
 
 	// PostV1EndusersWithBodyWithResponse Create an end user.
 	//
@@ -6895,14 +7939,14 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/endusers/count (the `GetV1EndusersCount` operationId).
-	GetV1EndusersCountWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1EndusersCountResponse, error)
+	GetV1EndusersCountWithResponse(ctx context.Context, params *GetV1EndusersCountParams, reqEditors ...RequestEditorFn) (*GetV1EndusersCountResponse, error)
 
 	// GetV1EndusersSearchWithResponse Search end users by id, tag, email or name.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/endusers/search (the `GetV1EndusersSearch` operationId).
-	GetV1EndusersSearchWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1EndusersSearchResponse, error)
+	GetV1EndusersSearchWithResponse(ctx context.Context, params *GetV1EndusersSearchParams, reqEditors ...RequestEditorFn) (*GetV1EndusersSearchResponse, error)
 
 	// GetV1EndusersIdWithResponse One end user.
 	//
@@ -6930,7 +7974,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/endusers/{id}/children (the `GetV1EndusersIdChildren` operationId).
-	GetV1EndusersIdChildrenWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetV1EndusersIdChildrenResponse, error)
+	GetV1EndusersIdChildrenWithResponse(ctx context.Context, id string, params *GetV1EndusersIdChildrenParams, reqEditors ...RequestEditorFn) (*GetV1EndusersIdChildrenResponse, error)
 
 	// PostV1EndusersIdDeactivateWithBodyWithResponse Deactivate a validated end user with empty wallets.
 	//
@@ -6951,7 +7995,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/endusers/{id}/devices (the `GetV1EndusersIdDevices` operationId).
-	GetV1EndusersIdDevicesWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetV1EndusersIdDevicesResponse, error)
+	GetV1EndusersIdDevicesWithResponse(ctx context.Context, id string, params *GetV1EndusersIdDevicesParams, reqEditors ...RequestEditorFn) (*GetV1EndusersIdDevicesResponse, error)
 
 	// PostV1EndusersIdForgotPasswordWithResponse Send the forgot-password email; returns where it went.
 	//
@@ -7007,7 +8051,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/endusers/{id}/tax-residences/{rid} (the `DeleteV1EndusersIdTaxResidencesRid` operationId).
-	DeleteV1EndusersIdTaxResidencesRidWithResponse(ctx context.Context, id string, rid string, reqEditors ...RequestEditorFn) (*DeleteV1EndusersIdTaxResidencesRidResponse, error)
+	DeleteV1EndusersIdTaxResidencesRidWithResponse(ctx context.Context, id string, rid string, params *DeleteV1EndusersIdTaxResidencesRidParams, reqEditors ...RequestEditorFn) (*DeleteV1EndusersIdTaxResidencesRidResponse, error)
 
 	// PutV1EndusersIdTaxResidencesRidWithBodyWithResponse Change a tax residence.
 	//
@@ -7217,14 +8261,14 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/onboardings (the `GetV1Onboardings` operationId).
-	GetV1OnboardingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1OnboardingsResponse, error)
+	GetV1OnboardingsWithResponse(ctx context.Context, params *GetV1OnboardingsParams, reqEditors ...RequestEditorFn) (*GetV1OnboardingsResponse, error)
 
 	// GetV1OperatorsWithResponse List operators, newest first (status, role, cursor, limit).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/operators (the `GetV1Operators` operationId).
-	GetV1OperatorsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1OperatorsResponse, error)
+	GetV1OperatorsWithResponse(ctx context.Context, params *GetV1OperatorsParams, reqEditors ...RequestEditorFn) (*GetV1OperatorsResponse, error)
 
 	// PostV1OperatorsWithBodyWithResponse Create an operator with a password.
 	//
@@ -7273,7 +8317,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/operators/{id} (the `DeleteV1OperatorsId` operationId).
-	DeleteV1OperatorsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteV1OperatorsIdResponse, error)
+	DeleteV1OperatorsIdWithResponse(ctx context.Context, id string, params *DeleteV1OperatorsIdParams, reqEditors ...RequestEditorFn) (*DeleteV1OperatorsIdResponse, error)
 
 	// GetV1OperatorsIdWithResponse One operator.
 	//
@@ -7343,7 +8387,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/operators/{id}/history (the `GetV1OperatorsIdHistory` operationId).
-	GetV1OperatorsIdHistoryWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetV1OperatorsIdHistoryResponse, error)
+	GetV1OperatorsIdHistoryWithResponse(ctx context.Context, id string, params *GetV1OperatorsIdHistoryParams, reqEditors ...RequestEditorFn) (*GetV1OperatorsIdHistoryResponse, error)
 
 	// PostV1OperatorsIdInvitationWithResponse Resend the verification link.
 	//
@@ -7497,7 +8541,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/reviews (the `GetV1Reviews` operationId).
-	GetV1ReviewsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1ReviewsResponse, error)
+	GetV1ReviewsWithResponse(ctx context.Context, params *GetV1ReviewsParams, reqEditors ...RequestEditorFn) (*GetV1ReviewsResponse, error)
 
 	// PostV1ReviewsWithBodyWithResponse Start an access review campaign of every operator (7.2.4).
 	//
@@ -11735,8 +12779,8 @@ func (c *ClientWithResponses) GetReadyzWithResponse(ctx context.Context, reqEdit
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/approvals (the `GetV1Approvals` operationId).
-func (c *ClientWithResponses) GetV1ApprovalsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1ApprovalsResponse, error) {
-	rsp, err := c.GetV1Approvals(ctx, reqEditors...)
+func (c *ClientWithResponses) GetV1ApprovalsWithResponse(ctx context.Context, params *GetV1ApprovalsParams, reqEditors ...RequestEditorFn) (*GetV1ApprovalsResponse, error) {
+	rsp, err := c.GetV1Approvals(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -11839,8 +12883,8 @@ func (c *ClientWithResponses) GetV1AuditVerifyWithResponse(ctx context.Context, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/audit/{type}/{id} (the `GetV1AuditTypeId` operationId).
-func (c *ClientWithResponses) GetV1AuditTypeIdWithResponse(ctx context.Context, pType string, id string, reqEditors ...RequestEditorFn) (*GetV1AuditTypeIdResponse, error) {
-	rsp, err := c.GetV1AuditTypeId(ctx, pType, id, reqEditors...)
+func (c *ClientWithResponses) GetV1AuditTypeIdWithResponse(ctx context.Context, pType string, id string, params *GetV1AuditTypeIdParams, reqEditors ...RequestEditorFn) (*GetV1AuditTypeIdResponse, error) {
+	rsp, err := c.GetV1AuditTypeId(ctx, pType, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -11852,8 +12896,8 @@ func (c *ClientWithResponses) GetV1AuditTypeIdWithResponse(ctx context.Context, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/devices/{id} (the `DeleteV1DevicesId` operationId).
-func (c *ClientWithResponses) DeleteV1DevicesIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteV1DevicesIdResponse, error) {
-	rsp, err := c.DeleteV1DevicesId(ctx, id, reqEditors...)
+func (c *ClientWithResponses) DeleteV1DevicesIdWithResponse(ctx context.Context, id string, params *DeleteV1DevicesIdParams, reqEditors ...RequestEditorFn) (*DeleteV1DevicesIdResponse, error) {
+	rsp, err := c.DeleteV1DevicesId(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -11969,8 +13013,8 @@ func (c *ClientWithResponses) PostV1DevicesIdUnlockWithResponse(ctx context.Cont
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/endusers (the `GetV1Endusers` operationId).
-func (c *ClientWithResponses) GetV1EndusersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1EndusersResponse, error) {
-	rsp, err := c.GetV1Endusers(ctx, reqEditors...)
+func (c *ClientWithResponses) GetV1EndusersWithResponse(ctx context.Context, params *GetV1EndusersParams, reqEditors ...RequestEditorFn) (*GetV1EndusersResponse, error) {
+	rsp, err := c.GetV1Endusers(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12008,8 +13052,8 @@ func (c *ClientWithResponses) PostV1EndusersWithResponse(ctx context.Context, bo
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/endusers/count (the `GetV1EndusersCount` operationId).
-func (c *ClientWithResponses) GetV1EndusersCountWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1EndusersCountResponse, error) {
-	rsp, err := c.GetV1EndusersCount(ctx, reqEditors...)
+func (c *ClientWithResponses) GetV1EndusersCountWithResponse(ctx context.Context, params *GetV1EndusersCountParams, reqEditors ...RequestEditorFn) (*GetV1EndusersCountResponse, error) {
+	rsp, err := c.GetV1EndusersCount(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12021,8 +13065,8 @@ func (c *ClientWithResponses) GetV1EndusersCountWithResponse(ctx context.Context
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/endusers/search (the `GetV1EndusersSearch` operationId).
-func (c *ClientWithResponses) GetV1EndusersSearchWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1EndusersSearchResponse, error) {
-	rsp, err := c.GetV1EndusersSearch(ctx, reqEditors...)
+func (c *ClientWithResponses) GetV1EndusersSearchWithResponse(ctx context.Context, params *GetV1EndusersSearchParams, reqEditors ...RequestEditorFn) (*GetV1EndusersSearchResponse, error) {
+	rsp, err := c.GetV1EndusersSearch(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12073,8 +13117,8 @@ func (c *ClientWithResponses) PatchV1EndusersIdWithResponse(ctx context.Context,
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/endusers/{id}/children (the `GetV1EndusersIdChildren` operationId).
-func (c *ClientWithResponses) GetV1EndusersIdChildrenWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetV1EndusersIdChildrenResponse, error) {
-	rsp, err := c.GetV1EndusersIdChildren(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetV1EndusersIdChildrenWithResponse(ctx context.Context, id string, params *GetV1EndusersIdChildrenParams, reqEditors ...RequestEditorFn) (*GetV1EndusersIdChildrenResponse, error) {
+	rsp, err := c.GetV1EndusersIdChildren(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12112,8 +13156,8 @@ func (c *ClientWithResponses) PostV1EndusersIdDeactivateWithResponse(ctx context
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/endusers/{id}/devices (the `GetV1EndusersIdDevices` operationId).
-func (c *ClientWithResponses) GetV1EndusersIdDevicesWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetV1EndusersIdDevicesResponse, error) {
-	rsp, err := c.GetV1EndusersIdDevices(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetV1EndusersIdDevicesWithResponse(ctx context.Context, id string, params *GetV1EndusersIdDevicesParams, reqEditors ...RequestEditorFn) (*GetV1EndusersIdDevicesResponse, error) {
+	rsp, err := c.GetV1EndusersIdDevices(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12216,8 +13260,8 @@ func (c *ClientWithResponses) PostV1EndusersIdTaxResidencesWithResponse(ctx cont
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/endusers/{id}/tax-residences/{rid} (the `DeleteV1EndusersIdTaxResidencesRid` operationId).
-func (c *ClientWithResponses) DeleteV1EndusersIdTaxResidencesRidWithResponse(ctx context.Context, id string, rid string, reqEditors ...RequestEditorFn) (*DeleteV1EndusersIdTaxResidencesRidResponse, error) {
-	rsp, err := c.DeleteV1EndusersIdTaxResidencesRid(ctx, id, rid, reqEditors...)
+func (c *ClientWithResponses) DeleteV1EndusersIdTaxResidencesRidWithResponse(ctx context.Context, id string, rid string, params *DeleteV1EndusersIdTaxResidencesRidParams, reqEditors ...RequestEditorFn) (*DeleteV1EndusersIdTaxResidencesRidResponse, error) {
+	rsp, err := c.DeleteV1EndusersIdTaxResidencesRid(ctx, id, rid, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12606,8 +13650,8 @@ func (c *ClientWithResponses) PostV1MePasswordWithResponse(ctx context.Context, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/onboardings (the `GetV1Onboardings` operationId).
-func (c *ClientWithResponses) GetV1OnboardingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1OnboardingsResponse, error) {
-	rsp, err := c.GetV1Onboardings(ctx, reqEditors...)
+func (c *ClientWithResponses) GetV1OnboardingsWithResponse(ctx context.Context, params *GetV1OnboardingsParams, reqEditors ...RequestEditorFn) (*GetV1OnboardingsResponse, error) {
+	rsp, err := c.GetV1Onboardings(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12619,8 +13663,8 @@ func (c *ClientWithResponses) GetV1OnboardingsWithResponse(ctx context.Context, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/operators (the `GetV1Operators` operationId).
-func (c *ClientWithResponses) GetV1OperatorsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1OperatorsResponse, error) {
-	rsp, err := c.GetV1Operators(ctx, reqEditors...)
+func (c *ClientWithResponses) GetV1OperatorsWithResponse(ctx context.Context, params *GetV1OperatorsParams, reqEditors ...RequestEditorFn) (*GetV1OperatorsResponse, error) {
+	rsp, err := c.GetV1Operators(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12710,8 +13754,8 @@ func (c *ClientWithResponses) PostV1OperatorsInvitationsWithResponse(ctx context
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/operators/{id} (the `DeleteV1OperatorsId` operationId).
-func (c *ClientWithResponses) DeleteV1OperatorsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteV1OperatorsIdResponse, error) {
-	rsp, err := c.DeleteV1OperatorsId(ctx, id, reqEditors...)
+func (c *ClientWithResponses) DeleteV1OperatorsIdWithResponse(ctx context.Context, id string, params *DeleteV1OperatorsIdParams, reqEditors ...RequestEditorFn) (*DeleteV1OperatorsIdResponse, error) {
+	rsp, err := c.DeleteV1OperatorsId(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12840,8 +13884,8 @@ func (c *ClientWithResponses) PostV1OperatorsIdDuplicateWithResponse(ctx context
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/operators/{id}/history (the `GetV1OperatorsIdHistory` operationId).
-func (c *ClientWithResponses) GetV1OperatorsIdHistoryWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetV1OperatorsIdHistoryResponse, error) {
-	rsp, err := c.GetV1OperatorsIdHistory(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetV1OperatorsIdHistoryWithResponse(ctx context.Context, id string, params *GetV1OperatorsIdHistoryParams, reqEditors ...RequestEditorFn) (*GetV1OperatorsIdHistoryResponse, error) {
+	rsp, err := c.GetV1OperatorsIdHistory(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -13126,8 +14170,8 @@ func (c *ClientWithResponses) GetV1PolicyWithResponse(ctx context.Context, reqEd
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/reviews (the `GetV1Reviews` operationId).
-func (c *ClientWithResponses) GetV1ReviewsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1ReviewsResponse, error) {
-	rsp, err := c.GetV1Reviews(ctx, reqEditors...)
+func (c *ClientWithResponses) GetV1ReviewsWithResponse(ctx context.Context, params *GetV1ReviewsParams, reqEditors ...RequestEditorFn) (*GetV1ReviewsResponse, error) {
+	rsp, err := c.GetV1Reviews(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
