@@ -67,7 +67,7 @@ func TestGeneratedClientWalkthrough(t *testing.T) {
 	require.Equal(t, http.StatusOK, login.StatusCode(), string(login.Body))
 	require.NotNil(t, login.JSON200.Challenge)
 	require.NotNil(t, login.JSON200.MfaEnrolment)
-	secret, _ := (*login.JSON200.MfaEnrolment)["secret"].(string)
+	secret := login.JSON200.MfaEnrolment.Secret
 	code, err := accessctl.TOTPCode(backoffice.Secret(secret), time.Now())
 	require.NoError(t, err)
 

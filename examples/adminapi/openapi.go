@@ -31,7 +31,7 @@ var docRoutes = []docRoute{
 	{"POST /v1/logout", "End this session.", "bearer", "", "", 204},
 	{"GET /v1/me", "The session's operator and its permissions.", "bearer", "", "Object", 200},
 	{"POST /v1/me/password", "Change one's own password.", "bearer", "Password", "", 204},
-	{"GET /v1/me/explain/{permission}", "Why the operator holds a permission or not.", "bearer", "", "Object", 200},
+	{"GET /v1/me/explain/{permission}", "Why the operator holds a permission or not.", "bearer", "", "Explain", 200},
 	{"GET /v1/operators", "List operators, newest first (status, role, cursor, limit).", "bearer", "", "OperatorPage", 200},
 	{"POST /v1/operators", "Create an operator with a password.", "bearer", "NewOperator", "Operator", 201},
 	{"POST /v1/operators/invitations", "Invite an operator by email.", "bearer", "NewOperator", "Operator", 201},
@@ -49,30 +49,30 @@ var docRoutes = []docRoute{
 	{"POST /v1/operators/{id}/password-reset", "Email an operator a reset link.", "bearer", "", "", 204},
 	{"PUT /v1/operators/{id}/sso-key", "Link an operator to the identity provider (SAML key).", "bearer", "SSOKey", "Operator", 200},
 	{"GET /v1/operators/{id}/history", "An operator's history, newest first.", "bearer", "", "EntryPage", 200},
-	{"GET /v1/operators/{id}/sessions", "An operator's sessions.", "bearer", "", "Array", 200},
+	{"GET /v1/operators/{id}/sessions", "An operator's sessions.", "bearer", "", "SessionList", 200},
 	{"DELETE /v1/operators/{id}/sessions", "End every session of an operator.", "bearer", "", "", 204},
-	{"GET /v1/roles", "The tenant's roles.", "bearer", "", "Array", 200},
-	{"POST /v1/roles", "Add a custom role.", "bearer", "Role", "Object", 201},
-	{"PUT /v1/roles/{name}", "Change a custom role.", "bearer", "Role", "Object", 200},
+	{"GET /v1/roles", "The tenant's roles.", "bearer", "", "RoleList", 200},
+	{"POST /v1/roles", "Add a custom role.", "bearer", "RoleBody", "Role", 201},
+	{"PUT /v1/roles/{name}", "Change a custom role.", "bearer", "RoleBody", "Role", 200},
 	{"GET /v1/permissions", "The permission catalog and the roles × permissions matrix.", "bearer", "", "Object", 200},
-	{"GET /v1/tenant", "The tenant's settings.", "bearer", "", "Object", 200},
-	{"PATCH /v1/tenant", "Change the tenant's name, SSO mode and switches.", "bearer", "TenantPatch", "Object", 200},
-	{"GET /v1/policy", "The security policy in force for the tenant (PCI DSS v4.0 requirement 8).", "bearer", "", "Object", 200},
-	{"GET /v1/operators/dormant", "Active operators with no login for longer than the policy allows (8.2.6).", "bearer", "", "Object", 200},
+	{"GET /v1/tenant", "The tenant's settings.", "bearer", "", "Tenant", 200},
+	{"PATCH /v1/tenant", "Change the tenant's name, SSO mode, switches and security policy.", "bearer", "TenantPatch", "Tenant", 200},
+	{"GET /v1/policy", "The security policy in force for the tenant (PCI DSS v4.0 requirement 8).", "bearer", "", "Policy", 200},
+	{"GET /v1/operators/dormant", "Active operators with no login for longer than the policy allows (8.2.6).", "bearer", "", "OperatorList", 200},
 	{"POST /v1/operators/grants/expire", "Record the end of time-bound roles and account access that reached it.", "bearer", "", "Object", 200},
-	{"GET /v1/approvals", "Four-eyes requests, newest first (?status=pending|done|failed|rejected|expired).", "bearer", "", "Object", 200},
+	{"GET /v1/approvals", "Four-eyes requests, newest first (?status=pending|done|failed|rejected|expired).", "bearer", "", "ApprovalPage", 200},
 	{"POST /v1/approvals", "Ask a second operator to approve an action the policy holds, with a reason.", "bearer", "ApprovalRequest", "Approval", 201},
 	{"GET /v1/approvals/{id}", "One four-eyes request.", "bearer", "", "Approval", 200},
 	{"POST /v1/approvals/{id}/approve", "Approve a request; its action runs once, every rule checked again.", "bearer", "", "Approval", 200},
 	{"POST /v1/approvals/{id}/reject", "Reject a request, with a reason.", "bearer", "Reason", "Approval", 200},
 	{"POST /v1/me/elevation", "Break-glass: ask for a role for a few hours, through four-eyes approval.", "bearer", "Elevation", "Approval", 201},
-	{"GET /v1/reviews", "Access review campaigns, newest first.", "bearer", "", "Object", 200},
-	{"POST /v1/reviews", "Start an access review campaign of every operator (7.2.4).", "bearer", "Review", "Object", 201},
-	{"GET /v1/reviews/status", "Overdue campaigns, and whether a review is due.", "bearer", "", "Object", 200},
-	{"GET /v1/reviews/{id}", "One campaign with its lines and decisions.", "bearer", "", "Object", 200},
-	{"POST /v1/reviews/{id}/decisions", "Certify or revoke one operator's access.", "bearer", "Decision", "Object", 200},
+	{"GET /v1/reviews", "Access review campaigns, newest first.", "bearer", "", "ReviewPage", 200},
+	{"POST /v1/reviews", "Start an access review campaign of every operator (7.2.4).", "bearer", "NewReview", "Review", 201},
+	{"GET /v1/reviews/status", "Overdue campaigns, and whether a review is due.", "bearer", "", "ReviewReport", 200},
+	{"GET /v1/reviews/{id}", "One campaign with its lines and decisions.", "bearer", "", "Review", 200},
+	{"POST /v1/reviews/{id}/decisions", "Certify or revoke one operator's access.", "bearer", "Decision", "Review", 200},
 	{"GET /v1/reviews/{id}/csv", "The campaign as CSV, for an auditor.", "bearer", "", "", 200},
-	{"GET /v1/audit/verify", "Walk the tenant's audit hash chain; names the first entry altered, removed or inserted.", "bearer", "", "Object", 200},
+	{"GET /v1/audit/verify", "Walk the tenant's audit hash chain; names the first entry altered, removed or inserted.", "bearer", "", "AuditVerification", 200},
 	{"GET /v1/audit/{type}/{id}", "The audit log of any record, newest first.", "bearer", "", "EntryPage", 200},
 	{"GET /v1/endusers/search", "Search end users by id, tag, email or name.", "bearer", "", "EndUserPage", 200},
 	{"GET /v1/endusers", "List end users, newest first (type, status, created_from, created_to).", "bearer", "", "EndUserPage", 200},
@@ -86,12 +86,12 @@ var docRoutes = []docRoute{
 	{"POST /v1/endusers/{id}/deactivate", "Deactivate a validated end user with empty wallets.", "bearer", "Version", "EndUser", 200},
 	{"POST /v1/endusers/{id}/forgot-password", "Send the forgot-password email; returns where it went.", "bearer", "", "Object", 200},
 	{"GET /v1/endusers/{id}/children", "An end user's children.", "bearer", "", "EndUserPage", 200},
-	{"GET /v1/endusers/{id}/tree", "An end user and its descendants.", "bearer", "", "Object", 200},
+	{"GET /v1/endusers/{id}/tree", "An end user and its descendants.", "bearer", "", "Node", 200},
 	{"POST /v1/endusers/{id}/kyc/review", "Request a KYC review.", "bearer", "Version", "EndUser", 200},
 	{"POST /v1/endusers/{id}/kyc/outcome", "Record a KYC outcome.", "bearer", "KYCOutcome", "EndUser", 200},
 	{"PUT /v1/endusers/{id}/wallet", "Set the example wallet's balance.", "bearer", "Wallet", "Object", 200},
-	{"GET /v1/onboardings", "Self-onboardings, completed or not (?completed=true).", "bearer", "", "Object", 200},
-	{"GET /v1/endusers/{id}/devices", "An end user's devices (?deleted=true for the deleted ones).", "bearer", "", "Array", 200},
+	{"GET /v1/onboardings", "Self-onboardings, completed or not (?completed=true).", "bearer", "", "OnboardingPage", 200},
+	{"GET /v1/endusers/{id}/devices", "An end user's devices (?deleted=true for the deleted ones).", "bearer", "", "DeviceList", 200},
 	{"GET /v1/devices/{id}", "One device.", "bearer", "", "Device", 200},
 	{"GET /v1/devices/{id}/commands", "The commands the operator may run on the device now.", "bearer", "", "Object", 200},
 	{"POST /v1/devices/{id}/lock", "Secure a device with a reason and a message.", "bearer", "Lock", "Device", 200},
@@ -221,7 +221,18 @@ func pageSchema(item string) map[string]any {
 		"items": map[string]any{"type": "array", "items": ref(item)}, "next": map[string]any{"type": "string"}}}
 }
 
+// schemas are the document's schemas: the request bodies written here,
+// the responses derived from the code's types (typedSchemas), which
+// replace any written here under the same name.
 func schemas() map[string]any {
+	out := writtenSchemas()
+	for name, s := range typedSchemas() {
+		out[name] = s
+	}
+	return out
+}
+
+func writtenSchemas() map[string]any {
 	return map[string]any{
 		"Object":         map[string]any{"type": "object"},
 		"Array":          map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
@@ -248,7 +259,7 @@ func schemas() map[string]any {
 		"EntryPage": pageSchema("Entry"),
 		"Version":   obj(map[string]string{"version": "integer"}, "version"),
 		"SSOKey":    obj(map[string]string{"version": "integer", "key": "string"}, "version", "key"),
-		"Role":      obj(map[string]string{"name": "string", "abbrev": "string", "description": "string", "permissions": "[]string", "version": "integer"}),
+		"RoleBody":  obj(map[string]string{"name": "string", "abbrev": "string", "description": "string", "permissions": "[]string", "version": "integer"}),
 		"TenantPatch": obj(map[string]string{"version": "integer", "name": "string", "sso": "object", "enduser_forgot_password_off": "boolean",
 			"policy": "object", "default_policy": "boolean"}, "version"),
 		"ApprovalRequest": obj(map[string]string{"action": "string", "target_type": "string", "target_id": "string", "params": "object", "reason": "string"},
@@ -258,7 +269,7 @@ func schemas() map[string]any {
 			"decided_at": "string", "outcome": "string", "created_at": "string", "expires_at": "string", "version": "integer"}),
 		"Reason":    obj(map[string]string{"reason": "string"}, "reason"),
 		"Elevation": obj(map[string]string{"role": "string", "duration": "string", "reason": "string"}, "role", "duration", "reason"),
-		"Review":    obj(map[string]string{"name": "string", "due_at": "string"}, "name", "due_at"),
+		"NewReview": obj(map[string]string{"name": "string", "due_at": "string"}, "name", "due_at"),
 		"Decision":  obj(map[string]string{"operator": "string", "decision": "string", "note": "string"}, "operator", "decision"),
 		"NewEndUser": obj(map[string]string{"type": "string", "tag": "string", "first_name": "string", "last_name": "string", "legal_name": "string",
 			"email": "string", "phone": "string", "address": "object", "birth_date": "string", "parent": "string", "tax_residences": "[]object"}, "type"),

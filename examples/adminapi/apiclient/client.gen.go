@@ -221,25 +221,38 @@ func (e GetV1OperatorsParamsStatus) Valid() bool {
 	}
 }
 
+// Actor defines model for Actor.
+type Actor struct {
+	Id   string `json:"id"`
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
+
 // Approval defines model for Approval.
 type Approval struct {
-	Action        *string                 `json:"action,omitempty"`
-	CreatedAt     *string                 `json:"created_at,omitempty"`
-	DecidedAt     *string                 `json:"decided_at,omitempty"`
-	DecidedBy     *string                 `json:"decided_by,omitempty"`
-	DeciderName   *string                 `json:"decider_name,omitempty"`
-	ExpiresAt     *string                 `json:"expires_at,omitempty"`
-	Id            *string                 `json:"id,omitempty"`
-	Outcome       *string                 `json:"outcome,omitempty"`
-	Params        *map[string]interface{} `json:"params,omitempty"`
-	Reason        *string                 `json:"reason,omitempty"`
-	RequestedBy   *string                 `json:"requested_by,omitempty"`
-	RequesterName *string                 `json:"requester_name,omitempty"`
-	Status        *string                 `json:"status,omitempty"`
-	TargetId      *string                 `json:"target_id,omitempty"`
-	TargetType    *string                 `json:"target_type,omitempty"`
-	Tenant        *string                 `json:"tenant,omitempty"`
-	Version       *int                    `json:"version,omitempty"`
+	Action        string             `json:"action"`
+	CreatedAt     time.Time          `json:"created_at"`
+	DecidedAt     *time.Time         `json:"decided_at,omitempty"`
+	DecidedBy     *string            `json:"decided_by,omitempty"`
+	DeciderName   *string            `json:"decider_name,omitempty"`
+	ExpiresAt     time.Time          `json:"expires_at"`
+	Id            string             `json:"id"`
+	Outcome       *string            `json:"outcome,omitempty"`
+	Params        *map[string]string `json:"params"`
+	Reason        string             `json:"reason"`
+	RequestedBy   string             `json:"requested_by"`
+	RequesterName string             `json:"requester_name"`
+	Status        string             `json:"status"`
+	TargetId      string             `json:"target_id"`
+	TargetType    string             `json:"target_type"`
+	Tenant        string             `json:"tenant"`
+	Version       int                `json:"version"`
+}
+
+// ApprovalPage defines model for ApprovalPage.
+type ApprovalPage struct {
+	Items *[]*Approval `json:"items"`
+	Next  *string      `json:"next,omitempty"`
 }
 
 // ApprovalRequest defines model for ApprovalRequest.
@@ -251,9 +264,6 @@ type ApprovalRequest struct {
 	TargetType string                  `json:"target_type"`
 }
 
-// Array defines model for Array.
-type Array = []map[string]interface{}
-
 // Assertion defines model for Assertion.
 type Assertion struct {
 	Email     *string   `json:"email,omitempty"`
@@ -261,6 +271,37 @@ type Assertion struct {
 	Groups    *[]string `json:"groups,omitempty"`
 	LastName  *string   `json:"last_name,omitempty"`
 	Subject   string    `json:"subject"`
+}
+
+// AuditVerification defines model for AuditVerification.
+type AuditVerification struct {
+	At       time.Time   `json:"at"`
+	Break    *ChainBreak `json:"break,omitempty"`
+	Head     ChainHead   `json:"head"`
+	Tenant   string      `json:"tenant"`
+	Verified int         `json:"verified"`
+}
+
+// ChainBreak defines model for ChainBreak.
+type ChainBreak struct {
+	EntryId *string `json:"entry_id,omitempty"`
+	Problem string  `json:"problem"`
+	Seq     int     `json:"seq"`
+}
+
+// ChainHead defines model for ChainHead.
+type ChainHead struct {
+	Hash    string    `json:"hash"`
+	Seq     int       `json:"seq"`
+	Started time.Time `json:"started"`
+	Stray   *string   `json:"stray,omitempty"`
+}
+
+// Change defines model for Change.
+type Change struct {
+	After  string `json:"after"`
+	Before string `json:"before"`
+	Field  string `json:"field"`
 }
 
 // Decision defines model for Decision.
@@ -272,19 +313,22 @@ type Decision struct {
 
 // Device defines model for Device.
 type Device struct {
-	CreatedAt   *string `json:"created_at,omitempty"`
-	Deleted     *bool   `json:"deleted,omitempty"`
-	Id          *string `json:"id,omitempty"`
-	Info        *string `json:"info,omitempty"`
-	Kind        *string `json:"kind,omitempty"`
-	LockMessage *string `json:"lock_message,omitempty"`
-	LockReason  *string `json:"lock_reason,omitempty"`
-	Status      *string `json:"status,omitempty"`
-	Tag         *string `json:"tag,omitempty"`
-	UpdatedAt   *string `json:"updated_at,omitempty"`
-	User        *string `json:"user,omitempty"`
-	Version     *int    `json:"version,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	Deleted     bool      `json:"deleted"`
+	Id          string    `json:"id"`
+	Info        *string   `json:"info,omitempty"`
+	Kind        string    `json:"kind"`
+	LockMessage *string   `json:"lock_message,omitempty"`
+	LockReason  *string   `json:"lock_reason,omitempty"`
+	Status      string    `json:"status"`
+	Tag         *string   `json:"tag,omitempty"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	User        string    `json:"user"`
+	Version     int       `json:"version"`
 }
+
+// DeviceList defines model for DeviceList.
+type DeviceList = []Device
 
 // Elevation defines model for Elevation.
 type Elevation struct {
@@ -295,23 +339,36 @@ type Elevation struct {
 
 // EndUser defines model for EndUser.
 type EndUser struct {
-	Address       *map[string]interface{}   `json:"address,omitempty"`
-	BirthDate     *string                   `json:"birth_date,omitempty"`
-	CreatedAt     *string                   `json:"created_at,omitempty"`
-	Email         *string                   `json:"email,omitempty"`
-	FirstName     *string                   `json:"first_name,omitempty"`
-	Id            *string                   `json:"id,omitempty"`
-	Kyc           *string                   `json:"kyc,omitempty"`
-	LastName      *string                   `json:"last_name,omitempty"`
-	LegalName     *string                   `json:"legal_name,omitempty"`
-	Parent        *string                   `json:"parent,omitempty"`
-	Phone         *string                   `json:"phone,omitempty"`
-	Status        *string                   `json:"status,omitempty"`
-	Tag           *string                   `json:"tag,omitempty"`
-	TaxResidences *[]map[string]interface{} `json:"tax_residences,omitempty"`
-	Type          *string                   `json:"type,omitempty"`
-	UpdatedAt     *string                   `json:"updated_at,omitempty"`
-	Version       *int                      `json:"version,omitempty"`
+	Address struct {
+		City       string `json:"city"`
+		Country    string `json:"country"`
+		Line1      string `json:"line1"`
+		Line2      string `json:"line2"`
+		PostalCode string `json:"postal_code"`
+		State      string `json:"state"`
+	} `json:"address"`
+	BirthDate     *string   `json:"birth_date,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	Email         *string   `json:"email,omitempty"`
+	FirstName     *string   `json:"first_name,omitempty"`
+	Id            string    `json:"id"`
+	Kyc           string    `json:"kyc"`
+	KycNote       *string   `json:"kyc_note,omitempty"`
+	LastName      *string   `json:"last_name,omitempty"`
+	LegalName     *string   `json:"legal_name,omitempty"`
+	OnboardingId  *string   `json:"onboarding_id,omitempty"`
+	Parent        *string   `json:"parent,omitempty"`
+	Phone         *string   `json:"phone,omitempty"`
+	Status        string    `json:"status"`
+	Tag           *string   `json:"tag,omitempty"`
+	TaxResidences *[]struct {
+		Country string `json:"country"`
+		Id      string `json:"id"`
+		Tin     string `json:"tin"`
+	} `json:"tax_residences"`
+	Type      string    `json:"type"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int       `json:"version"`
 }
 
 // EndUserPage defines model for EndUserPage.
@@ -343,21 +400,29 @@ type Enrol struct {
 
 // Entry defines model for Entry.
 type Entry struct {
-	Action     *string                   `json:"action,omitempty"`
-	Actor      *map[string]interface{}   `json:"actor,omitempty"`
-	At         *string                   `json:"at,omitempty"`
-	Changes    *[]map[string]interface{} `json:"changes,omitempty"`
-	Hash       *string                   `json:"hash,omitempty"`
-	Id         *string                   `json:"id,omitempty"`
-	Seq        *int                      `json:"seq,omitempty"`
-	TargetId   *string                   `json:"target_id,omitempty"`
-	TargetType *string                   `json:"target_type,omitempty"`
+	Action     string    `json:"action"`
+	Actor      Actor     `json:"actor"`
+	At         time.Time `json:"at"`
+	Changes    *[]Change `json:"changes"`
+	Hash       string    `json:"hash"`
+	Id         string    `json:"id"`
+	Seq        int       `json:"seq"`
+	TargetId   string    `json:"target_id"`
+	TargetType string    `json:"target_type"`
 }
 
 // EntryPage defines model for EntryPage.
 type EntryPage struct {
 	Items []Entry `json:"items"`
 	Next  *string `json:"next,omitempty"`
+}
+
+// Explain defines model for Explain.
+type Explain struct {
+	Allowed    bool      `json:"allowed"`
+	GrantedBy  *[]string `json:"granted_by"`
+	Permission string    `json:"permission"`
+	Reason     string    `json:"reason"`
 }
 
 // FieldViolation defines model for FieldViolation.
@@ -401,11 +466,14 @@ type Login struct {
 
 // LoginResult defines model for LoginResult.
 type LoginResult struct {
-	Challenge    *string                 `json:"challenge,omitempty"`
-	ExpiresAt    *string                 `json:"expires_at,omitempty"`
-	MfaEnrolment *map[string]interface{} `json:"mfa_enrolment,omitempty"`
-	Operator     *string                 `json:"operator,omitempty"`
-	Session      *string                 `json:"session,omitempty"`
+	Challenge    *string    `json:"challenge,omitempty"`
+	ExpiresAt    *time.Time `json:"expires_at,omitempty"`
+	MfaEnrolment *struct {
+		OtpauthUri string `json:"otpauth_uri"`
+		Secret     string `json:"secret"`
+	} `json:"mfa_enrolment,omitempty"`
+	Operator string  `json:"operator"`
+	Session  *string `json:"session,omitempty"`
 }
 
 // MFA defines model for MFA.
@@ -443,30 +511,65 @@ type NewOperator struct {
 	Username             *string   `json:"username,omitempty"`
 }
 
+// NewReview defines model for NewReview.
+type NewReview struct {
+	DueAt string `json:"due_at"`
+	Name  string `json:"name"`
+}
+
+// Node defines model for Node.
+type Node struct {
+	Children  *[]Node `json:"children,omitempty"`
+	Truncated *bool   `json:"truncated,omitempty"`
+	User      EndUser `json:"user"`
+}
+
 // Object defines model for Object.
 type Object = map[string]interface{}
 
+// Onboarding defines model for Onboarding.
+type Onboarding struct {
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	Email       string     `json:"email"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	Id          string     `json:"id"`
+	Type        string     `json:"type"`
+	User        *string    `json:"user,omitempty"`
+}
+
+// OnboardingPage defines model for OnboardingPage.
+type OnboardingPage struct {
+	Items *[]Onboarding `json:"items"`
+	Next  *string       `json:"next,omitempty"`
+}
+
 // Operator defines model for Operator.
 type Operator struct {
-	AccessUntil   *string                 `json:"access_until,omitempty"`
-	Accounts      *[]string               `json:"accounts,omitempty"`
-	AllAccounts   *bool                   `json:"all_accounts,omitempty"`
-	CreatedAt     *string                 `json:"created_at,omitempty"`
-	Email         *string                 `json:"email,omitempty"`
-	EmailVerified *bool                   `json:"email_verified,omitempty"`
-	ExternalKey   *string                 `json:"external_key,omitempty"`
-	FirstName     *string                 `json:"first_name,omitempty"`
-	Id            *string                 `json:"id,omitempty"`
-	LastLoginAt   *string                 `json:"last_login_at,omitempty"`
-	LastLoginFrom *string                 `json:"last_login_from,omitempty"`
-	LastName      *string                 `json:"last_name,omitempty"`
-	MfaEnrolled   *bool                   `json:"mfa_enrolled,omitempty"`
-	RoleUntil     *map[string]interface{} `json:"role_until,omitempty"`
-	Roles         *[]string               `json:"roles,omitempty"`
-	Status        *string                 `json:"status,omitempty"`
-	UpdatedAt     *string                 `json:"updated_at,omitempty"`
-	Username      *string                 `json:"username,omitempty"`
-	Version       *int                    `json:"version,omitempty"`
+	AccessUntil   *time.Time            `json:"access_until,omitempty"`
+	Accounts      *[]string             `json:"accounts,omitempty"`
+	AllAccounts   bool                  `json:"all_accounts"`
+	CreatedAt     time.Time             `json:"created_at"`
+	Email         *string               `json:"email,omitempty"`
+	EmailVerified bool                  `json:"email_verified"`
+	ExternalKey   *string               `json:"external_key,omitempty"`
+	FirstName     string                `json:"first_name"`
+	Id            string                `json:"id"`
+	LastLoginAt   *time.Time            `json:"last_login_at,omitempty"`
+	LastLoginFrom *string               `json:"last_login_from,omitempty"`
+	LastName      string                `json:"last_name"`
+	MfaEnrolled   bool                  `json:"mfa_enrolled"`
+	RoleUntil     *map[string]time.Time `json:"role_until,omitempty"`
+	Roles         *[]string             `json:"roles"`
+	Status        string                `json:"status"`
+	UpdatedAt     time.Time             `json:"updated_at"`
+	Username      *string               `json:"username,omitempty"`
+	Version       int                   `json:"version"`
+}
+
+// OperatorList defines model for OperatorList.
+type OperatorList struct {
+	Items *[]Operator `json:"items"`
 }
 
 // OperatorPage defines model for OperatorPage.
@@ -499,6 +602,38 @@ type Password struct {
 	Version              *int    `json:"version,omitempty"`
 }
 
+// Policy defines model for Policy.
+type Policy struct {
+	// ApprovalTtl nanoseconds
+	ApprovalTtl int64 `json:"approval_ttl"`
+
+	// DormantAfter nanoseconds
+	DormantAfter int64     `json:"dormant_after"`
+	FourEyes     *[]string `json:"four_eyes"`
+
+	// IdleTimeout nanoseconds
+	IdleTimeout int64 `json:"idle_timeout"`
+
+	// LockoutDuration nanoseconds
+	LockoutDuration int64 `json:"lockout_duration"`
+
+	// MaxElevation nanoseconds
+	MaxElevation int64 `json:"max_elevation"`
+
+	// MaxPasswordAge nanoseconds
+	MaxPasswordAge    int64  `json:"max_password_age"`
+	Mfa               string `json:"mfa"`
+	MinPasswordLength int    `json:"min_password_length"`
+	Name              string `json:"name"`
+	PasswordHistory   int    `json:"password_history"`
+
+	// ReviewInterval nanoseconds
+	ReviewInterval int64 `json:"review_interval"`
+
+	// SessionLifetime nanoseconds
+	SessionLifetime int64 `json:"session_lifetime"`
+}
+
 // Problem defines model for Problem.
 type Problem struct {
 	Detail *string `json:"detail,omitempty"`
@@ -521,12 +656,61 @@ type Reason struct {
 
 // Review defines model for Review.
 type Review struct {
-	DueAt string `json:"due_at"`
-	Name  string `json:"name"`
+	ClosedAt  *time.Time    `json:"closed_at,omitempty"`
+	CreatedAt time.Time     `json:"created_at"`
+	DueAt     time.Time     `json:"due_at"`
+	Id        string        `json:"id"`
+	Lines     *[]ReviewLine `json:"lines"`
+	Name      string        `json:"name"`
+	StartedBy string        `json:"started_by"`
+	Tenant    string        `json:"tenant"`
+	Version   int           `json:"version"`
+}
+
+// ReviewLine defines model for ReviewLine.
+type ReviewLine struct {
+	Accounts      *[]string             `json:"accounts"`
+	AllAccounts   bool                  `json:"all_accounts"`
+	DecidedAt     *time.Time            `json:"decided_at,omitempty"`
+	DecidedBy     *string               `json:"decided_by,omitempty"`
+	Decision      *string               `json:"decision,omitempty"`
+	Dormant       bool                  `json:"dormant"`
+	Email         string                `json:"email"`
+	LastLoginAt   *time.Time            `json:"last_login_at,omitempty"`
+	LastLoginFrom *string               `json:"last_login_from,omitempty"`
+	Name          string                `json:"name"`
+	Note          *string               `json:"note,omitempty"`
+	Operator      string                `json:"operator"`
+	RoleUntil     *map[string]time.Time `json:"role_until,omitempty"`
+	Roles         *[]string             `json:"roles"`
+	Status        string                `json:"status"`
+}
+
+// ReviewPage defines model for ReviewPage.
+type ReviewPage struct {
+	Items *[]*Review `json:"items"`
+	Next  *string    `json:"next,omitempty"`
+}
+
+// ReviewReport defines model for ReviewReport.
+type ReviewReport struct {
+	Due        bool       `json:"due"`
+	LastClosed *time.Time `json:"last_closed,omitempty"`
+	Overdue    *[]*Review `json:"overdue"`
 }
 
 // Role defines model for Role.
 type Role struct {
+	Abbrev      string    `json:"abbrev"`
+	Description string    `json:"description"`
+	Name        string    `json:"name"`
+	Permissions *[]string `json:"permissions"`
+	Tenant      string    `json:"tenant"`
+	Version     int       `json:"version"`
+}
+
+// RoleBody defines model for RoleBody.
+type RoleBody struct {
 	Abbrev      *string   `json:"abbrev,omitempty"`
 	Description *string   `json:"description,omitempty"`
 	Name        *string   `json:"name,omitempty"`
@@ -534,11 +718,43 @@ type Role struct {
 	Version     *int      `json:"version,omitempty"`
 }
 
+// RoleList defines model for RoleList.
+type RoleList = []Role
+
+// SSOConfig defines model for SSOConfig.
+type SSOConfig struct {
+	Enabled    bool                  `json:"enabled"`
+	GroupRoles *map[string]*[]string `json:"group_roles"`
+}
+
 // SSOKey defines model for SSOKey.
 type SSOKey struct {
 	Key     string `json:"key"`
 	Version int    `json:"version"`
 }
+
+// Session defines model for Session.
+type Session struct {
+	AccessUntil *time.Time `json:"access_until,omitempty"`
+	Accounts    *[]string  `json:"accounts"`
+	AllAccounts bool       `json:"all_accounts"`
+	CreatedAt   time.Time  `json:"created_at"`
+	Epoch       int        `json:"epoch"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	Id          string     `json:"id"`
+
+	// IdleTimeout nanoseconds
+	IdleTimeout int64                 `json:"idle_timeout"`
+	LastSeen    time.Time             `json:"last_seen"`
+	Name        string                `json:"name"`
+	Operator    string                `json:"operator"`
+	RoleUntil   *map[string]time.Time `json:"role_until,omitempty"`
+	Roles       *[]string             `json:"roles"`
+	Tenant      string                `json:"tenant"`
+}
+
+// SessionList defines model for SessionList.
+type SessionList = []*Session
 
 // Setup defines model for Setup.
 type Setup struct {
@@ -558,6 +774,20 @@ type TaxResidence struct {
 	Country string  `json:"country"`
 	Tin     *string `json:"tin,omitempty"`
 	Version int     `json:"version"`
+}
+
+// Tenant defines model for Tenant.
+type Tenant struct {
+	CreatedAt                time.Time `json:"created_at"`
+	EnduserForgotPasswordOff bool      `json:"enduser_forgot_password_off"`
+	Id                       string    `json:"id"`
+	Name                     string    `json:"name"`
+	Policy                   *Policy   `json:"policy,omitempty"`
+	Preset                   string    `json:"preset"`
+	RolesVersion             int       `json:"roles_version"`
+	Sso                      SSOConfig `json:"sso"`
+	UpdatedAt                time.Time `json:"updated_at"`
+	Version                  int       `json:"version"`
 }
 
 // TenantPatch defines model for TenantPatch.
@@ -869,16 +1099,16 @@ type PostV1PasswordForgotJSONRequestBody = Forgot
 type PostV1PasswordResetJSONRequestBody = Password
 
 // PostV1ReviewsJSONRequestBody defines body for PostV1Reviews for application/json ContentType.
-type PostV1ReviewsJSONRequestBody = Review
+type PostV1ReviewsJSONRequestBody = NewReview
 
 // PostV1ReviewsIdDecisionsJSONRequestBody defines body for PostV1ReviewsIdDecisions for application/json ContentType.
 type PostV1ReviewsIdDecisionsJSONRequestBody = Decision
 
 // PostV1RolesJSONRequestBody defines body for PostV1Roles for application/json ContentType.
-type PostV1RolesJSONRequestBody = Role
+type PostV1RolesJSONRequestBody = RoleBody
 
 // PutV1RolesNameJSONRequestBody defines body for PutV1RolesName for application/json ContentType.
-type PutV1RolesNameJSONRequestBody = Role
+type PutV1RolesNameJSONRequestBody = RoleBody
 
 // PostV1SetupJSONRequestBody defines body for PostV1Setup for application/json ContentType.
 type PostV1SetupJSONRequestBody = Setup
@@ -1754,14 +1984,14 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/tenant (the `GetV1Tenant` operationId).
 	GetV1Tenant(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PatchV1TenantWithBody Change the tenant's name, SSO mode and switches.
+	// PatchV1TenantWithBody Change the tenant's name, SSO mode, switches and security policy.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /v1/tenant (the `PatchV1Tenant` operationId).
 	PatchV1TenantWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PatchV1Tenant Change the tenant's name, SSO mode and switches.
+	// PatchV1Tenant Change the tenant's name, SSO mode, switches and security policy.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3823,7 +4053,7 @@ func (c *Client) GetV1Tenant(ctx context.Context, reqEditors ...RequestEditorFn)
 	return c.Client.Do(req)
 }
 
-// PatchV1TenantWithBody Change the tenant's name, SSO mode and switches.
+// PatchV1TenantWithBody Change the tenant's name, SSO mode, switches and security policy.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3840,7 +4070,7 @@ func (c *Client) PatchV1TenantWithBody(ctx context.Context, contentType string, 
 	return c.Client.Do(req)
 }
 
-// PatchV1Tenant Change the tenant's name, SSO mode and switches.
+// PatchV1Tenant Change the tenant's name, SSO mode, switches and security policy.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -8648,14 +8878,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/tenant (the `GetV1Tenant` operationId).
 	GetV1TenantWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1TenantResponse, error)
 
-	// PatchV1TenantWithBodyWithResponse Change the tenant's name, SSO mode and switches.
+	// PatchV1TenantWithBodyWithResponse Change the tenant's name, SSO mode, switches and security policy.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/tenant (the `PatchV1Tenant` operationId).
 	PatchV1TenantWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchV1TenantResponse, error)
 
-	// PatchV1TenantWithResponse Change the tenant's name, SSO mode and switches.
+	// PatchV1TenantWithResponse Change the tenant's name, SSO mode, switches and security policy.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8811,13 +9041,13 @@ type GetV1ApprovalsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *ApprovalPage
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1ApprovalsResponse) GetJSON200() *Object {
+func (r GetV1ApprovalsResponse) GetJSON200() *ApprovalPage {
 	return r.JSON200
 }
 
@@ -9051,13 +9281,13 @@ type GetV1AuditVerifyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *AuditVerification
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1AuditVerifyResponse) GetJSON200() *Object {
+func (r GetV1AuditVerifyResponse) GetJSON200() *AuditVerification {
 	return r.JSON200
 }
 
@@ -9819,13 +10049,13 @@ type GetV1EndusersIdDevicesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Array
+	JSON200 *DeviceList
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1EndusersIdDevicesResponse) GetJSON200() *Array {
+func (r GetV1EndusersIdDevicesResponse) GetJSON200() *DeviceList {
 	return r.JSON200
 }
 
@@ -10155,13 +10385,13 @@ type GetV1EndusersIdTreeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Node
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1EndusersIdTreeResponse) GetJSON200() *Object {
+func (r GetV1EndusersIdTreeResponse) GetJSON200() *Node {
 	return r.JSON200
 }
 
@@ -10820,13 +11050,13 @@ type GetV1MeExplainPermissionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Explain
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1MeExplainPermissionResponse) GetJSON200() *Object {
+func (r GetV1MeExplainPermissionResponse) GetJSON200() *Explain {
 	return r.JSON200
 }
 
@@ -10909,13 +11139,13 @@ type GetV1OnboardingsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *OnboardingPage
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1OnboardingsResponse) GetJSON200() *Object {
+func (r GetV1OnboardingsResponse) GetJSON200() *OnboardingPage {
 	return r.JSON200
 }
 
@@ -11053,13 +11283,13 @@ type GetV1OperatorsDormantResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *OperatorList
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1OperatorsDormantResponse) GetJSON200() *Object {
+func (r GetV1OperatorsDormantResponse) GetJSON200() *OperatorList {
 	return r.JSON200
 }
 
@@ -11793,13 +12023,13 @@ type GetV1OperatorsIdSessionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Array
+	JSON200 *SessionList
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1OperatorsIdSessionsResponse) GetJSON200() *Array {
+func (r GetV1OperatorsIdSessionsResponse) GetJSON200() *SessionList {
 	return r.JSON200
 }
 
@@ -12122,13 +12352,13 @@ type GetV1PolicyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Policy
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1PolicyResponse) GetJSON200() *Object {
+func (r GetV1PolicyResponse) GetJSON200() *Policy {
 	return r.JSON200
 }
 
@@ -12170,13 +12400,13 @@ type GetV1ReviewsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *ReviewPage
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1ReviewsResponse) GetJSON200() *Object {
+func (r GetV1ReviewsResponse) GetJSON200() *ReviewPage {
 	return r.JSON200
 }
 
@@ -12218,13 +12448,13 @@ type PostV1ReviewsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *Object
+	JSON201 *Review
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r PostV1ReviewsResponse) GetJSON201() *Object {
+func (r PostV1ReviewsResponse) GetJSON201() *Review {
 	return r.JSON201
 }
 
@@ -12266,13 +12496,13 @@ type GetV1ReviewsStatusResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *ReviewReport
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1ReviewsStatusResponse) GetJSON200() *Object {
+func (r GetV1ReviewsStatusResponse) GetJSON200() *ReviewReport {
 	return r.JSON200
 }
 
@@ -12314,13 +12544,13 @@ type GetV1ReviewsIdResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Review
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1ReviewsIdResponse) GetJSON200() *Object {
+func (r GetV1ReviewsIdResponse) GetJSON200() *Review {
 	return r.JSON200
 }
 
@@ -12403,13 +12633,13 @@ type PostV1ReviewsIdDecisionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Review
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r PostV1ReviewsIdDecisionsResponse) GetJSON200() *Object {
+func (r PostV1ReviewsIdDecisionsResponse) GetJSON200() *Review {
 	return r.JSON200
 }
 
@@ -12451,13 +12681,13 @@ type GetV1RolesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Array
+	JSON200 *RoleList
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1RolesResponse) GetJSON200() *Array {
+func (r GetV1RolesResponse) GetJSON200() *RoleList {
 	return r.JSON200
 }
 
@@ -12499,13 +12729,13 @@ type PostV1RolesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *Object
+	JSON201 *Role
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r PostV1RolesResponse) GetJSON201() *Object {
+func (r PostV1RolesResponse) GetJSON201() *Role {
 	return r.JSON201
 }
 
@@ -12547,13 +12777,13 @@ type PutV1RolesNameResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Role
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r PutV1RolesNameResponse) GetJSON200() *Object {
+func (r PutV1RolesNameResponse) GetJSON200() *Role {
 	return r.JSON200
 }
 
@@ -12643,13 +12873,13 @@ type GetV1TenantResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Tenant
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1TenantResponse) GetJSON200() *Object {
+func (r GetV1TenantResponse) GetJSON200() *Tenant {
 	return r.JSON200
 }
 
@@ -12691,13 +12921,13 @@ type PatchV1TenantResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Tenant
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r PatchV1TenantResponse) GetJSON200() *Object {
+func (r PatchV1TenantResponse) GetJSON200() *Tenant {
 	return r.JSON200
 }
 
@@ -14373,7 +14603,7 @@ func (c *ClientWithResponses) GetV1TenantWithResponse(ctx context.Context, reqEd
 	return ParseGetV1TenantResponse(rsp)
 }
 
-// PatchV1TenantWithBodyWithResponse Change the tenant's name, SSO mode and switches.
+// PatchV1TenantWithBodyWithResponse Change the tenant's name, SSO mode, switches and security policy.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14386,7 +14616,7 @@ func (c *ClientWithResponses) PatchV1TenantWithBodyWithResponse(ctx context.Cont
 	return ParsePatchV1TenantResponse(rsp)
 }
 
-// PatchV1TenantWithResponse Change the tenant's name, SSO mode and switches.
+// PatchV1TenantWithResponse Change the tenant's name, SSO mode, switches and security policy.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14513,7 +14743,7 @@ func ParseGetV1ApprovalsResponse(rsp *http.Response) (*GetV1ApprovalsResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest ApprovalPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -14678,7 +14908,7 @@ func ParseGetV1AuditVerifyResponse(rsp *http.Response) (*GetV1AuditVerifyRespons
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest AuditVerification
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15206,7 +15436,7 @@ func ParseGetV1EndusersIdDevicesResponse(rsp *http.Response) (*GetV1EndusersIdDe
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Array
+		var dest DeviceList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15437,7 +15667,7 @@ func ParseGetV1EndusersIdTreeResponse(rsp *http.Response) (*GetV1EndusersIdTreeR
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Node
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15895,7 +16125,7 @@ func ParseGetV1MeExplainPermissionResponse(rsp *http.Response) (*GetV1MeExplainP
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Explain
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15957,7 +16187,7 @@ func ParseGetV1OnboardingsResponse(rsp *http.Response) (*GetV1OnboardingsRespons
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest OnboardingPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16056,7 +16286,7 @@ func ParseGetV1OperatorsDormantResponse(rsp *http.Response) (*GetV1OperatorsDorm
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest OperatorList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16568,7 +16798,7 @@ func ParseGetV1OperatorsIdSessionsResponse(rsp *http.Response) (*GetV1OperatorsI
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Array
+		var dest SessionList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16795,7 +17025,7 @@ func ParseGetV1PolicyResponse(rsp *http.Response) (*GetV1PolicyResponse, error) 
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Policy
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16828,7 +17058,7 @@ func ParseGetV1ReviewsResponse(rsp *http.Response) (*GetV1ReviewsResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest ReviewPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16861,7 +17091,7 @@ func ParsePostV1ReviewsResponse(rsp *http.Response) (*PostV1ReviewsResponse, err
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest Object
+		var dest Review
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16894,7 +17124,7 @@ func ParseGetV1ReviewsStatusResponse(rsp *http.Response) (*GetV1ReviewsStatusRes
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest ReviewReport
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16927,7 +17157,7 @@ func ParseGetV1ReviewsIdResponse(rsp *http.Response) (*GetV1ReviewsIdResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Review
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16989,7 +17219,7 @@ func ParsePostV1ReviewsIdDecisionsResponse(rsp *http.Response) (*PostV1ReviewsId
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Review
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -17022,7 +17252,7 @@ func ParseGetV1RolesResponse(rsp *http.Response) (*GetV1RolesResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Array
+		var dest RoleList
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -17055,7 +17285,7 @@ func ParsePostV1RolesResponse(rsp *http.Response) (*PostV1RolesResponse, error) 
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest Object
+		var dest Role
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -17088,7 +17318,7 @@ func ParsePutV1RolesNameResponse(rsp *http.Response) (*PutV1RolesNameResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Role
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -17154,7 +17384,7 @@ func ParseGetV1TenantResponse(rsp *http.Response) (*GetV1TenantResponse, error) 
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Tenant
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -17187,7 +17417,7 @@ func ParsePatchV1TenantResponse(rsp *http.Response) (*PatchV1TenantResponse, err
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Tenant
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
