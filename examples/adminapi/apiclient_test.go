@@ -82,8 +82,8 @@ func TestGeneratedClientWalkthrough(t *testing.T) {
 	me, err := c.GetV1MeWithResponse(ctx, bearer)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, me.StatusCode(), string(me.Body))
-	assert.Equal(t, "ada", (*me.JSON200)["name"])
-	assert.Equal(t, true, (*me.JSON200)["administrator"])
+	assert.Equal(t, "ada", me.JSON200.Name)
+	assert.True(t, me.JSON200.Administrator)
 
 	bad, err := c.PostV1LoginWithResponse(ctx, apiclient.Login{Tenant: "default", Login: "ada", Password: "Wrong-Password-1"})
 	require.NoError(t, err)

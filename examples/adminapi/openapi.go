@@ -19,7 +19,7 @@ type docRoute struct {
 
 var docRoutes = []docRoute{
 	{"GET /healthz", "The process is up.", "", "", "Status", 200},
-	{"GET /readyz", "The stores answer.", "", "", "Status", 200},
+	{"GET /readyz", "Every store answers and every migration is applied (else 503); the outbox's backlog.", "", "", "Ready", 200},
 	{"GET /openapi.json", "This document.", "", "", "Object", 200},
 	{"POST /v1/setup", "Create the first Administrator with the one-time setup token printed at start.", "", "Setup", "Operator", 201},
 	{"POST /v1/login", "Check a password; returns a TOTP challenge (and an MFA enrolment on first login).", "", "Login", "LoginResult", 200},
@@ -29,7 +29,7 @@ var docRoutes = []docRoute{
 	{"POST /v1/password/reset", "Set a new password with a reset link.", "", "Password", "", 204},
 	{"GET /v1/password/policy", "The password criteria, for a form.", "", "", "Object", 200},
 	{"POST /v1/logout", "End this session.", "bearer", "", "", 204},
-	{"GET /v1/me", "The session's operator and its permissions.", "bearer", "", "Object", 200},
+	{"GET /v1/me", "The session's operator and its permissions.", "bearer", "", "Me", 200},
 	{"POST /v1/me/password", "Change one's own password.", "bearer", "Password", "", 204},
 	{"GET /v1/me/explain/{permission}", "Why the operator holds a permission or not.", "bearer", "", "Explain", 200},
 	{"GET /v1/operators", "List operators, newest first (status, role, cursor, limit).", "bearer", "", "OperatorPage", 200},
@@ -229,7 +229,27 @@ func schemas() map[string]any {
 	for name, s := range typedSchemas() {
 		out[name] = s
 	}
+	for name, ex := range examples() {
+		out[name].(map[string]any)["example"] = ex
+	}
 	return out
+}
+
+// examples show a client what to send and what comes back.
+func examples() map[string]any {
+	return map[string]any{
+		"Login":       map[string]any{"tenant": "acme", "login": "ada", "password": "Tangerine-Sky-2048"},
+		"MFA":         map[string]any{"challenge": "YWNtZQ.3q2-7w…", "code": "123456"},
+		"LoginResult": map[string]any{"operator": "0195f2c4-7d1e-7000-8000-000000000001", "challenge": "YWNtZQ.3q2-7w…"},
+		"NewOperator": map[string]any{"username": "grace", "email": "grace@acme.test", "first_name": "Grace", "last_name": "Hopper",
+			"roles": []string{"manager"}, "all_accounts": true},
+		"Version": map[string]any{"version": 3},
+		"Problem": map[string]any{"type": "https://backoffice.example/problems/invalid-input", "title": "Unprocessable Entity", "status": 422,
+			"detail": "enduser: create: invalid input: correct the listed fields and retry", "instance": "/v1/endusers",
+			"errors": []any{map[string]any{"field": "email", "reason": "must be a valid email address"}}},
+		"ApprovalRequest": map[string]any{"action": "enduser.deactivate", "target_type": "enduser", "target_id": "0195f2c4-7d1e-7000-8000-00000000002a",
+			"params": map[string]any{"version": "3"}, "reason": "the customer closed the account"},
+	}
 }
 
 func writtenSchemas() map[string]any {

@@ -146,6 +146,8 @@ func typedSchemas() map[string]any {
 			Items []operatorView `json:"items"`
 		}{},
 		"Explain": accessctl.Decision{},
+		"Me":      meView{},
+		"Ready":   readiness{},
 		"Backlog": backoffice.Backlog{},
 		"Change":  backoffice.Change{},
 		"Actor":   backoffice.ActorRef{},

@@ -7,6 +7,16 @@ import (
 	"github.com/backoffice-go/backoffice/accessctl"
 )
 
+// meView is the session's operator, for GET /v1/me.
+type meView struct {
+	ID            string                 `json:"id"`
+	Name          string                 `json:"name"`
+	Tenant        backoffice.TenantID    `json:"tenant"`
+	Roles         []accessctl.RoleName   `json:"roles"`
+	Administrator bool                   `json:"administrator"`
+	Permissions   []accessctl.Permission `json:"permissions"`
+}
+
 // registerLogin wires logging in and out, the links sent by email, and
 // the operator's own account.
 func (a *api) registerLogin() {
@@ -58,8 +68,8 @@ func (a *api) registerLogin() {
 				perms = append(perms, p.Name)
 			}
 		}
-		return http.StatusOK, map[string]any{"id": actor.ID(), "name": actor.Name(), "tenant": actor.Tenant(), "roles": actor.Roles(),
-			"administrator": actor.IsAdministrator(), "permissions": perms}, nil
+		return http.StatusOK, meView{ID: actor.ID(), Name: actor.Name(), Tenant: actor.Tenant(), Roles: actor.Roles(),
+			Administrator: actor.IsAdministrator(), Permissions: perms}, nil
 	}))
 	a.handle("POST /v1/me/password", a.authed(withBody(func(r *http.Request, b passwordBody) (int, any, error) {
 		return done(a.ops.ChangePassword(r.Context(), b.Current, b.Password, b.Confirmation))

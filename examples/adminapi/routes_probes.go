@@ -5,6 +5,25 @@ import (
 	"time"
 )
 
+// readiness is /readyz's answer.
+type readiness struct {
+	Status     string          `json:"status"`
+	Migrations *migrationState `json:"migrations,omitempty"`
+	Outbox     *outboxState    `json:"outbox,omitempty"`
+}
+
+type migrationState struct {
+	Current int  `json:"current"`
+	Latest  int  `json:"latest"`
+	Applied bool `json:"applied"`
+}
+
+type outboxState struct {
+	Pending          int     `json:"pending"`
+	Dead             int     `json:"dead"`
+	OldestAgeSeconds float64 `json:"oldest_age_seconds"`
+}
+
 // registerProbes wires the health and readiness probes, the metrics, the
 // OpenAPI document and the one-time setup of the first Administrator.
 func (a *api) registerProbes() {
@@ -18,15 +37,15 @@ func (a *api) registerProbes() {
 		if err := a.ready(r.Context()); err != nil {
 			return 0, nil, err
 		}
-		body := map[string]any{"status": "ready"}
+		body := readiness{Status: "ready"}
 		if a.schema != nil {
 			current, latest, err := a.schema(r.Context())
 			if err != nil {
 				return 0, nil, err
 			}
-			body["migrations"] = map[string]any{"current": current, "latest": latest, "applied": current >= latest}
+			body.Migrations = &migrationState{Current: current, Latest: latest, Applied: current >= latest}
 			if current < latest {
-				body["status"] = "migrations pending"
+				body.Status = "migrations pending"
 				return http.StatusServiceUnavailable, body, nil
 			}
 		}
@@ -34,11 +53,10 @@ func (a *api) registerProbes() {
 		if err != nil {
 			return 0, nil, err
 		}
-		age := 0.0
+		body.Outbox = &outboxState{Pending: b.Pending, Dead: b.Dead}
 		if !b.Oldest.IsZero() {
-			age = time.Since(b.Oldest).Seconds()
+			body.Outbox.OldestAgeSeconds = time.Since(b.Oldest).Seconds()
 		}
-		body["outbox"] = map[string]any{"pending": b.Pending, "dead": b.Dead, "oldest_age_seconds": age}
 		return http.StatusOK, body, nil
 	})
 	a.mux.Handle("GET /metrics", a.metrics.handler())

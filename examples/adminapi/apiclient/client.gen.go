@@ -482,6 +482,16 @@ type MFA struct {
 	Code      string `json:"code"`
 }
 
+// Me defines model for Me.
+type Me struct {
+	Administrator bool      `json:"administrator"`
+	Id            string    `json:"id"`
+	Name          string    `json:"name"`
+	Permissions   *[]string `json:"permissions"`
+	Roles         *[]string `json:"roles"`
+	Tenant        string    `json:"tenant"`
+}
+
 // NewEndUser defines model for NewEndUser.
 type NewEndUser struct {
 	Address       *map[string]interface{}   `json:"address,omitempty"`
@@ -648,6 +658,21 @@ type Problem struct {
 
 // ProblemType defines model for Problem.Type.
 type ProblemType string
+
+// Ready defines model for Ready.
+type Ready struct {
+	Migrations *struct {
+		Applied bool `json:"applied"`
+		Current int  `json:"current"`
+		Latest  int  `json:"latest"`
+	} `json:"migrations,omitempty"`
+	Outbox *struct {
+		Dead             int     `json:"dead"`
+		OldestAgeSeconds float32 `json:"oldest_age_seconds"`
+		Pending          int     `json:"pending"`
+	} `json:"outbox,omitempty"`
+	Status string `json:"status"`
+}
 
 // Reason defines model for Reason.
 type Reason struct {
@@ -1200,7 +1225,7 @@ type ClientInterface interface {
 	// Corresponds with GET /openapi.json (the `GetOpenapiJson` operationId).
 	GetOpenapiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetReadyz The stores answer.
+	// GetReadyz Every store answers and every migration is applied (else 503); the outbox's backlog.
 	//
 	// Corresponds with GET /readyz (the `GetReadyz` operationId).
 	GetReadyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2029,7 +2054,7 @@ func (c *Client) GetOpenapiJson(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
-// GetReadyz The stores answer.
+// GetReadyz Every store answers and every migration is applied (else 503); the outbox's backlog.
 //
 // Corresponds with GET /readyz (the `GetReadyz` operationId).
 func (c *Client) GetReadyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8010,7 +8035,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /openapi.json (the `GetOpenapiJson` operationId).
 	GetOpenapiJsonWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenapiJsonResponse, error)
 
-	// GetReadyzWithResponse The stores answer.
+	// GetReadyzWithResponse Every store answers and every migration is applied (else 503); the outbox's backlog.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8993,13 +9018,13 @@ type GetReadyzResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Status
+	JSON200 *Ready
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetReadyzResponse) GetJSON200() *Status {
+func (r GetReadyzResponse) GetJSON200() *Ready {
 	return r.JSON200
 }
 
@@ -10954,13 +10979,13 @@ type GetV1MeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Me
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1MeResponse) GetJSON200() *Object {
+func (r GetV1MeResponse) GetJSON200() *Me {
 	return r.JSON200
 }
 
@@ -12991,7 +13016,7 @@ func (c *ClientWithResponses) GetOpenapiJsonWithResponse(ctx context.Context, re
 	return ParseGetOpenapiJsonResponse(rsp)
 }
 
-// GetReadyzWithResponse The stores answer.
+// GetReadyzWithResponse Every store answers and every migration is applied (else 503); the outbox's backlog.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -14710,7 +14735,7 @@ func ParseGetReadyzResponse(rsp *http.Response) (*GetReadyzResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Status
+		var dest Ready
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16059,7 +16084,7 @@ func ParseGetV1MeResponse(rsp *http.Response) (*GetV1MeResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Me
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
