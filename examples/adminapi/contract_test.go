@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -20,6 +21,17 @@ import (
 // test sends and every answer it gets must be what the document says.
 type contract struct {
 	router routers.Router
+}
+
+var (
+	contractOnce sync.Once
+	theContract  *contract
+)
+
+// sharedContract is the contract every client checks its exchanges with.
+func sharedContract(t testing.TB) *contract {
+	contractOnce.Do(func() { theContract = newContract(t) })
+	return theContract
 }
 
 func newContract(t testing.TB) *contract {

@@ -364,14 +364,15 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	}
 	a.handle("GET /v1/internal/outbox", a.internalOnly("outbox", func(http.ResponseWriter, *http.Request) (int, any, error) {
 		// The mail provider's view: the links' tokens are what it sends.
-		var out []map[string]any
+		out := noticesView{Notices: []noticeView{}}
 		for _, n := range mail.OperatorNotices() {
-			out = append(out, map[string]any{"kind": n.Kind, "to": n.Email, "operator": n.Operator, "token": string(n.Token), "expires_at": n.ExpiresAt})
+			exp := n.ExpiresAt
+			out.Notices = append(out.Notices, noticeView{Kind: string(n.Kind), To: n.Email, Operator: string(n.Operator), Token: string(n.Token), ExpiresAt: &exp})
 		}
 		for _, n := range mail.EndUserNotices() {
-			out = append(out, map[string]any{"kind": n.Kind, "to": n.Email, "user": n.User, "token": string(n.Token)})
+			out.Notices = append(out.Notices, noticeView{Kind: string(n.Kind), To: n.Email, User: string(n.User), Token: string(n.Token)})
 		}
-		return http.StatusOK, map[string]any{"notices": out}, nil
+		return http.StatusOK, out, nil
 	}))
 	return a, closeAll, nil
 }

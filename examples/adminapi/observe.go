@@ -96,6 +96,7 @@ type metrics struct {
 	mfa      prometheus.Counter
 	errors   *prometheus.CounterVec
 	limited  *prometheus.CounterVec
+	inFlight prometheus.Gauge
 }
 
 func newMetrics(backlog func(context.Context) (backoffice.Backlog, error)) *metrics {
@@ -112,8 +113,10 @@ func newMetrics(backlog func(context.Context) (backoffice.Backlog, error)) *metr
 			Help: "Store and internal errors: answered (a 5xx) or handled after a change committed."}, []string{"kind"}),
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "backoffice_rate_limited_total",
 			Help: "Requests refused with 429, by rule."}, []string{"rule"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "backoffice_http_requests_in_flight",
+			Help: "Requests being answered now."}),
 	}
-	m.reg.MustRegister(m.requests, m.logins, m.lockouts, m.mfa, m.errors, m.limited,
+	m.reg.MustRegister(m.requests, m.logins, m.lockouts, m.mfa, m.errors, m.limited, m.inFlight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), backlogCollector{backlog})
 	return m
 }
@@ -177,6 +180,8 @@ func (m *metrics) handler() http.Handler {
 func (a *api) observed(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		a.metrics.inFlight.Inc()
+		defer a.metrics.inFlight.Dec()
 		info := &requestInfo{id: requestID(r), route: "console"}
 		w.Header().Set("X-Request-Id", info.id)
 		ctx := context.WithValue(r.Context(), infoKey{}, info)

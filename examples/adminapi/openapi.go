@@ -21,13 +21,14 @@ var docRoutes = []docRoute{
 	{"GET /healthz", "The process is up.", "", "", "Status", 200},
 	{"GET /readyz", "Every store answers and every migration is applied (else 503); the outbox's backlog.", "", "", "Ready", 200},
 	{"GET /openapi.json", "This document.", "", "", "Object", 200},
+	{"GET /metrics", "Prometheus metrics, in the text exposition format.", "", "", "", 200},
 	{"POST /v1/setup", "Create the first Administrator with the one-time setup token printed at start.", "", "Setup", "Operator", 201},
 	{"POST /v1/login", "Check a password; returns a TOTP challenge (and an MFA enrolment on first login).", "", "Login", "LoginResult", 200},
 	{"POST /v1/login/mfa", "Answer the challenge with a TOTP code; returns the session token.", "", "MFA", "LoginResult", 200},
 	{"POST /v1/invitations/accept", "Follow an invitation link: verify the email and set a password.", "", "Password", "LoginResult", 200},
 	{"POST /v1/password/forgot", "Ask for a password reset link (answers the same for unknown logins).", "", "Forgot", "Status", 202},
 	{"POST /v1/password/reset", "Set a new password with a reset link.", "", "Password", "", 204},
-	{"GET /v1/password/policy", "The password criteria, for a form.", "", "", "Object", 200},
+	{"GET /v1/password/policy", "The password criteria, for a form.", "", "", "Criteria", 200},
 	{"POST /v1/logout", "End this session.", "bearer", "", "", 204},
 	{"GET /v1/me", "The session's operator and its permissions.", "bearer", "", "Me", 200},
 	{"POST /v1/me/password", "Change one's own password.", "bearer", "Password", "", 204},
@@ -54,12 +55,12 @@ var docRoutes = []docRoute{
 	{"GET /v1/roles", "The tenant's roles.", "bearer", "", "RoleList", 200},
 	{"POST /v1/roles", "Add a custom role.", "bearer", "RoleBody", "Role", 201},
 	{"PUT /v1/roles/{name}", "Change a custom role.", "bearer", "RoleBody", "Role", 200},
-	{"GET /v1/permissions", "The permission catalog and the roles × permissions matrix.", "bearer", "", "Object", 200},
+	{"GET /v1/permissions", "The permission catalog and the roles × permissions matrix.", "bearer", "", "Permissions", 200},
 	{"GET /v1/tenant", "The tenant's settings.", "bearer", "", "Tenant", 200},
 	{"PATCH /v1/tenant", "Change the tenant's name, SSO mode, switches and security policy.", "bearer", "TenantPatch", "Tenant", 200},
 	{"GET /v1/policy", "The security policy in force for the tenant (PCI DSS v4.0 requirement 8).", "bearer", "", "Policy", 200},
 	{"GET /v1/operators/dormant", "Active operators with no login for longer than the policy allows (8.2.6).", "bearer", "", "OperatorList", 200},
-	{"POST /v1/operators/grants/expire", "Record the end of time-bound roles and account access that reached it.", "bearer", "", "Object", 200},
+	{"POST /v1/operators/grants/expire", "Record the end of time-bound roles and account access that reached it.", "bearer", "", "Ended", 200},
 	{"GET /v1/approvals", "Four-eyes requests, newest first (?status=pending|done|failed|rejected|expired).", "bearer", "", "ApprovalPage", 200},
 	{"POST /v1/approvals", "Ask a second operator to approve an action the policy holds, with a reason.", "bearer", "ApprovalRequest", "Approval", 201},
 	{"GET /v1/approvals/{id}", "One four-eyes request.", "bearer", "", "Approval", 200},
@@ -76,7 +77,7 @@ var docRoutes = []docRoute{
 	{"GET /v1/audit/{type}/{id}", "The audit log of any record, newest first.", "bearer", "", "EntryPage", 200},
 	{"GET /v1/endusers/search", "Search end users by id, tag, email or name.", "bearer", "", "EndUserPage", 200},
 	{"GET /v1/endusers", "List end users, newest first (type, status, created_from, created_to).", "bearer", "", "EndUserPage", 200},
-	{"GET /v1/endusers/count", "How many end users the list's filters match (an opt-in total).", "bearer", "", "Object", 200},
+	{"GET /v1/endusers/count", "How many end users the list's filters match (an opt-in total).", "bearer", "", "Count", 200},
 	{"POST /v1/endusers", "Create an end user.", "bearer", "NewEndUser", "EndUser", 201},
 	{"GET /v1/endusers/{id}", "One end user.", "bearer", "", "EndUser", 200},
 	{"PATCH /v1/endusers/{id}", "Edit an end user's identity and contact fields.", "bearer", "EndUserPatch", "EndUser", 200},
@@ -84,26 +85,26 @@ var docRoutes = []docRoute{
 	{"PUT /v1/endusers/{id}/tax-residences/{rid}", "Change a tax residence.", "bearer", "TaxResidence", "EndUser", 200},
 	{"DELETE /v1/endusers/{id}/tax-residences/{rid}", "Remove a tax residence (?version=N).", "bearer", "", "EndUser", 200},
 	{"POST /v1/endusers/{id}/deactivate", "Deactivate a validated end user with empty wallets.", "bearer", "Version", "EndUser", 200},
-	{"POST /v1/endusers/{id}/forgot-password", "Send the forgot-password email; returns where it went.", "bearer", "", "Object", 200},
+	{"POST /v1/endusers/{id}/forgot-password", "Send the forgot-password email; returns where it went.", "bearer", "", "Sent", 200},
 	{"GET /v1/endusers/{id}/children", "An end user's children.", "bearer", "", "EndUserPage", 200},
 	{"GET /v1/endusers/{id}/tree", "An end user and its descendants.", "bearer", "", "Node", 200},
 	{"POST /v1/endusers/{id}/kyc/review", "Request a KYC review.", "bearer", "Version", "EndUser", 200},
 	{"POST /v1/endusers/{id}/kyc/outcome", "Record a KYC outcome.", "bearer", "KYCOutcome", "EndUser", 200},
-	{"PUT /v1/endusers/{id}/wallet", "Set the example wallet's balance.", "bearer", "Wallet", "Object", 200},
+	{"PUT /v1/endusers/{id}/wallet", "Set the example wallet's balance.", "bearer", "Wallet", "Balance", 200},
 	{"GET /v1/onboardings", "Self-onboardings, completed or not (?completed=true).", "bearer", "", "OnboardingPage", 200},
 	{"GET /v1/endusers/{id}/devices", "An end user's devices (?deleted=true for the deleted ones).", "bearer", "", "DeviceList", 200},
 	{"GET /v1/devices/{id}", "One device.", "bearer", "", "Device", 200},
-	{"GET /v1/devices/{id}/commands", "The commands the operator may run on the device now.", "bearer", "", "Object", 200},
+	{"GET /v1/devices/{id}/commands", "The commands the operator may run on the device now.", "bearer", "", "Commands", 200},
 	{"POST /v1/devices/{id}/lock", "Secure a device with a reason and a message.", "bearer", "Lock", "Device", 200},
 	{"POST /v1/devices/{id}/unlock", "Unlock a device (identity verified).", "bearer", "Identity", "Device", 200},
 	{"POST /v1/devices/{id}/reset-pin", "Ask the end user for a new PIN (identity verified).", "bearer", "Identity", "Device", 200},
 	{"DELETE /v1/devices/{id}", "Delete a device (?version=N).", "bearer", "", "Device", 200},
 	{"POST /v1/internal/sso/login", "Log in from a validated identity-provider assertion.", "internal", "Assertion", "LoginResult", 200},
-	{"POST /v1/internal/onboardings", "Start a self-onboarding; sends the activation link.", "internal", "NewEndUser", "Object", 201},
+	{"POST /v1/internal/onboardings", "Start a self-onboarding; sends the activation link.", "internal", "NewEndUser", "Onboarding", 201},
 	{"POST /v1/internal/onboardings/complete", "Follow an activation link.", "internal", "Token", "EndUser", 200},
 	{"POST /v1/internal/endusers/{id}/devices", "The customer app enrols a device.", "internal", "Enrol", "Device", 201},
 	{"POST /v1/internal/devices/{id}/passcode", "The customer app reports a PIN was set.", "internal", "Version", "Device", 200},
-	{"GET /v1/internal/outbox", "The notices sent so far (the example's mail provider).", "internal", "", "Object", 200},
+	{"GET /v1/internal/outbox", "The notices sent so far (the example's mail provider).", "internal", "", "Notices", 200},
 }
 
 var (
@@ -148,6 +149,9 @@ func openAPI() map[string]any {
 		}
 		paths[path][strings.ToLower(method)] = op
 	}
+	// Not ready answers the readiness itself, not a problem.
+	paths["/readyz"]["get"].(map[string]any)["responses"].(map[string]any)["503"] = map[string]any{"description": "Not ready.",
+		"content": map[string]any{"application/json": map[string]any{"schema": ref("Ready")}}}
 	return map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "backoffice admin API (example)", "version": "1.0.0",
@@ -226,6 +230,9 @@ func pageSchema(item string) map[string]any {
 // replace any written here under the same name.
 func schemas() map[string]any {
 	out := writtenSchemas()
+	for name, s := range requestSchemas(out) {
+		out[name] = s
+	}
 	for name, s := range typedSchemas() {
 		out[name] = s
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/enduser"
 )
 
 // schemaOf derives the JSON schema of a Go value from its type and json
@@ -25,6 +26,7 @@ type schemaGen struct {
 	named   map[reflect.Type]string
 	root    reflect.Type
 	started bool // the root is being written: a second meeting refers to it
+	request bool // a request body: no field is required by its type
 }
 
 var (
@@ -72,7 +74,7 @@ func (g *schemaGen) of(t reflect.Type) map[string]any {
 		var required []string
 		g.addFields(t, props, &required)
 		s := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
-		if len(required) > 0 {
+		if len(required) > 0 && !g.request {
 			s["required"] = required
 		}
 		return s
@@ -145,12 +147,20 @@ func typedSchemas() map[string]any {
 		"OperatorList": struct {
 			Items []operatorView `json:"items"`
 		}{},
-		"Explain": accessctl.Decision{},
-		"Me":      meView{},
-		"Ready":   readiness{},
-		"Backlog": backoffice.Backlog{},
-		"Change":  backoffice.Change{},
-		"Actor":   backoffice.ActorRef{},
+		"Explain":     accessctl.Decision{},
+		"Me":          meView{},
+		"Criteria":    criteriaView{},
+		"Permissions": permissionsView{},
+		"Ended":       endedView{},
+		"Count":       countView{},
+		"Sent":        sentView{},
+		"Commands":    commandsView{},
+		"Notices":     noticesView{},
+		"Balance":     enduser.Balance{},
+		"Ready":       readiness{},
+		"Backlog":     backoffice.Backlog{},
+		"Change":      backoffice.Change{},
+		"Actor":       backoffice.ActorRef{},
 	}
 	named := map[reflect.Type]string{}
 	for name, v := range types {
@@ -161,6 +171,41 @@ func typedSchemas() map[string]any {
 	out := map[string]any{}
 	for name, v := range types {
 		out[name] = schemaOf(v, named)
+	}
+	return out
+}
+
+// requestTypes are the request bodies' types, by schema name: their
+// properties come from the type (the decoder refuses any other field), the
+// fields a call needs are the written schema's required list.
+func requestTypes() map[string]any {
+	return map[string]any{
+		"Setup": setupBody{}, "Login": loginBody{}, "MFA": mfaBody{}, "Password": passwordBody{}, "Forgot": forgotBody{},
+		"NewOperator": operatorBody{}, "OperatorPatch": operatorPatch{}, "Version": versionBody{}, "TenantPatch": tenantPatch{},
+		"RoleBody": roleBody{}, "NewEndUser": endUserBody{}, "EndUserPatch": endUserPatch{}, "TaxResidence": residenceBody{},
+		"KYCOutcome": kycBody{}, "Wallet": walletBody{}, "Lock": lockBody{}, "Identity": identityBody{}, "Enrol": enrolBody{},
+		"Token": tokenBody{}, "Assertion": ssoBody{}, "ApprovalRequest": approvalBody{}, "Reason": reasonBody{},
+		"Elevation": elevationBody{}, "NewReview": reviewBody{}, "Decision": decisionBody{},
+		"SSOKey": struct {
+			Version int64  `json:"version"`
+			Key     string `json:"key"`
+		}{},
+	}
+}
+
+// requestSchemas derives the request schemas, each keeping the required
+// fields written is the schema of the same name.
+func requestSchemas(written map[string]any) map[string]any {
+	out := map[string]any{}
+	for name, v := range requestTypes() {
+		t := reflect.TypeOf(v)
+		s := (&schemaGen{root: t, request: true}).of(t)
+		if w, ok := written[name].(map[string]any); ok {
+			if req, ok := w["required"]; ok {
+				s["required"] = req
+			}
+		}
+		out[name] = s
 	}
 	return out
 }

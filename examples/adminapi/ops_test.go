@@ -147,17 +147,24 @@ func TestSIGTERMDrainsAndPprofApart(t *testing.T) {
 	resp.Body.Close()
 	assert.NotContains(t, string(body), "goroutine profile", "no profile on the public address")
 
+	first, rest := `{"tenant": "acme", "login": "root", `, `"password": "`+adminPW+`"}`
 	pr, pw := io.Pipe()
 	req, err := http.NewRequest("POST", s.base+"/v1/login", pr)
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
+	// A known length: the server reads exactly the body, and no closing
+	// chunk can arrive after it closed the connection.
+	req.ContentLength = int64(len(first) + len(rest))
 	type answer struct {
 		status int
 		err    error
 	}
 	answered := make(chan answer, 1)
+	// A connection of its own: an idle one from the pool would be closed
+	// by the shutdown before it carried the request, as it should be.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	go func() {
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := fresh.Do(req)
 		if err != nil {
 			answered <- answer{err: err}
 			return
@@ -165,10 +172,21 @@ func TestSIGTERMDrainsAndPprofApart(t *testing.T) {
 		resp.Body.Close()
 		answered <- answer{status: resp.StatusCode}
 	}()
-	_, err = pw.Write([]byte(`{"tenant": "acme", "login": "root", `)) // returns once the client sent it
+	_, err = pw.Write([]byte(first))
 	require.NoError(t, err)
+	// The server is answering it (its handler reads the body) once the
+	// in-flight gauge counts it beside the scrape that reads the gauge.
+	require.Eventually(t, func() bool {
+		resp, err := fresh.Get(s.base + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(body), "backoffice_http_requests_in_flight 2")
+	}, 10*time.Second, 10*time.Millisecond)
 	require.NoError(t, s.proc.Signal(syscall.SIGTERM))
-	_, err = pw.Write([]byte(`"password": "` + adminPW + `"}`))
+	_, err = pw.Write([]byte(rest))
 	require.NoError(t, err)
 	require.NoError(t, pw.Close())
 	select {

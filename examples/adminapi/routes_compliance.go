@@ -58,7 +58,7 @@ func (a *api) registerCompliance() {
 	}))
 	a.handle("POST /v1/operators/grants/expire", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		n, err := a.ops.ExpireGrants(r.Context())
-		return ok(map[string]int{"ended": n}, err)
+		return ok(endedView{Ended: n}, err)
 	}))
 	a.handle("GET /v1/approvals", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		p, err := pageOf(r)

@@ -29,7 +29,7 @@ func (a *api) registerDevices() {
 		if cmds == nil {
 			cmds = []scadevice.Command{}
 		}
-		return ok(map[string]any{"commands": cmds, "lock_reasons": scadevice.LockReasons()}, err)
+		return ok(commandsView{Commands: cmds, LockReasons: scadevice.LockReasons()}, err)
 	}))
 	a.handle("POST /v1/devices/{id}/lock", a.authed(withBody(func(r *http.Request, b lockBody) (int, any, error) {
 		return dev(a.devices.Lock(r.Context(), devID(r), b.Version, b.Reason, b.Message))

@@ -65,7 +65,7 @@ func (a *api) registerEndUsers() {
 			return 0, nil, err
 		}
 		n, err := a.users.Count(r.Context(), f)
-		return ok(map[string]int{"total": n}, err)
+		return ok(countView{Total: n}, err)
 	}))
 	a.handle("POST /v1/endusers", a.authed(withBody(func(r *http.Request, b endUserBody) (int, any, error) {
 		in, err := b.input()
@@ -114,7 +114,7 @@ func (a *api) registerEndUsers() {
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusOK, map[string]string{"sent_to": to}, nil
+		return http.StatusOK, sentView{SentTo: to}, nil
 	}))
 	a.handle("GET /v1/endusers/{id}/children", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		p, err := pageOf(r)

@@ -52,7 +52,7 @@ func (a *api) registerLogin() {
 		return done(a.ops.ResetPassword(r.Context(), b.Token, b.Password, b.Confirmation))
 	}))
 	a.handle("GET /v1/password/policy", func(http.ResponseWriter, *http.Request) (int, any, error) {
-		return http.StatusOK, map[string][]string{"criteria": a.ops.PasswordPolicy().Criteria()}, nil
+		return http.StatusOK, criteriaView{Criteria: a.ops.PasswordPolicy().Criteria()}, nil
 	})
 
 	// The session's own operator.

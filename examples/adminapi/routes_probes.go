@@ -60,6 +60,7 @@ func (a *api) registerProbes() {
 		return http.StatusOK, body, nil
 	})
 	a.mux.Handle("GET /metrics", a.metrics.handler())
+	a.routes = append(a.routes, "GET /metrics") // documented with the rest; served as Prometheus text
 	a.handle("GET /openapi.json", func(http.ResponseWriter, *http.Request) (int, any, error) { return http.StatusOK, openAPI(), nil })
 	a.handle("POST /v1/setup", withBody(a.setupTenant))
 }

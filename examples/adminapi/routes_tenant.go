@@ -27,7 +27,7 @@ func (a *api) registerTenant() {
 		for _, role := range roles {
 			matrix[role.Name] = role.Permissions
 		}
-		return http.StatusOK, map[string]any{"permissions": a.ops.Catalog().Permissions(), "matrix": matrix}, nil
+		return http.StatusOK, permissionsView{Permissions: a.ops.Catalog().Permissions(), Matrix: matrix}, nil
 	}))
 	a.handle("GET /v1/tenant", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) { return ok(a.ops.Tenant(r.Context())) }))
 	a.handle("PATCH /v1/tenant", a.authed(withBody(func(r *http.Request, b tenantPatch) (int, any, error) {

@@ -187,3 +187,47 @@ func devicesJSON(ds []*scadevice.Device) []deviceView {
 	}
 	return out
 }
+
+// The small answers, each its own type so that the document's schema of
+// it comes from the code.
+
+type criteriaView struct {
+	Criteria []string `json:"criteria"`
+}
+
+type permissionsView struct {
+	Permissions []accessctl.PermissionInfo                    `json:"permissions"`
+	Matrix      map[accessctl.RoleName][]accessctl.Permission `json:"matrix"`
+}
+
+type endedView struct {
+	Ended int `json:"ended"`
+}
+
+type countView struct {
+	Total int `json:"total"`
+}
+
+type sentView struct {
+	SentTo string `json:"sent_to"`
+}
+
+type commandsView struct {
+	Commands    []scadevice.Command    `json:"commands"`
+	LockReasons []scadevice.LockReason `json:"lock_reasons"`
+}
+
+// noticeView is a notice as the example's mail provider holds it, link
+// token included: that is what it sends.
+type noticeView struct {
+	Kind      string     `json:"kind"`
+	To        string     `json:"to"`
+	Operator  string     `json:"operator,omitempty"`
+	User      string     `json:"user,omitempty"`
+	Token     string     `json:"token"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+type noticesView struct {
+	Notices []noticeView `json:"notices"`
+}

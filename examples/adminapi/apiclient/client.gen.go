@@ -257,11 +257,11 @@ type ApprovalPage struct {
 
 // ApprovalRequest defines model for ApprovalRequest.
 type ApprovalRequest struct {
-	Action     string                  `json:"action"`
-	Params     *map[string]interface{} `json:"params,omitempty"`
-	Reason     string                  `json:"reason"`
-	TargetId   string                  `json:"target_id"`
-	TargetType string                  `json:"target_type"`
+	Action     string             `json:"action"`
+	Params     *map[string]string `json:"params,omitempty"`
+	Reason     string             `json:"reason"`
+	TargetId   string             `json:"target_id"`
+	TargetType string             `json:"target_type"`
 }
 
 // Assertion defines model for Assertion.
@@ -280,6 +280,13 @@ type AuditVerification struct {
 	Head     ChainHead   `json:"head"`
 	Tenant   string      `json:"tenant"`
 	Verified int         `json:"verified"`
+}
+
+// Balance defines model for Balance.
+type Balance struct {
+	Amount   int    `json:"amount"`
+	Currency string `json:"currency"`
+	Wallet   string `json:"wallet"`
 }
 
 // ChainBreak defines model for ChainBreak.
@@ -302,6 +309,22 @@ type Change struct {
 	After  string `json:"after"`
 	Before string `json:"before"`
 	Field  string `json:"field"`
+}
+
+// Commands defines model for Commands.
+type Commands struct {
+	Commands    *[]string `json:"commands"`
+	LockReasons *[]string `json:"lock_reasons"`
+}
+
+// Count defines model for Count.
+type Count struct {
+	Total int `json:"total"`
+}
+
+// Criteria defines model for Criteria.
+type Criteria struct {
+	Criteria *[]string `json:"criteria"`
 }
 
 // Decision defines model for Decision.
@@ -379,16 +402,28 @@ type EndUserPage struct {
 
 // EndUserPatch defines model for EndUserPatch.
 type EndUserPatch struct {
-	Address   *map[string]interface{} `json:"address,omitempty"`
-	BirthDate *string                 `json:"birth_date,omitempty"`
-	Email     *string                 `json:"email,omitempty"`
-	FirstName *string                 `json:"first_name,omitempty"`
-	LastName  *string                 `json:"last_name,omitempty"`
-	LegalName *string                 `json:"legal_name,omitempty"`
-	Parent    *string                 `json:"parent,omitempty"`
-	Phone     *string                 `json:"phone,omitempty"`
-	Tag       *string                 `json:"tag,omitempty"`
-	Version   int                     `json:"version"`
+	Address *struct {
+		City       *string `json:"city,omitempty"`
+		Country    *string `json:"country,omitempty"`
+		Line1      *string `json:"line1,omitempty"`
+		Line2      *string `json:"line2,omitempty"`
+		PostalCode *string `json:"postal_code,omitempty"`
+		State      *string `json:"state,omitempty"`
+	} `json:"address,omitempty"`
+	BirthDate *string `json:"birth_date,omitempty"`
+	Email     *string `json:"email,omitempty"`
+	FirstName *string `json:"first_name,omitempty"`
+	LastName  *string `json:"last_name,omitempty"`
+	LegalName *string `json:"legal_name,omitempty"`
+	Parent    *string `json:"parent,omitempty"`
+	Phone     *string `json:"phone,omitempty"`
+	Tag       *string `json:"tag,omitempty"`
+	Version   int     `json:"version"`
+}
+
+// Ended defines model for Ended.
+type Ended struct {
+	Ended int `json:"ended"`
 }
 
 // Enrol defines model for Enrol.
@@ -494,17 +529,28 @@ type Me struct {
 
 // NewEndUser defines model for NewEndUser.
 type NewEndUser struct {
-	Address       *map[string]interface{}   `json:"address,omitempty"`
-	BirthDate     *string                   `json:"birth_date,omitempty"`
-	Email         *string                   `json:"email,omitempty"`
-	FirstName     *string                   `json:"first_name,omitempty"`
-	LastName      *string                   `json:"last_name,omitempty"`
-	LegalName     *string                   `json:"legal_name,omitempty"`
-	Parent        *string                   `json:"parent,omitempty"`
-	Phone         *string                   `json:"phone,omitempty"`
-	Tag           *string                   `json:"tag,omitempty"`
-	TaxResidences *[]map[string]interface{} `json:"tax_residences,omitempty"`
-	Type          string                    `json:"type"`
+	Address *struct {
+		City       *string `json:"city,omitempty"`
+		Country    *string `json:"country,omitempty"`
+		Line1      *string `json:"line1,omitempty"`
+		Line2      *string `json:"line2,omitempty"`
+		PostalCode *string `json:"postal_code,omitempty"`
+		State      *string `json:"state,omitempty"`
+	} `json:"address,omitempty"`
+	BirthDate     *string `json:"birth_date,omitempty"`
+	Email         *string `json:"email,omitempty"`
+	FirstName     *string `json:"first_name,omitempty"`
+	LastName      *string `json:"last_name,omitempty"`
+	LegalName     *string `json:"legal_name,omitempty"`
+	Parent        *string `json:"parent,omitempty"`
+	Phone         *string `json:"phone,omitempty"`
+	Tag           *string `json:"tag,omitempty"`
+	TaxResidences *[]struct {
+		Country *string `json:"country,omitempty"`
+		Id      *string `json:"id,omitempty"`
+		Tin     *string `json:"tin,omitempty"`
+	} `json:"tax_residences,omitempty"`
+	Type string `json:"type"`
 }
 
 // NewOperator defines model for NewOperator.
@@ -523,8 +569,8 @@ type NewOperator struct {
 
 // NewReview defines model for NewReview.
 type NewReview struct {
-	DueAt string `json:"due_at"`
-	Name  string `json:"name"`
+	DueAt time.Time `json:"due_at"`
+	Name  string    `json:"name"`
 }
 
 // Node defines model for Node.
@@ -532,6 +578,18 @@ type Node struct {
 	Children  *[]Node `json:"children,omitempty"`
 	Truncated *bool   `json:"truncated,omitempty"`
 	User      EndUser `json:"user"`
+}
+
+// Notices defines model for Notices.
+type Notices struct {
+	Notices *[]struct {
+		ExpiresAt *time.Time `json:"expires_at,omitempty"`
+		Kind      string     `json:"kind"`
+		Operator  *string    `json:"operator,omitempty"`
+		To        string     `json:"to"`
+		Token     string     `json:"token"`
+		User      *string    `json:"user,omitempty"`
+	} `json:"notices"`
 }
 
 // Object defines model for Object.
@@ -590,17 +648,17 @@ type OperatorPage struct {
 
 // OperatorPatch defines model for OperatorPatch.
 type OperatorPatch struct {
-	AccessUntil *string                 `json:"access_until,omitempty"`
-	Accounts    *[]string               `json:"accounts,omitempty"`
-	AllAccounts *bool                   `json:"all_accounts,omitempty"`
-	Email       *string                 `json:"email,omitempty"`
-	ExternalKey *string                 `json:"external_key,omitempty"`
-	FirstName   *string                 `json:"first_name,omitempty"`
-	LastName    *string                 `json:"last_name,omitempty"`
-	RoleUntil   *map[string]interface{} `json:"role_until,omitempty"`
-	Roles       *[]string               `json:"roles,omitempty"`
-	Username    *string                 `json:"username,omitempty"`
-	Version     int                     `json:"version"`
+	AccessUntil *time.Time            `json:"access_until,omitempty"`
+	Accounts    *[]string             `json:"accounts,omitempty"`
+	AllAccounts *bool                 `json:"all_accounts,omitempty"`
+	Email       *string               `json:"email,omitempty"`
+	ExternalKey *string               `json:"external_key,omitempty"`
+	FirstName   *string               `json:"first_name,omitempty"`
+	LastName    *string               `json:"last_name,omitempty"`
+	RoleUntil   *map[string]time.Time `json:"role_until,omitempty"`
+	Roles       *[]string             `json:"roles,omitempty"`
+	Username    *string               `json:"username,omitempty"`
+	Version     int                   `json:"version"`
 }
 
 // Password defines model for Password.
@@ -610,6 +668,16 @@ type Password struct {
 	PasswordConfirmation string  `json:"password_confirmation"`
 	Token                *string `json:"token,omitempty"`
 	Version              *int    `json:"version,omitempty"`
+}
+
+// Permissions defines model for Permissions.
+type Permissions struct {
+	Matrix      *map[string]*[]string `json:"matrix"`
+	Permissions *[]struct {
+		Description string `json:"description"`
+		Kind        string `json:"kind"`
+		Name        string `json:"name"`
+	} `json:"permissions"`
 }
 
 // Policy defines model for Policy.
@@ -758,6 +826,11 @@ type SSOKey struct {
 	Version int    `json:"version"`
 }
 
+// Sent defines model for Sent.
+type Sent struct {
+	SentTo string `json:"sent_to"`
+}
+
 // Session defines model for Session.
 type Session struct {
 	AccessUntil *time.Time `json:"access_until,omitempty"`
@@ -783,10 +856,22 @@ type SessionList = []*Session
 
 // Setup defines model for Setup.
 type Setup struct {
-	Admin      NewOperator `json:"admin"`
-	Name       *string     `json:"name,omitempty"`
-	Preset     *string     `json:"preset,omitempty"`
-	SetupToken string      `json:"setup_token"`
+	Admin struct {
+		Accounts             *[]string `json:"accounts,omitempty"`
+		AllAccounts          *bool     `json:"all_accounts,omitempty"`
+		Email                *string   `json:"email,omitempty"`
+		ExternalKey          *string   `json:"external_key,omitempty"`
+		FirstName            *string   `json:"first_name,omitempty"`
+		LastName             *string   `json:"last_name,omitempty"`
+		Password             *string   `json:"password,omitempty"`
+		PasswordConfirmation *string   `json:"password_confirmation,omitempty"`
+		Roles                *[]string `json:"roles,omitempty"`
+		Username             *string   `json:"username,omitempty"`
+	} `json:"admin"`
+	Name       *string `json:"name,omitempty"`
+	Preset     *string `json:"preset,omitempty"`
+	SetupToken string  `json:"setup_token"`
+	Tenant     *string `json:"tenant,omitempty"`
 }
 
 // Status defines model for Status.
@@ -817,12 +902,44 @@ type Tenant struct {
 
 // TenantPatch defines model for TenantPatch.
 type TenantPatch struct {
-	DefaultPolicy            *bool                   `json:"default_policy,omitempty"`
-	EnduserForgotPasswordOff *bool                   `json:"enduser_forgot_password_off,omitempty"`
-	Name                     *string                 `json:"name,omitempty"`
-	Policy                   *map[string]interface{} `json:"policy,omitempty"`
-	Sso                      *map[string]interface{} `json:"sso,omitempty"`
-	Version                  int                     `json:"version"`
+	DefaultPolicy            *bool   `json:"default_policy,omitempty"`
+	EnduserForgotPasswordOff *bool   `json:"enduser_forgot_password_off,omitempty"`
+	Name                     *string `json:"name,omitempty"`
+	Policy                   *struct {
+		// ApprovalTtl nanoseconds
+		ApprovalTtl *int64 `json:"approval_ttl,omitempty"`
+
+		// DormantAfter nanoseconds
+		DormantAfter *int64    `json:"dormant_after,omitempty"`
+		FourEyes     *[]string `json:"four_eyes,omitempty"`
+
+		// IdleTimeout nanoseconds
+		IdleTimeout *int64 `json:"idle_timeout,omitempty"`
+
+		// LockoutDuration nanoseconds
+		LockoutDuration *int64 `json:"lockout_duration,omitempty"`
+
+		// MaxElevation nanoseconds
+		MaxElevation *int64 `json:"max_elevation,omitempty"`
+
+		// MaxPasswordAge nanoseconds
+		MaxPasswordAge    *int64  `json:"max_password_age,omitempty"`
+		Mfa               *string `json:"mfa,omitempty"`
+		MinPasswordLength *int    `json:"min_password_length,omitempty"`
+		Name              *string `json:"name,omitempty"`
+		PasswordHistory   *int    `json:"password_history,omitempty"`
+
+		// ReviewInterval nanoseconds
+		ReviewInterval *int64 `json:"review_interval,omitempty"`
+
+		// SessionLifetime nanoseconds
+		SessionLifetime *int64 `json:"session_lifetime,omitempty"`
+	} `json:"policy,omitempty"`
+	Sso *struct {
+		Enabled    *bool                 `json:"enabled,omitempty"`
+		GroupRoles *map[string]*[]string `json:"group_roles,omitempty"`
+	} `json:"sso,omitempty"`
+	Version int `json:"version"`
 }
 
 // Token defines model for Token.
@@ -1219,6 +1336,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /healthz (the `GetHealthz` operationId).
 	GetHealthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMetrics Prometheus metrics, in the text exposition format.
+	//
+	// Corresponds with GET /metrics (the `GetMetrics` operationId).
+	GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOpenapiJson This document.
 	//
@@ -2029,6 +2151,21 @@ type ClientInterface interface {
 // Corresponds with GET /healthz (the `GetHealthz` operationId).
 func (c *Client) GetHealthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetHealthzRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMetrics Prometheus metrics, in the text exposition format.
+//
+// Corresponds with GET /metrics (the `GetMetrics` operationId).
+func (c *Client) GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMetricsRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -4122,6 +4259,33 @@ func NewGetHealthzRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/healthz")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetMetricsRequest constructs an http.Request for the GetMetrics method
+func NewGetMetricsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/metrics")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -8028,6 +8192,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /healthz (the `GetHealthz` operationId).
 	GetHealthzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthzResponse, error)
 
+	// GetMetricsWithResponse Prometheus metrics, in the text exposition format.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /metrics (the `GetMetrics` operationId).
+	GetMetricsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMetricsResponse, error)
+
 	// GetOpenapiJsonWithResponse This document.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -8966,6 +9137,47 @@ func (r GetHealthzResponse) ContentType() string {
 	return ""
 }
 
+type GetMetricsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetMetricsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMetricsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMetricsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMetricsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMetricsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetOpenapiJsonResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9019,6 +9231,8 @@ type GetReadyzResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Ready
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Ready
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
@@ -9026,6 +9240,11 @@ type GetReadyzResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetReadyzResponse) GetJSON200() *Ready {
 	return r.JSON200
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetReadyzResponse) GetJSON503() *Ready {
+	return r.JSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -9498,13 +9717,13 @@ type GetV1DevicesIdCommandsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Commands
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1DevicesIdCommandsResponse) GetJSON200() *Object {
+func (r GetV1DevicesIdCommandsResponse) GetJSON200() *Commands {
 	return r.JSON200
 }
 
@@ -9786,13 +10005,13 @@ type GetV1EndusersCountResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Count
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1EndusersCountResponse) GetJSON200() *Object {
+func (r GetV1EndusersCountResponse) GetJSON200() *Count {
 	return r.JSON200
 }
 
@@ -10122,13 +10341,13 @@ type PostV1EndusersIdForgotPasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Sent
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r PostV1EndusersIdForgotPasswordResponse) GetJSON200() *Object {
+func (r PostV1EndusersIdForgotPasswordResponse) GetJSON200() *Sent {
 	return r.JSON200
 }
 
@@ -10458,13 +10677,13 @@ type PutV1EndusersIdWalletResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Balance
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r PutV1EndusersIdWalletResponse) GetJSON200() *Object {
+func (r PutV1EndusersIdWalletResponse) GetJSON200() *Balance {
 	return r.JSON200
 }
 
@@ -10602,13 +10821,13 @@ type PostV1InternalOnboardingsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *Object
+	JSON201 *Onboarding
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r PostV1InternalOnboardingsResponse) GetJSON201() *Object {
+func (r PostV1InternalOnboardingsResponse) GetJSON201() *Onboarding {
 	return r.JSON201
 }
 
@@ -10698,13 +10917,13 @@ type GetV1InternalOutboxResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Notices
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1InternalOutboxResponse) GetJSON200() *Object {
+func (r GetV1InternalOutboxResponse) GetJSON200() *Notices {
 	return r.JSON200
 }
 
@@ -11356,13 +11575,13 @@ type PostV1OperatorsGrantsExpireResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Ended
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r PostV1OperatorsGrantsExpireResponse) GetJSON200() *Object {
+func (r PostV1OperatorsGrantsExpireResponse) GetJSON200() *Ended {
 	return r.JSON200
 }
 
@@ -12240,13 +12459,13 @@ type GetV1PasswordPolicyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Criteria
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1PasswordPolicyResponse) GetJSON200() *Object {
+func (r GetV1PasswordPolicyResponse) GetJSON200() *Criteria {
 	return r.JSON200
 }
 
@@ -12329,13 +12548,13 @@ type GetV1PermissionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Object
+	JSON200 *Permissions
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetV1PermissionsResponse) GetJSON200() *Object {
+func (r GetV1PermissionsResponse) GetJSON200() *Permissions {
 	return r.JSON200
 }
 
@@ -13001,6 +13220,19 @@ func (c *ClientWithResponses) GetHealthzWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetHealthzResponse(rsp)
+}
+
+// GetMetricsWithResponse Prometheus metrics, in the text exposition format.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /metrics (the `GetMetrics` operationId).
+func (c *ClientWithResponses) GetMetricsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMetricsResponse, error) {
+	rsp, err := c.GetMetrics(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMetricsResponse(rsp)
 }
 
 // GetOpenapiJsonWithResponse This document.
@@ -14687,6 +14919,35 @@ func ParseGetHealthzResponse(rsp *http.Response) (*GetHealthzResponse, error) {
 	return response, nil
 }
 
+// ParseGetMetricsResponse parses an HTTP response from a GetMetricsWithResponse call
+func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMetricsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetOpenapiJsonResponse parses an HTTP response from a GetOpenapiJsonWithResponse call
 func ParseGetOpenapiJsonResponse(rsp *http.Response) (*GetOpenapiJsonResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -14740,6 +15001,13 @@ func ParseGetReadyzResponse(rsp *http.Response) (*GetReadyzResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Ready
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -15065,7 +15333,7 @@ func ParseGetV1DevicesIdCommandsResponse(rsp *http.Response) (*GetV1DevicesIdCom
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Commands
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15263,7 +15531,7 @@ func ParseGetV1EndusersCountResponse(rsp *http.Response) (*GetV1EndusersCountRes
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Count
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15494,7 +15762,7 @@ func ParsePostV1EndusersIdForgotPasswordResponse(rsp *http.Response) (*PostV1End
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Sent
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15725,7 +15993,7 @@ func ParsePutV1EndusersIdWalletResponse(rsp *http.Response) (*PutV1EndusersIdWal
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Balance
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15824,7 +16092,7 @@ func ParsePostV1InternalOnboardingsResponse(rsp *http.Response) (*PostV1Internal
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest Object
+		var dest Onboarding
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15890,7 +16158,7 @@ func ParseGetV1InternalOutboxResponse(rsp *http.Response) (*GetV1InternalOutboxR
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Notices
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16344,7 +16612,7 @@ func ParsePostV1OperatorsGrantsExpireResponse(rsp *http.Response) (*PostV1Operat
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Ended
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16955,7 +17223,7 @@ func ParseGetV1PasswordPolicyResponse(rsp *http.Response) (*GetV1PasswordPolicyR
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Criteria
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -17017,7 +17285,7 @@ func ParseGetV1PermissionsResponse(rsp *http.Response) (*GetV1PermissionsRespons
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Object
+		var dest Permissions
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
