@@ -121,7 +121,7 @@ func openAPI() map[string]any {
 		op := map[string]any{"summary": r.summary, "operationId": operationID(r.pattern)}
 		var params []any
 		for _, m := range paramRe.FindAllStringSubmatch(path, -1) {
-			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": pathSchema(m[1])})
 		}
 		params = append(params, anys(query[r.pattern])...)
 		if len(params) > 0 {

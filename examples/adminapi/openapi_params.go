@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/scadevice"
 )
 
 // The query parameters of the API, each with its type, format, enum,
@@ -72,4 +73,19 @@ func problemTypes() []string {
 		out = append(out, "https://backoffice.example/problems/"+k)
 	}
 	return out
+}
+
+// pathSchema is a path parameter's schema: ids are the library's
+// sortable ids, roles and permissions lower-case names.
+func pathSchema(name string) map[string]any {
+	switch name {
+	case "type":
+		return map[string]any{"type": "string", "enum": []string{accessctl.TargetTenant, accessctl.TargetOperator,
+			accessctl.TargetRole, accessctl.TargetApproval, accessctl.TargetReview, enduser.TargetEndUser, enduser.TargetOnboarding, scadevice.TargetDevice}}
+	case "name":
+		return map[string]any{"type": "string", "pattern": "^[a-z0-9_]{1,64}$"}
+	case "permission":
+		return map[string]any{"type": "string", "pattern": "^[a-z0-9_.]{1,128}$"}
+	}
+	return map[string]any{"type": "string", "minLength": 1, "maxLength": 128, "description": "an id, as the API gave it"}
 }

@@ -107,6 +107,42 @@ func (e GetV1ApprovalsParamsStatus) Valid() bool {
 	}
 }
 
+// Defines values for GetV1AuditTypeIdParamsType.
+const (
+	GetV1AuditTypeIdParamsTypeApproval   GetV1AuditTypeIdParamsType = "approval"
+	GetV1AuditTypeIdParamsTypeEnduser    GetV1AuditTypeIdParamsType = "enduser"
+	GetV1AuditTypeIdParamsTypeOnboarding GetV1AuditTypeIdParamsType = "onboarding"
+	GetV1AuditTypeIdParamsTypeOperator   GetV1AuditTypeIdParamsType = "operator"
+	GetV1AuditTypeIdParamsTypeReview     GetV1AuditTypeIdParamsType = "review"
+	GetV1AuditTypeIdParamsTypeRole       GetV1AuditTypeIdParamsType = "role"
+	GetV1AuditTypeIdParamsTypeScadevice  GetV1AuditTypeIdParamsType = "scadevice"
+	GetV1AuditTypeIdParamsTypeTenant     GetV1AuditTypeIdParamsType = "tenant"
+)
+
+// Valid indicates whether the value is a known member of the GetV1AuditTypeIdParamsType enum.
+func (e GetV1AuditTypeIdParamsType) Valid() bool {
+	switch e {
+	case GetV1AuditTypeIdParamsTypeApproval:
+		return true
+	case GetV1AuditTypeIdParamsTypeEnduser:
+		return true
+	case GetV1AuditTypeIdParamsTypeOnboarding:
+		return true
+	case GetV1AuditTypeIdParamsTypeOperator:
+		return true
+	case GetV1AuditTypeIdParamsTypeReview:
+		return true
+	case GetV1AuditTypeIdParamsTypeRole:
+		return true
+	case GetV1AuditTypeIdParamsTypeScadevice:
+		return true
+	case GetV1AuditTypeIdParamsTypeTenant:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetV1EndusersParamsType.
 const (
 	GetV1EndusersParamsTypeBusiness                    GetV1EndusersParamsType = "business"
@@ -982,6 +1018,9 @@ type GetV1AuditTypeIdParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// GetV1AuditTypeIdParamsType defines parameters for GetV1AuditTypeId.
+type GetV1AuditTypeIdParamsType string
+
 // DeleteV1DevicesIdParams defines parameters for DeleteV1DevicesId.
 type DeleteV1DevicesIdParams struct {
 	// Version The version of the record the client read.
@@ -1403,7 +1442,7 @@ type ClientInterface interface {
 	// GetV1AuditTypeId The audit log of any record, newest first.
 	//
 	// Corresponds with GET /v1/audit/{type}/{id} (the `GetV1AuditTypeId` operationId).
-	GetV1AuditTypeId(ctx context.Context, pType string, id string, params *GetV1AuditTypeIdParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetV1AuditTypeId(ctx context.Context, pType GetV1AuditTypeIdParamsType, id string, params *GetV1AuditTypeIdParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteV1DevicesId Delete a device (?version=N).
 	//
@@ -2337,7 +2376,7 @@ func (c *Client) GetV1AuditVerify(ctx context.Context, reqEditors ...RequestEdit
 // GetV1AuditTypeId The audit log of any record, newest first.
 //
 // Corresponds with GET /v1/audit/{type}/{id} (the `GetV1AuditTypeId` operationId).
-func (c *Client) GetV1AuditTypeId(ctx context.Context, pType string, id string, params *GetV1AuditTypeIdParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *Client) GetV1AuditTypeId(ctx context.Context, pType GetV1AuditTypeIdParamsType, id string, params *GetV1AuditTypeIdParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetV1AuditTypeIdRequest(c.Server, pType, id, params)
 	if err != nil {
 		return nil, err
@@ -4618,7 +4657,7 @@ func NewGetV1AuditVerifyRequest(server string) (*http.Request, error) {
 }
 
 // NewGetV1AuditTypeIdRequest constructs an http.Request for the GetV1AuditTypeId method
-func NewGetV1AuditTypeIdRequest(server string, pType string, id string, params *GetV1AuditTypeIdParams) (*http.Request, error) {
+func NewGetV1AuditTypeIdRequest(server string, pType GetV1AuditTypeIdParamsType, id string, params *GetV1AuditTypeIdParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -8274,7 +8313,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/audit/{type}/{id} (the `GetV1AuditTypeId` operationId).
-	GetV1AuditTypeIdWithResponse(ctx context.Context, pType string, id string, params *GetV1AuditTypeIdParams, reqEditors ...RequestEditorFn) (*GetV1AuditTypeIdResponse, error)
+	GetV1AuditTypeIdWithResponse(ctx context.Context, pType GetV1AuditTypeIdParamsType, id string, params *GetV1AuditTypeIdParams, reqEditors ...RequestEditorFn) (*GetV1AuditTypeIdResponse, error)
 
 	// DeleteV1DevicesIdWithResponse Delete a device (?version=N).
 	//
@@ -13370,7 +13409,7 @@ func (c *ClientWithResponses) GetV1AuditVerifyWithResponse(ctx context.Context, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/audit/{type}/{id} (the `GetV1AuditTypeId` operationId).
-func (c *ClientWithResponses) GetV1AuditTypeIdWithResponse(ctx context.Context, pType string, id string, params *GetV1AuditTypeIdParams, reqEditors ...RequestEditorFn) (*GetV1AuditTypeIdResponse, error) {
+func (c *ClientWithResponses) GetV1AuditTypeIdWithResponse(ctx context.Context, pType GetV1AuditTypeIdParamsType, id string, params *GetV1AuditTypeIdParams, reqEditors ...RequestEditorFn) (*GetV1AuditTypeIdResponse, error) {
 	rsp, err := c.GetV1AuditTypeId(ctx, pType, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
