@@ -59,6 +59,10 @@ type soakState struct {
 	// done counts the calls that succeeded, by the action their audit
 	// entry must carry.
 	done   sync.Map // backoffice.Action → *atomic.Int64
+	// names numbers the names edits set, so that no edit sets the name
+	// a record has already: that edit would change nothing and write no
+	// entry, and the count of entries by action would be one short.
+	names  atomic.Int64
 	calls  atomic.Int64
 	errs   sync.Map // error kind → *atomic.Int64
 	wrong  atomic.Int64
@@ -399,7 +403,7 @@ func soakStep(in *instance, st *soakState, r *rand.Rand, ctx context.Context, te
 		if !ok {
 			return
 		}
-		name := fmt.Sprintf("Edit%d", r.IntN(1e6))
+		name := fmt.Sprintf("Edit%d", st.names.Add(1))
 		u, err := in.users.Update(ctx, u.ID, enduser.Update{Version: u.Version, FirstName: &name})
 		if st.settle(backoffice.ActionEndUserUpdate, err, conflict, precondition) {
 			seeUser(u)
