@@ -58,7 +58,7 @@ type soakState struct {
 
 	// done counts the calls that succeeded, by the action their audit
 	// entry must carry.
-	done   sync.Map // backoffice.Action → *atomic.Int64
+	done sync.Map // backoffice.Action → *atomic.Int64
 	// names numbers the names edits set, so that no edit sets the name
 	// a record has already: that edit would change nothing and write no
 	// entry, and the count of entries by action would be one short.
