@@ -533,7 +533,7 @@ func (s *Service) Authenticate(ctx context.Context, token backoffice.Secret) (_ 
 	}
 	now := s.clock()
 	idle := sess.IdleTimeout > 0 && now.Sub(sess.LastSeen) >= sess.IdleTimeout
-	sess.Roles = rolesAt(sess.Roles, sess.RoleUntil, now)
+	sess.Roles = activeRoles(sess.Roles, sess.RoleUntil, now)
 	if !now.Before(sess.ExpiresAt) || idle || len(sess.Roles) == 0 {
 		s.after(ctx, "removing an ended session", s.sessions.DeleteSession(ctx, sess.Tenant, sess.ID))
 		return nil, refused()

@@ -161,10 +161,10 @@ func (o *Operator) Clone() *Operator {
 // RolesAt returns the roles that count at now: the permanent ones and
 // the time-bound ones whose time has not come.
 func (o *Operator) RolesAt(now time.Time) []RoleName {
-	return rolesAt(o.Roles, o.RoleUntil, now)
+	return activeRoles(o.Roles, o.RoleUntil, now)
 }
 
-func rolesAt(roles []RoleName, until map[RoleName]time.Time, now time.Time) []RoleName {
+func activeRoles(roles []RoleName, until map[RoleName]time.Time, now time.Time) []RoleName {
 	if len(until) == 0 {
 		return roles
 	}

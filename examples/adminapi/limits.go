@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -152,17 +151,9 @@ func (a *api) allow(ctx context.Context, checks ...check) error {
 	return nil
 }
 
-// addr is the request's client address as the server sees it.
-func addr(r *http.Request) string {
-	if a := accessctl.ClientAddr(r.Context()); a != "" {
-		return a
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// addr is the request's client address, as console.WithPeer recorded it
+// for every request.
+func addr(r *http.Request) string { return accessctl.ClientAddr(r.Context()) }
 
 // actorKey names the request's authenticated operator.
 func actorKey(r *http.Request) string {

@@ -156,31 +156,22 @@ func (r *operatorRow) operator() (*accessctl.Operator, error) {
 		MFAEnrolled: r.MFAEnrolled, MFALastStep: r.MFALastStep, ExternalKey: r.ExternalKey, SessionEpoch: r.SessionEpoch,
 		Version: r.Version, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt), PasswordChangedAt: fromNull(r.PwChangedAt),
 		LastLoginAt: fromNull(r.LastLoginAt), LastLoginFrom: r.LastLoginFrom, AccessUntil: fromNull(r.AccessUntil)}
-	if err := fromJSON(r.Roles, &o.Roles); err != nil {
-		return nil, err
-	}
-	if err := fromJSON(r.PwHistory, &o.PasswordHistory); err != nil {
-		return nil, err
-	}
-	if err := fromJSON(r.RoleUntil, &o.RoleUntil); err != nil {
-		return nil, err
-	}
-	if len(o.PasswordHistory) == 0 {
-		o.PasswordHistory = nil
-	}
-	if len(o.RoleUntil) == 0 {
-		o.RoleUntil = nil
-	}
-	if err := fromJSON(r.Accounts, &o.Accounts); err != nil {
-		return nil, err
-	}
-	if len(o.Roles) == 0 {
-		o.Roles = nil
-	}
-	if len(o.Accounts) == 0 {
-		o.Accounts = nil
+	for _, err := range []error{fromJSONOrNil(r.Roles, &o.Roles), fromJSONOrNil(r.Accounts, &o.Accounts),
+		fromJSONOrNil(r.PwHistory, &o.PasswordHistory), fromJSONOrNil(r.RoleUntil, &o.RoleUntil)} {
+		if err != nil {
+			return nil, err
+		}
 	}
 	return o, nil
+}
+
+// roleUntilJSON is the JSON object of time-bound roles, {} when there is
+// none.
+func roleUntilJSON(m map[accessctl.RoleName]time.Time) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	return jsonString(m)
 }
 
 func list[T ~string](v []T) string {
@@ -196,14 +187,10 @@ func operatorArgs(o *accessctl.Operator) []any {
 	for i, h := range o.PasswordHistory {
 		history[i] = string(h) // the Secret type would marshal as its redaction
 	}
-	until := "{}"
-	if len(o.RoleUntil) > 0 {
-		until = jsonString(o.RoleUntil)
-	}
 	return []any{string(o.Tenant), string(o.ID), o.Username, o.Email, o.FirstName, o.LastName, list(o.Roles), o.AllAccounts,
 		list(o.Accounts), string(o.Status), o.EmailVerified, string(o.PasswordHash), string(o.MFASecret), o.MFAEnrolled,
 		o.MFALastStep, o.ExternalKey, o.SessionEpoch, utc(o.UpdatedAt),
-		jsonString(history), nullTime(o.PasswordChangedAt), nullTime(o.LastLoginAt), o.LastLoginFrom, until, nullTime(o.AccessUntil)}
+		jsonString(history), nullTime(o.PasswordChangedAt), nullTime(o.LastLoginAt), o.LastLoginFrom, roleUntilJSON(o.RoleUntil), nullTime(o.AccessUntil)}
 }
 
 var (
@@ -610,23 +597,10 @@ func (r sessionRow) session() (*accessctl.Session, error) {
 	x := &accessctl.Session{ID: r.ID, Tenant: backoffice.TenantID(r.TenantID), Operator: accessctl.OperatorID(r.OperatorID), Epoch: r.Epoch,
 		Name: r.Name, AllAccounts: r.AllAccounts, CreatedAt: utc(r.CreatedAt), ExpiresAt: utc(r.ExpiresAt),
 		IdleTimeout: time.Duration(r.IdleTimeout), LastSeen: fromNull(r.LastSeen), AccessUntil: fromNull(r.AccessUntil)}
-	if err := fromJSON(r.RoleUntil, &x.RoleUntil); err != nil {
-		return nil, err
-	}
-	if len(x.RoleUntil) == 0 {
-		x.RoleUntil = nil
-	}
-	if err := fromJSON(r.Roles, &x.Roles); err != nil {
-		return nil, err
-	}
-	if err := fromJSON(r.Accounts, &x.Accounts); err != nil {
-		return nil, err
-	}
-	if len(x.Roles) == 0 {
-		x.Roles = nil
-	}
-	if len(x.Accounts) == 0 {
-		x.Accounts = nil
+	for _, err := range []error{fromJSONOrNil(r.Roles, &x.Roles), fromJSONOrNil(r.Accounts, &x.Accounts), fromJSONOrNil(r.RoleUntil, &x.RoleUntil)} {
+		if err != nil {
+			return nil, err
+		}
 	}
 	return x, nil
 }
@@ -654,12 +628,8 @@ var (
 
 // CreateSession implements accessctl.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, x *accessctl.Session) error {
-	until := "{}"
-	if len(x.RoleUntil) > 0 {
-		until = jsonString(x.RoleUntil)
-	}
 	_, err := s.exec(ctx, nil, qCreateSession, x.ID, string(x.Tenant), string(x.Operator), x.Epoch, x.Name, list(x.Roles), x.AllAccounts,
-		list(x.Accounts), utc(x.CreatedAt), utc(x.ExpiresAt), int64(x.IdleTimeout), nullTime(x.LastSeen), until, nullTime(x.AccessUntil))
+		list(x.Accounts), utc(x.CreatedAt), utc(x.ExpiresAt), int64(x.IdleTimeout), nullTime(x.LastSeen), roleUntilJSON(x.RoleUntil), nullTime(x.AccessUntil))
 	return mapErr("postgres: create session", err)
 }
 

@@ -310,6 +310,19 @@ func fromJSON(b []byte, v any) error {
 	return json.Unmarshal(b, v)
 }
 
+// fromJSONOrNil decodes b into v, leaving v nil when it is an empty
+// slice or map, as the domain types keep them.
+func fromJSONOrNil[T any](b []byte, v *T) error {
+	if err := fromJSON(b, v); err != nil {
+		return err
+	}
+	if rv := reflect.ValueOf(v).Elem(); (rv.Kind() == reflect.Slice || rv.Kind() == reflect.Map) && rv.Len() == 0 {
+		var zero T
+		*v = zero
+	}
+	return nil
+}
+
 func utc(t time.Time) time.Time { return t.UTC() }
 
 func nullTime(t time.Time) any {

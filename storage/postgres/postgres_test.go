@@ -46,7 +46,10 @@ func open(t testing.TB, driver string) (*postgres.Store, *sql.DB) {
 	return s, db
 }
 
-// D2, D4, X6: the PostgreSQL store passes the conformance suite, with lib/pq.
+// D2, D4, X6: the PostgreSQL store passes the conformance suite, with
+// lib/pq: its Policy tests show P1 to P5 (P2 lockout, P3 password length
+// and history, P4 MFA and password age), T1, T2 and V1, its Races F1 to
+// F3, its Chain H1 and H2, on PostgreSQL.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		s, _ := open(t, "postgres")
