@@ -2,6 +2,9 @@ package accessctl
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -45,14 +48,23 @@ type Approval struct {
 	TargetID   string              `json:"target_id" audit:"target_id"`
 	// Params are the call's arguments as text: the version read, the
 	// role asked for, how long.
-	Params        map[string]string `json:"params" audit:"params"`
-	Reason        string            `json:"reason" audit:"reason"`
-	RequestedBy   OperatorID        `json:"requested_by" audit:"requested_by"`
-	RequesterName string            `json:"requester_name"`
-	Status        ApprovalStatus    `json:"status" audit:"status"`
-	DecidedBy     OperatorID        `json:"decided_by,omitempty" audit:"decided_by"`
-	DeciderName   string            `json:"decider_name,omitempty"`
-	DecidedAt     time.Time         `json:"decided_at,omitzero"`
+	Params map[string]string `json:"params" audit:"params"`
+	// Effect is every value the action will change, computed when it was
+	// asked for by running the action up to its write (F6): what the
+	// approver sees and approves. EffectDigest names it; approval runs the
+	// action only if it would still change exactly that.
+	Effect       []backoffice.Change `json:"effect"`
+	EffectDigest string              `json:"effect_digest" audit:"effect_digest"`
+	// AdminLevel marks an effect that yields permissions only
+	// Administrators hold: only an Administrator approves it (F4, F5).
+	AdminLevel    bool           `json:"admin_level" audit:"admin_level"`
+	Reason        string         `json:"reason" audit:"reason"`
+	RequestedBy   OperatorID     `json:"requested_by" audit:"requested_by"`
+	RequesterName string         `json:"requester_name"`
+	Status        ApprovalStatus `json:"status" audit:"status"`
+	DecidedBy     OperatorID     `json:"decided_by,omitempty" audit:"decided_by"`
+	DeciderName   string         `json:"decider_name,omitempty"`
+	DecidedAt     time.Time      `json:"decided_at,omitzero"`
 	// Outcome is why an approved action failed, or why it was rejected.
 	Outcome   string    `json:"outcome,omitempty" audit:"outcome"`
 	CreatedAt time.Time `json:"created_at"`
@@ -64,6 +76,7 @@ type Approval struct {
 func (a *Approval) Clone() *Approval {
 	c := *a
 	c.Params = maps.Clone(a.Params)
+	c.Effect = slices.Clone(a.Effect)
 	return &c
 }
 
@@ -133,34 +146,90 @@ func Approved(ctx context.Context) (*Approval, bool) {
 	return a, ok
 }
 
+// Hold is what a service asks the gate before it changes anything: the
+// action, what it acts on, and the exact effect it would have, every
+// value it would change as its audit entry would record it (F6).
+type Hold struct {
+	Action     backoffice.Action
+	TargetType string
+	TargetID   string
+	Effect     []backoffice.Change
+	// AdminLevel marks an effect that yields permissions only
+	// Administrators hold (F5): only an Administrator approves it.
+	AdminLevel bool
+	// Always holds the action whether or not the policy lists it: a
+	// weakening of the policy (F7).
+	Always bool
+	// Never says this change is not held, whatever the policy: a service
+	// still passes it to the gate, so that a request for it is refused
+	// before anything is written.
+	Never bool
+}
+
+// errPreview stops an action at its gate while its request is being
+// made: the gate has recorded the effect, and nothing was written.
+var errPreview = errors.New("accessctl: previewed")
+
+type previewKey struct{}
+
+// preview collects the hold an action reached while it was previewed.
+type preview struct {
+	hold *Hold
+	held bool
+}
+
 // Gate returns ErrApprovalRequired when the tenant's policy holds the
-// action on the target for a second operator and ctx is not running
-// that very request, approved; otherwise nil. The host's system actor is
-// not held: it is the host's own code. Services call it before they
-// change anything.
-func (s *Service) Gate(ctx context.Context, action backoffice.Action, targetType, targetID string) error {
+// action for a second operator and ctx is not running that very request,
+// approved, with that very effect; ErrFailedPrecondition when it is
+// running the request but the action would now change something else
+// than was approved; otherwise nil. The host's system actor is not held:
+// it is the host's own code. Services call it after they computed what
+// they will change and before they change anything.
+func (s *Service) Gate(ctx context.Context, h Hold) error {
 	a, ok := ActorFrom(ctx)
 	if !ok {
 		return backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: gate", "log in first")
-	}
-	if a.kind == backoffice.ActorSystem {
-		return nil
 	}
 	p, err := s.tenantPolicy(ctx, a.tenant)
 	if err != nil {
 		return err
 	}
-	return s.gate(ctx, a, p, action, targetType, targetID)
+	return s.gate(ctx, a, p, h)
 }
 
-func (s *Service) gate(ctx context.Context, a *Actor, p Policy, action backoffice.Action, targetType, targetID string) error {
-	if a.kind == backoffice.ActorSystem || !p.needsApproval(action) {
+func (s *Service) gate(ctx context.Context, a *Actor, p Policy, h Hold) error {
+	held := !h.Never && (h.Always || p.needsApproval(h.Action))
+	if pv, ok := ctx.Value(previewKey{}).(*preview); ok && pv.hold == nil {
+		h.Effect = slices.Clone(h.Effect)
+		pv.hold, pv.held = &h, held
+		return errPreview
+	}
+	if a.kind == backoffice.ActorSystem || !held {
 		return nil
 	}
-	if ap, ok := Approved(ctx); ok && ap.Tenant == a.tenant && ap.Action == action && ap.TargetType == targetType && ap.TargetID == targetID {
+	if ap, ok := Approved(ctx); ok && ap.Tenant == a.tenant && ap.Action == h.Action && ap.TargetType == h.TargetType && ap.TargetID == h.TargetID {
+		if EffectDigest(h.Effect) != ap.EffectDigest {
+			return backoffice.NewError(backoffice.ErrFailedPrecondition, "accessctl: approved action",
+				"the action would now change other values than were approved; nothing was changed, ask again")
+		}
 		return nil
 	}
 	return ErrApprovalRequired
+}
+
+// EffectDigest names an effect: the hex SHA-256 of its changes as JSON,
+// in their order. An approver's decision carries the digest of the
+// effect it was shown.
+func EffectDigest(effect []backoffice.Change) string {
+	if effect == nil {
+		effect = []backoffice.Change{}
+	}
+	b, err := json.Marshal(effect)
+	if err != nil {
+		panic(err) // strings only
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // ApprovalRequest is what an operator asks a second operator to approve.
@@ -192,11 +261,8 @@ func (s *Service) RequestApproval(ctx context.Context, in ApprovalRequest) (_ *A
 	x, known := s.executor(in.Action)
 	in.Reason = strings.TrimSpace(in.Reason)
 	var v backoffice.Violations
-	switch {
-	case !known:
+	if !known {
 		v.Add("action", "no service runs this action on approval")
-	case !p.needsApproval(in.Action):
-		v.Add("action", "the tenant's policy does not hold this action for approval; do it directly")
 	}
 	if in.Reason == "" {
 		v.Add("reason", "is required")
@@ -210,8 +276,8 @@ func (s *Service) RequestApproval(ctx context.Context, in ApprovalRequest) (_ *A
 		v.Add("target_id", "must be 1 to 128 printable characters")
 	}
 	for _, k := range slices.Sorted(maps.Keys(in.Params)) {
-		if check.Text(k, 64) != "" || check.Text(in.Params[k], 500) != "" || len(in.Params) > 16 {
-			v.Add("params", "at most 16 printable names and values")
+		if check.Text(k, 64) != "" || check.Text(in.Params[k], 8000) != "" || len(in.Params) > 16 {
+			v.Add("params", "at most 16 printable names of 64 and values of 8000 characters")
 			break
 		}
 	}
@@ -227,7 +293,28 @@ func (s *Service) RequestApproval(ctx context.Context, in ApprovalRequest) (_ *A
 	ap := &Approval{ID: s.newID(), Tenant: a.tenant, Action: in.Action, TargetType: in.TargetType, TargetID: in.TargetID,
 		Params: maps.Clone(in.Params), Reason: in.Reason, RequestedBy: OperatorID(a.id), RequesterName: a.name,
 		Status: ApprovalPending, CreatedAt: now, ExpiresAt: now.Add(p.approvalTTL())}
-	e := s.entry(a.Ref(), a.tenant, backoffice.ActionApprovalRequest, TargetApproval, ap.ID, now, backoffice.Diff(nil, ap))
+	// The action runs as the requester up to its gate, which records what
+	// it would change and stops it before any write (F6).
+	pv := &preview{}
+	switch err := x.Run(context.WithValue(ctx, previewKey{}, pv), ap.Clone()); {
+	case pv.hold == nil && err != nil:
+		return nil, err
+	case pv.hold == nil:
+		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the action would change nothing; there is nothing to approve")
+	case pv.hold.Action != in.Action || pv.hold.TargetType != in.TargetType || pv.hold.TargetID != in.TargetID:
+		return nil, backoffice.Errorf(backoffice.ErrInvalid, op, "this change is held as %s on %s %s; ask for that",
+			pv.hold.Action, pv.hold.TargetType, pv.hold.TargetID)
+	case !pv.held:
+		return nil, backoffice.NewError(backoffice.ErrInvalid, op, "the tenant's policy does not hold this change for approval; do it directly",
+			backoffice.FieldViolation{Field: "action", Reason: "not held by the policy"})
+	}
+	ap.Effect, ap.EffectDigest, ap.AdminLevel = pv.hold.Effect, EffectDigest(pv.hold.Effect), pv.hold.AdminLevel
+	c := backoffice.Diff(nil, ap)
+	for _, ch := range ap.Effect {
+		ch.Field = "effect." + ch.Field
+		c = append(c, ch)
+	}
+	e := s.entry(a.Ref(), a.tenant, backoffice.ActionApprovalRequest, TargetApproval, ap.ID, now, c)
 	if err := s.store.CreateApproval(ctx, ap, e); err != nil {
 		return nil, err
 	}
@@ -294,9 +381,14 @@ func (s *Service) expire(ap *Approval) {
 	}
 }
 
-// decide loads a pending request for a decision by the actor: the actor
-// must hold the action's permission and must not be the requester, from
-// whichever session (F2).
+// decide loads a pending request for a decision by the actor (F2, F4):
+// the actor must hold the action's permission, must not be the
+// requester, from whichever session, nor an operator the requester
+// created, invited, duplicated, reactivated or granted anything, directly,
+// through an operator it so empowered, or through its own requests; it
+// must have been an operator for the policy's ApproverMinAge; and an
+// effect that yields Administrator-level permissions needs an
+// Administrator.
 func (s *Service) decide(ctx context.Context, op, id string) (*Actor, *Approval, Executor, error) {
 	a, ok := ActorFrom(ctx)
 	if !ok || a.kind != backoffice.ActorOperator {
@@ -316,6 +408,26 @@ func (s *Service) decide(ctx context.Context, op, id string) (*Actor, *Approval,
 	if string(ap.RequestedBy) == a.id {
 		return nil, nil, Executor{}, backoffice.NewError(backoffice.ErrForbidden, op, "a request needs a second operator; you asked for it")
 	}
+	if ap.AdminLevel && !a.admin {
+		return nil, nil, Executor{}, backoffice.NewError(backoffice.ErrForbidden, op,
+			"the request yields permissions only Administrators hold; an Administrator decides it")
+	}
+	me, err := s.store.Operator(ctx, a.tenant, OperatorID(a.id))
+	if err != nil {
+		return nil, nil, Executor{}, err
+	}
+	if slices.Contains(me.GrantedBy, ap.RequestedBy) {
+		return nil, nil, Executor{}, backoffice.NewError(backoffice.ErrForbidden, op,
+			"the requester created, invited, reactivated or granted your account (or one that did); another operator decides its requests")
+	}
+	p, err := s.tenantPolicy(ctx, a.tenant)
+	if err != nil {
+		return nil, nil, Executor{}, err
+	}
+	if age := p.approverMinAge(); s.clock().Sub(me.CreatedAt) < age {
+		return nil, nil, Executor{}, backoffice.Errorf(backoffice.ErrForbidden, op,
+			"an operator decides requests once its account is %s old", age)
+	}
 	s.expire(ap)
 	if ap.Status != ApprovalPending {
 		return nil, nil, Executor{}, backoffice.Errorf(backoffice.ErrFailedPrecondition, op, "the request is %s", ap.Status)
@@ -329,13 +441,21 @@ func (s *Service) decide(ctx context.Context, op, id string) (*Actor, *Approval,
 // action runs as the requester as it is now (still active, still holding
 // the permission), through the service method a direct call uses, so
 // every rule is checked again; a refusal leaves the request failed with
-// its reason and changes nothing else. Returns the request as it ended.
-func (s *Service) Approve(ctx context.Context, id string) (_ *Approval, err error) {
+// its reason and changes nothing else. effectDigest is the
+// EffectDigest of the effect the approver was shown (F6): a request whose
+// effect is not that one is refused, and the action runs only if it would
+// still change exactly that. Returns the request as it ended.
+func (s *Service) Approve(ctx context.Context, id, effectDigest string) (_ *Approval, err error) {
 	defer s.observe(&ctx, "accessctl.Approve")(&err)
 	const op = "accessctl: approve"
 	a, ap, x, err := s.decide(ctx, op, id)
 	if err != nil {
 		return nil, err
+	}
+	if effectDigest != ap.EffectDigest || ap.EffectDigest == "" {
+		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, op,
+			"the request's effect is not the one you were shown; reload it and decide again",
+			backoffice.FieldViolation{Field: "effect_digest", Reason: "does not match the request's effect"})
 	}
 	next := ap.Clone()
 	next.Status, next.DecidedBy, next.DeciderName, next.DecidedAt = ApprovalApproved, OperatorID(a.id), a.name, s.clock()

@@ -51,7 +51,7 @@ func version(v int64) map[string]string { return map[string]string{"version": fm
 // pending, and approval runs it; actions the policy does not list run
 // directly.
 func TestFourEyesHoldsTheDefaultActions(t *testing.T) {
-	k := pciKit(nil)
+	k := pciKit(anyApproverAge)
 	asker, _ := k.Operator(accessctl.RoleAdministrator)
 	approver, _ := k.Operator(accessctl.RoleAdministrator)
 	assert.ElementsMatch(t, []backoffice.Action{accessctl.ApproveGrantAdministrator, backoffice.ActionDeviceUnlock, backoffice.ActionDeviceResetPIN,
@@ -63,7 +63,7 @@ func TestFourEyesHoldsTheDefaultActions(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, accessctl.ApprovalPending, ap.Status)
 		assert.True(t, ap.ExpiresAt.Equal(k.Clock.Now().Add(72*time.Hour)))
-		done, err := k.Ops.Approve(approver, ap.ID)
+		done, err := k.Ops.Approve(approver, ap.ID, ap.EffectDigest)
 		require.NoError(t, err)
 		require.Equal(t, accessctl.ApprovalDone, done.Status, "outcome: %s", done.Outcome)
 		return done
@@ -136,22 +136,22 @@ func TestFourEyesHoldsTheDefaultActions(t *testing.T) {
 // the requester cannot, from any session; a rejection needs a reason;
 // a request nobody decided expires.
 func TestFourEyesWhoDecides(t *testing.T) {
-	k := pciKit(nil)
+	k := pciKit(anyApproverAge)
 	asker, askerOp := k.Operator(accessctl.RoleManager)
 	u := validatedUser(t, k)
 	ap, err := k.Ops.RequestApproval(asker, accessctl.ApprovalRequest{Action: backoffice.ActionEndUserDeactivate, TargetType: enduser.TargetEndUser,
 		TargetID: string(u.ID), Params: version(u.Version), Reason: "account closure"})
 	require.NoError(t, err)
 
-	_, err = k.Ops.Approve(asker, ap.ID)
+	_, err = k.Ops.Approve(asker, ap.ID, ap.EffectDigest)
 	require.ErrorIs(t, err, backoffice.ErrForbidden)
-	_, err = k.Ops.Approve(k.Session(askerOp.ID), ap.ID)
+	_, err = k.Ops.Approve(k.Session(askerOp.ID), ap.ID, ap.EffectDigest)
 	require.ErrorIs(t, err, backoffice.ErrForbidden, "not from another session of the requester")
 	_, err = k.Ops.Reject(k.Session(askerOp.ID), ap.ID, "no")
 	require.ErrorIs(t, err, backoffice.ErrForbidden)
-	_, err = k.Ops.Approve(k.As(accessctl.RoleReadOnly), ap.ID)
+	_, err = k.Ops.Approve(k.As(accessctl.RoleReadOnly), ap.ID, ap.EffectDigest)
 	require.ErrorIs(t, err, backoffice.ErrForbidden, "a second operator without enduser.deactivate")
-	_, err = k.Ops.Approve(k.System(), ap.ID)
+	_, err = k.Ops.Approve(k.System(), ap.ID, ap.EffectDigest)
 	require.ErrorIs(t, err, backoffice.ErrUnauthenticated, "the host's system actor is not a second operator")
 
 	other := k.As(accessctl.RoleManager)
@@ -160,7 +160,7 @@ func TestFourEyesWhoDecides(t *testing.T) {
 	rejected, err := k.Ops.Reject(other, ap.ID, "the customer withdrew")
 	require.NoError(t, err)
 	assert.Equal(t, accessctl.ApprovalRejected, rejected.Status)
-	_, err = k.Ops.Approve(other, ap.ID)
+	_, err = k.Ops.Approve(other, ap.ID, ap.EffectDigest)
 	require.ErrorIs(t, err, backoffice.ErrFailedPrecondition, "decided once")
 	got, err := k.Users.Get(asker, u.ID)
 	require.NoError(t, err)
@@ -170,7 +170,7 @@ func TestFourEyesWhoDecides(t *testing.T) {
 		TargetID: string(u.ID), Params: version(u.Version), Reason: "again"})
 	require.NoError(t, err)
 	k.Clock.Advance(72 * time.Hour)
-	_, err = k.Ops.Approve(other, late.ID)
+	_, err = k.Ops.Approve(other, late.ID, late.EffectDigest)
 	require.ErrorIs(t, err, backoffice.ErrFailedPrecondition, "expired")
 	seen, err := k.Ops.Approval(asker, late.ID)
 	require.NoError(t, err)
@@ -187,7 +187,7 @@ func TestFourEyesWhoDecides(t *testing.T) {
 // changed since the request leaves the request failed with the reason,
 // and nothing else changed.
 func TestFourEyesRechecksAtApproval(t *testing.T) {
-	k := pciKit(nil)
+	k := pciKit(anyApproverAge)
 	asker, askerOp := k.Operator(accessctl.RoleManager)
 	approver := k.As(accessctl.RoleManager)
 	u := validatedUser(t, k)
@@ -200,7 +200,7 @@ func TestFourEyesRechecksAtApproval(t *testing.T) {
 
 	ap := ask()
 	k.Wallets.Set(u.ID, enduser.Balance{Currency: "EUR", Amount: 1200})
-	done, err := k.Ops.Approve(approver, ap.ID)
+	done, err := k.Ops.Approve(approver, ap.ID, ap.EffectDigest)
 	require.NoError(t, err)
 	assert.Equal(t, accessctl.ApprovalFailed, done.Status)
 	assert.Contains(t, done.Outcome, "balance")
@@ -211,7 +211,7 @@ func TestFourEyesRechecksAtApproval(t *testing.T) {
 	require.NoError(t, err)
 	_, err = k.Ops.DeactivateOperator(k.System(), askerOp.ID, cur.Version)
 	require.NoError(t, err)
-	done, err = k.Ops.Approve(approver, ap.ID)
+	done, err = k.Ops.Approve(approver, ap.ID, ap.EffectDigest)
 	require.NoError(t, err)
 	assert.Equal(t, accessctl.ApprovalFailed, done.Status, "the requester is no longer active")
 	got, err := k.Users.Get(approver, u.ID)

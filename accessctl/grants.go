@@ -13,33 +13,47 @@ import (
 	"github.com/backoffice-go/backoffice"
 )
 
-// The actions this package runs on approval: granting Administrator,
-// changing the policy, and a break-glass elevation.
+// The actions this package runs on approval: a grant of
+// Administrator-level permissions (to an operator, through a custom
+// role's edit, or through an SSO group mapping), changing the tenant's
+// settings and policy, and a break-glass elevation.
 func (s *Service) handleOwnApprovals() {
-	s.HandleApproved(ApproveGrantAdministrator, Executor{Permission: PermOperatorEdit, Run: s.runGrantAdministrator})
-	s.HandleApproved(ApprovePolicyChange, Executor{Permission: PermTenantConfigure, Run: s.runPolicyChange})
+	s.HandleApproved(ApproveGrantAdministrator, Executor{Permission: PermOperatorEdit, Run: s.runAdminGrant})
+	s.HandleApproved(ApprovePolicyChange, Executor{Permission: PermTenantConfigure, Run: s.runTenantSettings})
 	s.HandleApproved(ApproveElevation, Executor{Permission: PermOperatorEdit, AnyRequester: true, Run: s.runElevation})
 }
 
-// runGrantAdministrator makes the edit of an operator's roles a request
-// stood for: params "version" and "roles" (comma-separated), and
-// "until" (RFC 3339) for an Administrator role granted until a time.
-func (s *Service) runGrantAdministrator(ctx context.Context, ap *Approval) error {
+// runAdminGrant makes the change a grant of Administrator-level
+// permissions stood for, by its target:
+//   - an operator: the edit of its roles, params "version", "roles"
+//     (comma-separated), and either "until" (RFC 3339) for the
+//     Administrator role granted until a time, or "role_until" (a JSON
+//     object of role to RFC 3339 time, replacing every end; {} makes
+//     every role permanent);
+//   - a role: the edit of a custom role, params "version", "permissions"
+//     (comma-separated), "abbrev" and "description";
+//   - the tenant: its settings, as runTenantSettings reads them.
+func (s *Service) runAdminGrant(ctx context.Context, ap *Approval) error {
+	const op = "accessctl: grant administrator"
+	switch ap.TargetType {
+	case TargetTenant:
+		return s.runTenantSettings(ctx, ap)
+	case TargetRole:
+		return s.runRoleEdit(ctx, ap)
+	case TargetOperator:
+	default:
+		return backoffice.Errorf(backoffice.ErrInvalid, op, "nothing of type %q is granted", ap.TargetType)
+	}
 	version, err := ParamVersion(ap)
 	if err != nil {
 		return err
 	}
-	var roles []RoleName
-	for r := range strings.SplitSeq(ap.Params["roles"], ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			roles = append(roles, RoleName(r))
-		}
-	}
+	roles := splitList[RoleName](ap.Params["roles"])
 	u := OperatorUpdate{Version: version, Roles: &roles}
 	if until := ap.Params["until"]; until != "" {
 		t, err := time.Parse(time.RFC3339Nano, until)
 		if err != nil {
-			return backoffice.NewError(backoffice.ErrInvalid, "accessctl: grant administrator", "until must be an RFC 3339 time")
+			return backoffice.NewError(backoffice.ErrInvalid, op, "until must be an RFC 3339 time")
 		}
 		admin, err := s.AdministratorRole(ctx)
 		if err != nil {
@@ -47,25 +61,66 @@ func (s *Service) runGrantAdministrator(ctx context.Context, ap *Approval) error
 		}
 		u.RoleUntil = &map[RoleName]time.Time{admin: t}
 	}
+	if ru, ok := ap.Params["role_until"]; ok {
+		m := map[RoleName]time.Time{}
+		if err := json.Unmarshal([]byte(ru), &m); err != nil {
+			return backoffice.NewError(backoffice.ErrInvalid, op, "role_until must be a JSON object of roles to RFC 3339 times")
+		}
+		u.RoleUntil = &m
+	}
 	_, err = s.UpdateOperator(ctx, OperatorID(ap.TargetID), u)
 	return err
 }
 
-// runPolicyChange sets the tenant's policy a request stood for: params
-// "version" and "policy" (the Policy as JSON), or "default" = "true" to
-// go back to the service's.
-func (s *Service) runPolicyChange(ctx context.Context, ap *Approval) error {
+// splitList reads a comma-separated list, without empty items.
+func splitList[T ~string](s string) []T {
+	out := []T{}
+	for r := range strings.SplitSeq(s, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			out = append(out, T(r))
+		}
+	}
+	return out
+}
+
+// runRoleEdit makes the edit of a custom role a request stood for.
+func (s *Service) runRoleEdit(ctx context.Context, ap *Approval) error {
+	version, err := ParamVersion(ap)
+	if err != nil {
+		return err
+	}
+	_, err = s.UpdateRole(ctx, Role{Name: RoleName(ap.TargetID), Abbrev: ap.Params["abbrev"], Description: ap.Params["description"],
+		Permissions: splitList[Permission](ap.Params["permissions"]), Version: version})
+	return err
+}
+
+// runTenantSettings sets the tenant's settings a request stood for:
+// params "version"; "policy" (the Policy as JSON), or "default" = "true"
+// to go back to the service's; "sso" (the SSOConfig as JSON); "name".
+// Absent params leave their settings as they are.
+func (s *Service) runTenantSettings(ctx context.Context, ap *Approval) error {
+	const op = "accessctl: tenant settings"
 	version, err := ParamVersion(ap)
 	if err != nil {
 		return err
 	}
 	in := TenantSettings{Version: version, DefaultPolicy: ap.Params["default"] == "true"}
-	if !in.DefaultPolicy {
+	if raw, ok := ap.Params["policy"]; ok && !in.DefaultPolicy {
 		var p Policy
-		if err := json.Unmarshal([]byte(ap.Params["policy"]), &p); err != nil {
-			return backoffice.NewError(backoffice.ErrInvalid, "accessctl: policy change", "the request's policy is not valid JSON")
+		if err := json.Unmarshal([]byte(raw), &p); err != nil {
+			return backoffice.NewError(backoffice.ErrInvalid, op, "the request's policy is not valid JSON")
 		}
 		in.Policy = &p
+	}
+	if raw, ok := ap.Params["sso"]; ok {
+		var c SSOConfig
+		if err := json.Unmarshal([]byte(raw), &c); err != nil {
+			return backoffice.NewError(backoffice.ErrInvalid, op, "the request's sso is not valid JSON")
+		}
+		in.SSO = &c
+	}
+	if name, ok := ap.Params["name"]; ok {
+		in.Name = &name
 	}
 	_, err = s.ConfigureTenant(ctx, in)
 	return err
@@ -124,6 +179,10 @@ func (s *Service) runElevation(ctx context.Context, ap *Approval) error {
 	if _, ok := rs.byName[role]; !ok {
 		return backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the role no longer exists")
 	}
+	a, ok := ActorFrom(ctx)
+	if !ok {
+		return backoffice.NewError(backoffice.ErrUnauthenticated, op, "log in first")
+	}
 	ref := backoffice.ActorRef{Kind: backoffice.ActorSystem, ID: "system:break-glass", Name: "approved by " + ap.DeciderName}
 	for range retries {
 		before, err := s.store.Operator(ctx, ap.Tenant, ap.RequestedBy)
@@ -146,6 +205,14 @@ func (s *Service) runElevation(ctx context.Context, ap *Approval) error {
 		o.UpdatedAt = s.clock()
 		o.RoleUntil[role] = o.UpdatedAt.Add(d)
 		o.SessionEpoch++
+		// The effect names the duration, not its end, which runs from the
+		// approval (F6).
+		effect := []backoffice.Change{{Field: "roles", Before: strings.Join(roleStrings(before.Roles), ","), After: strings.Join(roleStrings(o.Roles), ",")},
+			{Field: "elevation", After: fmt.Sprintf("%s for %s from the approval", role, d)}}
+		if err := s.gate(ctx, a, s.policyOf(t), Hold{Action: ApproveElevation, TargetType: TargetOperator, TargetID: string(ap.RequestedBy),
+			Effect: effect, AdminLevel: rs.adminLevel(role), Always: true}); err != nil {
+			return err
+		}
 		e := s.operatorEntry(ref, backoffice.ActionOperatorElevate, before, o, backoffice.Change{Field: "approval", After: ap.ID},
 			backoffice.Change{Field: "reason", After: ap.Reason})
 		err = s.store.UpdateOperator(ctx, o, before.Version, Guard{}, e)
@@ -229,4 +296,12 @@ func endGrants(before *Operator, now time.Time) (*Operator, bool) {
 		ended = true
 	}
 	return o, ended
+}
+
+func roleStrings(roles []RoleName) []string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = string(r)
+	}
+	return out
 }

@@ -43,7 +43,7 @@ func TestTimeBoundGrantRefusals(t *testing.T) {
 // T2: an elevation is at most the policy's hours, with a reason, for a
 // role not held; only another operator holding operator.edit approves.
 func TestBreakGlassRefusals(t *testing.T) {
-	k := pciKit(nil)
+	k := pciKit(anyApproverAge)
 	_, ro := k.Operator(accessctl.RoleReadOnly)
 	asker := k.Session(ro.ID)
 	_, err := k.Ops.RequestElevation(asker, accessctl.RoleManager, 5*time.Hour, "incident 99")
@@ -56,11 +56,11 @@ func TestBreakGlassRefusals(t *testing.T) {
 	require.ErrorIs(t, err, backoffice.ErrUnauthenticated, "an operator asks, not the host")
 	ap, err := k.Ops.RequestElevation(asker, accessctl.RoleManager, 2*time.Hour, "incident 99: payouts stuck")
 	require.NoError(t, err)
-	_, err = k.Ops.Approve(k.Session(ro.ID), ap.ID)
+	_, err = k.Ops.Approve(k.Session(ro.ID), ap.ID, ap.EffectDigest)
 	require.ErrorIs(t, err, backoffice.ErrForbidden, "not by itself")
-	_, err = k.Ops.Approve(k.As(accessctl.RoleBasicEditor), ap.ID)
+	_, err = k.Ops.Approve(k.As(accessctl.RoleBasicEditor), ap.ID, ap.EffectDigest)
 	require.ErrorIs(t, err, backoffice.ErrForbidden, "the approver needs operator.edit")
-	_, err = k.Ops.Approve(k.As(accessctl.RoleAdministrator), ap.ID)
+	_, err = k.Ops.Approve(k.As(accessctl.RoleAdministrator), ap.ID, ap.EffectDigest)
 	require.NoError(t, err)
 	hist, err := k.Ops.History(k.System(), ro.ID, backoffice.PageRequest{Limit: 1})
 	require.NoError(t, err)

@@ -126,12 +126,13 @@ func validateAccounts(v *backoffice.Violations, accounts []AccountID) {
 
 // canGrant reports whether the actor may give a role it is not yet sure the
 // target holds: it holds the role itself, or every permission of the
-// role. Only an Administrator may grant the Administrator role.
+// role. Only an Administrator may grant the Administrator role, or any
+// role with a permission only Administrators hold (F5).
 func canGrant(a *Actor, rs *roleSet, r RoleName) bool {
 	if a.kind == backoffice.ActorSystem {
 		return true
 	}
-	if r == rs.admin {
+	if r == rs.admin || rs.adminLevel(r) {
 		return a.admin
 	}
 	if a.holdsRole(r) {
@@ -149,8 +150,8 @@ func checkGrant(op string, a *Actor, rs *roleSet, before *Operator, roles []Role
 			continue
 		}
 		if !canGrant(a, rs, r) {
-			if r == rs.admin {
-				return backoffice.NewError(backoffice.ErrForbidden, op, "only an Administrator may grant the Administrator role")
+			if r == rs.admin || rs.adminLevel(r) {
+				return backoffice.NewError(backoffice.ErrForbidden, op, "only an Administrator may grant the Administrator role or a role with its permissions")
 			}
 			return backoffice.Errorf(backoffice.ErrForbidden, op, "you may grant only roles you hold; %s grants permissions you lack", r)
 		}
@@ -172,9 +173,10 @@ func checkGrant(op string, a *Actor, rs *roleSet, before *Operator, roles []Role
 	return nil
 }
 
-// requireAdminFor enforces that only Administrators act on Administrators.
+// requireAdminFor enforces that only Administrators act on Administrators,
+// and on operators holding any permission only Administrators hold.
 func requireAdminFor(op string, a *Actor, rs *roleSet, target *Operator) error {
-	if target.HasRole(rs.admin) && !a.admin {
+	if (target.HasRole(rs.admin) || rs.adminLevel(target.Roles...)) && !a.admin {
 		return backoffice.NewError(backoffice.ErrForbidden, op, "only an Administrator may change an Administrator")
 	}
 	return nil
@@ -191,6 +193,34 @@ func guardFor(a *Actor, rs *roleSet, before, after *Operator) Guard {
 		g.KeepAdmin = rs.admin
 	}
 	return g
+}
+
+// empowered returns who an operator a acts on is empowered by (F4): a
+// itself and every operator a was empowered by; none for the host's
+// system actor.
+func (s *Service) empowered(ctx context.Context, a *Actor) ([]OperatorID, error) {
+	if a == nil || a.kind != backoffice.ActorOperator {
+		return nil, nil
+	}
+	me, err := s.store.Operator(ctx, a.tenant, OperatorID(a.id))
+	if err != nil {
+		return nil, err
+	}
+	return append(me.GrantedBy, OperatorID(a.id)), nil
+}
+
+// grantBy adds the actor and those it was empowered by to o.GrantedBy.
+func (s *Service) grantBy(ctx context.Context, a *Actor, o *Operator) error {
+	by, err := s.empowered(ctx, a)
+	if err != nil || len(by) == 0 {
+		return err
+	}
+	o.GrantedBy = slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(o.GrantedBy), by...))))
+	o.GrantedBy = slices.DeleteFunc(o.GrantedBy, func(id OperatorID) bool { return id == o.ID })
+	if len(o.GrantedBy) == 0 {
+		o.GrantedBy = nil
+	}
+	return nil
 }
 
 // actorGuard makes a store check, atomically with the write, that an
@@ -351,11 +381,6 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 	if err := checkGrant(op, a, rs, nil, in.Roles, in.AllAccounts, in.Accounts); err != nil {
 		return nil, err
 	}
-	if slices.Contains(in.Roles, rs.admin) {
-		if err := s.gate(ctx, a, s.policyOf(t), ApproveGrantAdministrator, TargetOperator, ""); err != nil {
-			return nil, err
-		}
-	}
 	now := s.clock()
 	o := &Operator{ID: OperatorID(s.newID()), Tenant: a.tenant, Username: in.Username, Email: in.Email,
 		FirstName: in.FirstName, LastName: in.LastName, Roles: in.Roles, AllAccounts: in.AllAccounts,
@@ -363,6 +388,18 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 		CreatedAt: now, UpdatedAt: now}
 	if in.AllAccounts {
 		o.Accounts = nil
+	}
+	if err := s.grantBy(ctx, a, o); err != nil {
+		return nil, err
+	}
+	if rs.adminLevel(in.Roles...) {
+		// A new operator's id is drawn anew on every call, so no request
+		// could stand for it: an Administrator-level operator is made by
+		// granting an existing one the role, through approval.
+		if err := s.gate(ctx, a, s.policyOf(t), Hold{Action: ApproveGrantAdministrator, TargetType: TargetOperator,
+			Effect: backoffice.Diff(nil, o), AdminLevel: true}); err != nil {
+			return nil, err
+		}
 	}
 	if withPassword {
 		if o.PasswordHash, err = s.hasher.Hash(ctx, string(in.Password)); err != nil {
@@ -611,13 +648,21 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 	if err := checkGrant(op, a, rs, before, o.Roles, o.AllAccounts, o.Accounts); err != nil {
 		return nil, err
 	}
-	if !before.HasRole(rs.admin) && o.HasRole(rs.admin) {
-		if err := s.gate(ctx, a, s.policyOf(t), ApproveGrantAdministrator, TargetOperator, string(id)); err != nil {
+	accessChanged := !slices.Equal(before.Roles, o.Roles) || before.AllAccounts != o.AllAccounts || !slices.Equal(before.Accounts, o.Accounts) ||
+		!maps.Equal(before.RoleUntil, o.RoleUntil) || !before.AccessUntil.Equal(o.AccessUntil)
+	// A change of access, or of what the account logs in with, is a grant
+	// by the actor (F4).
+	if accessChanged || before.Username != o.Username || before.Email != o.Email || before.ExternalKey != o.ExternalKey {
+		if err := s.grantBy(ctx, a, o); err != nil {
 			return nil, err
 		}
 	}
-	accessChanged := !slices.Equal(before.Roles, o.Roles) || before.AllAccounts != o.AllAccounts || !slices.Equal(before.Accounts, o.Accounts) ||
-		!maps.Equal(before.RoleUntil, o.RoleUntil) || !before.AccessUntil.Equal(o.AccessUntil)
+	// Held like granting Administrator: any role with a permission only
+	// Administrators hold, newly held or held for longer (F5).
+	if err := s.gate(ctx, a, s.policyOf(t), Hold{Action: ApproveGrantAdministrator, TargetType: TargetOperator, TargetID: string(id),
+		Effect: backoffice.Diff(before, o), AdminLevel: true, Never: !rs.extendsAdmin(before, o, now)}); err != nil {
+		return nil, err
+	}
 	if len(backoffice.Diff(before, o)) == 0 {
 		if before.Version != u.Version {
 			return nil, backoffice.NewError(backoffice.ErrConflict, op, "the operator changed since you read it; reload and retry")
@@ -665,6 +710,13 @@ func (s *Service) transition(ctx context.Context, op string, perm Permission, id
 	o := before.Clone()
 	if err := apply(o); err != nil {
 		return nil, err
+	}
+	switch action {
+	case backoffice.ActionOperatorReactivate, backoffice.ActionOperatorUnblock, backoffice.ActionOperatorResetMFA:
+		// Access given back, or a second factor to enrol anew: a grant (F4).
+		if err := s.grantBy(ctx, a, o); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.write(ctx, rs, a, before, o, version, action); err != nil {
 		return nil, err
@@ -828,6 +880,12 @@ func (s *Service) setPassword(ctx context.Context, op string, rs *roleSet, a *Ac
 	}
 	rotatePassword(o, hash, p, s.clock())
 	o.SessionEpoch++
+	if a.id != string(o.ID) {
+		// Another's password set: a grant of its account (F4).
+		if err := s.grantBy(ctx, a, o); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.write(ctx, rs, a, before, o, version, action); err != nil {
 		return nil, err
 	}

@@ -61,6 +61,10 @@ type Policy struct {
 	ApprovalTTL time.Duration `json:"approval_ttl" audit:"approval_ttl"`
 	// MaxElevation bounds a break-glass elevation (T2). Zero: 4 hours.
 	MaxElevation time.Duration `json:"max_elevation" audit:"max_elevation"`
+	// ApproverMinAge is how long an operator must have existed before it
+	// decides a four-eyes request (F4): a fresh account approves nothing.
+	// Zero: no wait. PCIDSS4: 7 days.
+	ApproverMinAge time.Duration `json:"approver_min_age" audit:"approver_min_age"`
 	// ReviewInterval is how often the tenant's access must be reviewed
 	// (7.2.4: every six months); a tenant without a review completed
 	// within it is reported overdue. Zero: 183 days.
@@ -115,6 +119,7 @@ func PCIDSS4() Policy {
 		ApprovalTTL:       72 * time.Hour,
 		MaxElevation:      4 * time.Hour,
 		ReviewInterval:    183 * 24 * time.Hour,
+		ApproverMinAge:    7 * 24 * time.Hour,
 	}
 }
 
@@ -133,6 +138,7 @@ func (p Policy) validate(v *backoffice.Violations) {
 	nonNeg("approval_ttl", p.ApprovalTTL)
 	nonNeg("max_elevation", p.MaxElevation)
 	nonNeg("review_interval", p.ReviewInterval)
+	nonNeg("approver_min_age", p.ApproverMinAge)
 	if p.IdleTimeout > 0 && p.IdleTimeout < time.Minute {
 		v.Add("policy.idle_timeout", "must be at least a minute")
 	}
@@ -223,6 +229,57 @@ func (p Policy) reviewInterval() time.Duration {
 		return p.ReviewInterval
 	}
 	return 183 * 24 * time.Hour
+}
+
+func (p Policy) approverMinAge() time.Duration { return max(p.ApproverMinAge, 0) }
+
+// weakenings lists the settings of next that are weaker than p's (F7): a
+// hold removed, MFA made optional, a time limit longer or switched off, a
+// length, a history or a lockout shorter, an approver's minimum age
+// shorter. sessionTTL is the service's session lifetime, which a zero
+// SessionLifetime means.
+func (p Policy) weakenings(next Policy, sessionTTL time.Duration) []string {
+	var out []string
+	// limit compares limits where zero means none.
+	limit := func(field string, was, now time.Duration) {
+		if was > 0 && (now <= 0 || now > was) {
+			out = append(out, field)
+		}
+	}
+	longer := func(field string, was, now time.Duration) {
+		if now > was {
+			out = append(out, field)
+		}
+	}
+	limit("idle_timeout", p.IdleTimeout, next.IdleTimeout)
+	longer("session_lifetime", p.sessionLifetime(sessionTTL), next.sessionLifetime(sessionTTL))
+	if next.LockoutDuration < p.LockoutDuration {
+		out = append(out, "lockout_duration")
+	}
+	if next.MinPasswordLength < p.MinPasswordLength {
+		out = append(out, "min_password_length")
+	}
+	if next.PasswordHistory < p.PasswordHistory {
+		out = append(out, "password_history")
+	}
+	limit("max_password_age", p.MaxPasswordAge, next.MaxPasswordAge)
+	if !p.mfaOptional() && next.mfaOptional() {
+		out = append(out, "mfa")
+	}
+	limit("dormant_after", p.DormantAfter, next.DormantAfter)
+	for _, a := range p.FourEyes {
+		if !slices.Contains(next.FourEyes, a) {
+			out = append(out, "four_eyes")
+			break
+		}
+	}
+	longer("approval_ttl", p.approvalTTL(), next.approvalTTL())
+	longer("max_elevation", p.maxElevation(), next.maxElevation())
+	longer("review_interval", p.reviewInterval(), next.reviewInterval())
+	if next.approverMinAge() < p.approverMinAge() {
+		out = append(out, "approver_min_age")
+	}
+	return out
 }
 
 func (p Policy) mfaOptional() bool { return p.MFA == MFAOptional }

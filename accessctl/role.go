@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/backoffice-go/backoffice"
 )
@@ -138,6 +139,58 @@ type roleSet struct {
 	admin  RoleName
 	byName map[RoleName]*compiledRole
 	order  []RoleName
+	// adminOnly holds the permissions only the preset's Administrator role
+	// grants among the preset's roles: granting any of them, however, is
+	// granting Administrator (F5).
+	adminOnly permSet
+}
+
+// adminLevel reports whether any of the roles grants a permission only
+// Administrators hold.
+func (rs *roleSet) adminLevel(roles ...RoleName) bool {
+	for _, r := range roles {
+		if cr, ok := rs.byName[r]; ok && cr.set.intersects(&rs.adminOnly) {
+			return true
+		}
+	}
+	return false
+}
+
+// adminGrant returns whether o holds Administrator-level permissions at
+// now through a role, and until when: the zero time when for good.
+func (rs *roleSet) adminGrant(o *Operator, now time.Time) (bool, time.Time) {
+	held, until := false, time.Time{}
+	for _, r := range o.RolesAt(now) {
+		if !rs.adminLevel(r) {
+			continue
+		}
+		end, bound := o.RoleUntil[r]
+		if !bound {
+			return true, time.Time{}
+		}
+		if !held || end.After(until) {
+			until = end
+		}
+		held = true
+	}
+	return held, until
+}
+
+// extendsAdmin reports whether after holds Administrator-level
+// permissions where before did not, or for longer.
+func (rs *roleSet) extendsAdmin(before, after *Operator, now time.Time) bool {
+	had, was := rs.adminGrant(before, now)
+	has, is := rs.adminGrant(after, now)
+	switch {
+	case !has:
+		return false
+	case !had:
+		return true
+	case was.IsZero():
+		return false
+	default:
+		return is.IsZero() || is.After(was)
+	}
 }
 
 func compileRoles(cat *Catalog, p Preset, custom []Role) (*roleSet, error) {
@@ -155,8 +208,18 @@ func compileRoles(cat *Catalog, p Preset, custom []Role) (*roleSet, error) {
 			rs.order = append(rs.order, r.Name)
 		}
 	}
-	if _, ok := rs.byName[p.Admin]; !ok {
+	admin, ok := rs.byName[p.Admin]
+	if !ok {
 		return nil, backoffice.Errorf(backoffice.ErrInvalid, "accessctl: compile roles", "preset %q has no role %q for its Administrator", p.Name, p.Admin)
+	}
+	var others permSet
+	for _, r := range p.Roles {
+		if r.Name != p.Admin {
+			others.union(&rs.byName[r.Name].set)
+		}
+	}
+	for i := range rs.adminOnly {
+		rs.adminOnly[i] = admin.set[i] &^ others[i]
 	}
 	return rs, nil
 }

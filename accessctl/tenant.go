@@ -2,6 +2,7 @@ package accessctl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -100,8 +101,22 @@ func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (_ *Te
 	if len(c) == 0 {
 		return before, nil
 	}
-	if len(c) > len(backoffice.Diff(before, t)) {
-		if err := s.gate(ctx, a, pb, ApprovePolicyChange, TargetTenant, string(t.ID)); err != nil {
+	// A group newly mapped to a role with a permission only
+	// Administrators hold is held like granting Administrator (F5); a
+	// change of the policy is held when the policy says so, and a
+	// weakening of it whenever the policy holds anything (F7). The
+	// approver sees every change, value by value (F6).
+	policyChanged := len(c) > len(backoffice.Diff(before, t))
+	weakened := policyChanged && len(pb.FourEyes) > 0 && len(pb.weakenings(pa, s.sessionTTL)) > 0
+	switch {
+	case mapsAdmin(rs, before.SSO.GroupRoles, t.SSO.GroupRoles):
+		if err := s.gate(ctx, a, pb, Hold{Action: ApproveGrantAdministrator, TargetType: TargetTenant, TargetID: string(t.ID),
+			Effect: c, AdminLevel: true, Always: weakened}); err != nil {
+			return nil, err
+		}
+	default:
+		if err := s.gate(ctx, a, pb, Hold{Action: ApprovePolicyChange, TargetType: TargetTenant, TargetID: string(t.ID),
+			Effect: c, Always: weakened, Never: !policyChanged}); err != nil {
 			return nil, err
 		}
 	}
@@ -110,6 +125,20 @@ func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (_ *Te
 		return nil, err
 	}
 	return t, nil
+}
+
+// mapsAdmin reports whether next maps a group to a role with a
+// permission only Administrators hold that the group did not map to
+// before.
+func mapsAdmin(rs *roleSet, before, next map[string][]RoleName) bool {
+	for g, roles := range next {
+		for _, r := range roles {
+			if rs.adminLevel(r) && !slices.Contains(before[g], r) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Roles lists the tenant's roles, preset ones first. Needs operator.read.
@@ -208,16 +237,38 @@ func (s *Service) saveRole(ctx context.Context, r Role, create bool) (*Role, err
 		return nil, backoffice.NewError(backoffice.ErrForbidden, op, "a role may hold only permissions you hold")
 	}
 	now := s.clock()
+	var holders []*Operator
 	if create {
 		c := backoffice.Diff(nil, &r)
 		err = s.store.CreateRole(ctx, &r, s.entry(a.Ref(), a.tenant, backoffice.ActionRoleCreate, TargetRole, string(r.Name), now, c))
 	} else {
 		c := backoffice.Diff(&existing.Role, &r)
+		if !set.subsetOf(&existing.set) {
+			// Permissions added reach every holder: a grant to each (F4),
+			// held like granting Administrator when one of them only
+			// Administrators hold (F5).
+			if holders, err = s.holders(ctx, a.tenant, r.Name); err != nil {
+				return nil, err
+			}
+		}
+		var gained permSet
+		for i := range gained {
+			gained[i] = set[i] &^ existing.set[i]
+		}
+		if err := s.gate(ctx, a, s.policyOf(t), Hold{Action: ApproveGrantAdministrator, TargetType: TargetRole, TargetID: string(r.Name),
+			Effect: c, AdminLevel: true, Never: len(holders) == 0 || !gained.intersects(&rs.adminOnly)}); err != nil {
+			return nil, err
+		}
 		expect := r.Version
 		err = s.store.UpdateRole(ctx, &r, expect, s.entry(a.Ref(), a.tenant, backoffice.ActionRoleUpdate, TargetRole, string(r.Name), now, c))
 	}
 	if err != nil {
 		return nil, err
+	}
+	for _, h := range holders {
+		if err := s.recordGrant(ctx, a, h); err != nil {
+			return nil, backoffice.Errorf(backoffice.ErrUnavailable, op, "the role is saved, but its holders' records are not all updated; save it again: %v", err)
+		}
 	}
 	if err := s.publishRoles(ctx, a.tenant); err != nil {
 		return nil, backoffice.Errorf(backoffice.ErrUnavailable, op,
@@ -237,4 +288,43 @@ func (s *Service) publishRoles(ctx context.Context, tenant backoffice.TenantID) 
 	}
 	s.forgetRoles(tenant)
 	return s.sessions.SetRolesVersion(ctx, tenant, t.RolesVersion)
+}
+
+// holders lists every operator of the tenant holding the role.
+func (s *Service) holders(ctx context.Context, tenant backoffice.TenantID, role RoleName) ([]*Operator, error) {
+	var out []*Operator
+	for after := OperatorID(""); ; {
+		page, err := s.store.Operators(ctx, tenant, OperatorQuery{Role: &role, After: after, Limit: 500})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < 500 {
+			return out, nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+// recordGrant records on o that the actor granted it something through
+// a role it holds (F4), retrying while o changes.
+func (s *Service) recordGrant(ctx context.Context, a *Actor, o *Operator) error {
+	for range retries {
+		next := o.Clone()
+		if err := s.grantBy(ctx, a, next); err != nil {
+			return err
+		}
+		if slices.Equal(next.GrantedBy, o.GrantedBy) {
+			return nil
+		}
+		next.UpdatedAt = s.clock()
+		err := s.store.UpdateOperator(ctx, next, o.Version, Guard{}, s.operatorEntry(a.Ref(), backoffice.ActionOperatorUpdate, o, next))
+		if !errors.Is(err, backoffice.ErrConflict) {
+			return err
+		}
+		if o, err = s.store.Operator(ctx, o.Tenant, o.ID); err != nil {
+			return err
+		}
+	}
+	return backoffice.NewError(backoffice.ErrConflict, "accessctl: record grant", "the operator kept changing")
 }

@@ -143,9 +143,16 @@ type Operator struct {
 	// AccessUntil, when set, ends the operator's account access at that
 	// time (T1).
 	AccessUntil time.Time `json:"access_until,omitzero" audit:"access_until"`
-	Version     int64     `json:"version"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	// GrantedBy lists the operators that created, invited, duplicated,
+	// reactivated, unblocked or edited this one, set its password or reset
+	// its MFA, or edited a role it holds to add permissions, directly or
+	// through their own approval requests, with the operators each of
+	// them was so empowered by: none of them has its requests approved by
+	// this operator (F4).
+	GrantedBy []OperatorID `json:"granted_by,omitempty" audit:"granted_by"`
+	Version   int64        `json:"version"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 // Clone returns a deep copy.
@@ -155,6 +162,7 @@ func (o *Operator) Clone() *Operator {
 	c.Accounts = slices.Clone(o.Accounts)
 	c.PasswordHistory = slices.Clone(o.PasswordHistory)
 	c.RoleUntil = maps.Clone(o.RoleUntil)
+	c.GrantedBy = slices.Clone(o.GrantedBy)
 	return &c
 }
 

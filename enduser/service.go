@@ -50,7 +50,7 @@ type Config struct {
 // Approvals is what the service needs of four-eyes approval; an
 // *accessctl.Service implements it.
 type Approvals interface {
-	Gate(ctx context.Context, action backoffice.Action, targetType, targetID string) error
+	Gate(ctx context.Context, h accessctl.Hold) error
 	HandleApproved(action backoffice.Action, x accessctl.Executor)
 }
 
@@ -431,11 +431,6 @@ func (s *Service) Deactivate(ctx context.Context, id ID, version int64) (_ *EndU
 	defer s.observe(&ctx, "enduser.Deactivate")(&err)
 	const op = "enduser: deactivate"
 	return s.change(ctx, op, accessctl.PermEndUserDeactivate, id, version, backoffice.ActionEndUserDeactivate, func(u *EndUser) error {
-		if s.approvals != nil {
-			if err := s.approvals.Gate(ctx, backoffice.ActionEndUserDeactivate, TargetEndUser, string(u.ID)); err != nil {
-				return err
-			}
-		}
 		if u.Status != StatusValidated {
 			return backoffice.Errorf(backoffice.ErrFailedPrecondition, op, "only a validated user can be deactivated; this one is %s", u.Status)
 		}
@@ -452,7 +447,12 @@ func (s *Service) Deactivate(ctx context.Context, id ID, version int64) (_ *EndU
 					fmt.Sprintf("wallet %s holds %s %s; its balance must be zero before deactivation", b.Wallet, minor(b.Amount), b.Currency))
 			}
 		}
+		before := u.Status
 		u.Status = StatusCanceled
+		if s.approvals != nil {
+			return s.approvals.Gate(ctx, accessctl.Hold{Action: backoffice.ActionEndUserDeactivate, TargetType: TargetEndUser, TargetID: string(u.ID),
+				Effect: []backoffice.Change{{Field: "status", Before: string(before), After: string(u.Status)}}})
+		}
 		return nil
 	})
 }

@@ -46,7 +46,7 @@ type Config struct {
 // Approvals is what the service needs of four-eyes approval; an
 // *accessctl.Service implements it.
 type Approvals interface {
-	Gate(ctx context.Context, action backoffice.Action, targetType, targetID string) error
+	Gate(ctx context.Context, h accessctl.Hold) error
 	HandleApproved(action backoffice.Action, x accessctl.Executor)
 }
 
@@ -180,15 +180,16 @@ func (s *Service) runWith(ctx context.Context, c Command, id ID, version int64, 
 	if !c.Allowed(before) {
 		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, op, notAllowed(c, before))
 	}
-	if s.approvals != nil && (c == CommandUnlock || c == CommandResetPIN) {
-		if err := s.approvals.Gate(ctx, c.action(), TargetDevice, string(id)); err != nil {
-			return nil, err
-		}
-	}
 	d := before.Clone()
 	apply(d)
 	d.UpdatedAt = s.clock()
-	e := s.entry(a, c.action(), d, diff(before, d))
+	changes := diff(before, d)
+	if s.approvals != nil && (c == CommandUnlock || c == CommandResetPIN) {
+		if err := s.approvals.Gate(ctx, accessctl.Hold{Action: c.action(), TargetType: TargetDevice, TargetID: string(id), Effect: changes}); err != nil {
+			return nil, err
+		}
+	}
+	e := s.entry(a, c.action(), d, changes)
 	if notices != nil {
 		e.Outbox = notices(d)
 	}

@@ -20,7 +20,7 @@ import (
 // access review exported as CSV (V1), the dormant list (P5) and the
 // audit chain's verification (H2).
 func TestCompliancePCIPolicy(t *testing.T) {
-	s := startBinary(t, []string{"-postgres", testserver.Schema(t), "-policy", "pci-dss-4.0"},
+	s := startBinary(t, []string{"-postgres", testserver.Schema(t), "-policy", "pci-dss-4.0", "-approver-min-age", "0s"},
 		"BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root", "BACKOFFICE_ADMIN_PASSWORD="+adminPW,
 		"BACKOFFICE_TENANT=acme", "BACKOFFICE_INTERNAL_SECRET="+secretHdr)
 	c := &client{t: t, base: s.base, http: http.DefaultClient, secret: secretHdr, contract: newContract(t)}
@@ -53,10 +53,13 @@ func TestCompliancePCIPolicy(t *testing.T) {
 	ap := c.must(201, c.do("POST", "/v1/approvals", managers["ann"], map[string]any{"action": "enduser.deactivate", "target_type": "enduser",
 		"target_id": u.str("id"), "params": map[string]string{"version": fmt.Sprint(u.num("version"))}, "reason": "customer closed the account"}))
 	assert.Equal(t, "pending", ap.str("status"))
-	c.must(403, c.do("POST", "/v1/approvals/"+ap.str("id")+"/approve", managers["ann"], nil))
-	done := c.must(200, c.do("POST", "/v1/approvals/"+ap.str("id")+"/approve", managers["bob"], nil))
+	seen := map[string]any{"effect_digest": ap.str("effect_digest")}
+	assert.Equal(t, []any{map[string]any{"field": "status", "before": "validated", "after": "canceled"}}, ap.body["effect"], "F6: what it will change")
+	c.must(403, c.do("POST", "/v1/approvals/"+ap.str("id")+"/approve", managers["ann"], seen))
+	c.must(409, c.do("POST", "/v1/approvals/"+ap.str("id")+"/approve", managers["bob"], map[string]any{"effect_digest": strings.Repeat("0", 64)}))
+	done := c.must(200, c.do("POST", "/v1/approvals/"+ap.str("id")+"/approve", managers["bob"], seen))
 	assert.Equal(t, "done", done.str("status"))
-	c.must(409, c.do("POST", "/v1/approvals/"+ap.str("id")+"/approve", managers["bob"], nil))
+	c.must(409, c.do("POST", "/v1/approvals/"+ap.str("id")+"/approve", managers["bob"], seen))
 	assert.Equal(t, "canceled", c.must(200, c.do("GET", "/v1/endusers/"+u.str("id"), admin, nil)).str("status"))
 	list := c.must(200, c.do("GET", "/v1/approvals?status=done", admin, nil))
 	require.Len(t, list.items(), 1)
@@ -64,7 +67,7 @@ func TestCompliancePCIPolicy(t *testing.T) {
 	// T2: Bob asks for Administrator for two hours; root approves.
 	c.must(422, c.do("POST", "/v1/me/elevation", managers["bob"], map[string]any{"role": "administrator", "duration": "9h", "reason": "incident"}))
 	el := c.must(201, c.do("POST", "/v1/me/elevation", managers["bob"], map[string]any{"role": "administrator", "duration": "2h", "reason": "incident 12"}))
-	c.must(200, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", admin, nil))
+	c.must(200, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", admin, map[string]any{"effect_digest": el.str("effect_digest")}))
 	bob := c.login("acme", "bob", managerPW, secrets, 1)
 	assert.Equal(t, true, c.must(200, c.do("GET", "/v1/me", bob, nil)).body["administrator"])
 

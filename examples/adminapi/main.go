@@ -58,6 +58,7 @@ type config struct {
 	publicURL                            string
 	oidcIssuer, oidcClientID, oidcSecret string
 	policy                               string
+	approverMinAge                       time.Duration
 	logFormat, pprofAddr                 string
 	otlpEndpoint                         string
 	otlpInsecure                         bool
@@ -68,6 +69,16 @@ type config struct {
 func env(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok {
 		return v
+	}
+	return def
+}
+
+// durationEnv reads a duration from the environment, or def when unset
+// or not a duration (the flag's own parsing then reports nothing: the
+// default stands).
+func durationEnv(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return d
 	}
 	return def
 }
@@ -97,8 +108,13 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", env("BACKOFFICE_OTLP_ENDPOINT", ""), "OTLP/HTTP collector (host:port) to send traces to; empty sends none")
 	fs.BoolVar(&c.otlpInsecure, "otlp-insecure", env("BACKOFFICE_OTLP_INSECURE", "") == "1", "send traces over plain HTTP")
 	fs.StringVar(&c.policy, "policy", env("BACKOFFICE_POLICY", ""), `security policy of every tenant: "pci-dss-4.0", or empty for the library's defaults`)
+	fs.DurationVar(&c.approverMinAge, "approver-min-age", durationEnv("BACKOFFICE_APPROVER_MIN_AGE", accessctl.PCIDSS4().ApproverMinAge),
+		"with -policy: how old an operator's account must be before it decides four-eyes requests")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.approverMinAge < 0 {
+		return c, fmt.Errorf("-approver-min-age: must not be negative")
 	}
 	if c.policy != "" && c.policy != accessctl.PCIDSS4().Name {
 		return c, fmt.Errorf("-policy: unknown policy %q (want %q or nothing)", c.policy, accessctl.PCIDSS4().Name)
@@ -283,6 +299,7 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	cfg := accessctl.Config{Store: durable, Outbox: true, ReportError: report, Events: a.metrics.event, Observer: observer}
 	if c.policy != "" {
 		cfg.Policy = accessctl.PCIDSS4()
+		cfg.Policy.ApproverMinAge = c.approverMinAge
 	}
 	if c.redisURL != "" {
 		opt, err := goredis.ParseURL(c.redisURL)

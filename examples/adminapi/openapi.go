@@ -64,7 +64,7 @@ var docRoutes = []docRoute{
 	{"GET /v1/approvals", "Four-eyes requests, newest first (?status=pending|done|failed|rejected|expired).", "bearer", "", "ApprovalPage", 200},
 	{"POST /v1/approvals", "Ask a second operator to approve an action the policy holds, with a reason.", "bearer", "ApprovalRequest", "Approval", 201},
 	{"GET /v1/approvals/{id}", "One four-eyes request.", "bearer", "", "Approval", 200},
-	{"POST /v1/approvals/{id}/approve", "Approve a request; its action runs once, every rule checked again.", "bearer", "", "Approval", 200},
+	{"POST /v1/approvals/{id}/approve", "Approve a request, naming the digest of the effect you were shown; its action runs once, only if it would still change exactly that, every rule checked again.", "bearer", "Approve", "Approval", 200},
 	{"POST /v1/approvals/{id}/reject", "Reject a request, with a reason.", "bearer", "Reason", "Approval", 200},
 	{"POST /v1/me/elevation", "Break-glass: ask for a role for a few hours, through four-eyes approval.", "bearer", "Elevation", "Approval", 201},
 	{"GET /v1/reviews", "Access review campaigns, newest first.", "bearer", "", "ReviewPage", 200},

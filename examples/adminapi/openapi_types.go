@@ -184,7 +184,7 @@ func requestTypes() map[string]any {
 		"NewOperator": operatorBody{}, "OperatorPatch": operatorPatch{}, "Version": versionBody{}, "TenantPatch": tenantPatch{},
 		"RoleBody": roleBody{}, "NewEndUser": endUserBody{}, "EndUserPatch": endUserPatch{}, "TaxResidence": residenceBody{},
 		"KYCOutcome": kycBody{}, "Wallet": walletBody{}, "Lock": lockBody{}, "Identity": identityBody{}, "Enrol": enrolBody{},
-		"Token": tokenBody{}, "Assertion": ssoBody{}, "ApprovalRequest": approvalBody{}, "Reason": reasonBody{},
+		"Token": tokenBody{}, "Assertion": ssoBody{}, "ApprovalRequest": approvalBody{}, "Reason": reasonBody{}, "Approve": approveBody{},
 		"Elevation": elevationBody{}, "NewReview": reviewBody{}, "Decision": decisionBody{},
 		"SSOKey": struct {
 			Version int64  `json:"version"`

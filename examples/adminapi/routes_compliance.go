@@ -21,6 +21,11 @@ type reasonBody struct {
 	Reason string `json:"reason"`
 }
 
+// approveBody names the effect the approver was shown (F6).
+type approveBody struct {
+	EffectDigest string `json:"effect_digest"`
+}
+
 type elevationBody struct {
 	Role     accessctl.RoleName `json:"role"`
 	Duration string             `json:"duration"` // a Go duration: "2h", "90m"
@@ -80,9 +85,9 @@ func (a *api) registerCompliance() {
 	a.handle("GET /v1/approvals/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		return ok(a.ops.Approval(r.Context(), r.PathValue("id")))
 	}))
-	a.handle("POST /v1/approvals/{id}/approve", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		return ok(a.ops.Approve(r.Context(), r.PathValue("id")))
-	}))
+	a.handle("POST /v1/approvals/{id}/approve", a.authed(withBody(func(r *http.Request, b approveBody) (int, any, error) {
+		return ok(a.ops.Approve(r.Context(), r.PathValue("id"), b.EffectDigest))
+	})))
 	a.handle("POST /v1/approvals/{id}/reject", a.authed(withBody(func(r *http.Request, b reasonBody) (int, any, error) {
 		return ok(a.ops.Reject(r.Context(), r.PathValue("id"), b.Reason))
 	})))

@@ -210,6 +210,8 @@ func buildArgs(t *testing.T, m reflect.Method, ctx context.Context, v victim) []
 				Params: map[string]string{"version": "1"}, Reason: "B reaching for A"}
 		case reflect.TypeFor[backoffice.Action]():
 			a = accessctl.ApproveGrantAdministrator
+		case reflect.TypeFor[accessctl.Hold]():
+			a = accessctl.Hold{Action: accessctl.ApproveGrantAdministrator, TargetType: accessctl.TargetOperator, TargetID: string(v.op.ID)}
 		case reflect.TypeFor[accessctl.ReviewDecision]():
 			a = accessctl.ReviewRevoked
 		case reflect.TypeFor[accessctl.RoleName]():

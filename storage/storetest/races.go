@@ -599,6 +599,7 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 		_, err = e.ops[0].ConfigureTenant(e.sys, accessctl.TenantSettings{Version: tn.Version, Policy: &pci})
 		require.NoError(t, err)
 		asker, approver := e.operator("asker", accessctl.RoleManager), e.operator("approver", accessctl.RoleManager)
+		e.clock.Advance(8 * 24 * time.Hour) // F4: an approver's account is a week old
 		askCtx := e.session(0, asker.Username)
 		u, err := e.users[0].Create(e.sys, enduser.NewEndUser{Type: enduser.TypePhysicalPerson, FirstName: "Jo", LastName: "Doe", Email: "jo@example.com"})
 		require.NoError(t, err)
@@ -612,13 +613,13 @@ func testRaces(t *testing.T, newStores func(*testing.T) Stores, endUsers bool) {
 			TargetType: enduser.TargetEndUser, TargetID: string(u.ID), Params: map[string]string{"version": fmt.Sprint(u.Version)},
 			Reason: "customer asked to close the account"})
 		require.NoError(t, err)
-		_, err = e.ops[1].Approve(e.session(1, asker.Username), ap.ID)
+		_, err = e.ops[1].Approve(e.session(1, asker.Username), ap.ID, ap.EffectDigest)
 		require.ErrorIs(t, err, backoffice.ErrForbidden, "F2: not from the requester's other session")
 		approverCtx := [2]context.Context{e.session(0, approver.Username), e.session(1, approver.Username)}
 		results := make([]*accessctl.Approval, 20)
 		errs := together(20, func(i, inst int) error {
 			var err error
-			results[i], err = e.ops[inst].Approve(approverCtx[inst], ap.ID)
+			results[i], err = e.ops[inst].Approve(approverCtx[inst], ap.ID, ap.EffectDigest)
 			return err
 		})
 		e.once(t, errs, enduser.TargetEndUser, string(u.ID), "enduser.deactivate", backoffice.ErrConflict, backoffice.ErrFailedPrecondition)

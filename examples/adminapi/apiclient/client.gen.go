@@ -267,10 +267,13 @@ type Actor struct {
 // Approval defines model for Approval.
 type Approval struct {
 	Action        string             `json:"action"`
+	AdminLevel    bool               `json:"admin_level"`
 	CreatedAt     time.Time          `json:"created_at"`
 	DecidedAt     *time.Time         `json:"decided_at,omitempty"`
 	DecidedBy     *string            `json:"decided_by,omitempty"`
 	DeciderName   *string            `json:"decider_name,omitempty"`
+	Effect        *[]Change          `json:"effect"`
+	EffectDigest  string             `json:"effect_digest"`
 	ExpiresAt     time.Time          `json:"expires_at"`
 	Id            string             `json:"id"`
 	Outcome       *string            `json:"outcome,omitempty"`
@@ -298,6 +301,11 @@ type ApprovalRequest struct {
 	Reason     string             `json:"reason"`
 	TargetId   string             `json:"target_id"`
 	TargetType string             `json:"target_type"`
+}
+
+// Approve defines model for Approve.
+type Approve struct {
+	EffectDigest *string `json:"effect_digest,omitempty"`
 }
 
 // Assertion defines model for Assertion.
@@ -721,6 +729,9 @@ type Policy struct {
 	// ApprovalTtl nanoseconds
 	ApprovalTtl int64 `json:"approval_ttl"`
 
+	// ApproverMinAge nanoseconds
+	ApproverMinAge int64 `json:"approver_min_age"`
+
 	// DormantAfter nanoseconds
 	DormantAfter int64     `json:"dormant_after"`
 	FourEyes     *[]string `json:"four_eyes"`
@@ -944,6 +955,9 @@ type TenantPatch struct {
 	Policy                   *struct {
 		// ApprovalTtl nanoseconds
 		ApprovalTtl *int64 `json:"approval_ttl,omitempty"`
+
+		// ApproverMinAge nanoseconds
+		ApproverMinAge *int64 `json:"approver_min_age,omitempty"`
 
 		// DormantAfter nanoseconds
 		DormantAfter *int64    `json:"dormant_after,omitempty"`
@@ -1173,6 +1187,9 @@ type GetV1ReviewsParams struct {
 
 // PostV1ApprovalsJSONRequestBody defines body for PostV1Approvals for application/json ContentType.
 type PostV1ApprovalsJSONRequestBody = ApprovalRequest
+
+// PostV1ApprovalsIdApproveJSONRequestBody defines body for PostV1ApprovalsIdApprove for application/json ContentType.
+type PostV1ApprovalsIdApproveJSONRequestBody = Approve
 
 // PostV1ApprovalsIdRejectJSONRequestBody defines body for PostV1ApprovalsIdReject for application/json ContentType.
 type PostV1ApprovalsIdRejectJSONRequestBody = Reason
@@ -1415,10 +1432,19 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/approvals/{id} (the `GetV1ApprovalsId` operationId).
 	GetV1ApprovalsId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostV1ApprovalsIdApprove Approve a request; its action runs once, every rule checked again.
+	// PostV1ApprovalsIdApproveWithBody Approve a request, naming the digest of the effect you were shown; its action runs once, only if it would still change exactly that, every rule checked again.
+	//
+	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/approvals/{id}/approve (the `PostV1ApprovalsIdApprove` operationId).
-	PostV1ApprovalsIdApprove(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	PostV1ApprovalsIdApproveWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1ApprovalsIdApprove Approve a request, naming the digest of the effect you were shown; its action runs once, only if it would still change exactly that, every rule checked again.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/approvals/{id}/approve (the `PostV1ApprovalsIdApprove` operationId).
+	PostV1ApprovalsIdApprove(ctx context.Context, id string, body PostV1ApprovalsIdApproveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1ApprovalsIdRejectWithBody Reject a request, with a reason.
 	//
@@ -2309,11 +2335,30 @@ func (c *Client) GetV1ApprovalsId(ctx context.Context, id string, reqEditors ...
 	return c.Client.Do(req)
 }
 
-// PostV1ApprovalsIdApprove Approve a request; its action runs once, every rule checked again.
+// PostV1ApprovalsIdApproveWithBody Approve a request, naming the digest of the effect you were shown; its action runs once, only if it would still change exactly that, every rule checked again.
+//
+// Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/approvals/{id}/approve (the `PostV1ApprovalsIdApprove` operationId).
-func (c *Client) PostV1ApprovalsIdApprove(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostV1ApprovalsIdApproveRequest(c.Server, id)
+func (c *Client) PostV1ApprovalsIdApproveWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1ApprovalsIdApproveRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1ApprovalsIdApprove Approve a request, naming the digest of the effect you were shown; its action runs once, only if it would still change exactly that, every rule checked again.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/approvals/{id}/approve (the `PostV1ApprovalsIdApprove` operationId).
+func (c *Client) PostV1ApprovalsIdApprove(ctx context.Context, id string, body PostV1ApprovalsIdApproveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1ApprovalsIdApproveRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4548,8 +4593,19 @@ func NewGetV1ApprovalsIdRequest(server string, id string) (*http.Request, error)
 	return req, nil
 }
 
-// NewPostV1ApprovalsIdApproveRequest constructs an http.Request for the PostV1ApprovalsIdApprove method
-func NewPostV1ApprovalsIdApproveRequest(server string, id string) (*http.Request, error) {
+// NewPostV1ApprovalsIdApproveRequest calls the generic PostV1ApprovalsIdApprove builder with application/json body
+func NewPostV1ApprovalsIdApproveRequest(server string, id string, body PostV1ApprovalsIdApproveJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostV1ApprovalsIdApproveRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPostV1ApprovalsIdApproveRequestWithBody constructs an http.Request for the PostV1ApprovalsIdApprove method, with any body, and a specified content type
+func NewPostV1ApprovalsIdApproveRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4574,10 +4630,12 @@ func NewPostV1ApprovalsIdApproveRequest(server string, id string) (*http.Request
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -8280,12 +8338,19 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/approvals/{id} (the `GetV1ApprovalsId` operationId).
 	GetV1ApprovalsIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetV1ApprovalsIdResponse, error)
 
-	// PostV1ApprovalsIdApproveWithResponse Approve a request; its action runs once, every rule checked again.
+	// PostV1ApprovalsIdApproveWithBodyWithResponse Approve a request, naming the digest of the effect you were shown; its action runs once, only if it would still change exactly that, every rule checked again.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/approvals/{id}/approve (the `PostV1ApprovalsIdApprove` operationId).
-	PostV1ApprovalsIdApproveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PostV1ApprovalsIdApproveResponse, error)
+	PostV1ApprovalsIdApproveWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1ApprovalsIdApproveResponse, error)
+
+	// PostV1ApprovalsIdApproveWithResponse Approve a request, naming the digest of the effect you were shown; its action runs once, only if it would still change exactly that, every rule checked again.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/approvals/{id}/approve (the `PostV1ApprovalsIdApprove` operationId).
+	PostV1ApprovalsIdApproveWithResponse(ctx context.Context, id string, body PostV1ApprovalsIdApproveJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1ApprovalsIdApproveResponse, error)
 
 	// PostV1ApprovalsIdRejectWithBodyWithResponse Reject a request, with a reason.
 	//
@@ -13352,13 +13417,26 @@ func (c *ClientWithResponses) GetV1ApprovalsIdWithResponse(ctx context.Context, 
 	return ParseGetV1ApprovalsIdResponse(rsp)
 }
 
-// PostV1ApprovalsIdApproveWithResponse Approve a request; its action runs once, every rule checked again.
+// PostV1ApprovalsIdApproveWithBodyWithResponse Approve a request, naming the digest of the effect you were shown; its action runs once, only if it would still change exactly that, every rule checked again.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/approvals/{id}/approve (the `PostV1ApprovalsIdApprove` operationId).
-func (c *ClientWithResponses) PostV1ApprovalsIdApproveWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PostV1ApprovalsIdApproveResponse, error) {
-	rsp, err := c.PostV1ApprovalsIdApprove(ctx, id, reqEditors...)
+func (c *ClientWithResponses) PostV1ApprovalsIdApproveWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1ApprovalsIdApproveResponse, error) {
+	rsp, err := c.PostV1ApprovalsIdApproveWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1ApprovalsIdApproveResponse(rsp)
+}
+
+// PostV1ApprovalsIdApproveWithResponse Approve a request, naming the digest of the effect you were shown; its action runs once, only if it would still change exactly that, every rule checked again.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/approvals/{id}/approve (the `PostV1ApprovalsIdApprove` operationId).
+func (c *ClientWithResponses) PostV1ApprovalsIdApproveWithResponse(ctx context.Context, id string, body PostV1ApprovalsIdApproveJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1ApprovalsIdApproveResponse, error) {
+	rsp, err := c.PostV1ApprovalsIdApprove(ctx, id, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

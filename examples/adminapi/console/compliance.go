@@ -113,7 +113,7 @@ func (c *Console) decide(w http.ResponseWriter, r *http.Request) {
 	var ap *accessctl.Approval
 	switch r.PathValue("decision") {
 	case "approve":
-		ap, err = c.cfg.Ops.Approve(r.Context(), id)
+		ap, err = c.cfg.Ops.Approve(r.Context(), id, r.PostFormValue("effect_digest"))
 	case "reject":
 		ap, err = c.cfg.Ops.Reject(r.Context(), id, r.PostFormValue("reason"))
 	default:

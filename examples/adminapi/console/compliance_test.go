@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,6 +31,7 @@ func pciEnv(t *testing.T) *env {
 	p := accessctl.PCIDSS4()
 	_, err = e.k.Ops.ConfigureTenant(sys, accessctl.TenantSettings{Version: tn.Version, Policy: &p})
 	require.NoError(t, err)
+	e.k.Clock.Advance(8 * 24 * time.Hour) // F4: the demo operators are a week old, old enough to decide
 	return e
 }
 
@@ -66,12 +68,16 @@ func TestConsoleFourEyes(t *testing.T) {
 	chief := e.browser(t)
 	e.login(t, chief, "chief")
 	_, body = e.get(t, chief, "/approvals")
-	m := regexp.MustCompile(`action="/approvals/([^"/]+)/approve"`).FindStringSubmatch(body)
+	m := regexp.MustCompile(`action="/approvals/([^"/]+)/approve"><input type="hidden" name="effect_digest" value="([0-9a-f]{64})">`).FindStringSubmatch(body)
 	require.NotNil(t, m, body)
-	resp, body = e.post(t, manager, "/approvals/"+m[1]+"/approve", nil)
+	assert.Contains(t, body, "<tr><td><code>status</code></td><td>validated</td><td>canceled</td></tr>", "F6: the approver sees what it will change")
+	seen := url.Values{"effect_digest": {m[2]}}
+	resp, body = e.post(t, manager, "/approvals/"+m[1]+"/approve", seen)
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "F2: not the requester")
 	assert.Contains(t, body, "You may not do this")
-	resp, body = e.post(t, chief, "/approvals/"+m[1]+"/approve", nil)
+	resp, _ = e.post(t, chief, "/approvals/"+m[1]+"/approve", url.Values{"effect_digest": {strings.Repeat("0", 64)}})
+	assert.Equal(t, http.StatusConflict, resp.StatusCode, "F6: only the effect shown is approved")
+	resp, body = e.post(t, chief, "/approvals/"+m[1]+"/approve", seen)
 	require.Equal(t, http.StatusOK, resp.StatusCode, body)
 	assert.Contains(t, body, `class="status-done"`)
 	got, err := e.k.Users.Get(e.k.System(), validated.ID)
