@@ -385,7 +385,8 @@ func (s *Service) expire(ap *Approval) {
 // the actor must hold the action's permission, must not be the
 // requester, from whichever session, nor an operator the requester
 // created, invited, duplicated, reactivated or granted anything, directly,
-// through an operator it so empowered, or through its own requests; it
+// through an operator it so empowered, or through its own requests, nor
+// one that so empowered the requester; it
 // must have been an operator for the policy's ApproverMinAge; and an
 // effect that yields Administrator-level permissions needs an
 // Administrator.
@@ -419,6 +420,16 @@ func (s *Service) decide(ctx context.Context, op, id string) (*Actor, *Approval,
 	if slices.Contains(me.GrantedBy, ap.RequestedBy) {
 		return nil, nil, Executor{}, backoffice.NewError(backoffice.ErrForbidden, op,
 			"the requester created, invited, reactivated or granted your account (or one that did); another operator decides its requests")
+	}
+	// Nor the other way round: an operator does not decide the requests of
+	// one it created or granted, whose account it may hold.
+	requester, err := s.store.Operator(ctx, a.tenant, ap.RequestedBy)
+	if err != nil && !errors.Is(err, backoffice.ErrNotFound) {
+		return nil, nil, Executor{}, err
+	}
+	if requester != nil && slices.Contains(requester.GrantedBy, me.ID) {
+		return nil, nil, Executor{}, backoffice.NewError(backoffice.ErrForbidden, op,
+			"you created, invited, reactivated or granted the requester's account (or one that did); another operator decides its requests")
 	}
 	p, err := s.tenantPolicy(ctx, a.tenant)
 	if err != nil {

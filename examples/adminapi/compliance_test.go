@@ -64,12 +64,19 @@ func TestCompliancePCIPolicy(t *testing.T) {
 	list := c.must(200, c.do("GET", "/v1/approvals?status=done", admin, nil))
 	require.Len(t, list.items(), 1)
 
-	// T2: Bob asks for Administrator for two hours; root approves.
+	// T2: Bob asks for Administrator for two hours: root, which created
+	// Bob's account, may not approve, nor Ann, no Administrator (F4); Ann
+	// approves two hours of another role.
 	c.must(422, c.do("POST", "/v1/me/elevation", managers["bob"], map[string]any{"role": "administrator", "duration": "9h", "reason": "incident"}))
 	el := c.must(201, c.do("POST", "/v1/me/elevation", managers["bob"], map[string]any{"role": "administrator", "duration": "2h", "reason": "incident 12"}))
-	c.must(200, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", admin, map[string]any{"effect_digest": el.str("effect_digest")}))
+	elSeen := map[string]any{"effect_digest": el.str("effect_digest")}
+	assert.Equal(t, true, el.body["admin_level"])
+	c.must(403, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", admin, elSeen)) // F4: root created Bob's account
+	c.must(403, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", managers["ann"], elSeen)) // F4: an Administrator-level effect
+	el = c.must(201, c.do("POST", "/v1/me/elevation", managers["bob"], map[string]any{"role": "transfer_management", "duration": "2h", "reason": "incident 12"}))
+	c.must(200, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", managers["ann"], map[string]any{"effect_digest": el.str("effect_digest")}))
 	bob := c.login("acme", "bob", managerPW, secrets, 1)
-	assert.Equal(t, true, c.must(200, c.do("GET", "/v1/me", bob, nil)).body["administrator"])
+	assert.Contains(t, c.must(200, c.do("GET", "/v1/me", bob, nil)).body["roles"], "transfer_management")
 
 	// V1: a review of every operator, decided and exported.
 	rev := c.must(201, c.do("POST", "/v1/reviews", admin, map[string]any{"name": "Q4", "due_at": time.Now().Add(14 * 24 * time.Hour)}))

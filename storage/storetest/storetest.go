@@ -119,6 +119,7 @@ func run(t *testing.T, newStores func(t *testing.T) Stores, sweeps bool) {
 	}
 	if sweeps && probe.Attempts != nil && probe.Sessions != nil && probe.Tokens != nil {
 		t.Run("Policy", func(t *testing.T) { t.Parallel(); testPolicy(t, newStores) })
+		t.Run("FourEyes", func(t *testing.T) { t.Parallel(); testFourEyes(t, newStores) })
 		t.Run("Races", func(t *testing.T) {
 			t.Parallel()
 			testRaces(t, newStores, probe.EndUsers != nil && probe.Devices != nil && probe.Tenants != nil)
