@@ -71,7 +71,7 @@ func TestCompliancePCIPolicy(t *testing.T) {
 	el := c.must(201, c.do("POST", "/v1/me/elevation", managers["bob"], map[string]any{"role": "administrator", "duration": "2h", "reason": "incident 12"}))
 	elSeen := map[string]any{"effect_digest": el.str("effect_digest")}
 	assert.Equal(t, true, el.body["admin_level"])
-	c.must(403, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", admin, elSeen)) // F4: root created Bob's account
+	c.must(403, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", admin, elSeen))           // F4: root created Bob's account
 	c.must(403, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", managers["ann"], elSeen)) // F4: an Administrator-level effect
 	el = c.must(201, c.do("POST", "/v1/me/elevation", managers["bob"], map[string]any{"role": "transfer_management", "duration": "2h", "reason": "incident 12"}))
 	c.must(200, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", managers["ann"], map[string]any{"effect_digest": el.str("effect_digest")}))
