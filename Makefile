@@ -1,6 +1,7 @@
 # make test:  the whole suite: gofmt, go vet, staticcheck and the go.mod
 #             tidiness check, then go test -race on every package, with the
-#             PostgreSQL and Redis integration suites required.
+#             PostgreSQL and Redis integration suites required, and the
+#             four-eyes attacker's game, without -race (too slow under it).
 # make bench: every benchmark, the heavy ones (a million end users) included.
 # make fuzz:  each fuzz target for a while.
 # make screenshots: the console's screenshots in docs/screenshots, redrawn.
@@ -13,6 +14,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 test: check servers fuzz-smoke
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run '^TestAttackersGame$$' ./accessctl
 	cd bench && $(GO) test -count=1 ./...
 
 # fuzz-smoke runs every fuzz target for a moment, beyond its seed corpus

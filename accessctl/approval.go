@@ -421,15 +421,16 @@ func (s *Service) decide(ctx context.Context, op, id string) (*Actor, *Approval,
 		return nil, nil, Executor{}, backoffice.NewError(backoffice.ErrForbidden, op,
 			"the requester created, invited, reactivated or granted your account (or one that did); another operator decides its requests")
 	}
-	// Nor the other way round: an operator does not decide the requests of
-	// one it created or granted, whose account it may hold.
+	// Nor may one person hold both accounts: the approver's keys may not
+	// be the requester's, nor the requester's the approver's, nor both
+	// accounts one third operator's.
 	requester, err := s.store.Operator(ctx, a.tenant, ap.RequestedBy)
 	if err != nil && !errors.Is(err, backoffice.ErrNotFound) {
 		return nil, nil, Executor{}, err
 	}
-	if requester != nil && slices.Contains(requester.GrantedBy, me.ID) {
+	if requester != nil && sharesKeys(requester, me) {
 		return nil, nil, Executor{}, backoffice.NewError(backoffice.ErrForbidden, op,
-			"you created, invited, reactivated or granted the requester's account (or one that did); another operator decides its requests")
+			"your account and the requester's were created, reactivated or re-passworded by the same operator, or one by the other; another operator decides its requests")
 	}
 	p, err := s.tenantPolicy(ctx, a.tenant)
 	if err != nil {
@@ -444,6 +445,20 @@ func (s *Service) decide(ctx context.Context, op, id string) (*Actor, *Approval,
 		return nil, nil, Executor{}, backoffice.Errorf(backoffice.ErrFailedPrecondition, op, "the request is %s", ap.Status)
 	}
 	return a, ap, x, nil
+}
+
+// sharesKeys reports whether one person may hold both operators' keys:
+// one is in the other's ControlledBy, or both lists share an operator.
+func sharesKeys(x, y *Operator) bool {
+	if slices.Contains(x.ControlledBy, y.ID) || slices.Contains(y.ControlledBy, x.ID) {
+		return true
+	}
+	for _, id := range x.ControlledBy {
+		if slices.Contains(y.ControlledBy, id) {
+			return true
+		}
+	}
+	return false
 }
 
 // Approve approves a pending request and runs its action, once: of

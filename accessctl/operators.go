@@ -195,32 +195,46 @@ func guardFor(a *Actor, rs *roleSet, before, after *Operator) Guard {
 	return g
 }
 
-// empowered returns who an operator a acts on is empowered by (F4): a
-// itself and every operator a was empowered by; none for the host's
-// system actor.
-func (s *Service) empowered(ctx context.Context, a *Actor) ([]OperatorID, error) {
+// How an actor's change reaches an operator (F4).
+const (
+	// granted: the change gives the operator access (roles, accounts, end
+	// dates, an unblock).
+	granted = false
+	// controlled: the change may give the actor the operator's keys: its
+	// creation, reactivation, password, login or MFA.
+	controlled = true
+)
+
+// grantBy records on o that the operator actor a changed it (F4): a and
+// those a was granted by join o.GrantedBy, and when the change is
+// controlled, a and those a is controlled by join o.ControlledBy. The
+// host's system actor is recorded nowhere.
+func (s *Service) grantBy(ctx context.Context, a *Actor, o *Operator, control bool) error {
 	if a == nil || a.kind != backoffice.ActorOperator {
-		return nil, nil
+		return nil
 	}
 	me, err := s.store.Operator(ctx, a.tenant, OperatorID(a.id))
 	if err != nil {
-		return nil, err
-	}
-	return append(me.GrantedBy, OperatorID(a.id)), nil
-}
-
-// grantBy adds the actor and those it was empowered by to o.GrantedBy.
-func (s *Service) grantBy(ctx context.Context, a *Actor, o *Operator) error {
-	by, err := s.empowered(ctx, a)
-	if err != nil || len(by) == 0 {
 		return err
 	}
-	o.GrantedBy = slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(o.GrantedBy), by...))))
-	o.GrantedBy = slices.DeleteFunc(o.GrantedBy, func(id OperatorID) bool { return id == o.ID })
-	if len(o.GrantedBy) == 0 {
-		o.GrantedBy = nil
+	o.GrantedBy = joinIDs(o.ID, o.GrantedBy, me.GrantedBy, []OperatorID{me.ID})
+	if control {
+		o.ControlledBy = joinIDs(o.ID, o.ControlledBy, me.ControlledBy, []OperatorID{me.ID})
 	}
 	return nil
+}
+
+// joinIDs is the sorted union of the lists, without self; nil when empty.
+func joinIDs(self OperatorID, lists ...[]OperatorID) []OperatorID {
+	var out []OperatorID
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	out = slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(out))), func(id OperatorID) bool { return id == self })
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // actorGuard makes a store check, atomically with the write, that an
@@ -389,7 +403,7 @@ func (s *Service) create(ctx context.Context, op string, a *Actor, src *Operator
 	if in.AllAccounts {
 		o.Accounts = nil
 	}
-	if err := s.grantBy(ctx, a, o); err != nil {
+	if err := s.grantBy(ctx, a, o, controlled); err != nil {
 		return nil, err
 	}
 	if rs.adminLevel(in.Roles...) {
@@ -650,10 +664,10 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 	}
 	accessChanged := !slices.Equal(before.Roles, o.Roles) || before.AllAccounts != o.AllAccounts || !slices.Equal(before.Accounts, o.Accounts) ||
 		!maps.Equal(before.RoleUntil, o.RoleUntil) || !before.AccessUntil.Equal(o.AccessUntil)
-	// A change of access, or of what the account logs in with, is a grant
-	// by the actor (F4).
-	if accessChanged || before.Username != o.Username || before.Email != o.Email || before.ExternalKey != o.ExternalKey {
-		if err := s.grantBy(ctx, a, o); err != nil {
+	// A change of access is a grant by the actor, a change of what the
+	// account logs in with may hand it its keys (F4).
+	if login := before.Username != o.Username || before.Email != o.Email || before.ExternalKey != o.ExternalKey; accessChanged || login {
+		if err := s.grantBy(ctx, a, o, login); err != nil {
 			return nil, err
 		}
 	}
@@ -712,9 +726,15 @@ func (s *Service) transition(ctx context.Context, op string, perm Permission, id
 		return nil, err
 	}
 	switch action {
-	case backoffice.ActionOperatorReactivate, backoffice.ActionOperatorUnblock, backoffice.ActionOperatorResetMFA:
-		// Access given back, or a second factor to enrol anew: a grant (F4).
-		if err := s.grantBy(ctx, a, o); err != nil {
+	case backoffice.ActionOperatorUnblock:
+		// Access given back: a grant (F4).
+		if err := s.grantBy(ctx, a, o, granted); err != nil {
+			return nil, err
+		}
+	case backoffice.ActionOperatorReactivate, backoffice.ActionOperatorResetMFA:
+		// An account whose owner may be gone, or a second factor to enrol
+		// anew: its keys may be the actor's (F4).
+		if err := s.grantBy(ctx, a, o, controlled); err != nil {
 			return nil, err
 		}
 	}
@@ -881,8 +901,8 @@ func (s *Service) setPassword(ctx context.Context, op string, rs *roleSet, a *Ac
 	rotatePassword(o, hash, p, s.clock())
 	o.SessionEpoch++
 	if a.id != string(o.ID) {
-		// Another's password set: a grant of its account (F4).
-		if err := s.grantBy(ctx, a, o); err != nil {
+		// Another's password set: the actor holds its keys (F4).
+		if err := s.grantBy(ctx, a, o, controlled); err != nil {
 			return nil, err
 		}
 	}

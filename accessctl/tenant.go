@@ -311,7 +311,7 @@ func (s *Service) holders(ctx context.Context, tenant backoffice.TenantID, role 
 func (s *Service) recordGrant(ctx context.Context, a *Actor, o *Operator) error {
 	for range retries {
 		next := o.Clone()
-		if err := s.grantBy(ctx, a, next); err != nil {
+		if err := s.grantBy(ctx, a, next, granted); err != nil {
 			return err
 		}
 		if slices.Equal(next.GrantedBy, o.GrantedBy) {

@@ -150,9 +150,16 @@ type Operator struct {
 	// them was so empowered by: none of them has its requests approved by
 	// this operator (F4).
 	GrantedBy []OperatorID `json:"granted_by,omitempty" audit:"granted_by"`
-	Version   int64        `json:"version"`
-	CreatedAt time.Time    `json:"created_at"`
-	UpdatedAt time.Time    `json:"updated_at"`
+	// ControlledBy lists the operators that may hold this account's keys:
+	// those that created, invited, duplicated or reactivated it, set its
+	// password, changed what it logs in with or reset its MFA, and those
+	// each of them was so controlled by. Two operators one of which is in
+	// the other's list, or whose lists share an operator, never decide
+	// each other's requests (F4): one person may hold both.
+	ControlledBy []OperatorID `json:"controlled_by,omitempty" audit:"controlled_by"`
+	Version      int64        `json:"version"`
+	CreatedAt    time.Time    `json:"created_at"`
+	UpdatedAt    time.Time    `json:"updated_at"`
 }
 
 // Clone returns a deep copy.
@@ -163,6 +170,7 @@ func (o *Operator) Clone() *Operator {
 	c.PasswordHistory = slices.Clone(o.PasswordHistory)
 	c.RoleUntil = maps.Clone(o.RoleUntil)
 	c.GrantedBy = slices.Clone(o.GrantedBy)
+	c.ControlledBy = slices.Clone(o.ControlledBy)
 	return &c
 }
 

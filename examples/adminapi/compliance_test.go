@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -20,25 +21,24 @@ import (
 // access review exported as CSV (V1), the dormant list (P5) and the
 // audit chain's verification (H2).
 func TestCompliancePCIPolicy(t *testing.T) {
-	s := startBinary(t, []string{"-postgres", testserver.Schema(t), "-policy", "pci-dss-4.0", "-approver-min-age", "0s"},
-		"BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root", "BACKOFFICE_ADMIN_PASSWORD="+adminPW,
+	s := startBinary(t, []string{"-postgres", testserver.Schema(t), "-policy", "pci-dss-4.0", "-approver-min-age", "0s", "-demo"},
 		"BACKOFFICE_TENANT=acme", "BACKOFFICE_INTERNAL_SECRET="+secretHdr)
+	// The demo's operators are made by the host, one per role: none holds
+	// another's keys, so each may decide another's requests (F4).
+	m := regexp.MustCompile(`share the password (\S+)`).FindStringSubmatch(s.log())
+	require.NotNil(t, m, s.log())
+	demoPW := m[1]
 	c := &client{t: t, base: s.base, http: http.DefaultClient, secret: secretHdr, contract: newContract(t)}
 	secrets := map[string]string{}
-	admin := c.login("acme", "root", adminPW, secrets, 0)
+	admin := c.login("acme", "demo_admin", demoPW, secrets, 0)
 	p := c.must(200, c.do("GET", "/v1/policy", admin, nil))
 	assert.Equal(t, "pci-dss-4.0", p.str("name"))
 	assert.EqualValues(t, 15*time.Minute, p.body["idle_timeout"])
 
-	managers := map[string]string{}
-	for _, name := range []string{"ann", "bob"} {
-		c.must(201, c.do("POST", "/v1/operators", admin, map[string]any{"username": name, "email": name + "@acme.test", "first_name": name,
-			"last_name": "M", "roles": []string{"manager"}, "all_accounts": true, "password": managerPW, "password_confirmation": managerPW}))
-		managers[name] = c.login("acme", name, managerPW, secrets, 0)
-	}
-	me := c.must(200, c.do("GET", "/v1/operators?limit=10", admin, nil))
+	managers := map[string]string{"ann": c.login("acme", "demo_user_management", demoPW, secrets, 0), "bob": c.login("acme", "demo_manager", demoPW, secrets, 0)}
+	me := c.must(200, c.do("GET", "/v1/operators?limit=20", admin, nil))
 	for _, o := range me.items() {
-		if o["username"] == "ann" {
+		if o["username"] == "demo_user_management" {
 			assert.Equal(t, "127.0.0.1", o["last_login_from"], "P5: the login's source is recorded")
 		}
 	}
@@ -64,31 +64,40 @@ func TestCompliancePCIPolicy(t *testing.T) {
 	list := c.must(200, c.do("GET", "/v1/approvals?status=done", admin, nil))
 	require.Len(t, list.items(), 1)
 
-	// T2: Bob asks for Administrator for two hours: root, which created
-	// Bob's account, may not approve, nor Ann, no Administrator (F4); Ann
-	// approves two hours of another role.
-	c.must(422, c.do("POST", "/v1/me/elevation", managers["bob"], map[string]any{"role": "administrator", "duration": "9h", "reason": "incident"}))
-	el := c.must(201, c.do("POST", "/v1/me/elevation", managers["bob"], map[string]any{"role": "administrator", "duration": "2h", "reason": "incident 12"}))
-	elSeen := map[string]any{"effect_digest": el.str("effect_digest")}
+	// T2 and F4: the read-only operator asks for Administrator for two
+	// hours: Bob, a Manager, may not approve an Administrator-level
+	// effect; the Administrator does. Bob's own request is not approved
+	// by an account Bob just made, but by the Administrator.
+	ro := c.login("acme", "demo_read_only", demoPW, secrets, 0)
+	c.must(422, c.do("POST", "/v1/me/elevation", ro, map[string]any{"role": "administrator", "duration": "9h", "reason": "incident"}))
+	el := c.must(201, c.do("POST", "/v1/me/elevation", ro, map[string]any{"role": "administrator", "duration": "2h", "reason": "incident 12"}))
 	assert.Equal(t, true, el.body["admin_level"])
-	c.must(403, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", admin, elSeen))           // F4: root created Bob's account
-	c.must(403, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", managers["ann"], elSeen)) // F4: an Administrator-level effect
-	el = c.must(201, c.do("POST", "/v1/me/elevation", managers["bob"], map[string]any{"role": "transfer_management", "duration": "2h", "reason": "incident 12"}))
-	c.must(200, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", managers["ann"], map[string]any{"effect_digest": el.str("effect_digest")}))
-	bob := c.login("acme", "bob", managerPW, secrets, 1)
+	elSeen := map[string]any{"effect_digest": el.str("effect_digest")}
+	c.must(403, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", managers["bob"], elSeen))
+	c.must(200, c.do("POST", "/v1/approvals/"+el.str("id")+"/approve", admin, elSeen))
+	assert.Equal(t, true, c.must(200, c.do("GET", "/v1/me", c.login("acme", "demo_read_only", demoPW, secrets, 1), nil)).body["administrator"])
+
+	c.must(201, c.do("POST", "/v1/operators", managers["bob"], map[string]any{"username": "sock", "email": "sock@acme.test", "first_name": "S",
+		"last_name": "P", "roles": []string{"manager"}, "all_accounts": true, "password": managerPW, "password_confirmation": managerPW}))
+	sock := c.login("acme", "sock", managerPW, secrets, 0)
+	mine := c.must(201, c.do("POST", "/v1/me/elevation", managers["bob"], map[string]any{"role": "transfer_management", "duration": "1h", "reason": "payouts"}))
+	mineSeen := map[string]any{"effect_digest": mine.str("effect_digest")}
+	c.must(403, c.do("POST", "/v1/approvals/"+mine.str("id")+"/approve", sock, mineSeen))
+	c.must(200, c.do("POST", "/v1/approvals/"+mine.str("id")+"/approve", admin, mineSeen))
+	bob := c.login("acme", "demo_manager", demoPW, secrets, 1)
 	assert.Contains(t, c.must(200, c.do("GET", "/v1/me", bob, nil)).body["roles"], "transfer_management")
 
 	// V1: a review of every operator, decided and exported.
 	rev := c.must(201, c.do("POST", "/v1/reviews", admin, map[string]any{"name": "Q4", "due_at": time.Now().Add(14 * 24 * time.Hour)}))
 	lines, _ := rev.body["lines"].([]any)
-	require.Len(t, lines, 3)
+	require.Len(t, lines, 10, "the demo's nine operators and Bob's")
 	for _, l := range lines {
 		id := l.(map[string]any)["operator"].(string)
-		if l.(map[string]any)["name"] == "root R" || strings.HasPrefix(l.(map[string]any)["email"].(string), "root@") {
-			c.must(200, c.do("POST", "/v1/reviews/"+rev.str("id")+"/decisions", bob, map[string]any{"operator": id, "decision": "certified"}))
-			continue
+		decider := admin
+		if strings.HasPrefix(l.(map[string]any)["email"].(string), "demo_admin@") {
+			decider = bob
 		}
-		c.must(200, c.do("POST", "/v1/reviews/"+rev.str("id")+"/decisions", admin, map[string]any{"operator": id, "decision": "certified"}))
+		c.must(200, c.do("POST", "/v1/reviews/"+rev.str("id")+"/decisions", decider, map[string]any{"operator": id, "decision": "certified"}))
 	}
 	st := c.must(200, c.do("GET", "/v1/reviews/status", admin, nil))
 	assert.Equal(t, false, st.body["due"])
@@ -96,7 +105,7 @@ func TestCompliancePCIPolicy(t *testing.T) {
 	assert.Equal(t, "text/csv; charset=utf-8", raw.header.Get("Content-Type"))
 	rows, err := csv.NewReader(strings.NewReader(string(raw.raw))).ReadAll()
 	require.NoError(t, err)
-	assert.Len(t, rows, 4)
+	assert.Len(t, rows, 11)
 
 	assert.Empty(t, c.must(200, c.do("GET", "/v1/operators/dormant", admin, nil)).items())
 	v := c.must(200, c.do("GET", "/v1/audit/verify", admin, nil))

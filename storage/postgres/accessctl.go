@@ -148,6 +148,7 @@ type operatorRow struct {
 	RoleUntil     []byte       `db:"role_until"`
 	AccessUntil   sql.NullTime `db:"access_until"`
 	GrantedBy     []byte       `db:"granted_by"`
+	ControlledBy  []byte       `db:"controlled_by"`
 }
 
 func (r *operatorRow) operator() (*accessctl.Operator, error) {
@@ -158,7 +159,8 @@ func (r *operatorRow) operator() (*accessctl.Operator, error) {
 		Version: r.Version, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt), PasswordChangedAt: fromNull(r.PwChangedAt),
 		LastLoginAt: fromNull(r.LastLoginAt), LastLoginFrom: r.LastLoginFrom, AccessUntil: fromNull(r.AccessUntil)}
 	for _, err := range []error{fromJSONOrNil(r.Roles, &o.Roles), fromJSONOrNil(r.Accounts, &o.Accounts),
-		fromJSONOrNil(r.PwHistory, &o.PasswordHistory), fromJSONOrNil(r.RoleUntil, &o.RoleUntil), fromJSONOrNil(r.GrantedBy, &o.GrantedBy)} {
+		fromJSONOrNil(r.PwHistory, &o.PasswordHistory), fromJSONOrNil(r.RoleUntil, &o.RoleUntil), fromJSONOrNil(r.GrantedBy, &o.GrantedBy),
+		fromJSONOrNil(r.ControlledBy, &o.ControlledBy)} {
 		if err != nil {
 			return nil, err
 		}
@@ -182,7 +184,7 @@ func list[T ~string](v []T) string {
 	return jsonString(v)
 }
 
-// operatorArgs are $1..$25 of the operator statements.
+// operatorArgs are $1..$26 of the operator statements.
 func operatorArgs(o *accessctl.Operator) []any {
 	history := make([]string, len(o.PasswordHistory))
 	for i, h := range o.PasswordHistory {
@@ -192,17 +194,17 @@ func operatorArgs(o *accessctl.Operator) []any {
 		list(o.Accounts), string(o.Status), o.EmailVerified, string(o.PasswordHash), string(o.MFASecret), o.MFAEnrolled,
 		o.MFALastStep, o.ExternalKey, o.SessionEpoch, utc(o.UpdatedAt),
 		jsonString(history), nullTime(o.PasswordChangedAt), nullTime(o.LastLoginAt), o.LastLoginFrom, roleUntilJSON(o.RoleUntil), nullTime(o.AccessUntil),
-		list(o.GrantedBy)}
+		list(o.GrantedBy), list(o.ControlledBy)}
 }
 
 var (
 	qCreateOperator = `WITH ins AS (
 	INSERT INTO backoffice_operators (tenant_id, id, username, email, first_name, last_name, roles, all_accounts, accounts, status, email_verified,
 		password_hash, mfa_secret, mfa_enrolled, mfa_last_step, external_key, session_epoch, updated_at,
-		password_history, password_changed_at, last_login_at, last_login_from, role_until, access_until, granted_by, created_at, version)
+		password_history, password_changed_at, last_login_at, last_login_from, role_until, access_until, granted_by, controlled_by, created_at, version)
 	VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-		$19::jsonb, $20, $21, $22, $23::jsonb, $24, $25::jsonb, $26, 1) RETURNING 1
-), ` + auditInsert("ins", 27) + ` SELECT count(*) FROM ins`
+		$19::jsonb, $20, $21, $22, $23::jsonb, $24, $25::jsonb, $26::jsonb, $27, 1) RETURNING 1
+), ` + auditInsert("ins", 28) + ` SELECT count(*) FROM ins`
 	qOperator           = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND id = $2`
 	qOperatorByUsername = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND lower(username) = lower($2) AND username <> ''`
 	qOperatorByEmail    = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND lower(email) = lower($2) AND email <> ''`
@@ -215,9 +217,9 @@ var (
 		accounts = $9::jsonb, status = $10, email_verified = $11, password_hash = $12, mfa_secret = $13, mfa_enrolled = $14,
 		mfa_last_step = $15, external_key = $16, session_epoch = $17, updated_at = $18,
 		password_history = $19::jsonb, password_changed_at = $20, last_login_at = $21, last_login_from = $22, role_until = $23::jsonb,
-		access_until = $24, granted_by = $25::jsonb, version = version + 1
-	WHERE tenant_id = $1 AND id = $2 AND version = $26 RETURNING version
-), ` + auditInsert("upd", 27) + ` SELECT version FROM upd`
+		access_until = $24, granted_by = $25::jsonb, controlled_by = $26::jsonb, version = version + 1
+	WHERE tenant_id = $1 AND id = $2 AND version = $27 RETURNING version
+), ` + auditInsert("upd", 28) + ` SELECT version FROM upd`
 	qDeleteOperator = `WITH del AS (
 	DELETE FROM backoffice_operators WHERE tenant_id = $1 AND id = $2 AND version = $3 RETURNING 1
 ), ` + auditInsert("del", 4) + ` SELECT count(*) FROM del`
