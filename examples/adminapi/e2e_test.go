@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -137,13 +138,19 @@ func TestEndToEndMemory(t *testing.T) {
 func TestEndToEndPostgresRedis(t *testing.T) {
 	dsn := testserver.Schema(t)
 	redisURL := testserver.RedisURL(t)
-	s := startBinary(t, []string{"-postgres", dsn, "-redis", redisURL, "-redis-prefix", fmt.Sprintf("e2e%d", time.Now().UnixNano())},
+	opsAddr := freeAddr(t)
+	s := startBinary(t, []string{"-postgres", dsn, "-redis", redisURL, "-redis-prefix", fmt.Sprintf("e2e%d", time.Now().UnixNano()), "-ops-addr", opsAddr},
 		"BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root", "BACKOFFICE_ADMIN_PASSWORD="+adminPW,
 		"BACKOFFICE_TENANT=acme", "BACKOFFICE_INTERNAL_SECRET="+secretHdr)
 	c := &client{t: t, base: s.base, http: http.DefaultClient, secret: secretHdr}
 	r := c.must(200, c.do("GET", "/readyz", "", nil))
 	assert.Equal(t, "ready", r.str("status"))
-	migrations, _ := r.body["migrations"].(map[string]any)
+	resp, err := http.Get("http://" + opsAddr + "/readyz")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var details map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&details))
+	migrations, _ := details["migrations"].(map[string]any)
 	assert.Equal(t, true, migrations["applied"], "every migration of this release is applied")
 	walkThrough(t, s)
 }
@@ -316,4 +323,14 @@ func TestMigrateCommand(t *testing.T) {
 	out, err := exec.Command(bin, "migrate", "down").CombinedOutput()
 	require.Error(t, err)
 	assert.Contains(t, string(out), "usage: adminapi migrate up|status")
+}
+
+// freeAddr is a loopback address no one listens on, for a listener of
+// the program's.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
 }

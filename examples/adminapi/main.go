@@ -13,6 +13,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -24,7 +25,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -59,7 +59,7 @@ type config struct {
 	oidcIssuer, oidcClientID, oidcSecret string
 	policy                               string
 	approverMinAge                       time.Duration
-	logFormat, pprofAddr                 string
+	logFormat, pprofAddr, opsAddr        string
 	otlpEndpoint                         string
 	otlpInsecure                         bool
 	// traces, when set (by a test), receives the spans instead of OTLP.
@@ -104,7 +104,9 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.oidcClientID, "oidc-client-id", env("BACKOFFICE_OIDC_CLIENT_ID", ""), "this console's client id at the identity provider")
 	fs.StringVar(&c.oidcSecret, "oidc-client-secret", env("BACKOFFICE_OIDC_CLIENT_SECRET", ""), "this console's client secret at the identity provider")
 	fs.StringVar(&c.logFormat, "log-format", env("BACKOFFICE_LOG_FORMAT", "json"), `log lines as "json" (one object a line) or "text"`)
-	fs.StringVar(&c.pprofAddr, "pprof-addr", env("BACKOFFICE_PPROF_ADDR", ""), "listen address of net/http/pprof, apart from the API; empty disables it")
+	fs.StringVar(&c.opsAddr, "ops-addr", env("BACKOFFICE_OPS_ADDR", ""),
+		"listen address of the operations listener, apart from the API: /metrics, /readyz with its details, net/http/pprof; empty disables it")
+	fs.StringVar(&c.pprofAddr, "pprof-addr", env("BACKOFFICE_PPROF_ADDR", ""), "the operations listener's address, when -ops-addr is not set (the name of earlier releases)")
 	fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", env("BACKOFFICE_OTLP_ENDPOINT", ""), "OTLP/HTTP collector (host:port) to send traces to; empty sends none")
 	fs.BoolVar(&c.otlpInsecure, "otlp-insecure", env("BACKOFFICE_OTLP_INSECURE", "") == "1", "send traces over plain HTTP")
 	fs.StringVar(&c.policy, "policy", env("BACKOFFICE_POLICY", ""), `security policy of every tenant: "pci-dss-4.0", or empty for the library's defaults`)
@@ -181,22 +183,16 @@ func run(ctx context.Context, c config, out io.Writer, listening chan<- string) 
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
-	if c.pprofAddr != "" {
-		// Profiles on a listener of their own, opt-in: never on the
-		// address operators and browsers reach.
-		pl, err := net.Listen("tcp", c.pprofAddr)
+	if opsAddr := cmp.Or(c.opsAddr, c.pprofAddr); opsAddr != "" {
+		// Metrics, readiness's details and profiles on a listener of their
+		// own, opt-in: never on the address operators and browsers reach.
+		pl, err := net.Listen("tcp", opsAddr)
 		if err != nil {
 			return err
 		}
-		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		psrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		psrv := &http.Server{Handler: a.operations(), ReadHeaderTimeout: 5 * time.Second}
 		defer psrv.Close()
-		a.log.Info("pprof listening", "addr", pl.Addr().String())
+		a.log.Info("operations listening", "addr", pl.Addr().String())
 		go func() {
 			if err := psrv.Serve(pl); !errors.Is(err, http.ErrServerClosed) {
 				errc <- err

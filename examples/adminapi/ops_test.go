@@ -79,7 +79,7 @@ func TestStructuredLogs(t *testing.T) {
 // status, and reports the outbox.
 func TestMetrics(t *testing.T) {
 	s := startBinary(t, nil, "BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root",
-		"BACKOFFICE_ADMIN_PASSWORD="+adminPW, "BACKOFFICE_TENANT=acme")
+		"BACKOFFICE_ADMIN_PASSWORD="+adminPW, "BACKOFFICE_TENANT=acme", "BACKOFFICE_INTERNAL_SECRET="+secretHdr)
 	c := &client{t: t, base: s.base, http: http.DefaultClient}
 	secrets := map[string]string{}
 	admin := c.login("acme", "root", adminPW, secrets, 0)
@@ -90,8 +90,20 @@ func TestMetrics(t *testing.T) {
 	}
 	c.must(200, c.do("GET", "/v1/endusers/search?name=ada", admin, nil))
 
-	r := c.must(200, c.do("GET", "/metrics", "", nil))
-	text := string(r.raw)
+	anon, err := http.Get(s.base + "/metrics")
+	require.NoError(t, err)
+	anon.Body.Close()
+	assert.Equal(t, http.StatusNotFound, anon.StatusCode, "B2: not for anyone on the public listener")
+	req, err := http.NewRequest("GET", s.base+"/metrics", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Internal-Secret", secretHdr)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the host's scraper sends the internal secret")
+	text := string(raw)
 	for _, want := range []string{
 		`backoffice_logins_total{outcome="refused"} 3`,
 		`backoffice_logins_total{outcome="succeeded"} 1`,
@@ -107,19 +119,28 @@ func TestMetrics(t *testing.T) {
 }
 
 // /readyz says whether the schema has every migration of this release
-// (503 while one is pending) and how old the outbox's oldest notice is.
+// (503 while one is pending); on the operations listener it also says
+// which, and how old the outbox's oldest notice is, while the public one
+// says ready or not and nothing else (B2).
 func TestReadiness(t *testing.T) {
 	a := newTestAPI(t)
 	srv := httptest.NewServer(a.site())
 	defer srv.Close()
+	ops := httptest.NewServer(a.operations())
+	defer ops.Close()
 	c := &client{t: t, base: srv.URL, http: http.DefaultClient}
+	o := &client{t: t, base: ops.URL, http: http.DefaultClient}
 	r := c.must(200, c.do("GET", "/readyz", "", nil))
+	assert.Equal(t, map[string]any{"status": "ready"}, r.body)
+	r = o.must(200, o.do("GET", "/readyz", "", nil))
 	assert.Equal(t, "ready", r.str("status"))
 	assert.Contains(t, r.body["outbox"], "oldest_age_seconds")
 	assert.NotContains(t, r.body, "migrations", "the memory store has no schema")
 
 	a.schema = func(context.Context) (int, int, error) { return 6, 8, nil }
 	r = c.must(503, c.do("GET", "/readyz", "", nil))
+	assert.Equal(t, map[string]any{"status": "not ready"}, r.body)
+	r = o.must(503, o.do("GET", "/readyz", "", nil))
 	assert.Equal(t, "migrations pending", r.str("status"))
 	assert.Equal(t, map[string]any{"current": 6.0, "latest": 8.0, "applied": false}, r.body["migrations"])
 }
@@ -175,15 +196,16 @@ func TestSIGTERMDrainsAndPprofApart(t *testing.T) {
 	_, err = pw.Write([]byte(first))
 	require.NoError(t, err)
 	// The server is answering it (its handler reads the body) once the
-	// in-flight gauge counts it beside the scrape that reads the gauge.
+	// in-flight gauge counts it (the scrape, on the operations listener,
+	// is not a request of the API's).
 	require.Eventually(t, func() bool {
-		resp, err := fresh.Get(s.base + "/metrics")
+		resp, err := fresh.Get("http://" + pprofAddr + "/metrics")
 		if err != nil {
 			return false
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		return strings.Contains(string(body), "backoffice_http_requests_in_flight 2")
+		return strings.Contains(string(body), "backoffice_http_requests_in_flight 1")
 	}, 10*time.Second, 10*time.Millisecond)
 	require.NoError(t, s.proc.Signal(syscall.SIGTERM))
 	_, err = pw.Write([]byte(rest))

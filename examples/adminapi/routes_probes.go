@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/http/pprof"
 	"time"
 )
 
@@ -30,37 +32,84 @@ func (a *api) registerProbes() {
 	a.handle("GET /healthz", func(http.ResponseWriter, *http.Request) (int, any, error) {
 		return http.StatusOK, map[string]string{"status": "ok"}, nil
 	})
-	// Ready when every store answers and the schema has every migration
-	// of this release; the outbox's backlog and the age of its oldest
-	// notice are reported, for an operator to see a stuck mail provider.
+	// Public readiness says ready or not, and nothing else: a backlog
+	// that grows after a forgot-password would tell whether a login
+	// exists (B2). The details are on the operations listener.
 	a.handle("GET /readyz", func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		if err := a.ready(r.Context()); err != nil {
-			return 0, nil, err
-		}
-		body := readiness{Status: "ready"}
-		if a.schema != nil {
-			current, latest, err := a.schema(r.Context())
-			if err != nil {
-				return 0, nil, err
-			}
-			body.Migrations = &migrationState{Current: current, Latest: latest, Applied: current >= latest}
-			if current < latest {
-				body.Status = "migrations pending"
-				return http.StatusServiceUnavailable, body, nil
-			}
-		}
-		b, err := a.backlog(r.Context())
+		status, body, err := a.readiness(r)
 		if err != nil {
 			return 0, nil, err
 		}
-		body.Outbox = &outboxState{Pending: b.Pending, Dead: b.Dead}
-		if !b.Oldest.IsZero() {
-			body.Outbox.OldestAgeSeconds = time.Since(b.Oldest).Seconds()
+		if status != http.StatusOK {
+			return status, readiness{Status: "not ready"}, nil
 		}
-		return http.StatusOK, body, nil
+		return status, readiness{Status: body.Status}, nil
 	})
-	a.mux.Handle("GET /metrics", a.metrics.handler())
+	// Metrics count logins, lockouts and notices: on the public listener
+	// only for the host's own scraper, which sends the internal secret;
+	// otherwise as unknown as any other path (B2).
+	metrics := a.metrics.handler()
+	a.mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.internal == "" || !constantEqual(r.Header.Get("X-Internal-Secret"), a.internal) {
+			http.NotFound(w, r)
+			return
+		}
+		metrics.ServeHTTP(w, r)
+	}))
 	a.routes = append(a.routes, "GET /metrics") // documented with the rest; served as Prometheus text
 	a.handle("GET /openapi.json", func(http.ResponseWriter, *http.Request) (int, any, error) { return http.StatusOK, openAPI(), nil })
 	a.handle("POST /v1/setup", withBody(a.setupTenant))
+}
+
+// readiness is whether every store answers and the schema has every
+// migration of this release, with the outbox's backlog and the age of its
+// oldest notice, for an operator to see a stuck mail provider.
+func (a *api) readiness(r *http.Request) (int, readiness, error) {
+	if err := a.ready(r.Context()); err != nil {
+		return 0, readiness{}, err
+	}
+	body := readiness{Status: "ready"}
+	if a.schema != nil {
+		current, latest, err := a.schema(r.Context())
+		if err != nil {
+			return 0, readiness{}, err
+		}
+		body.Migrations = &migrationState{Current: current, Latest: latest, Applied: current >= latest}
+		if current < latest {
+			body.Status = "migrations pending"
+			return http.StatusServiceUnavailable, body, nil
+		}
+	}
+	b, err := a.backlog(r.Context())
+	if err != nil {
+		return 0, readiness{}, err
+	}
+	body.Outbox = &outboxState{Pending: b.Pending, Dead: b.Dead}
+	if !b.Oldest.IsZero() {
+		body.Outbox.OldestAgeSeconds = time.Since(b.Oldest).Seconds()
+	}
+	return http.StatusOK, body, nil
+}
+
+// operations is the handler of the operations listener, apart from the
+// address operators and browsers reach: the metrics, readiness with its
+// details, and the profiles.
+func (a *api) operations() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics.handler())
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		status, body, err := a.readiness(r)
+		if err != nil {
+			status, body = http.StatusServiceUnavailable, readiness{Status: "unavailable: " + err.Error()}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(body)
+	})
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
