@@ -144,6 +144,20 @@ type ChainVerifier struct {
 	count int64
 }
 
+// ResumeChain returns a verifier that goes on from a checkpoint: the
+// entry numbered seq, whose hash is hash, and every one before it, were
+// found intact by an earlier walk. A checkpoint of 0 is the chain's start.
+func ResumeChain(seq int64, hash string) (ChainVerifier, error) {
+	if seq <= 0 {
+		return ChainVerifier{}, nil
+	}
+	prev, err := hex.DecodeString(hash)
+	if err != nil || len(prev) != sha256.Size {
+		return ChainVerifier{}, fmt.Errorf("backoffice: resume chain: the checkpoint's hash is not a SHA-256 in hex")
+	}
+	return ChainVerifier{next: seq + 1, prev: prev}, nil
+}
+
 // Add checks the next entry of the walk and returns the first break found
 // so far, nil while the chain holds.
 func (v *ChainVerifier) Add(e AuditEntry) *ChainBreak {

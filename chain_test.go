@@ -117,3 +117,36 @@ func TestContentDigestIsOfWhatStoresKeep(t *testing.T) {
 	_, err = backoffice.ChainHash("zz", e.ContentDigest())
 	require.Error(t, err)
 }
+
+// B3: a walk resumed from a checkpoint checks what follows it, and a
+// checkpoint whose hash is not one is refused.
+func TestResumeChain(t *testing.T) {
+	var head backoffice.ChainHead
+	var entries []backoffice.AuditEntry
+	for i := range 6 {
+		e := backoffice.AuditEntry{ID: fmt.Sprintf("e%d", i), Tenant: "acme", Action: "operator.update", TargetType: "operator", TargetID: "o", At: time.Unix(int64(i), 0)}
+		head = backoffice.ChainLink(head, &e)
+		entries = append(entries, e)
+	}
+	v, err := backoffice.ResumeChain(entries[2].Seq, entries[2].Hash)
+	require.NoError(t, err)
+	for _, e := range entries[3:] {
+		require.Nil(t, v.Add(e))
+	}
+	assert.Nil(t, v.End(head))
+	assert.EqualValues(t, 3, v.Verified())
+
+	v, err = backoffice.ResumeChain(entries[2].Seq, entries[2].Hash)
+	require.NoError(t, err)
+	forged := entries[4]
+	forged.Actor.Name = "mallory"
+	require.Nil(t, v.Add(entries[3]))
+	assert.Equal(t, &backoffice.ChainBreak{Seq: forged.Seq, EntryID: forged.ID, Problem: backoffice.ChainAltered}, v.Add(forged))
+
+	_, err = backoffice.ResumeChain(3, "not hex")
+	require.Error(t, err)
+	v, err = backoffice.ResumeChain(0, "")
+	require.NoError(t, err)
+	require.Nil(t, v.Add(entries[0]), "a checkpoint of 0 is the chain's start")
+}
+

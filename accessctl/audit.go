@@ -2,6 +2,7 @@ package accessctl
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/backoffice-go/backoffice"
@@ -13,7 +14,11 @@ type AuditVerification struct {
 	// Head is the end of the chain when the walk began; entries appended
 	// since are left for the next walk.
 	Head backoffice.ChainHead `json:"head"`
-	// Verified counts the entries found intact, from the first on.
+	// From is the checkpoint the walk went on from: entries up to it were
+	// found intact by an earlier walk of this service and not read again;
+	// 0 for a walk from the chain's first entry.
+	From int64 `json:"from"`
+	// Verified counts the entries this walk found intact, after From.
 	Verified int64 `json:"verified"`
 	// Break names the first entry altered, removed or inserted; nil when
 	// the whole chain up to Head holds.
@@ -24,23 +29,83 @@ type AuditVerification struct {
 // verifyPage is how many entries a walk reads at a time.
 const verifyPage = 1000
 
-// VerifyAudit walks the actor's tenant's audit chain from its first
-// entry to its head and names the first entry that was altered, removed
-// or inserted behind the store's back (PCI DSS v4.0 10.3.2, 10.3.4). It
-// reads the chain a page at a time, so it suits a scheduled job as well as
-// an auditor's click. Needs audit.read.
+// FullVerifyEvery is how often a full verification of a tenant's chain
+// may run on one service (B3).
+const FullVerifyEvery = 10 * time.Minute
+
+// verifyState is a tenant's verification on this service: its checkpoint,
+// the last entry a walk found intact, and when it last walked the whole
+// chain. Its lock makes concurrent walks take turns, each going on from
+// the checkpoint the one before left.
+type verifyState struct {
+	mu         sync.Mutex
+	checkpoint backoffice.ChainHead
+	lastFull   time.Time
+}
+
+func (s *Service) verifyState(tenant backoffice.TenantID) *verifyState {
+	v, _ := s.verified.LoadOrStore(tenant, &verifyState{})
+	return v.(*verifyState)
+}
+
+// VerifyAudit checks the actor's tenant's audit chain up to its head and
+// names the first entry that was altered, removed or inserted behind the
+// store's back (PCI DSS v4.0 10.3.2, 10.3.4). It goes on from the
+// checkpoint of the last walk that found the chain intact on this
+// service, so a routine call costs what was written since (B3); the
+// first call, and VerifyAuditFull, walk from the first entry. It reads a
+// page at a time, so it suits a scheduled job as well as an auditor's
+// click. Needs audit.read.
 func (s *Service) VerifyAudit(ctx context.Context) (_ *AuditVerification, err error) {
 	defer s.observe(&ctx, "accessctl.VerifyAudit")(&err)
 	a, err := Require(ctx, PermAuditRead)
 	if err != nil {
 		return nil, err
 	}
+	st := s.verifyState(a.tenant)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return s.verifyFrom(ctx, a, st, st.checkpoint)
+}
+
+// VerifyAuditFull walks the actor's tenant's whole chain from its first
+// entry, to find an edit of an entry older than the checkpoint, which
+// routine calls do not read again. It runs at most once every
+// FullVerifyEvery per tenant on a service; sooner is refused with
+// ErrFailedPrecondition. Needs audit.read.
+func (s *Service) VerifyAuditFull(ctx context.Context) (_ *AuditVerification, err error) {
+	defer s.observe(&ctx, "accessctl.VerifyAuditFull")(&err)
+	a, err := Require(ctx, PermAuditRead)
+	if err != nil {
+		return nil, err
+	}
+	st := s.verifyState(a.tenant)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	now := s.clock()
+	if !st.lastFull.IsZero() && now.Before(st.lastFull.Add(FullVerifyEvery)) {
+		return nil, backoffice.Errorf(backoffice.ErrFailedPrecondition, "accessctl: verify audit",
+			"a full verification ran at %s; the next may run from %s", st.lastFull.Format(time.RFC3339), st.lastFull.Add(FullVerifyEvery).Format(time.RFC3339))
+	}
+	st.lastFull = now
+	return s.verifyFrom(ctx, a, st, backoffice.ChainHead{})
+}
+
+// verifyFrom walks the chain on from the checkpoint cp and moves the
+// tenant's checkpoint to the head when the walk found it intact.
+func (s *Service) verifyFrom(ctx context.Context, a *Actor, st *verifyState, cp backoffice.ChainHead) (*AuditVerification, error) {
 	head, err := s.store.AuditHead(ctx, a.tenant)
 	if err != nil {
 		return nil, err
 	}
-	var v backoffice.ChainVerifier
-	var after int64
+	if cp.Seq > head.Seq {
+		cp = backoffice.ChainHead{} // the chain is shorter than it was: walk it all
+	}
+	v, err := backoffice.ResumeChain(cp.Seq, cp.Hash)
+	if err != nil {
+		return nil, err
+	}
+	after := cp.Seq
 walk:
 	for after < head.Seq {
 		page, err := s.store.AuditChain(ctx, a.tenant, after, verifyPage)
@@ -60,5 +125,9 @@ walk:
 			break
 		}
 	}
-	return &AuditVerification{Tenant: a.tenant, Head: head, Verified: v.Verified(), Break: v.End(head), At: s.clock()}, nil
+	res := &AuditVerification{Tenant: a.tenant, Head: head, From: cp.Seq, Verified: v.Verified(), Break: v.End(head), At: s.clock()}
+	if res.Break == nil {
+		st.checkpoint = backoffice.ChainHead{Seq: head.Seq, Hash: head.Hash}
+	}
+	return res, nil
 }

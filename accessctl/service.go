@@ -109,6 +109,7 @@ type Service struct {
 	hasher   *password.Hasher
 
 	defaultPolicy Policy
+	verified      sync.Map // backoffice.TenantID → *verifyState
 	execMu        sync.Mutex
 	executors     map[backoffice.Action]Executor
 

@@ -42,6 +42,9 @@ type api struct {
 	tracer   *tracer
 	schema   func(context.Context) (current, latest int, err error)
 	backlog  func(context.Context) (backoffice.Backlog, error)
+	// findOperator finds the operator a login names, for the per-account
+	// limits.
+	findOperator func(ctx context.Context, tenant backoffice.TenantID, login string) (*accessctl.Operator, error)
 }
 
 // problem is an RFC 9457 problem document.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 )
 
@@ -42,6 +45,9 @@ var (
 	resendPerActor   = rule{"resend_actor", 20, time.Minute}
 	resendPerTarget  = rule{"resend_target", 3, time.Hour}
 	searchPerActor   = rule{"search_actor", 120, time.Minute}
+	// A full walk of the audit chain, shared by every instance (each
+	// service also allows one every accessctl.FullVerifyEvery).
+	verifyFullPerTenant = rule{"verify_full_tenant", 1, accessctl.FullVerifyEvery}
 )
 
 // limiter takes one call of a key under a rule: it returns 0 when the
@@ -51,25 +57,45 @@ type limiter interface {
 }
 
 // memLimiter keeps each key's theoretical arrival time in memory: for
-// one instance.
+// one instance. It holds at most maxKeys keys, each at most maxKeyLen
+// bytes (B1): past the cap, keys whose window has passed go first, then
+// any, so a flood of new keys costs bounded memory; it can only make the
+// limiter forget, which the library's own defences (attempts reserved
+// per operator) do not.
 type memLimiter struct {
-	mu    sync.Mutex
-	tat   map[string]time.Time
-	now   func() time.Time
-	calls int
+	mu      sync.Mutex
+	tat     map[string]time.Time
+	now     func() time.Time
+	calls   int
+	maxKeys int
 }
 
-func newMemLimiter() *memLimiter { return &memLimiter{tat: map[string]time.Time{}, now: time.Now} }
+// The limiter's bounds: about 100 bytes a key, 10 MB in all.
+const (
+	maxLimiterKeys = 100_000
+	maxKeyLen      = 200
+)
+
+func newMemLimiter() *memLimiter {
+	return &memLimiter{tat: map[string]time.Time{}, now: time.Now, maxKeys: maxLimiterKeys}
+}
 
 func (m *memLimiter) take(_ context.Context, key string, r rule) (time.Duration, error) {
+	key = boundedKey(key)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	if m.calls++; m.calls%4096 == 0 { // forget keys whose window has passed
+	if m.calls++; m.calls%4096 == 0 || len(m.tat) >= m.maxKeys { // forget keys whose window has passed
 		for k, t := range m.tat {
 			if t.Before(now) {
 				delete(m.tat, k)
 			}
+		}
+		for k := range m.tat { // still full: forget any, at random (map order)
+			if len(m.tat) < m.maxKeys*9/10 {
+				break
+			}
+			delete(m.tat, k)
 		}
 	}
 	tat := m.tat[key]
@@ -105,7 +131,7 @@ redis.call('SET', KEYS[1], nxt, 'PX', nxt - now)
 return 0`)
 
 func (l *redisLimiter) take(ctx context.Context, key string, r rule) (time.Duration, error) {
-	ms, err := gcraScript.Run(ctx, l.c, []string{l.prefix + ":limit:" + key}, r.interval().Milliseconds(), r.per.Milliseconds()).Int64()
+	ms, err := gcraScript.Run(ctx, l.c, []string{l.prefix + ":limit:" + boundedKey(key)}, r.interval().Milliseconds(), r.per.Milliseconds()).Int64()
 	if err != nil {
 		return 0, err
 	}
@@ -161,19 +187,51 @@ func actorKey(r *http.Request) string {
 	return string(a.Tenant()) + "/" + a.ID()
 }
 
-// account names a login of a tenant, case folded as the stores compare.
-func account(tenant, login string) string {
-	return tenant + "/" + strings.ToLower(strings.TrimSpace(login))
+// boundedKey is the key itself when short, or its digest: whatever a
+// client types, a key costs at most maxKeyLen bytes (B1).
+func boundedKey(key string) string {
+	if len(key) <= maxKeyLen {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// The longest tenant id and login worth looking up: anything longer is no
+// account's (an email is at most 254 bytes).
+const (
+	maxTenantLen = 64
+	maxLoginLen  = 320
+)
+
+// account names the person a login of a tenant is for, so that its
+// limit counts the person once whether its username or its email is
+// typed (B3): the operator's id when the login is one's, the case-folded
+// login otherwise, bounded in size before anything else (B1).
+func (a *api) account(ctx context.Context, tenant backoffice.TenantID, login string) string {
+	login = strings.ToLower(strings.TrimSpace(login))
+	if len(tenant) > maxTenantLen || len(login) > maxLoginLen {
+		return boundedKey(fmt.Sprintf("long/%s/%s", tenant, login))
+	}
+	if a.findOperator != nil {
+		if o, err := a.findOperator(ctx, tenant, login); err == nil {
+			return string(tenant) + "/operator/" + string(o.ID)
+		}
+	}
+	return string(tenant) + "/login/" + login
 }
 
 // consoleLimit is the console's hook: the same rules for its login and
-// code forms.
+// code forms, and for its end-user search and list, counted with the
+// API's for the same operator (B3).
 func (a *api) consoleLimit(r *http.Request, action, login string) error {
 	switch action {
 	case "login":
-		return a.allow(r.Context(), check{loginPerAddr, addr(r)}, check{loginPerAccount, account(string(a.tenant), login)})
+		return a.allow(r.Context(), check{loginPerAddr, addr(r)}, check{loginPerAccount, a.account(r.Context(), a.tenant, login)})
 	case "code":
 		return a.allow(r.Context(), check{mfaPerAddr, addr(r)})
+	case "search":
+		return a.allow(r.Context(), check{searchPerActor, actorKey(r)})
 	}
 	return nil
 }

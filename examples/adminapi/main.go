@@ -285,6 +285,7 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	// Errors the services handle themselves (a notice not delivered after
 	// its change was stored, cleanup after a change) go to the log.
 	a.metrics, a.backlog, a.limits = newMetrics(durable.OutboxBacklog), durable.OutboxBacklog, newMemLimiter()
+	a.findOperator = durable.OperatorByLogin
 	report := func(ctx context.Context, err error) {
 		a.metrics.errors.WithLabelValues("handled").Inc()
 		a.log.WarnContext(ctx, "handled error", "err", err)

@@ -48,6 +48,11 @@ func (a *api) registerEndUsers() {
 		return users(r, res, err)
 	}))
 	a.handle("GET /v1/endusers", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		// The unfiltered list walks the end users as a search does: one
+		// limit for both, per operator, whichever surface (B3).
+		if err := a.allow(r.Context(), check{searchPerActor, actorKey(r)}); err != nil {
+			return 0, nil, err
+		}
 		p, err := pageOf(r)
 		if err != nil {
 			return 0, nil, err

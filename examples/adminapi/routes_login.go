@@ -22,7 +22,7 @@ type meView struct {
 func (a *api) registerLogin() {
 	// Logging in and the links sent by email need no session.
 	a.handle("POST /v1/login", withBody(func(r *http.Request, b loginBody) (int, any, error) {
-		if err := a.allow(r.Context(), check{loginPerAddr, addr(r)}, check{loginPerAccount, account(string(b.Tenant), b.Login)}); err != nil {
+		if err := a.allow(r.Context(), check{loginPerAddr, addr(r)}, check{loginPerAccount, a.account(r.Context(), b.Tenant, b.Login)}); err != nil {
 			return 0, nil, err
 		}
 		return login(a.ops.Login(r.Context(), b.Tenant, b.Login, b.Password))
@@ -37,7 +37,7 @@ func (a *api) registerLogin() {
 		return login(a.ops.AcceptInvitation(r.Context(), b.Token, b.Password, b.Confirmation))
 	}))
 	a.handle("POST /v1/password/forgot", withBody(func(r *http.Request, b forgotBody) (int, any, error) {
-		if err := a.allow(r.Context(), check{forgotPerAddr, addr(r)}, check{forgotPerAccount, account(string(b.Tenant), b.Login)}); err != nil {
+		if err := a.allow(r.Context(), check{forgotPerAddr, addr(r)}, check{forgotPerAccount, a.account(r.Context(), b.Tenant, b.Login)}); err != nil {
 			return 0, nil, err
 		}
 		if err := a.ops.ForgotPassword(r.Context(), b.Tenant, b.Login); err != nil {

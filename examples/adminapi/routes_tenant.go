@@ -37,6 +37,12 @@ func (a *api) registerTenant() {
 	a.handle("GET /v1/audit/verify", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		return ok(a.ops.VerifyAudit(r.Context()))
 	}))
+	a.handle("POST /v1/audit/verify/full", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		if err := a.allow(r.Context(), check{verifyFullPerTenant, string(a.tenant)}); err != nil {
+			return 0, nil, err
+		}
+		return ok(a.ops.VerifyAuditFull(r.Context()))
+	}))
 	a.handle("GET /v1/audit/{type}/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		p, err := pageOf(r)
 		if err != nil {

@@ -54,6 +54,9 @@ func chainFixture(t *testing.T) (*accessctl.Service, context.Context, *sql.DB, [
 
 // H2: Verify names the first entry someone changed, removed or added in
 // the database behind the store's back.
+// The fixture's own walk left a checkpoint at the head: the edits below
+// are of entries it found intact, so the full walk, the explicit re-check,
+// is what finds them (B3).
 func TestVerifyFindsRowsEditedInTheDatabase(t *testing.T) {
 	t.Run("Altered", func(t *testing.T) {
 		svc, sys, db, chain := chainFixture(t)
@@ -62,7 +65,7 @@ func TestVerifyFindsRowsEditedInTheDatabase(t *testing.T) {
 		_, err := db.Exec(`UPDATE backoffice_audit_entries SET changes = '[{"field":"first_name","before":"x","after":"Mallory"}]'
 			WHERE tenant_id = 'acme' AND id = $1`, target.ID)
 		require.NoError(t, err)
-		v, err := svc.VerifyAudit(sys)
+		v, err := svc.VerifyAuditFull(sys)
 		require.NoError(t, err)
 		require.NotNil(t, v.Break)
 		assert.Equal(t, backoffice.ChainBreak{Seq: target.Seq, EntryID: target.ID, Problem: backoffice.ChainAltered}, *v.Break)
@@ -79,16 +82,44 @@ func TestVerifyFindsRowsEditedInTheDatabase(t *testing.T) {
 		_, err := db.Exec(`UPDATE backoffice_audit_entries SET actor_name = $2, hash = decode($3, 'hex') WHERE tenant_id = 'acme' AND id = $1`,
 			target.ID, forged.Actor.Name, link.Hash)
 		require.NoError(t, err)
-		v, err := svc.VerifyAudit(sys)
+		v, err := svc.VerifyAuditFull(sys)
 		require.NoError(t, err)
 		require.NotNil(t, v.Break)
 		assert.Equal(t, backoffice.ChainBreak{Seq: chain[4].Seq, EntryID: chain[4].ID, Problem: backoffice.ChainAltered}, *v.Break)
+	})
+	t.Run("AlteredBeforeTheCheckpoint", func(t *testing.T) {
+		// B3: a routine walk goes on from its checkpoint and does not read
+		// an entry it found intact again; the full walk finds its edit.
+		svc, sys, db, chain := chainFixture(t)
+		target := chain[2]
+		_, err := db.Exec(`UPDATE backoffice_audit_entries SET actor_name = 'someone else' WHERE tenant_id = 'acme' AND id = $1`, target.ID)
+		require.NoError(t, err)
+		v, err := svc.VerifyAudit(sys)
+		require.NoError(t, err)
+		assert.Nil(t, v.Break, "the routine walk reads from its checkpoint on")
+		assert.Zero(t, v.Verified)
+		v, err = svc.VerifyAuditFull(sys)
+		require.NoError(t, err)
+		assert.Equal(t, &backoffice.ChainBreak{Seq: target.Seq, EntryID: target.ID, Problem: backoffice.ChainAltered}, v.Break)
+	})
+	t.Run("HeadRewrittenAfterTheCheckpoint", func(t *testing.T) {
+		// The head row rewritten to another hash at the checkpoint's
+		// number: the routine walk sees it.
+		svc, sys, db, _ := chainFixture(t)
+		_, err := svc.VerifyAudit(sys)
+		require.NoError(t, err)
+		_, err = db.Exec(`UPDATE backoffice_audit_heads SET hash = decode(repeat('ab', 32), 'hex') WHERE tenant_id = 'acme'`)
+		require.NoError(t, err)
+		v, err := svc.VerifyAudit(sys)
+		require.NoError(t, err)
+		require.NotNil(t, v.Break)
+		assert.Equal(t, backoffice.ChainAltered, v.Break.Problem)
 	})
 	t.Run("Removed", func(t *testing.T) {
 		svc, sys, db, chain := chainFixture(t)
 		_, err := db.Exec(`DELETE FROM backoffice_audit_entries WHERE tenant_id = 'acme' AND id = $1`, chain[7].ID)
 		require.NoError(t, err)
-		v, err := svc.VerifyAudit(sys)
+		v, err := svc.VerifyAuditFull(sys)
 		require.NoError(t, err)
 		assert.Equal(t, &backoffice.ChainBreak{Seq: chain[7].Seq, Problem: backoffice.ChainRemoved}, v.Break)
 	})
@@ -97,7 +128,7 @@ func TestVerifyFindsRowsEditedInTheDatabase(t *testing.T) {
 		last := chain[len(chain)-1]
 		_, err := db.Exec(`DELETE FROM backoffice_audit_entries WHERE tenant_id = 'acme' AND id = $1`, last.ID)
 		require.NoError(t, err)
-		v, err := svc.VerifyAudit(sys)
+		v, err := svc.VerifyAuditFull(sys)
 		require.NoError(t, err)
 		assert.Equal(t, &backoffice.ChainBreak{Seq: last.Seq, Problem: backoffice.ChainRemoved}, v.Break)
 	})
@@ -106,7 +137,7 @@ func TestVerifyFindsRowsEditedInTheDatabase(t *testing.T) {
 		_, err := db.Exec(`INSERT INTO backoffice_audit_entries (tenant_id, target_type, target_id, id, actor_kind, actor_id, actor_name, action, at, changes)
 			VALUES ('acme', 'operator', 'op-x', 'forged', 'system', 'system:x', 'x', 'operator.update', $1, '[]')`, chain[4].At.Add(1))
 		require.NoError(t, err)
-		v, err := svc.VerifyAudit(sys)
+		v, err := svc.VerifyAuditFull(sys)
 		require.NoError(t, err)
 		assert.Equal(t, &backoffice.ChainBreak{EntryID: "forged", Problem: backoffice.ChainInserted}, v.Break)
 	})
@@ -123,7 +154,7 @@ func TestVerifyFindsRowsEditedInTheDatabase(t *testing.T) {
 			VALUES ('acme', 'operator', 'op-x', 'forged', 'system', 'system:x', 'x', 'operator.update', $1, '[]', 4, decode($2, 'hex'))`,
 			chain[2].At, chain[3].Hash)
 		require.NoError(t, err)
-		v, err := svc.VerifyAudit(sys)
+		v, err := svc.VerifyAuditFull(sys)
 		require.NoError(t, err)
 		assert.Equal(t, &backoffice.ChainBreak{Seq: 4, EntryID: "forged", Problem: backoffice.ChainAltered}, v.Break)
 	})

@@ -321,6 +321,7 @@ type Assertion struct {
 type AuditVerification struct {
 	At       time.Time   `json:"at"`
 	Break    *ChainBreak `json:"break,omitempty"`
+	From     int         `json:"from"`
 	Head     ChainHead   `json:"head"`
 	Tenant   string      `json:"tenant"`
 	Verified int         `json:"verified"`
@@ -1460,10 +1461,15 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/approvals/{id}/reject (the `PostV1ApprovalsIdReject` operationId).
 	PostV1ApprovalsIdReject(ctx context.Context, id string, body PostV1ApprovalsIdRejectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetV1AuditVerify Walk the tenant's audit hash chain; names the first entry altered, removed or inserted.
+	// GetV1AuditVerify Check the tenant's audit hash chain from the last intact walk's checkpoint to its head; names the first entry altered, removed or inserted.
 	//
 	// Corresponds with GET /v1/audit/verify (the `GetV1AuditVerify` operationId).
 	GetV1AuditVerify(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1AuditVerifyFull Walk the tenant's whole audit hash chain from its first entry: at most once every ten minutes.
+	//
+	// Corresponds with POST /v1/audit/verify/full (the `PostV1AuditVerifyFull` operationId).
+	PostV1AuditVerifyFull(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetV1AuditTypeId The audit log of any record, newest first.
 	//
@@ -2403,11 +2409,26 @@ func (c *Client) PostV1ApprovalsIdReject(ctx context.Context, id string, body Po
 	return c.Client.Do(req)
 }
 
-// GetV1AuditVerify Walk the tenant's audit hash chain; names the first entry altered, removed or inserted.
+// GetV1AuditVerify Check the tenant's audit hash chain from the last intact walk's checkpoint to its head; names the first entry altered, removed or inserted.
 //
 // Corresponds with GET /v1/audit/verify (the `GetV1AuditVerify` operationId).
 func (c *Client) GetV1AuditVerify(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetV1AuditVerifyRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1AuditVerifyFull Walk the tenant's whole audit hash chain from its first entry: at most once every ten minutes.
+//
+// Corresponds with POST /v1/audit/verify/full (the `PostV1AuditVerifyFull` operationId).
+func (c *Client) PostV1AuditVerifyFull(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1AuditVerifyFullRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -4707,6 +4728,33 @@ func NewGetV1AuditVerifyRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostV1AuditVerifyFullRequest constructs an http.Request for the PostV1AuditVerifyFull method
+func NewPostV1AuditVerifyFullRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/audit/verify/full")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -8366,12 +8414,19 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/approvals/{id}/reject (the `PostV1ApprovalsIdReject` operationId).
 	PostV1ApprovalsIdRejectWithResponse(ctx context.Context, id string, body PostV1ApprovalsIdRejectJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1ApprovalsIdRejectResponse, error)
 
-	// GetV1AuditVerifyWithResponse Walk the tenant's audit hash chain; names the first entry altered, removed or inserted.
+	// GetV1AuditVerifyWithResponse Check the tenant's audit hash chain from the last intact walk's checkpoint to its head; names the first entry altered, removed or inserted.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/audit/verify (the `GetV1AuditVerify` operationId).
 	GetV1AuditVerifyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1AuditVerifyResponse, error)
+
+	// PostV1AuditVerifyFullWithResponse Walk the tenant's whole audit hash chain from its first entry: at most once every ten minutes.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/audit/verify/full (the `PostV1AuditVerifyFull` operationId).
+	PostV1AuditVerifyFullWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostV1AuditVerifyFullResponse, error)
 
 	// GetV1AuditTypeIdWithResponse The audit log of any record, newest first.
 	//
@@ -9667,6 +9722,54 @@ func (r GetV1AuditVerifyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetV1AuditVerifyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostV1AuditVerifyFullResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditVerification
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostV1AuditVerifyFullResponse) GetJSON200() *AuditVerification {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostV1AuditVerifyFullResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1AuditVerifyFullResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1AuditVerifyFullResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1AuditVerifyFullResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1AuditVerifyFullResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13469,7 +13572,7 @@ func (c *ClientWithResponses) PostV1ApprovalsIdRejectWithResponse(ctx context.Co
 	return ParsePostV1ApprovalsIdRejectResponse(rsp)
 }
 
-// GetV1AuditVerifyWithResponse Walk the tenant's audit hash chain; names the first entry altered, removed or inserted.
+// GetV1AuditVerifyWithResponse Check the tenant's audit hash chain from the last intact walk's checkpoint to its head; names the first entry altered, removed or inserted.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -13480,6 +13583,19 @@ func (c *ClientWithResponses) GetV1AuditVerifyWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseGetV1AuditVerifyResponse(rsp)
+}
+
+// PostV1AuditVerifyFullWithResponse Walk the tenant's whole audit hash chain from its first entry: at most once every ten minutes.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/audit/verify/full (the `PostV1AuditVerifyFull` operationId).
+func (c *ClientWithResponses) PostV1AuditVerifyFullWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostV1AuditVerifyFullResponse, error) {
+	rsp, err := c.PostV1AuditVerifyFull(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1AuditVerifyFullResponse(rsp)
 }
 
 // GetV1AuditTypeIdWithResponse The audit log of any record, newest first.
@@ -15312,6 +15428,39 @@ func ParseGetV1AuditVerifyResponse(rsp *http.Response) (*GetV1AuditVerifyRespons
 	}
 
 	response := &GetV1AuditVerifyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditVerification
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostV1AuditVerifyFullResponse parses an HTTP response from a PostV1AuditVerifyFullWithResponse call
+func ParsePostV1AuditVerifyFullResponse(rsp *http.Response) (*PostV1AuditVerifyFullResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1AuditVerifyFullResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}

@@ -46,9 +46,10 @@ type Config struct {
 	// Log receives errors the pages do not show; nil discards them.
 	Log *slog.Logger
 	// Limit, when set, is asked before each login form is checked
-	// (action "login" with the username typed, or "code"); an error
-	// refuses the form with 429, and Retry-After when the error has a
-	// RetryAfter() int method.
+	// (action "login" with the username typed, or "code") and before
+	// each page of end users is searched or listed (action "search", the
+	// operator in the request's context); an error refuses with 429, and
+	// Retry-After when the error has a RetryAfter() int method.
 	Limit func(r *http.Request, action, login string) error
 	// Authenticated, when set, hears each request's authenticated actor,
 	// for the host's request log.
@@ -154,6 +155,9 @@ func New(cfg Config) (*Console, error) {
 
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.handler.ServeHTTP(w, r) }
 
+// MaxForm bounds the body of every request to the console.
+const MaxForm = 64 << 10
+
 // csp allows the console's own stylesheet and images drawn inline (the
 // enrolment QR code) and nothing else: no script, no frame, forms only to
 // this origin.
@@ -172,6 +176,11 @@ func headers(next http.Handler) http.Handler {
 			h.Set("Strict-Transport-Security", "max-age=63072000")
 		}
 		h.Set("Cache-Control", "no-store")
+		// Every form is small: a body is cut off before it is parsed, so
+		// an anonymous request costs bounded memory (B1).
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxForm)
+		}
 		next.ServeHTTP(w, WithPeer(r))
 	})
 }

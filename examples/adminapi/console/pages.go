@@ -182,6 +182,16 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request) {
 	pr := backoffice.PageRequest{Limit: pageSize, Cursor: q.Get("cursor")}
 	var page backoffice.Page[*enduser.EndUser]
 	var err error
+	if c.cfg.Limit != nil {
+		if err := c.cfg.Limit(r, "search", ""); err != nil {
+			var ra interface{ RetryAfter() int }
+			if errors.As(err, &ra) {
+				w.Header().Set("Retry-After", strconv.Itoa(ra.RetryAfter()))
+			}
+			c.render(w, r, http.StatusTooManyRequests, "users", "All users", d, "Too many searches; wait a moment and try again.")
+			return
+		}
+	}
 	if d.Search != (enduser.SearchQuery{}) {
 		d.Searched = true
 		page, err = c.cfg.Users.Search(r.Context(), d.Search, pr)

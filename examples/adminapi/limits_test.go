@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// B1: the limiter's memory is bounded: past its cap it forgets keys,
+// oldest windows first, and a key costs at most maxKeyLen bytes however
+// long what it names.
+func TestLimiterIsBounded(t *testing.T) {
+	m := newMemLimiter()
+	m.maxKeys = 1000
+	for i := range 10_000 {
+		_, err := m.take(context.Background(), fmt.Sprintf("login_account:acme/login/%d", i), loginPerAccount)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(m.tat), m.maxKeys)
+	}
+	long := strings.Repeat("a", 8<<20)
+	_, err := m.take(context.Background(), "login_account:"+long, loginPerAccount)
+	require.NoError(t, err)
+	for k := range m.tat {
+		assert.LessOrEqual(t, len(k), maxKeyLen)
+	}
+}
+
+// B3: the per-account login limit counts a person once, whichever of its
+// username and email is typed, in any case; an unknown login is counted
+// by its name, and a name too long to be a login by its digest (B1).
+func TestAccountLimitCountsAPersonOnce(t *testing.T) {
+	a := newTestAPI(t)
+	ctx := context.Background()
+	byName := a.account(ctx, "acme", "root")
+	assert.Equal(t, byName, a.account(ctx, "acme", " ROOT@acme.test "), "the email names the same person")
+	assert.Contains(t, byName, "/operator/")
+	assert.NotEqual(t, byName, a.account(ctx, "beta", "root"), "another tenant's login is another account")
+	assert.Equal(t, "acme/login/nobody", a.account(ctx, "acme", "Nobody"))
+	long := a.account(ctx, "acme", strings.Repeat("x", 8<<20))
+	assert.LessOrEqual(t, len(long), maxKeyLen)
+
+	for range loginPerAccount.n / 2 {
+		require.NoError(t, a.allow(ctx, check{loginPerAccount, a.account(ctx, "acme", "root")}))
+		require.NoError(t, a.allow(ctx, check{loginPerAccount, a.account(ctx, "acme", "root@acme.test")}))
+	}
+	err := a.allow(ctx, check{loginPerAccount, a.account(ctx, "acme", "Root@Acme.test")})
+	var limited *limitedError
+	require.ErrorAs(t, err, &limited, "ten logins of one person, by name and by email, fill its limit")
+}
+
+// rss is the resident memory of a process, in bytes, from /proc.
+func rss(t *testing.T, pid int) int64 {
+	t.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			require.NoError(t, err)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// filler is n bytes of 'a', made as they are read.
+type filler struct{ n int64 }
+
+func (f *filler) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, io.EOF
+	}
+	n := min(int64(len(p)), f.n)
+	for i := range n {
+		p[i] = 'a'
+	}
+	f.n -= n
+	return int(n), nil
+}
+
+// B1: a thousand anonymous logins with 8 MB names, half to the JSON API
+// and half to the console's form, leave the process less than 50 MB
+// larger: bodies are cut off before they are parsed, and names bounded
+// before they touch the limiter.
+func TestHugeLoginsCostBoundedMemory(t *testing.T) {
+	s := startBinary(t, nil, "BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root",
+		"BACKOFFICE_ADMIN_PASSWORD="+adminPW, "BACKOFFICE_TENANT=acme")
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	var mu sync.Mutex
+	answers := map[string]int{}
+	send := func(i int) {
+		const name = 8 << 20
+		var prefix, suffix, path, ctype string
+		if i%2 == 0 {
+			prefix, suffix, path, ctype = `{"tenant":"acme","login":"`, `","password":"Wrong-Password-1"}`, "/v1/login", "application/json"
+		} else {
+			prefix, suffix, path, ctype = "username=", "&password=Wrong-Password-1", "/login", "application/x-www-form-urlencoded"
+		}
+		body := io.MultiReader(strings.NewReader(prefix), &filler{n: name}, strings.NewReader(suffix))
+		req, err := http.NewRequest("POST", s.base+path, body)
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", ctype)
+		req.ContentLength = int64(len(prefix) + name + len(suffix))
+		resp, err := client.Do(req)
+		outcome := "cut off"
+		if err == nil {
+			outcome = path + " " + strconv.Itoa(resp.StatusCode)
+		}
+		mu.Lock()
+		answers[outcome]++
+		mu.Unlock()
+		if err == nil { // the server may close before the client is done sending
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			assert.Contains(t, []int{http.StatusRequestEntityTooLarge, http.StatusTooManyRequests, http.StatusOK, http.StatusBadRequest,
+				http.StatusUnauthorized, http.StatusUnprocessableEntity}, resp.StatusCode)
+		}
+	}
+	for i := range 20 { // warm up: the first requests grow every pool
+		send(i)
+	}
+	before := rss(t, s.proc.Pid)
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range 4 {
+		wg.Go(func() {
+			for i := range work {
+				send(i)
+			}
+		})
+	}
+	for i := range 1000 {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	after := rss(t, s.proc.Pid)
+	t.Logf("resident memory %d MB before, %d MB after; answers %v", before>>20, after>>20, answers)
+	assert.Less(t, after-before, int64(50<<20), "a thousand 8 MB logins grow the process by less than 50 MB")
+}
