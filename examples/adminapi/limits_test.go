@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -14,6 +15,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/backoffice-go/backoffice"
+	"github.com/backoffice-go/backoffice/accessctl"
 )
 
 // B1: the limiter's memory is bounded: past its cap it forgets keys,
@@ -148,4 +152,33 @@ func TestHugeLoginsCostBoundedMemory(t *testing.T) {
 	after := rss(t, s.proc.Pid)
 	t.Logf("resident memory %d MB before, %d MB after; answers %v", before>>20, after>>20, answers)
 	assert.Less(t, after-before, int64(50<<20), "a thousand 8 MB logins grow the process by less than 50 MB")
+}
+
+// B3: one operator's searches are counted once across every surface:
+// the API's search, its unfiltered list, and the console's search and
+// list, whichever credential (bearer or cookie) carries the operator.
+func TestSearchLimitOnEverySurface(t *testing.T) {
+	a := newTestAPI(t)
+	srv := httptest.NewServer(a.site())
+	defer srv.Close()
+	c := &client{t: t, base: srv.URL, http: http.DefaultClient}
+	secrets := map[string]string{}
+	token := c.login("acme", "root", adminPW, secrets, 0)
+	for i := range searchPerActor.n {
+		path := "/v1/endusers/search?name=ada"
+		if i%2 == 1 {
+			path = "/v1/endusers?limit=5"
+		}
+		c.must(200, c.do("GET", path, token, nil))
+	}
+	c.must(429, c.do("GET", "/v1/endusers?limit=5", token, nil))
+	actor, err := a.ops.Authenticate(context.Background(), backoffice.Secret(token))
+	require.NoError(t, err)
+	r := httptest.NewRequest("GET", "/users", nil)
+	r = r.WithContext(accessctl.NewContext(r.Context(), actor))
+	var limited *limitedError
+	require.ErrorAs(t, a.consoleLimit(r, "search", ""), &limited, "the console's search counts with the API's for the same operator")
+
+	other := c.login("acme", "root", adminPW, secrets, 1)
+	c.must(429, c.do("GET", "/v1/endusers/search?name=ada", other, nil)) // another session of the same operator is the same operator
 }

@@ -327,3 +327,73 @@ func TestTracesNest(t *testing.T) {
 		}
 	}
 }
+
+// B2: nothing the public listener answers differs between a known and an
+// unknown login: not the answers to logins, a lockout's and
+// forgot-password requests themselves, nor what the probes, the metrics
+// path and the document say after them.
+func TestNoOracleOnThePublicListener(t *testing.T) {
+	t.Run("Memory", func(t *testing.T) { noOracle(t, nil) })
+	t.Run("PostgresRedis", func(t *testing.T) {
+		noOracle(t, []string{"-postgres", testserver.Schema(t), "-redis", testserver.RedisURL(t), "-redis-prefix", "oracle"})
+	})
+}
+
+func noOracle(t *testing.T, args []string) {
+	s := startBinary(t, args, "BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root",
+		"BACKOFFICE_ADMIN_PASSWORD="+adminPW, "BACKOFFICE_TENANT=acme", "BACKOFFICE_INTERNAL_SECRET="+secretHdr)
+	c := &client{t: t, base: s.base, http: http.DefaultClient}
+	admin := c.login("acme", "root", adminPW, map[string]string{}, 0)
+	c.must(201, c.do("POST", "/v1/operators", admin, map[string]any{"username": "bob", "email": "bob@acme.test", "first_name": "B",
+		"last_name": "B", "roles": []string{"read_only"}, "all_accounts": true, "password": managerPW, "password_confirmation": managerPW}))
+
+	// answer is what an anonymous caller sees of a request: its status,
+	// its headers but the request's own id and the date, and its body.
+	answer := func(method, path, ctype, body string) string {
+		req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
+		require.NoError(t, err)
+		if body != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		h := resp.Header.Clone()
+		h.Del("X-Request-Id")
+		h.Del("Date")
+		return fmt.Sprintf("%d %v %s", resp.StatusCode, h, raw)
+	}
+	probes := func() []string {
+		var out []string
+		for _, p := range []string{"/healthz", "/readyz", "/metrics", "/debug/pprof/"} {
+			out = append(out, answer("GET", p, "", ""))
+		}
+		return out
+	}
+	// play has an anonymous caller try a login: three wrong passwords
+	// (a lockout, when the login is an operator's) and a forgotten
+	// password, and returns the answers.
+	play := func(login string) []string {
+		var out []string
+		for range 3 {
+			out = append(out, answer("POST", "/v1/login", "application/json", `{"tenant":"acme","login":"`+login+`","password":"Wrong-Password-1"}`))
+			out = append(out, answer("POST", "/login", "application/x-www-form-urlencoded", "username="+login+"&password=Wrong-Password-1"))
+		}
+		out = append(out, answer("POST", "/v1/password/forgot", "application/json", `{"tenant":"acme","login":"`+login+`"}`))
+		for i := range out { // the form shows back what was typed: the caller's own words
+			out[i] = strings.ReplaceAll(out[i], `value="`+login+`"`, `value="…"`)
+		}
+		return out
+	}
+	before := probes()
+	known := play("bob")
+	afterKnown := probes()
+	unknown := play("zed") // as long as "bob": the console's form echoes it
+	afterUnknown := probes()
+	assert.Equal(t, known, unknown, "the answers to a known and an unknown login are the same")
+	assert.Equal(t, before, afterKnown, "a known login's lockout and reset link show nowhere")
+	assert.Equal(t, afterKnown, afterUnknown)
+	assert.Contains(t, afterUnknown[2], "404", "no metrics for an anonymous caller")
+}
