@@ -149,4 +149,3 @@ func TestResumeChain(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, v.Add(entries[0]), "a checkpoint of 0 is the chain's start")
 }
-

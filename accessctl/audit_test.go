@@ -76,4 +76,3 @@ func TestVerifyAuditFromItsCheckpoint(t *testing.T) {
 	_, err = k.Ops.VerifyAuditFull(k.As(accessctl.RoleReadOnly))
 	require.ErrorIs(t, err, backoffice.ErrForbidden)
 }
-
