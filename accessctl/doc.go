@@ -115,7 +115,31 @@
 // and through the same service method, so every rule is checked again;
 // Reject needs a reason. Packages enduser and scadevice register their
 // held actions (HandleApproved) when given this service as
-// Config.Approvals, and ask Gate before they change anything.
+// Config.Approvals, and pass Gate a Hold, with the exact effect the call
+// would have, after they computed it and before they change anything.
+//
+// One insider cannot satisfy four-eyes alone (F4-F7):
+//   - RequestApproval runs the action as the requester up to its gate,
+//     which records its effect (every value it will change) and stops it
+//     before any write; the request stores it (Approval.Effect) and its
+//     EffectDigest. Approve names the digest of the effect the approver was
+//     shown, and the action runs only if it would still change exactly
+//     that.
+//   - An approver is none of: the requester; an operator the requester
+//     created, invited, duplicated, reactivated, unblocked, edited,
+//     re-passworded or granted a role's new permissions, directly,
+//     through its own requests or through an operator it so empowered
+//     (Operator.GrantedBy); an operator whose keys the requester may hold,
+//     or that may hold the requester's, or whose keys and the requester's
+//     one third operator may hold (Operator.ControlledBy). It has existed
+//     for Policy.ApproverMinAge (PCIDSS4: 7 days).
+//   - Granting any permission only the preset's Administrator role holds
+//     is held as granting Administrator, however it arrives: a role, an
+//     end date moved or removed, a custom role's edit reaching its
+//     holders, an SSO group mapping, a duplicate; such a request is
+//     approved by an Administrator only (Approval.AdminLevel).
+//   - A change of the policy that weakens any of its values is held
+//     whenever the policy holds anything.
 //
 // OperatorUpdate.RoleUntil and AccessUntil grant a role or the account
 // access until a time: they stop counting at that time on the next request
@@ -134,8 +158,10 @@
 // Every audit entry carries its tenant's next sequence number and a hash
 // chained to the entry before it (backoffice.ChainLink), written by the
 // store in the same atomic write as the entry; writers on any number of
-// instances never fork the chain. VerifyAudit walks the chain and names the
-// first entry altered, removed or inserted.
+// instances never fork the chain. VerifyAudit checks the chain from the
+// checkpoint of the last intact walk on this service to its head, and
+// names the first entry altered, removed or inserted; VerifyAuditFull, at
+// most every FullVerifyEvery, walks it from its first entry.
 //
 // # Errors
 //

@@ -18,6 +18,7 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/internal/testserver"
 )
 
 // B1: the limiter's memory is bounded: past its cap it forgets keys,
@@ -98,7 +99,14 @@ func (f *filler) Read(p []byte) (int, error) {
 // larger: bodies are cut off before they are parsed, and names bounded
 // before they touch the limiter.
 func TestHugeLoginsCostBoundedMemory(t *testing.T) {
-	s := startBinary(t, nil, "BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root",
+	t.Run("Memory", func(t *testing.T) { hugeLogins(t, nil) })
+	t.Run("PostgresRedis", func(t *testing.T) {
+		hugeLogins(t, []string{"-postgres", testserver.Schema(t), "-redis", testserver.RedisURL(t), "-redis-prefix", "huge"})
+	})
+}
+
+func hugeLogins(t *testing.T, args []string) {
+	s := startBinary(t, args, "BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root",
 		"BACKOFFICE_ADMIN_PASSWORD="+adminPW, "BACKOFFICE_TENANT=acme")
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	var mu sync.Mutex
@@ -181,4 +189,44 @@ func TestSearchLimitOnEverySurface(t *testing.T) {
 
 	other := c.login("acme", "root", adminPW, secrets, 1)
 	c.must(429, c.do("GET", "/v1/endusers/search?name=ada", other, nil)) // another session of the same operator is the same operator
+}
+
+// B3 over HTTP, on memory and on PostgreSQL with Redis: ten wrong
+// passwords for one operator, half typed as its username and half as its
+// email in another case, fill its account's limit; the eleventh, by
+// either name, is refused with 429, while another account logs in.
+func TestLoginLimitCountsAPersonOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args func(t *testing.T) []string
+	}{
+		{"Memory", func(*testing.T) []string { return nil }},
+		{"PostgresRedis", func(t *testing.T) []string {
+			return []string{"-postgres", testserver.Schema(t), "-redis", testserver.RedisURL(t), "-redis-prefix", "person"}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startBinary(t, tc.args(t), "BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root",
+				"BACKOFFICE_ADMIN_PASSWORD="+adminPW, "BACKOFFICE_TENANT=acme")
+			c := &client{t: t, base: s.base, http: http.DefaultClient}
+			admin := c.login("acme", "root", adminPW, map[string]string{}, 0)
+			c.must(201, c.do("POST", "/v1/operators", admin, map[string]any{"username": "bob", "email": "bob@acme.test", "first_name": "B",
+				"last_name": "B", "roles": []string{"read_only"}, "all_accounts": true, "password": managerPW, "password_confirmation": managerPW}))
+			c.must(201, c.do("POST", "/v1/operators", admin, map[string]any{"username": "eve", "email": "eve@acme.test", "first_name": "E",
+				"last_name": "E", "roles": []string{"read_only"}, "all_accounts": true, "password": managerPW, "password_confirmation": managerPW}))
+			try := func(login string) int {
+				return c.do("POST", "/v1/login", "", map[string]string{"tenant": "acme", "login": login, "password": "Wrong-Password-1"}).status
+			}
+			for i := range loginPerAccount.n {
+				login := "bob"
+				if i%2 == 1 {
+					login = "Bob@ACME.test"
+				}
+				assert.Equal(t, http.StatusUnauthorized, try(login), "attempt %d", i+1)
+			}
+			assert.Equal(t, http.StatusTooManyRequests, try("bob@acme.test"), "one person, one limit")
+			assert.Equal(t, http.StatusTooManyRequests, try("BOB"))
+			assert.Equal(t, http.StatusUnauthorized, try("eve"), "another account is not limited")
+		})
+	}
 }
