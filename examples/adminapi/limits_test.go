@@ -45,6 +45,8 @@ func TestLimiterIsBounded(t *testing.T) {
 // by its name, and a name too long to be a login by its digest (B1).
 func TestAccountLimitCountsAPersonOnce(t *testing.T) {
 	a := newTestAPI(t)
+	frozen := time.Now()
+	a.limits.(*memLimiter).now = func() time.Time { return frozen }
 	ctx := context.Background()
 	byName := a.account(ctx, "acme", "root")
 	assert.Equal(t, byName, a.account(ctx, "acme", " ROOT@acme.test "), "the email names the same person")
@@ -167,6 +169,8 @@ func hugeLogins(t *testing.T, args []string) {
 // list, whichever credential (bearer or cookie) carries the operator.
 func TestSearchLimitOnEverySurface(t *testing.T) {
 	a := newTestAPI(t)
+	frozen := time.Now()
+	a.limits.(*memLimiter).now = func() time.Time { return frozen } // no call refills the allowance, however slow the machine
 	srv := httptest.NewServer(a.site())
 	defer srv.Close()
 	c := &client{t: t, base: srv.URL, http: http.DefaultClient}
@@ -217,12 +221,20 @@ func TestLoginLimitCountsAPersonOnce(t *testing.T) {
 			try := func(login string) int {
 				return c.do("POST", "/v1/login", "", map[string]string{"tenant": "acme", "login": login, "password": "Wrong-Password-1"}).status
 			}
+			// At once, so that no slot refills (one every six seconds) however
+			// slow the machine.
+			statuses := make([]int, loginPerAccount.n)
+			var wg sync.WaitGroup
 			for i := range loginPerAccount.n {
 				login := "bob"
 				if i%2 == 1 {
 					login = "Bob@ACME.test"
 				}
-				assert.Equal(t, http.StatusUnauthorized, try(login), "attempt %d", i+1)
+				wg.Go(func() { statuses[i] = try(login) })
+			}
+			wg.Wait()
+			for i, st := range statuses {
+				assert.Equal(t, http.StatusUnauthorized, st, "attempt %d", i+1)
 			}
 			assert.Equal(t, http.StatusTooManyRequests, try("bob@acme.test"), "one person, one limit")
 			assert.Equal(t, http.StatusTooManyRequests, try("BOB"))
