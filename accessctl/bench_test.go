@@ -90,3 +90,53 @@ func BenchmarkAuthenticate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyAudit (B3): the routine verification of a chain of
+// 20,000 entries, ten of them new since the last walk, against the full
+// walk of the same chain, in the same run; Ratio is full ÷ routine.
+func BenchmarkVerifyAudit(b *testing.B) {
+	k := memorytest.New(nil)
+	sys := k.System()
+	o, err := k.Ops.InviteOperator(sys, accessctl.NewOperator{Username: "busy", Email: "busy@acme.test", FirstName: "B", LastName: "B",
+		Roles: []accessctl.RoleName{accessctl.RoleReadOnly}, AllAccounts: true})
+	require.NoError(b, err)
+	edit := func(n int) {
+		for range n {
+			name := fmt.Sprintf("N%d", o.Version)
+			o, err = k.Ops.UpdateOperator(sys, o.ID, accessctl.OperatorUpdate{Version: o.Version, FirstName: &name})
+			require.NoError(b, err)
+		}
+	}
+	edit(20_000)
+	admin := k.As(accessctl.RoleAdministrator)
+	_, err = k.Ops.VerifyAudit(admin)
+	require.NoError(b, err)
+	var routine, full time.Duration
+	b.Run("Routine", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			edit(10)
+			b.StartTimer()
+			v, err := k.Ops.VerifyAudit(admin)
+			require.NoError(b, err)
+			require.EqualValues(b, 10, v.Verified)
+		}
+		routine = b.Elapsed() / time.Duration(b.N)
+	})
+	b.Run("Full", func(b *testing.B) {
+		for b.Loop() {
+			k.Clock.Advance(accessctl.FullVerifyEvery)
+			v, err := k.Ops.VerifyAuditFull(admin)
+			require.NoError(b, err)
+			require.Nil(b, v.Break)
+		}
+		full = b.Elapsed() / time.Duration(b.N)
+	})
+	b.Run("Ratio", func(b *testing.B) {
+		for b.Loop() {
+		}
+		if routine > 0 {
+			b.ReportMetric(float64(full)/float64(routine), "full/routine")
+		}
+	})
+}
