@@ -242,3 +242,33 @@ func TestLoginLimitCountsAPersonOnce(t *testing.T) {
 		})
 	}
 }
+
+// B3 on PostgreSQL with Redis: the end-user search and the unfiltered
+// list share one limit per operator, kept in Redis for every instance:
+// searches on one server and lists on another fill it together.
+func TestSearchLimitSharedThroughRedis(t *testing.T) {
+	dsn, redisURL := testserver.Schema(t), testserver.RedisURL(t)
+	args := []string{"-postgres", dsn, "-redis", redisURL, "-redis-prefix", "search"}
+	env := []string{"BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root", "BACKOFFICE_ADMIN_PASSWORD=" + adminPW, "BACKOFFICE_TENANT=acme"}
+	one, two := startBinary(t, args, env...), startBinary(t, args, env...)
+	c1 := &client{t: t, base: one.base, http: http.DefaultClient}
+	c2 := &client{t: t, base: two.base, http: http.DefaultClient}
+	token := c1.login("acme", "root", adminPW, map[string]string{}, 0)
+	// At once, so that no slot refills (one every half second) however slow
+	// the machine.
+	statuses := make([]int, searchPerActor.n)
+	var wg sync.WaitGroup
+	for i := range searchPerActor.n {
+		c, path := c1, "/v1/endusers/search?name=ada"
+		if i%2 == 1 {
+			c, path = c2, "/v1/endusers?limit=5"
+		}
+		wg.Go(func() { statuses[i] = c.do("GET", path, token, nil).status })
+	}
+	wg.Wait()
+	for i, st := range statuses {
+		assert.Equal(t, http.StatusOK, st, "call %d", i+1)
+	}
+	c2.must(429, c2.do("GET", "/v1/endusers?limit=5", token, nil))
+	c1.must(429, c1.do("GET", "/v1/endusers/search?name=ada", token, nil))
+}
