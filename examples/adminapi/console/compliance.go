@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"maps"
 	"net/http"
@@ -246,7 +247,27 @@ type auditData struct {
 }
 
 func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) {
-	v, err := c.cfg.Ops.VerifyAudit(r.Context())
+	c.showAudit(w, r, c.cfg.Ops.VerifyAudit)
+}
+
+// verifyFull walks the whole history again (B3), at most once every
+// accessctl.FullVerifyEvery: sooner, the page says so over the routine
+// check's result.
+func (c *Console) verifyFull(w http.ResponseWriter, r *http.Request) {
+	c.showAudit(w, r, c.cfg.Ops.VerifyAuditFull)
+}
+
+func (c *Console) showAudit(w http.ResponseWriter, r *http.Request, verify func(context.Context) (*accessctl.AuditVerification, error)) {
+	msg, status := "", http.StatusOK
+	v, err := verify(r.Context())
+	if errors.Is(err, backoffice.ErrFailedPrecondition) {
+		var e *backoffice.Error
+		if errors.As(err, &e) {
+			msg = e.Msg
+		}
+		status = http.StatusTooManyRequests
+		v, err = c.cfg.Ops.VerifyAudit(r.Context())
+	}
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -256,5 +277,5 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "audit", "Audit history", auditData{Verification: v, Policy: p}, "")
+	c.render(w, r, status, "audit", "Audit history", auditData{Verification: v, Policy: p}, msg)
 }

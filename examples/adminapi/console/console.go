@@ -149,6 +149,7 @@ func New(cfg Config) (*Console, error) {
 	mux.Handle("POST /reviews/{id}", c.authed(c.decideLine))
 	mux.Handle("GET /reviews/{id}/csv", c.authed(c.reviewCSV))
 	mux.Handle("GET /audit", c.authed(c.auditPage))
+	mux.Handle("POST /audit/verify-full", c.authed(c.verifyFull))
 	c.handler = headers(http.NewCrossOriginProtection().Handler(mux))
 	return c, nil
 }
