@@ -309,3 +309,41 @@ func TestNewCodeOnThePreviousSchema(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), head.Seq)
 }
+
+// This release's operator writes need migration 0009 (who granted and
+// who may hold each account, F4): on the schema at version 8 an operator
+// write fails with a typed error naming no table and writes nothing;
+// once the host migrates, the same store writes.
+func TestNewCodeOnTheSchemaBeforeGrantedBy(t *testing.T) {
+	db, err := sql.Open("postgres", testserver.Schema(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	p, err := goose.NewProvider(goose.DialectPostgres, db, postgres.Migrations())
+	require.NoError(t, err)
+	_, err = p.UpTo(context.Background(), 8)
+	require.NoError(t, err)
+	s, err := postgres.New(db, "postgres", nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	tn := &accessctl.Tenant{ID: "acme", Name: "Acme", Preset: accessctl.PresetDashboard, CreatedAt: t0, UpdatedAt: t0}
+	require.NoError(t, s.CreateTenant(ctx, tn, backoffice.AuditEntry{ID: "e-1", Tenant: "acme", Action: backoffice.ActionTenantCreate,
+		TargetType: accessctl.TargetTenant, TargetID: "acme", At: t0}), "tenants are as they were")
+	o := &accessctl.Operator{ID: "op-1", Tenant: "acme", Username: "ann", Email: "ann@acme.test", Roles: []accessctl.RoleName{accessctl.RoleReadOnly},
+		Status: accessctl.StatusInvited, GrantedBy: []accessctl.OperatorID{"op-0"}, ControlledBy: []accessctl.OperatorID{"op-0"}, CreatedAt: t0, UpdatedAt: t0}
+	e := backoffice.AuditEntry{ID: "e-2", Tenant: "acme", Action: backoffice.ActionOperatorInvite, TargetType: accessctl.TargetOperator, TargetID: "op-1", At: t0}
+	err = s.CreateOperator(ctx, o, accessctl.Guard{}, e)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "backoffice_")
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM backoffice_operators`).Scan(&n))
+	assert.Zero(t, n, "nothing was written")
+
+	_, err = p.Up(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, s.CreateOperator(ctx, o, accessctl.Guard{}, e))
+	got, err := s.Operator(ctx, "acme", "op-1")
+	require.NoError(t, err)
+	assert.Equal(t, o.GrantedBy, got.GrantedBy)
+	assert.Equal(t, o.ControlledBy, got.ControlledBy)
+}
