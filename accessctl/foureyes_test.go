@@ -144,3 +144,39 @@ func TestFourEyesPolicyWeakeningsAreHeld(t *testing.T) {
 	_, err = k.Ops.ConfigureTenant(admin, accessctl.TenantSettings{Version: tn.Version, Policy: &lax})
 	require.NoError(t, err)
 }
+
+// F4: permissions added to a custom role are a grant to each of its
+// holders, recorded on them before the role changes: a holder then
+// decides none of the editor's requests.
+func TestFourEyesRoleEditIsAGrantToItsHolders(t *testing.T) {
+	k := pciKit(anyApproverAge)
+	editor, ed := k.Operator(accessctl.RoleAdministrator)
+	desk := k.CustomRole("desk", accessctl.PermEndUserRead, accessctl.PermEndUserDeactivate)
+	_, holder := k.Operator(desk)
+	_, bystander := k.Operator(accessctl.RoleManager)
+	roles, err := k.Ops.Roles(editor)
+	require.NoError(t, err)
+	var r accessctl.Role
+	for _, x := range roles {
+		if x.Name == desk {
+			r = x
+		}
+	}
+	r.Permissions = append(r.Permissions, accessctl.PermEndUserEdit)
+	_, err = k.Ops.UpdateRole(editor, r)
+	require.NoError(t, err, "a lesser permission added is not held")
+	h, err := k.Ops.Operator(editor, holder.ID)
+	require.NoError(t, err)
+	assert.Contains(t, h.GrantedBy, ed.ID)
+	assert.Empty(t, h.ControlledBy, "a grant gives no keys")
+	b, err := k.Ops.Operator(editor, bystander.ID)
+	require.NoError(t, err)
+	assert.NotContains(t, b.GrantedBy, ed.ID, "only the role's holders")
+
+	u := validatedUser(t, k)
+	ap, err := k.Ops.RequestApproval(editor, accessctl.ApprovalRequest{Action: backoffice.ActionEndUserDeactivate, TargetType: enduser.TargetEndUser,
+		TargetID: string(u.ID), Params: map[string]string{"version": fmt.Sprint(u.Version)}, Reason: "closure"})
+	require.NoError(t, err)
+	_, err = k.Ops.Approve(k.Session(holder.ID), ap.ID, ap.EffectDigest)
+	require.ErrorIs(t, err, backoffice.ErrForbidden)
+}

@@ -259,16 +259,20 @@ func (s *Service) saveRole(ctx context.Context, r Role, create bool) (*Role, err
 			Effect: c, AdminLevel: true, Never: len(holders) == 0 || !gained.intersects(&rs.adminOnly)}); err != nil {
 			return nil, err
 		}
+		// The grant is recorded on each holder before the role changes: a
+		// failure leaves the role as it was, and an edit that then fails
+		// leaves holders that merely name one more operator whose requests
+		// they may not decide, never the other way round.
+		for _, h := range holders {
+			if err := s.recordGrant(ctx, a, h); err != nil {
+				return nil, err
+			}
+		}
 		expect := r.Version
 		err = s.store.UpdateRole(ctx, &r, expect, s.entry(a.Ref(), a.tenant, backoffice.ActionRoleUpdate, TargetRole, string(r.Name), now, c))
 	}
 	if err != nil {
 		return nil, err
-	}
-	for _, h := range holders {
-		if err := s.recordGrant(ctx, a, h); err != nil {
-			return nil, backoffice.Errorf(backoffice.ErrUnavailable, op, "the role is saved, but its holders' records are not all updated; save it again: %v", err)
-		}
 	}
 	if err := s.publishRoles(ctx, a.tenant); err != nil {
 		return nil, backoffice.Errorf(backoffice.ErrUnavailable, op,
