@@ -103,7 +103,7 @@ func (f *filler) Read(p []byte) (int, error) {
 func TestHugeLoginsCostBoundedMemory(t *testing.T) {
 	t.Run("Memory", func(t *testing.T) { hugeLogins(t, nil) })
 	t.Run("PostgresRedis", func(t *testing.T) {
-		hugeLogins(t, []string{"-postgres", testserver.Schema(t), "-redis", testserver.RedisURL(t), "-redis-prefix", "huge"})
+		hugeLogins(t, []string{"-postgres", testserver.Schema(t), "-redis", testserver.RedisURL(t), "-redis-prefix", freshPrefix("huge")})
 	})
 }
 
@@ -206,7 +206,7 @@ func TestLoginLimitCountsAPersonOnce(t *testing.T) {
 	}{
 		{"Memory", func(*testing.T) []string { return nil }},
 		{"PostgresRedis", func(t *testing.T) []string {
-			return []string{"-postgres", testserver.Schema(t), "-redis", testserver.RedisURL(t), "-redis-prefix", "person"}
+			return []string{"-postgres", testserver.Schema(t), "-redis", testserver.RedisURL(t), "-redis-prefix", freshPrefix("person")}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -248,7 +248,7 @@ func TestLoginLimitCountsAPersonOnce(t *testing.T) {
 // searches on one server and lists on another fill it together.
 func TestSearchLimitSharedThroughRedis(t *testing.T) {
 	dsn, redisURL := testserver.Schema(t), testserver.RedisURL(t)
-	args := []string{"-postgres", dsn, "-redis", redisURL, "-redis-prefix", "search"}
+	args := []string{"-postgres", dsn, "-redis", redisURL, "-redis-prefix", freshPrefix("search")}
 	env := []string{"BACKOFFICE_ADMIN_EMAIL=root@acme.test", "BACKOFFICE_ADMIN_USERNAME=root", "BACKOFFICE_ADMIN_PASSWORD=" + adminPW, "BACKOFFICE_TENANT=acme"}
 	one, two := startBinary(t, args, env...), startBinary(t, args, env...)
 	c1 := &client{t: t, base: one.base, http: http.DefaultClient}
@@ -281,3 +281,7 @@ func TestSearchLimitSharedThroughRedis(t *testing.T) {
 	refilled := int(time.Since(start)/searchPerActor.interval()) + 1
 	assert.LessOrEqual(t, extra, refilled, "%d calls past the allowance went through in %s", extra, time.Since(start))
 }
+
+// freshPrefix is a Redis key prefix no other run has used: the test
+// helpers' Redis outlives one test, and a limit must start empty.
+func freshPrefix(name string) string { return fmt.Sprintf("%s%d", name, time.Now().UnixNano()) }

@@ -335,7 +335,7 @@ func TestTracesNest(t *testing.T) {
 func TestNoOracleOnThePublicListener(t *testing.T) {
 	t.Run("Memory", func(t *testing.T) { noOracle(t, nil) })
 	t.Run("PostgresRedis", func(t *testing.T) {
-		noOracle(t, []string{"-postgres", testserver.Schema(t), "-redis", testserver.RedisURL(t), "-redis-prefix", "oracle"})
+		noOracle(t, []string{"-postgres", testserver.Schema(t), "-redis", testserver.RedisURL(t), "-redis-prefix", freshPrefix("oracle")})
 	})
 }
 
