@@ -58,14 +58,7 @@ func (s *Service) verifyState(tenant backoffice.TenantID) *verifyState {
 // click. Needs audit.read.
 func (s *Service) VerifyAudit(ctx context.Context) (_ *AuditVerification, err error) {
 	defer s.observe(&ctx, "accessctl.VerifyAudit")(&err)
-	a, err := Require(ctx, PermAuditRead)
-	if err != nil {
-		return nil, err
-	}
-	st := s.verifyState(a.tenant)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return s.verifyFrom(ctx, a, st, st.checkpoint)
+	return s.verify(ctx, false)
 }
 
 // VerifyAuditFull walks the actor's tenant's whole chain from its first
@@ -75,6 +68,13 @@ func (s *Service) VerifyAudit(ctx context.Context) (_ *AuditVerification, err er
 // ErrFailedPrecondition. Needs audit.read.
 func (s *Service) VerifyAuditFull(ctx context.Context) (_ *AuditVerification, err error) {
 	defer s.observe(&ctx, "accessctl.VerifyAuditFull")(&err)
+	return s.verify(ctx, true)
+}
+
+// verify walks the actor's tenant's chain, whole or on from the
+// tenant's checkpoint, one walk of a tenant at a time, and moves the
+// checkpoint to the head when the walk found the chain intact.
+func (s *Service) verify(ctx context.Context, full bool) (*AuditVerification, error) {
 	a, err := Require(ctx, PermAuditRead)
 	if err != nil {
 		return nil, err
@@ -82,18 +82,15 @@ func (s *Service) VerifyAuditFull(ctx context.Context) (_ *AuditVerification, er
 	st := s.verifyState(a.tenant)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	now := s.clock()
-	if !st.lastFull.IsZero() && now.Before(st.lastFull.Add(FullVerifyEvery)) {
-		return nil, backoffice.Errorf(backoffice.ErrFailedPrecondition, "accessctl: verify audit",
-			"a full verification ran at %s; the next may run from %s", st.lastFull.Format(time.RFC3339), st.lastFull.Add(FullVerifyEvery).Format(time.RFC3339))
+	cp := st.checkpoint
+	if full {
+		now := s.clock()
+		if !st.lastFull.IsZero() && now.Before(st.lastFull.Add(FullVerifyEvery)) {
+			return nil, backoffice.Errorf(backoffice.ErrFailedPrecondition, "accessctl: verify audit",
+				"a full verification ran at %s; the next may run from %s", st.lastFull.Format(time.RFC3339), st.lastFull.Add(FullVerifyEvery).Format(time.RFC3339))
+		}
+		st.lastFull, cp = now, backoffice.ChainHead{}
 	}
-	st.lastFull = now
-	return s.verifyFrom(ctx, a, st, backoffice.ChainHead{})
-}
-
-// verifyFrom walks the chain on from the checkpoint cp and moves the
-// tenant's checkpoint to the head when the walk found it intact.
-func (s *Service) verifyFrom(ctx context.Context, a *Actor, st *verifyState, cp backoffice.ChainHead) (*AuditVerification, error) {
 	head, err := s.store.AuditHead(ctx, a.tenant)
 	if err != nil {
 		return nil, err

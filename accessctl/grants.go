@@ -207,8 +207,8 @@ func (s *Service) runElevation(ctx context.Context, ap *Approval) error {
 		o.SessionEpoch++
 		// The effect names the duration, not its end, which runs from the
 		// approval (F6).
-		effect := []backoffice.Change{{Field: "roles", Before: strings.Join(roleStrings(before.Roles), ","), After: strings.Join(roleStrings(o.Roles), ",")},
-			{Field: "elevation", After: fmt.Sprintf("%s for %s from the approval", role, d)}}
+		effect := append(backoffice.Diff(&rolesOf{before.Roles}, &rolesOf{o.Roles}),
+			backoffice.Change{Field: "elevation", After: fmt.Sprintf("%s for %s from the approval", role, d)})
 		if err := s.gate(ctx, a, s.policyOf(t), Hold{Action: ApproveElevation, TargetType: TargetOperator, TargetID: string(ap.RequestedBy),
 			Effect: effect, AdminLevel: rs.adminLevel(role), Always: true}); err != nil {
 			return err
@@ -298,10 +298,7 @@ func endGrants(before *Operator, now time.Time) (*Operator, bool) {
 	return o, ended
 }
 
-func roleStrings(roles []RoleName) []string {
-	out := make([]string, len(roles))
-	for i, r := range roles {
-		out[i] = string(r)
-	}
-	return out
+// rolesOf is an operator's roles alone, recorded as its roles are.
+type rolesOf struct {
+	Roles []RoleName `audit:"roles"`
 }

@@ -673,11 +673,12 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 	}
 	// Held like granting Administrator: any role with a permission only
 	// Administrators hold, newly held or held for longer (F5).
+	changes := backoffice.Diff(before, o)
 	if err := s.gate(ctx, a, s.policyOf(t), Hold{Action: ApproveGrantAdministrator, TargetType: TargetOperator, TargetID: string(id),
-		Effect: backoffice.Diff(before, o), AdminLevel: true, Never: !rs.extendsAdmin(before, o, now)}); err != nil {
+		Effect: changes, AdminLevel: true, Never: !rs.extendsAdmin(before, o, now)}); err != nil {
 		return nil, err
 	}
-	if len(backoffice.Diff(before, o)) == 0 {
+	if len(changes) == 0 {
 		if before.Version != u.Version {
 			return nil, backoffice.NewError(backoffice.ErrConflict, op, "the operator changed since you read it; reload and retry")
 		}

@@ -140,6 +140,11 @@ type permSet [maxPermissions / 64]uint64
 func (s *permSet) set(i uint16)      { s[i>>6] |= 1 << (i & 63) }
 func (s *permSet) has(i uint16) bool { return s[i>>6]&(1<<(i&63)) != 0 }
 func (s *permSet) union(o *permSet)  { s[0] |= o[0]; s[1] |= o[1]; s[2] |= o[2]; s[3] |= o[3] }
+
+// minus returns the permissions of s that o lacks.
+func (s *permSet) minus(o *permSet) permSet {
+	return permSet{s[0] &^ o[0], s[1] &^ o[1], s[2] &^ o[2], s[3] &^ o[3]}
+}
 func (s *permSet) intersects(o *permSet) bool {
 	return s[0]&o[0] != 0 || s[1]&o[1] != 0 || s[2]&o[2] != 0 || s[3]&o[3] != 0
 }

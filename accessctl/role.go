@@ -218,9 +218,7 @@ func compileRoles(cat *Catalog, p Preset, custom []Role) (*roleSet, error) {
 			others.union(&rs.byName[r.Name].set)
 		}
 	}
-	for i := range rs.adminOnly {
-		rs.adminOnly[i] = admin.set[i] &^ others[i]
-	}
+	rs.adminOnly = admin.set.minus(&others)
 	return rs, nil
 }
 

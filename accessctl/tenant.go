@@ -251,10 +251,7 @@ func (s *Service) saveRole(ctx context.Context, r Role, create bool) (*Role, err
 				return nil, err
 			}
 		}
-		var gained permSet
-		for i := range gained {
-			gained[i] = set[i] &^ existing.set[i]
-		}
+		gained := set.minus(&existing.set)
 		if err := s.gate(ctx, a, s.policyOf(t), Hold{Action: ApproveGrantAdministrator, TargetType: TargetRole, TargetID: string(r.Name),
 			Effect: c, AdminLevel: true, Never: len(holders) == 0 || !gained.intersects(&rs.adminOnly)}); err != nil {
 			return nil, err

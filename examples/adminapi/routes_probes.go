@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/pprof"
 	"time"
@@ -102,9 +101,7 @@ func (a *api) operations() http.Handler {
 		if err != nil {
 			status, body = http.StatusServiceUnavailable, readiness{Status: "unavailable: " + err.Error()}
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(body)
+		writeJSON(w, status, body)
 	})
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

@@ -282,20 +282,11 @@ func TestGolangMigrate(t *testing.T) {
 // store works, without a restart. (The other order, the previous release
 // running on the new schema, is TestRollingDeploy's.)
 func TestNewCodeOnThePreviousSchema(t *testing.T) {
-	db, err := sql.Open("postgres", testserver.Schema(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	p, err := goose.NewProvider(goose.DialectPostgres, db, postgres.Migrations())
-	require.NoError(t, err)
-	_, err = p.UpTo(context.Background(), 6)
-	require.NoError(t, err)
-	s, err := postgres.New(db, "postgres", nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
+	db, p, s := storeAtVersion(t, 6)
 	ctx := context.Background()
 	tn := &accessctl.Tenant{ID: "acme", Name: "Acme", Preset: accessctl.PresetDashboard, CreatedAt: t0, UpdatedAt: t0}
 	e := backoffice.AuditEntry{ID: "e-1", Tenant: "acme", Action: backoffice.ActionTenantCreate, TargetType: accessctl.TargetTenant, TargetID: "acme", At: t0}
-	err = s.CreateTenant(ctx, tn, e)
+	err := s.CreateTenant(ctx, tn, e)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "backoffice_")
 	var n int
@@ -315,16 +306,7 @@ func TestNewCodeOnThePreviousSchema(t *testing.T) {
 // write fails with a typed error naming no table and writes nothing;
 // once the host migrates, the same store writes.
 func TestNewCodeOnTheSchemaBeforeGrantedBy(t *testing.T) {
-	db, err := sql.Open("postgres", testserver.Schema(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	p, err := goose.NewProvider(goose.DialectPostgres, db, postgres.Migrations())
-	require.NoError(t, err)
-	_, err = p.UpTo(context.Background(), 8)
-	require.NoError(t, err)
-	s, err := postgres.New(db, "postgres", nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
+	db, p, s := storeAtVersion(t, 8)
 	ctx := context.Background()
 	tn := &accessctl.Tenant{ID: "acme", Name: "Acme", Preset: accessctl.PresetDashboard, CreatedAt: t0, UpdatedAt: t0}
 	require.NoError(t, s.CreateTenant(ctx, tn, backoffice.AuditEntry{ID: "e-1", Tenant: "acme", Action: backoffice.ActionTenantCreate,
@@ -332,7 +314,7 @@ func TestNewCodeOnTheSchemaBeforeGrantedBy(t *testing.T) {
 	o := &accessctl.Operator{ID: "op-1", Tenant: "acme", Username: "ann", Email: "ann@acme.test", Roles: []accessctl.RoleName{accessctl.RoleReadOnly},
 		Status: accessctl.StatusInvited, GrantedBy: []accessctl.OperatorID{"op-0"}, ControlledBy: []accessctl.OperatorID{"op-0"}, CreatedAt: t0, UpdatedAt: t0}
 	e := backoffice.AuditEntry{ID: "e-2", Tenant: "acme", Action: backoffice.ActionOperatorInvite, TargetType: accessctl.TargetOperator, TargetID: "op-1", At: t0}
-	err = s.CreateOperator(ctx, o, accessctl.Guard{}, e)
+	err := s.CreateOperator(ctx, o, accessctl.Guard{}, e)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "backoffice_")
 	var n int
@@ -346,4 +328,21 @@ func TestNewCodeOnTheSchemaBeforeGrantedBy(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, o.GrantedBy, got.GrantedBy)
 	assert.Equal(t, o.ControlledBy, got.ControlledBy)
+}
+
+// storeAtVersion is this release's store on a fresh schema migrated only
+// up to version, with the provider that migrates it further.
+func storeAtVersion(t *testing.T, version int64) (*sql.DB, *goose.Provider, *postgres.Store) {
+	t.Helper()
+	db, err := sql.Open("postgres", testserver.Schema(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	p, err := goose.NewProvider(goose.DialectPostgres, db, postgres.Migrations())
+	require.NoError(t, err)
+	_, err = p.UpTo(context.Background(), version)
+	require.NoError(t, err)
+	s, err := postgres.New(db, "postgres", nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return db, p, s
 }
