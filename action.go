@@ -37,6 +37,19 @@ const (
 	ActionOperatorLogin             Action = "operator.login"               // a complete login opened a session
 	ActionOperatorSSOProvision      Action = "operator.sso_provision"       // created from an identity provider's assertion
 	ActionOperatorSSOUpdate         Action = "operator.sso_update"          // updated from an identity provider's assertion
+	ActionOperatorSSORefused        Action = "operator.sso_refused"         // an identity provider's sign-in was refused; the reason is recorded
+	ActionOperatorSCIMCreate        Action = "operator.scim_create"         // created by the identity provider over SCIM
+	ActionOperatorSCIMUpdate        Action = "operator.scim_update"         // changed by the identity provider over SCIM (groups, identity, active)
+	ActionOperatorSCIMDeprovision   Action = "operator.scim_deprovision"    // deactivated by the identity provider (active false, removed from every mapped group, or deleted); sessions ended
+)
+
+// Identity provider credentials and groups.
+const (
+	ActionSCIMTokenCreate   Action = "scim_token.create"   // a SCIM token was issued (shown once; its digest kept)
+	ActionSCIMTokenActivate Action = "scim_token.activate" // a token issued while Administrator grants were held was approved
+	ActionSCIMTokenRevoke   Action = "scim_token.revoke"   // a SCIM token stopped working
+	ActionSCIMGroupCreate   Action = "scim_group.create"   // the identity provider made a group known (it maps to no role until an Administrator maps it)
+	ActionSCIMGroupDelete   Action = "scim_group.delete"   // the identity provider removed a group; its members lost what it mapped to
 )
 
 // End users.

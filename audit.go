@@ -11,7 +11,8 @@ import (
 type TenantID string
 
 // ActorKind says who acted: an operator with a session, the host's
-// background work, or an end user on its own records.
+// background work, an end user on its own records, or the company's
+// identity provider provisioning operators through a SCIM token.
 type ActorKind string
 
 // Actor kinds.
@@ -19,6 +20,10 @@ const (
 	ActorOperator ActorKind = "operator"
 	ActorSystem   ActorKind = "system"
 	ActorEndUser  ActorKind = "enduser"
+	// ActorIdentityProvider is a SCIM token of the tenant: its entries name
+	// the token, so every change the identity provider made is traced to
+	// the credential that made it.
+	ActorIdentityProvider ActorKind = "identity_provider"
 )
 
 // ActorRef is how an actor appears in an audit entry.

@@ -26,6 +26,9 @@ type Actor struct {
 	admin       bool
 	allAccounts bool
 	accounts    []AccountID
+	// grantors are, for the identity provider's actor, the operators that
+	// issued and approved its SCIM token: what it grants, they grant (F4).
+	grantors []OperatorID
 }
 
 // SystemActor returns an actor for the host's own background work in one

@@ -16,6 +16,9 @@ const (
 	// EventLockout: an operator was blocked after its run of failures,
 	// or at its next login after dormancy.
 	EventLockout EventKind = "lockout"
+	// EventSSORefused: an identity provider's sign-in (a SAML response or
+	// an OIDC answer) was refused; Reason says why.
+	EventSSORefused EventKind = "sso_refused"
 )
 
 // Event is what Config.Events receives. Tenant and Operator are set when
@@ -24,4 +27,6 @@ type Event struct {
 	Kind     EventKind
 	Tenant   backoffice.TenantID
 	Operator OperatorID
+	// Reason explains a refusal where the kind alone does not.
+	Reason string
 }

@@ -738,7 +738,7 @@ func (s *Service) SendPasswordReset(ctx context.Context, id OperatorID) (err err
 	if err != nil {
 		return err
 	}
-	o, _, _, err := s.loadTarget(ctx, op, a, id)
+	o, _, _, err := s.loadLocal(ctx, op, a, id)
 	if err != nil {
 		return err
 	}

@@ -538,6 +538,17 @@ func (s *Service) loadTarget(ctx context.Context, op string, a *Actor, id Operat
 	return o, t, rs, nil
 }
 
+// loadLocal is loadTarget for a change only the back office makes: its
+// password, MFA, reactivation or SSO key. An operator the identity
+// provider manages is refused while the tenant is in SSO mode (I6).
+func (s *Service) loadLocal(ctx context.Context, op string, a *Actor, id OperatorID) (*Operator, *Tenant, *roleSet, error) {
+	o, t, rs, err := s.loadTarget(ctx, op, a, id)
+	if err == nil && managedByIdP(t, o) {
+		return nil, nil, nil, ErrManagedByIdP
+	}
+	return o, t, rs, err
+}
+
 // Operator returns one operator of the actor's tenant. Needs operator.read.
 func (s *Service) Operator(ctx context.Context, id OperatorID) (_ *Operator, err error) {
 	defer s.observe(&ctx, "accessctl.Operator")(&err)
@@ -594,6 +605,9 @@ func (s *Service) UpdateOperator(ctx context.Context, id OperatorID, u OperatorU
 	}
 	if t.SSO.Enabled && (u.Username != nil || u.Email != nil || u.FirstName != nil || u.LastName != nil || u.Roles != nil) {
 		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the tenant uses SSO; edit operators in the identity provider")
+	}
+	if u.ExternalKey != nil && managedByIdP(t, before) {
+		return nil, ErrManagedByIdP
 	}
 	o := before.Clone()
 	set := func(dst *string, src *string, fold bool) {
@@ -718,7 +732,11 @@ func (s *Service) transition(ctx context.Context, op string, perm Permission, id
 	if notSelf && a.id == string(id) {
 		return nil, backoffice.NewError(backoffice.ErrForbidden, op, "you cannot do this to yourself; ask another operator manager")
 	}
-	before, _, rs, err := s.loadTarget(ctx, op, a, id)
+	load := s.loadTarget
+	if action == backoffice.ActionOperatorReactivate || action == backoffice.ActionOperatorResetMFA {
+		load = s.loadLocal
+	}
+	before, _, rs, err := load(ctx, op, a, id)
 	if err != nil {
 		return nil, err
 	}
@@ -871,7 +889,7 @@ func (s *Service) SetPassword(ctx context.Context, id OperatorID, version int64,
 	if err != nil {
 		return nil, err
 	}
-	before, _, rs, err := s.loadTarget(ctx, op, a, id)
+	before, _, rs, err := s.loadLocal(ctx, op, a, id)
 	if err != nil {
 		return nil, err
 	}

@@ -40,11 +40,11 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant backoffice.TenantID, 
 	if !t.SSO.Enabled {
 		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the tenant does not use SSO; log in with a password")
 	}
-	var roles []RoleName
-	for _, g := range as.Groups {
-		roles = append(roles, t.SSO.GroupRoles[g]...)
+	groups := slices.DeleteFunc(sortedGroups(as.Groups), func(g string) bool { _, ok := t.SSO.GroupRoles[g]; return !ok })
+	if len(groups) == 0 {
+		groups = nil
 	}
-	roles = sortedRoles(roles)
+	roles := mappedRoles(t, groups)
 	in := NewOperator{Username: as.Email, Email: as.Email, FirstName: as.FirstName, LastName: as.LastName,
 		ExternalKey: as.Subject, Roles: roles, AllAccounts: true}
 	normalize(&in)
@@ -63,9 +63,16 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant backoffice.TenantID, 
 	now := s.clock()
 	for range 3 { // retry on a concurrent first login or change
 		before, err := s.store.OperatorByExternalKey(ctx, tenant, in.ExternalKey)
+		if isNotFound(err) && t.SSO.LinkByEmail && in.Email != "" {
+			// Linked by its verified email, where the tenant allows (I2).
+			before, err = s.store.OperatorByLogin(ctx, tenant, in.Email)
+			if err == nil && (!strings.EqualFold(before.Email, in.Email) || !before.EmailVerified || before.ExternalKey != "") {
+				err = backoffice.NewError(backoffice.ErrNotFound, op, "no operator with this verified email")
+			}
+		}
 		if isNotFound(err) {
 			o := &Operator{ID: OperatorID(s.newID()), Tenant: tenant, Email: in.Email, FirstName: in.FirstName,
-				LastName: in.LastName, Roles: roles, AllAccounts: true, ExternalKey: in.ExternalKey,
+				LastName: in.LastName, Roles: roles, Groups: groups, AllAccounts: true, ExternalKey: in.ExternalKey, Managed: true,
 				Status: StatusActive, EmailVerified: true, CreatedAt: now, UpdatedAt: now}
 			err = s.store.CreateOperator(ctx, o, Guard{}, s.operatorEntry(sys.Ref(), backoffice.ActionOperatorSSOProvision, nil, o))
 			if errors.Is(err, backoffice.ErrConflict) && conflictOn(err, "external_key") {
@@ -83,7 +90,8 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant backoffice.TenantID, 
 			return nil, ErrLoginRefused
 		}
 		o := before.Clone()
-		o.Email, o.FirstName, o.LastName, o.Roles = in.Email, in.FirstName, in.LastName, roles
+		o.Email, o.FirstName, o.LastName, o.Roles, o.Groups = in.Email, in.FirstName, in.LastName, roles, groups
+		o.ExternalKey, o.Managed, o.EmailVerified = in.ExternalKey, true, true
 		if len(backoffice.Diff(before, o)) > 0 {
 			if !slices.Equal(before.Roles, o.Roles) {
 				o.SessionEpoch++
@@ -129,4 +137,22 @@ func (s *Service) LinkSSO(ctx context.Context, id OperatorID, version int64, key
 	defer s.observe(&ctx, "accessctl.LinkSSO")(&err)
 	key = strings.TrimSpace(key)
 	return s.UpdateOperator(ctx, id, OperatorUpdate{Version: version, ExternalKey: &key})
+}
+
+// RefuseSSO records that a sign-in through the tenant's identity
+// provider was refused, and why (I1): an audit entry on the tenant and
+// an EventSSORefused. The protocol package calls it for every refusal,
+// after answering the browser with the one refusal. The reason must not
+// hold a secret (an assertion, a token): name the check that failed.
+func (s *Service) RefuseSSO(ctx context.Context, tenant backoffice.TenantID, reason string) error {
+	if len(reason) > 500 {
+		reason = reason[:500]
+	}
+	s.events(ctx, Event{Kind: EventSSORefused, Tenant: tenant, Reason: reason})
+	if _, err := s.store.Tenant(ctx, tenant); err != nil {
+		return err // an unknown tenant gets no entry
+	}
+	sys := SystemActor(tenant, "sso")
+	return s.store.AppendAuditEntry(ctx, s.entry(sys.Ref(), tenant, backoffice.ActionOperatorSSORefused, TargetTenant, string(tenant), s.clock(),
+		[]backoffice.Change{{Field: "reason", After: reason}}))
 }

@@ -1,6 +1,7 @@
 package accessctl
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -27,6 +28,10 @@ type Tenant struct {
 	// EndUserForgotPasswordOff switches off the end-user forgot-password
 	// email for the tenant.
 	EndUserForgotPasswordOff bool `json:"enduser_forgot_password_off" audit:"enduser_forgot_password_off"`
+	// SCIMTokens are the credentials the company's identity provider
+	// provisions operators with (I4): digests only, the tokens were shown
+	// once when issued.
+	SCIMTokens []SCIMToken `json:"scim_tokens,omitempty" audit:"scim_tokens"`
 	// Policy is the tenant's own security policy; nil means the
 	// service's (Config.Policy). Its changes are recorded field by field.
 	Policy *Policy `json:"policy,omitempty"`
@@ -43,12 +48,91 @@ type Tenant struct {
 // operators are provisioned only from the identity provider.
 type SSOConfig struct {
 	Enabled bool `json:"enabled" audit:"enabled"`
-	// GroupRoles maps an identity-provider group to the roles its members get.
+	// GroupRoles maps an identity-provider group to the roles its members
+	// get. A group the identity provider made known over SCIM and no
+	// Administrator mapped yet maps to no role.
 	GroupRoles map[string][]RoleName `json:"group_roles" audit:"group_roles"`
+	// LinkByEmail lets a sign-in whose subject no operator carries find
+	// an operator by its verified email, and link it (I2). Off, only the
+	// identity provider's key links.
+	LinkByEmail bool `json:"link_by_email,omitempty" audit:"link_by_email"`
+	// SAML is the tenant's SAML 2.0 identity provider, when it signs in
+	// over SAML.
+	SAML SAMLConfig `json:"saml,omitzero" audit:"saml"`
+}
+
+// SAMLConfig is what a tenant trusts of its SAML identity provider (I1).
+type SAMLConfig struct {
+	// IdPMetadata is the identity provider's metadata document (XML), or
+	// IdPMetadataURL where it is published; the certificate in it is the
+	// one every response or assertion must be signed with.
+	IdPMetadata    Document `json:"idp_metadata,omitempty" audit:"idp_metadata"`
+	IdPMetadataURL string   `json:"idp_metadata_url,omitempty" audit:"idp_metadata_url"`
+	// AllowIdPInitiated accepts responses the service provider did not
+	// ask for (no InResponseTo). Off by default: such a response can be
+	// replayed into another browser more easily.
+	AllowIdPInitiated bool `json:"allow_idp_initiated,omitempty" audit:"allow_idp_initiated"`
+}
+
+// On reports whether the tenant configured a SAML identity provider.
+func (c SAMLConfig) On() bool { return c.IdPMetadata != "" || c.IdPMetadataURL != "" }
+
+// Document is a long text setting, such as an XML metadata document. The
+// audit log records its length and digest, not the text.
+type Document string
+
+// AuditValue implements backoffice.AuditValuer.
+func (d Document) AuditValue() string {
+	if d == "" {
+		return ""
+	}
+	return fmt.Sprintf("%d bytes, sha256 %s", len(d), backoffice.Digest(backoffice.Secret(d))[:16])
+}
+
+// SCIMToken is one credential of the tenant's identity provider. Its
+// secret was shown once; Digest is all that is kept.
+type SCIMToken struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Digest string `json:"digest"`
+	// CreatedBy and ActivatedBy are the operators that issued the token
+	// and, when the tenant holds Administrator grants for a second
+	// operator, approved it: everything the token grants is granted by
+	// them (F4).
+	CreatedBy   OperatorID `json:"created_by"`
+	ActivatedBy OperatorID `json:"activated_by,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	// Pending is set while the token awaits a second operator's approval;
+	// it authenticates nothing until then.
+	Pending bool `json:"pending,omitempty"`
+	// ExpiresAt, when set, ends the token; a rotation sets it on the token
+	// it replaces, for the overlap.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+}
+
+// Usable reports whether the token authenticates at now.
+func (t SCIMToken) Usable(now time.Time) bool {
+	return !t.Pending && t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))
+}
+
+// AuditValue implements backoffice.AuditValuer: the token's name, id and
+// state, never its digest.
+func (t SCIMToken) AuditValue() string {
+	state := "active"
+	switch {
+	case !t.RevokedAt.IsZero():
+		state = "revoked " + t.RevokedAt.Format(time.RFC3339)
+	case t.Pending:
+		state = "pending approval"
+	case !t.ExpiresAt.IsZero():
+		state = "until " + t.ExpiresAt.Format(time.RFC3339)
+	}
+	return fmt.Sprintf("%s (%s, %s)", t.Name, t.ID, state)
 }
 
 func (c SSOConfig) clone() SSOConfig {
-	out := SSOConfig{Enabled: c.Enabled}
+	out := SSOConfig{Enabled: c.Enabled, LinkByEmail: c.LinkByEmail, SAML: c.SAML}
 	if c.GroupRoles != nil {
 		out.GroupRoles = make(map[string][]RoleName, len(c.GroupRoles))
 		for g, r := range c.GroupRoles {
@@ -62,6 +146,7 @@ func (c SSOConfig) clone() SSOConfig {
 func (t *Tenant) Clone() *Tenant {
 	c := *t
 	c.SSO = t.SSO.clone()
+	c.SCIMTokens = slices.Clone(t.SCIMTokens)
 	if t.Policy != nil {
 		p := t.Policy.clone()
 		c.Policy = &p
@@ -122,6 +207,15 @@ type Operator struct {
 	// ExternalKey links the operator to the SSO identity provider's subject
 	// (the "SAML key").
 	ExternalKey string `json:"external_key" audit:"external_key"`
+	// Managed marks an operator the identity provider provisioned, over
+	// SCIM or at its first SSO sign-in: while the tenant is in SSO mode,
+	// its identity, groups, status and credentials are the identity
+	// provider's to change (I6).
+	Managed bool `json:"managed,omitempty" audit:"managed"`
+	// Groups are the identity provider's groups the operator is in, as
+	// the last sign-in or SCIM call said; its roles are what the tenant's
+	// mapping makes of them.
+	Groups []string `json:"groups,omitempty" audit:"groups"`
 	// SessionEpoch changes whenever every session of the operator must die
 	// (password, role or status change); a session carries the epoch it was
 	// issued in.
@@ -167,6 +261,7 @@ func (o *Operator) Clone() *Operator {
 	c := *o
 	c.Roles = slices.Clone(o.Roles)
 	c.Accounts = slices.Clone(o.Accounts)
+	c.Groups = slices.Clone(o.Groups)
 	c.PasswordHistory = slices.Clone(o.PasswordHistory)
 	c.RoleUntil = maps.Clone(o.RoleUntil)
 	c.GrantedBy = slices.Clone(o.GrantedBy)

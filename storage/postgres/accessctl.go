@@ -25,6 +25,7 @@ type tenantRow struct {
 	GroupRoles []byte    `db:"sso_group_roles"`
 	FPOff      bool      `db:"enduser_forgot_password_off"`
 	Policy     []byte    `db:"policy"`
+	IdP        []byte    `db:"idp"`
 	RolesVer   int64     `db:"roles_version"`
 	Version    int64     `db:"version"`
 	CreatedAt  time.Time `db:"created_at"`
@@ -41,6 +42,11 @@ func (r *tenantRow) tenant() (*accessctl.Tenant, error) {
 	if len(m) > 0 {
 		t.SSO.GroupRoles = m
 	}
+	var idp tenantIdP
+	if err := fromJSONOrNil(r.IdP, &idp); err != nil {
+		return nil, err
+	}
+	t.SSO.LinkByEmail, t.SSO.SAML, t.SCIMTokens = idp.LinkByEmail, idp.SAML, idp.SCIMTokens
 	if len(r.Policy) > 0 && string(r.Policy) != "null" {
 		t.Policy = &accessctl.Policy{}
 		if err := fromJSON(r.Policy, t.Policy); err != nil {
@@ -48,6 +54,24 @@ func (r *tenantRow) tenant() (*accessctl.Tenant, error) {
 		}
 	}
 	return t, nil
+}
+
+// tenantIdP is the tenant's idp column: what it trusts of its identity
+// provider.
+type tenantIdP struct {
+	LinkByEmail bool                  `json:"link_by_email,omitempty"`
+	SAML        accessctl.SAMLConfig  `json:"saml,omitzero"`
+	SCIMTokens  []accessctl.SCIMToken `json:"scim_tokens,omitempty"`
+}
+
+func tenantIdPJSON(t *accessctl.Tenant) string {
+	return jsonString(tenantIdP{LinkByEmail: t.SSO.LinkByEmail, SAML: t.SSO.SAML, SCIMTokens: t.SCIMTokens})
+}
+
+// operatorIdP is the operator's idp column.
+type operatorIdP struct {
+	Managed bool     `json:"managed,omitempty"`
+	Groups  []string `json:"groups,omitempty"`
 }
 
 // policyJSON is the tenant's own policy, or NULL for the service's.
@@ -67,15 +91,15 @@ func groupRoles(t *accessctl.Tenant) string {
 
 var (
 	qCreateTenant = `WITH ins AS (
-	INSERT INTO backoffice_tenants (id, name, preset, sso_enabled, sso_group_roles, enduser_forgot_password_off, version, created_at, updated_at, policy)
-	VALUES ($1, $2, $3, $4, $5::jsonb, $6, 1, $7, $8, $9::jsonb) RETURNING 1
-), ` + auditInsert("ins", 10) + ` SELECT count(*) FROM ins`
+	INSERT INTO backoffice_tenants (id, name, preset, sso_enabled, sso_group_roles, enduser_forgot_password_off, version, created_at, updated_at, policy, idp)
+	VALUES ($1, $2, $3, $4, $5::jsonb, $6, 1, $7, $8, $9::jsonb, $10::jsonb) RETURNING 1
+), ` + auditInsert("ins", 11) + ` SELECT count(*) FROM ins`
 	qTenant       = `SELECT ` + tenantCols + ` FROM backoffice_tenants WHERE id = $1`
 	qUpdateTenant = `WITH upd AS (
 	UPDATE backoffice_tenants SET name = $2, preset = $3, sso_enabled = $4, sso_group_roles = $5::jsonb, enduser_forgot_password_off = $6,
-		updated_at = $7, policy = $9::jsonb, version = version + 1
+		updated_at = $7, policy = $9::jsonb, idp = $10::jsonb, version = version + 1
 	WHERE id = $1 AND version = $8 RETURNING version
-), ` + auditInsert("upd", 10) + ` SELECT version FROM upd`
+), ` + auditInsert("upd", 11) + ` SELECT version FROM upd`
 	qTenantVersion = `SELECT version FROM backoffice_tenants WHERE id = $1`
 )
 
@@ -83,7 +107,7 @@ var (
 func (s *Store) CreateTenant(ctx context.Context, t *accessctl.Tenant, e backoffice.AuditEntry) error {
 	const op = "postgres: create tenant"
 	args := append([]any{string(t.ID), t.Name, t.Preset, t.SSO.Enabled, groupRoles(t), t.EndUserForgotPasswordOff, utc(t.CreatedAt), utc(t.UpdatedAt),
-		policyJSON(t)}, auditArgs(e)...)
+		policyJSON(t), tenantIdPJSON(t)}, auditArgs(e)...)
 	var n int
 	if err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &n, qCreateTenant, args...) }); err != nil {
 		return mapErr(op, err)
@@ -105,7 +129,7 @@ func (s *Store) Tenant(ctx context.Context, id backoffice.TenantID) (*accessctl.
 func (s *Store) UpdateTenant(ctx context.Context, t *accessctl.Tenant, expect int64, e backoffice.AuditEntry) error {
 	const op = "postgres: update tenant"
 	args := append([]any{string(t.ID), t.Name, t.Preset, t.SSO.Enabled, groupRoles(t), t.EndUserForgotPasswordOff, utc(t.UpdatedAt), expect,
-		policyJSON(t)}, auditArgs(e)...)
+		policyJSON(t), tenantIdPJSON(t)}, auditArgs(e)...)
 	var v int64
 	err := s.change(ctx, e.Outbox, func(tx *sqlx.Tx) error { return s.get(ctx, tx, &v, qUpdateTenant, args...) })
 	if errors.Is(err, sql.ErrNoRows) {
@@ -149,6 +173,7 @@ type operatorRow struct {
 	AccessUntil   sql.NullTime `db:"access_until"`
 	GrantedBy     []byte       `db:"granted_by"`
 	ControlledBy  []byte       `db:"controlled_by"`
+	IdP           []byte       `db:"idp"`
 }
 
 func (r *operatorRow) operator() (*accessctl.Operator, error) {
@@ -165,6 +190,11 @@ func (r *operatorRow) operator() (*accessctl.Operator, error) {
 			return nil, err
 		}
 	}
+	var idp operatorIdP
+	if err := fromJSONOrNil(r.IdP, &idp); err != nil {
+		return nil, err
+	}
+	o.Managed, o.Groups = idp.Managed, idp.Groups
 	return o, nil
 }
 
@@ -184,7 +214,7 @@ func list[T ~string](v []T) string {
 	return jsonString(v)
 }
 
-// operatorArgs are $1..$26 of the operator statements.
+// operatorArgs are $1..$27 of the operator statements.
 func operatorArgs(o *accessctl.Operator) []any {
 	history := make([]string, len(o.PasswordHistory))
 	for i, h := range o.PasswordHistory {
@@ -194,17 +224,17 @@ func operatorArgs(o *accessctl.Operator) []any {
 		list(o.Accounts), string(o.Status), o.EmailVerified, string(o.PasswordHash), string(o.MFASecret), o.MFAEnrolled,
 		o.MFALastStep, o.ExternalKey, o.SessionEpoch, utc(o.UpdatedAt),
 		jsonString(history), nullTime(o.PasswordChangedAt), nullTime(o.LastLoginAt), o.LastLoginFrom, roleUntilJSON(o.RoleUntil), nullTime(o.AccessUntil),
-		list(o.GrantedBy), list(o.ControlledBy)}
+		list(o.GrantedBy), list(o.ControlledBy), jsonString(operatorIdP{Managed: o.Managed, Groups: o.Groups})}
 }
 
 var (
 	qCreateOperator = `WITH ins AS (
 	INSERT INTO backoffice_operators (tenant_id, id, username, email, first_name, last_name, roles, all_accounts, accounts, status, email_verified,
 		password_hash, mfa_secret, mfa_enrolled, mfa_last_step, external_key, session_epoch, updated_at,
-		password_history, password_changed_at, last_login_at, last_login_from, role_until, access_until, granted_by, controlled_by, created_at, version)
+		password_history, password_changed_at, last_login_at, last_login_from, role_until, access_until, granted_by, controlled_by, idp, created_at, version)
 	VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-		$19::jsonb, $20, $21, $22, $23::jsonb, $24, $25::jsonb, $26::jsonb, $27, 1) RETURNING 1
-), ` + auditInsert("ins", 28) + ` SELECT count(*) FROM ins`
+		$19::jsonb, $20, $21, $22, $23::jsonb, $24, $25::jsonb, $26::jsonb, $27::jsonb, $28, 1) RETURNING 1
+), ` + auditInsert("ins", 29) + ` SELECT count(*) FROM ins`
 	qOperator           = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND id = $2`
 	qOperatorByUsername = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND lower(username) = lower($2) AND username <> ''`
 	qOperatorByEmail    = `SELECT ` + operatorCols + ` FROM backoffice_operators WHERE tenant_id = $1 AND lower(email) = lower($2) AND email <> ''`
@@ -217,9 +247,9 @@ var (
 		accounts = $9::jsonb, status = $10, email_verified = $11, password_hash = $12, mfa_secret = $13, mfa_enrolled = $14,
 		mfa_last_step = $15, external_key = $16, session_epoch = $17, updated_at = $18,
 		password_history = $19::jsonb, password_changed_at = $20, last_login_at = $21, last_login_from = $22, role_until = $23::jsonb,
-		access_until = $24, granted_by = $25::jsonb, controlled_by = $26::jsonb, version = version + 1
-	WHERE tenant_id = $1 AND id = $2 AND version = $27 RETURNING version
-), ` + auditInsert("upd", 28) + ` SELECT version FROM upd`
+		access_until = $24, granted_by = $25::jsonb, controlled_by = $26::jsonb, idp = $27::jsonb, version = version + 1
+	WHERE tenant_id = $1 AND id = $2 AND version = $28 RETURNING version
+), ` + auditInsert("upd", 29) + ` SELECT version FROM upd`
 	qDeleteOperator = `WITH del AS (
 	DELETE FROM backoffice_operators WHERE tenant_id = $1 AND id = $2 AND version = $3 RETURNING 1
 ), ` + auditInsert("del", 4) + ` SELECT count(*) FROM del`

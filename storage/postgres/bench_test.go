@@ -198,8 +198,8 @@ func BenchmarkAuditedUpdate(b *testing.B) {
 		accounts = $9::jsonb, status = $10, email_verified = $11, password_hash = $12, mfa_secret = $13, mfa_enrolled = $14,
 		mfa_last_step = $15, external_key = $16, session_epoch = $17, updated_at = $18,
 		password_history = $19::jsonb, password_changed_at = $20, last_login_at = $21, last_login_from = $22, role_until = $23::jsonb,
-		access_until = $24, granted_by = $25::jsonb, controlled_by = $26::jsonb, version = version + 1
-	WHERE tenant_id = $1 AND id = $2 AND version = $27 RETURNING version`
+		access_until = $24, granted_by = $25::jsonb, controlled_by = $26::jsonb, idp = $27::jsonb, version = version + 1
+	WHERE tenant_id = $1 AND id = $2 AND version = $28 RETURNING version`
 	n := 0
 	auditedOp := func() error {
 		n++
@@ -276,9 +276,9 @@ func ratio(b *testing.B, a, c func() error, unit string) {
 // chain: the same change, its entry inserted alone (the digest parameter
 // is bound, unused).
 func unchainedUpdate(b *testing.B) string {
-	q := strings.Replace(qUpdateOperator, auditInsert("upd", 28),
+	q := strings.Replace(qUpdateOperator, auditInsert("upd", 29),
 		`aud AS (INSERT INTO backoffice_audit_entries (`+auditColumns+`)
-		SELECT $28, $29, $30, $31, $32, $33, $34, $35, $36, $37::jsonb FROM upd WHERE $38::bytea IS NOT NULL)`, 1)
+		SELECT $29, $30, $31, $32, $33, $34, $35, $36, $37, $38::jsonb FROM upd WHERE $39::bytea IS NOT NULL)`, 1)
 	require.NotEqual(b, qUpdateOperator, q)
 	return q
 }

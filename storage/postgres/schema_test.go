@@ -301,23 +301,32 @@ func TestNewCodeOnThePreviousSchema(t *testing.T) {
 	assert.Equal(t, int64(1), head.Seq)
 }
 
-// This release's operator writes need migration 0009 (who granted and
-// who may hold each account, F4): on the schema at version 8 an operator
-// write fails with a typed error naming no table and writes nothing;
-// once the host migrates, the same store writes.
-func TestNewCodeOnTheSchemaBeforeGrantedBy(t *testing.T) {
-	db, p, s := storeAtVersion(t, 8)
+// This release's writes need migrations 0009 (who granted and who may
+// hold each account, F4) and 0010 (the identity provider, I1–I6): on the
+// schema at version 9 a tenant or operator write fails with a typed error
+// naming no table and writes nothing; once the host migrates, the same
+// store writes.
+func TestNewCodeOnTheSchemaBeforeItsMigrations(t *testing.T) {
+	db, p, s := storeAtVersion(t, 9)
 	ctx := context.Background()
 	tn := &accessctl.Tenant{ID: "acme", Name: "Acme", Preset: accessctl.PresetDashboard, CreatedAt: t0, UpdatedAt: t0}
-	require.NoError(t, s.CreateTenant(ctx, tn, backoffice.AuditEntry{ID: "e-1", Tenant: "acme", Action: backoffice.ActionTenantCreate,
-		TargetType: accessctl.TargetTenant, TargetID: "acme", At: t0}), "tenants are as they were")
-	o := &accessctl.Operator{ID: "op-1", Tenant: "acme", Username: "ann", Email: "ann@acme.test", Roles: []accessctl.RoleName{accessctl.RoleReadOnly},
-		Status: accessctl.StatusInvited, GrantedBy: []accessctl.OperatorID{"op-0"}, ControlledBy: []accessctl.OperatorID{"op-0"}, CreatedAt: t0, UpdatedAt: t0}
-	e := backoffice.AuditEntry{ID: "e-2", Tenant: "acme", Action: backoffice.ActionOperatorInvite, TargetType: accessctl.TargetOperator, TargetID: "op-1", At: t0}
-	err := s.CreateOperator(ctx, o, accessctl.Guard{}, e)
+	te := backoffice.AuditEntry{ID: "e-1", Tenant: "acme", Action: backoffice.ActionTenantCreate, TargetType: accessctl.TargetTenant, TargetID: "acme", At: t0}
+	err := s.CreateTenant(ctx, tn, te)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "backoffice_")
 	var n int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM backoffice_tenants`).Scan(&n))
+	assert.Zero(t, n, "nothing was written")
+	// The tenant as the release before wrote it.
+	_, err = db.Exec(`INSERT INTO backoffice_tenants (id, name, preset, sso_enabled, sso_group_roles, enduser_forgot_password_off, version, created_at, updated_at)
+		VALUES ('acme', 'Acme', $1, false, '{}', false, 1, now(), now())`, accessctl.PresetDashboard)
+	require.NoError(t, err)
+	o := &accessctl.Operator{ID: "op-1", Tenant: "acme", Username: "ann", Email: "ann@acme.test", Roles: []accessctl.RoleName{accessctl.RoleReadOnly},
+		Status: accessctl.StatusInvited, GrantedBy: []accessctl.OperatorID{"op-0"}, ControlledBy: []accessctl.OperatorID{"op-0"}, CreatedAt: t0, UpdatedAt: t0}
+	e := backoffice.AuditEntry{ID: "e-2", Tenant: "acme", Action: backoffice.ActionOperatorInvite, TargetType: accessctl.TargetOperator, TargetID: "op-1", At: t0}
+	err = s.CreateOperator(ctx, o, accessctl.Guard{}, e)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "backoffice_")
 	require.NoError(t, db.QueryRow(`SELECT count(*) FROM backoffice_operators`).Scan(&n))
 	assert.Zero(t, n, "nothing was written")
 
@@ -328,6 +337,11 @@ func TestNewCodeOnTheSchemaBeforeGrantedBy(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, o.GrantedBy, got.GrantedBy)
 	assert.Equal(t, o.ControlledBy, got.ControlledBy)
+	cur, err := s.Tenant(ctx, "acme")
+	require.NoError(t, err)
+	cur.SSO.LinkByEmail = true
+	require.NoError(t, s.UpdateTenant(ctx, cur, cur.Version, backoffice.AuditEntry{ID: "e-3", Tenant: "acme", Action: backoffice.ActionTenantConfigure,
+		TargetType: accessctl.TargetTenant, TargetID: "acme", At: t0}))
 }
 
 // storeAtVersion is this release's store on a fresh schema migrated only

@@ -92,7 +92,11 @@ func testTenants(t *testing.T, newStores func(*testing.T) Stores) {
 		t.Parallel()
 		f := newFixture(t, newStores)
 		tn := f.tenant(t, "t1")
-		tn.SSO = accessctl.SSOConfig{Enabled: true, GroupRoles: map[string][]accessctl.RoleName{"ops": {admin}}}
+		// I1, I4: what the tenant trusts of its identity provider survives.
+		tn.SSO = accessctl.SSOConfig{Enabled: true, GroupRoles: map[string][]accessctl.RoleName{"ops": {admin}, "known": nil}, LinkByEmail: true,
+			SAML: accessctl.SAMLConfig{IdPMetadata: "<EntityDescriptor/>", IdPMetadataURL: "https://idp.example/metadata", AllowIdPInitiated: true}}
+		tn.SCIMTokens = []accessctl.SCIMToken{{ID: "tok-1", Name: "okta", Digest: "abc", CreatedBy: "op-1", ActivatedBy: "op-2", CreatedAt: base,
+			ExpiresAt: base.Add(time.Hour), Pending: true, RevokedAt: base.Add(time.Minute)}}
 		tn.EndUserForgotPasswordOff = true
 		require.NoError(t, f.Tenants.UpdateTenant(ctx(), tn, 1, f.entry("t1", accessctl.TargetTenant, "t1", "tenant.configure")))
 		assert.Equal(t, int64(2), tn.Version)
@@ -136,7 +140,8 @@ func testOperators(t *testing.T, newStores func(*testing.T) Stores) {
 		o := &accessctl.Operator{ID: "op-1", Tenant: "t1", Username: "Alice", Email: "alice@example.com", FirstName: "Alice", LastName: "Liddell",
 			Roles: []accessctl.RoleName{accessctl.RoleManager, accessctl.RoleReadOnly}, Accounts: []accessctl.AccountID{"acc-1", "acc-2"},
 			Status: accessctl.StatusInvited, EmailVerified: true, PasswordHash: "$argon2id$x", MFASecret: "JBSWY3DPEHPK3PXP", MFAEnrolled: true,
-			MFALastStep: 12345, ExternalKey: "saml-1", SessionEpoch: 3, CreatedAt: base, UpdatedAt: base.Add(time.Second)}
+			MFALastStep: 12345, ExternalKey: "saml-1", SessionEpoch: 3, CreatedAt: base, UpdatedAt: base.Add(time.Second),
+			Managed: true, Groups: []string{"ops", "staff"}}
 		require.NoError(t, f.Operators.CreateOperator(ctx(), o, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, "op-1", "operator.create")))
 		assert.Equal(t, int64(1), o.Version)
 		got, err := f.Operators.Operator(ctx(), "t1", "op-1")

@@ -26,6 +26,7 @@ var notActed = map[string]string{
 	// The caller names the tenant, with no actor: a login page, an
 	// identity provider, the host's set-up.
 	"Login": "tenant named", "ForgotPassword": "tenant named", "ProvisionSSO": "tenant named", "Bootstrap": "tenant named",
+	"RefuseSSO": "tenant named", "AuthenticateSCIM": "bearer token",
 	// A bearer token is the authority, and carries its own tenant.
 	"AcceptInvitation": "bearer token", "Authenticate": "bearer token", "CompleteLogin": "bearer token",
 	"Logout": "bearer token", "ResetPassword": "bearer token", "CompleteOnboarding": "bearer token",
@@ -63,9 +64,22 @@ func testIsolation(t *testing.T, newStores func(*testing.T) Stores) {
 	before := snapshot(t, e, v)
 	b := accessctl.NewContext(context.Background(), accessctl.SystemActor("beta", "intruder"))
 	secrets := []string{string(v.op.ID), string(v.user.ID), string(v.dev.ID), v.res, v.op.Email, v.user.Email}
+	// Tenant B's identity provider, with a SCIM token of its own (I3).
+	on := true
+	_, err = e.ops[0].ConfigureTenant(b, accessctl.TenantSettings{Version: 1,
+		SSO: &accessctl.SSOConfig{Enabled: on, GroupRoles: map[string][]accessctl.RoleName{"staff": {accessctl.RoleReadOnly}}}})
+	require.NoError(t, err)
+	token, _, err := e.ops[0].IssueSCIMToken(b, "intruder's idp", 0)
+	require.NoError(t, err)
+	bIdP, err := e.ops[0].AuthenticateSCIM(context.Background(), token)
+	require.NoError(t, err)
 
 	tried := 0
-	for _, svc := range []any{e.ops[1], e.users[1], e.devices[1]} {
+	for _, call := range []struct {
+		ctx context.Context
+		svc any
+	}{{b, e.ops[1]}, {b, e.users[1]}, {b, e.devices[1]}, {accessctl.NewContext(context.Background(), bIdP), e.ops[1]}} {
+		svc, b := call.svc, call.ctx
 		sv := reflect.ValueOf(svc)
 		st := sv.Type()
 		for i := range st.NumMethod() {
@@ -222,6 +236,10 @@ func buildArgs(t *testing.T, m reflect.Method, ctx context.Context, v victim) []
 			a = time.Hour
 		case reflect.TypeFor[io.Writer]():
 			a = &bytes.Buffer{}
+		case reflect.TypeFor[accessctl.IdPUser]():
+			a = accessctl.IdPUser{UserName: v.op.Username, Email: "made@beta.test", FirstName: "I", LastName: "M", ExternalID: "victim-key", Active: false}
+		case reflect.TypeFor[[]string]():
+			a = []string{"staff"}
 		default:
 			t.Fatalf("%s: no argument of type %s; teach this test how to aim it at tenant A", m.Name, pt)
 		}
