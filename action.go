@@ -49,6 +49,7 @@ const (
 	ActionSCIMTokenActivate Action = "scim_token.activate" // a token issued while Administrator grants were held was approved
 	ActionSCIMTokenRevoke   Action = "scim_token.revoke"   // a SCIM token stopped working
 	ActionSCIMGroupCreate   Action = "scim_group.create"   // the identity provider made a group known (it maps to no role until an Administrator maps it)
+	ActionSCIMGroupUpdate   Action = "scim_group.update"   // the identity provider renamed a group; what it maps to and its members followed
 	ActionSCIMGroupDelete   Action = "scim_group.delete"   // the identity provider removed a group; its members lost what it mapped to
 )
 

@@ -32,11 +32,15 @@ func (s *Service) handleOwnApprovals() {
 //     every role permanent);
 //   - a role: the edit of a custom role, params "version", "permissions"
 //     (comma-separated), "abbrev" and "description";
-//   - the tenant: its settings, as runTenantSettings reads them.
+//   - the tenant: the activation of a SCIM token, param "scim_token" (its
+//     id), or else its settings, as runTenantSettings reads them.
 func (s *Service) runAdminGrant(ctx context.Context, ap *Approval) error {
 	const op = "accessctl: grant administrator"
 	switch ap.TargetType {
 	case TargetTenant:
+		if id := ap.Params["scim_token"]; id != "" {
+			return s.ActivateSCIMToken(ctx, id)
+		}
 		return s.runTenantSettings(ctx, ap)
 	case TargetRole:
 		return s.runRoleEdit(ctx, ap)

@@ -258,7 +258,11 @@ type IdPUser struct {
 	Email      string
 	FirstName  string
 	LastName   string
-	Active     bool
+	// DisplayName is how the person is shown; Manager, when set, is the
+	// operator it reports to (the enterprise extension's manager).
+	DisplayName string
+	Manager     OperatorID
+	Active      bool
 }
 
 // ManagedOperators returns every operator the identity provider manages
@@ -334,6 +338,10 @@ func (u *IdPUser) validate(op string) error {
 	if r := check.Text(u.ExternalID, 256); r != "" {
 		v.Add("externalId", r)
 	}
+	u.DisplayName = strings.TrimSpace(u.DisplayName)
+	if r := check.Text(u.DisplayName, 200); r != "" {
+		v.Add("displayName", r)
+	}
 	return v.Err(op)
 }
 
@@ -359,9 +367,12 @@ func (s *Service) CreateManagedOperator(ctx context.Context, u IdPUser) (_ *Oper
 		}
 	}
 	now := s.clock()
+	if err := s.checkManager(ctx, op, a.tenant, "", u.Manager); err != nil {
+		return nil, err
+	}
 	o := &Operator{ID: OperatorID(s.newID()), Tenant: a.tenant, Username: u.UserName, Email: u.Email, FirstName: u.FirstName,
-		LastName: u.LastName, ExternalKey: u.ExternalID, AllAccounts: true, Managed: true, EmailVerified: u.Email != "",
-		Status: StatusActive, CreatedAt: now, UpdatedAt: now}
+		LastName: u.LastName, DisplayName: u.DisplayName, Manager: u.Manager, ExternalKey: u.ExternalID, AllAccounts: true, Managed: true,
+		EmailVerified: u.Email != "", Status: StatusActive, CreatedAt: now, UpdatedAt: now}
 	if !u.Active {
 		o.Status = StatusDeactivated
 	}
@@ -396,7 +407,11 @@ func (s *Service) ReplaceManagedOperator(ctx context.Context, id OperatorID, ver
 				return backoffice.NewError(backoffice.ErrConflict, op, "an operator already has this externalId", backoffice.FieldViolation{Field: "externalId", Reason: "taken"})
 			}
 		}
+		if err := s.checkManager(ctx, op, t.ID, o.ID, u.Manager); err != nil {
+			return err
+		}
 		o.Username, o.Email, o.FirstName, o.LastName, o.ExternalKey = u.UserName, u.Email, u.FirstName, u.LastName, u.ExternalID
+		o.DisplayName, o.Manager = u.DisplayName, u.Manager
 		if o.Email != "" {
 			o.EmailVerified = true
 		}
@@ -408,6 +423,24 @@ func (s *Service) ReplaceManagedOperator(ctx context.Context, id OperatorID, ver
 		}
 		return nil
 	})
+}
+
+// checkManager refuses a manager that is not an operator of the tenant,
+// or the operator itself.
+func (s *Service) checkManager(ctx context.Context, op string, tenant backoffice.TenantID, self, manager OperatorID) error {
+	if manager == "" {
+		return nil
+	}
+	invalid := backoffice.NewError(backoffice.ErrInvalid, op, "the manager is not a user of this tenant",
+		backoffice.FieldViolation{Field: "manager", Reason: "unknown user"})
+	if manager == self {
+		return invalid
+	}
+	_, err := s.store.Operator(ctx, tenant, manager)
+	if isNotFound(err) {
+		return invalid
+	}
+	return err
 }
 
 // SetManagedGroups sets the identity provider's groups of an operator
@@ -540,11 +573,26 @@ func sortedGroups(g []string) []string {
 }
 
 // IdPGroup is one of the identity provider's groups the tenant knows,
-// with the operators in it.
+// with the roles it maps to and the operators in it.
 type IdPGroup struct {
-	Name    string
-	Roles   []RoleName
-	Members []OperatorID
+	ID         string
+	Name       string
+	ExternalID string
+	Roles      []RoleName
+	Members    []OperatorID
+}
+
+// groupRecords are the tenant's groups with their ids, by name.
+func groupRecords(t *Tenant) []IdPGroupRecord {
+	out := make([]IdPGroupRecord, 0, len(t.SSO.GroupRoles))
+	for _, name := range slices.Sorted(maps.Keys(t.SSO.GroupRoles)) {
+		rec := IdPGroupRecord{ID: GroupID(name), Name: name}
+		if i := slices.IndexFunc(t.IdPGroups, func(g IdPGroupRecord) bool { return g.Name == name }); i >= 0 {
+			rec = t.IdPGroups[i]
+		}
+		out = append(out, rec)
+	}
+	return out
 }
 
 // ManagedGroups returns the groups of the tenant's mapping with their
@@ -563,11 +611,12 @@ func (s *Service) ManagedGroups(ctx context.Context) (_ []IdPGroup, err error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]IdPGroup, 0, len(t.SSO.GroupRoles))
-	for _, g := range slices.Sorted(maps.Keys(t.SSO.GroupRoles)) {
-		grp := IdPGroup{Name: g, Roles: slices.Clone(t.SSO.GroupRoles[g])}
+	recs := groupRecords(t)
+	out := make([]IdPGroup, 0, len(recs))
+	for _, r := range recs {
+		grp := IdPGroup{ID: r.ID, Name: r.Name, ExternalID: r.ExternalID, Roles: slices.Clone(t.SSO.GroupRoles[r.Name])}
 		for _, o := range ops {
-			if slices.Contains(o.Groups, g) {
+			if slices.Contains(o.Groups, r.Name) {
 				grp.Members = append(grp.Members, o.ID)
 			}
 		}
@@ -576,36 +625,90 @@ func (s *Service) ManagedGroups(ctx context.Context) (_ []IdPGroup, err error) {
 	return out, nil
 }
 
-// CreateManagedGroup makes a group known to the tenant, mapped to no role
-// until an Administrator maps it (mapping stays an Administrator's act,
-// under four-eyes where the policy says). ErrConflict if it exists.
-func (s *Service) CreateManagedGroup(ctx context.Context, name string) (err error) {
-	defer s.observe(&ctx, "accessctl.CreateManagedGroup")(&err)
-	const op = "accessctl: scim create group"
-	return s.changeGroups(ctx, op, backoffice.ActionSCIMGroupCreate, func(m map[string][]RoleName) error {
-		name = strings.TrimSpace(name)
-		if r := check.Name(name, 256); r != "" {
-			return backoffice.NewError(backoffice.ErrInvalid, op, "the group name "+r, backoffice.FieldViolation{Field: "displayName", Reason: r})
+// ManagedGroup returns one group by its id. ErrNotFound.
+func (s *Service) ManagedGroup(ctx context.Context, id string) (*IdPGroup, error) {
+	gs, err := s.ManagedGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range gs {
+		if gs[i].ID == id {
+			return &gs[i], nil
 		}
-		if _, ok := m[name]; ok {
-			return backoffice.NewError(backoffice.ErrConflict, op, "the group exists", backoffice.FieldViolation{Field: "displayName", Reason: "taken"})
-		}
-		if len(m) >= 1000 {
-			return backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the tenant knows 1,000 groups; remove one first")
-		}
-		m[name] = nil
-		return nil
-	})
+	}
+	return nil, backoffice.NewError(backoffice.ErrNotFound, "accessctl: scim", "no such group")
 }
 
-// DeleteManagedGroup forgets a group: its members lose what it mapped to
-// (and are deprovisioned if it was their last mapped group), then the
-// mapping drops it. Taking away is never held.
-func (s *Service) DeleteManagedGroup(ctx context.Context, name string) (err error) {
-	defer s.observe(&ctx, "accessctl.DeleteManagedGroup")(&err)
-	const op = "accessctl: scim delete group"
+func validGroupName(op, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if r := check.Name(name, 256); r != "" {
+		return "", backoffice.NewError(backoffice.ErrInvalid, op, "the group name "+r, backoffice.FieldViolation{Field: "displayName", Reason: r})
+	}
+	return name, nil
+}
+
+// CreateManagedGroup makes a group known to the tenant, mapped to no role
+// until an Administrator maps it (mapping stays an Administrator's act,
+// under four-eyes where the policy says). ErrConflict if a group has the
+// name.
+func (s *Service) CreateManagedGroup(ctx context.Context, name, externalID string) (_ *IdPGroup, err error) {
+	defer s.observe(&ctx, "accessctl.CreateManagedGroup")(&err)
+	const op = "accessctl: scim create group"
+	name, err = validGroupName(op, name)
+	if err != nil {
+		return nil, err
+	}
+	var rec IdPGroupRecord
+	err = s.changeGroups(ctx, op, backoffice.ActionSCIMGroupCreate, func(t *Tenant) error {
+		if _, ok := t.SSO.GroupRoles[name]; ok {
+			return backoffice.NewError(backoffice.ErrConflict, op, "a group has this name", backoffice.FieldViolation{Field: "displayName", Reason: "taken"})
+		}
+		if len(t.SSO.GroupRoles) >= 1000 {
+			return backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the tenant knows 1,000 groups; remove one first")
+		}
+		t.SSO.GroupRoles[name] = nil
+		rec = IdPGroupRecord{ID: s.newID(), Name: name, ExternalID: strings.TrimSpace(externalID)}
+		t.IdPGroups = append(t.IdPGroups, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &IdPGroup{ID: rec.ID, Name: rec.Name, ExternalID: rec.ExternalID}, nil
+}
+
+// RenameManagedGroup gives a group a new name and external id. What the
+// group maps to, and its members, follow it: a rename grants nothing.
+func (s *Service) RenameManagedGroup(ctx context.Context, id, name, externalID string) (err error) {
+	defer s.observe(&ctx, "accessctl.RenameManagedGroup")(&err)
+	const op = "accessctl: scim rename group"
+	name, err = validGroupName(op, name)
+	if err != nil {
+		return err
+	}
 	a, err := idp(ctx)
 	if err != nil {
+		return err
+	}
+	var old string
+	err = s.changeGroups(ctx, op, backoffice.ActionSCIMGroupUpdate, func(t *Tenant) error {
+		i := slices.IndexFunc(groupRecords(t), func(g IdPGroupRecord) bool { return g.ID == id })
+		if i < 0 {
+			return backoffice.NewError(backoffice.ErrNotFound, op, "no such group")
+		}
+		rec := groupRecords(t)[i]
+		old = rec.Name
+		if _, ok := t.SSO.GroupRoles[name]; ok && name != old {
+			return backoffice.NewError(backoffice.ErrConflict, op, "a group has this name", backoffice.FieldViolation{Field: "displayName", Reason: "taken"})
+		}
+		roles := t.SSO.GroupRoles[old]
+		delete(t.SSO.GroupRoles, old)
+		t.SSO.GroupRoles[name] = roles
+		t.IdPGroups = slices.DeleteFunc(t.IdPGroups, func(g IdPGroupRecord) bool { return g.ID == id })
+		t.IdPGroups = append(t.IdPGroups, IdPGroupRecord{ID: id, Name: name, ExternalID: strings.TrimSpace(externalID)})
+		return nil
+	})
+	if err != nil || old == name {
 		return err
 	}
 	ops, err := s.managed(ctx, a.tenant)
@@ -613,22 +716,47 @@ func (s *Service) DeleteManagedGroup(ctx context.Context, name string) (err erro
 		return err
 	}
 	for _, o := range ops {
-		if slices.Contains(o.Groups, name) {
-			if _, err := s.SetManagedGroups(ctx, o.ID, slices.DeleteFunc(slices.Clone(o.Groups), func(g string) bool { return g == name })); err != nil {
+		if i := slices.Index(o.Groups, old); i >= 0 {
+			groups := slices.Clone(o.Groups)
+			groups[i] = name
+			if _, err := s.SetManagedGroups(ctx, o.ID, groups); err != nil {
 				return err
 			}
 		}
 	}
-	return s.changeGroups(ctx, op, backoffice.ActionSCIMGroupDelete, func(m map[string][]RoleName) error {
-		if _, ok := m[name]; !ok {
+	return nil
+}
+
+// DeleteManagedGroup forgets a group: its members lose what it mapped to
+// (and are deprovisioned if it was their last mapped group), then the
+// mapping drops it. Taking away is never held.
+func (s *Service) DeleteManagedGroup(ctx context.Context, id string) (err error) {
+	defer s.observe(&ctx, "accessctl.DeleteManagedGroup")(&err)
+	const op = "accessctl: scim delete group"
+	g, err := s.ManagedGroup(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, m := range g.Members {
+		o, err := s.ManagedOperator(ctx, m)
+		if err != nil {
+			return err
+		}
+		if _, err := s.SetManagedGroups(ctx, o.ID, slices.DeleteFunc(slices.Clone(o.Groups), func(x string) bool { return x == g.Name })); err != nil {
+			return err
+		}
+	}
+	return s.changeGroups(ctx, op, backoffice.ActionSCIMGroupDelete, func(t *Tenant) error {
+		if _, ok := t.SSO.GroupRoles[g.Name]; !ok {
 			return backoffice.NewError(backoffice.ErrNotFound, op, "no such group")
 		}
-		delete(m, name)
+		delete(t.SSO.GroupRoles, g.Name)
+		t.IdPGroups = slices.DeleteFunc(t.IdPGroups, func(r IdPGroupRecord) bool { return r.ID == id })
 		return nil
 	})
 }
 
-func (s *Service) changeGroups(ctx context.Context, op string, action backoffice.Action, apply func(map[string][]RoleName) error) error {
+func (s *Service) changeGroups(ctx context.Context, op string, action backoffice.Action, apply func(*Tenant) error) error {
 	a, err := idp(ctx)
 	if err != nil {
 		return err
@@ -642,7 +770,7 @@ func (s *Service) changeGroups(ctx context.Context, op string, action backoffice
 		if after.SSO.GroupRoles == nil {
 			after.SSO.GroupRoles = map[string][]RoleName{}
 		}
-		if err := apply(after.SSO.GroupRoles); err != nil {
+		if err := apply(after); err != nil {
 			return err
 		}
 		err = s.writeTenant(ctx, a, t, after, action)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -83,6 +85,16 @@ func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (_ *Te
 			}
 		}
 	}
+	if len(t.SSO.SAML.IdPMetadata) > 256<<10 {
+		v.Add("sso.saml.idp_metadata", "is longer than 256 KiB")
+	} else if m := strings.TrimSpace(string(t.SSO.SAML.IdPMetadata)); m != "" && !strings.HasPrefix(m, "<") {
+		v.Add("sso.saml.idp_metadata", "is not an XML document")
+	}
+	if u := t.SSO.SAML.IdPMetadataURL; u != "" {
+		if r := metadataURL(u); r != "" {
+			v.Add("sso.saml.idp_metadata_url", r)
+		}
+	}
 	if t.SSO.Enabled && len(t.SSO.GroupRoles) == 0 {
 		v.Add("sso.group_roles", "SSO needs at least one group mapped to a role")
 	}
@@ -108,8 +120,12 @@ func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (_ *Te
 	// approver sees every change, value by value (F6).
 	policyChanged := len(c) > len(backoffice.Diff(before, t))
 	weakened := policyChanged && len(pb.FourEyes) > 0 && len(pb.weakenings(pa, s.sessionTTL)) > 0
+	// Whom the tenant trusts to say who its operators are (the SAML
+	// identity provider, linking by email) is held like granting
+	// Administrator: that party can sign anyone in to a mapped group.
+	trust := before.SSO.SAML != t.SSO.SAML || !before.SSO.LinkByEmail && t.SSO.LinkByEmail
 	switch {
-	case mapsAdmin(rs, before.SSO.GroupRoles, t.SSO.GroupRoles):
+	case trust || mapsAdmin(rs, before.SSO.GroupRoles, t.SSO.GroupRoles):
 		if err := s.gate(ctx, a, pb, Hold{Action: ApproveGrantAdministrator, TargetType: TargetTenant, TargetID: string(t.ID),
 			Effect: c, AdminLevel: true, Always: weakened}); err != nil {
 			return nil, err
@@ -328,4 +344,22 @@ func (s *Service) recordGrant(ctx context.Context, a *Actor, o *Operator) error 
 		}
 	}
 	return backoffice.NewError(backoffice.ErrConflict, "accessctl: record grant", "the operator kept changing")
+}
+
+// metadataURL checks where a tenant's SAML metadata is published: an
+// https URL, or http on the loopback interface (a test's identity
+// provider).
+func metadataURL(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || len(raw) > 2000:
+		return "is not an absolute URL"
+	case u.Scheme == "https":
+		return ""
+	case u.Scheme == "http":
+		if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || ip != nil && ip.IsLoopback() {
+			return ""
+		}
+	}
+	return "must be an https URL"
 }

@@ -32,6 +32,10 @@ type Tenant struct {
 	// provisions operators with (I4): digests only, the tokens were shown
 	// once when issued.
 	SCIMTokens []SCIMToken `json:"scim_tokens,omitempty" audit:"scim_tokens"`
+	// IdPGroups are the groups the identity provider made known or
+	// renamed over SCIM, with their stable ids; a group of the mapping
+	// that is not listed has the id GroupID gives its name.
+	IdPGroups []IdPGroupRecord `json:"idp_groups,omitempty" audit:"idp_groups"`
 	// Policy is the tenant's own security policy; nil means the
 	// service's (Config.Policy). Its changes are recorded field by field.
 	Policy *Policy `json:"policy,omitempty"`
@@ -88,6 +92,20 @@ func (d Document) AuditValue() string {
 	}
 	return fmt.Sprintf("%d bytes, sha256 %s", len(d), backoffice.Digest(backoffice.Secret(d))[:16])
 }
+
+// IdPGroupRecord is a group the identity provider knows by a stable id.
+type IdPGroupRecord struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	ExternalID string `json:"external_id,omitempty"`
+}
+
+// AuditValue implements backoffice.AuditValuer.
+func (g IdPGroupRecord) AuditValue() string { return g.Name + " (" + g.ID + ")" }
+
+// GroupID is the id of a group of the mapping that the identity provider
+// did not name itself: derived from its name.
+func GroupID(name string) string { return "g-" + backoffice.Digest(backoffice.Secret(name))[:24] }
 
 // SCIMToken is one credential of the tenant's identity provider. Its
 // secret was shown once; Digest is all that is kept.
@@ -147,6 +165,7 @@ func (t *Tenant) Clone() *Tenant {
 	c := *t
 	c.SSO = t.SSO.clone()
 	c.SCIMTokens = slices.Clone(t.SCIMTokens)
+	c.IdPGroups = slices.Clone(t.IdPGroups)
 	if t.Policy != nil {
 		p := t.Policy.clone()
 		c.Policy = &p
@@ -216,6 +235,10 @@ type Operator struct {
 	// the last sign-in or SCIM call said; its roles are what the tenant's
 	// mapping makes of them.
 	Groups []string `json:"groups,omitempty" audit:"groups"`
+	// DisplayName and Manager are what the identity provider says of the
+	// person beyond its names: how it is shown, and who it reports to.
+	DisplayName string     `json:"display_name,omitempty" audit:"display_name"`
+	Manager     OperatorID `json:"manager,omitempty" audit:"manager"`
 	// SessionEpoch changes whenever every session of the operator must die
 	// (password, role or status change); a session carries the epoch it was
 	// issued in.

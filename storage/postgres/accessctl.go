@@ -46,7 +46,7 @@ func (r *tenantRow) tenant() (*accessctl.Tenant, error) {
 	if err := fromJSONOrNil(r.IdP, &idp); err != nil {
 		return nil, err
 	}
-	t.SSO.LinkByEmail, t.SSO.SAML, t.SCIMTokens = idp.LinkByEmail, idp.SAML, idp.SCIMTokens
+	t.SSO.LinkByEmail, t.SSO.SAML, t.SCIMTokens, t.IdPGroups = idp.LinkByEmail, idp.SAML, idp.SCIMTokens, idp.Groups
 	if len(r.Policy) > 0 && string(r.Policy) != "null" {
 		t.Policy = &accessctl.Policy{}
 		if err := fromJSON(r.Policy, t.Policy); err != nil {
@@ -59,19 +59,22 @@ func (r *tenantRow) tenant() (*accessctl.Tenant, error) {
 // tenantIdP is the tenant's idp column: what it trusts of its identity
 // provider.
 type tenantIdP struct {
-	LinkByEmail bool                  `json:"link_by_email,omitempty"`
-	SAML        accessctl.SAMLConfig  `json:"saml,omitzero"`
-	SCIMTokens  []accessctl.SCIMToken `json:"scim_tokens,omitempty"`
+	LinkByEmail bool                       `json:"link_by_email,omitempty"`
+	SAML        accessctl.SAMLConfig       `json:"saml,omitzero"`
+	SCIMTokens  []accessctl.SCIMToken      `json:"scim_tokens,omitempty"`
+	Groups      []accessctl.IdPGroupRecord `json:"groups,omitempty"`
 }
 
 func tenantIdPJSON(t *accessctl.Tenant) string {
-	return jsonString(tenantIdP{LinkByEmail: t.SSO.LinkByEmail, SAML: t.SSO.SAML, SCIMTokens: t.SCIMTokens})
+	return jsonString(tenantIdP{LinkByEmail: t.SSO.LinkByEmail, SAML: t.SSO.SAML, SCIMTokens: t.SCIMTokens, Groups: t.IdPGroups})
 }
 
 // operatorIdP is the operator's idp column.
 type operatorIdP struct {
-	Managed bool     `json:"managed,omitempty"`
-	Groups  []string `json:"groups,omitempty"`
+	Managed     bool                 `json:"managed,omitempty"`
+	Groups      []string             `json:"groups,omitempty"`
+	DisplayName string               `json:"display_name,omitempty"`
+	Manager     accessctl.OperatorID `json:"manager,omitempty"`
 }
 
 // policyJSON is the tenant's own policy, or NULL for the service's.
@@ -194,7 +197,7 @@ func (r *operatorRow) operator() (*accessctl.Operator, error) {
 	if err := fromJSONOrNil(r.IdP, &idp); err != nil {
 		return nil, err
 	}
-	o.Managed, o.Groups = idp.Managed, idp.Groups
+	o.Managed, o.Groups, o.DisplayName, o.Manager = idp.Managed, idp.Groups, idp.DisplayName, idp.Manager
 	return o, nil
 }
 
@@ -224,7 +227,7 @@ func operatorArgs(o *accessctl.Operator) []any {
 		list(o.Accounts), string(o.Status), o.EmailVerified, string(o.PasswordHash), string(o.MFASecret), o.MFAEnrolled,
 		o.MFALastStep, o.ExternalKey, o.SessionEpoch, utc(o.UpdatedAt),
 		jsonString(history), nullTime(o.PasswordChangedAt), nullTime(o.LastLoginAt), o.LastLoginFrom, roleUntilJSON(o.RoleUntil), nullTime(o.AccessUntil),
-		list(o.GrantedBy), list(o.ControlledBy), jsonString(operatorIdP{Managed: o.Managed, Groups: o.Groups})}
+		list(o.GrantedBy), list(o.ControlledBy), jsonString(operatorIdP{Managed: o.Managed, Groups: o.Groups, DisplayName: o.DisplayName, Manager: o.Manager})}
 }
 
 var (
