@@ -325,9 +325,10 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	o, err = h.ops.ReplaceManagedOperator(r.Context(), id, o.Version, u)
+	read := o.Version
+	o, err = h.ops.ReplaceManagedOperator(r.Context(), id, read, u)
 	if err != nil {
-		return preconditionOr(err, o.Version)
+		return preconditionOr(err, read)
 	}
 	return h.writeUser(w, r, http.StatusOK, o)
 }
@@ -355,9 +356,16 @@ func preconditionOr(err error, version int64) error {
 
 // userAttrs are the User's attributes and whether each is multi-valued,
 // for PATCH; names are compared case-insensitively.
+// The core schema's attributes this handler does not keep (title,
+// locale, addresses...) are accepted and ignored, as RFC 7644 lets a
+// service provider do; "password" is not one: operators of an SSO tenant
+// have none.
 var userAttrs = attrSet{
 	"username": false, "externalid": false, "displayname": false, "active": false, "name": false,
 	"emails": true, "groups": true, strings.ToLower(EnterpriseSchema): false,
+	"nickname": false, "profileurl": false, "title": false, "usertype": false, "preferredlanguage": false, "locale": false,
+	"timezone": false, "phonenumbers": true, "ims": true, "photos": true, "addresses": true, "entitlements": true, "roles": true,
+	"x509certificates": true,
 }
 
 // isConflictWithoutField is a version conflict, not a taken value.
