@@ -108,20 +108,20 @@ func TestFiltersAndPages(t *testing.T) {
 		return int(res.Doc["totalResults"].(float64))
 	}
 	for filter, want := range map[string]int{
-		`userName eq "USER1@acme.example"`:                    1,
-		`userName sw "user"`:                                  5,
-		`userName co "ER3"`:                                   1,
-		`externalId eq "ext-2"`:                               1,
-		`externalId eq "EXT-2"`:                               0, // caseExact
-		`emails.value eq "user4@acme.example"`:                1,
-		`emails[type eq "work" and value co "user0"]`:         1,
-		`active eq true`:                                      3,
-		`active eq false and displayName sw "User"`:           2,
-		`displayName eq "User 1" or displayName eq "User 2"`:  2,
-		`externalId pr`:                                       5,
-		`title pr`:                                            0,
-		`not (active eq true)`:                                2,
-		`meta.resourceType eq "User"`:                         5,
+		`userName eq "USER1@acme.example"`:                   1,
+		`userName sw "user"`:                                 5,
+		`userName co "ER3"`:                                  1,
+		`externalId eq "ext-2"`:                              1,
+		`externalId eq "EXT-2"`:                              0, // caseExact
+		`emails.value eq "user4@acme.example"`:               1,
+		`emails[type eq "work" and value co "user0"]`:        1,
+		`active eq true`:                                     3,
+		`active eq false and displayName sw "User"`:          2,
+		`displayName eq "User 1" or displayName eq "User 2"`: 2,
+		`externalId pr`:                                      5,
+		`title pr`:                                           0,
+		`not (active eq true)`:                               2,
+		`meta.resourceType eq "User"`:                        5,
 		`urn:ietf:params:scim:schemas:core:2.0:User:userName ew "4@acme.example"`: 1,
 	} {
 		assert.Equal(t, want, count(filter), filter)

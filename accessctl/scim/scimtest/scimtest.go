@@ -250,14 +250,14 @@ func (c *Client) MicrosoftValidator(prefix string) {
 	t.Helper()
 	user := func(name string) map[string]any {
 		return map[string]any{
-			"schemas":    []string{"urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"},
-			"userName":   name + "@contoso.example", "active": true, "displayName": "Display " + name, "externalId": "ext-" + name,
-			"name":       map[string]any{"givenName": "Given" + name, "familyName": "Family" + name, "formatted": "Given Family"},
-			"emails":     []any{map[string]any{"type": "work", "value": name + "@contoso.example", "primary": true}},
-			"locale":     "en-US",
-			"title":      "Clerk",
-			"userType":   "Employee",
-			"addresses":  []any{map[string]any{"type": "work", "country": "FR"}},
+			"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"},
+			"userName": name + "@contoso.example", "active": true, "displayName": "Display " + name, "externalId": "ext-" + name,
+			"name":      map[string]any{"givenName": "Given" + name, "familyName": "Family" + name, "formatted": "Given Family"},
+			"emails":    []any{map[string]any{"type": "work", "value": name + "@contoso.example", "primary": true}},
+			"locale":    "en-US",
+			"title":     "Clerk",
+			"userType":  "Employee",
+			"addresses": []any{map[string]any{"type": "work", "country": "FR"}},
 			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": map[string]any{"employeeNumber": "42", "department": "Ops"},
 		}
 	}
