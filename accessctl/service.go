@@ -24,6 +24,10 @@ type Config struct {
 	// host can keep them in Redis. Nil means Store.
 	Sessions SessionStore
 	Tokens   TokenStore
+	// Once records what may be used once across every instance (a SAML
+	// assertion's id). Nil means Tokens when it is a OnceStore (so Redis
+	// when tokens are there), else Store.
+	Once OnceStore
 	Attempts AttemptStore
 	// Notifier delivers invitations and password resets. Nil drops them,
 	// which suits only tests and SSO-only tenants.
@@ -121,6 +125,7 @@ type Service struct {
 	maxFailures                                                        int
 	failureWindow, lastAdminCooldown, attemptLease                     time.Duration
 	observer                                                           backoffice.Observer
+	once                                                               OnceStore
 }
 
 // NewService checks the configuration and returns a service.
@@ -138,6 +143,13 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	if s.attempts == nil {
 		s.attempts = cfg.Store
+	}
+	s.once = cfg.Once
+	if o, ok := s.tokens.(OnceStore); ok && s.once == nil {
+		s.once = o
+	}
+	if s.once == nil {
+		s.once = cfg.Store
 	}
 	if s.report == nil {
 		s.report = backoffice.LogError
@@ -409,4 +421,20 @@ func sortedRoles(r []RoleName) []RoleName {
 // observe starts the observation of a call by Config.Observer.
 func (s *Service) observe(ctx *context.Context, name string) func(*error) {
 	return backoffice.Observe(s.observer, ctx, name)
+}
+
+// UseOnce records that key of the tenant is used, until until: it
+// returns nil the first time, on any instance, and ErrConflict for every
+// later use before until (a replayed SAML assertion, say). The key is
+// kept as its digest.
+func (s *Service) UseOnce(ctx context.Context, tenant backoffice.TenantID, key string, until time.Time) (err error) {
+	defer s.observe(&ctx, "accessctl.UseOnce")(&err)
+	first, err := s.once.UseOnce(ctx, tenant, backoffice.Digest(backoffice.Secret(key)), s.clock(), until)
+	if err != nil {
+		return err
+	}
+	if !first {
+		return backoffice.NewError(backoffice.ErrConflict, "accessctl: use once", "already used")
+	}
+	return nil
 }

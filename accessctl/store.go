@@ -305,6 +305,16 @@ type AttemptStore interface {
 	ResetAttempts(ctx context.Context, tenant backoffice.TenantID, op OperatorID) error
 }
 
+// OnceStore records keys that may be used once, across every instance
+// of the host: a SAML assertion's id.
+type OnceStore interface {
+	// UseOnce records key for the tenant from at until until, atomically:
+	// of many concurrent calls with one key, on any instance, exactly one
+	// returns true; later calls, made at times before until, return
+	// false. Records past their time may be dropped.
+	UseOnce(ctx context.Context, tenant backoffice.TenantID, key string, at, until time.Time) (bool, error)
+}
+
 // Store is every store the package needs. The storage adapters implement
 // all of it; Config lets a host take sessions, tokens and attempts from
 // another store (Redis, say).
@@ -318,4 +328,5 @@ type Store interface {
 	AttemptStore
 	ApprovalStore
 	ReviewStore
+	OnceStore
 }

@@ -714,3 +714,34 @@ func (s *Store) ResetAttempts(ctx context.Context, tenant backoffice.TenantID, o
 	delete(s.attempts, opKey{tenant, op})
 	return nil
 }
+
+type onceKey struct {
+	tenant backoffice.TenantID
+	key    string
+}
+
+// UseOnce implements accessctl.OnceStore. Records past their time are
+// dropped when the map has grown since the last sweep.
+func (s *Store) UseOnce(ctx context.Context, tenant backoffice.TenantID, key string, at, until time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.attMu.Lock()
+	defer s.attMu.Unlock()
+	if s.once == nil {
+		s.once = map[onceKey]time.Time{}
+	}
+	k := onceKey{tenant, key}
+	if end, ok := s.once[k]; ok && at.Before(end) {
+		return false, nil
+	}
+	if len(s.once) >= 1024 && len(s.once)&(len(s.once)-1) == 0 {
+		for k, end := range s.once {
+			if !at.Before(end) {
+				delete(s.once, k)
+			}
+		}
+	}
+	s.once[k] = until
+	return true, nil
+}

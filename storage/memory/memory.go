@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
@@ -41,6 +42,7 @@ type Store struct {
 	tokens   map[string]*accessctl.Token
 	attMu    sync.Mutex
 	attempts map[opKey]accessctl.Attempts
+	once     map[onceKey]time.Time // UseOnce: until when each key is used
 }
 
 // chain is a tenant's audit entries in sequence order: entry i has

@@ -49,6 +49,7 @@ type HotStores interface {
 	accessctl.SessionStore
 	accessctl.TokenStore
 	accessctl.AttemptStore
+	accessctl.OnceStore
 }
 
 // Hot observes every call of the stores of sessions, tokens and
@@ -517,4 +518,16 @@ func (w *Hot) Attempts(ctx context.Context, tenant backoffice.TenantID, op acces
 func (w *Hot) ResetAttempts(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) (err error) {
 	defer backoffice.Observe(w.obs, &ctx, w.name+".ResetAttempts")(&err)
 	return w.inner.ResetAttempts(ctx, tenant, op)
+}
+
+// UseOnce observes the store's UseOnce.
+func (w *Store) UseOnce(ctx context.Context, tenant backoffice.TenantID, key string, at, until time.Time) (_ bool, err error) {
+	defer backoffice.Observe(w.obs, &ctx, w.name+".UseOnce")(&err)
+	return w.inner.UseOnce(ctx, tenant, key, at, until)
+}
+
+// UseOnce observes the store's UseOnce.
+func (w *Hot) UseOnce(ctx context.Context, tenant backoffice.TenantID, key string, at, until time.Time) (_ bool, err error) {
+	defer backoffice.Observe(w.obs, &ctx, w.name+".UseOnce")(&err)
+	return w.inner.UseOnce(ctx, tenant, key, at, until)
 }

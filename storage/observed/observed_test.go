@@ -113,6 +113,6 @@ func TestWrappedHotStores(t *testing.T) {
 	var n atomic.Int64
 	storetest.RunQueries(t, func(t *testing.T) storetest.Stores {
 		hot := observed.WrapHot(redis.New(client, &redis.Options{Prefix: fmt.Sprintf("observed%d", n.Add(1))}), rec, "redis")
-		return storetest.Stores{Sessions: hot, Tokens: hot, Attempts: hot}
+		return storetest.Stores{Sessions: hot, Tokens: hot, Attempts: hot, Once: hot}
 	})
 }

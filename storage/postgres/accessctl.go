@@ -899,3 +899,22 @@ func (s *Store) ResetAttempts(ctx context.Context, tenant backoffice.TenantID, o
 	_, err := s.exec(ctx, nil, qResetAttempts, string(tenant), string(op))
 	return mapErr("postgres: reset attempts", err)
 }
+
+// qUseOnce records the key unless a record of it has not yet ended, and
+// drops a few ended records of the tenant on the way.
+const qUseOnce = `WITH gc AS (
+	DELETE FROM backoffice_once WHERE ctid IN (SELECT ctid FROM backoffice_once WHERE tenant_id = $1 AND until <= $3 LIMIT 10)
+), ins AS (
+	INSERT INTO backoffice_once (tenant_id, key, until) VALUES ($1, $2, $4)
+	ON CONFLICT (tenant_id, key) DO UPDATE SET until = EXCLUDED.until WHERE backoffice_once.until <= $3
+	RETURNING 1
+) SELECT count(*) FROM ins`
+
+// UseOnce implements accessctl.OnceStore: one statement.
+func (s *Store) UseOnce(ctx context.Context, tenant backoffice.TenantID, key string, at, until time.Time) (bool, error) {
+	var n int
+	if err := s.get(ctx, nil, &n, qUseOnce, string(tenant), key, utc(at), utc(until)); err != nil {
+		return false, mapErr("postgres: use once", err)
+	}
+	return n == 1, nil
+}

@@ -644,3 +644,17 @@ func (s *Store) Attempts(ctx context.Context, tenant backoffice.TenantID, op acc
 func (s *Store) ResetAttempts(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
 	return mapErr("redis: reset attempts", s.c.Del(ctx, s.runKey(tenant, op)...).Err())
 }
+
+// UseOnce implements accessctl.OnceStore: SET NX with the record's
+// lifetime, in the tenant's slot.
+func (s *Store) UseOnce(ctx context.Context, tenant backoffice.TenantID, key string, at, until time.Time) (bool, error) {
+	ttl := until.Sub(at)
+	if ttl < time.Millisecond {
+		ttl = time.Millisecond
+	}
+	ok, err := s.c.SetNX(ctx, s.tenantKey(tenant)+":once:"+key, 1, ttl).Result()
+	if err != nil {
+		return false, mapErr("redis: use once", err)
+	}
+	return ok, nil
+}

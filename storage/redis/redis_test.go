@@ -42,7 +42,7 @@ func store(t testing.TB) *redis.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		s := store(t)
-		return storetest.Stores{Sessions: s, Tokens: s, Attempts: s}
+		return storetest.Stores{Sessions: s, Tokens: s, Attempts: s, Once: s}
 	})
 }
 

@@ -239,7 +239,7 @@ func testOutbox(t *testing.T, newStores func(*testing.T) Stores) {
 func outboxService(t *testing.T, st Stores) (*accessctl.Service, *memorytest.Clock) {
 	t.Helper()
 	clock := memorytest.NewClock(base)
-	store := accessStore{st.Tenants, st.Operators, st.Roles, st.Audit, st.Sessions, st.Tokens, st.Attempts, st.Approvals, st.Reviews}
+	store := accessStore{st.Tenants, st.Operators, st.Roles, st.Audit, st.Sessions, st.Tokens, st.Attempts, st.Approvals, st.Reviews, st.Once}
 	svc, err := accessctl.NewService(accessctl.Config{Store: store, Outbox: true, Now: clock.Now, Hasher: memorytest.Hasher()})
 	require.NoError(t, err)
 	_, err = svc.Bootstrap(ctx(), accessctl.BootstrapInput{Tenant: "tenant1", Name: "Tenant 1", Preset: accessctl.PresetDashboard,

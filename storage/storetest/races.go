@@ -44,6 +44,7 @@ type accessStore struct {
 	accessctl.AttemptStore
 	accessctl.ApprovalStore
 	accessctl.ReviewStore
+	accessctl.OnceStore
 }
 
 // countingAttempts counts the reservations granted, each of which allows
@@ -110,7 +111,7 @@ func newRaceEnv(t *testing.T, newStores func(*testing.T) Stores) *raceEnv {
 	}
 	e := &raceEnv{t: t, st: st, attempts: &countingAttempts{AttemptStore: st.Attempts}, rec: &memorytest.Recorder{},
 		clock: memorytest.NewClock(time.Now().UTC().Truncate(time.Second))}
-	store := accessStore{st.Tenants, st.Operators, st.Roles, st.Audit, st.Sessions, st.Tokens, e.attempts, st.Approvals, st.Reviews}
+	store := accessStore{st.Tenants, st.Operators, st.Roles, st.Audit, st.Sessions, st.Tokens, e.attempts, st.Approvals, st.Reviews, st.Once}
 	for i := range 2 {
 		h, err := password.NewHasher(password.Params{}, 0)
 		require.NoError(t, err)

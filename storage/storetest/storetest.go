@@ -43,6 +43,7 @@ type Stores struct {
 	Outbox    backoffice.OutboxStore
 	Approvals accessctl.ApprovalStore
 	Reviews   accessctl.ReviewStore
+	Once      accessctl.OnceStore
 }
 
 // Everything is implemented by an adapter that holds every store.
@@ -55,7 +56,7 @@ type Everything interface {
 // FromStore fills every field from one adapter that implements them all,
 // and the outbox when it has one.
 func FromStore(s Everything) Stores {
-	st := Stores{Tenants: s, Operators: s, Roles: s, Audit: s, Sessions: s, Tokens: s, Attempts: s, EndUsers: s, Devices: s, Approvals: s, Reviews: s}
+	st := Stores{Tenants: s, Operators: s, Roles: s, Audit: s, Sessions: s, Tokens: s, Attempts: s, EndUsers: s, Devices: s, Approvals: s, Reviews: s, Once: s}
 	if o, ok := s.(backoffice.OutboxStore); ok {
 		st.Outbox = o
 	}
@@ -107,6 +108,9 @@ func run(t *testing.T, newStores func(t *testing.T) Stores, sweeps bool) {
 	}
 	if probe.Attempts != nil {
 		t.Run("Attempts", func(t *testing.T) { t.Parallel(); testAttempts(t, newStores) })
+	}
+	if probe.Once != nil {
+		t.Run("Once", func(t *testing.T) { t.Parallel(); testOnce(t, newStores) })
 	}
 	if probe.Outbox != nil && probe.Tenants != nil && probe.Operators != nil && probe.Audit != nil {
 		t.Run("Outbox", func(t *testing.T) { t.Parallel(); testOutbox(t, newStores) })
