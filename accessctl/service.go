@@ -27,7 +27,7 @@ type Config struct {
 	// Once records what may be used once across every instance (a SAML
 	// assertion's id). Nil means Tokens when it is a OnceStore (so Redis
 	// when tokens are there), else Store.
-	Once OnceStore
+	Once     OnceStore
 	Attempts AttemptStore
 	// Notifier delivers invitations and password resets. Nil drops them,
 	// which suits only tests and SSO-only tenants.
