@@ -204,8 +204,10 @@ func (s *Service) writeTenant(ctx context.Context, a *Actor, before, after *Tena
 
 // AuthenticateSCIM returns the actor of a SCIM token: the tenant's
 // identity provider, which may call the IdP methods below and nothing
-// else. Every refusal is the one ErrUnauthenticated error. The tenant
-// must be in SSO mode.
+// else. Every refusal is the one ErrUnauthenticated error. A tenant not
+// in SSO mode may provision over SCIM too; its operators then sign in
+// with the passwords an operator manager gives them, and the back office
+// may manage them locally (I6 applies in SSO mode).
 func (s *Service) AuthenticateSCIM(ctx context.Context, token backoffice.Secret) (_ *Actor, err error) {
 	defer s.observe(&ctx, "accessctl.AuthenticateSCIM")(&err)
 	refused := backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: scim", "the SCIM token is not valid")
@@ -223,9 +225,6 @@ func (s *Service) AuthenticateSCIM(ctx context.Context, token backoffice.Secret)
 	now := s.clock()
 	for _, x := range t.SCIMTokens {
 		if subtle.ConstantTimeCompare([]byte(x.Digest), []byte(digest)) == 1 && x.Usable(now) {
-			if !t.SSO.Enabled {
-				return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, "accessctl: scim", "the tenant is not in SSO mode; an Administrator must switch it on first")
-			}
 			a := &Actor{tenant: tenant, id: "scim:" + x.ID, name: x.Name, kind: backoffice.ActorIdentityProvider, allAccounts: true}
 			for _, id := range []OperatorID{x.CreatedBy, x.ActivatedBy} {
 				if id != "" {

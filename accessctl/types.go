@@ -108,11 +108,12 @@ func (g IdPGroupRecord) AuditValue() string { return g.Name + " (" + g.ID + ")" 
 func GroupID(name string) string { return "g-" + backoffice.Digest(backoffice.Secret(name))[:24] }
 
 // SCIMToken is one credential of the tenant's identity provider. Its
-// secret was shown once; Digest is all that is kept.
+// secret was shown once; Digest is all that is kept, and it is never
+// encoded in JSON: a store keeps it in a field of its own.
 type SCIMToken struct {
 	ID     string `json:"id"`
 	Name   string `json:"name"`
-	Digest string `json:"digest"`
+	Digest string `json:"-"`
 	// CreatedBy and ActivatedBy are the operators that issued the token
 	// and, when the tenant holds Administrator grants for a second
 	// operator, approved it: everything the token grants is granted by

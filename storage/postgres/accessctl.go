@@ -46,7 +46,11 @@ func (r *tenantRow) tenant() (*accessctl.Tenant, error) {
 	if err := fromJSONOrNil(r.IdP, &idp); err != nil {
 		return nil, err
 	}
-	t.SSO.LinkByEmail, t.SSO.SAML, t.SCIMTokens, t.IdPGroups = idp.LinkByEmail, idp.SAML, idp.SCIMTokens, idp.Groups
+	t.SSO.LinkByEmail, t.SSO.SAML, t.IdPGroups = idp.LinkByEmail, idp.SAML, idp.Groups
+	for _, x := range idp.SCIMTokens {
+		x.SCIMToken.Digest = x.Digest
+		t.SCIMTokens = append(t.SCIMTokens, x.SCIMToken)
+	}
 	if len(r.Policy) > 0 && string(r.Policy) != "null" {
 		t.Policy = &accessctl.Policy{}
 		if err := fromJSON(r.Policy, t.Policy); err != nil {
@@ -61,12 +65,23 @@ func (r *tenantRow) tenant() (*accessctl.Tenant, error) {
 type tenantIdP struct {
 	LinkByEmail bool                       `json:"link_by_email,omitempty"`
 	SAML        accessctl.SAMLConfig       `json:"saml,omitzero"`
-	SCIMTokens  []accessctl.SCIMToken      `json:"scim_tokens,omitempty"`
+	SCIMTokens  []scimToken                `json:"scim_tokens,omitempty"`
 	Groups      []accessctl.IdPGroupRecord `json:"groups,omitempty"`
 }
 
+// scimToken is a SCIM token as stored: with its digest, which the
+// library's type leaves out of JSON.
+type scimToken struct {
+	accessctl.SCIMToken
+	Digest string `json:"digest"`
+}
+
 func tenantIdPJSON(t *accessctl.Tenant) string {
-	return jsonString(tenantIdP{LinkByEmail: t.SSO.LinkByEmail, SAML: t.SSO.SAML, SCIMTokens: t.SCIMTokens, Groups: t.IdPGroups})
+	toks := make([]scimToken, len(t.SCIMTokens))
+	for i, x := range t.SCIMTokens {
+		toks[i] = scimToken{SCIMToken: x, Digest: x.Digest}
+	}
+	return jsonString(tenantIdP{LinkByEmail: t.SSO.LinkByEmail, SAML: t.SSO.SAML, SCIMTokens: toks, Groups: t.IdPGroups})
 }
 
 // operatorIdP is the operator's idp column.
