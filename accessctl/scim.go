@@ -579,6 +579,9 @@ type IdPGroup struct {
 	ExternalID string
 	Roles      []RoleName
 	Members    []OperatorID
+	// Changed is when the tenant's settings, which hold the group, last
+	// changed.
+	Changed time.Time
 }
 
 // groupRecords are the tenant's groups with their ids, by name.
@@ -613,7 +616,7 @@ func (s *Service) ManagedGroups(ctx context.Context) (_ []IdPGroup, err error) {
 	recs := groupRecords(t)
 	out := make([]IdPGroup, 0, len(recs))
 	for _, r := range recs {
-		grp := IdPGroup{ID: r.ID, Name: r.Name, ExternalID: r.ExternalID, Roles: slices.Clone(t.SSO.GroupRoles[r.Name])}
+		grp := IdPGroup{ID: r.ID, Name: r.Name, ExternalID: r.ExternalID, Roles: slices.Clone(t.SSO.GroupRoles[r.Name]), Changed: t.UpdatedAt}
 		for _, o := range ops {
 			if slices.Contains(o.Groups, r.Name) {
 				grp.Members = append(grp.Members, o.ID)

@@ -69,6 +69,9 @@ func (h *Handler) groupState(r *http.Request) (*groupState, error) {
 		return nil, err
 	}
 	st := &groupState{groups: gs, names: make(map[accessctl.OperatorID]string, len(ops))}
+	if len(gs) > 0 {
+		st.at = gs[0].Changed
+	}
 	for _, o := range ops {
 		st.names[o.ID] = o.Username
 		if o.UpdatedAt.After(st.at) {

@@ -37,6 +37,10 @@ type api struct {
 	mux      *http.ServeMux
 	routes   []string // every pattern registered, for the OpenAPI test
 	console  http.Handler
+	signedIn *console.Console // finishes SAML sign-ins
+	saml     http.Handler     // the SAML service provider, under /saml/
+	scim     http.Handler     // the SCIM service provider, under /scim/v2/
+	scimURL  string
 	metrics  *metrics
 	limits   limiter
 	tracer   *tracer
@@ -318,6 +322,10 @@ func (a *api) site() http.Handler {
 		switch p := r.URL.Path; {
 		case strings.HasPrefix(p, "/v1/"), p == "/healthz", p == "/readyz", p == "/openapi.json", p == "/metrics":
 			a.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/scim/v2/"):
+			a.scim.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/saml/"):
+			a.saml.ServeHTTP(w, r)
 		default:
 			a.console.ServeHTTP(w, r)
 		}

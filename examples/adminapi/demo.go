@@ -128,3 +128,27 @@ func demoDevices(ctx context.Context, a *api, u *enduser.EndUser, i int) error {
 	}
 	return err
 }
+
+// demoSCIM issues a SCIM token for the demo tenant and prints it with the
+// base URL, so that a SCIM client (or curl) can provision operators; the
+// demo's mapping gives the group "backoffice-readers" the Read-only role.
+func demoSCIM(ctx context.Context, a *api, out io.Writer) error {
+	sys := accessctl.NewContext(ctx, accessctl.SystemActor(a.tenant, "demo"))
+	t, err := a.ops.Tenant(sys)
+	if err != nil {
+		return err
+	}
+	if len(t.SSO.GroupRoles) == 0 {
+		sso := t.SSO
+		sso.GroupRoles = map[string][]accessctl.RoleName{"backoffice-readers": {accessctl.RoleReadOnly}}
+		if _, err := a.ops.ConfigureTenant(sys, accessctl.TenantSettings{Version: t.Version, SSO: &sso}); err != nil {
+			return err
+		}
+	}
+	token, _, err := a.ops.IssueSCIMToken(sys, "demo", 0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "scim url: %s\nscim token: %s\n", a.scimURL, string(token))
+	return nil
+}

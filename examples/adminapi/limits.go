@@ -45,6 +45,12 @@ var (
 	resendPerActor   = rule{"resend_actor", 20, time.Minute}
 	resendPerTarget  = rule{"resend_target", 3, time.Hour}
 	searchPerActor   = rule{"search_actor", 120, time.Minute}
+	// The identity provider's SCIM calls, per client address before the
+	// token is checked and per token after (I4); SAML sign-ins per
+	// address, each of which may write an audit entry when refused.
+	scimPerAddr  = rule{"scim_addr", 600, time.Minute}
+	scimPerToken = rule{"scim_token", 1200, time.Minute}
+	samlPerAddr  = rule{"saml_addr", 120, time.Minute}
 	// A full walk of the audit chain, shared by every instance (each
 	// service also allows one every accessctl.FullVerifyEvery).
 	verifyFullPerTenant = rule{"verify_full_tenant", 1, accessctl.FullVerifyEvery}
@@ -234,4 +240,23 @@ func (a *api) consoleLimit(r *http.Request, action, login string) error {
 		return a.allow(r.Context(), check{searchPerActor, actorKey(r)})
 	}
 	return nil
+}
+
+// scimAllow is the SCIM handler's abuse limit (scim.Options.Allow).
+func (a *api) scimAllow(r *http.Request, token string) bool {
+	if token == "" {
+		return a.allow(r.Context(), check{scimPerAddr, addr(r)}) == nil
+	}
+	return a.allow(r.Context(), check{scimPerToken, token}) == nil
+}
+
+// limitedSAML puts the SAML endpoints under the per-address limit.
+func (a *api) limitedSAML(next http.Handler) http.Handler {
+	return http.StripPrefix("/saml", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.allow(r.Context(), check{samlPerAddr, addr(r)}); err != nil {
+			http.Error(w, "too many sign-ins from this address; wait a moment", http.StatusTooManyRequests)
+			return
+		}
+		next.ServeHTTP(w, r)
+	}))
 }

@@ -38,6 +38,8 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/accessctl/saml"
+	"github.com/backoffice-go/backoffice/accessctl/scim"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/examples/adminapi/console"
 	"github.com/backoffice-go/backoffice/scadevice"
@@ -363,18 +365,36 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	}()
 	closers = append(closers, func() { stopDispatcher(); <-dispatched })
 	a.register()
+	public := strings.TrimSuffix(c.publicURL, "/")
+	if public == "" {
+		public = "http://" + c.addr
+	}
+	// The company's identity provider: SAML sign-in at /saml/{tenant}/…,
+	// SCIM provisioning at /scim/v2 (the tenant comes from the token).
+	samlSP := saml.NewHandler(a.ops, saml.Options{BaseURL: public + "/saml", Log: log,
+		Done: func(w http.ResponseWriter, r *http.Request, res *accessctl.LoginResult) {
+			a.signedIn.SignedIn(w, r, res)
+		},
+		Refused: func(w http.ResponseWriter, r *http.Request) { a.signedIn.SignInRefused(w, r) }})
+	a.saml = a.limitedSAML(samlSP)
+	a.scim = http.StripPrefix("/scim/v2", scim.NewHandler(a.ops, scim.Options{BaseURL: public + "/scim/v2", Log: log, Allow: a.scimAllow}))
+	a.scimURL = public + "/scim/v2"
 	cc := console.Config{Ops: a.ops, Users: a.users, Devices: a.devices, Tenant: a.tenant, Log: log, Authenticated: noteActor,
 		Limit:         a.consoleLimit,
-		SecureCookies: strings.HasPrefix(c.publicURL, "https://")}
+		SecureCookies: strings.HasPrefix(c.publicURL, "https://"),
+		SAMLLogin:     samlSP.LoginURL(a.tenant), SAMLMetadata: samlSP.MetadataURL(a.tenant), SCIMBaseURL: a.scimURL}
 	if c.oidcIssuer != "" {
-		public := strings.TrimSuffix(c.publicURL, "/")
-		if public == "" {
-			public = "http://" + c.addr
-		}
 		cc.SSO = &console.SSO{Issuer: c.oidcIssuer, ClientID: c.oidcClientID, ClientSecret: c.oidcSecret, RedirectURL: public + "/sso/callback"}
 	}
-	if a.console, err = console.New(cc); err != nil {
+	con, err := console.New(cc)
+	if err != nil {
 		return fail(err)
+	}
+	a.console, a.signedIn = con, con
+	if c.demo {
+		if err := demoSCIM(ctx, a, out); err != nil {
+			return fail(fmt.Errorf("demo SCIM token: %w", err))
+		}
 	}
 	a.handle("GET /v1/internal/outbox", a.internalOnly("outbox", func(http.ResponseWriter, *http.Request) (int, any, error) {
 		// The mail provider's view: the links' tokens are what it sends.

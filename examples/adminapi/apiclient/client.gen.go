@@ -864,8 +864,14 @@ type RoleList = []Role
 
 // SSOConfig defines model for SSOConfig.
 type SSOConfig struct {
-	Enabled    bool                  `json:"enabled"`
-	GroupRoles *map[string]*[]string `json:"group_roles"`
+	Enabled     bool                  `json:"enabled"`
+	GroupRoles  *map[string]*[]string `json:"group_roles"`
+	LinkByEmail *bool                 `json:"link_by_email,omitempty"`
+	Saml        *struct {
+		AllowIdpInitiated *bool   `json:"allow_idp_initiated,omitempty"`
+		IdpMetadata       *string `json:"idp_metadata,omitempty"`
+		IdpMetadataUrl    *string `json:"idp_metadata_url,omitempty"`
+	} `json:"saml,omitempty"`
 }
 
 // SSOKey defines model for SSOKey.
@@ -939,13 +945,28 @@ type Tenant struct {
 	CreatedAt                time.Time `json:"created_at"`
 	EnduserForgotPasswordOff bool      `json:"enduser_forgot_password_off"`
 	Id                       string    `json:"id"`
-	Name                     string    `json:"name"`
-	Policy                   *Policy   `json:"policy,omitempty"`
-	Preset                   string    `json:"preset"`
-	RolesVersion             int       `json:"roles_version"`
-	Sso                      SSOConfig `json:"sso"`
-	UpdatedAt                time.Time `json:"updated_at"`
-	Version                  int       `json:"version"`
+	IdpGroups                *[]struct {
+		ExternalId *string `json:"external_id,omitempty"`
+		Id         string  `json:"id"`
+		Name       string  `json:"name"`
+	} `json:"idp_groups,omitempty"`
+	Name         string  `json:"name"`
+	Policy       *Policy `json:"policy,omitempty"`
+	Preset       string  `json:"preset"`
+	RolesVersion int     `json:"roles_version"`
+	ScimTokens   *[]struct {
+		ActivatedBy *string    `json:"activated_by,omitempty"`
+		CreatedAt   time.Time  `json:"created_at"`
+		CreatedBy   string     `json:"created_by"`
+		ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+		Id          string     `json:"id"`
+		Name        string     `json:"name"`
+		Pending     *bool      `json:"pending,omitempty"`
+		RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+	} `json:"scim_tokens,omitempty"`
+	Sso       SSOConfig `json:"sso"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int       `json:"version"`
 }
 
 // TenantPatch defines model for TenantPatch.
@@ -987,8 +1008,14 @@ type TenantPatch struct {
 		SessionLifetime *int64 `json:"session_lifetime,omitempty"`
 	} `json:"policy,omitempty"`
 	Sso *struct {
-		Enabled    *bool                 `json:"enabled,omitempty"`
-		GroupRoles *map[string]*[]string `json:"group_roles,omitempty"`
+		Enabled     *bool                 `json:"enabled,omitempty"`
+		GroupRoles  *map[string]*[]string `json:"group_roles,omitempty"`
+		LinkByEmail *bool                 `json:"link_by_email,omitempty"`
+		Saml        *struct {
+			AllowIdpInitiated *bool   `json:"allow_idp_initiated,omitempty"`
+			IdpMetadata       *string `json:"idp_metadata,omitempty"`
+			IdpMetadataUrl    *string `json:"idp_metadata_url,omitempty"`
+		} `json:"saml,omitempty"`
 	} `json:"sso,omitempty"`
 	Version int `json:"version"`
 }

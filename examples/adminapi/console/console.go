@@ -59,6 +59,15 @@ type Config struct {
 	// SSO, when set, offers "Sign in with SSO" to a tenant switched to
 	// single sign-on.
 	SSO *SSO
+	// SAMLLogin, when set, is where a sign-in through the tenant's SAML
+	// identity provider starts (accessctl/saml's Handler.LoginURL); it is
+	// offered when the tenant has a SAML identity provider. SAMLMetadata
+	// is the service provider's metadata URL the settings show, to give
+	// the identity provider.
+	SAMLLogin, SAMLMetadata string
+	// SCIMBaseURL, when set, is the SCIM service provider's base URL the
+	// settings show with the tenant's SCIM tokens.
+	SCIMBaseURL string
 	// SecureCookies marks the cookies Secure on every request, for a
 	// console behind a proxy that ends TLS; without it they are Secure
 	// when the request itself came over TLS.
@@ -140,6 +149,8 @@ func New(cfg Config) (*Console, error) {
 	mux.Handle("GET /roles", c.authed(c.matrixPage))
 	mux.Handle("GET /settings", c.authed(c.settingsPage))
 	mux.Handle("POST /settings", c.authed(c.saveSettings))
+	mux.Handle("POST /settings/scim-tokens", c.authed(c.issueToken))
+	mux.Handle("POST /settings/scim-tokens/{id}/{action}", c.authed(c.tokenAction))
 	mux.Handle("POST /approvals", c.authed(c.requestApproval))
 	mux.Handle("GET /approvals", c.authed(c.approvalsPage))
 	mux.Handle("POST /approvals/{id}/{decision}", c.authed(c.decide))

@@ -144,6 +144,9 @@ type operatorData struct {
 	Links    []accessctl.Link  // links sent and not yet followed
 	Values   map[string]string // the identity form's fields
 	Fields   map[string]string // and why they were refused
+	// Managed: the identity provider manages the operator (I6); the
+	// console offers none of what only it may change.
+	Managed bool
 }
 
 func (c *Console) operatorPage(w http.ResponseWriter, r *http.Request) {
@@ -172,6 +175,9 @@ func (c *Console) operatorBoard(w http.ResponseWriter, r *http.Request, id acces
 	}
 	for _, rn := range o.Roles {
 		d.Held[string(rn)] = true
+	}
+	if t, err := c.cfg.Ops.Tenant(ctx); err == nil {
+		d.Managed = t.SSO.Enabled && o.Managed
 	}
 	switch d.Tab {
 	case "sessions":

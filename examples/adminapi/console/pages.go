@@ -55,14 +55,17 @@ var funcs = template.FuncMap{
 
 // loginForm is what the login pages show again after a refusal.
 type loginForm struct {
-	SSO      bool // the tenant signs in with its identity provider
+	SSO      bool   // the tenant signs in with its identity provider
+	OIDC     bool   // over OpenID Connect
+	SAML     string // over SAML, starting at this URL
+	Refused  bool   // a sign-in through the identity provider was refused
 	Username string
 	QR       template.URL // the enrolment's otpauth URI as a PNG data URI
 	Secret   string       // the enrolment secret, for typing in by hand
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
-	c.render(w, r, http.StatusOK, "login", "Log in", loginForm{SSO: c.ssoOn(r.Context())}, "")
+	c.render(w, r, http.StatusOK, "login", "Log in", c.ssoForm(r.Context()), "")
 }
 
 // login is the password step. A refusal keeps what was typed (but the

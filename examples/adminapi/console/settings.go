@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 )
 
@@ -19,6 +21,16 @@ type settingsData struct {
 	Mapping string
 	Roles   []accessctl.Role
 	Fields  map[string]string
+	// The identity provider: SAML's settings, the service provider's
+	// metadata URL and the SCIM base URL to give it, the SCIM tokens, and
+	// a token just issued, shown this once.
+	SAML         accessctl.SAMLConfig
+	LinkByEmail  bool
+	SAMLMetadata string
+	SCIMBaseURL  string
+	Tokens       []accessctl.SCIMToken
+	Issued       string
+	IssuedNote   string
 }
 
 func (c *Console) settingsPage(w http.ResponseWriter, r *http.Request) {
@@ -27,7 +39,6 @@ func (c *Console) settingsPage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	d.Name, d.SSO, d.Mapping = d.Tenant.Name, d.Tenant.SSO.Enabled, formatMapping(d.Tenant.SSO.GroupRoles)
 	c.render(w, r, http.StatusOK, "settings", "Settings", d, "")
 }
 
@@ -40,7 +51,9 @@ func (c *Console) settings(r *http.Request) (*settingsData, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &settingsData{Tenant: t, Roles: roles, Fields: map[string]string{}}, nil
+	return &settingsData{Tenant: t, Roles: roles, Fields: map[string]string{}, Name: t.Name, SSO: t.SSO.Enabled,
+		Mapping: formatMapping(t.SSO.GroupRoles), SAML: t.SSO.SAML, LinkByEmail: t.SSO.LinkByEmail,
+		SAMLMetadata: c.cfg.SAMLMetadata, SCIMBaseURL: c.cfg.SCIMBaseURL, Tokens: t.SCIMTokens}, nil
 }
 
 func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request) {
@@ -50,6 +63,9 @@ func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Name, d.SSO, d.Mapping = strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("sso") == "on", r.PostFormValue("mapping")
+	d.SAML = accessctl.SAMLConfig{IdPMetadata: accessctl.Document(strings.TrimSpace(r.PostFormValue("saml_metadata"))),
+		IdPMetadataURL: strings.TrimSpace(r.PostFormValue("saml_metadata_url")), AllowIdPInitiated: r.PostFormValue("saml_idp_initiated") == "on"}
+	d.LinkByEmail = r.PostFormValue("link_by_email") == "on"
 	var version int64
 	if _, err := fmt.Sscan(r.PostFormValue("version"), &version); err != nil {
 		d.Fields["version"] = "reload the page"
@@ -60,7 +76,7 @@ func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(d.Fields) == 0 {
 		_, err = c.cfg.Ops.ConfigureTenant(r.Context(), accessctl.TenantSettings{Version: version, Name: &d.Name,
-			SSO: &accessctl.SSOConfig{Enabled: d.SSO, GroupRoles: mapping}})
+			SSO: &accessctl.SSOConfig{Enabled: d.SSO, GroupRoles: mapping, SAML: d.SAML, LinkByEmail: d.LinkByEmail}})
 		if err == nil {
 			http.Redirect(w, r, "/settings", http.StatusSeeOther)
 			return
@@ -90,13 +106,11 @@ func parseMapping(text string) (map[string][]accessctl.RoleName, string) {
 		if !ok || group == "" {
 			return nil, fmt.Sprintf("line %d: write it as group: role, role", i+1)
 		}
+		out[group] = nil // a group the identity provider made known may map to no role yet
 		for _, role := range strings.Split(roles, ",") {
 			if role = strings.TrimSpace(role); role != "" {
 				out[group] = append(out[group], accessctl.RoleName(role))
 			}
-		}
-		if len(out[group]) == 0 {
-			return nil, fmt.Sprintf("line %d: name at least one role for %s", i+1, group)
 		}
 	}
 	return out, ""
@@ -117,4 +131,56 @@ func formatMapping(m map[string][]accessctl.RoleName) string {
 		fmt.Fprintf(&b, "%s: %s\n", g, strings.Join(roles, ", "))
 	}
 	return b.String()
+}
+
+// issueToken issues a SCIM token and shows it this once.
+func (c *Console) issueToken(w http.ResponseWriter, r *http.Request) {
+	secret, tok, err := c.cfg.Ops.IssueSCIMToken(r.Context(), r.PostFormValue("token_name"), 0)
+	c.tokenShown(w, r, secret, tok, err)
+}
+
+// tokenAction rotates (with an hour of overlap), activates or revokes a
+// SCIM token.
+func (c *Console) tokenAction(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var err error
+	switch r.PathValue("action") {
+	case "rotate":
+		secret, tok, err := c.cfg.Ops.RotateSCIMToken(r.Context(), id, time.Hour)
+		c.tokenShown(w, r, secret, tok, err)
+		return
+	case "activate":
+		err = c.cfg.Ops.ActivateSCIMToken(r.Context(), id)
+	case "revoke":
+		err = c.cfg.Ops.RevokeSCIMToken(r.Context(), id)
+	default:
+		c.fail(w, r, backoffice.NewError(backoffice.ErrNotFound, "console: token", "no such action"))
+		return
+	}
+	if c.askApproval(w, r, err, accessctl.ApproveGrantAdministrator, accessctl.TargetTenant, string(c.cfg.Tenant),
+		map[string]string{"scim_token": id}, "/settings") {
+		return
+	}
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/settings", http.StatusSeeOther)
+}
+
+func (c *Console) tokenShown(w http.ResponseWriter, r *http.Request, secret backoffice.Secret, tok *accessctl.SCIMToken, err error) {
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	d, err := c.settings(r)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	d.Issued = string(secret)
+	if tok.Pending {
+		d.IssuedNote = "It works once a second Administrator approves it: ask for approval with Activate below."
+	}
+	c.render(w, r, http.StatusOK, "settings", "Settings", d, "")
 }

@@ -61,14 +61,38 @@ func (s *ssoClient) oauth(p *oidc.Provider) *oauth2.Config {
 		Endpoint: p.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile", "email"}}
 }
 
-// ssoOn reports whether the login page offers single sign-on: the console
-// has a provider and the tenant is switched to it.
-func (c *Console) ssoOn(ctx context.Context) bool {
-	if c.sso == nil {
-		return false
-	}
+// ssoOn reports whether the login page offers single sign-on: the tenant
+// is switched to it and the console has a provider for it (OpenID
+// Connect, or the tenant's SAML identity provider).
+func (c *Console) ssoOn(ctx context.Context) bool { return c.ssoForm(ctx).SSO }
+
+// ssoForm is the login page's single sign-on: which protocols it offers.
+func (c *Console) ssoForm(ctx context.Context) loginForm {
 	t, err := c.cfg.Ops.Tenant(accessctl.NewContext(ctx, accessctl.SystemActor(c.cfg.Tenant, "console")))
-	return err == nil && t.SSO.Enabled
+	if err != nil || !t.SSO.Enabled {
+		return loginForm{}
+	}
+	f := loginForm{OIDC: c.sso != nil}
+	if c.cfg.SAMLLogin != "" && t.SSO.SAML.On() {
+		f.SAML = c.cfg.SAMLLogin
+	}
+	f.SSO = f.OIDC || f.SAML != ""
+	return f
+}
+
+// SignedIn finishes a sign-in the library accepted elsewhere (a SAML
+// response, say): it sets the session cookie and opens the console.
+func (c *Console) SignedIn(w http.ResponseWriter, r *http.Request, res *accessctl.LoginResult) {
+	c.setCookie(w, r, sessionCookie, string(res.Session), int(res.ExpiresAt.Sub(c.cfg.Now()).Seconds()))
+	http.Redirect(w, r, "/users", http.StatusSeeOther)
+}
+
+// SignInRefused answers a refused sign-in through the identity provider
+// with the login page and the one message, whatever the reason.
+func (c *Console) SignInRefused(w http.ResponseWriter, r *http.Request) {
+	f := c.ssoForm(r.Context())
+	f.Refused = true
+	c.render(w, r, http.StatusUnauthorized, "login", "Log in", f, "Your identity provider's sign-in was refused; start again, or ask your administrator.")
 }
 
 func random() string {
@@ -80,7 +104,7 @@ func random() string {
 // ssoStart sends the browser to the provider, keeping the state, the
 // nonce and the PKCE verifier in a short-lived cookie of this site.
 func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
-	if !c.ssoOn(r.Context()) {
+	if c.sso == nil || !c.ssoForm(r.Context()).OIDC {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
@@ -111,7 +135,7 @@ func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			c.cfg.Log.WarnContext(ctx, "console: sso", "err", err)
 		}
-		c.render(w, r, http.StatusUnauthorized, "login", "Log in", loginForm{SSO: c.ssoOn(ctx)}, msg)
+		c.render(w, r, http.StatusUnauthorized, "login", "Log in", c.ssoForm(ctx), msg)
 	}
 	ck, err := r.Cookie(ssoCookie)
 	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Path: "/sso/", MaxAge: -1, HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
