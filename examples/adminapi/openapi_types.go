@@ -140,6 +140,8 @@ func typedSchemas() map[string]any {
 		"Policy":            accessctl.Policy{},
 		"Tenant":            accessctl.Tenant{},
 		"SSOConfig":         accessctl.SSOConfig{},
+		"SCIMTokenList":     []accessctl.SCIMToken{},
+		"SCIMTokenIssued":   scimTokenIssued{},
 		"Role":              accessctl.Role{},
 		"RoleList":          []accessctl.Role{},
 		"Session":           accessctl.Session{},
@@ -185,7 +187,7 @@ func requestTypes() map[string]any {
 		"RoleBody": roleBody{}, "NewEndUser": endUserBody{}, "EndUserPatch": endUserPatch{}, "TaxResidence": residenceBody{},
 		"KYCOutcome": kycBody{}, "Wallet": walletBody{}, "Lock": lockBody{}, "Identity": identityBody{}, "Enrol": enrolBody{},
 		"Token": tokenBody{}, "Assertion": ssoBody{}, "ApprovalRequest": approvalBody{}, "Reason": reasonBody{}, "Approve": approveBody{},
-		"Elevation": elevationBody{}, "NewReview": reviewBody{}, "Decision": decisionBody{},
+		"Elevation": elevationBody{}, "NewReview": reviewBody{}, "Decision": decisionBody{}, "SCIMTokenBody": scimTokenBody{}, "Rotate": rotateBody{},
 		"SSOKey": struct {
 			Version int64  `json:"version"`
 			Key     string `json:"key"`

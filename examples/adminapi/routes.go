@@ -82,6 +82,15 @@ type tenantPatch struct {
 	DefaultPolicy            bool                 `json:"default_policy"`
 }
 
+type scimTokenBody struct {
+	Name       string `json:"name"`
+	TTLSeconds int64  `json:"ttl_seconds"`
+}
+
+type rotateBody struct {
+	OverlapSeconds int64 `json:"overlap_seconds"`
+}
+
 type roleBody struct {
 	Abbrev      string                 `json:"abbrev"`
 	Description string                 `json:"description"`

@@ -2,7 +2,9 @@ package main
 
 import (
 	"net/http"
+	"time"
 
+	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 )
 
@@ -34,6 +36,35 @@ func (a *api) registerTenant() {
 		return ok(a.ops.ConfigureTenant(r.Context(), accessctl.TenantSettings{Version: b.Version, Name: b.Name, SSO: b.SSO,
 			EndUserForgotPasswordOff: b.EndUserForgotPasswordOff, Policy: b.Policy, DefaultPolicy: b.DefaultPolicy}))
 	})))
+	// The identity provider's SCIM tokens (I4).
+	a.handle("GET /v1/tenant/scim-tokens", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		if _, err := accessctl.Require(r.Context(), accessctl.PermTenantConfigure); err != nil {
+			return 0, nil, err
+		}
+		t, err := a.ops.Tenant(r.Context())
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, append([]accessctl.SCIMToken{}, t.SCIMTokens...), nil
+	}))
+	issued := func(secret backoffice.Secret, tok *accessctl.SCIMToken, err error) (int, any, error) {
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusCreated, scimTokenIssued{Token: string(secret), SCIMToken: *tok, SCIMURL: a.scimURL}, nil
+	}
+	a.handle("POST /v1/tenant/scim-tokens", a.authed(withBody(func(r *http.Request, b scimTokenBody) (int, any, error) {
+		return issued(a.ops.IssueSCIMToken(r.Context(), b.Name, time.Duration(b.TTLSeconds)*time.Second))
+	})))
+	a.handle("POST /v1/tenant/scim-tokens/{id}/rotate", a.authed(withBody(func(r *http.Request, b rotateBody) (int, any, error) {
+		return issued(a.ops.RotateSCIMToken(r.Context(), r.PathValue("id"), time.Duration(b.OverlapSeconds)*time.Second))
+	})))
+	a.handle("POST /v1/tenant/scim-tokens/{id}/activate", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		return done(a.ops.ActivateSCIMToken(r.Context(), r.PathValue("id")))
+	}))
+	a.handle("DELETE /v1/tenant/scim-tokens/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		return done(a.ops.RevokeSCIMToken(r.Context(), r.PathValue("id")))
+	}))
 	a.handle("GET /v1/audit/verify", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		return ok(a.ops.VerifyAudit(r.Context()))
 	}))

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/accessctl/scim/scimtest"
 	"github.com/backoffice-go/backoffice/internal/testserver"
 )
@@ -107,4 +110,46 @@ func TestLeaverLosesEverySessionAtOnce(t *testing.T) {
 	hist := ca.must(200, ca.do("GET", "/v1/operators/"+id+"/history", admin, nil))
 	require.NotEmpty(t, hist.items())
 	assert.Equal(t, "operator.scim_deprovision", hist.items()[0]["action"])
+}
+
+// I4 over the JSON API: an Administrator issues a token (its secret in
+// that answer only), the list shows neither secrets nor digests, the
+// token provisions over SCIM, a rotation overlaps, a revocation stops it
+// at once; a Manager may not issue one.
+func TestSCIMTokensOverTheAPI(t *testing.T) {
+	a := newTestAPI(t)
+	srv := httptest.NewServer(a.handler())
+	defer srv.Close()
+	c := &client{t: t, base: srv.URL, http: srv.Client(), secret: secretHdr}
+	secrets := map[string]string{}
+	admin := c.login("acme", "root", adminPW, secrets, 0)
+	r := c.must(201, c.do("POST", "/v1/tenant/scim-tokens", admin, map[string]any{"name": "Okta"}))
+	token, id := r.str("token"), r.str("scim_token", "id")
+	require.NotEmpty(t, token)
+	list := c.must(200, c.do("GET", "/v1/tenant/scim-tokens", admin, nil))
+	assert.NotContains(t, string(list.raw), token)
+	assert.NotContains(t, string(list.raw), "digest")
+	tenant := c.must(200, c.do("GET", "/v1/tenant", admin, nil))
+	assert.NotContains(t, string(tenant.raw), token)
+	assert.NotContains(t, string(tenant.raw), "digest")
+
+	assert.True(t, strings.HasSuffix(r.str("scim_url"), "/scim/v2"), "the base URL to give the identity provider (-public-url's)")
+	idp := &scimtest.Client{T: t, BaseURL: srv.URL + "/scim/v2", Token: token}
+	require.Equal(t, http.StatusCreated, idp.Do("POST", "/Users", map[string]any{"userName": "jo"}).Status)
+
+	rot := c.must(201, c.do("POST", "/v1/tenant/scim-tokens/"+id+"/rotate", admin, map[string]any{"overlap_seconds": 3600}))
+	next := &scimtest.Client{T: t, BaseURL: idp.BaseURL, Token: rot.str("token")}
+	require.Equal(t, http.StatusOK, idp.Do("GET", "/Users", nil).Status, "the old token works during the overlap")
+	require.Equal(t, http.StatusOK, next.Do("GET", "/Users", nil).Status)
+	c.must(204, c.do("DELETE", "/v1/tenant/scim-tokens/"+id, admin, nil))
+	require.Equal(t, http.StatusUnauthorized, idp.Do("GET", "/Users", nil).Status, "revoked: at once")
+	require.Equal(t, http.StatusOK, next.Do("GET", "/Users", nil).Status)
+
+	sys := accessctl.NewContext(context.Background(), accessctl.SystemActor("acme", "test"))
+	_, err := a.ops.CreateOperator(sys, accessctl.NewOperator{Username: "mgr", Email: "mgr@acme.test", FirstName: "M", LastName: "G",
+		Roles: []accessctl.RoleName{accessctl.RoleManager}, AllAccounts: true, Password: managerPW, PasswordConfirmation: managerPW})
+	require.NoError(t, err)
+	mgr := c.login("acme", "mgr", managerPW, secrets, 1)
+	c.must(403, c.do("POST", "/v1/tenant/scim-tokens", mgr, map[string]any{"name": "mine"}))
+	c.must(403, c.do("GET", "/v1/tenant/scim-tokens", mgr, nil))
 }

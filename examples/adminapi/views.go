@@ -25,6 +25,10 @@ type operatorView struct {
 	EmailVerified bool                     `json:"email_verified"`
 	MFAEnrolled   bool                     `json:"mfa_enrolled"`
 	ExternalKey   string                   `json:"external_key,omitempty"`
+	// Managed: the identity provider manages the operator (SCIM or SSO);
+	// Groups are its groups there.
+	Managed bool     `json:"managed,omitempty"`
+	Groups  []string `json:"groups,omitempty"`
 	// RoleUntil and AccessUntil are the time-bound grants; LastLoginAt
 	// and LastLoginFrom the last complete login.
 	RoleUntil     map[accessctl.RoleName]time.Time `json:"role_until,omitempty"`
@@ -39,7 +43,7 @@ type operatorView struct {
 func operatorJSON(o *accessctl.Operator) operatorView {
 	return operatorView{ID: o.ID, Username: o.Username, Email: o.Email, FirstName: o.FirstName, LastName: o.LastName, Roles: o.Roles,
 		AllAccounts: o.AllAccounts, Accounts: o.Accounts, Status: o.Status, EmailVerified: o.EmailVerified, MFAEnrolled: o.MFAEnrolled,
-		ExternalKey: o.ExternalKey, RoleUntil: o.RoleUntil, AccessUntil: o.AccessUntil, LastLoginAt: o.LastLoginAt, LastLoginFrom: o.LastLoginFrom,
+		ExternalKey: o.ExternalKey, Managed: o.Managed, Groups: o.Groups, RoleUntil: o.RoleUntil, AccessUntil: o.AccessUntil, LastLoginAt: o.LastLoginAt, LastLoginFrom: o.LastLoginFrom,
 		Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 
@@ -230,4 +234,12 @@ type noticeView struct {
 
 type noticesView struct {
 	Notices []noticeView `json:"notices"`
+}
+
+// scimTokenIssued is a SCIM token just issued: its secret, shown this
+// once, with its record and the base URL to give the identity provider.
+type scimTokenIssued struct {
+	Token     string              `json:"token"`
+	SCIMToken accessctl.SCIMToken `json:"scim_token"`
+	SCIMURL   string              `json:"scim_url"`
 }

@@ -667,10 +667,12 @@ type Operator struct {
 	EmailVerified bool                  `json:"email_verified"`
 	ExternalKey   *string               `json:"external_key,omitempty"`
 	FirstName     string                `json:"first_name"`
+	Groups        *[]string             `json:"groups,omitempty"`
 	Id            string                `json:"id"`
 	LastLoginAt   *time.Time            `json:"last_login_at,omitempty"`
 	LastLoginFrom *string               `json:"last_login_from,omitempty"`
 	LastName      string                `json:"last_name"`
+	Managed       *bool                 `json:"managed,omitempty"`
 	MfaEnrolled   bool                  `json:"mfa_enrolled"`
 	RoleUntil     *map[string]time.Time `json:"role_until,omitempty"`
 	Roles         *[]string             `json:"roles"`
@@ -861,6 +863,45 @@ type RoleBody struct {
 
 // RoleList defines model for RoleList.
 type RoleList = []Role
+
+// Rotate defines model for Rotate.
+type Rotate struct {
+	OverlapSeconds *int `json:"overlap_seconds,omitempty"`
+}
+
+// SCIMTokenBody defines model for SCIMTokenBody.
+type SCIMTokenBody struct {
+	Name       string `json:"name"`
+	TtlSeconds *int   `json:"ttl_seconds,omitempty"`
+}
+
+// SCIMTokenIssued defines model for SCIMTokenIssued.
+type SCIMTokenIssued struct {
+	ScimToken struct {
+		ActivatedBy *string    `json:"activated_by,omitempty"`
+		CreatedAt   time.Time  `json:"created_at"`
+		CreatedBy   string     `json:"created_by"`
+		ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+		Id          string     `json:"id"`
+		Name        string     `json:"name"`
+		Pending     *bool      `json:"pending,omitempty"`
+		RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+	} `json:"scim_token"`
+	ScimUrl string `json:"scim_url"`
+	Token   string `json:"token"`
+}
+
+// SCIMTokenList defines model for SCIMTokenList.
+type SCIMTokenList = []struct {
+	ActivatedBy *string    `json:"activated_by,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	CreatedBy   string     `json:"created_by"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	Id          string     `json:"id"`
+	Name        string     `json:"name"`
+	Pending     *bool      `json:"pending,omitempty"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+}
 
 // SSOConfig defines model for SSOConfig.
 type SSOConfig struct {
@@ -1341,6 +1382,12 @@ type PostV1SetupJSONRequestBody = Setup
 
 // PatchV1TenantJSONRequestBody defines body for PatchV1Tenant for application/json ContentType.
 type PatchV1TenantJSONRequestBody = TenantPatch
+
+// PostV1TenantScimTokensJSONRequestBody defines body for PostV1TenantScimTokens for application/json ContentType.
+type PostV1TenantScimTokensJSONRequestBody = SCIMTokenBody
+
+// PostV1TenantScimTokensIdRotateJSONRequestBody defines body for PostV1TenantScimTokensIdRotate for application/json ContentType.
+type PostV1TenantScimTokensIdRotateJSONRequestBody = Rotate
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -2242,6 +2289,49 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/tenant (the `PatchV1Tenant` operationId).
 	PatchV1Tenant(ctx context.Context, body PatchV1TenantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetV1TenantScimTokens The tenant's SCIM tokens (never their secrets or digests).
+	//
+	// Corresponds with GET /v1/tenant/scim-tokens (the `GetV1TenantScimTokens` operationId).
+	GetV1TenantScimTokens(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1TenantScimTokensWithBody Issue a SCIM token for the identity provider: its secret is in this answer only. Pending where Administrator grants are held.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenant/scim-tokens (the `PostV1TenantScimTokens` operationId).
+	PostV1TenantScimTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1TenantScimTokens Issue a SCIM token for the identity provider: its secret is in this answer only. Pending where Administrator grants are held.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenant/scim-tokens (the `PostV1TenantScimTokens` operationId).
+	PostV1TenantScimTokens(ctx context.Context, body PostV1TenantScimTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteV1TenantScimTokensId Revoke a SCIM token at once.
+	//
+	// Corresponds with DELETE /v1/tenant/scim-tokens/{id} (the `DeleteV1TenantScimTokensId` operationId).
+	DeleteV1TenantScimTokensId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1TenantScimTokensIdActivate Make a pending token work: held like granting Administrator.
+	//
+	// Corresponds with POST /v1/tenant/scim-tokens/{id}/activate (the `PostV1TenantScimTokensIdActivate` operationId).
+	PostV1TenantScimTokensIdActivate(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1TenantScimTokensIdRotateWithBody Issue a token to replace this one, which keeps working for overlap_seconds (at most a day).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tenant/scim-tokens/{id}/rotate (the `PostV1TenantScimTokensIdRotate` operationId).
+	PostV1TenantScimTokensIdRotateWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1TenantScimTokensIdRotate Issue a token to replace this one, which keeps working for overlap_seconds (at most a day).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tenant/scim-tokens/{id}/rotate (the `PostV1TenantScimTokensIdRotate` operationId).
+	PostV1TenantScimTokensIdRotate(ctx context.Context, id string, body PostV1TenantScimTokensIdRotateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetHealthz The process is up.
@@ -4371,6 +4461,119 @@ func (c *Client) PatchV1TenantWithBody(ctx context.Context, contentType string, 
 // Corresponds with PATCH /v1/tenant (the `PatchV1Tenant` operationId).
 func (c *Client) PatchV1Tenant(ctx context.Context, body PatchV1TenantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPatchV1TenantRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetV1TenantScimTokens The tenant's SCIM tokens (never their secrets or digests).
+//
+// Corresponds with GET /v1/tenant/scim-tokens (the `GetV1TenantScimTokens` operationId).
+func (c *Client) GetV1TenantScimTokens(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1TenantScimTokensRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1TenantScimTokensWithBody Issue a SCIM token for the identity provider: its secret is in this answer only. Pending where Administrator grants are held.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenant/scim-tokens (the `PostV1TenantScimTokens` operationId).
+func (c *Client) PostV1TenantScimTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1TenantScimTokensRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1TenantScimTokens Issue a SCIM token for the identity provider: its secret is in this answer only. Pending where Administrator grants are held.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenant/scim-tokens (the `PostV1TenantScimTokens` operationId).
+func (c *Client) PostV1TenantScimTokens(ctx context.Context, body PostV1TenantScimTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1TenantScimTokensRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteV1TenantScimTokensId Revoke a SCIM token at once.
+//
+// Corresponds with DELETE /v1/tenant/scim-tokens/{id} (the `DeleteV1TenantScimTokensId` operationId).
+func (c *Client) DeleteV1TenantScimTokensId(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteV1TenantScimTokensIdRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1TenantScimTokensIdActivate Make a pending token work: held like granting Administrator.
+//
+// Corresponds with POST /v1/tenant/scim-tokens/{id}/activate (the `PostV1TenantScimTokensIdActivate` operationId).
+func (c *Client) PostV1TenantScimTokensIdActivate(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1TenantScimTokensIdActivateRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1TenantScimTokensIdRotateWithBody Issue a token to replace this one, which keeps working for overlap_seconds (at most a day).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tenant/scim-tokens/{id}/rotate (the `PostV1TenantScimTokensIdRotate` operationId).
+func (c *Client) PostV1TenantScimTokensIdRotateWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1TenantScimTokensIdRotateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1TenantScimTokensIdRotate Issue a token to replace this one, which keeps working for overlap_seconds (at most a day).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tenant/scim-tokens/{id}/rotate (the `PostV1TenantScimTokensIdRotate` operationId).
+func (c *Client) PostV1TenantScimTokensIdRotate(ctx context.Context, id string, body PostV1TenantScimTokensIdRotateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1TenantScimTokensIdRotateRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8313,6 +8516,188 @@ func NewPatchV1TenantRequestWithBody(server string, contentType string, body io.
 	return req, nil
 }
 
+// NewGetV1TenantScimTokensRequest constructs an http.Request for the GetV1TenantScimTokens method
+func NewGetV1TenantScimTokensRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenant/scim-tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostV1TenantScimTokensRequest calls the generic PostV1TenantScimTokens builder with application/json body
+func NewPostV1TenantScimTokensRequest(server string, body PostV1TenantScimTokensJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostV1TenantScimTokensRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostV1TenantScimTokensRequestWithBody constructs an http.Request for the PostV1TenantScimTokens method, with any body, and a specified content type
+func NewPostV1TenantScimTokensRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenant/scim-tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteV1TenantScimTokensIdRequest constructs an http.Request for the DeleteV1TenantScimTokensId method
+func NewDeleteV1TenantScimTokensIdRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenant/scim-tokens/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostV1TenantScimTokensIdActivateRequest constructs an http.Request for the PostV1TenantScimTokensIdActivate method
+func NewPostV1TenantScimTokensIdActivateRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenant/scim-tokens/%s/activate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostV1TenantScimTokensIdRotateRequest calls the generic PostV1TenantScimTokensIdRotate builder with application/json body
+func NewPostV1TenantScimTokensIdRotateRequest(server string, id string, body PostV1TenantScimTokensIdRotateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostV1TenantScimTokensIdRotateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPostV1TenantScimTokensIdRotateRequestWithBody constructs an http.Request for the PostV1TenantScimTokensIdRotate method, with any body, and a specified content type
+func NewPostV1TenantScimTokensIdRotateRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tenant/scim-tokens/%s/rotate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -9273,6 +9658,55 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/tenant (the `PatchV1Tenant` operationId).
 	PatchV1TenantWithResponse(ctx context.Context, body PatchV1TenantJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchV1TenantResponse, error)
+
+	// GetV1TenantScimTokensWithResponse The tenant's SCIM tokens (never their secrets or digests).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tenant/scim-tokens (the `GetV1TenantScimTokens` operationId).
+	GetV1TenantScimTokensWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1TenantScimTokensResponse, error)
+
+	// PostV1TenantScimTokensWithBodyWithResponse Issue a SCIM token for the identity provider: its secret is in this answer only. Pending where Administrator grants are held.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenant/scim-tokens (the `PostV1TenantScimTokens` operationId).
+	PostV1TenantScimTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1TenantScimTokensResponse, error)
+
+	// PostV1TenantScimTokensWithResponse Issue a SCIM token for the identity provider: its secret is in this answer only. Pending where Administrator grants are held.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenant/scim-tokens (the `PostV1TenantScimTokens` operationId).
+	PostV1TenantScimTokensWithResponse(ctx context.Context, body PostV1TenantScimTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1TenantScimTokensResponse, error)
+
+	// DeleteV1TenantScimTokensIdWithResponse Revoke a SCIM token at once.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tenant/scim-tokens/{id} (the `DeleteV1TenantScimTokensId` operationId).
+	DeleteV1TenantScimTokensIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteV1TenantScimTokensIdResponse, error)
+
+	// PostV1TenantScimTokensIdActivateWithResponse Make a pending token work: held like granting Administrator.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenant/scim-tokens/{id}/activate (the `PostV1TenantScimTokensIdActivate` operationId).
+	PostV1TenantScimTokensIdActivateWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PostV1TenantScimTokensIdActivateResponse, error)
+
+	// PostV1TenantScimTokensIdRotateWithBodyWithResponse Issue a token to replace this one, which keeps working for overlap_seconds (at most a day).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenant/scim-tokens/{id}/rotate (the `PostV1TenantScimTokensIdRotate` operationId).
+	PostV1TenantScimTokensIdRotateWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1TenantScimTokensIdRotateResponse, error)
+
+	// PostV1TenantScimTokensIdRotateWithResponse Issue a token to replace this one, which keeps working for overlap_seconds (at most a day).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tenant/scim-tokens/{id}/rotate (the `PostV1TenantScimTokensIdRotate` operationId).
+	PostV1TenantScimTokensIdRotateWithResponse(ctx context.Context, id string, body PostV1TenantScimTokensIdRotateJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1TenantScimTokensIdRotateResponse, error)
 }
 
 type GetHealthzResponse struct {
@@ -13443,6 +13877,232 @@ func (r PatchV1TenantResponse) ContentType() string {
 	return ""
 }
 
+type GetV1TenantScimTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SCIMTokenList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1TenantScimTokensResponse) GetJSON200() *SCIMTokenList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetV1TenantScimTokensResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1TenantScimTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1TenantScimTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1TenantScimTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1TenantScimTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostV1TenantScimTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SCIMTokenIssued
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostV1TenantScimTokensResponse) GetJSON201() *SCIMTokenIssued {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostV1TenantScimTokensResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1TenantScimTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1TenantScimTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1TenantScimTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1TenantScimTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteV1TenantScimTokensIdResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteV1TenantScimTokensIdResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteV1TenantScimTokensIdResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteV1TenantScimTokensIdResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteV1TenantScimTokensIdResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteV1TenantScimTokensIdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostV1TenantScimTokensIdActivateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostV1TenantScimTokensIdActivateResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1TenantScimTokensIdActivateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1TenantScimTokensIdActivateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1TenantScimTokensIdActivateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1TenantScimTokensIdActivateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostV1TenantScimTokensIdRotateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SCIMTokenIssued
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostV1TenantScimTokensIdRotateResponse) GetJSON201() *SCIMTokenIssued {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostV1TenantScimTokensIdRotateResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1TenantScimTokensIdRotateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1TenantScimTokensIdRotateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1TenantScimTokensIdRotateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1TenantScimTokensIdRotateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetHealthzWithResponse The process is up.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -15144,6 +15804,97 @@ func (c *ClientWithResponses) PatchV1TenantWithResponse(ctx context.Context, bod
 		return nil, err
 	}
 	return ParsePatchV1TenantResponse(rsp)
+}
+
+// GetV1TenantScimTokensWithResponse The tenant's SCIM tokens (never their secrets or digests).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tenant/scim-tokens (the `GetV1TenantScimTokens` operationId).
+func (c *ClientWithResponses) GetV1TenantScimTokensWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1TenantScimTokensResponse, error) {
+	rsp, err := c.GetV1TenantScimTokens(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1TenantScimTokensResponse(rsp)
+}
+
+// PostV1TenantScimTokensWithBodyWithResponse Issue a SCIM token for the identity provider: its secret is in this answer only. Pending where Administrator grants are held.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenant/scim-tokens (the `PostV1TenantScimTokens` operationId).
+func (c *ClientWithResponses) PostV1TenantScimTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1TenantScimTokensResponse, error) {
+	rsp, err := c.PostV1TenantScimTokensWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1TenantScimTokensResponse(rsp)
+}
+
+// PostV1TenantScimTokensWithResponse Issue a SCIM token for the identity provider: its secret is in this answer only. Pending where Administrator grants are held.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenant/scim-tokens (the `PostV1TenantScimTokens` operationId).
+func (c *ClientWithResponses) PostV1TenantScimTokensWithResponse(ctx context.Context, body PostV1TenantScimTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1TenantScimTokensResponse, error) {
+	rsp, err := c.PostV1TenantScimTokens(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1TenantScimTokensResponse(rsp)
+}
+
+// DeleteV1TenantScimTokensIdWithResponse Revoke a SCIM token at once.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tenant/scim-tokens/{id} (the `DeleteV1TenantScimTokensId` operationId).
+func (c *ClientWithResponses) DeleteV1TenantScimTokensIdWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteV1TenantScimTokensIdResponse, error) {
+	rsp, err := c.DeleteV1TenantScimTokensId(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteV1TenantScimTokensIdResponse(rsp)
+}
+
+// PostV1TenantScimTokensIdActivateWithResponse Make a pending token work: held like granting Administrator.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenant/scim-tokens/{id}/activate (the `PostV1TenantScimTokensIdActivate` operationId).
+func (c *ClientWithResponses) PostV1TenantScimTokensIdActivateWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*PostV1TenantScimTokensIdActivateResponse, error) {
+	rsp, err := c.PostV1TenantScimTokensIdActivate(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1TenantScimTokensIdActivateResponse(rsp)
+}
+
+// PostV1TenantScimTokensIdRotateWithBodyWithResponse Issue a token to replace this one, which keeps working for overlap_seconds (at most a day).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenant/scim-tokens/{id}/rotate (the `PostV1TenantScimTokensIdRotate` operationId).
+func (c *ClientWithResponses) PostV1TenantScimTokensIdRotateWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1TenantScimTokensIdRotateResponse, error) {
+	rsp, err := c.PostV1TenantScimTokensIdRotateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1TenantScimTokensIdRotateResponse(rsp)
+}
+
+// PostV1TenantScimTokensIdRotateWithResponse Issue a token to replace this one, which keeps working for overlap_seconds (at most a day).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tenant/scim-tokens/{id}/rotate (the `PostV1TenantScimTokensIdRotate` operationId).
+func (c *ClientWithResponses) PostV1TenantScimTokensIdRotateWithResponse(ctx context.Context, id string, body PostV1TenantScimTokensIdRotateJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1TenantScimTokensIdRotateResponse, error) {
+	rsp, err := c.PostV1TenantScimTokensIdRotate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1TenantScimTokensIdRotateResponse(rsp)
 }
 
 // ParseGetHealthzResponse parses an HTTP response from a GetHealthzWithResponse call
@@ -18008,6 +18759,163 @@ func ParsePatchV1TenantResponse(rsp *http.Response) (*PatchV1TenantResponse, err
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetV1TenantScimTokensResponse parses an HTTP response from a GetV1TenantScimTokensWithResponse call
+func ParseGetV1TenantScimTokensResponse(rsp *http.Response) (*GetV1TenantScimTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1TenantScimTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SCIMTokenList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostV1TenantScimTokensResponse parses an HTTP response from a PostV1TenantScimTokensWithResponse call
+func ParsePostV1TenantScimTokensResponse(rsp *http.Response) (*PostV1TenantScimTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1TenantScimTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SCIMTokenIssued
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteV1TenantScimTokensIdResponse parses an HTTP response from a DeleteV1TenantScimTokensIdWithResponse call
+func ParseDeleteV1TenantScimTokensIdResponse(rsp *http.Response) (*DeleteV1TenantScimTokensIdResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteV1TenantScimTokensIdResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostV1TenantScimTokensIdActivateResponse parses an HTTP response from a PostV1TenantScimTokensIdActivateWithResponse call
+func ParsePostV1TenantScimTokensIdActivateResponse(rsp *http.Response) (*PostV1TenantScimTokensIdActivateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1TenantScimTokensIdActivateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostV1TenantScimTokensIdRotateResponse parses an HTTP response from a PostV1TenantScimTokensIdRotateWithResponse call
+func ParsePostV1TenantScimTokensIdRotateResponse(rsp *http.Response) (*PostV1TenantScimTokensIdRotateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1TenantScimTokensIdRotateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SCIMTokenIssued
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
