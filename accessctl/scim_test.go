@@ -418,3 +418,55 @@ func TestSSORefusalIsAudited(t *testing.T) {
 	assert.Equal(t, "the assertion was signed by another key", hist.Items[0].Changes[0].After)
 	require.Error(t, k.Ops.RefuseSSO(context.Background(), "nope", "x"), "an unknown tenant gets no entry")
 }
+
+// I1, I2, F5, the attacker's test: where Administrator grants are held,
+// one Administrator alone cannot point the tenant at an identity provider
+// of its own, nor let a sign-in take an operator by email: whoever
+// controls that provider could sign anyone in to a mapped group. Taking
+// trust away is not held.
+func TestIdentityProviderTrustIsHeld(t *testing.T) {
+	p := accessctl.PCIDSS4()
+	p.ApproverMinAge = 0
+	k := newIdPKit(t, &p)
+	tn, err := k.Ops.Tenant(k.admin)
+	require.NoError(t, err)
+	before := tn.Clone()
+	for name, edit := range map[string]func(c *accessctl.SSOConfig){
+		"metadata":      func(c *accessctl.SSOConfig) { c.SAML.IdPMetadata = "<EntityDescriptor/>" },
+		"metadata URL":  func(c *accessctl.SSOConfig) { c.SAML.IdPMetadataURL = "https://evil.example/metadata" },
+		"IdP-initiated": func(c *accessctl.SSOConfig) { c.SAML.AllowIdPInitiated = true },
+		"link by email": func(c *accessctl.SSOConfig) { c.LinkByEmail = true },
+	} {
+		sso := tn.SSO
+		edit(&sso)
+		_, err := k.Ops.ConfigureTenant(k.admin, accessctl.TenantSettings{Version: tn.Version, SSO: &sso})
+		require.ErrorIs(t, err, accessctl.ErrApprovalRequired, name)
+	}
+	after, err := k.Ops.Tenant(k.admin)
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "nothing changed")
+
+	// Set up with a second Administrator's approval, then taken away alone.
+	sso := tn.SSO
+	sso.SAML.IdPMetadataURL, sso.LinkByEmail = "https://idp.example/metadata", true
+	raw, err := json.Marshal(sso)
+	require.NoError(t, err)
+	ap, err := k.Ops.RequestApproval(k.admin, accessctl.ApprovalRequest{Action: accessctl.ApproveGrantAdministrator, TargetType: accessctl.TargetTenant,
+		TargetID: string(tn.ID), Params: map[string]string{"version": fmt.Sprint(tn.Version), "sso": string(raw)}, Reason: "connect the IdP"})
+	require.NoError(t, err)
+	assert.True(t, ap.AdminLevel)
+	res, err := k.Ops.ProvisionSSO(context.Background(), k.Tenant, accessctl.Assertion{Subject: "idp-zed", Email: "zed@acme.example",
+		FirstName: "Zed", LastName: "Z", Groups: []string{"admins"}})
+	require.NoError(t, err)
+	a2, err := k.Ops.Authenticate(context.Background(), res.Session)
+	require.NoError(t, err)
+	done, err := k.Ops.Approve(accessctl.NewContext(context.Background(), a2), ap.ID, ap.EffectDigest)
+	require.NoError(t, err)
+	require.Equal(t, accessctl.ApprovalDone, done.Status, done.Outcome)
+	tn, err = k.Ops.Tenant(k.admin)
+	require.NoError(t, err)
+	sso = tn.SSO
+	sso.SAML, sso.LinkByEmail = accessctl.SAMLConfig{}, false
+	_, err = k.Ops.ConfigureTenant(k.admin, accessctl.TenantSettings{Version: tn.Version, SSO: &sso})
+	require.NoError(t, err, "taking trust away needs no second operator")
+}

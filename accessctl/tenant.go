@@ -123,7 +123,11 @@ func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (_ *Te
 	// Whom the tenant trusts to say who its operators are (the SAML
 	// identity provider, linking by email) is held like granting
 	// Administrator: that party can sign anyone in to a mapped group.
-	trust := before.SSO.SAML != t.SSO.SAML || !before.SSO.LinkByEmail && t.SSO.LinkByEmail
+	// Taking trust away (removing the provider, switching a switch off)
+	// is not held.
+	ns, bs := t.SSO.SAML, before.SSO.SAML
+	trust := ns.IdPMetadata != "" && ns.IdPMetadata != bs.IdPMetadata || ns.IdPMetadataURL != "" && ns.IdPMetadataURL != bs.IdPMetadataURL ||
+		ns.AllowIdPInitiated && !bs.AllowIdPInitiated || t.SSO.LinkByEmail && !before.SSO.LinkByEmail
 	switch {
 	case trust || mapsAdmin(rs, before.SSO.GroupRoles, t.SSO.GroupRoles):
 		if err := s.gate(ctx, a, pb, Hold{Action: ApproveGrantAdministrator, TargetType: TargetTenant, TargetID: string(t.ID),
