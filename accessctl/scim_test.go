@@ -470,3 +470,39 @@ func TestIdentityProviderTrustIsHeld(t *testing.T) {
 	_, err = k.Ops.ConfigureTenant(k.admin, accessctl.TenantSettings{Version: tn.Version, SSO: &sso})
 	require.NoError(t, err, "taking trust away needs no second operator")
 }
+
+// I2: an operator the identity provider provisioned over SCIM signs in
+// over SSO by the user name it was given (the NameID Okta and Entra ID
+// send by default), keeps its SCIM key, and keeps its SCIM groups when
+// the assertion names none; a deactivated one is refused.
+func TestSSOSignInOfAProvisionedOperator(t *testing.T) {
+	k := newIdPKit(t, nil)
+	o := k.person(t, "ann", "staff")
+	res, err := k.Ops.ProvisionSSO(context.Background(), k.Tenant, accessctl.Assertion{Subject: o.Username, Email: o.Email, FirstName: "Ann", LastName: "Doe"})
+	require.NoError(t, err)
+	assert.Equal(t, o.ID, res.Operator)
+	got, err := k.Ops.ManagedOperator(k.scim, o.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "okta-ann", got.ExternalKey, "the SCIM externalId stays its key")
+	assert.Equal(t, []accessctl.RoleName{accessctl.RoleReadOnly}, got.Roles, "its SCIM groups' roles")
+
+	// Groups in the assertion are the groups.
+	res, err = k.Ops.ProvisionSSO(context.Background(), k.Tenant, accessctl.Assertion{Subject: "okta-ann", Email: o.Email, FirstName: "Ann",
+		LastName: "Doe", Groups: []string{"admins"}})
+	require.NoError(t, err)
+	assert.Equal(t, o.ID, res.Operator)
+
+	// A local operator is not taken by a subject equal to its username.
+	_, err = k.Ops.ProvisionSSO(context.Background(), k.Tenant, accessctl.Assertion{Subject: k.Admin.Username, Email: "x@acme.example",
+		FirstName: "X", LastName: "Y", Groups: []string{"staff"}})
+	require.NoError(t, err)
+	admin, err := k.Ops.Operator(k.admin, k.Admin.ID)
+	require.NoError(t, err)
+	assert.False(t, admin.Managed)
+	assert.Empty(t, admin.ExternalKey)
+
+	_, err = k.Ops.ReplaceManagedOperator(k.scim, o.ID, 0, accessctl.IdPUser{UserName: o.Username, Email: o.Email, Active: false})
+	require.NoError(t, err)
+	_, err = k.Ops.ProvisionSSO(context.Background(), k.Tenant, accessctl.Assertion{Subject: o.Username, Email: o.Email, FirstName: "Ann", LastName: "Doe"})
+	require.ErrorIs(t, err, accessctl.ErrLoginRefused, "deprovisioned: refused")
+}

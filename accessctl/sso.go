@@ -40,13 +40,15 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant backoffice.TenantID, 
 	if !t.SSO.Enabled {
 		return nil, backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the tenant does not use SSO; log in with a password")
 	}
-	groups := slices.DeleteFunc(sortedGroups(as.Groups), func(g string) bool { _, ok := t.SSO.GroupRoles[g]; return !ok })
-	if len(groups) == 0 {
-		groups = nil
+	known := func(gs []string) []string {
+		out := slices.DeleteFunc(sortedGroups(gs), func(g string) bool { _, ok := t.SSO.GroupRoles[g]; return !ok })
+		if len(out) == 0 {
+			return nil
+		}
+		return out
 	}
-	roles := mappedRoles(t, groups)
 	in := NewOperator{Username: as.Email, Email: as.Email, FirstName: as.FirstName, LastName: as.LastName,
-		ExternalKey: as.Subject, Roles: roles, AllAccounts: true}
+		ExternalKey: as.Subject, AllAccounts: true}
 	normalize(&in)
 	var v backoffice.Violations
 	if in.ExternalKey == "" {
@@ -56,19 +58,36 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant backoffice.TenantID, 
 	if err := v.Err(op); err != nil {
 		return nil, err
 	}
-	if len(roles) == 0 {
-		return nil, backoffice.NewError(backoffice.ErrForbidden, op, "none of the identity provider's groups maps to a role; ask an Administrator to map one")
-	}
+	noRole := backoffice.NewError(backoffice.ErrForbidden, op, "none of the identity provider's groups maps to a role; ask an Administrator to map one")
 	sys := SystemActor(tenant, "sso")
 	now := s.clock()
 	for range 3 { // retry on a concurrent first login or change
 		before, err := s.store.OperatorByExternalKey(ctx, tenant, in.ExternalKey)
+		if isNotFound(err) {
+			// An operator the identity provider made over SCIM, by the
+			// user name it gave it: the NameID Okta and Entra ID send by
+			// default is the userName they provision (I2).
+			before, err = s.store.OperatorByLogin(ctx, tenant, as.Subject)
+			if err == nil && (!before.Managed || !strings.EqualFold(before.Username, as.Subject)) {
+				err = backoffice.NewError(backoffice.ErrNotFound, op, "no operator provisioned with this user name")
+			}
+		}
 		if isNotFound(err) && t.SSO.LinkByEmail && in.Email != "" {
 			// Linked by its verified email, where the tenant allows (I2).
 			before, err = s.store.OperatorByLogin(ctx, tenant, in.Email)
 			if err == nil && (!strings.EqualFold(before.Email, in.Email) || !before.EmailVerified || before.ExternalKey != "") {
 				err = backoffice.NewError(backoffice.ErrNotFound, op, "no operator with this verified email")
 			}
+		}
+		// The assertion's groups; an assertion that names none leaves an
+		// operator the groups SCIM gave it.
+		groups := known(as.Groups)
+		if len(as.Groups) == 0 && err == nil {
+			groups = known(before.Groups)
+		}
+		roles := mappedRoles(t, groups)
+		if len(roles) == 0 {
+			return nil, noRole
 		}
 		if isNotFound(err) {
 			o := &Operator{ID: OperatorID(s.newID()), Tenant: tenant, Email: in.Email, FirstName: in.FirstName,
@@ -91,7 +110,10 @@ func (s *Service) ProvisionSSO(ctx context.Context, tenant backoffice.TenantID, 
 		}
 		o := before.Clone()
 		o.Email, o.FirstName, o.LastName, o.Roles, o.Groups = in.Email, in.FirstName, in.LastName, roles, groups
-		o.ExternalKey, o.Managed, o.EmailVerified = in.ExternalKey, true, true
+		if o.ExternalKey == "" {
+			o.ExternalKey = in.ExternalKey // linked now
+		}
+		o.Managed, o.EmailVerified = true, true
 		if len(backoffice.Diff(before, o)) > 0 {
 			if !slices.Equal(before.Roles, o.Roles) {
 				o.SessionEpoch++
