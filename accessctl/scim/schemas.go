@@ -27,7 +27,6 @@ func subs(s ...map[string]any) func(map[string]any) {
 var (
 	multi    = set("multiValued", true)
 	required = set("required", true)
-	exact    = set("caseExact", true)
 	readOnly = set("mutability", "readOnly")
 )
 
