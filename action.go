@@ -38,6 +38,10 @@ const (
 	ActionOperatorSSOProvision      Action = "operator.sso_provision"       // created from an identity provider's assertion
 	ActionOperatorSSOUpdate         Action = "operator.sso_update"          // updated from an identity provider's assertion
 	ActionOperatorSSORefused        Action = "operator.sso_refused"         // an identity provider's sign-in was refused; the reason is recorded
+	ActionOperatorPasskeyAdd        Action = "operator.passkey_add"         // the operator registered a passkey
+	ActionOperatorPasskeyUse        Action = "operator.passkey_use"         // a passkey signed a login in (its counter and last use recorded)
+	ActionOperatorPasskeyCloned     Action = "operator.passkey_cloned"      // a passkey's counter went backwards: flagged as cloned, the login refused
+	ActionOperatorPasskeyRevoke     Action = "operator.passkey_revoke"      // a passkey was removed
 	ActionOperatorSCIMCreate        Action = "operator.scim_create"         // created by the identity provider over SCIM
 	ActionOperatorSCIMUpdate        Action = "operator.scim_update"         // changed by the identity provider over SCIM (groups, identity, active)
 	ActionOperatorSCIMDeprovision   Action = "operator.scim_deprovision"    // deactivated by the identity provider (active false, removed from every mapped group, or deleted); sessions ended

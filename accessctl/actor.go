@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/internal/check"
@@ -29,6 +30,8 @@ type Actor struct {
 	// grantors are, for the identity provider's actor, the operators that
 	// issued and approved its SCIM token: what it grants, they grant (F4).
 	grantors []OperatorID
+	// loginAt is when the actor's session opened: its login.
+	loginAt time.Time
 }
 
 // SystemActor returns an actor for the host's own background work in one
@@ -222,7 +225,7 @@ func Require(ctx context.Context, p Permission) (*Actor, error) {
 // of its operator, with the tenant's compiled roles.
 func sessionActor(cat *Catalog, rs *roleSet, sess *Session) *Actor {
 	a := &Actor{
-		tenant: sess.Tenant, id: string(sess.Operator), epoch: sess.Epoch, name: sess.Name, kind: backoffice.ActorOperator,
+		tenant: sess.Tenant, id: string(sess.Operator), epoch: sess.Epoch, name: sess.Name, kind: backoffice.ActorOperator, loginAt: sess.CreatedAt,
 		roles: slices.Clone(sess.Roles), cat: cat, allAccounts: sess.AllAccounts, accounts: slices.Clone(sess.Accounts),
 	}
 	for _, name := range sess.Roles {

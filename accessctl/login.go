@@ -27,6 +27,12 @@ type LoginResult struct {
 	// Enrolment is set when the operator has no MFA yet and must add the
 	// secret to an authenticator app first.
 	Enrolment *MFAEnrolment
+	// Passkey is set when the operator has a passkey: the challenge may be
+	// answered with it (BeginPasskeyLogin). PasskeyRequired is set when
+	// the tenant's policy wants a passkey of it (W4): the challenge takes
+	// no TOTP code, and an operator without a passkey registers its first
+	// one in the passkey step.
+	Passkey, PasskeyRequired bool
 }
 
 // MFAEnrolment is a new TOTP secret and its otpauth:// URI (for a QR code).
@@ -157,7 +163,12 @@ func (s *Service) Login(ctx context.Context, tenant backoffice.TenantID, login s
 	if o, err = s.prepareLogin(ctx, o, password, rehash); err != nil {
 		return nil, s.refuse(ctx, refusal{hashed: true, cause: err})
 	}
-	if p.mfaOptional() && !o.MFAEnrolled {
+	_, rs, err := s.tenantRoles(ctx, tenant)
+	if err != nil {
+		return nil, s.refuse(ctx, refusal{hashed: true, cause: err})
+	}
+	passkeyOnly := s.phishingResistant(p, rs, o)
+	if p.mfaOptional() && !o.MFAEnrolled && len(o.Passkeys) == 0 && !passkeyOnly {
 		// No second factor: the password alone opens the session, if it
 		// is young enough (8.3.9).
 		if p.passwordExpired(o, s.clock()) {
@@ -172,8 +183,8 @@ func (s *Service) Login(ctx context.Context, tenant backoffice.TenantID, login s
 		}
 		return res, nil
 	}
-	res = &LoginResult{Operator: o.ID}
-	if !o.MFAEnrolled {
+	res = &LoginResult{Operator: o.ID, Passkey: len(waUser{o}.WebAuthnCredentials()) > 0, PasskeyRequired: passkeyOnly}
+	if !o.MFAEnrolled && !passkeyOnly {
 		res.Enrolment = &MFAEnrolment{Secret: o.MFASecret, URI: otpauthURI(s.issuer, o.LoginName(), o.MFASecret)}
 	}
 	if res.Challenge, _, err = s.issue(ctx, PurposeMFAChallenge, o, s.challengeTTL); err != nil {
@@ -369,9 +380,13 @@ func (s *Service) CompleteLogin(ctx context.Context, challenge backoffice.Secret
 	if err := s.usable(ctx, o, err); err != nil {
 		return nil, err
 	}
-	p, err := s.tenantPolicy(ctx, o.Tenant)
+	t, rs, err := s.tenantRoles(ctx, o.Tenant)
 	if err != nil {
 		return nil, s.refuse(ctx, refusal{cause: err})
+	}
+	p := s.policyOf(t)
+	if s.phishingResistant(p, rs, o) {
+		return nil, ErrPasskeyRequired
 	}
 	// The code check is the attempt; storing the step it matched is part of
 	// it, since a replay is only found there.

@@ -844,10 +844,11 @@ func (s *Service) ResetMFA(ctx context.Context, id OperatorID, version int64) (_
 	defer s.observe(&ctx, "accessctl.ResetMFA")(&err)
 	const op = "accessctl: reset mfa"
 	return s.transition(ctx, op, PermOperatorResetMFA, id, version, backoffice.ActionOperatorResetMFA, false, func(o *Operator) error {
-		if !o.MFAEnrolled && o.MFASecret == "" {
+		if !o.MFAEnrolled && o.MFASecret == "" && len(o.Passkeys) == 0 {
 			return backoffice.NewError(backoffice.ErrFailedPrecondition, op, "the operator has no MFA enrolment to reset")
 		}
-		o.MFAEnrolled, o.MFASecret, o.MFALastStep = false, "", 0
+		// Its passkeys go too (W4): it enrols again at its next login.
+		o.MFAEnrolled, o.MFASecret, o.MFALastStep, o.Passkeys = false, "", 0, nil
 		o.SessionEpoch++
 		return nil
 	})

@@ -69,6 +69,30 @@ type Policy struct {
 	// (7.2.4: every six months); a tenant without a review completed
 	// within it is reported overdue. Zero: 183 days.
 	ReviewInterval time.Duration `json:"review_interval" audit:"review_interval"`
+	// PhishingResistant requires a passkey (WebAuthn) as the second factor
+	// of the operators it names (W4; NIST SP 800-63B AAL3): they can no
+	// longer complete a login with a TOTP code, and enrol a passkey at
+	// their next login instead. Empty: TOTP or a passkey.
+	PhishingResistant PhishingResistance `json:"phishing_resistant,omitempty" audit:"phishing_resistant"`
+}
+
+// PhishingResistance says whose second factor must be a passkey.
+type PhishingResistance string
+
+// Whose second factor must be a passkey.
+const (
+	PhishingResistantAdministrators PhishingResistance = "administrators"
+	PhishingResistantEveryone       PhishingResistance = "everyone"
+)
+
+func (r PhishingResistance) level() int {
+	switch r {
+	case PhishingResistantAdministrators:
+		return 1
+	case PhishingResistantEveryone:
+		return 2
+	}
+	return 0
 }
 
 // MFAMode says whether operators need a second factor.
@@ -152,6 +176,11 @@ func (p Policy) validate(v *backoffice.Violations) {
 	case "", MFARequired, MFAOptional:
 	default:
 		v.Add("policy.mfa", `must be "required" or "optional"`)
+	}
+	switch p.PhishingResistant {
+	case "", PhishingResistantAdministrators, PhishingResistantEveryone:
+	default:
+		v.Add("policy.phishing_resistant", `must be "administrators", "everyone" or empty`)
 	}
 	if r := check.Text(p.Name, 100); r != "" {
 		v.Add("policy.name", r)
@@ -265,6 +294,9 @@ func (p Policy) weakenings(next Policy, sessionTTL time.Duration) []string {
 	limit("max_password_age", p.MaxPasswordAge, next.MaxPasswordAge)
 	if !p.mfaOptional() && next.mfaOptional() {
 		out = append(out, "mfa")
+	}
+	if next.PhishingResistant.level() < p.PhishingResistant.level() {
+		out = append(out, "phishing_resistant")
 	}
 	limit("dormant_after", p.DormantAfter, next.DormantAfter)
 	for _, a := range p.FourEyes {

@@ -27,7 +27,10 @@ type Config struct {
 	// Once records what may be used once across every instance (a SAML
 	// assertion's id). Nil means Tokens when it is a OnceStore (so Redis
 	// when tokens are there), else Store.
-	Once     OnceStore
+	Once OnceStore
+	// WebAuthn is the relying party of passkeys for tenants that set none
+	// of their own (Tenant.WebAuthn): the host's domain and origins.
+	WebAuthn WebAuthnConfig
 	Attempts AttemptStore
 	// Notifier delivers invitations and password resets. Nil drops them,
 	// which suits only tests and SSO-only tenants.
@@ -126,6 +129,7 @@ type Service struct {
 	failureWindow, lastAdminCooldown, attemptLease                     time.Duration
 	observer                                                           backoffice.Observer
 	once                                                               OnceStore
+	webauthn                                                           WebAuthnConfig
 }
 
 // NewService checks the configuration and returns a service.
@@ -144,6 +148,7 @@ func NewService(cfg Config) (*Service, error) {
 	if s.attempts == nil {
 		s.attempts = cfg.Store
 	}
+	s.webauthn = cfg.WebAuthn
 	s.once = cfg.Once
 	if o, ok := s.tokens.(OnceStore); ok && s.once == nil {
 		s.once = o

@@ -37,6 +37,9 @@ type TenantSettings struct {
 	// ApprovePolicyChange.
 	Policy        *Policy
 	DefaultPolicy bool
+	// WebAuthn is the tenant's relying party for passkeys, and whether
+	// its operators may sign in with one alone.
+	WebAuthn *WebAuthnConfig
 }
 
 // ConfigureTenant changes the tenant's name, SSO mode and group-to-role
@@ -62,6 +65,10 @@ func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (_ *Te
 	}
 	if in.EndUserForgotPasswordOff != nil {
 		t.EndUserForgotPasswordOff = *in.EndUserForgotPasswordOff
+	}
+	if in.WebAuthn != nil {
+		t.WebAuthn = *in.WebAuthn
+		t.WebAuthn.Origins = slices.Clone(in.WebAuthn.Origins)
 	}
 	var v backoffice.Violations
 	switch {
@@ -93,6 +100,19 @@ func (s *Service) ConfigureTenant(ctx context.Context, in TenantSettings) (_ *Te
 	if u := t.SSO.SAML.IdPMetadataURL; u != "" {
 		if r := metadataURL(u); r != "" {
 			v.Add("sso.saml.idp_metadata_url", r)
+		}
+	}
+	if w := t.WebAuthn; w.RPID != "" || len(w.Origins) > 0 {
+		if r := check.Domain(w.RPID); r != "" && !isLoopbackHost(w.RPID) {
+			v.Add("webauthn.rp_id", r)
+		}
+		if len(w.Origins) == 0 || len(w.Origins) > 10 {
+			v.Add("webauthn.origins", "name between one and ten origins")
+		}
+		for _, o := range w.Origins {
+			if r := webOrigin(o, w.RPID); r != "" {
+				v.Add("webauthn.origins", r)
+			}
 		}
 	}
 	if t.SSO.Enabled && len(t.SSO.GroupRoles) == 0 {
@@ -366,4 +386,24 @@ func metadataURL(raw string) string {
 		}
 	}
 	return "must be an https URL"
+}
+
+func isLoopbackHost(h string) bool {
+	ip := net.ParseIP(h)
+	return h == "localhost" || ip != nil && ip.IsLoopback()
+}
+
+// webOrigin checks an origin passkeys are used from: https (or http on
+// the loopback interface), no path, a host within the relying party id.
+func webOrigin(raw, rpID string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || u.Path != "" && u.Path != "/" || u.RawQuery != "" || len(raw) > 300:
+		return fmt.Sprintf("%q is not an origin such as https://admin.example.com", raw)
+	case u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())):
+		return fmt.Sprintf("%q must be https", raw)
+	case u.Hostname() != rpID && !strings.HasSuffix(u.Hostname(), "."+rpID):
+		return fmt.Sprintf("%q is not within the relying party id %q", raw, rpID)
+	}
+	return ""
 }

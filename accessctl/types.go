@@ -36,6 +36,9 @@ type Tenant struct {
 	// renamed over SCIM, with their stable ids; a group of the mapping
 	// that is not listed has the id GroupID gives its name.
 	IdPGroups []IdPGroupRecord `json:"idp_groups,omitempty" audit:"idp_groups"`
+	// WebAuthn is where the tenant's operators use passkeys: its relying
+	// party id and origins. Empty: the service's (Config.WebAuthn).
+	WebAuthn WebAuthnConfig `json:"webauthn,omitzero" audit:"webauthn"`
 	// Policy is the tenant's own security policy; nil means the
 	// service's (Config.Policy). Its changes are recorded field by field.
 	Policy *Policy `json:"policy,omitempty"`
@@ -91,6 +94,54 @@ func (d Document) AuditValue() string {
 		return ""
 	}
 	return fmt.Sprintf("%d bytes, sha256 %s", len(d), backoffice.Digest(backoffice.Secret(d))[:16])
+}
+
+// WebAuthnConfig is a relying party for passkeys (W2): its id (the
+// registrable domain the console is served under, "admin.example.com")
+// and the origins browsers may use it from ("https://admin.example.com").
+// Passwordless lets operators sign in with a passkey alone, without a
+// username or password.
+type WebAuthnConfig struct {
+	RPID         string   `json:"rp_id,omitempty" audit:"rp_id"`
+	Origins      []string `json:"origins,omitempty" audit:"origins"`
+	Passwordless bool     `json:"passwordless,omitempty" audit:"passwordless"`
+}
+
+// Passkey is an operator's WebAuthn credential (W1): its public key and
+// what the authenticator said of itself. No private key exists on the
+// server.
+type Passkey struct {
+	// ID is the credential id, base64url.
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	PublicKey []byte `json:"public_key"`
+	// SignCount is the authenticator's signature counter at the last use;
+	// one that goes backwards betrays a cloned key (W3).
+	SignCount       uint32    `json:"sign_count"`
+	BackupEligible  bool      `json:"backup_eligible,omitempty"`
+	BackupState     bool      `json:"backup_state,omitempty"`
+	Transports      []string  `json:"transports,omitempty"`
+	AAGUID          string    `json:"aaguid,omitempty"`
+	AttestationType string    `json:"attestation_type,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+	LastUsedAt      time.Time `json:"last_used_at,omitzero"`
+	// Cloned is set when its counter went backwards: it signs nothing in
+	// from then on.
+	Cloned bool `json:"cloned,omitempty"`
+}
+
+// AuditValue implements backoffice.AuditValuer: the passkey's name and
+// id, and whether it was found cloned; not its counter or last use, which
+// change at every sign-in.
+func (p Passkey) AuditValue() string {
+	id := p.ID
+	if len(id) > 16 {
+		id = id[:16]
+	}
+	if p.Cloned {
+		return p.Name + " (" + id + ", cloned)"
+	}
+	return p.Name + " (" + id + ")"
 }
 
 // IdPGroupRecord is a group the identity provider knows by a stable id.
@@ -167,6 +218,7 @@ func (t *Tenant) Clone() *Tenant {
 	c.SSO = t.SSO.clone()
 	c.SCIMTokens = slices.Clone(t.SCIMTokens)
 	c.IdPGroups = slices.Clone(t.IdPGroups)
+	c.WebAuthn.Origins = slices.Clone(t.WebAuthn.Origins)
 	if t.Policy != nil {
 		p := t.Policy.clone()
 		c.Policy = &p
@@ -240,6 +292,8 @@ type Operator struct {
 	// person beyond its names: how it is shown, and who it reports to.
 	DisplayName string     `json:"display_name,omitempty" audit:"display_name"`
 	Manager     OperatorID `json:"manager,omitempty" audit:"manager"`
+	// Passkeys are the operator's WebAuthn credentials (W1).
+	Passkeys []Passkey `json:"passkeys,omitempty" audit:"passkeys"`
 	// SessionEpoch changes whenever every session of the operator must die
 	// (password, role or status change); a session carries the epoch it was
 	// issued in.
@@ -286,6 +340,11 @@ func (o *Operator) Clone() *Operator {
 	c.Roles = slices.Clone(o.Roles)
 	c.Accounts = slices.Clone(o.Accounts)
 	c.Groups = slices.Clone(o.Groups)
+	c.Passkeys = slices.Clone(o.Passkeys)
+	for i := range c.Passkeys {
+		c.Passkeys[i].PublicKey = slices.Clone(o.Passkeys[i].PublicKey)
+		c.Passkeys[i].Transports = slices.Clone(o.Passkeys[i].Transports)
+	}
 	c.PasswordHistory = slices.Clone(o.PasswordHistory)
 	c.RoleUntil = maps.Clone(o.RoleUntil)
 	c.GrantedBy = slices.Clone(o.GrantedBy)

@@ -25,7 +25,7 @@ type tenantRow struct {
 	GroupRoles []byte    `db:"sso_group_roles"`
 	FPOff      bool      `db:"enduser_forgot_password_off"`
 	Policy     []byte    `db:"policy"`
-	IdP        []byte    `db:"idp"`
+	IdP        []byte    `db:"identity"`
 	RolesVer   int64     `db:"roles_version"`
 	Version    int64     `db:"version"`
 	CreatedAt  time.Time `db:"created_at"`
@@ -46,7 +46,7 @@ func (r *tenantRow) tenant() (*accessctl.Tenant, error) {
 	if err := fromJSONOrNil(r.IdP, &idp); err != nil {
 		return nil, err
 	}
-	t.SSO.LinkByEmail, t.SSO.SAML, t.IdPGroups = idp.LinkByEmail, idp.SAML, idp.Groups
+	t.SSO.LinkByEmail, t.SSO.SAML, t.IdPGroups, t.WebAuthn = idp.LinkByEmail, idp.SAML, idp.Groups, idp.WebAuthn
 	for _, x := range idp.SCIMTokens {
 		x.SCIMToken.Digest = x.Digest
 		t.SCIMTokens = append(t.SCIMTokens, x.SCIMToken)
@@ -67,6 +67,7 @@ type tenantIdP struct {
 	SAML        accessctl.SAMLConfig       `json:"saml,omitzero"`
 	SCIMTokens  []scimToken                `json:"scim_tokens,omitempty"`
 	Groups      []accessctl.IdPGroupRecord `json:"groups,omitempty"`
+	WebAuthn    accessctl.WebAuthnConfig   `json:"webauthn,omitzero"`
 }
 
 // scimToken is a SCIM token as stored: with its digest, which the
@@ -81,7 +82,7 @@ func tenantIdPJSON(t *accessctl.Tenant) string {
 	for i, x := range t.SCIMTokens {
 		toks[i] = scimToken{SCIMToken: x, Digest: x.Digest}
 	}
-	return jsonString(tenantIdP{LinkByEmail: t.SSO.LinkByEmail, SAML: t.SSO.SAML, SCIMTokens: toks, Groups: t.IdPGroups})
+	return jsonString(tenantIdP{LinkByEmail: t.SSO.LinkByEmail, SAML: t.SSO.SAML, SCIMTokens: toks, Groups: t.IdPGroups, WebAuthn: t.WebAuthn})
 }
 
 // operatorIdP is the operator's idp column.
@@ -90,6 +91,7 @@ type operatorIdP struct {
 	Groups      []string             `json:"groups,omitempty"`
 	DisplayName string               `json:"display_name,omitempty"`
 	Manager     accessctl.OperatorID `json:"manager,omitempty"`
+	Passkeys    []accessctl.Passkey  `json:"passkeys,omitempty"`
 }
 
 // policyJSON is the tenant's own policy, or NULL for the service's.
@@ -109,13 +111,13 @@ func groupRoles(t *accessctl.Tenant) string {
 
 var (
 	qCreateTenant = `WITH ins AS (
-	INSERT INTO backoffice_tenants (id, name, preset, sso_enabled, sso_group_roles, enduser_forgot_password_off, version, created_at, updated_at, policy, idp)
+	INSERT INTO backoffice_tenants (id, name, preset, sso_enabled, sso_group_roles, enduser_forgot_password_off, version, created_at, updated_at, policy, identity)
 	VALUES ($1, $2, $3, $4, $5::jsonb, $6, 1, $7, $8, $9::jsonb, $10::jsonb) RETURNING 1
 ), ` + auditInsert("ins", 11) + ` SELECT count(*) FROM ins`
 	qTenant       = `SELECT ` + tenantCols + ` FROM backoffice_tenants WHERE id = $1`
 	qUpdateTenant = `WITH upd AS (
 	UPDATE backoffice_tenants SET name = $2, preset = $3, sso_enabled = $4, sso_group_roles = $5::jsonb, enduser_forgot_password_off = $6,
-		updated_at = $7, policy = $9::jsonb, idp = $10::jsonb, version = version + 1
+		updated_at = $7, policy = $9::jsonb, identity = $10::jsonb, version = version + 1
 	WHERE id = $1 AND version = $8 RETURNING version
 ), ` + auditInsert("upd", 11) + ` SELECT version FROM upd`
 	qTenantVersion = `SELECT version FROM backoffice_tenants WHERE id = $1`
@@ -191,7 +193,7 @@ type operatorRow struct {
 	AccessUntil   sql.NullTime `db:"access_until"`
 	GrantedBy     []byte       `db:"granted_by"`
 	ControlledBy  []byte       `db:"controlled_by"`
-	IdP           []byte       `db:"idp"`
+	IdP           []byte       `db:"identity"`
 }
 
 func (r *operatorRow) operator() (*accessctl.Operator, error) {
@@ -212,7 +214,7 @@ func (r *operatorRow) operator() (*accessctl.Operator, error) {
 	if err := fromJSONOrNil(r.IdP, &idp); err != nil {
 		return nil, err
 	}
-	o.Managed, o.Groups, o.DisplayName, o.Manager = idp.Managed, idp.Groups, idp.DisplayName, idp.Manager
+	o.Managed, o.Groups, o.DisplayName, o.Manager, o.Passkeys = idp.Managed, idp.Groups, idp.DisplayName, idp.Manager, idp.Passkeys
 	return o, nil
 }
 
@@ -242,14 +244,14 @@ func operatorArgs(o *accessctl.Operator) []any {
 		list(o.Accounts), string(o.Status), o.EmailVerified, string(o.PasswordHash), string(o.MFASecret), o.MFAEnrolled,
 		o.MFALastStep, o.ExternalKey, o.SessionEpoch, utc(o.UpdatedAt),
 		jsonString(history), nullTime(o.PasswordChangedAt), nullTime(o.LastLoginAt), o.LastLoginFrom, roleUntilJSON(o.RoleUntil), nullTime(o.AccessUntil),
-		list(o.GrantedBy), list(o.ControlledBy), jsonString(operatorIdP{Managed: o.Managed, Groups: o.Groups, DisplayName: o.DisplayName, Manager: o.Manager})}
+		list(o.GrantedBy), list(o.ControlledBy), jsonString(operatorIdP{Managed: o.Managed, Groups: o.Groups, DisplayName: o.DisplayName, Manager: o.Manager, Passkeys: o.Passkeys})}
 }
 
 var (
 	qCreateOperator = `WITH ins AS (
 	INSERT INTO backoffice_operators (tenant_id, id, username, email, first_name, last_name, roles, all_accounts, accounts, status, email_verified,
 		password_hash, mfa_secret, mfa_enrolled, mfa_last_step, external_key, session_epoch, updated_at,
-		password_history, password_changed_at, last_login_at, last_login_from, role_until, access_until, granted_by, controlled_by, idp, created_at, version)
+		password_history, password_changed_at, last_login_at, last_login_from, role_until, access_until, granted_by, controlled_by, identity, created_at, version)
 	VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $17, $18,
 		$19::jsonb, $20, $21, $22, $23::jsonb, $24, $25::jsonb, $26::jsonb, $27::jsonb, $28, 1) RETURNING 1
 ), ` + auditInsert("ins", 29) + ` SELECT count(*) FROM ins`
@@ -265,7 +267,7 @@ var (
 		accounts = $9::jsonb, status = $10, email_verified = $11, password_hash = $12, mfa_secret = $13, mfa_enrolled = $14,
 		mfa_last_step = $15, external_key = $16, session_epoch = $17, updated_at = $18,
 		password_history = $19::jsonb, password_changed_at = $20, last_login_at = $21, last_login_from = $22, role_until = $23::jsonb,
-		access_until = $24, granted_by = $25::jsonb, controlled_by = $26::jsonb, idp = $27::jsonb, version = version + 1
+		access_until = $24, granted_by = $25::jsonb, controlled_by = $26::jsonb, identity = $27::jsonb, version = version + 1
 	WHERE tenant_id = $1 AND id = $2 AND version = $28 RETURNING version
 ), ` + auditInsert("upd", 29) + ` SELECT version FROM upd`
 	qDeleteOperator = `WITH del AS (

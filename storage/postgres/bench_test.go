@@ -198,7 +198,7 @@ func BenchmarkAuditedUpdate(b *testing.B) {
 		accounts = $9::jsonb, status = $10, email_verified = $11, password_hash = $12, mfa_secret = $13, mfa_enrolled = $14,
 		mfa_last_step = $15, external_key = $16, session_epoch = $17, updated_at = $18,
 		password_history = $19::jsonb, password_changed_at = $20, last_login_at = $21, last_login_from = $22, role_until = $23::jsonb,
-		access_until = $24, granted_by = $25::jsonb, controlled_by = $26::jsonb, idp = $27::jsonb, version = version + 1
+		access_until = $24, granted_by = $25::jsonb, controlled_by = $26::jsonb, identity = $27::jsonb, version = version + 1
 	WHERE tenant_id = $1 AND id = $2 AND version = $28 RETURNING version`
 	n := 0
 	auditedOp := func() error {

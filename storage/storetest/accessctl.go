@@ -98,6 +98,7 @@ func testTenants(t *testing.T, newStores func(*testing.T) Stores) {
 		tn.SCIMTokens = []accessctl.SCIMToken{{ID: "tok-1", Name: "okta", Digest: "abc", CreatedBy: "op-1", ActivatedBy: "op-2", CreatedAt: base,
 			ExpiresAt: base.Add(time.Hour), Pending: true, RevokedAt: base.Add(time.Minute)}}
 		tn.IdPGroups = []accessctl.IdPGroupRecord{{ID: "grp-1", Name: "known", ExternalID: "okta-7"}}
+		tn.WebAuthn = accessctl.WebAuthnConfig{RPID: "admin.acme.example", Origins: []string{"https://admin.acme.example"}, Passwordless: true}
 		tn.EndUserForgotPasswordOff = true
 		require.NoError(t, f.Tenants.UpdateTenant(ctx(), tn, 1, f.entry("t1", accessctl.TargetTenant, "t1", "tenant.configure")))
 		assert.Equal(t, int64(2), tn.Version)
@@ -142,7 +143,9 @@ func testOperators(t *testing.T, newStores func(*testing.T) Stores) {
 			Roles: []accessctl.RoleName{accessctl.RoleManager, accessctl.RoleReadOnly}, Accounts: []accessctl.AccountID{"acc-1", "acc-2"},
 			Status: accessctl.StatusInvited, EmailVerified: true, PasswordHash: "$argon2id$x", MFASecret: "JBSWY3DPEHPK3PXP", MFAEnrolled: true,
 			MFALastStep: 12345, ExternalKey: "saml-1", SessionEpoch: 3, CreatedAt: base, UpdatedAt: base.Add(time.Second),
-			Managed: true, Groups: []string{"ops", "staff"}, DisplayName: "Alice L.", Manager: "op-0"}
+			Managed: true, Groups: []string{"ops", "staff"}, DisplayName: "Alice L.", Manager: "op-0",
+			Passkeys: []accessctl.Passkey{{ID: "cred-1", Name: "Laptop", PublicKey: []byte{1, 2, 3}, SignCount: 7, BackupEligible: true, BackupState: true,
+				Transports: []string{"internal"}, AAGUID: "00ff", AttestationType: "none", CreatedAt: base, LastUsedAt: base.Add(time.Hour), Cloned: true}}}
 		require.NoError(t, f.Operators.CreateOperator(ctx(), o, accessctl.Guard{}, f.entry("t1", accessctl.TargetOperator, "op-1", "operator.create")))
 		assert.Equal(t, int64(1), o.Version)
 		got, err := f.Operators.Operator(ctx(), "t1", "op-1")

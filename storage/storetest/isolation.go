@@ -30,8 +30,10 @@ var notActed = map[string]string{
 	// A bearer token is the authority, and carries its own tenant.
 	"AcceptInvitation": "bearer token", "Authenticate": "bearer token", "CompleteLogin": "bearer token",
 	"Logout": "bearer token", "ResetPassword": "bearer token", "CompleteOnboarding": "bearer token",
+	"BeginPasskeySignIn": "tenant named", "FinishPasskeySignIn": "bearer token", "BeginPasskeyLogin": "bearer token",
+	"CompletePasskeyLogin": "bearer token",
 	// The actor's own record, whatever the arguments.
-	"ChangePassword": "the actor's own",
+	"ChangePassword": "the actor's own", "BeginPasskeyRegistration": "the actor's own", "FinishPasskeyRegistration": "the actor's own",
 	// No tenant data.
 	"Catalog": "no tenant data", "PasswordPolicy": "no tenant data",
 	// The host's wiring of services, not a request.
