@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -295,7 +296,12 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	// Notices go with their change to the store's outbox, and a dispatcher
 	// delivers them to the mail provider: none is sent for a change that
 	// did not commit, none is lost for one that did.
-	cfg := accessctl.Config{Store: durable, Outbox: true, ReportError: report, Events: a.metrics.event, Observer: observer}
+	public := strings.TrimSuffix(c.publicURL, "/")
+	if public == "" {
+		public = "http://" + c.addr
+	}
+	cfg := accessctl.Config{Store: durable, Outbox: true, ReportError: report, Events: a.metrics.event, Observer: observer,
+		WebAuthn: relyingParty(public)}
 	if c.policy != "" {
 		cfg.Policy = accessctl.PCIDSS4()
 		cfg.Policy.ApproverMinAge = c.approverMinAge
@@ -365,10 +371,6 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	}()
 	closers = append(closers, func() { stopDispatcher(); <-dispatched })
 	a.register()
-	public := strings.TrimSuffix(c.publicURL, "/")
-	if public == "" {
-		public = "http://" + c.addr
-	}
 	// The company's identity provider: SAML sign-in at /saml/{tenant}/…,
 	// SCIM provisioning at /scim/v2 (the tenant comes from the token).
 	samlSP := saml.NewHandler(a.ops, saml.Options{BaseURL: public + "/saml", Log: log,
@@ -497,4 +499,23 @@ func (a *api) setupTenant(r *http.Request, b setupBody) (int, any, error) {
 		return 0, nil, err
 	}
 	return created(operatorJSON(o), nil)
+}
+
+// relyingParty is the passkeys' relying party of the public URL: its host
+// and origin; on the loopback interface "localhost" (browsers take no IP
+// address as a relying party id), so browse http://localhost:port.
+func relyingParty(public string) accessctl.WebAuthnConfig {
+	u, err := url.Parse(public)
+	if err != nil || u.Host == "" {
+		return accessctl.WebAuthnConfig{}
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		origin := "http://localhost"
+		if p := u.Port(); p != "" {
+			origin += ":" + p
+		}
+		return accessctl.WebAuthnConfig{RPID: "localhost", Origins: []string{origin}}
+	}
+	return accessctl.WebAuthnConfig{RPID: host, Origins: []string{u.Scheme + "://" + u.Host}}
 }

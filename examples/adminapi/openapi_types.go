@@ -141,6 +141,8 @@ func typedSchemas() map[string]any {
 		"Tenant":            accessctl.Tenant{},
 		"SSOConfig":         accessctl.SSOConfig{},
 		"SCIMTokenList":     []accessctl.SCIMToken{},
+		"PasskeyCeremony":   ceremonyView{},
+		"Passkey":           passkeyView{},
 		"SCIMTokenIssued":   scimTokenIssued{},
 		"Role":              accessctl.Role{},
 		"RoleList":          []accessctl.Role{},
@@ -188,6 +190,7 @@ func requestTypes() map[string]any {
 		"KYCOutcome": kycBody{}, "Wallet": walletBody{}, "Lock": lockBody{}, "Identity": identityBody{}, "Enrol": enrolBody{},
 		"Token": tokenBody{}, "Assertion": ssoBody{}, "ApprovalRequest": approvalBody{}, "Reason": reasonBody{}, "Approve": approveBody{},
 		"Elevation": elevationBody{}, "NewReview": reviewBody{}, "Decision": decisionBody{}, "SCIMTokenBody": scimTokenBody{}, "Rotate": rotateBody{},
+		"PasskeyStep": passkeyBody{}, "PasskeySignIn": passkeyBody{}, "PasskeyAnswer": passkeyBody{},
 		"SSOKey": struct {
 			Version int64  `json:"version"`
 			Key     string `json:"key"`

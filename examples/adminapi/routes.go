@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -74,12 +75,30 @@ type versionBody struct {
 }
 
 type tenantPatch struct {
-	Version                  int64                `json:"version"`
-	Name                     *string              `json:"name"`
-	SSO                      *accessctl.SSOConfig `json:"sso"`
-	EndUserForgotPasswordOff *bool                `json:"enduser_forgot_password_off"`
-	Policy                   *accessctl.Policy    `json:"policy"`
-	DefaultPolicy            bool                 `json:"default_policy"`
+	Version                  int64                     `json:"version"`
+	WebAuthn                 *accessctl.WebAuthnConfig `json:"webauthn"`
+	Name                     *string                   `json:"name"`
+	SSO                      *accessctl.SSOConfig      `json:"sso"`
+	EndUserForgotPasswordOff *bool                     `json:"enduser_forgot_password_off"`
+	Policy                   *accessctl.Policy         `json:"policy"`
+	DefaultPolicy            bool                      `json:"default_policy"`
+}
+
+// passkeyBody carries a passkey ceremony's answer: the ceremony token the
+// options came with, the authenticator's answer (the JSON of
+// PublicKeyCredential.toJSON()), and a name for a new passkey.
+type passkeyBody struct {
+	Tenant    backoffice.TenantID `json:"tenant,omitempty"`
+	Challenge backoffice.Secret   `json:"challenge,omitempty"`
+	Ceremony  backoffice.Secret   `json:"ceremony,omitempty"`
+	Name      string              `json:"name,omitempty"`
+	Response  map[string]any      `json:"response,omitempty"`
+}
+
+// answer is the authenticator's answer as the library reads it.
+func (b passkeyBody) answer() []byte {
+	raw, _ := json.Marshal(b.Response) // a decoded JSON object always encodes
+	return raw
 }
 
 type scimTokenBody struct {

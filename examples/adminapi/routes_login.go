@@ -33,6 +33,32 @@ func (a *api) registerLogin() {
 		}
 		return login(a.ops.CompleteLogin(r.Context(), b.Challenge, b.Code))
 	}))
+	// Passkeys (W2): the passkey step after the password, and a sign-in
+	// with a passkey alone where the tenant allows it.
+	a.handle("POST /v1/login/passkey", withBody(func(r *http.Request, b passkeyBody) (int, any, error) {
+		if err := a.allow(r.Context(), check{mfaPerAddr, addr(r)}); err != nil {
+			return 0, nil, err
+		}
+		return ceremony(a.ops.BeginPasskeyLogin(r.Context(), b.Challenge))
+	}))
+	a.handle("POST /v1/login/passkey/finish", withBody(func(r *http.Request, b passkeyBody) (int, any, error) {
+		if err := a.allow(r.Context(), check{mfaPerAddr, addr(r)}); err != nil {
+			return 0, nil, err
+		}
+		return login(a.ops.CompletePasskeyLogin(r.Context(), b.Challenge, b.Ceremony, b.Name, b.answer()))
+	}))
+	a.handle("POST /v1/passkey-sign-in", withBody(func(r *http.Request, b passkeyBody) (int, any, error) {
+		if err := a.allow(r.Context(), check{loginPerAddr, addr(r)}); err != nil {
+			return 0, nil, err
+		}
+		return ceremony(a.ops.BeginPasskeySignIn(r.Context(), b.Tenant))
+	}))
+	a.handle("POST /v1/passkey-sign-in/finish", withBody(func(r *http.Request, b passkeyBody) (int, any, error) {
+		if err := a.allow(r.Context(), check{loginPerAddr, addr(r)}); err != nil {
+			return 0, nil, err
+		}
+		return login(a.ops.FinishPasskeySignIn(r.Context(), b.Ceremony, b.answer()))
+	}))
 	a.handle("POST /v1/invitations/accept", withBody(func(r *http.Request, b passwordBody) (int, any, error) {
 		return login(a.ops.AcceptInvitation(r.Context(), b.Token, b.Password, b.Confirmation))
 	}))
@@ -73,6 +99,16 @@ func (a *api) registerLogin() {
 	}))
 	a.handle("POST /v1/me/password", a.authed(withBody(func(r *http.Request, b passwordBody) (int, any, error) {
 		return done(a.ops.ChangePassword(r.Context(), b.Current, b.Password, b.Confirmation))
+	})))
+	a.handle("POST /v1/me/passkeys/registration", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		return ceremony(a.ops.BeginPasskeyRegistration(r.Context()))
+	}))
+	a.handle("POST /v1/me/passkeys", a.authed(withBody(func(r *http.Request, b passkeyBody) (int, any, error) {
+		p, err := a.ops.FinishPasskeyRegistration(r.Context(), b.Ceremony, b.Name, b.answer())
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusCreated, passkeyJSON(*p), nil
 	})))
 	a.handle("GET /v1/me/explain/{permission}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		actor, _ := accessctl.ActorFrom(r.Context())

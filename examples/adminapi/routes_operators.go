@@ -78,6 +78,9 @@ func (a *api) registerOperators() {
 	}) (int, any, error) {
 		return op(a.ops.LinkSSO(r.Context(), opID(r), b.Version, b.Key))
 	})))
+	a.handle("DELETE /v1/operators/{id}/passkeys/{passkey}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+		return done(a.ops.RevokePasskey(r.Context(), accessctl.OperatorID(r.PathValue("id")), r.PathValue("passkey")))
+	}))
 	a.handle("GET /v1/operators/{id}/history", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		p, err := pageOf(r)
 		if err != nil {

@@ -34,7 +34,7 @@ func (a *api) registerTenant() {
 	a.handle("GET /v1/tenant", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) { return ok(a.ops.Tenant(r.Context())) }))
 	a.handle("PATCH /v1/tenant", a.authed(withBody(func(r *http.Request, b tenantPatch) (int, any, error) {
 		return ok(a.ops.ConfigureTenant(r.Context(), accessctl.TenantSettings{Version: b.Version, Name: b.Name, SSO: b.SSO,
-			EndUserForgotPasswordOff: b.EndUserForgotPasswordOff, Policy: b.Policy, DefaultPolicy: b.DefaultPolicy}))
+			EndUserForgotPasswordOff: b.EndUserForgotPasswordOff, Policy: b.Policy, DefaultPolicy: b.DefaultPolicy, WebAuthn: b.WebAuthn}))
 	})))
 	// The identity provider's SCIM tokens (I4).
 	a.handle("GET /v1/tenant/scim-tokens", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
 	"time"
 
 	"github.com/backoffice-go/backoffice"
@@ -29,6 +31,8 @@ type operatorView struct {
 	// Groups are its groups there.
 	Managed bool     `json:"managed,omitempty"`
 	Groups  []string `json:"groups,omitempty"`
+	// Passkeys are its passkeys: names and dates, never a key.
+	Passkeys []passkeyView `json:"passkeys,omitempty"`
 	// RoleUntil and AccessUntil are the time-bound grants; LastLoginAt
 	// and LastLoginFrom the last complete login.
 	RoleUntil     map[accessctl.RoleName]time.Time `json:"role_until,omitempty"`
@@ -43,7 +47,7 @@ type operatorView struct {
 func operatorJSON(o *accessctl.Operator) operatorView {
 	return operatorView{ID: o.ID, Username: o.Username, Email: o.Email, FirstName: o.FirstName, LastName: o.LastName, Roles: o.Roles,
 		AllAccounts: o.AllAccounts, Accounts: o.Accounts, Status: o.Status, EmailVerified: o.EmailVerified, MFAEnrolled: o.MFAEnrolled,
-		ExternalKey: o.ExternalKey, Managed: o.Managed, Groups: o.Groups, RoleUntil: o.RoleUntil, AccessUntil: o.AccessUntil, LastLoginAt: o.LastLoginAt, LastLoginFrom: o.LastLoginFrom,
+		ExternalKey: o.ExternalKey, Managed: o.Managed, Groups: o.Groups, Passkeys: passkeysJSON(o.Passkeys), RoleUntil: o.RoleUntil, AccessUntil: o.AccessUntil, LastLoginAt: o.LastLoginAt, LastLoginFrom: o.LastLoginFrom,
 		Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 
@@ -78,6 +82,10 @@ type loginView struct {
 	ExpiresAt *time.Time           `json:"expires_at,omitempty"`
 	Challenge string               `json:"challenge,omitempty"`
 	Enrolment *enrolmentView       `json:"mfa_enrolment,omitempty"`
+	// Passkey: the challenge may be answered with a passkey;
+	// PasskeyRequired: only with one (the tenant's policy).
+	Passkey         bool `json:"passkey,omitempty"`
+	PasskeyRequired bool `json:"passkey_required,omitempty"`
 }
 
 type enrolmentView struct {
@@ -87,7 +95,7 @@ type enrolmentView struct {
 
 // loginJSON hands the client its secrets, once: that is their purpose.
 func loginJSON(r *accessctl.LoginResult) loginView {
-	v := loginView{Operator: r.Operator, Session: string(r.Session), Challenge: string(r.Challenge)}
+	v := loginView{Operator: r.Operator, Session: string(r.Session), Challenge: string(r.Challenge), Passkey: r.Passkey, PasskeyRequired: r.PasskeyRequired}
 	if r.Session != "" {
 		v.ExpiresAt = &r.ExpiresAt
 	}
@@ -242,4 +250,47 @@ type scimTokenIssued struct {
 	Token     string              `json:"token"`
 	SCIMToken accessctl.SCIMToken `json:"scim_token"`
 	SCIMURL   string              `json:"scim_url"`
+}
+
+// passkeyView is what an operator and its managers see of a passkey.
+type passkeyView struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	Cloned     bool      `json:"cloned,omitempty"`
+}
+
+func passkeyJSON(p accessctl.Passkey) passkeyView {
+	return passkeyView{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, LastUsedAt: p.LastUsedAt, Cloned: p.Cloned}
+}
+
+func passkeysJSON(ps []accessctl.Passkey) []passkeyView {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]passkeyView, len(ps))
+	for i, p := range ps {
+		out[i] = passkeyJSON(p)
+	}
+	return out
+}
+
+// ceremonyView hands the client a passkey ceremony: the options for
+// navigator.credentials, and the ceremony token to send back, once.
+type ceremonyView struct {
+	Options      map[string]any `json:"options"`
+	Ceremony     string         `json:"ceremony"`
+	Registration bool           `json:"registration"`
+}
+
+func ceremony(c *accessctl.PasskeyCeremony, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	v := ceremonyView{Ceremony: string(c.Ceremony), Registration: c.Registration}
+	if err := json.Unmarshal(c.Options, &v.Options); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, v, nil
 }

@@ -552,8 +552,10 @@ type LoginResult struct {
 		OtpauthUri string `json:"otpauth_uri"`
 		Secret     string `json:"secret"`
 	} `json:"mfa_enrolment,omitempty"`
-	Operator string  `json:"operator"`
-	Session  *string `json:"session,omitempty"`
+	Operator        string  `json:"operator"`
+	Passkey         *bool   `json:"passkey,omitempty"`
+	PasskeyRequired *bool   `json:"passkey_required,omitempty"`
+	Session         *string `json:"session,omitempty"`
 }
 
 // MFA defines model for MFA.
@@ -674,6 +676,7 @@ type Operator struct {
 	LastName      string                `json:"last_name"`
 	Managed       *bool                 `json:"managed,omitempty"`
 	MfaEnrolled   bool                  `json:"mfa_enrolled"`
+	Passkeys      *[]Passkey            `json:"passkeys,omitempty"`
 	RoleUntil     *map[string]time.Time `json:"role_until,omitempty"`
 	Roles         *[]string             `json:"roles"`
 	Status        string                `json:"status"`
@@ -706,6 +709,49 @@ type OperatorPatch struct {
 	Roles       *[]string             `json:"roles,omitempty"`
 	Username    *string               `json:"username,omitempty"`
 	Version     int                   `json:"version"`
+}
+
+// Passkey defines model for Passkey.
+type Passkey struct {
+	Cloned     *bool      `json:"cloned,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	Id         string     `json:"id"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	Name       string     `json:"name"`
+}
+
+// PasskeyAnswer defines model for PasskeyAnswer.
+type PasskeyAnswer struct {
+	Ceremony  string                  `json:"ceremony"`
+	Challenge *string                 `json:"challenge,omitempty"`
+	Name      *string                 `json:"name,omitempty"`
+	Response  *map[string]interface{} `json:"response"`
+	Tenant    *string                 `json:"tenant,omitempty"`
+}
+
+// PasskeyCeremony defines model for PasskeyCeremony.
+type PasskeyCeremony struct {
+	Ceremony     string                  `json:"ceremony"`
+	Options      *map[string]interface{} `json:"options"`
+	Registration bool                    `json:"registration"`
+}
+
+// PasskeySignIn defines model for PasskeySignIn.
+type PasskeySignIn struct {
+	Ceremony  *string                 `json:"ceremony,omitempty"`
+	Challenge *string                 `json:"challenge,omitempty"`
+	Name      *string                 `json:"name,omitempty"`
+	Response  *map[string]interface{} `json:"response,omitempty"`
+	Tenant    string                  `json:"tenant"`
+}
+
+// PasskeyStep defines model for PasskeyStep.
+type PasskeyStep struct {
+	Ceremony  *string                 `json:"ceremony,omitempty"`
+	Challenge string                  `json:"challenge"`
+	Name      *string                 `json:"name,omitempty"`
+	Response  *map[string]interface{} `json:"response,omitempty"`
+	Tenant    *string                 `json:"tenant,omitempty"`
 }
 
 // Password defines model for Password.
@@ -749,11 +795,12 @@ type Policy struct {
 	MaxElevation int64 `json:"max_elevation"`
 
 	// MaxPasswordAge nanoseconds
-	MaxPasswordAge    int64  `json:"max_password_age"`
-	Mfa               string `json:"mfa"`
-	MinPasswordLength int    `json:"min_password_length"`
-	Name              string `json:"name"`
-	PasswordHistory   int    `json:"password_history"`
+	MaxPasswordAge    int64   `json:"max_password_age"`
+	Mfa               string  `json:"mfa"`
+	MinPasswordLength int     `json:"min_password_length"`
+	Name              string  `json:"name"`
+	PasswordHistory   int     `json:"password_history"`
+	PhishingResistant *string `json:"phishing_resistant,omitempty"`
 
 	// ReviewInterval nanoseconds
 	ReviewInterval int64 `json:"review_interval"`
@@ -1008,6 +1055,11 @@ type Tenant struct {
 	Sso       SSOConfig `json:"sso"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Version   int       `json:"version"`
+	Webauthn  *struct {
+		Origins      *[]string `json:"origins,omitempty"`
+		Passwordless *bool     `json:"passwordless,omitempty"`
+		RpId         *string   `json:"rp_id,omitempty"`
+	} `json:"webauthn,omitempty"`
 }
 
 // TenantPatch defines model for TenantPatch.
@@ -1041,6 +1093,7 @@ type TenantPatch struct {
 		MinPasswordLength *int    `json:"min_password_length,omitempty"`
 		Name              *string `json:"name,omitempty"`
 		PasswordHistory   *int    `json:"password_history,omitempty"`
+		PhishingResistant *string `json:"phishing_resistant,omitempty"`
 
 		// ReviewInterval nanoseconds
 		ReviewInterval *int64 `json:"review_interval,omitempty"`
@@ -1058,7 +1111,12 @@ type TenantPatch struct {
 			IdpMetadataUrl    *string `json:"idp_metadata_url,omitempty"`
 		} `json:"saml,omitempty"`
 	} `json:"sso,omitempty"`
-	Version int `json:"version"`
+	Version  int `json:"version"`
+	Webauthn *struct {
+		Origins      *[]string `json:"origins,omitempty"`
+		Passwordless *bool     `json:"passwordless,omitempty"`
+		RpId         *string   `json:"rp_id,omitempty"`
+	} `json:"webauthn,omitempty"`
 }
 
 // Token defines model for Token.
@@ -1320,8 +1378,17 @@ type PostV1LoginJSONRequestBody = Login
 // PostV1LoginMfaJSONRequestBody defines body for PostV1LoginMfa for application/json ContentType.
 type PostV1LoginMfaJSONRequestBody = MFA
 
+// PostV1LoginPasskeyJSONRequestBody defines body for PostV1LoginPasskey for application/json ContentType.
+type PostV1LoginPasskeyJSONRequestBody = PasskeyStep
+
+// PostV1LoginPasskeyFinishJSONRequestBody defines body for PostV1LoginPasskeyFinish for application/json ContentType.
+type PostV1LoginPasskeyFinishJSONRequestBody = PasskeyAnswer
+
 // PostV1MeElevationJSONRequestBody defines body for PostV1MeElevation for application/json ContentType.
 type PostV1MeElevationJSONRequestBody = Elevation
+
+// PostV1MePasskeysJSONRequestBody defines body for PostV1MePasskeys for application/json ContentType.
+type PostV1MePasskeysJSONRequestBody = PasskeyAnswer
 
 // PostV1MePasswordJSONRequestBody defines body for PostV1MePassword for application/json ContentType.
 type PostV1MePasswordJSONRequestBody = Password
@@ -1358,6 +1425,12 @@ type PutV1OperatorsIdSsoKeyJSONRequestBody = SSOKey
 
 // PostV1OperatorsIdUnblockJSONRequestBody defines body for PostV1OperatorsIdUnblock for application/json ContentType.
 type PostV1OperatorsIdUnblockJSONRequestBody = Version
+
+// PostV1PasskeySignInJSONRequestBody defines body for PostV1PasskeySignIn for application/json ContentType.
+type PostV1PasskeySignInJSONRequestBody = PasskeySignIn
+
+// PostV1PasskeySignInFinishJSONRequestBody defines body for PostV1PasskeySignInFinish for application/json ContentType.
+type PostV1PasskeySignInFinishJSONRequestBody = PasskeyAnswer
 
 // PostV1PasswordForgotJSONRequestBody defines body for PostV1PasswordForgot for application/json ContentType.
 type PostV1PasswordForgotJSONRequestBody = Forgot
@@ -1881,6 +1954,34 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/login/mfa (the `PostV1LoginMfa` operationId).
 	PostV1LoginMfa(ctx context.Context, body PostV1LoginMfaJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PostV1LoginPasskeyWithBody Start the passkey step of a login (after its password): the options for navigator.credentials.get(), or .create() for a first passkey the policy requires.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/login/passkey (the `PostV1LoginPasskey` operationId).
+	PostV1LoginPasskeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1LoginPasskey Start the passkey step of a login (after its password): the options for navigator.credentials.get(), or .create() for a first passkey the policy requires.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/login/passkey (the `PostV1LoginPasskey` operationId).
+	PostV1LoginPasskey(ctx context.Context, body PostV1LoginPasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1LoginPasskeyFinishWithBody Answer the login's challenge with the authenticator's answer; returns the session token.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/login/passkey/finish (the `PostV1LoginPasskeyFinish` operationId).
+	PostV1LoginPasskeyFinishWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1LoginPasskeyFinish Answer the login's challenge with the authenticator's answer; returns the session token.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/login/passkey/finish (the `PostV1LoginPasskeyFinish` operationId).
+	PostV1LoginPasskeyFinish(ctx context.Context, body PostV1LoginPasskeyFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PostV1Logout End this session.
 	//
 	// Corresponds with POST /v1/logout (the `PostV1Logout` operationId).
@@ -1909,6 +2010,25 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/me/explain/{permission} (the `GetV1MeExplainPermission` operationId).
 	GetV1MeExplainPermission(ctx context.Context, permission string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1MePasskeysWithBody Finish registering a passkey, under a name.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/me/passkeys (the `PostV1MePasskeys` operationId).
+	PostV1MePasskeysWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1MePasskeys Finish registering a passkey, under a name.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/me/passkeys (the `PostV1MePasskeys` operationId).
+	PostV1MePasskeys(ctx context.Context, body PostV1MePasskeysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1MePasskeysRegistration Start registering a passkey for oneself (a login of the last five minutes): the options for navigator.credentials.create().
+	//
+	// Corresponds with POST /v1/me/passkeys/registration (the `PostV1MePasskeysRegistration` operationId).
+	PostV1MePasskeysRegistration(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1MePasswordWithBody Change one's own password.
 	//
@@ -2062,6 +2182,11 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/operators/{id}/mfa/reset (the `PostV1OperatorsIdMfaReset` operationId).
 	PostV1OperatorsIdMfaReset(ctx context.Context, id string, body PostV1OperatorsIdMfaResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteV1OperatorsIdPasskeysPasskey Revoke one of an operator's passkeys (one's own, or with operator.reset_mfa).
+	//
+	// Corresponds with DELETE /v1/operators/{id}/passkeys/{passkey} (the `DeleteV1OperatorsIdPasskeysPasskey` operationId).
+	DeleteV1OperatorsIdPasskeysPasskey(ctx context.Context, id string, passkey string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PutV1OperatorsIdPasswordWithBody Set an operator's password.
 	//
 	// Takes any type of body and a specified content type.
@@ -2132,6 +2257,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/operators/{id}/unblock (the `PostV1OperatorsIdUnblock` operationId).
 	PostV1OperatorsIdUnblock(ctx context.Context, id string, body PostV1OperatorsIdUnblockJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1PasskeySignInWithBody Start a sign-in with a passkey alone (username-less), where the tenant allows it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/passkey-sign-in (the `PostV1PasskeySignIn` operationId).
+	PostV1PasskeySignInWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1PasskeySignIn Start a sign-in with a passkey alone (username-less), where the tenant allows it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/passkey-sign-in (the `PostV1PasskeySignIn` operationId).
+	PostV1PasskeySignIn(ctx context.Context, body PostV1PasskeySignInJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1PasskeySignInFinishWithBody Finish a sign-in with a passkey alone; returns the session token.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/passkey-sign-in/finish (the `PostV1PasskeySignInFinish` operationId).
+	PostV1PasskeySignInFinishWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1PasskeySignInFinish Finish a sign-in with a passkey alone; returns the session token.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/passkey-sign-in/finish (the `PostV1PasskeySignInFinish` operationId).
+	PostV1PasskeySignInFinish(ctx context.Context, body PostV1PasskeySignInFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1PasswordForgotWithBody Ask for a password reset link (answers the same for unknown logins).
 	//
@@ -3412,6 +3565,74 @@ func (c *Client) PostV1LoginMfa(ctx context.Context, body PostV1LoginMfaJSONRequ
 	return c.Client.Do(req)
 }
 
+// PostV1LoginPasskeyWithBody Start the passkey step of a login (after its password): the options for navigator.credentials.get(), or .create() for a first passkey the policy requires.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/login/passkey (the `PostV1LoginPasskey` operationId).
+func (c *Client) PostV1LoginPasskeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1LoginPasskeyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1LoginPasskey Start the passkey step of a login (after its password): the options for navigator.credentials.get(), or .create() for a first passkey the policy requires.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/login/passkey (the `PostV1LoginPasskey` operationId).
+func (c *Client) PostV1LoginPasskey(ctx context.Context, body PostV1LoginPasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1LoginPasskeyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1LoginPasskeyFinishWithBody Answer the login's challenge with the authenticator's answer; returns the session token.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/login/passkey/finish (the `PostV1LoginPasskeyFinish` operationId).
+func (c *Client) PostV1LoginPasskeyFinishWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1LoginPasskeyFinishRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1LoginPasskeyFinish Answer the login's challenge with the authenticator's answer; returns the session token.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/login/passkey/finish (the `PostV1LoginPasskeyFinish` operationId).
+func (c *Client) PostV1LoginPasskeyFinish(ctx context.Context, body PostV1LoginPasskeyFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1LoginPasskeyFinishRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PostV1Logout End this session.
 //
 // Corresponds with POST /v1/logout (the `PostV1Logout` operationId).
@@ -3481,6 +3702,55 @@ func (c *Client) PostV1MeElevation(ctx context.Context, body PostV1MeElevationJS
 // Corresponds with GET /v1/me/explain/{permission} (the `GetV1MeExplainPermission` operationId).
 func (c *Client) GetV1MeExplainPermission(ctx context.Context, permission string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetV1MeExplainPermissionRequest(c.Server, permission)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1MePasskeysWithBody Finish registering a passkey, under a name.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/me/passkeys (the `PostV1MePasskeys` operationId).
+func (c *Client) PostV1MePasskeysWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1MePasskeysRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1MePasskeys Finish registering a passkey, under a name.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/me/passkeys (the `PostV1MePasskeys` operationId).
+func (c *Client) PostV1MePasskeys(ctx context.Context, body PostV1MePasskeysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1MePasskeysRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1MePasskeysRegistration Start registering a passkey for oneself (a login of the last five minutes): the options for navigator.credentials.create().
+//
+// Corresponds with POST /v1/me/passkeys/registration (the `PostV1MePasskeysRegistration` operationId).
+func (c *Client) PostV1MePasskeysRegistration(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1MePasskeysRegistrationRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -3883,6 +4153,21 @@ func (c *Client) PostV1OperatorsIdMfaReset(ctx context.Context, id string, body 
 	return c.Client.Do(req)
 }
 
+// DeleteV1OperatorsIdPasskeysPasskey Revoke one of an operator's passkeys (one's own, or with operator.reset_mfa).
+//
+// Corresponds with DELETE /v1/operators/{id}/passkeys/{passkey} (the `DeleteV1OperatorsIdPasskeysPasskey` operationId).
+func (c *Client) DeleteV1OperatorsIdPasskeysPasskey(ctx context.Context, id string, passkey string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteV1OperatorsIdPasskeysPasskeyRequest(c.Server, id, passkey)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PutV1OperatorsIdPasswordWithBody Set an operator's password.
 //
 // Takes any type of body and a specified content type.
@@ -4054,6 +4339,74 @@ func (c *Client) PostV1OperatorsIdUnblockWithBody(ctx context.Context, id string
 // Corresponds with POST /v1/operators/{id}/unblock (the `PostV1OperatorsIdUnblock` operationId).
 func (c *Client) PostV1OperatorsIdUnblock(ctx context.Context, id string, body PostV1OperatorsIdUnblockJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostV1OperatorsIdUnblockRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1PasskeySignInWithBody Start a sign-in with a passkey alone (username-less), where the tenant allows it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/passkey-sign-in (the `PostV1PasskeySignIn` operationId).
+func (c *Client) PostV1PasskeySignInWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1PasskeySignInRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1PasskeySignIn Start a sign-in with a passkey alone (username-less), where the tenant allows it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/passkey-sign-in (the `PostV1PasskeySignIn` operationId).
+func (c *Client) PostV1PasskeySignIn(ctx context.Context, body PostV1PasskeySignInJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1PasskeySignInRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1PasskeySignInFinishWithBody Finish a sign-in with a passkey alone; returns the session token.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/passkey-sign-in/finish (the `PostV1PasskeySignInFinish` operationId).
+func (c *Client) PostV1PasskeySignInFinishWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1PasskeySignInFinishRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1PasskeySignInFinish Finish a sign-in with a passkey alone; returns the session token.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/passkey-sign-in/finish (the `PostV1PasskeySignInFinish` operationId).
+func (c *Client) PostV1PasskeySignInFinish(ctx context.Context, body PostV1PasskeySignInFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1PasskeySignInFinishRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6693,6 +7046,86 @@ func NewPostV1LoginMfaRequestWithBody(server string, contentType string, body io
 	return req, nil
 }
 
+// NewPostV1LoginPasskeyRequest calls the generic PostV1LoginPasskey builder with application/json body
+func NewPostV1LoginPasskeyRequest(server string, body PostV1LoginPasskeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostV1LoginPasskeyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostV1LoginPasskeyRequestWithBody constructs an http.Request for the PostV1LoginPasskey method, with any body, and a specified content type
+func NewPostV1LoginPasskeyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/login/passkey")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPostV1LoginPasskeyFinishRequest calls the generic PostV1LoginPasskeyFinish builder with application/json body
+func NewPostV1LoginPasskeyFinishRequest(server string, body PostV1LoginPasskeyFinishJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostV1LoginPasskeyFinishRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostV1LoginPasskeyFinishRequestWithBody constructs an http.Request for the PostV1LoginPasskeyFinish method, with any body, and a specified content type
+func NewPostV1LoginPasskeyFinishRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/login/passkey/finish")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewPostV1LogoutRequest constructs an http.Request for the PostV1Logout method
 func NewPostV1LogoutRequest(server string) (*http.Request, error) {
 	var err error
@@ -6814,6 +7247,73 @@ func NewGetV1MeExplainPermissionRequest(server string, permission string) (*http
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostV1MePasskeysRequest calls the generic PostV1MePasskeys builder with application/json body
+func NewPostV1MePasskeysRequest(server string, body PostV1MePasskeysJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostV1MePasskeysRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostV1MePasskeysRequestWithBody constructs an http.Request for the PostV1MePasskeys method, with any body, and a specified content type
+func NewPostV1MePasskeysRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/passkeys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPostV1MePasskeysRegistrationRequest constructs an http.Request for the PostV1MePasskeysRegistration method
+func NewPostV1MePasskeysRegistrationRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/me/passkeys/registration")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -7596,6 +8096,47 @@ func NewPostV1OperatorsIdMfaResetRequestWithBody(server string, id string, conte
 	return req, nil
 }
 
+// NewDeleteV1OperatorsIdPasskeysPasskeyRequest constructs an http.Request for the DeleteV1OperatorsIdPasskeysPasskey method
+func NewDeleteV1OperatorsIdPasskeysPasskeyRequest(server string, id string, passkey string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "passkey", passkey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/operators/%s/passkeys/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPutV1OperatorsIdPasswordRequest calls the generic PutV1OperatorsIdPassword builder with application/json body
 func NewPutV1OperatorsIdPasswordRequest(server string, id string, body PutV1OperatorsIdPasswordJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -7867,6 +8408,86 @@ func NewPostV1OperatorsIdUnblockRequestWithBody(server string, id string, conten
 	}
 
 	operationPath := fmt.Sprintf("/v1/operators/%s/unblock", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPostV1PasskeySignInRequest calls the generic PostV1PasskeySignIn builder with application/json body
+func NewPostV1PasskeySignInRequest(server string, body PostV1PasskeySignInJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostV1PasskeySignInRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostV1PasskeySignInRequestWithBody constructs an http.Request for the PostV1PasskeySignIn method, with any body, and a specified content type
+func NewPostV1PasskeySignInRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/passkey-sign-in")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPostV1PasskeySignInFinishRequest calls the generic PostV1PasskeySignInFinish builder with application/json body
+func NewPostV1PasskeySignInFinishRequest(server string, body PostV1PasskeySignInFinishJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostV1PasskeySignInFinishRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostV1PasskeySignInFinishRequestWithBody constructs an http.Request for the PostV1PasskeySignInFinish method, with any body, and a specified content type
+func NewPostV1PasskeySignInFinishRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/passkey-sign-in/finish")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -9204,6 +9825,34 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/login/mfa (the `PostV1LoginMfa` operationId).
 	PostV1LoginMfaWithResponse(ctx context.Context, body PostV1LoginMfaJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1LoginMfaResponse, error)
 
+	// PostV1LoginPasskeyWithBodyWithResponse Start the passkey step of a login (after its password): the options for navigator.credentials.get(), or .create() for a first passkey the policy requires.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/login/passkey (the `PostV1LoginPasskey` operationId).
+	PostV1LoginPasskeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1LoginPasskeyResponse, error)
+
+	// PostV1LoginPasskeyWithResponse Start the passkey step of a login (after its password): the options for navigator.credentials.get(), or .create() for a first passkey the policy requires.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/login/passkey (the `PostV1LoginPasskey` operationId).
+	PostV1LoginPasskeyWithResponse(ctx context.Context, body PostV1LoginPasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1LoginPasskeyResponse, error)
+
+	// PostV1LoginPasskeyFinishWithBodyWithResponse Answer the login's challenge with the authenticator's answer; returns the session token.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/login/passkey/finish (the `PostV1LoginPasskeyFinish` operationId).
+	PostV1LoginPasskeyFinishWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1LoginPasskeyFinishResponse, error)
+
+	// PostV1LoginPasskeyFinishWithResponse Answer the login's challenge with the authenticator's answer; returns the session token.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/login/passkey/finish (the `PostV1LoginPasskeyFinish` operationId).
+	PostV1LoginPasskeyFinishWithResponse(ctx context.Context, body PostV1LoginPasskeyFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1LoginPasskeyFinishResponse, error)
+
 	// PostV1LogoutWithResponse End this session.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -9238,6 +9887,27 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/me/explain/{permission} (the `GetV1MeExplainPermission` operationId).
 	GetV1MeExplainPermissionWithResponse(ctx context.Context, permission string, reqEditors ...RequestEditorFn) (*GetV1MeExplainPermissionResponse, error)
+
+	// PostV1MePasskeysWithBodyWithResponse Finish registering a passkey, under a name.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/me/passkeys (the `PostV1MePasskeys` operationId).
+	PostV1MePasskeysWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1MePasskeysResponse, error)
+
+	// PostV1MePasskeysWithResponse Finish registering a passkey, under a name.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/me/passkeys (the `PostV1MePasskeys` operationId).
+	PostV1MePasskeysWithResponse(ctx context.Context, body PostV1MePasskeysJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1MePasskeysResponse, error)
+
+	// PostV1MePasskeysRegistrationWithResponse Start registering a passkey for oneself (a login of the last five minutes): the options for navigator.credentials.create().
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/me/passkeys/registration (the `PostV1MePasskeysRegistration` operationId).
+	PostV1MePasskeysRegistrationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostV1MePasskeysRegistrationResponse, error)
 
 	// PostV1MePasswordWithBodyWithResponse Change one's own password.
 	//
@@ -9407,6 +10077,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/operators/{id}/mfa/reset (the `PostV1OperatorsIdMfaReset` operationId).
 	PostV1OperatorsIdMfaResetWithResponse(ctx context.Context, id string, body PostV1OperatorsIdMfaResetJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1OperatorsIdMfaResetResponse, error)
 
+	// DeleteV1OperatorsIdPasskeysPasskeyWithResponse Revoke one of an operator's passkeys (one's own, or with operator.reset_mfa).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/operators/{id}/passkeys/{passkey} (the `DeleteV1OperatorsIdPasskeysPasskey` operationId).
+	DeleteV1OperatorsIdPasskeysPasskeyWithResponse(ctx context.Context, id string, passkey string, reqEditors ...RequestEditorFn) (*DeleteV1OperatorsIdPasskeysPasskeyResponse, error)
+
 	// PutV1OperatorsIdPasswordWithBodyWithResponse Set an operator's password.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -9483,6 +10160,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/operators/{id}/unblock (the `PostV1OperatorsIdUnblock` operationId).
 	PostV1OperatorsIdUnblockWithResponse(ctx context.Context, id string, body PostV1OperatorsIdUnblockJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1OperatorsIdUnblockResponse, error)
+
+	// PostV1PasskeySignInWithBodyWithResponse Start a sign-in with a passkey alone (username-less), where the tenant allows it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/passkey-sign-in (the `PostV1PasskeySignIn` operationId).
+	PostV1PasskeySignInWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1PasskeySignInResponse, error)
+
+	// PostV1PasskeySignInWithResponse Start a sign-in with a passkey alone (username-less), where the tenant allows it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/passkey-sign-in (the `PostV1PasskeySignIn` operationId).
+	PostV1PasskeySignInWithResponse(ctx context.Context, body PostV1PasskeySignInJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1PasskeySignInResponse, error)
+
+	// PostV1PasskeySignInFinishWithBodyWithResponse Finish a sign-in with a passkey alone; returns the session token.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/passkey-sign-in/finish (the `PostV1PasskeySignInFinish` operationId).
+	PostV1PasskeySignInFinishWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1PasskeySignInFinishResponse, error)
+
+	// PostV1PasskeySignInFinishWithResponse Finish a sign-in with a passkey alone; returns the session token.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/passkey-sign-in/finish (the `PostV1PasskeySignInFinish` operationId).
+	PostV1PasskeySignInFinishWithResponse(ctx context.Context, body PostV1PasskeySignInFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1PasskeySignInFinishResponse, error)
 
 	// PostV1PasswordForgotWithBodyWithResponse Ask for a password reset link (answers the same for unknown logins).
 	//
@@ -11821,6 +12526,102 @@ func (r PostV1LoginMfaResponse) ContentType() string {
 	return ""
 }
 
+type PostV1LoginPasskeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyCeremony
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostV1LoginPasskeyResponse) GetJSON200() *PasskeyCeremony {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostV1LoginPasskeyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1LoginPasskeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1LoginPasskeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1LoginPasskeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1LoginPasskeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostV1LoginPasskeyFinishResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LoginResult
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostV1LoginPasskeyFinishResponse) GetJSON200() *LoginResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostV1LoginPasskeyFinishResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1LoginPasskeyFinishResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1LoginPasskeyFinishResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1LoginPasskeyFinishResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1LoginPasskeyFinishResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type PostV1LogoutResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12000,6 +12801,102 @@ func (r GetV1MeExplainPermissionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetV1MeExplainPermissionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostV1MePasskeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Passkey
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostV1MePasskeysResponse) GetJSON201() *Passkey {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostV1MePasskeysResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1MePasskeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1MePasskeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1MePasskeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1MePasskeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostV1MePasskeysRegistrationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyCeremony
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostV1MePasskeysRegistrationResponse) GetJSON200() *PasskeyCeremony {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostV1MePasskeysRegistrationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1MePasskeysRegistrationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1MePasskeysRegistrationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1MePasskeysRegistrationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1MePasskeysRegistrationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12753,6 +13650,47 @@ func (r PostV1OperatorsIdMfaResetResponse) ContentType() string {
 	return ""
 }
 
+type DeleteV1OperatorsIdPasskeysPasskeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteV1OperatorsIdPasskeysPasskeyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteV1OperatorsIdPasskeysPasskeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteV1OperatorsIdPasskeysPasskeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteV1OperatorsIdPasskeysPasskeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteV1OperatorsIdPasskeysPasskeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type PutV1OperatorsIdPasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -13069,6 +14007,102 @@ func (r PostV1OperatorsIdUnblockResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PostV1OperatorsIdUnblockResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostV1PasskeySignInResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyCeremony
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostV1PasskeySignInResponse) GetJSON200() *PasskeyCeremony {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostV1PasskeySignInResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1PasskeySignInResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1PasskeySignInResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1PasskeySignInResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1PasskeySignInResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostV1PasskeySignInFinishResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LoginResult
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostV1PasskeySignInFinishResponse) GetJSON200() *LoginResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostV1PasskeySignInFinishResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1PasskeySignInFinishResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1PasskeySignInFinishResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1PasskeySignInFinishResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1PasskeySignInFinishResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14961,6 +15995,58 @@ func (c *ClientWithResponses) PostV1LoginMfaWithResponse(ctx context.Context, bo
 	return ParsePostV1LoginMfaResponse(rsp)
 }
 
+// PostV1LoginPasskeyWithBodyWithResponse Start the passkey step of a login (after its password): the options for navigator.credentials.get(), or .create() for a first passkey the policy requires.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/login/passkey (the `PostV1LoginPasskey` operationId).
+func (c *ClientWithResponses) PostV1LoginPasskeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1LoginPasskeyResponse, error) {
+	rsp, err := c.PostV1LoginPasskeyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1LoginPasskeyResponse(rsp)
+}
+
+// PostV1LoginPasskeyWithResponse Start the passkey step of a login (after its password): the options for navigator.credentials.get(), or .create() for a first passkey the policy requires.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/login/passkey (the `PostV1LoginPasskey` operationId).
+func (c *ClientWithResponses) PostV1LoginPasskeyWithResponse(ctx context.Context, body PostV1LoginPasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1LoginPasskeyResponse, error) {
+	rsp, err := c.PostV1LoginPasskey(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1LoginPasskeyResponse(rsp)
+}
+
+// PostV1LoginPasskeyFinishWithBodyWithResponse Answer the login's challenge with the authenticator's answer; returns the session token.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/login/passkey/finish (the `PostV1LoginPasskeyFinish` operationId).
+func (c *ClientWithResponses) PostV1LoginPasskeyFinishWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1LoginPasskeyFinishResponse, error) {
+	rsp, err := c.PostV1LoginPasskeyFinishWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1LoginPasskeyFinishResponse(rsp)
+}
+
+// PostV1LoginPasskeyFinishWithResponse Answer the login's challenge with the authenticator's answer; returns the session token.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/login/passkey/finish (the `PostV1LoginPasskeyFinish` operationId).
+func (c *ClientWithResponses) PostV1LoginPasskeyFinishWithResponse(ctx context.Context, body PostV1LoginPasskeyFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1LoginPasskeyFinishResponse, error) {
+	rsp, err := c.PostV1LoginPasskeyFinish(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1LoginPasskeyFinishResponse(rsp)
+}
+
 // PostV1LogoutWithResponse End this session.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -15024,6 +16110,45 @@ func (c *ClientWithResponses) GetV1MeExplainPermissionWithResponse(ctx context.C
 		return nil, err
 	}
 	return ParseGetV1MeExplainPermissionResponse(rsp)
+}
+
+// PostV1MePasskeysWithBodyWithResponse Finish registering a passkey, under a name.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/me/passkeys (the `PostV1MePasskeys` operationId).
+func (c *ClientWithResponses) PostV1MePasskeysWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1MePasskeysResponse, error) {
+	rsp, err := c.PostV1MePasskeysWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1MePasskeysResponse(rsp)
+}
+
+// PostV1MePasskeysWithResponse Finish registering a passkey, under a name.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/me/passkeys (the `PostV1MePasskeys` operationId).
+func (c *ClientWithResponses) PostV1MePasskeysWithResponse(ctx context.Context, body PostV1MePasskeysJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1MePasskeysResponse, error) {
+	rsp, err := c.PostV1MePasskeys(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1MePasskeysResponse(rsp)
+}
+
+// PostV1MePasskeysRegistrationWithResponse Start registering a passkey for oneself (a login of the last five minutes): the options for navigator.credentials.create().
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/me/passkeys/registration (the `PostV1MePasskeysRegistration` operationId).
+func (c *ClientWithResponses) PostV1MePasskeysRegistrationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostV1MePasskeysRegistrationResponse, error) {
+	rsp, err := c.PostV1MePasskeysRegistration(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1MePasskeysRegistrationResponse(rsp)
 }
 
 // PostV1MePasswordWithBodyWithResponse Change one's own password.
@@ -15338,6 +16463,19 @@ func (c *ClientWithResponses) PostV1OperatorsIdMfaResetWithResponse(ctx context.
 	return ParsePostV1OperatorsIdMfaResetResponse(rsp)
 }
 
+// DeleteV1OperatorsIdPasskeysPasskeyWithResponse Revoke one of an operator's passkeys (one's own, or with operator.reset_mfa).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/operators/{id}/passkeys/{passkey} (the `DeleteV1OperatorsIdPasskeysPasskey` operationId).
+func (c *ClientWithResponses) DeleteV1OperatorsIdPasskeysPasskeyWithResponse(ctx context.Context, id string, passkey string, reqEditors ...RequestEditorFn) (*DeleteV1OperatorsIdPasskeysPasskeyResponse, error) {
+	rsp, err := c.DeleteV1OperatorsIdPasskeysPasskey(ctx, id, passkey, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteV1OperatorsIdPasskeysPasskeyResponse(rsp)
+}
+
 // PutV1OperatorsIdPasswordWithBodyWithResponse Set an operator's password.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -15479,6 +16617,58 @@ func (c *ClientWithResponses) PostV1OperatorsIdUnblockWithResponse(ctx context.C
 		return nil, err
 	}
 	return ParsePostV1OperatorsIdUnblockResponse(rsp)
+}
+
+// PostV1PasskeySignInWithBodyWithResponse Start a sign-in with a passkey alone (username-less), where the tenant allows it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/passkey-sign-in (the `PostV1PasskeySignIn` operationId).
+func (c *ClientWithResponses) PostV1PasskeySignInWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1PasskeySignInResponse, error) {
+	rsp, err := c.PostV1PasskeySignInWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1PasskeySignInResponse(rsp)
+}
+
+// PostV1PasskeySignInWithResponse Start a sign-in with a passkey alone (username-less), where the tenant allows it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/passkey-sign-in (the `PostV1PasskeySignIn` operationId).
+func (c *ClientWithResponses) PostV1PasskeySignInWithResponse(ctx context.Context, body PostV1PasskeySignInJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1PasskeySignInResponse, error) {
+	rsp, err := c.PostV1PasskeySignIn(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1PasskeySignInResponse(rsp)
+}
+
+// PostV1PasskeySignInFinishWithBodyWithResponse Finish a sign-in with a passkey alone; returns the session token.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/passkey-sign-in/finish (the `PostV1PasskeySignInFinish` operationId).
+func (c *ClientWithResponses) PostV1PasskeySignInFinishWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1PasskeySignInFinishResponse, error) {
+	rsp, err := c.PostV1PasskeySignInFinishWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1PasskeySignInFinishResponse(rsp)
+}
+
+// PostV1PasskeySignInFinishWithResponse Finish a sign-in with a passkey alone; returns the session token.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/passkey-sign-in/finish (the `PostV1PasskeySignInFinish` operationId).
+func (c *ClientWithResponses) PostV1PasskeySignInFinishWithResponse(ctx context.Context, body PostV1PasskeySignInFinishJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1PasskeySignInFinishResponse, error) {
+	rsp, err := c.PostV1PasskeySignInFinish(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1PasskeySignInFinishResponse(rsp)
 }
 
 // PostV1PasswordForgotWithBodyWithResponse Ask for a password reset link (answers the same for unknown logins).
@@ -17352,6 +18542,72 @@ func ParsePostV1LoginMfaResponse(rsp *http.Response) (*PostV1LoginMfaResponse, e
 	return response, nil
 }
 
+// ParsePostV1LoginPasskeyResponse parses an HTTP response from a PostV1LoginPasskeyWithResponse call
+func ParsePostV1LoginPasskeyResponse(rsp *http.Response) (*PostV1LoginPasskeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1LoginPasskeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyCeremony
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostV1LoginPasskeyFinishResponse parses an HTTP response from a PostV1LoginPasskeyFinishWithResponse call
+func ParsePostV1LoginPasskeyFinishResponse(rsp *http.Response) (*PostV1LoginPasskeyFinishResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1LoginPasskeyFinishResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LoginResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParsePostV1LogoutResponse parses an HTTP response from a PostV1LogoutWithResponse call
 func ParsePostV1LogoutResponse(rsp *http.Response) (*PostV1LogoutResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -17463,6 +18719,72 @@ func ParseGetV1MeExplainPermissionResponse(rsp *http.Response) (*GetV1MeExplainP
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest Explain
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostV1MePasskeysResponse parses an HTTP response from a PostV1MePasskeysWithResponse call
+func ParsePostV1MePasskeysResponse(rsp *http.Response) (*PostV1MePasskeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1MePasskeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Passkey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostV1MePasskeysRegistrationResponse parses an HTTP response from a PostV1MePasskeysRegistrationWithResponse call
+func ParsePostV1MePasskeysRegistrationResponse(rsp *http.Response) (*PostV1MePasskeysRegistrationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1MePasskeysRegistrationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyCeremony
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -17996,6 +19318,35 @@ func ParsePostV1OperatorsIdMfaResetResponse(rsp *http.Response) (*PostV1Operator
 	return response, nil
 }
 
+// ParseDeleteV1OperatorsIdPasskeysPasskeyResponse parses an HTTP response from a DeleteV1OperatorsIdPasskeysPasskeyWithResponse call
+func ParseDeleteV1OperatorsIdPasskeysPasskeyResponse(rsp *http.Response) (*DeleteV1OperatorsIdPasskeysPasskeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteV1OperatorsIdPasskeysPasskeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParsePutV1OperatorsIdPasswordResponse parses an HTTP response from a PutV1OperatorsIdPasswordWithResponse call
 func ParsePutV1OperatorsIdPasswordResponse(rsp *http.Response) (*PutV1OperatorsIdPasswordResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -18202,6 +19553,72 @@ func ParsePostV1OperatorsIdUnblockResponse(rsp *http.Response) (*PostV1Operators
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest Operator
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostV1PasskeySignInResponse parses an HTTP response from a PostV1PasskeySignInWithResponse call
+func ParsePostV1PasskeySignInResponse(rsp *http.Response) (*PostV1PasskeySignInResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1PasskeySignInResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyCeremony
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostV1PasskeySignInFinishResponse parses an HTTP response from a PostV1PasskeySignInFinishWithResponse call
+func ParsePostV1PasskeySignInFinishResponse(rsp *http.Response) (*PostV1PasskeySignInFinishResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1PasskeySignInFinishResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LoginResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
