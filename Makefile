@@ -52,7 +52,7 @@ servers:
 
 # screenshots redraws docs/screenshots from the console's browser test.
 screenshots: servers
-	BACKOFFICE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^(TestInTheBrowser|TestSSOInTheBrowser|TestComplianceInTheBrowser|TestSAMLInTheBrowser)$$' ./examples/adminapi/console
+	BACKOFFICE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^(TestInTheBrowser|TestSSOInTheBrowser|TestComplianceInTheBrowser|TestSAMLInTheBrowser|TestPasskeysInTheBrowser)$$' ./examples/adminapi/console
 
 FUZZTIME ?= 20s
 fuzz:

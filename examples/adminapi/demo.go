@@ -139,9 +139,12 @@ func demoSCIM(ctx context.Context, a *api, out io.Writer) error {
 		return err
 	}
 	if len(t.SSO.GroupRoles) == 0 {
+		// The demo also lets operators sign in with a passkey alone, on
+		// the service's relying party (localhost for a loopback address).
 		sso := t.SSO
 		sso.GroupRoles = map[string][]accessctl.RoleName{"backoffice-readers": {accessctl.RoleReadOnly}}
-		if _, err := a.ops.ConfigureTenant(sys, accessctl.TenantSettings{Version: t.Version, SSO: &sso}); err != nil {
+		if _, err := a.ops.ConfigureTenant(sys, accessctl.TenantSettings{Version: t.Version, SSO: &sso,
+			WebAuthn: &accessctl.WebAuthnConfig{Passwordless: true}}); err != nil {
 			return err
 		}
 	}

@@ -132,6 +132,13 @@ func New(cfg Config) (*Console, error) {
 	mux.HandleFunc("GET /login/code", c.codePage)
 	mux.HandleFunc("POST /login/code", c.code)
 	mux.HandleFunc("POST /logout", c.logout)
+	mux.HandleFunc("POST /login/passkey/begin", c.passkeyStepBegin)
+	mux.HandleFunc("POST /login/passkey/finish", c.passkeyStepFinish)
+	mux.HandleFunc("POST /passkey-sign-in/begin", c.passkeyAloneBegin)
+	mux.HandleFunc("POST /passkey-sign-in/finish", c.passkeyAloneFinish)
+	mux.Handle("POST /passkeys/begin", c.authed(c.passkeyRegisterBegin))
+	mux.Handle("POST /passkeys/finish", c.authed(c.passkeyRegisterFinish))
+	mux.Handle("POST /operators/{id}/passkeys/{passkey}/revoke", c.authed(c.revokePasskey))
 	mux.HandleFunc("GET /sso/start", c.ssoStart)
 	mux.HandleFunc("GET /sso/callback", c.ssoCallback)
 	mux.Handle("GET /{$}", c.authed(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/users", http.StatusSeeOther) }))
@@ -170,10 +177,11 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.handler.
 // MaxForm bounds the body of every request to the console.
 const MaxForm = 64 << 10
 
-// csp allows the console's own stylesheet and images drawn inline (the
-// enrolment QR code) and nothing else: no script, no frame, forms only to
-// this origin.
-const csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+// csp allows the console's own stylesheet, its one script (passkey
+// ceremonies, from this origin: no inline script, no eval) and its calls
+// back, images drawn inline (the enrolment QR code), and nothing else: no
+// frame, forms only to this origin.
+const csp = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // headers sets the security headers on every response.
 func headers(next http.Handler) http.Handler {

@@ -147,6 +147,8 @@ type operatorData struct {
 	// Managed: the identity provider manages the operator (I6); the
 	// console offers none of what only it may change.
 	Managed bool
+	// Self: the board is the viewer's own, where it adds passkeys.
+	Self bool
 }
 
 func (c *Console) operatorPage(w http.ResponseWriter, r *http.Request) {
@@ -178,6 +180,9 @@ func (c *Console) operatorBoard(w http.ResponseWriter, r *http.Request, id acces
 	}
 	if t, err := c.cfg.Ops.Tenant(ctx); err == nil {
 		d.Managed = t.SSO.Enabled && o.Managed
+	}
+	if a, ok := accessctl.ActorFrom(ctx); ok {
+		d.Self = a.ID() == string(o.ID)
 	}
 	switch d.Tab {
 	case "sessions":

@@ -59,6 +59,10 @@ type loginForm struct {
 	OIDC     bool   // over OpenID Connect
 	SAML     string // over SAML, starting at this URL
 	Refused  bool   // a sign-in through the identity provider was refused
+	// Passwordless offers a sign-in with a passkey alone; Passkey the
+	// passkey step after the password, which PasskeyRequired makes the
+	// only one.
+	Passwordless, Passkey, PasskeyRequired bool
 	Username string
 	QR       template.URL // the enrolment's otpauth URI as a PNG data URI
 	Secret   string       // the enrolment secret, for typing in by hand
@@ -87,7 +91,14 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	c.setCookie(w, r, challengeCookie, string(res.Challenge), 300)
 	if res.Enrolment == nil {
-		http.Redirect(w, r, "/login/code", http.StatusSeeOther)
+		to := "/login/code"
+		switch {
+		case res.PasskeyRequired:
+			to += "?passkey=required"
+		case res.Passkey:
+			to += "?passkey=1"
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
 	// First login: the authenticator app is set up from the QR code,
@@ -124,7 +135,8 @@ func (c *Console) codePage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	c.render(w, r, http.StatusOK, "code", "Authentication code", loginForm{}, "")
+	q := r.URL.Query().Get("passkey")
+	c.render(w, r, http.StatusOK, "code", "Authentication code", loginForm{Passkey: q != "", PasskeyRequired: q == "required"}, "")
 }
 
 // code is the TOTP step: on success a new session token, the only one

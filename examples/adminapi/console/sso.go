@@ -69,8 +69,11 @@ func (c *Console) ssoOn(ctx context.Context) bool { return c.ssoForm(ctx).SSO }
 // ssoForm is the login page's single sign-on: which protocols it offers.
 func (c *Console) ssoForm(ctx context.Context) loginForm {
 	t, err := c.cfg.Ops.Tenant(accessctl.NewContext(ctx, accessctl.SystemActor(c.cfg.Tenant, "console")))
-	if err != nil || !t.SSO.Enabled {
+	if err != nil {
 		return loginForm{}
+	}
+	if !t.SSO.Enabled {
+		return loginForm{Passwordless: t.WebAuthn.Passwordless}
 	}
 	f := loginForm{OIDC: c.sso != nil}
 	if c.cfg.SAMLLogin != "" && t.SSO.SAML.On() {
