@@ -55,17 +55,17 @@ var funcs = template.FuncMap{
 
 // loginForm is what the login pages show again after a refusal.
 type loginForm struct {
-	SSO      bool   // the tenant signs in with its identity provider
-	OIDC     bool   // over OpenID Connect
-	SAML     string // over SAML, starting at this URL
-	Refused  bool   // a sign-in through the identity provider was refused
+	SSO     bool   // the tenant signs in with its identity provider
+	OIDC    bool   // over OpenID Connect
+	SAML    string // over SAML, starting at this URL
+	Refused bool   // a sign-in through the identity provider was refused
 	// Passwordless offers a sign-in with a passkey alone; Passkey the
 	// passkey step after the password, which PasskeyRequired makes the
 	// only one.
 	Passwordless, Passkey, PasskeyRequired bool
-	Username string
-	QR       template.URL // the enrolment's otpauth URI as a PNG data URI
-	Secret   string       // the enrolment secret, for typing in by hand
+	Username                               string
+	QR                                     template.URL // the enrolment's otpauth URI as a PNG data URI
+	Secret                                 string       // the enrolment secret, for typing in by hand
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
