@@ -261,11 +261,10 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, ceremony backof
 	if err != nil {
 		return nil, refusedRegistration(err)
 	}
-	o, p, err := s.registered(ctx, a.tenant, holder, sd, name, response)
+	_, p, err := s.registered(ctx, a.tenant, holder, sd, name, response)
 	if err != nil {
 		return nil, err
 	}
-	_ = o
 	return p, nil
 }
 
@@ -653,11 +652,10 @@ func (s *Service) RevokePasskey(ctx context.Context, id OperatorID, passkeyID st
 		}
 	}
 	for range retries {
-		o, t, rs, err := s.loadTarget(ctx, op, a, id)
+		o, _, rs, err := s.loadTarget(ctx, op, a, id)
 		if err != nil {
 			return err
 		}
-		_ = t
 		i := slices.IndexFunc(o.Passkeys, func(p Passkey) bool { return p.ID == passkeyID })
 		if i < 0 {
 			return backoffice.NewError(backoffice.ErrNotFound, op, "no such passkey")

@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"context"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -116,5 +115,4 @@ func TestPasskeysInTheBrowser(t *testing.T) {
 	got, err = k.Ops.Operator(sys, o.ID)
 	require.NoError(t, err)
 	assert.Empty(t, got.Passkeys)
-	_ = context.Background
 }
