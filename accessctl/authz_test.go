@@ -254,3 +254,15 @@ func TestAuthorizeAllocatesNothing(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = a.Authorize(accessctl.PermEndUserRead) }), "allowed")
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = a.Authorize(accessctl.PermEndUserDeactivate) }), "denied")
 }
+
+// Roles are shown as the seeds write them, custom ones readably.
+func TestRoleTitles(t *testing.T) {
+	for name, want := range map[accessctl.RoleName]string{
+		accessctl.RoleReadOnly: "Read-only", accessctl.RoleBasicEditor: "Basic editor", accessctl.RoleUserManagement: "User management",
+		accessctl.RoleUserBeneficiary: "User & beneficiary management", accessctl.RoleTransferOnly: "Transfer management only",
+		accessctl.RoleAllRightsEditor: "All rights editor", accessctl.RoleManager: "Manager", accessctl.RoleAdministrator: "Administrator",
+		"night_shift": "Night shift", "": "",
+	} {
+		assert.Equal(t, want, name.Title(), string(name))
+	}
+}

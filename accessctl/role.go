@@ -24,6 +24,28 @@ type Role struct {
 	Version     int64               `json:"version"`
 }
 
+// presetTitles are the preset roles' names as the seeds write them.
+var presetTitles = map[RoleName]string{
+	RoleReadOnly: "Read-only", RoleBasicEditor: "Basic editor", RoleUserManagement: "User management",
+	RoleUserBeneficiary: "User & beneficiary management", RoleTransferOnly: "Transfer management only",
+	RoleAllRightsEditor: "All rights editor", RoleManager: "Manager", RoleAdministrator: "Administrator",
+	RolePortalAdmin: "Admin", RolePortalViewer: "Viewer", RolePortalSupport: "Support",
+}
+
+// Title is the role's name as people read it: a preset role's as the
+// seeds write it ("Read-only", "Basic editor"), a custom role's with its
+// underscores as spaces and a capital ("night_shift" is "Night shift").
+func (n RoleName) Title() string {
+	if t, ok := presetTitles[n]; ok {
+		return t
+	}
+	s := strings.ReplaceAll(string(n), "_", " ")
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
 // Preset is a ready-made set of roles a tenant is created with. Admin
 // names the role that the Administrator rules mean.
 type Preset struct {

@@ -24,6 +24,23 @@ const (
 // Types lists every end-user type.
 func Types() []Type { return []Type{TypePhysicalPerson, TypeBusiness, TypeNGO, TypeGovernment} }
 
+// Title is the type as the seeds and the console write it: "Physical
+// person", "Business", "Non-governmental organization", "Governmental
+// organization".
+func (t Type) Title() string {
+	switch t {
+	case TypePhysicalPerson:
+		return "Physical person"
+	case TypeBusiness:
+		return "Business"
+	case TypeNGO:
+		return "Non-governmental organization"
+	case TypeGovernment:
+		return "Governmental organization"
+	}
+	return string(t)
+}
+
 // Valid reports whether t is one of the types.
 func (t Type) Valid() bool { return slices.Contains(Types(), t) }
 

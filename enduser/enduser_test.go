@@ -537,3 +537,11 @@ func TestPermissionsAndTenancy(t *testing.T) {
 		assert.NotEmpty(t, h.Actor.ID)
 	}
 }
+
+// Types are shown as people read them.
+func TestTypeTitles(t *testing.T) {
+	for typ, want := range map[enduser.Type]string{enduser.TypePhysicalPerson: "Physical person", enduser.TypeBusiness: "Business",
+		enduser.TypeNGO: "Non-governmental organization", enduser.TypeGovernment: "Governmental organization", "other": "other"} {
+		assert.Equal(t, want, typ.Title())
+	}
+}

@@ -37,6 +37,8 @@ func TestDashboardUsers(t *testing.T) {
 	for _, name := range []string{"reader", "manager", "chief"} {
 		assert.Contains(t, body, "<td>"+name+"</td>")
 	}
+	assert.Contains(t, body, "<td>Read-only</td>", "roles as the seeds write them")
+	assert.NotContains(t, body, "<td>read_only</td>")
 	_, body = e.get(t, c, "/operators?role=read_only")
 	assert.Contains(t, body, "<td>reader</td>")
 	assert.NotContains(t, body, "<td>manager</td>")
