@@ -70,7 +70,7 @@ func (c *Console) requestApproval(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusUnprocessableEntity, "request", "Approval needed", d, msg)
 		return
 	}
-	http.Redirect(w, r, "/approvals", http.StatusSeeOther)
+	c.redirect(w, r, "/approvals")
 }
 
 // approvalsData lists requests: the pending ones, then the rest.
@@ -137,7 +137,7 @@ func (c *Console) decide(w http.ResponseWriter, r *http.Request) {
 		c.showApprovals(w, r, http.StatusOK, "Approved, but the action was refused: "+ap.Outcome, nil)
 		return
 	}
-	http.Redirect(w, r, "/approvals", http.StatusSeeOther)
+	c.redirect(w, r, "/approvals")
 }
 
 // reviewsData lists the campaigns and where the tenant stands.
@@ -189,7 +189,7 @@ func (c *Console) startReview(w http.ResponseWriter, r *http.Request) {
 		c.showReviews(w, r, http.StatusUnprocessableEntity, msg, d)
 		return
 	}
-	http.Redirect(w, r, "/reviews/"+url.PathEscape(rev.ID), http.StatusSeeOther)
+	c.redirect(w, r, "/reviews/"+url.PathEscape(rev.ID))
 }
 
 type reviewData struct {
@@ -224,7 +224,7 @@ func (c *Console) decideLine(w http.ResponseWriter, r *http.Request) {
 		c.showReview(w, r, status, msg)
 		return
 	}
-	http.Redirect(w, r, "/reviews/"+url.PathEscape(id), http.StatusSeeOther)
+	c.redirect(w, r, "/reviews/"+url.PathEscape(id))
 }
 
 // reviewCSV downloads the campaign as CSV.

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/backoffice-go/backoffice"
@@ -68,6 +69,10 @@ type Config struct {
 	// SCIMBaseURL, when set, is the SCIM service provider's base URL the
 	// settings show with the tenant's SCIM tokens.
 	SCIMBaseURL string
+	// Prefix is the path the host mounts the console under, such as
+	// "/backoffice" (with http.StripPrefix): every link, redirect, form,
+	// asset and cookie of the console carries it. Empty: the root.
+	Prefix string
 	// SecureCookies marks the cookies Secure on every request, for a
 	// console behind a proxy that ends TLS; without it they are Secure
 	// when the request itself came over TLS.
@@ -99,6 +104,9 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if p := cfg.Prefix; p != "" && (!strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.ContainsAny(p, "\"<>'?#% ")) {
+		return nil, errors.New(`console: Prefix is a path such as "/backoffice": a leading slash, no trailing one`)
+	}
 	c := &Console{cfg: cfg, pages: map[string]*template.Template{}}
 	if cfg.SSO != nil {
 		if cfg.SSO.Issuer == "" || cfg.SSO.ClientID == "" || cfg.SSO.RedirectURL == "" {
@@ -118,7 +126,8 @@ func New(cfg Config) (*Console, error) {
 		if name == "templates/layout.html" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", name)
+		t, err := template.New("layout.html").Funcs(funcs).Funcs(template.FuncMap{"prefix": func() string { return c.cfg.Prefix }}).
+			ParseFS(templateFS, "templates/layout.html", name)
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +150,7 @@ func New(cfg Config) (*Console, error) {
 	mux.Handle("POST /operators/{id}/passkeys/{passkey}/revoke", c.authed(c.revokePasskey))
 	mux.HandleFunc("GET /sso/start", c.ssoStart)
 	mux.HandleFunc("GET /sso/callback", c.ssoCallback)
-	mux.Handle("GET /{$}", c.authed(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/users", http.StatusSeeOther) }))
+	mux.Handle("GET /{$}", c.authed(func(w http.ResponseWriter, r *http.Request) { c.redirect(w, r, "/users") }))
 	mux.Handle("GET /users", c.authed(c.usersPage))
 	mux.Handle("GET /users/new", c.authed(c.newUserPage))
 	mux.Handle("POST /users", c.authed(c.createUser))
@@ -173,6 +182,12 @@ func New(cfg Config) (*Console, error) {
 }
 
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.handler.ServeHTTP(w, r) }
+
+// redirect sends the browser to one of the console's own pages, under
+// its prefix.
+func (c *Console) redirect(w http.ResponseWriter, r *http.Request, path string) {
+	http.Redirect(w, r, c.cfg.Prefix+path, http.StatusSeeOther)
+}
 
 // MaxForm bounds the body of every request to the console.
 const MaxForm = 64 << 10
@@ -230,7 +245,7 @@ func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 	if name == challengeCookie {
 		mode = http.SameSiteStrictMode
 	}
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: c.cfg.Prefix + "/", MaxAge: maxAge, HttpOnly: true,
 		Secure: c.secure(r), SameSite: mode})
 }
 
@@ -247,7 +262,7 @@ func (c *Console) authed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ck, err := r.Cookie(sessionCookie)
 		if err != nil {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			c.redirect(w, r, "/login")
 			return
 		}
 		a, err := c.cfg.Ops.Authenticate(r.Context(), backoffice.Secret(ck.Value))
@@ -260,7 +275,7 @@ func (c *Console) authed(h http.HandlerFunc) http.Handler {
 				return
 			}
 			c.setCookie(w, r, sessionCookie, "", -1)
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			c.redirect(w, r, "/login")
 			return
 		}
 		ctx := accessctl.NewContext(r.Context(), a)

@@ -54,7 +54,7 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/users/"+url.PathEscape(string(u.ID)), http.StatusSeeOther)
+	c.redirect(w, r, "/users/"+url.PathEscape(string(u.ID)))
 }
 
 // userAction runs a form of the profile board: the profile's edit, a KYC
@@ -106,7 +106,7 @@ func (c *Console) userAction(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	http.Redirect(w, r, "/users/"+url.PathEscape(string(id))+"?tab="+tab, http.StatusSeeOther)
+	c.redirect(w, r, "/users/"+url.PathEscape(string(id))+"?tab="+tab)
 }
 
 func ptr(s string) *string { return &s }

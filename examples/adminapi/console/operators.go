@@ -43,7 +43,7 @@ func (c *Console) operatorsPage(w http.ResponseWriter, r *http.Request) {
 	d.Operators = page.Items
 	if page.Next != "" {
 		q.Set("cursor", page.Next)
-		d.Next = template.URL("/operators?" + q.Encode()) // built from url.Values: safe
+		d.Next = template.URL(c.cfg.Prefix + "/operators?" + q.Encode()) // built from url.Values: safe
 	}
 	c.render(w, r, http.StatusOK, "operators", "Dashboard users", d, "")
 }
@@ -116,7 +116,7 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/operators/"+url.PathEscape(string(o.ID)), http.StatusSeeOther)
+	c.redirect(w, r, "/operators/"+url.PathEscape(string(o.ID)))
 }
 
 // fieldErrors puts the reason of each refused field of an ErrInvalid or
@@ -198,7 +198,7 @@ func (c *Console) operatorBoard(w http.ResponseWriter, r *http.Request, id acces
 		}
 		d.History = page.Items
 		if page.Next != "" {
-			d.Next = template.URL("/operators/" + url.PathEscape(string(o.ID)) + "?" + url.Values{"tab": {"history"}, "cursor": {page.Next}}.Encode())
+			d.Next = template.URL(c.cfg.Prefix + "/operators/" + url.PathEscape(string(o.ID)) + "?" + url.Values{"tab": {"history"}, "cursor": {page.Next}}.Encode())
 		}
 	default:
 		d.Tab = "profile"
@@ -256,7 +256,7 @@ func (c *Console) operatorAction(w http.ResponseWriter, r *http.Request) {
 		_, err = c.cfg.Ops.UpdateOperator(ctx, id, accessctl.OperatorUpdate{Version: version, Roles: &roles})
 	case "delete":
 		if err = c.cfg.Ops.DeleteOperator(ctx, id, version); err == nil {
-			http.Redirect(w, r, "/operators", http.StatusSeeOther)
+			c.redirect(w, r, "/operators")
 			return
 		}
 	default:
@@ -266,7 +266,7 @@ func (c *Console) operatorAction(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/operators/"+url.PathEscape(string(id))+tab, http.StatusSeeOther)
+	c.redirect(w, r, "/operators/"+url.PathEscape(string(id))+tab)
 }
 
 // matrixData is the permission matrix of the tenant's roles.

@@ -98,7 +98,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		case res.Passkey:
 			to += "?passkey=1"
 		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
+		c.redirect(w, r, to)
 		return
 	}
 	// First login: the authenticator app is set up from the QR code,
@@ -132,7 +132,7 @@ func (c *Console) limited(w http.ResponseWriter, r *http.Request, action, login 
 
 func (c *Console) codePage(w http.ResponseWriter, r *http.Request) {
 	if _, err := r.Cookie(challengeCookie); err != nil {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		c.redirect(w, r, "/login")
 		return
 	}
 	q := r.URL.Query().Get("passkey")
@@ -144,7 +144,7 @@ func (c *Console) codePage(w http.ResponseWriter, r *http.Request) {
 func (c *Console) code(w http.ResponseWriter, r *http.Request) {
 	ck, err := r.Cookie(challengeCookie)
 	if err != nil {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		c.redirect(w, r, "/login")
 		return
 	}
 	if c.limited(w, r, "code", "", loginForm{}) {
@@ -158,7 +158,7 @@ func (c *Console) code(w http.ResponseWriter, r *http.Request) {
 	}
 	c.setCookie(w, r, challengeCookie, "", -1)
 	c.setCookie(w, r, sessionCookie, string(res.Session), int(res.ExpiresAt.Sub(c.cfg.Now()).Seconds()))
-	http.Redirect(w, r, "/users", http.StatusSeeOther)
+	c.redirect(w, r, "/users")
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
@@ -168,7 +168,7 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.setCookie(w, r, sessionCookie, "", -1)
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	c.redirect(w, r, "/login")
 }
 
 // usersData is the All Users screen: the search toolbar, the filters, a
@@ -242,7 +242,7 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request) {
 	if page.Next != "" {
 		next := r.URL.Query()
 		next.Set("cursor", page.Next)
-		d.Next = template.URL("/users?" + next.Encode()) // built from url.Values: safe
+		d.Next = template.URL(c.cfg.Prefix + "/users?" + next.Encode()) // built from url.Values: safe
 	}
 	c.render(w, r, http.StatusOK, "users", "All users", d, "")
 }
@@ -331,7 +331,7 @@ func (c *Console) board(w http.ResponseWriter, r *http.Request, u *enduser.EndUs
 	pr := backoffice.PageRequest{Limit: pageSize, Cursor: r.URL.Query().Get("cursor")}
 	next := func(cursor string) {
 		if cursor != "" {
-			d.Next = template.URL("/users/" + url.PathEscape(string(u.ID)) + "?" + url.Values{"tab": {tab}, "cursor": {cursor}}.Encode())
+			d.Next = template.URL(c.cfg.Prefix + "/users/" + url.PathEscape(string(u.ID)) + "?" + url.Values{"tab": {tab}, "cursor": {cursor}}.Encode())
 		}
 	}
 	switch d.Tab {
@@ -435,5 +435,5 @@ func (c *Console) deviceCommand(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/users/"+url.PathEscape(string(d.User))+"?tab=devices", http.StatusSeeOther)
+	c.redirect(w, r, "/users/"+url.PathEscape(string(d.User))+"?tab=devices")
 }

@@ -49,7 +49,7 @@ func (c *Console) signedInJSON(w http.ResponseWriter, r *http.Request, res *acce
 	}
 	c.setCookie(w, r, challengeCookie, "", -1)
 	c.setCookie(w, r, sessionCookie, string(res.Session), int(res.ExpiresAt.Sub(c.cfg.Now()).Seconds()))
-	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/users"})
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": c.cfg.Prefix + "/users"})
 }
 
 // passkeyStepBegin starts the passkey step of a login, after its password.
@@ -139,5 +139,5 @@ func (c *Console) revokePasskey(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/operators/"+string(id), http.StatusSeeOther)
+	c.redirect(w, r, "/operators/"+string(id))
 }

@@ -78,7 +78,7 @@ func (c *Console) saveSettings(w http.ResponseWriter, r *http.Request) {
 		_, err = c.cfg.Ops.ConfigureTenant(r.Context(), accessctl.TenantSettings{Version: version, Name: &d.Name,
 			SSO: &accessctl.SSOConfig{Enabled: d.SSO, GroupRoles: mapping, SAML: d.SAML, LinkByEmail: d.LinkByEmail}})
 		if err == nil {
-			http.Redirect(w, r, "/settings", http.StatusSeeOther)
+			c.redirect(w, r, "/settings")
 			return
 		}
 		msg, ok := fieldErrors(err, d.Fields)
@@ -165,7 +165,7 @@ func (c *Console) tokenAction(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/settings", http.StatusSeeOther)
+	c.redirect(w, r, "/settings")
 }
 
 func (c *Console) tokenShown(w http.ResponseWriter, r *http.Request, secret backoffice.Secret, tok *accessctl.SCIMToken, err error) {

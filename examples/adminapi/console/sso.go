@@ -87,7 +87,7 @@ func (c *Console) ssoForm(ctx context.Context) loginForm {
 // response, say): it sets the session cookie and opens the console.
 func (c *Console) SignedIn(w http.ResponseWriter, r *http.Request, res *accessctl.LoginResult) {
 	c.setCookie(w, r, sessionCookie, string(res.Session), int(res.ExpiresAt.Sub(c.cfg.Now()).Seconds()))
-	http.Redirect(w, r, "/users", http.StatusSeeOther)
+	c.redirect(w, r, "/users")
 }
 
 // SignInRefused answers a refused sign-in through the identity provider
@@ -108,7 +108,7 @@ func random() string {
 // nonce and the PKCE verifier in a short-lived cookie of this site.
 func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
 	if c.sso == nil || !c.ssoForm(r.Context()).OIDC {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		c.redirect(w, r, "/login")
 		return
 	}
 	p, err := c.sso.discover(r.Context())
@@ -117,7 +117,7 @@ func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state, nonce, verifier := random(), random(), oauth2.GenerateVerifier()
-	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: state + "." + nonce + "." + verifier, Path: "/sso/", MaxAge: 600,
+	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: state + "." + nonce + "." + verifier, Path: c.cfg.Prefix + "/sso/", MaxAge: 600,
 		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, c.sso.oauth(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusSeeOther)
 }
@@ -141,7 +141,7 @@ func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusUnauthorized, "login", "Log in", c.ssoForm(ctx), msg)
 	}
 	ck, err := r.Cookie(ssoCookie)
-	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Path: "/sso/", MaxAge: -1, HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Path: c.cfg.Prefix + "/sso/", MaxAge: -1, HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
 	if err != nil || c.sso == nil {
 		refuse("The sign-in expired; start again.", nil)
 		return
@@ -201,7 +201,7 @@ func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.setCookie(w, r, sessionCookie, string(res.Session), int(res.ExpiresAt.Sub(c.cfg.Now()).Seconds()))
-	http.Redirect(w, r, "/users", http.StatusSeeOther)
+	c.redirect(w, r, "/users")
 }
 
 // stringList reads a claim that is a list of strings, or one string.
