@@ -567,6 +567,43 @@ func (s *Service) Authenticate(ctx context.Context, token backoffice.Secret) (_ 
 	return sessionActor(s.cat, rs, sess), nil
 }
 
+// ActorOf is the actor of an operator the host authenticated itself (M3):
+// from its own session, or a header its trusted single sign-on proxy
+// sets. The host vouches for who the person is; the library reads the
+// operator as it is now (active, its roles of this moment, its account
+// access) and authorizes and audits every call with it, as for a session
+// of its own. It costs a read of the operator and of the tenant's roles
+// per request, where a session costs one. The actor carries no login
+// time, so what needs a recent login of the library's own (registering a
+// passkey) is refused. ErrUnauthenticated for an operator that does not
+// exist or is not active.
+func (s *Service) ActorOf(ctx context.Context, tenant backoffice.TenantID, id OperatorID) (_ *Actor, err error) {
+	defer s.observe(&ctx, "accessctl.ActorOf")(&err)
+	refused := backoffice.NewError(backoffice.ErrUnauthenticated, "accessctl: actor of", "no active operator is this one")
+	o, err := s.store.Operator(ctx, tenant, id)
+	if isNotFound(err) {
+		return nil, refused
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	roles := o.RolesAt(now)
+	if o.Status != StatusActive || len(roles) == 0 {
+		return nil, refused
+	}
+	_, rs, err := s.tenantRoles(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	sess := &Session{Tenant: tenant, Operator: o.ID, Epoch: o.SessionEpoch, Name: o.LoginName(), Roles: roles,
+		AllAccounts: o.AllAccounts, Accounts: o.Accounts}
+	if !o.AccessUntil.IsZero() && !now.Before(o.AccessUntil) {
+		sess.AllAccounts, sess.Accounts = false, nil
+	}
+	return sessionActor(s.cat, rs, sess), nil
+}
+
 // touchEvery is how stale a session's LastSeen may grow before a request
 // records its use: one write a minute at most per session, so an idle
 // limit ends a session between IdleTimeout minus that and IdleTimeout

@@ -11,6 +11,7 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/storage/memory"
+	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 )
 
 // sessionsDown is a session store that cannot end sessions.
@@ -50,4 +51,34 @@ func TestSessionCarriesTheOperator(t *testing.T) {
 	assert.Equal(t, []accessctl.RoleName{accessctl.RoleManager}, list[0].Roles)
 	assert.Equal(t, "dave", list[0].Name)
 	assert.True(t, list[0].AllAccounts)
+}
+
+// M3: the actor of an operator the host authenticated is the operator as
+// it is now: its roles and access of this moment; one that is not active
+// is refused; and it registers no passkey (no login of the library's).
+func TestActorOfAHostAuthenticatedOperator(t *testing.T) {
+	k := memorytest.New(nil)
+	_, o := k.Operator(accessctl.RoleManager)
+	a, err := k.Ops.ActorOf(context.Background(), k.Tenant, o.ID)
+	require.NoError(t, err)
+	assert.True(t, a.Can(accessctl.PermOperatorRead))
+	assert.False(t, a.Can(accessctl.PermTenantConfigure))
+	ctx := accessctl.NewContext(context.Background(), a)
+	_, err = k.Ops.Operators(ctx, accessctl.OperatorFilter{}, backoffice.PageRequest{Limit: 5})
+	require.NoError(t, err)
+	_, err = k.Ops.BeginPasskeyRegistration(ctx)
+	require.ErrorIs(t, err, backoffice.ErrForbidden)
+
+	cur, err := k.Ops.Operator(k.System(), o.ID)
+	require.NoError(t, err)
+	_, err = k.Ops.DeactivateOperator(k.System(), o.ID, cur.Version)
+	require.NoError(t, err)
+	_, err = k.Ops.ActorOf(context.Background(), k.Tenant, o.ID)
+	require.ErrorIs(t, err, backoffice.ErrUnauthenticated)
+	_, err = k.Ops.ActorOf(context.Background(), k.Tenant, "nobody")
+	require.ErrorIs(t, err, backoffice.ErrUnauthenticated)
+	// An actor built before the deactivation writes nothing after it.
+	_, err = k.Ops.InviteOperator(ctx, accessctl.NewOperator{Username: "late", Email: "late@acme.test", FirstName: "L", LastName: "T",
+		Roles: []accessctl.RoleName{accessctl.RoleReadOnly}, AllAccounts: true})
+	require.Error(t, err)
 }

@@ -26,7 +26,7 @@ var notActed = map[string]string{
 	// The caller names the tenant, with no actor: a login page, an
 	// identity provider, the host's set-up.
 	"Login": "tenant named", "ForgotPassword": "tenant named", "ProvisionSSO": "tenant named", "Bootstrap": "tenant named",
-	"RefuseSSO": "tenant named", "AuthenticateSCIM": "bearer token", "UseOnce": "tenant named",
+	"RefuseSSO": "tenant named", "AuthenticateSCIM": "bearer token", "UseOnce": "tenant named", "ActorOf": "tenant named",
 	// A bearer token is the authority, and carries its own tenant.
 	"AcceptInvitation": "bearer token", "Authenticate": "bearer token", "CompleteLogin": "bearer token",
 	"Logout": "bearer token", "ResetPassword": "bearer token", "CompleteOnboarding": "bearer token",

@@ -69,6 +69,14 @@ type Config struct {
 	// SCIMBaseURL, when set, is the SCIM service provider's base URL the
 	// settings show with the tenant's SCIM tokens.
 	SCIMBaseURL string
+	// HostAuth, when set, is the host's own authentication (M3): it
+	// returns the operator the host authenticated for the request (from
+	// its own session, or a header its trusted SSO proxy sets), or false
+	// to send the browser to HostLogin. The console then has no login of
+	// its own; the library still authorizes and audits every call with
+	// that operator (accessctl.Service.ActorOf).
+	HostAuth  func(r *http.Request) (accessctl.OperatorID, bool)
+	HostLogin string
 	// Prefix is the path the host mounts the console under, such as
 	// "/backoffice" (with http.StripPrefix): every link, redirect, form,
 	// asset and cookie of the console carries it. Empty: the root.
@@ -249,6 +257,38 @@ func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 		Secure: c.secure(r), SameSite: mode})
 }
 
+// hostAuthed runs h for the operator the host authenticated.
+func (c *Console) hostAuthed(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := c.cfg.HostAuth(r)
+		if !ok {
+			http.Redirect(w, r, cmpOr(c.cfg.HostLogin, "/"), http.StatusSeeOther)
+			return
+		}
+		a, err := c.cfg.Ops.ActorOf(r.Context(), c.cfg.Tenant, id)
+		if err != nil {
+			if errors.Is(err, backoffice.ErrUnauthenticated) {
+				c.render(w, r, http.StatusForbidden, "error", "Error", nil, "Your account cannot use the back office now; ask an operator manager.")
+				return
+			}
+			c.fail(w, r, err)
+			return
+		}
+		if c.cfg.Authenticated != nil {
+			c.cfg.Authenticated(r.Context(), a)
+		}
+		ctx := accessctl.NewContext(r.Context(), a)
+		h(w, r.WithContext(context.WithValue(ctx, actorKey{}, a)))
+	})
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
 // secure reports whether cookies set in answer to r are Secure.
 func (c *Console) secure(r *http.Request) bool { return c.cfg.SecureCookies || r.TLS != nil }
 
@@ -259,6 +299,9 @@ type actorKey struct{}
 // click (deactivated, blocked, logged out elsewhere), goes to the login
 // page.
 func (c *Console) authed(h http.HandlerFunc) http.Handler {
+	if c.cfg.HostAuth != nil {
+		return c.hostAuthed(h)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ck, err := r.Cookie(sessionCookie)
 		if err != nil {

@@ -69,6 +69,10 @@ type loginForm struct {
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
+	if c.cfg.HostAuth != nil {
+		http.Redirect(w, r, cmpOr(c.cfg.HostLogin, "/"), http.StatusSeeOther)
+		return
+	}
 	c.render(w, r, http.StatusOK, "login", "Log in", c.ssoForm(r.Context()), "")
 }
 
