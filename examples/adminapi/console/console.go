@@ -42,8 +42,13 @@ type Config struct {
 	Ops     *accessctl.Service
 	Users   *enduser.Service
 	Devices *scadevice.Service
-	// Tenant is the tenant whose operators log in here.
-	Tenant backoffice.TenantID
+	// Tenant is the tenant whose operators log in here; TenantOf, when set,
+	// resolves it from each request instead (M2: the host name such as
+	// acme.admin.example.com, a path segment, a field of the login form),
+	// false for none. A session is good only on its own tenant's
+	// requests.
+	Tenant   backoffice.TenantID
+	TenantOf func(r *http.Request) (backoffice.TenantID, bool)
 	// Log receives errors the pages do not show; nil discards them.
 	Log *slog.Logger
 	// Limit, when set, is asked before each login form is checked
@@ -103,8 +108,8 @@ const (
 
 // New builds the console.
 func New(cfg Config) (*Console, error) {
-	if cfg.Ops == nil || cfg.Users == nil || cfg.Devices == nil || cfg.Tenant == "" {
-		return nil, errors.New("console: Ops, Users, Devices and Tenant are required")
+	if cfg.Ops == nil || cfg.Users == nil || cfg.Devices == nil || cfg.Tenant == "" && cfg.TenantOf == nil {
+		return nil, errors.New("console: Ops, Users, Devices and Tenant (or TenantOf) are required")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -257,6 +262,14 @@ func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 		Secure: c.secure(r), SameSite: mode})
 }
 
+// tenant is the request's tenant.
+func (c *Console) tenant(r *http.Request) (backoffice.TenantID, bool) {
+	if c.cfg.TenantOf != nil {
+		return c.cfg.TenantOf(r)
+	}
+	return c.cfg.Tenant, true
+}
+
 // hostAuthed runs h for the operator the host authenticated.
 func (c *Console) hostAuthed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -265,7 +278,12 @@ func (c *Console) hostAuthed(h http.HandlerFunc) http.Handler {
 			http.Redirect(w, r, cmpOr(c.cfg.HostLogin, "/"), http.StatusSeeOther)
 			return
 		}
-		a, err := c.cfg.Ops.ActorOf(r.Context(), c.cfg.Tenant, id)
+		tenant, known := c.tenant(r)
+		if !known {
+			c.fail(w, r, backoffice.NewError(backoffice.ErrNotFound, "console", "no such tenant"))
+			return
+		}
+		a, err := c.cfg.Ops.ActorOf(r.Context(), tenant, id)
 		if err != nil {
 			if errors.Is(err, backoffice.ErrUnauthenticated) {
 				c.render(w, r, http.StatusForbidden, "error", "Error", nil, "Your account cannot use the back office now; ask an operator manager.")
@@ -309,6 +327,10 @@ func (c *Console) authed(h http.HandlerFunc) http.Handler {
 			return
 		}
 		a, err := c.cfg.Ops.Authenticate(r.Context(), backoffice.Secret(ck.Value))
+		if tenant, known := c.tenant(r); err == nil && (!known || a.Tenant() != tenant) {
+			// A session of another tenant's console (M2): not here.
+			err = backoffice.NewError(backoffice.ErrUnauthenticated, "console", "this session is another tenant's")
+		}
 		if err == nil && c.cfg.Authenticated != nil {
 			c.cfg.Authenticated(r.Context(), a)
 		}

@@ -73,23 +73,24 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, cmpOr(c.cfg.HostLogin, "/"), http.StatusSeeOther)
 		return
 	}
-	c.render(w, r, http.StatusOK, "login", "Log in", c.ssoForm(r.Context()), "")
+	c.render(w, r, http.StatusOK, "login", "Log in", c.ssoForm(r), "")
 }
 
 // login is the password step. A refusal keeps what was typed (but the
 // password) and says the one thing the library says of every refusal.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	user := strings.TrimSpace(r.PostFormValue("username"))
-	if c.limited(w, r, "login", user, loginForm{Username: user, SSO: c.ssoOn(r.Context())}) {
+	if c.limited(w, r, "login", user, loginForm{Username: user, SSO: c.ssoOn(r)}) {
 		return
 	}
-	res, err := c.cfg.Ops.Login(r.Context(), c.cfg.Tenant, user, backoffice.Secret(r.PostFormValue("password")))
+	tenant, _ := c.tenant(r)
+	res, err := c.cfg.Ops.Login(r.Context(), tenant, user, backoffice.Secret(r.PostFormValue("password")))
 	if err != nil {
 		status := http.StatusUnauthorized
 		if !errors.Is(err, backoffice.ErrUnauthenticated) {
 			status = http.StatusServiceUnavailable
 		}
-		c.render(w, r, status, "login", "Log in", loginForm{Username: user, SSO: c.ssoOn(r.Context())},
+		c.render(w, r, status, "login", "Log in", loginForm{Username: user, SSO: c.ssoOn(r)},
 			"Wrong username or password, or this account cannot log in now.")
 		return
 	}

@@ -82,7 +82,8 @@ func (c *Console) passkeyAloneBegin(w http.ResponseWriter, r *http.Request) {
 	if c.limited(w, r, "login", "", loginForm{}) {
 		return
 	}
-	cer, err := c.nop(c.cfg.Ops.BeginPasskeySignIn(r.Context(), c.cfg.Tenant))
+	tenant, _ := c.tenant(r)
+	cer, err := c.nop(c.cfg.Ops.BeginPasskeySignIn(r.Context(), tenant))
 	writeCeremony(w, cer, err)
 }
 

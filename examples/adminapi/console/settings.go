@@ -157,7 +157,7 @@ func (c *Console) tokenAction(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, backoffice.NewError(backoffice.ErrNotFound, "console: token", "no such action"))
 		return
 	}
-	if c.askApproval(w, r, err, accessctl.ApproveGrantAdministrator, accessctl.TargetTenant, string(c.cfg.Tenant),
+	if c.askApproval(w, r, err, accessctl.ApproveGrantAdministrator, accessctl.TargetTenant, string(actorOf(r).Tenant()),
 		map[string]string{"scim_token": id}, "/settings") {
 		return
 	}

@@ -64,11 +64,15 @@ func (s *ssoClient) oauth(p *oidc.Provider) *oauth2.Config {
 // ssoOn reports whether the login page offers single sign-on: the tenant
 // is switched to it and the console has a provider for it (OpenID
 // Connect, or the tenant's SAML identity provider).
-func (c *Console) ssoOn(ctx context.Context) bool { return c.ssoForm(ctx).SSO }
+func (c *Console) ssoOn(r *http.Request) bool { return c.ssoForm(r).SSO }
 
 // ssoForm is the login page's single sign-on: which protocols it offers.
-func (c *Console) ssoForm(ctx context.Context) loginForm {
-	t, err := c.cfg.Ops.Tenant(accessctl.NewContext(ctx, accessctl.SystemActor(c.cfg.Tenant, "console")))
+func (c *Console) ssoForm(r *http.Request) loginForm {
+	tenant, ok := c.tenant(r)
+	if !ok {
+		return loginForm{}
+	}
+	t, err := c.cfg.Ops.Tenant(accessctl.NewContext(r.Context(), accessctl.SystemActor(tenant, "console")))
 	if err != nil {
 		return loginForm{}
 	}
@@ -93,7 +97,7 @@ func (c *Console) SignedIn(w http.ResponseWriter, r *http.Request, res *accessct
 // SignInRefused answers a refused sign-in through the identity provider
 // with the login page and the one message, whatever the reason.
 func (c *Console) SignInRefused(w http.ResponseWriter, r *http.Request) {
-	f := c.ssoForm(r.Context())
+	f := c.ssoForm(r)
 	f.Refused = true
 	c.render(w, r, http.StatusUnauthorized, "login", "Log in", f, "Your identity provider's sign-in was refused; start again, or ask your administrator.")
 }
@@ -107,7 +111,7 @@ func random() string {
 // ssoStart sends the browser to the provider, keeping the state, the
 // nonce and the PKCE verifier in a short-lived cookie of this site.
 func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
-	if c.sso == nil || !c.ssoForm(r.Context()).OIDC {
+	if c.sso == nil || !c.ssoForm(r).OIDC {
 		c.redirect(w, r, "/login")
 		return
 	}
@@ -138,7 +142,7 @@ func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			c.cfg.Log.WarnContext(ctx, "console: sso", "err", err)
 		}
-		c.render(w, r, http.StatusUnauthorized, "login", "Log in", c.ssoForm(ctx), msg)
+		c.render(w, r, http.StatusUnauthorized, "login", "Log in", c.ssoForm(r), msg)
 	}
 	ck, err := r.Cookie(ssoCookie)
 	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Path: c.cfg.Prefix + "/sso/", MaxAge: -1, HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
@@ -191,7 +195,8 @@ func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	_ = info.Claims(&who) // the userinfo's names and email, where it has them
 	as := accessctl.Assertion{Subject: idt.Subject, Email: who.Email, FirstName: who.GivenName, LastName: who.FamilyName,
 		Groups: stringList(extra[c.sso.cfg.GroupsClaim])}
-	res, err := c.cfg.Ops.ProvisionSSO(ctx, c.cfg.Tenant, as)
+	tenant, _ := c.tenant(r)
+	res, err := c.cfg.Ops.ProvisionSSO(ctx, tenant, as)
 	switch {
 	case errors.Is(err, backoffice.ErrForbidden), errors.Is(err, backoffice.ErrFailedPrecondition):
 		refuse("Your identity provider's groups give you no role here.", err)
