@@ -2,6 +2,7 @@ package accessctl
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -119,7 +120,7 @@ func (s *Service) relyingParty(t *Tenant) (*webauthn.WebAuthn, error) {
 	if rp, ok := relyingParties.Load(key); ok {
 		return rp.(*webauthn.WebAuthn), nil
 	}
-	rp, err := webauthn.New(&webauthn.Config{RPID: c.RPID, RPDisplayName: cmpOr(t.Name, "backoffice"), RPOrigins: c.Origins,
+	rp, err := webauthn.New(&webauthn.Config{RPID: c.RPID, RPDisplayName: cmp.Or(t.Name, "backoffice"), RPOrigins: c.Origins,
 		Timeouts: webauthn.TimeoutsConfig{
 			Login:        webauthn.TimeoutConfig{Enforce: true, Timeout: PasskeyCeremonyTTL, TimeoutUVD: PasskeyCeremonyTTL},
 			Registration: webauthn.TimeoutConfig{Enforce: true, Timeout: PasskeyCeremonyTTL, TimeoutUVD: PasskeyCeremonyTTL}}})
@@ -128,13 +129,6 @@ func (s *Service) relyingParty(t *Tenant) (*webauthn.WebAuthn, error) {
 	}
 	relyingParties.Store(key, rp)
 	return rp, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // newCeremony issues the ceremony token of kind for the operator (or an

@@ -579,8 +579,10 @@ type IdPGroup struct {
 	ExternalID string
 	Roles      []RoleName
 	Members    []OperatorID
-	// Changed is when the tenant's settings, which hold the group, last
-	// changed.
+	// MemberNames are the members' user names, in the order of Members.
+	MemberNames []string
+	// Changed is when the group or a member last changed: the tenant's
+	// settings, which hold the group, or a member's record.
 	Changed time.Time
 }
 
@@ -619,10 +621,32 @@ func (s *Service) ManagedGroups(ctx context.Context) (_ []IdPGroup, err error) {
 		grp := IdPGroup{ID: r.ID, Name: r.Name, ExternalID: r.ExternalID, Roles: slices.Clone(t.SSO.GroupRoles[r.Name]), Changed: t.UpdatedAt}
 		for _, o := range ops {
 			if slices.Contains(o.Groups, r.Name) {
-				grp.Members = append(grp.Members, o.ID)
+				grp.Members, grp.MemberNames = append(grp.Members, o.ID), append(grp.MemberNames, o.Username)
+				if o.UpdatedAt.After(grp.Changed) {
+					grp.Changed = o.UpdatedAt
+				}
 			}
 		}
 		out = append(out, grp)
+	}
+	return out, nil
+}
+
+// ManagedGroupIDs maps the name of each group of the tenant's mapping to
+// its id: one read of the tenant, for a user's groups.
+func (s *Service) ManagedGroupIDs(ctx context.Context) (_ map[string]string, err error) {
+	defer s.observe(&ctx, "accessctl.ManagedGroupIDs")(&err)
+	a, err := idp(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.store.Tenant(ctx, a.tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(t.SSO.GroupRoles))
+	for _, r := range groupRecords(t) {
+		out[r.Name] = r.ID
 	}
 	return out, nil
 }
@@ -694,11 +718,12 @@ func (s *Service) RenameManagedGroup(ctx context.Context, id, name, externalID s
 	}
 	var old string
 	err = s.changeGroups(ctx, op, backoffice.ActionSCIMGroupUpdate, func(t *Tenant) error {
-		i := slices.IndexFunc(groupRecords(t), func(g IdPGroupRecord) bool { return g.ID == id })
+		recs := groupRecords(t)
+		i := slices.IndexFunc(recs, func(g IdPGroupRecord) bool { return g.ID == id })
 		if i < 0 {
 			return backoffice.NewError(backoffice.ErrNotFound, op, "no such group")
 		}
-		rec := groupRecords(t)[i]
+		rec := recs[i]
 		old = rec.Name
 		if _, ok := t.SSO.GroupRoles[name]; ok && name != old {
 			return backoffice.NewError(backoffice.ErrConflict, op, "a group has this name", backoffice.FieldViolation{Field: "displayName", Reason: "taken"})

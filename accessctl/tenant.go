@@ -380,10 +380,8 @@ func metadataURL(raw string) string {
 		return "is not an absolute URL"
 	case u.Scheme == "https":
 		return ""
-	case u.Scheme == "http":
-		if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || ip != nil && ip.IsLoopback() {
-			return ""
-		}
+	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+		return ""
 	}
 	return "must be an https URL"
 }

@@ -269,7 +269,14 @@ type query struct {
 	filter, startIndex, count, attributes, excluded string
 }
 
-func searchQuery(r *http.Request) (query, error) {
+// listQuery reads a list request: from the URL of a GET, or the body of a
+// POST to .search.
+func listQuery(r *http.Request) (query, error) {
+	if r.Method == http.MethodGet {
+		u := r.URL.Query()
+		return query{filter: u.Get("filter"), startIndex: u.Get("startIndex"), count: u.Get("count"),
+			attributes: u.Get("attributes"), excluded: u.Get("excludedAttributes")}, nil
+	}
 	doc, err := readJSON(r)
 	if err != nil {
 		return query{}, err

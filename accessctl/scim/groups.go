@@ -26,15 +26,15 @@ func groupVersion(g *accessctl.IdPGroup) string {
 	return `W/"` + hex.EncodeToString(h.Sum(nil))[:20] + `"`
 }
 
-func (h *Handler) groupResource(g *accessctl.IdPGroup, names map[accessctl.OperatorID]string, t time.Time) map[string]any {
+func (h *Handler) groupResource(g *accessctl.IdPGroup) map[string]any {
 	doc := map[string]any{
 		"schemas":     []any{GroupSchema},
 		"id":          g.ID,
 		"displayName": g.Name,
 		"meta": map[string]any{
 			"resourceType": "Group",
-			"created":      t.UTC().Format(time.RFC3339),
-			"lastModified": t.UTC().Format(time.RFC3339),
+			"created":      g.Changed.UTC().Format(time.RFC3339),
+			"lastModified": g.Changed.UTC().Format(time.RFC3339),
 			"location":     h.ref("Groups", g.ID),
 			"version":      groupVersion(g),
 		},
@@ -43,8 +43,8 @@ func (h *Handler) groupResource(g *accessctl.IdPGroup, names map[accessctl.Opera
 		doc["externalId"] = g.ExternalID
 	}
 	members := make([]any, 0, len(g.Members))
-	for _, m := range g.Members {
-		members = append(members, map[string]any{"value": string(m), "display": names[m], "$ref": h.ref("Users", string(m)), "type": "User"})
+	for i, m := range g.Members {
+		members = append(members, map[string]any{"value": string(m), "display": g.MemberNames[i], "$ref": h.ref("Users", string(m)), "type": "User"})
 	}
 	if len(members) > 0 {
 		doc["members"] = members
@@ -52,50 +52,8 @@ func (h *Handler) groupResource(g *accessctl.IdPGroup, names map[accessctl.Opera
 	return doc
 }
 
-// groupState is what group documents are built from.
-type groupState struct {
-	groups []accessctl.IdPGroup
-	names  map[accessctl.OperatorID]string
-	at     time.Time
-}
-
-func (h *Handler) groupState(r *http.Request) (*groupState, error) {
-	gs, err := h.ops.ManagedGroups(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	ops, err := h.ops.ManagedOperators(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	st := &groupState{groups: gs, names: make(map[accessctl.OperatorID]string, len(ops))}
-	if len(gs) > 0 {
-		st.at = gs[0].Changed
-	}
-	for _, o := range ops {
-		st.names[o.ID] = o.Username
-		if o.UpdatedAt.After(st.at) {
-			st.at = o.UpdatedAt
-		}
-	}
-	return st, nil
-}
-
-func (st *groupState) find(id string) (*accessctl.IdPGroup, error) {
-	for i := range st.groups {
-		if st.groups[i].ID == id {
-			return &st.groups[i], nil
-		}
-	}
-	return nil, backoffice.NewError(backoffice.ErrNotFound, "scim: group", "no such group")
-}
-
 func (h *Handler) writeGroup(w http.ResponseWriter, r *http.Request, status int, id string) error {
-	st, err := h.groupState(r)
-	if err != nil {
-		return err
-	}
-	g, err := st.find(id)
+	g, err := h.ops.ManagedGroup(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -103,36 +61,27 @@ func (h *Handler) writeGroup(w http.ResponseWriter, r *http.Request, status int,
 		w.Header().Set("Location", h.ref("Groups", id))
 	}
 	w.Header().Set("ETag", groupVersion(g))
-	writeJSON(w, status, selectAttributes(h.groupResource(g, st.names, st.at), r))
+	writeJSON(w, status, selectAttributes(h.groupResource(g), r))
 	return nil
 }
 
+// listGroups answers GET /Groups and POST /Groups/.search.
 func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	return h.groups(w, r, query{filter: q.Get("filter"), startIndex: q.Get("startIndex"), count: q.Get("count"),
-		attributes: q.Get("attributes"), excluded: q.Get("excludedAttributes")})
-}
-
-func (h *Handler) searchGroups(w http.ResponseWriter, r *http.Request) error {
-	q, err := searchQuery(r)
+	q, err := listQuery(r)
 	if err != nil {
 		return err
 	}
-	return h.groups(w, r, q)
-}
-
-func (h *Handler) groups(w http.ResponseWriter, r *http.Request, q query) error {
 	match, err := compile(q.filter)
 	if err != nil {
 		return err
 	}
-	st, err := h.groupState(r)
+	gs, err := h.ops.ManagedGroups(r.Context())
 	if err != nil {
 		return err
 	}
 	var docs []map[string]any
-	for i := range st.groups {
-		if doc := h.groupResource(&st.groups[i], st.names, st.at); match(doc) {
+	for i := range gs {
+		if doc := h.groupResource(&gs[i]); match(doc) {
 			docs = append(docs, doc)
 		}
 	}
@@ -254,23 +203,19 @@ func (h *Handler) changeGroup(w http.ResponseWriter, r *http.Request, g *accessc
 }
 
 // loadGroup reads a group for a change, checking If-Match.
-func (h *Handler) loadGroup(r *http.Request) (*groupState, *accessctl.IdPGroup, error) {
-	st, err := h.groupState(r)
+func (h *Handler) loadGroup(r *http.Request) (*accessctl.IdPGroup, error) {
+	g, err := h.ops.ManagedGroup(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return nil, nil, err
-	}
-	g, err := st.find(r.PathValue("id"))
-	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if v := strings.TrimSpace(r.Header.Get("If-Match")); v != "" && v != "*" && v != groupVersion(g) && v != strings.TrimPrefix(groupVersion(g), "W/") {
-		return nil, nil, &Error{Status: http.StatusPreconditionFailed, Detail: "the group changed since the version If-Match names; read it again"}
+		return nil, &Error{Status: http.StatusPreconditionFailed, Detail: "the group changed since the version If-Match names; read it again"}
 	}
-	return st, g, nil
+	return g, nil
 }
 
 func (h *Handler) replaceGroup(w http.ResponseWriter, r *http.Request) error {
-	_, g, err := h.loadGroup(r)
+	g, err := h.loadGroup(r)
 	if err != nil {
 		return err
 	}
@@ -282,7 +227,7 @@ func (h *Handler) replaceGroup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request) error {
-	st, g, err := h.loadGroup(r)
+	g, err := h.loadGroup(r)
 	if err != nil {
 		return err
 	}
@@ -294,7 +239,7 @@ func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	doc := h.groupResource(g, st.names, st.at)
+	doc := h.groupResource(g)
 	for _, op := range ops {
 		if err := op.apply(doc, groupAttrs); err != nil {
 			return err
@@ -304,7 +249,7 @@ func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request) error {
-	_, g, err := h.loadGroup(r)
+	g, err := h.loadGroup(r)
 	if err != nil {
 		return err
 	}

@@ -69,15 +69,7 @@ func (h *Handler) userResource(o *accessctl.Operator, groups map[string]string) 
 
 // groupIDs maps each group name of the tenant to its id.
 func (h *Handler) groupIDs(r *http.Request) (map[string]string, error) {
-	gs, err := h.ops.ManagedGroups(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]string, len(gs))
-	for _, g := range gs {
-		out[g.Name] = g.ID
-	}
-	return out, nil
+	return h.ops.ManagedGroupIDs(r.Context())
 }
 
 // userFrom reads what a User document says of the person (a POST, a PUT,
@@ -208,21 +200,12 @@ func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, status int, 
 	return nil
 }
 
+// listUsers answers GET /Users and POST /Users/.search.
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	return h.users(w, r, query{filter: q.Get("filter"), startIndex: q.Get("startIndex"), count: q.Get("count"),
-		attributes: q.Get("attributes"), excluded: q.Get("excludedAttributes")})
-}
-
-func (h *Handler) searchUsers(w http.ResponseWriter, r *http.Request) error {
-	q, err := searchQuery(r)
+	q, err := listQuery(r)
 	if err != nil {
 		return err
 	}
-	return h.users(w, r, q)
-}
-
-func (h *Handler) users(w http.ResponseWriter, r *http.Request, q query) error {
 	match, err := compile(q.filter)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ package console
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -275,7 +276,7 @@ func (c *Console) hostAuthed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok := c.cfg.HostAuth(r)
 		if !ok {
-			http.Redirect(w, r, cmpOr(c.cfg.HostLogin, "/"), http.StatusSeeOther)
+			http.Redirect(w, r, cmp.Or(c.cfg.HostLogin, "/"), http.StatusSeeOther)
 			return
 		}
 		tenant, known := c.tenant(r)
@@ -298,13 +299,6 @@ func (c *Console) hostAuthed(h http.HandlerFunc) http.Handler {
 		ctx := accessctl.NewContext(r.Context(), a)
 		h(w, r.WithContext(context.WithValue(ctx, actorKey{}, a)))
 	})
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // secure reports whether cookies set in answer to r are Secure.

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -70,7 +71,7 @@ type loginForm struct {
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	if c.cfg.HostAuth != nil {
-		http.Redirect(w, r, cmpOr(c.cfg.HostLogin, "/"), http.StatusSeeOther)
+		http.Redirect(w, r, cmp.Or(c.cfg.HostLogin, "/"), http.StatusSeeOther)
 		return
 	}
 	c.render(w, r, http.StatusOK, "login", "Log in", c.ssoForm(r), "")
