@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,50 +16,20 @@ import (
 )
 
 // newTestAPI builds the API in memory, with an Administrator.
-func newTestAPI(t testing.TB) *api {
+func newTestAPI(t testing.TB) *backend { return newTestAPIWith(t, nil) }
+
+// newTestAPIWith builds it with the configuration that change makes.
+func newTestAPIWith(t testing.TB, change func(*config)) *backend {
 	t.Helper()
-	a, closeAll, err := build(context.Background(), config{tenant: "acme", tenantName: "Acme", preset: "dashboard", adminUser: "root",
-		adminEmail: "root@acme.test", adminPassword: adminPW, internalSecret: secretHdr}, io.Discard)
+	c := config{tenant: "acme", tenantName: "Acme", preset: "dashboard", adminUser: "root",
+		adminEmail: "root@acme.test", adminPassword: adminPW, internalSecret: secretHdr}
+	if change != nil {
+		change(&c)
+	}
+	a, closeAll, err := build(context.Background(), c, io.Discard)
 	require.NoError(t, err)
 	t.Cleanup(closeAll)
 	return a
-}
-
-// The OpenAPI document lists exactly the routes the server registers.
-func TestOpenAPIMatchesRoutes(t *testing.T) {
-	a := newTestAPI(t)
-	var documented []string
-	for _, r := range docRoutes {
-		documented = append(documented, r.pattern)
-	}
-	registered := slices.Clone(a.routes)
-	slices.Sort(documented)
-	slices.Sort(registered)
-	assert.Equal(t, registered, documented, "every registered route is documented and every documented one registered")
-	assert.Len(t, slices.Compact(slices.Clone(documented)), len(documented), "no route documented twice")
-
-	srv := httptest.NewServer(a)
-	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/openapi.json")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var doc map[string]any
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
-	assert.Equal(t, "3.1.0", doc["openapi"])
-	paths := doc["paths"].(map[string]any)
-	n := 0
-	for path, ops := range paths {
-		for method := range ops.(map[string]any) {
-			assert.Contains(t, registered, strings.ToUpper(method)+" "+path)
-			n++
-		}
-	}
-	assert.Equal(t, len(registered), n)
-	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
-	raw, _ := json.Marshal(paths)
-	for _, ref := range refRe.FindAllStringSubmatch(string(raw), -1) {
-		assert.Contains(t, schemas, ref[1], "a $ref points at a schema")
-	}
 }
 
 // Malformed bodies, unknown fields, oversized bodies, wrong content types
@@ -103,7 +72,10 @@ func TestBadRequests(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+admin)
 		resp, err := srv.Client().Do(req)
 		require.NoError(t, err)
-		var p problem
+		var p struct {
+			Type   string `json:"type"`
+			Status int    `json:"status"`
+		}
 		require.NoError(t, json.NewDecoder(resp.Body).Decode(&p), "%s %s", tc.method, tc.path)
 		resp.Body.Close()
 		assert.Equal(t, tc.status, resp.StatusCode, "%s %s %q: %+v", tc.method, tc.path, tc.body, p)
@@ -118,29 +90,6 @@ func TestBadRequests(t *testing.T) {
 		fields = append(fields, e.(map[string]any)["field"].(string))
 	}
 	assert.ElementsMatch(t, []string{"first_name", "last_name", "email"}, fields)
-}
-
-// FuzzDecode: whatever the body and content type, the decoder answers with
-// nil or a 4xx error; it never panics.
-func FuzzDecode(f *testing.F) {
-	for _, s := range []string{`{}`, `{"username":"x"}`, `{`, `[]`, `null`, `{"roles":[1]}`, `{"a":1}`, `{} {}`, "\x00", `{"password":"\u0000"}`} {
-		f.Add(s, "application/json")
-	}
-	f.Add(`{}`, "text/plain")
-	f.Add(`{}`, "application/json; charset=\"")
-	f.Fuzz(func(t *testing.T, body, ctype string) {
-		req := httptest.NewRequest("POST", "/v1/operators", strings.NewReader(body))
-		req.Header.Set("Content-Type", ctype)
-		var b operatorBody
-		err := decode(req, &b)
-		if err == nil {
-			return
-		}
-		status, _ := statusOf(err)
-		if status < 400 || status > 499 {
-			t.Fatalf("decode(%q, %q) = %d %v", body, ctype, status, err)
-		}
-	})
 }
 
 // A20: a flood of 30 logins at one account, the right password among

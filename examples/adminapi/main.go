@@ -29,12 +29,13 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	_ "github.com/lib/pq"
 	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/backoffice-go/backoffice"
@@ -43,6 +44,7 @@ import (
 	"github.com/backoffice-go/backoffice/accessctl/scim"
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/examples/adminapi/console"
+	"github.com/backoffice-go/backoffice/examples/adminapi/jsonapi"
 	"github.com/backoffice-go/backoffice/scadevice"
 	"github.com/backoffice-go/backoffice/storage/memory"
 	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
@@ -67,6 +69,11 @@ type config struct {
 	otlpInsecure                         bool
 	// traces, when set (by a test), receives the spans instead of OTLP.
 	traces trace.TracerProvider
+	// limiterClock, when set (by a test), is the in-memory limiter's clock.
+	limiterClock func() time.Time
+	// schema, when set (by a test), reports the migrations instead of the
+	// database.
+	schema func(context.Context) (current, latest int, err error)
 }
 
 func env(name, def string) string {
@@ -193,7 +200,7 @@ func run(ctx context.Context, c config, out io.Writer, listening chan<- string) 
 		if err != nil {
 			return err
 		}
-		psrv := &http.Server{Handler: a.operations(), ReadHeaderTimeout: 5 * time.Second}
+		psrv := &http.Server{Handler: a.api.Operations(), ReadHeaderTimeout: 5 * time.Second}
 		defer psrv.Close()
 		a.log.Info("operations listening", "addr", pl.Addr().String())
 		go func() {
@@ -213,18 +220,61 @@ func run(ctx context.Context, c config, out io.Writer, listening chan<- string) 
 	return srv.Shutdown(shut)
 }
 
-// build wires the stores and services and registers the routes.
-func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
-	log := newLogger(out, c.logFormat)
+// backend is the example backend: the JSON API at /v1/, the SCIM and SAML
+// service providers, and the console everywhere else.
+type backend struct {
+	api      *jsonapi.API
+	ops      *accessctl.Service
+	users    *enduser.Service
+	devices  *scadevice.Service
+	wallets  *jsonapi.Wallets
+	tenant   backoffice.TenantID
+	log      *slog.Logger
+	console  http.Handler
+	signedIn *console.Console // finishes SAML sign-ins
+	saml     http.Handler     // the SAML service provider, under /saml/
+	scim     http.Handler     // the SCIM service provider, under /scim/v2/
+	scimURL  string
+	setup    string // the one-time setup token, when one was printed
+	limits   jsonapi.Limiter
+	schema   func(context.Context) (current, latest int, err error)
+}
+
+// handler is the whole server: each request gets its id, log line and
+// metrics, its span, then the API or the console.
+func (a *backend) handler() http.Handler { return a.api.Middleware(a.site()) }
+
+// site serves the JSON API under /v1/, its probes and its contract, the
+// identity provider's SCIM and SAML endpoints, and the web console
+// everywhere else.
+func (a *backend) site() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = console.WithPeer(r)
+		switch p := r.URL.Path; {
+		case strings.HasPrefix(p, "/v1/"), p == "/healthz", p == "/readyz", p == "/openapi.json", p == "/metrics":
+			a.api.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/scim/v2/"):
+			a.scim.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/saml/"):
+			a.saml.ServeHTTP(w, r)
+		default:
+			a.console.ServeHTTP(w, r)
+		}
+	})
+}
+
+// build wires the stores, the services and the handlers.
+func build(ctx context.Context, c config, out io.Writer) (*backend, func(), error) {
+	log := jsonapi.NewLogger(out, c.logFormat)
 	mail := &outbox{log: log}
-	a := &api{tenant: backoffice.TenantID(c.tenant), log: log, internal: c.internalSecret, wallets: newWallets(), mux: http.NewServeMux()}
+	a := &backend{tenant: backoffice.TenantID(c.tenant), log: log, wallets: jsonapi.NewWallets(), limits: jsonapi.MemoryLimiter(c.limiterClock)}
 	var closers []func()
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}
 	}
-	fail := func(err error) (*api, func(), error) { closeAll(); return nil, nil, err }
+	fail := func(err error) (*backend, func(), error) { closeAll(); return nil, nil, err }
 
 	var durable interface {
 		accessctl.Store
@@ -281,17 +331,15 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 		traces = tp
 	}
 	if traces != nil {
-		a.tracer = &tracer{t: traces.Tracer("github.com/backoffice-go/backoffice/examples/adminapi")}
-		observer = *a.tracer
+		observer = jsonapi.Observer(traces)
 		durable = observed.Wrap(durable, observer, storeName)
 	}
 	// Errors the services handle themselves (a notice not delivered after
 	// its change was stored, cleanup after a change) go to the log.
-	a.metrics, a.backlog, a.limits = newMetrics(durable.OutboxBacklog), durable.OutboxBacklog, newMemLimiter()
-	a.findOperator = durable.OperatorByLogin
+	metrics := jsonapi.NewMetrics(durable.OutboxBacklog)
 	report := func(ctx context.Context, err error) {
-		a.metrics.errors.WithLabelValues("handled").Inc()
-		a.log.WarnContext(ctx, "handled error", "err", err)
+		metrics.CountHandled()
+		log.WarnContext(ctx, "handled error", "err", err)
 	}
 	// Notices go with their change to the store's outbox, and a dispatcher
 	// delivers them to the mail provider: none is sent for a change that
@@ -300,7 +348,7 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 	if public == "" {
 		public = "http://" + c.addr
 	}
-	cfg := accessctl.Config{Store: durable, Outbox: true, ReportError: report, Events: a.metrics.event, Observer: observer,
+	cfg := accessctl.Config{Store: durable, Outbox: true, ReportError: report, Events: metrics.Event, Observer: observer,
 		WebAuthn: relyingParty(public)}
 	if c.policy != "" {
 		cfg.Policy = accessctl.PCIDSS4()
@@ -314,7 +362,7 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 		client := goredis.NewClient(opt)
 		closers = append(closers, func() { client.Close() })
 		rs := bredis.New(client, &bredis.Options{Prefix: c.redisPrefix})
-		a.limits = &redisLimiter{c: client, prefix: c.redisPrefix}
+		a.limits = jsonapi.RedisLimiter(client, c.redisPrefix)
 		var hot observed.HotStores = rs
 		if observer != nil {
 			hot = observed.WrapHot(rs, observer, "redis")
@@ -324,19 +372,11 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 		// restart; one that restarts empty would forget every run of
 		// failures, giving an attacker more guesses.
 		if err := rs.CheckDurable(ctx); err != nil {
-			a.log.WarnContext(ctx, "login attempts stay in the durable store", "err", err)
+			log.WarnContext(ctx, "login attempts stay in the durable store", "err", err)
 		} else {
 			cfg.Attempts = hot
 		}
 		checks = append(checks, rs.Ping)
-	}
-	a.ready = func(ctx context.Context) error {
-		for _, check := range checks {
-			if err := check(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
 	var err error
 	if a.ops, err = accessctl.NewService(cfg); err != nil {
@@ -354,7 +394,7 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 		return fail(err)
 	}
 	if c.demo {
-		a.setup = nil // the demo makes its own Administrator
+		a.setup = "" // the demo makes its own Administrator
 		if err := loadDemo(ctx, a, out); err != nil {
 			return fail(fmt.Errorf("demo data: %w", err))
 		}
@@ -370,7 +410,24 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 		}}).Run(dctx)
 	}()
 	closers = append(closers, func() { stopDispatcher(); <-dispatched })
-	a.register()
+	a.scimURL = public + "/scim/v2"
+	if c.schema != nil {
+		a.schema = c.schema
+	}
+	if a.api, err = jsonapi.New(jsonapi.Config{Ops: a.ops, Users: a.users, Devices: a.devices, Tenant: a.tenant, Log: log, Metrics: metrics,
+		Traces: traces, Limiter: a.limits, InternalSecret: c.internalSecret, SetupToken: a.setup,
+		Ready: func(ctx context.Context) error {
+			for _, check := range checks {
+				if err := check(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		Schema: a.schema, Backlog: durable.OutboxBacklog, FindOperator: durable.OperatorByLogin, Wallets: a.wallets, SCIMURL: a.scimURL,
+		Mailbox: mail}); err != nil {
+		return fail(err)
+	}
 	// The company's identity provider: SAML sign-in at /saml/{tenant}/…,
 	// SCIM provisioning at /scim/v2 (the tenant comes from the token).
 	samlSP := saml.NewHandler(a.ops, saml.Options{BaseURL: public + "/saml", Log: log,
@@ -378,11 +435,10 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 			a.signedIn.SignedIn(w, r, res)
 		},
 		Refused: func(w http.ResponseWriter, r *http.Request) { a.signedIn.SignInRefused(w, r) }})
-	a.saml = a.limitedSAML(samlSP)
-	a.scim = http.StripPrefix("/scim/v2", scim.NewHandler(a.ops, scim.Options{BaseURL: public + "/scim/v2", Log: log, Allow: a.scimAllow}))
-	a.scimURL = public + "/scim/v2"
-	cc := console.Config{Ops: a.ops, Users: a.users, Devices: a.devices, Tenant: a.tenant, Log: log, Authenticated: noteActor,
-		Limit:         a.consoleLimit,
+	a.saml = a.api.LimitSAML(samlSP)
+	a.scim = http.StripPrefix("/scim/v2", scim.NewHandler(a.ops, scim.Options{BaseURL: a.scimURL, Log: log, Allow: a.api.SCIMAllow}))
+	cc := console.Config{Ops: a.ops, Users: a.users, Devices: a.devices, Tenant: a.tenant, Log: log, Authenticated: jsonapi.NoteActor,
+		Limit:         a.api.ConsoleLimit,
 		SecureCookies: strings.HasPrefix(c.publicURL, "https://"),
 		SAMLLogin:     samlSP.LoginURL(a.tenant), SAMLMetadata: samlSP.MetadataURL(a.tenant), SCIMBaseURL: a.scimURL}
 	if c.oidcIssuer != "" {
@@ -398,49 +454,13 @@ func build(ctx context.Context, c config, out io.Writer) (*api, func(), error) {
 			return fail(fmt.Errorf("demo SCIM token: %w", err))
 		}
 	}
-	a.handle("GET /v1/internal/outbox", a.internalOnly("outbox", func(http.ResponseWriter, *http.Request) (int, any, error) {
-		// The mail provider's view: the links' tokens are what it sends.
-		out := noticesView{Notices: []noticeView{}}
-		for _, n := range mail.OperatorNotices() {
-			exp := n.ExpiresAt
-			out.Notices = append(out.Notices, noticeView{Kind: string(n.Kind), To: n.Email, Operator: string(n.Operator), Token: string(n.Token), ExpiresAt: &exp})
-		}
-		for _, n := range mail.EndUserNotices() {
-			out.Notices = append(out.Notices, noticeView{Kind: string(n.Kind), To: n.Email, User: string(n.User), Token: string(n.Token)})
-		}
-		return http.StatusOK, out, nil
-	}))
 	return a, closeAll, nil
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
-
-// setupGate holds the one-time setup token printed on a first start
-// without an Administrator's credentials.
-type setupGate struct {
-	mu    sync.Mutex
-	token string
-}
-
-func (g *setupGate) take(token string) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.token == "" || !constantEqual(token, g.token) {
-		return false
-	}
-	g.token = ""
-	return true
 }
 
 // bootstrap makes the tenant's first Administrator on a first start: from
 // the flags when they give a password, otherwise through a one-time setup
 // token printed on the console. There is no default password.
-func (a *api) bootstrap(ctx context.Context, c config, out io.Writer) error {
+func (a *backend) bootstrap(ctx context.Context, c config, out io.Writer) error {
 	sys := accessctl.NewContext(ctx, accessctl.SystemActor(a.tenant, "startup"))
 	if _, terr := a.ops.Tenant(sys); terr == nil {
 		page, err := a.ops.Operators(sys, accessctl.OperatorFilter{}, backoffice.PageRequest{Limit: 1})
@@ -468,37 +488,9 @@ func (a *api) bootstrap(ctx context.Context, c config, out io.Writer) error {
 	if _, err := rand.Read(b[:]); err != nil {
 		return err
 	}
-	a.setup = &setupGate{token: base64.RawURLEncoding.EncodeToString(b[:])}
-	fmt.Fprintf(out, "no Administrator yet: create one with POST /v1/setup and this one-time setup token:\n  %s\n", a.setup.token)
+	a.setup = base64.RawURLEncoding.EncodeToString(b[:])
+	fmt.Fprintf(out, "no Administrator yet: create one with POST /v1/setup and this one-time setup token:\n  %s\n", a.setup)
 	return nil
-}
-
-type setupBody struct {
-	SetupToken string              `json:"setup_token"`
-	Name       string              `json:"name"`
-	Preset     string              `json:"preset"`
-	Admin      operatorBody        `json:"admin"`
-	Tenant     backoffice.TenantID `json:"tenant,omitempty"`
-}
-
-func (a *api) setupTenant(r *http.Request, b setupBody) (int, any, error) {
-	if a.setup == nil || !a.setup.take(b.SetupToken) {
-		return 0, nil, backoffice.NewError(backoffice.ErrForbidden, "adminapi: setup", "the setup token is wrong or was used; the tenant may already be set up")
-	}
-	if b.Preset == "" {
-		b.Preset = accessctl.PresetDashboard
-	}
-	in := b.Admin.input()
-	o, err := a.ops.Bootstrap(r.Context(), accessctl.BootstrapInput{Tenant: a.tenant, Name: b.Name, Preset: b.Preset, Admin: in})
-	if err != nil {
-		if !errors.Is(err, backoffice.ErrConflict) {
-			a.setup.mu.Lock()
-			a.setup.token = b.SetupToken // bad input: the token stays usable
-			a.setup.mu.Unlock()
-		}
-		return 0, nil, err
-	}
-	return created(operatorJSON(o), nil)
 }
 
 // relyingParty is the passkeys' relying party of the public URL: its host
@@ -519,3 +511,20 @@ func relyingParty(public string) accessctl.WebAuthnConfig {
 	}
 	return accessctl.WebAuthnConfig{RPID: host, Origins: []string{u.Scheme + "://" + u.Host}}
 }
+
+// otlpProvider exports spans with OTLP over HTTP to endpoint
+// ("collector:4318"), in batches.
+func otlpProvider(ctx context.Context, endpoint string, insecure bool) (*sdktrace.TracerProvider, error) {
+	opts := []otlptracehttp.Option{otlptracehttp.WithEndpoint(endpoint)}
+	if insecure {
+		opts = append(opts, otlptracehttp.WithInsecure())
+	}
+	exp, err := otlptracehttp.New(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp)), nil
+}
+
+// ServeHTTP serves the JSON API alone.
+func (a *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.api.ServeHTTP(w, r) }

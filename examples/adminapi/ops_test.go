@@ -126,7 +126,7 @@ func TestReadiness(t *testing.T) {
 	a := newTestAPI(t)
 	srv := httptest.NewServer(a.site())
 	defer srv.Close()
-	ops := httptest.NewServer(a.operations())
+	ops := httptest.NewServer(a.api.Operations())
 	defer ops.Close()
 	c := &client{t: t, base: srv.URL, http: http.DefaultClient}
 	o := &client{t: t, base: ops.URL, http: http.DefaultClient}
@@ -137,7 +137,12 @@ func TestReadiness(t *testing.T) {
 	assert.Contains(t, r.body["outbox"], "oldest_age_seconds")
 	assert.NotContains(t, r.body, "migrations", "the memory store has no schema")
 
-	a.schema = func(context.Context) (int, int, error) { return 6, 8, nil }
+	a = newTestAPIWith(t, func(c *config) { c.schema = func(context.Context) (int, int, error) { return 6, 8, nil } })
+	pending := httptest.NewServer(a.site())
+	defer pending.Close()
+	pendingOps := httptest.NewServer(a.api.Operations())
+	defer pendingOps.Close()
+	c.base, o.base = pending.URL, pendingOps.URL
 	r = c.must(503, c.do("GET", "/readyz", "", nil))
 	assert.Equal(t, map[string]any{"status": "not ready"}, r.body)
 	r = o.must(503, o.do("GET", "/readyz", "", nil))

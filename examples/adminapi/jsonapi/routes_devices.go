@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"net/http"
@@ -7,7 +7,7 @@ import (
 )
 
 // registerDevices wires the SCA device commands of the profile board.
-func (a *api) registerDevices() {
+func (a *API) registerDevices() {
 	a.handle("GET /v1/endusers/{id}/devices", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		deleted, err := boolParam(r, "deleted")
 		if err != nil {

@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"github.com/backoffice-go/backoffice/accessctl"

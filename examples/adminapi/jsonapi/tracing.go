@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"context"
@@ -7,8 +7,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/backoffice-go/backoffice"
@@ -32,27 +30,16 @@ func (o tracer) Start(ctx context.Context, name string) (context.Context, func(e
 	}
 }
 
-// otlpProvider exports spans with OTLP over HTTP to endpoint
-// ("collector:4318"), in batches.
-func otlpProvider(ctx context.Context, endpoint string, insecure bool) (*sdktrace.TracerProvider, error) {
-	opts := []otlptracehttp.Option{otlptracehttp.WithEndpoint(endpoint)}
-	if insecure {
-		opts = append(opts, otlptracehttp.WithInsecure())
-	}
-	exp, err := otlptracehttp.New(ctx, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp)), nil
-}
-
-// handler is the whole server: each request gets its id, log line and
-// metrics, its span, then the API or the console.
-func (a *api) handler() http.Handler { return a.observed(a.traced(a.site())) }
+// Middleware is the API's instrumentation around any handler, the
+// console for one: each request gets its id (X-Request-Id, echoed), its
+// metrics, its log line and, with Traces, its span. A request already
+// instrumented, by the host's own wrapping of the API, is not counted
+// twice.
+func (a *API) Middleware(next http.Handler) http.Handler { return a.observed(a.traced(next)) }
 
 // traced gives each request a span, named after its route once a route
 // took it, in which the service and store calls nest.
-func (a *api) traced(next http.Handler) http.Handler {
+func (a *API) traced(next http.Handler) http.Handler {
 	if a.tracer == nil {
 		return next
 	}

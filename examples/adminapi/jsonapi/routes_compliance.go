@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"bytes"
@@ -55,7 +55,7 @@ type rawBody struct {
 // registerCompliance wires the tenant's security policy, four-eyes
 // approvals, break-glass elevation, time-bound grants, dormant
 // operators and access reviews (PCI DSS v4.0 requirements 7 and 8).
-func (a *api) registerCompliance() {
+func (a *API) registerCompliance() {
 	a.handle("GET /v1/policy", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) { return ok(a.ops.Policy(r.Context())) }))
 	a.handle("GET /v1/operators/dormant", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		ops, err := a.ops.DormantOperators(r.Context())

@@ -1,9 +1,10 @@
-package main
+package jsonapi
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -55,12 +56,6 @@ var (
 	// service also allows one every accessctl.FullVerifyEvery).
 	verifyFullPerTenant = rule{"verify_full_tenant", 1, accessctl.FullVerifyEvery}
 )
-
-// limiter takes one call of a key under a rule: it returns 0 when the
-// call may go, or how long until it may.
-type limiter interface {
-	take(ctx context.Context, key string, r rule) (time.Duration, error)
-}
 
 // memLimiter keeps each key's theoretical arrival time in memory: for
 // one instance. It holds at most maxKeys keys, each at most maxKeyLen
@@ -155,6 +150,24 @@ func (e *limitedError) Error() string {
 	return fmt.Sprintf("too many requests (%s); retry in %d s", e.rule, e.RetryAfter())
 }
 
+// Is makes a limited call ErrRateLimited.
+func (e *limitedError) Is(target error) bool { return target == ErrRateLimited }
+
+// ErrRateLimited is a call an abuse limit refused (429 with Retry-After).
+var ErrRateLimited = errors.New("rate limited")
+
+// Allowance is a limit's allowance: n calls per window, by the rule's
+// name (such as "login_account" or "search_actor"); 0 for no such rule.
+func Allowance(name string) (n int, per time.Duration) {
+	for _, r := range []rule{loginPerAddr, loginPerAccount, mfaPerAddr, forgotPerAddr, forgotPerAccount, resetPerAddr, resendPerActor,
+		resendPerTarget, searchPerActor, scimPerAddr, scimPerToken, samlPerAddr, verifyFullPerTenant} {
+		if r.name == name {
+			return r.n, r.per
+		}
+	}
+	return 0, 0
+}
+
 // RetryAfter is the wait in whole seconds, at least one.
 func (e *limitedError) RetryAfter() int { return max(1, int(math.Ceil(e.wait.Seconds()))) }
 
@@ -167,7 +180,7 @@ type check struct {
 // allow takes a call under each check and refuses the request if any
 // rule is exhausted. A limiter that fails lets the call through (the
 // library's own defences still hold) and is counted and logged.
-func (a *api) allow(ctx context.Context, checks ...check) error {
+func (a *API) allow(ctx context.Context, checks ...check) error {
 	for _, c := range checks {
 		wait, err := a.limits.take(ctx, c.r.name+":"+c.key, c.r)
 		if err != nil {
@@ -193,6 +206,12 @@ func actorKey(r *http.Request) string {
 	return string(a.Tenant()) + "/" + a.ID()
 }
 
+// actorTenant is the tenant of the request's authenticated actor.
+func actorTenant(r *http.Request) backoffice.TenantID {
+	a, _ := accessctl.ActorFrom(r.Context())
+	return a.Tenant()
+}
+
 // boundedKey is the key itself when short, or its digest: whatever a
 // client types, a key costs at most maxKeyLen bytes (B1).
 func boundedKey(key string) string {
@@ -214,7 +233,7 @@ const (
 // limit counts the person once whether its username or its email is
 // typed (B3): the operator's id when the login is one's, the case-folded
 // login otherwise, bounded in size before anything else (B1).
-func (a *api) account(ctx context.Context, tenant backoffice.TenantID, login string) string {
+func (a *API) account(ctx context.Context, tenant backoffice.TenantID, login string) string {
 	login = strings.ToLower(strings.TrimSpace(login))
 	if len(tenant) > maxTenantLen || len(login) > maxLoginLen {
 		return boundedKey(fmt.Sprintf("long/%s/%s", tenant, login))
@@ -227,13 +246,14 @@ func (a *api) account(ctx context.Context, tenant backoffice.TenantID, login str
 	return string(tenant) + "/login/" + login
 }
 
-// consoleLimit is the console's hook: the same rules for its login and
+// ConsoleLimit is the console's Limit hook: the same rules for its login and
 // code forms, and for its end-user search and list, counted with the
 // API's for the same operator (B3).
-func (a *api) consoleLimit(r *http.Request, action, login string) error {
+func (a *API) ConsoleLimit(r *http.Request, action, login string) error {
 	switch action {
 	case "login":
-		return a.allow(r.Context(), check{loginPerAddr, addr(r)}, check{loginPerAccount, a.account(r.Context(), a.tenant, login)})
+		tenant, _ := a.tenantOfRequest(r) // no tenant here: the console refuses the login itself
+		return a.allow(r.Context(), check{loginPerAddr, addr(r)}, check{loginPerAccount, a.account(r.Context(), tenant, login)})
 	case "code":
 		return a.allow(r.Context(), check{mfaPerAddr, addr(r)})
 	case "search":
@@ -242,16 +262,16 @@ func (a *api) consoleLimit(r *http.Request, action, login string) error {
 	return nil
 }
 
-// scimAllow is the SCIM handler's abuse limit (scim.Options.Allow).
-func (a *api) scimAllow(r *http.Request, token string) bool {
+// SCIMAllow is the SCIM handler's abuse limit (scim.Options.Allow).
+func (a *API) SCIMAllow(r *http.Request, token string) bool {
 	if token == "" {
 		return a.allow(r.Context(), check{scimPerAddr, addr(r)}) == nil
 	}
 	return a.allow(r.Context(), check{scimPerToken, token}) == nil
 }
 
-// limitedSAML puts the SAML endpoints under the per-address limit.
-func (a *api) limitedSAML(next http.Handler) http.Handler {
+// LimitSAML puts the SAML endpoints under the per-address limit.
+func (a *API) LimitSAML(next http.Handler) http.Handler {
 	return http.StripPrefix("/saml", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := a.allow(r.Context(), check{samlPerAddr, addr(r)}); err != nil {
 			http.Error(w, "too many sign-ins from this address; wait a moment", http.StatusTooManyRequests)

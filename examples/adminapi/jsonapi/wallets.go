@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"context"
@@ -7,17 +7,18 @@ import (
 	"github.com/backoffice-go/backoffice/enduser"
 )
 
-// wallets is the example's balance source: a map of wallet balances by
+// Wallets is the example's balance source: a map of wallet balances by
 // user, in cents. A real host asks its ledger.
-type wallets struct {
+type Wallets struct {
 	mu sync.Mutex
 	m  map[enduser.ID]enduser.Balance
 }
 
-func newWallets() *wallets { return &wallets{m: map[enduser.ID]enduser.Balance{}} }
+// NewWallets holds no balance yet.
+func NewWallets() *Wallets { return &Wallets{m: map[enduser.ID]enduser.Balance{}} }
 
 // Balances implements enduser.Balances.
-func (w *wallets) Balances(_ context.Context, u *enduser.EndUser) ([]enduser.Balance, error) {
+func (w *Wallets) Balances(_ context.Context, u *enduser.EndUser) ([]enduser.Balance, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if b, ok := w.m[u.ID]; ok {
@@ -26,7 +27,8 @@ func (w *wallets) Balances(_ context.Context, u *enduser.EndUser) ([]enduser.Bal
 	return nil, nil
 }
 
-func (w *wallets) set(id enduser.ID, currency string, amount int64) enduser.Balance {
+// Set sets a wallet's balance.
+func (w *Wallets) Set(id enduser.ID, currency string, amount int64) enduser.Balance {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	b := enduser.Balance{Wallet: "main-" + string(id), Currency: currency, Amount: amount}

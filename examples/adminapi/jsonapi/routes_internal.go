@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"net/http"
@@ -9,11 +9,12 @@ import (
 
 // registerInternal wires the host's own back end: SSO assertions it
 // validated, sign-ups and the customer app's device calls.
-func (a *api) registerInternal() {
+func (a *API) registerInternal() {
 	// The host's own back end: SSO assertions it validated, sign-ups and
 	// the customer app's device calls.
 	a.handle("POST /v1/internal/sso/login", a.internalOnly("sso", withBody(func(r *http.Request, b ssoBody) (int, any, error) {
-		return login(a.ops.ProvisionSSO(r.Context(), a.tenant, accessctl.Assertion{Subject: b.Subject, Email: b.Email, FirstName: b.FirstName,
+		actor, _ := accessctl.ActorFrom(r.Context())
+		return login(a.ops.ProvisionSSO(r.Context(), actor.Tenant(), accessctl.Assertion{Subject: b.Subject, Email: b.Email, FirstName: b.FirstName,
 			LastName: b.LastName, Groups: b.Groups}))
 	})))
 	a.handle("POST /v1/internal/onboardings", a.internalOnly("signup", withBody(func(r *http.Request, b endUserBody) (int, any, error) {

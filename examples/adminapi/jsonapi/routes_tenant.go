@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"net/http"
@@ -10,7 +10,7 @@ import (
 
 // registerTenant wires roles, the permission catalog, the tenant's
 // settings and the audit log.
-func (a *api) registerTenant() {
+func (a *API) registerTenant() {
 	// Roles, permissions, tenant, audit.
 	a.handle("GET /v1/roles", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) { return ok(a.ops.Roles(r.Context())) }))
 	a.handle("POST /v1/roles", a.authed(withBody(func(r *http.Request, b roleBody) (int, any, error) {
@@ -69,7 +69,7 @@ func (a *api) registerTenant() {
 		return ok(a.ops.VerifyAudit(r.Context()))
 	}))
 	a.handle("POST /v1/audit/verify/full", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-		if err := a.allow(r.Context(), check{verifyFullPerTenant, string(a.tenant)}); err != nil {
+		if err := a.allow(r.Context(), check{verifyFullPerTenant, string(actorTenant(r))}); err != nil {
 			return 0, nil, err
 		}
 		return ok(a.ops.VerifyAuditFull(r.Context()))

@@ -1,6 +1,7 @@
-package main
+package jsonapi
 
 import (
+	"cmp"
 	"regexp"
 	"strconv"
 	"strings"
@@ -125,8 +126,9 @@ var (
 	refRe   = regexp.MustCompile(`#/components/schemas/([A-Za-z]+)`)
 )
 
-// openAPI builds the OpenAPI 3.1 document from docRoutes.
-func openAPI() map[string]any {
+// OpenAPI is the OpenAPI 3.1 document, built from docRoutes, of the API
+// mounted at prefix ("" for the root): its server URL.
+func OpenAPI(prefix string) map[string]any {
 	paths := map[string]map[string]any{}
 	query := routeQuery()
 	for _, r := range docRoutes {
@@ -169,7 +171,8 @@ func openAPI() map[string]any {
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "backoffice admin API (example)", "version": "1.0.0",
 			"description": "Operators, end users and SCA devices, acting as the operator of the bearer session token. Errors are RFC 9457 problem documents."},
-		"paths": paths,
+		"servers": []any{map[string]any{"url": cmp.Or(prefix, "/")}},
+		"paths":   paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{
 				"bearer":   map[string]any{"type": "http", "scheme": "bearer"},

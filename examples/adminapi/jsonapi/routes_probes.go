@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"net/http"
@@ -27,7 +27,7 @@ type outboxState struct {
 
 // registerProbes wires the health and readiness probes, the metrics, the
 // OpenAPI document and the one-time setup of the first Administrator.
-func (a *api) registerProbes() {
+func (a *API) registerProbes() {
 	a.handle("GET /healthz", func(http.ResponseWriter, *http.Request) (int, any, error) {
 		return http.StatusOK, map[string]string{"status": "ok"}, nil
 	})
@@ -47,7 +47,7 @@ func (a *api) registerProbes() {
 	// Metrics count logins, lockouts and notices: on the public listener
 	// only for the host's own scraper, which sends the internal secret;
 	// otherwise as unknown as any other path (B2).
-	metrics := a.metrics.handler()
+	metrics := a.metrics.Handler()
 	a.mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.internal == "" || !constantEqual(r.Header.Get("X-Internal-Secret"), a.internal) {
 			http.NotFound(w, r)
@@ -56,14 +56,16 @@ func (a *api) registerProbes() {
 		metrics.ServeHTTP(w, r)
 	}))
 	a.routes = append(a.routes, "GET /metrics") // documented with the rest; served as Prometheus text
-	a.handle("GET /openapi.json", func(http.ResponseWriter, *http.Request) (int, any, error) { return http.StatusOK, openAPI(), nil })
+	a.handle("GET /openapi.json", func(http.ResponseWriter, *http.Request) (int, any, error) {
+		return http.StatusOK, OpenAPI(a.prefix), nil
+	})
 	a.handle("POST /v1/setup", withBody(a.setupTenant))
 }
 
 // readiness is whether every store answers and the schema has every
 // migration of this release, with the outbox's backlog and the age of its
 // oldest notice, for an operator to see a stuck mail provider.
-func (a *api) readiness(r *http.Request) (int, readiness, error) {
+func (a *API) readiness(r *http.Request) (int, readiness, error) {
 	if err := a.ready(r.Context()); err != nil {
 		return 0, readiness{}, err
 	}
@@ -90,12 +92,12 @@ func (a *api) readiness(r *http.Request) (int, readiness, error) {
 	return http.StatusOK, body, nil
 }
 
-// operations is the handler of the operations listener, apart from the
+// Operations is the handler of the operations listener, apart from the
 // address operators and browsers reach: the metrics, readiness with its
 // details, and the profiles.
-func (a *api) operations() http.Handler {
+func (a *API) Operations() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", a.metrics.handler())
+	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		status, body, err := a.readiness(r)
 		if err != nil {

@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"encoding/json"
@@ -283,7 +283,7 @@ func login(res *accessctl.LoginResult, err error) (int, any, error) {
 
 // register wires every endpoint, one file per resource. docRoutes in
 // openapi.go documents them; a test checks the two lists match.
-func (a *api) register() {
+func (a *API) register() {
 	a.registerProbes()
 	a.registerLogin()
 	a.registerOperators()
@@ -292,4 +292,5 @@ func (a *api) register() {
 	a.registerEndUsers()
 	a.registerDevices()
 	a.registerInternal()
+	a.registerOutbox()
 }

@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,33 +24,36 @@ import (
 // maxBody bounds every request body.
 const maxBody = 64 << 10
 
-// api holds the services and serves the JSON API.
-type api struct {
-	ops      *accessctl.Service
-	users    *enduser.Service
-	devices  *scadevice.Service
-	wallets  *wallets
-	tenant   backoffice.TenantID
-	log      *slog.Logger
-	internal string // shared secret of the host's own back-end calls; empty disables them
-	setup    *setupGate
-	ready    func(context.Context) error
-	mux      *http.ServeMux
-	routes   []string // every pattern registered, for the OpenAPI test
-	console  http.Handler
-	signedIn *console.Console // finishes SAML sign-ins
-	saml     http.Handler     // the SAML service provider, under /saml/
-	scim     http.Handler     // the SCIM service provider, under /scim/v2/
-	scimURL  string
-	metrics  *metrics
-	limits   limiter
-	tracer   *tracer
-	schema   func(context.Context) (current, latest int, err error)
-	backlog  func(context.Context) (backoffice.Backlog, error)
-	// findOperator finds the operator a login names, for the per-account
-	// limits.
+// API serves the JSON API; build it with New.
+type API struct {
+	ops          *accessctl.Service
+	users        *enduser.Service
+	devices      *scadevice.Service
+	wallets      *Wallets
+	tenant       backoffice.TenantID
+	tenantOf     func(*http.Request) (backoffice.TenantID, bool)
+	hostAuth     func(*http.Request) (accessctl.OperatorID, bool)
+	crossOrigin  *http.CrossOriginProtection
+	prefix       string
+	log          *slog.Logger
+	internal     string // shared secret of the host's own back-end calls; empty disables them
+	setup        *setupGate
+	ready        func(context.Context) error
+	mux          *http.ServeMux
+	routes       []string // every pattern registered, for the OpenAPI test
+	served       http.Handler
+	scimURL      string
+	mailbox      Mailbox
+	metrics      *Metrics
+	limits       Limiter
+	tracer       *tracer
+	schema       func(context.Context) (current, latest int, err error)
+	backlog      func(context.Context) (backoffice.Backlog, error)
 	findOperator func(ctx context.Context, tenant backoffice.TenantID, login string) (*accessctl.Operator, error)
 }
+
+// Routes are the API's route patterns, each documented in /openapi.json.
+func (a *API) Routes() []string { return slices.Clone(a.routes) }
 
 // problem is an RFC 9457 problem document.
 type problem struct {
@@ -104,10 +108,10 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "internal"
 }
 
-func (a *api) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+func (a *API) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	status, kind := statusOf(err)
 	p := problem{Type: "https://backoffice.example/problems/" + kind, Title: http.StatusText(status), Status: status,
-		Detail: err.Error(), Instance: r.URL.Path}
+		Detail: err.Error(), Instance: a.prefix + r.URL.Path}
 	var re *requestError
 	var ae *backoffice.Error
 	switch {
@@ -187,7 +191,7 @@ func decode(r *http.Request, v any) error {
 type handlerFunc func(w http.ResponseWriter, r *http.Request) (int, any, error)
 
 // handle registers an endpoint of the API.
-func (a *api) handle(pattern string, h handlerFunc) {
+func (a *API) handle(pattern string, h handlerFunc) {
 	a.routes = append(a.routes, pattern)
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if info := infoOf(r.Context()); info != nil {
@@ -212,14 +216,12 @@ func (a *api) handle(pattern string, h handlerFunc) {
 	})
 }
 
-// authed wraps an endpoint that acts as the operator of the bearer token.
-func (a *api) authed(h handlerFunc) handlerFunc {
+// authed wraps an endpoint that acts as the operator of the bearer
+// token, or of the host's own authentication (M3); a session acts only on
+// its own tenant's requests when the host resolves tenants (M2).
+func (a *API) authed(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" {
-			return 0, nil, backoffice.NewError(backoffice.ErrUnauthenticated, "adminapi", "send the session token as Authorization: Bearer <token>")
-		}
-		actor, err := a.ops.Authenticate(r.Context(), backoffice.Secret(token))
+		actor, err := a.actorOf(r)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -228,15 +230,51 @@ func (a *api) authed(h handlerFunc) handlerFunc {
 	}
 }
 
+// actorOf authenticates the request.
+func (a *API) actorOf(r *http.Request) (*accessctl.Actor, error) {
+	if a.hostAuth != nil {
+		tenant, err := a.tenantOfRequest(r)
+		if err != nil {
+			return nil, err
+		}
+		id, ok := a.hostAuth(r)
+		if !ok {
+			return nil, backoffice.NewError(backoffice.ErrUnauthenticated, "jsonapi", "log in to the host's service first")
+		}
+		if err := a.crossOrigin.Check(r); err != nil {
+			return nil, backoffice.NewError(backoffice.ErrForbidden, "jsonapi", "a change sent from another site is refused")
+		}
+		return a.ops.ActorOf(r.Context(), tenant, id)
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		return nil, backoffice.NewError(backoffice.ErrUnauthenticated, "adminapi", "send the session token as Authorization: Bearer <token>")
+	}
+	actor, err := a.ops.Authenticate(r.Context(), backoffice.Secret(token))
+	if err != nil {
+		return nil, err
+	}
+	if a.tenantOf != nil {
+		if t, ok := a.tenantOf(r); !ok || t != actor.Tenant() {
+			return nil, backoffice.NewError(backoffice.ErrUnauthenticated, "adminapi", "this session is of another tenant")
+		}
+	}
+	return actor, nil
+}
+
 // internalOnly wraps an endpoint the host's own back end calls (SSO,
 // customer app): it needs the shared secret in X-Internal-Secret, and acts
-// as the system actor named.
-func (a *api) internalOnly(name string, h handlerFunc) handlerFunc {
+// as the system actor named, in the request's tenant.
+func (a *API) internalOnly(name string, h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) (int, any, error) {
 		if a.internal == "" || !constantEqual(r.Header.Get("X-Internal-Secret"), a.internal) {
 			return 0, nil, backoffice.NewError(backoffice.ErrUnauthenticated, "adminapi", "this endpoint is for the host's own services")
 		}
-		return h(w, r.WithContext(accessctl.NewContext(r.Context(), accessctl.SystemActor(a.tenant, name))))
+		tenant, err := a.tenantOfRequest(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return h(w, r.WithContext(accessctl.NewContext(r.Context(), accessctl.SystemActor(tenant, name))))
 	}
 }
 
@@ -311,28 +349,14 @@ func pageJSON[T, U any](p backoffice.Page[T], f func(T) U) page[U] {
 	return out
 }
 
-// ServeHTTP serves every response with nosniff and no-store (no proxy or
+// ServeHTTP serves the API: /v1/…, /healthz, /readyz, /openapi.json and
+// /metrics, with each request's id, log line, metrics and span.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.served.ServeHTTP(w, r) }
+
+// serve answers every response with nosniff and no-store (no proxy or
 // browser keeps an answer that may hold a secret or a customer's data),
 // and gives unmatched routes a problem body too: 404, or 405 with Allow.
-// site serves the JSON API under /v1/, its probes and its contract, and
-// the web console everywhere else.
-func (a *api) site() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = console.WithPeer(r)
-		switch p := r.URL.Path; {
-		case strings.HasPrefix(p, "/v1/"), p == "/healthz", p == "/readyz", p == "/openapi.json", p == "/metrics":
-			a.ServeHTTP(w, r)
-		case strings.HasPrefix(p, "/scim/v2/"):
-			a.scim.ServeHTTP(w, r)
-		case strings.HasPrefix(p, "/saml/"):
-			a.saml.ServeHTTP(w, r)
-		default:
-			a.console.ServeHTTP(w, r)
-		}
-	})
-}
-
-func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	r = console.WithPeer(r)
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"net/http"
@@ -19,9 +19,13 @@ type meView struct {
 
 // registerLogin wires logging in and out, the links sent by email, and
 // the operator's own account.
-func (a *api) registerLogin() {
+func (a *API) registerLogin() {
 	// Logging in and the links sent by email need no session.
 	a.handle("POST /v1/login", withBody(func(r *http.Request, b loginBody) (int, any, error) {
+		var err error
+		if b.Tenant, err = a.loginTenant(r, b.Tenant); err != nil {
+			return 0, nil, err
+		}
 		if err := a.allow(r.Context(), check{loginPerAddr, addr(r)}, check{loginPerAccount, a.account(r.Context(), b.Tenant, b.Login)}); err != nil {
 			return 0, nil, err
 		}
@@ -51,7 +55,11 @@ func (a *api) registerLogin() {
 		if err := a.allow(r.Context(), check{loginPerAddr, addr(r)}); err != nil {
 			return 0, nil, err
 		}
-		return ceremony(a.ops.BeginPasskeySignIn(r.Context(), b.Tenant))
+		tenant, err := a.loginTenant(r, b.Tenant)
+		if err != nil {
+			return 0, nil, err
+		}
+		return ceremony(a.ops.BeginPasskeySignIn(r.Context(), tenant))
 	}))
 	a.handle("POST /v1/passkey-sign-in/finish", withBody(func(r *http.Request, b passkeyBody) (int, any, error) {
 		if err := a.allow(r.Context(), check{loginPerAddr, addr(r)}); err != nil {
@@ -63,6 +71,10 @@ func (a *api) registerLogin() {
 		return login(a.ops.AcceptInvitation(r.Context(), b.Token, b.Password, b.Confirmation))
 	}))
 	a.handle("POST /v1/password/forgot", withBody(func(r *http.Request, b forgotBody) (int, any, error) {
+		var err error
+		if b.Tenant, err = a.loginTenant(r, b.Tenant); err != nil {
+			return 0, nil, err
+		}
 		if err := a.allow(r.Context(), check{forgotPerAddr, addr(r)}, check{forgotPerAccount, a.account(r.Context(), b.Tenant, b.Login)}); err != nil {
 			return 0, nil, err
 		}

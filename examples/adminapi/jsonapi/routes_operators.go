@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 // registerOperators wires the Dashboard Users screen: operators, their
 // status, passwords, MFA, history and sessions.
-func (a *api) registerOperators() {
+func (a *API) registerOperators() {
 	// Operators.
 	a.handle("GET /v1/operators", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		p, err := pageOf(r)

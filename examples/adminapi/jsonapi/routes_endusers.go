@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"net/http"
@@ -30,7 +30,7 @@ func filterOf(r *http.Request) (enduser.Filter, error) {
 
 // registerEndUsers wires the search toolbar, the All Users list, the
 // profile board and onboarding.
-func (a *api) registerEndUsers() {
+func (a *API) registerEndUsers() {
 	users := func(r *http.Request, p backoffice.Page[*enduser.EndUser], err error) (int, any, error) {
 		return ok(pageJSON(p, endUserJSON), err)
 	}
@@ -151,11 +151,14 @@ func (a *api) registerEndUsers() {
 		if _, err := a.users.Get(r.Context(), userID(r)); err != nil {
 			return 0, nil, err
 		}
+		if a.wallets == nil {
+			return 0, nil, backoffice.NewError(backoffice.ErrNotFound, "adminapi: wallet", "this server keeps no wallets; the host's ledger does")
+		}
 		if len(b.Currency) != 3 {
 			return 0, nil, backoffice.NewError(backoffice.ErrInvalid, "adminapi: wallet", "currency must be an ISO 4217 code",
 				backoffice.FieldViolation{Field: "currency", Reason: "must be 3 letters"})
 		}
-		return ok(a.wallets.set(userID(r), b.Currency, b.Amount), nil)
+		return ok(a.wallets.Set(userID(r), b.Currency, b.Amount), nil)
 	})))
 	a.handle("GET /v1/onboardings", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		p, err := pageOf(r)

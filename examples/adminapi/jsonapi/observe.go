@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"context"
@@ -87,8 +87,8 @@ func newLogger(out interface{ Write([]byte) (int, error) }, format string) *slog
 	return slog.New(contextHandler{h})
 }
 
-// metrics are the server's Prometheus metrics, on a registry of its own.
-type metrics struct {
+// Metrics are the API's Prometheus metrics, on a registry of its own.
+type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
@@ -99,8 +99,10 @@ type metrics struct {
 	inFlight prometheus.Gauge
 }
 
-func newMetrics(backlog func(context.Context) (backoffice.Backlog, error)) *metrics {
-	m := &metrics{reg: prometheus.NewRegistry(),
+// NewMetrics makes the metrics, with the outbox's backlog read at each
+// scrape.
+func NewMetrics(backlog func(context.Context) (backoffice.Backlog, error)) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry(),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "backoffice_http_request_duration_seconds",
 			Help: "Time to answer a request, by route and status.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)},
 			[]string{"route", "status"}),
@@ -121,8 +123,8 @@ func newMetrics(backlog func(context.Context) (backoffice.Backlog, error)) *metr
 	return m
 }
 
-// event counts what accessctl reports of logins.
-func (m *metrics) event(_ context.Context, e accessctl.Event) {
+// Event counts what accessctl reports (accessctl.Config.Events) of logins.
+func (m *Metrics) Event(_ context.Context, e accessctl.Event) {
 	switch e.Kind {
 	case accessctl.EventLoginSucceeded:
 		m.logins.WithLabelValues("succeeded").Inc()
@@ -170,15 +172,20 @@ func (c backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, age)
 }
 
-func (m *metrics) handler() http.Handler {
+// Handler serves the metrics in Prometheus's text format.
+func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
 // observed gives each request its id (X-Request-Id, echoed), times it for
 // the metrics and writes its log line: method, route, status, duration,
 // the actor; never a header, body or token.
-func (a *api) observed(next http.Handler) http.Handler {
+func (a *API) observed(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if infoOf(r.Context()) != nil {
+			next.ServeHTTP(w, r) // instrumented already
+			return
+		}
 		start := time.Now()
 		a.metrics.inFlight.Inc()
 		defer a.metrics.inFlight.Dec()
@@ -195,10 +202,14 @@ func (a *api) observed(next http.Handler) http.Handler {
 }
 
 // countError counts an error answered as a 5xx, by kind.
-func (a *api) countError(err error) {
+func (a *API) countError(err error) {
 	kind := "internal"
 	if errors.Is(err, backoffice.ErrUnavailable) {
 		kind = "unavailable"
 	}
 	a.metrics.errors.WithLabelValues(kind).Inc()
 }
+
+// CountHandled counts an error a service handled itself after its change
+// committed (the services' ReportError).
+func (m *Metrics) CountHandled() { m.errors.WithLabelValues("handled").Inc() }

@@ -1,4 +1,4 @@
-package main
+package jsonapi
 
 import (
 	"encoding/json"
