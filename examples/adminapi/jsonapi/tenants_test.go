@@ -129,7 +129,9 @@ func call(h http.Handler, host, method, path, token string, body []byte, headers
 }
 
 // logIn logs an operator in on a tenant's address, through both steps.
-func logIn(t *testing.T, h http.Handler, host, login string) string { return logInAt(t, h, host, "", login) }
+func logIn(t *testing.T, h http.Handler, host, login string) string {
+	return logInAt(t, h, host, "", login)
+}
 
 // logInAt logs in on the API mounted at prefix.
 func logInAt(t *testing.T, h http.Handler, host, prefix, login string) string {
