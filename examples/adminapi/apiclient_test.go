@@ -63,7 +63,7 @@ func TestGeneratedClientWalkthrough(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, setup.StatusCode(), string(setup.Body))
 
-	login, err := c.PostV1LoginWithResponse(ctx, apiclient.Login{Tenant: "default", Login: "ada", Password: adminPW})
+	login, err := c.PostV1LoginWithResponse(ctx, apiclient.Login{Tenant: str("default"), Login: "ada", Password: adminPW})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, login.StatusCode(), string(login.Body))
 	require.NotNil(t, login.JSON200.Challenge)
@@ -86,7 +86,7 @@ func TestGeneratedClientWalkthrough(t *testing.T) {
 	assert.Equal(t, "ada", me.JSON200.Name)
 	assert.True(t, me.JSON200.Administrator)
 
-	bad, err := c.PostV1LoginWithResponse(ctx, apiclient.Login{Tenant: "default", Login: "ada", Password: "Wrong-Password-1"})
+	bad, err := c.PostV1LoginWithResponse(ctx, apiclient.Login{Tenant: str("default"), Login: "ada", Password: "Wrong-Password-1"})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusUnauthorized, bad.StatusCode())
 	require.NotNil(t, bad.ApplicationproblemJSONDefault, "a refusal is a problem document")

@@ -45,6 +45,7 @@ import (
 	"github.com/backoffice-go/backoffice/enduser"
 	"github.com/backoffice-go/backoffice/examples/adminapi/console"
 	"github.com/backoffice-go/backoffice/examples/adminapi/jsonapi"
+	"github.com/backoffice-go/backoffice/examples/internal/demo"
 	"github.com/backoffice-go/backoffice/scadevice"
 	"github.com/backoffice-go/backoffice/storage/memory"
 	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
@@ -395,7 +396,8 @@ func build(ctx context.Context, c config, out io.Writer) (*backend, func(), erro
 	}
 	if c.demo {
 		a.setup = "" // the demo makes its own Administrator
-		if err := loadDemo(ctx, a, out); err != nil {
+		if _, err := demo.Load(ctx, demo.Services{Ops: a.ops, Users: a.users, Devices: a.devices, Wallets: a.wallets},
+			demo.Options{Tenant: a.tenant, Name: "Demo tenant", Domain: "demo.example"}, out); err != nil {
 			return fail(fmt.Errorf("demo data: %w", err))
 		}
 	}
@@ -450,7 +452,7 @@ func build(ctx context.Context, c config, out io.Writer) (*backend, func(), erro
 	}
 	a.console, a.signedIn = con, con
 	if c.demo {
-		if err := demoSCIM(ctx, a, out); err != nil {
+		if err := demo.SCIM(ctx, a.ops, a.tenant, a.scimURL, out); err != nil {
 			return fail(fmt.Errorf("demo SCIM token: %w", err))
 		}
 	}

@@ -513,8 +513,8 @@ type FieldViolation struct {
 
 // Forgot defines model for Forgot.
 type Forgot struct {
-	Login  string `json:"login"`
-	Tenant string `json:"tenant"`
+	Login  string  `json:"login"`
+	Tenant *string `json:"tenant,omitempty"`
 }
 
 // Identity defines model for Identity.
@@ -539,9 +539,9 @@ type Lock struct {
 
 // Login defines model for Login.
 type Login struct {
-	Login    string `json:"login"`
-	Password string `json:"password"`
-	Tenant   string `json:"tenant"`
+	Login    string  `json:"login"`
+	Password string  `json:"password"`
+	Tenant   *string `json:"tenant,omitempty"`
 }
 
 // LoginResult defines model for LoginResult.
@@ -742,7 +742,7 @@ type PasskeySignIn struct {
 	Challenge *string                 `json:"challenge,omitempty"`
 	Name      *string                 `json:"name,omitempty"`
 	Response  *map[string]interface{} `json:"response,omitempty"`
-	Tenant    string                  `json:"tenant"`
+	Tenant    *string                 `json:"tenant,omitempty"`
 }
 
 // PasskeyStep defines model for PasskeyStep.
@@ -1926,14 +1926,14 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/invitations/accept (the `PostV1InvitationsAccept` operationId).
 	PostV1InvitationsAccept(ctx context.Context, body PostV1InvitationsAcceptJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostV1LoginWithBody Check a password; returns a TOTP challenge (and an MFA enrolment on first login).
+	// PostV1LoginWithBody Check a password; returns a TOTP challenge (and an MFA enrolment on first login). The tenant is the body's, or the address's where the host resolves one.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/login (the `PostV1Login` operationId).
 	PostV1LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostV1Login Check a password; returns a TOTP challenge (and an MFA enrolment on first login).
+	// PostV1Login Check a password; returns a TOTP challenge (and an MFA enrolment on first login). The tenant is the body's, or the address's where the host resolves one.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3497,7 +3497,7 @@ func (c *Client) PostV1InvitationsAccept(ctx context.Context, body PostV1Invitat
 	return c.Client.Do(req)
 }
 
-// PostV1LoginWithBody Check a password; returns a TOTP challenge (and an MFA enrolment on first login).
+// PostV1LoginWithBody Check a password; returns a TOTP challenge (and an MFA enrolment on first login). The tenant is the body's, or the address's where the host resolves one.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3514,7 +3514,7 @@ func (c *Client) PostV1LoginWithBody(ctx context.Context, contentType string, bo
 	return c.Client.Do(req)
 }
 
-// PostV1Login Check a password; returns a TOTP challenge (and an MFA enrolment on first login).
+// PostV1Login Check a password; returns a TOTP challenge (and an MFA enrolment on first login). The tenant is the body's, or the address's where the host resolves one.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -9797,14 +9797,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/invitations/accept (the `PostV1InvitationsAccept` operationId).
 	PostV1InvitationsAcceptWithResponse(ctx context.Context, body PostV1InvitationsAcceptJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1InvitationsAcceptResponse, error)
 
-	// PostV1LoginWithBodyWithResponse Check a password; returns a TOTP challenge (and an MFA enrolment on first login).
+	// PostV1LoginWithBodyWithResponse Check a password; returns a TOTP challenge (and an MFA enrolment on first login). The tenant is the body's, or the address's where the host resolves one.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/login (the `PostV1Login` operationId).
 	PostV1LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1LoginResponse, error)
 
-	// PostV1LoginWithResponse Check a password; returns a TOTP challenge (and an MFA enrolment on first login).
+	// PostV1LoginWithResponse Check a password; returns a TOTP challenge (and an MFA enrolment on first login). The tenant is the body's, or the address's where the host resolves one.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -15943,7 +15943,7 @@ func (c *ClientWithResponses) PostV1InvitationsAcceptWithResponse(ctx context.Co
 	return ParsePostV1InvitationsAcceptResponse(rsp)
 }
 
-// PostV1LoginWithBodyWithResponse Check a password; returns a TOTP challenge (and an MFA enrolment on first login).
+// PostV1LoginWithBodyWithResponse Check a password; returns a TOTP challenge (and an MFA enrolment on first login). The tenant is the body's, or the address's where the host resolves one.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15956,7 +15956,7 @@ func (c *ClientWithResponses) PostV1LoginWithBodyWithResponse(ctx context.Contex
 	return ParsePostV1LoginResponse(rsp)
 }
 
-// PostV1LoginWithResponse Check a password; returns a TOTP challenge (and an MFA enrolment on first login).
+// PostV1LoginWithResponse Check a password; returns a TOTP challenge (and an MFA enrolment on first login). The tenant is the body's, or the address's where the host resolves one.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
