@@ -1,6 +1,7 @@
 package jsonapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/backoffice-go/backoffice"
@@ -40,7 +42,8 @@ type API struct {
 	setup        *setupGate
 	ready        func(context.Context) error
 	mux          *http.ServeMux
-	routes       []string // every pattern registered, for the OpenAPI test
+	routes       []string               // every pattern registered, for the OpenAPI test
+	permissions  []accessctl.Permission // the catalog's, in its order
 	served       http.Handler
 	scimURL      string
 	mailbox      Mailbox
@@ -140,13 +143,36 @@ func (a *API) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	_ = json.NewEncoder(w).Encode(p)
 }
 
+// writeJSON answers v as JSON, encoded whole first so that the answer
+// carries its Content-Length and goes out in one write (a body written
+// as it is encoded goes chunked past 2 KiB).
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	if v != nil {
-		_ = json.NewEncoder(w).Encode(v)
+	h := w.Header()
+	h["Content-Type"] = jsonType
+	if v == nil {
+		w.WriteHeader(status)
+		return
 	}
+	buf := buffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 { // a huge answer's buffer is not kept
+			buf.Reset()
+			buffers.Put(buf)
+		}
+	}()
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		http.Error(w, "the answer could not be encoded", http.StatusInternalServerError)
+		return
+	}
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
 }
+
+var (
+	jsonType = []string{"application/json"}
+	buffers  = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+)
 
 // decode reads a JSON request body into v: application/json only, at most
 // maxBody bytes, no unknown fields, one value. Every failure is a 4xx.
@@ -353,22 +379,16 @@ func pageJSON[T, U any](p backoffice.Page[T], f func(T) U) page[U] {
 // /metrics, with each request's id, log line, metrics and span.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.served.ServeHTTP(w, r) }
 
-// serve answers every response with nosniff and no-store (no proxy or
-// browser keeps an answer that may hold a secret or a customer's data),
-// and gives unmatched routes a problem body too: 404, or 405 with Allow.
+// serve answers every response with the security headers, and gives
+// unmatched routes a problem body too: 404, or 405 with Allow.
 func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	r = console.WithPeer(r)
 	h := w.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	// The API answers data, never a page: nothing in it may run, frame or
-	// be framed, and it tells no other site where a request came from.
-	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	for _, kv := range securityHeaders {
+		h[kv.key] = kv.value
+	}
 	if r.TLS != nil {
-		h.Set("Strict-Transport-Security", "max-age=63072000")
+		h["Strict-Transport-Security"] = hsts
 	}
 	if _, pattern := a.mux.Handler(r); pattern == "" {
 		rec := &statusRecorder{header: http.Header{}}
@@ -387,6 +407,26 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	a.mux.ServeHTTP(w, r)
 }
+
+// securityHeaders go on every answer of the API: nosniff and no-store
+// (no proxy or browser keeps an answer that may hold a secret or a
+// customer's data); and since the API answers data, never a page, nothing
+// in it may run, frame or be framed, and it tells no other site where a
+// request came from. The keys are canonical and the values shared, read
+// only: setting them costs no allocation.
+var securityHeaders = []struct {
+	key   string
+	value []string
+}{
+	{"X-Content-Type-Options", []string{"nosniff"}},
+	{"Cache-Control", []string{"no-store"}},
+	{"Content-Security-Policy", []string{"default-src 'none'; frame-ancestors 'none'"}},
+	{"X-Frame-Options", []string{"DENY"}},
+	{"Referrer-Policy", []string{"no-referrer"}},
+	{"Cross-Origin-Resource-Policy", []string{"same-origin"}},
+}
+
+var hsts = []string{"max-age=63072000"}
 
 type statusRecorder struct {
 	header http.Header

@@ -146,6 +146,9 @@ func New(cfg Config) (*API, error) {
 	if cfg.Traces != nil {
 		a.tracer = &tracer{t: cfg.Traces.Tracer("github.com/backoffice-go/backoffice/examples/adminapi/jsonapi")}
 	}
+	for _, p := range cfg.Ops.Catalog().Permissions() {
+		a.permissions = append(a.permissions, p.Name)
+	}
 	a.register()
 	a.served = a.Middleware(http.HandlerFunc(a.serve))
 	return a, nil
@@ -243,7 +246,7 @@ func (a *API) registerOutbox() {
 		}
 		for _, n := range a.mailbox.OperatorNotices() {
 			exp := n.ExpiresAt
-			out.Notices = append(out.Notices, noticeView{Kind: string(n.Kind), To: n.Email, Operator: string(n.Operator), Token: string(n.Token), ExpiresAt: &exp})
+			out.Notices = append(out.Notices, noticeView{Kind: string(n.Kind), To: n.Email, Operator: string(n.Operator), Token: string(n.Token), ExpiresAt: (*stamp)(&exp)})
 		}
 		for _, n := range a.mailbox.EndUserNotices() {
 			out.Notices = append(out.Notices, noticeView{Kind: string(n.Kind), To: n.Email, User: string(n.User), Token: string(n.Token)})

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -175,30 +174,6 @@ func (c backlogCollector) Collect(ch chan<- prometheus.Metric) {
 // Handler serves the metrics in Prometheus's text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
-}
-
-// observed gives each request its id (X-Request-Id, echoed), times it for
-// the metrics and writes its log line: method, route, status, duration,
-// the actor; never a header, body or token.
-func (a *API) observed(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if infoOf(r.Context()) != nil {
-			next.ServeHTTP(w, r) // instrumented already
-			return
-		}
-		start := time.Now()
-		a.metrics.inFlight.Inc()
-		defer a.metrics.inFlight.Dec()
-		info := &requestInfo{id: requestID(r), route: "console"}
-		w.Header().Set("X-Request-Id", info.id)
-		ctx := context.WithValue(r.Context(), infoKey{}, info)
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r.WithContext(ctx))
-		d := time.Since(start)
-		a.metrics.requests.WithLabelValues(info.route, strconv.Itoa(sw.status)).Observe(d.Seconds())
-		a.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", info.route),
-			slog.String("path", r.URL.Path), slog.Int("status", sw.status), slog.Float64("duration_ms", float64(d.Microseconds())/1000))
-	})
 }
 
 // countError counts an error answered as a 5xx, by kind.

@@ -31,6 +31,7 @@ type schemaGen struct {
 
 var (
 	timeType     = reflect.TypeFor[time.Time]()
+	stampType    = reflect.TypeFor[stamp]()
 	durationType = reflect.TypeFor[time.Duration]()
 	textType     = reflect.TypeFor[encoding.TextMarshaler]()
 )
@@ -43,7 +44,7 @@ func (g *schemaGen) of(t reflect.Type) map[string]any {
 		g.started = true
 	}
 	switch {
-	case t == timeType:
+	case t == timeType, t == stampType:
 		return map[string]any{"type": "string", "format": "date-time"}
 	case t == durationType:
 		return map[string]any{"type": "integer", "format": "int64", "description": "nanoseconds"}

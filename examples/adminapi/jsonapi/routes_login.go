@@ -100,10 +100,10 @@ func (a *API) registerLogin() {
 	}))
 	a.handle("GET /v1/me", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		actor, _ := accessctl.ActorFrom(r.Context())
-		var perms []accessctl.Permission
-		for _, p := range a.ops.Catalog().Permissions() {
-			if actor.Can(p.Name) {
-				perms = append(perms, p.Name)
+		perms := make([]accessctl.Permission, 0, len(a.permissions))
+		for _, p := range a.permissions {
+			if actor.Can(p) {
+				perms = append(perms, p)
 			}
 		}
 		return http.StatusOK, meView{ID: actor.ID(), Name: actor.Name(), Tenant: actor.Tenant(), Roles: actor.Roles(),

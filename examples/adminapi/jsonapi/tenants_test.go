@@ -36,7 +36,7 @@ type twoTenants struct {
 
 const betaMarker = "Beta-Only-Marker"
 
-func newTwoTenants(t *testing.T) *twoTenants {
+func newTwoTenants(t testing.TB) *twoTenants {
 	t.Helper()
 	k := &twoTenants{store: memory.New(), wallets: NewWallets()}
 	var err error
@@ -129,12 +129,12 @@ func call(h http.Handler, host, method, path, token string, body []byte, headers
 }
 
 // logIn logs an operator in on a tenant's address, through both steps.
-func logIn(t *testing.T, h http.Handler, host, login string) string {
+func logIn(t testing.TB, h http.Handler, host, login string) string {
 	return logInAt(t, h, host, "", login)
 }
 
 // logInAt logs in on the API mounted at prefix.
-func logInAt(t *testing.T, h http.Handler, host, prefix, login string) string {
+func logInAt(t testing.TB, h http.Handler, host, prefix, login string) string {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"login": login, "password": adminPW})
 	w := call(h, host, "POST", prefix+"/v1/login", "", body)

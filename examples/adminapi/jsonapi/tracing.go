@@ -2,14 +2,18 @@ package jsonapi
 
 import (
 	"context"
+	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/backoffice-go/backoffice"
+	"github.com/backoffice-go/backoffice/accessctl"
 )
 
 // tracer is the library's backoffice.Observer over OpenTelemetry: a span
@@ -32,30 +36,53 @@ func (o tracer) Start(ctx context.Context, name string) (context.Context, func(e
 
 // Middleware is the API's instrumentation around any handler, the
 // console for one: each request gets its id (X-Request-Id, echoed), its
-// metrics, its log line and, with Traces, its span. A request already
-// instrumented, by the host's own wrapping of the API, is not counted
-// twice.
-func (a *API) Middleware(next http.Handler) http.Handler { return a.observed(a.traced(next)) }
-
-// traced gives each request a span, named after its route once a route
-// took it, in which the service and store calls nest.
-func (a *API) traced(next http.Handler) http.Handler {
-	if a.tracer == nil {
-		return next
-	}
-	t := a.tracer.t
+// metrics, its log line and, with Traces, its span, named after its route
+// once a route took it, in which the service and store calls nest. A
+// request already instrumented, by the host's own wrapping of the API, is
+// not counted twice. The log line says method, route, path, status,
+// duration and actor; never a header, body or token.
+func (a *API) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, span := t.Start(r.Context(), r.Method, trace.WithSpanKind(trace.SpanKindServer))
-		defer span.End()
+		ctx := r.Context()
+		if infoOf(ctx) != nil {
+			next.ServeHTTP(w, r) // instrumented already
+			return
+		}
+		start := time.Now()
+		a.metrics.inFlight.Inc()
+		defer a.metrics.inFlight.Dec()
+		info := &requestInfo{id: requestID(r), route: "console"}
+		w.Header()["X-Request-Id"] = []string{info.id}
+		// The request's record, its client's address and its span go in
+		// one copy of the request.
+		ctx = context.WithValue(ctx, infoKey{}, info)
+		if accessctl.ClientAddr(ctx) == "" {
+			host, _, err := net.SplitHostPort(r.RemoteAddr)
+			if err != nil {
+				host = r.RemoteAddr
+			}
+			ctx = accessctl.WithClientAddr(ctx, host)
+		}
+		var span trace.Span
+		if a.tracer != nil {
+			ctx, span = a.tracer.t.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(ctx))
-		if info := infoOf(ctx); info != nil {
-			span.SetName(info.route)
-			span.SetAttributes(attribute.String("http.route", info.route), attribute.String("request.id", info.id))
+		d := time.Since(start)
+		if span != nil {
+			if span.IsRecording() {
+				span.SetName(info.route)
+				span.SetAttributes(attribute.String("http.route", info.route), attribute.String("request.id", info.id),
+					attribute.String("http.request.method", r.Method), attribute.Int("http.response.status_code", sw.status))
+				if sw.status >= 500 {
+					span.SetStatus(codes.Error, strconv.Itoa(sw.status))
+				}
+			}
+			span.End()
 		}
-		span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.Int("http.response.status_code", sw.status))
-		if sw.status >= 500 {
-			span.SetStatus(codes.Error, strconv.Itoa(sw.status))
-		}
+		a.metrics.requests.WithLabelValues(info.route, strconv.Itoa(sw.status)).Observe(d.Seconds())
+		a.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("route", info.route),
+			slog.String("path", r.URL.Path), slog.Int("status", sw.status), slog.Float64("duration_ms", float64(d.Microseconds())/1000))
 	})
 }
