@@ -153,25 +153,37 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		w.WriteHeader(status)
 		return
 	}
-	buf := buffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 1<<20 { // a huge answer's buffer is not kept
-			buf.Reset()
-			buffers.Put(buf)
-		}
-	}()
-	if err := json.NewEncoder(buf).Encode(v); err != nil {
+	bp := buffers.Get().(*[]byte)
+	b, err := encodeAnswer((*bp)[:0], v)
+	if err != nil {
+		buffers.Put(bp)
 		http.Error(w, "the answer could not be encoded", http.StatusInternalServerError)
 		return
 	}
-	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(b)
+	if cap(b) <= 1<<20 { // a huge answer's buffer is not kept
+		*bp = b[:0]
+		buffers.Put(bp)
+	}
+}
+
+// encodeAnswer appends v and a newline to b: by hand when v writes
+// itself (appendjson.go), else with encoding/json.
+func encodeAnswer(b []byte, v any) ([]byte, error) {
+	switch a := v.(type) {
+	case appender:
+		return append(a.appendJSON(b), '\n'), nil
+	}
+	buf := bytes.NewBuffer(b)
+	err := json.NewEncoder(buf).Encode(v)
+	return buf.Bytes(), err
 }
 
 var (
 	jsonType = []string{"application/json"}
-	buffers  = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	buffers  = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 )
 
 // decode reads a JSON request body into v: application/json only, at most
@@ -318,8 +330,8 @@ func constantEqual(a, b string) bool {
 // query helpers turn bad parameters into 400s naming them.
 
 func pageOf(r *http.Request) (backoffice.PageRequest, error) {
-	p := backoffice.PageRequest{Cursor: r.URL.Query().Get("cursor")}
-	if s := r.URL.Query().Get("limit"); s != "" {
+	p := backoffice.PageRequest{Cursor: queryOf(r).Get("cursor")}
+	if s := queryOf(r).Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 500 {
 			return p, badRequest("invalid-parameter", "limit must be 1 to 500", backoffice.FieldViolation{Field: "limit", Reason: "must be 1 to 500"})
@@ -330,7 +342,7 @@ func pageOf(r *http.Request) (backoffice.PageRequest, error) {
 }
 
 func versionParam(r *http.Request) (int64, error) {
-	v, err := strconv.ParseInt(r.URL.Query().Get("version"), 10, 64)
+	v, err := strconv.ParseInt(queryOf(r).Get("version"), 10, 64)
 	if err != nil || v < 1 {
 		return 0, badRequest("invalid-parameter", "pass the version you read as ?version=N", backoffice.FieldViolation{Field: "version", Reason: "required positive integer"})
 	}
@@ -338,7 +350,7 @@ func versionParam(r *http.Request) (int64, error) {
 }
 
 func timeParam(r *http.Request, name string) (time.Time, error) {
-	s := r.URL.Query().Get(name)
+	s := queryOf(r).Get(name)
 	if s == "" {
 		return time.Time{}, nil
 	}
@@ -350,7 +362,7 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 }
 
 func boolParam(r *http.Request, name string) (bool, error) {
-	s := r.URL.Query().Get(name)
+	s := queryOf(r).Get(name)
 	if s == "" {
 		return false, nil
 	}

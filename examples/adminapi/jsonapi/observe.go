@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"time"
 
@@ -26,6 +27,7 @@ type requestInfo struct {
 	route  string
 	actor  string
 	tenant backoffice.TenantID
+	query  url.Values // the query string, parsed once
 }
 
 type infoKey struct{}
@@ -33,6 +35,18 @@ type infoKey struct{}
 func infoOf(ctx context.Context) *requestInfo {
 	info, _ := ctx.Value(infoKey{}).(*requestInfo)
 	return info
+}
+
+// queryOf is the request's query string, parsed once per request.
+func queryOf(r *http.Request) url.Values {
+	info := infoOf(r.Context())
+	if info == nil {
+		return r.URL.Query()
+	}
+	if info.query == nil {
+		info.query = r.URL.Query()
+	}
+	return info.query
 }
 
 // noteActor records the request's actor for its log line.

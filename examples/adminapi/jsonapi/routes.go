@@ -264,7 +264,7 @@ func eu(u *enduser.EndUser, err error) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, endUserJSON(u), nil
+	return http.StatusOK, endUser{u}, nil
 }
 
 func dev(d *scadevice.Device, err error) (int, any, error) {

@@ -71,7 +71,7 @@ func (a *API) registerCompliance() {
 			return 0, nil, err
 		}
 		var status *accessctl.ApprovalStatus
-		if s := r.URL.Query().Get("status"); s != "" {
+		if s := queryOf(r).Get("status"); s != "" {
 			st := accessctl.ApprovalStatus(s)
 			status = &st
 		}

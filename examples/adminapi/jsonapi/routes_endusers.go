@@ -11,7 +11,7 @@ import (
 // filterOf reads the list filters from the query string.
 func filterOf(r *http.Request) (enduser.Filter, error) {
 	var f enduser.Filter
-	q := r.URL.Query()
+	q := queryOf(r)
 	if s := q.Get("type"); s != "" {
 		t := enduser.Type(s)
 		f.Type = &t
@@ -32,7 +32,7 @@ func filterOf(r *http.Request) (enduser.Filter, error) {
 // profile board and onboarding.
 func (a *API) registerEndUsers() {
 	users := func(r *http.Request, p backoffice.Page[*enduser.EndUser], err error) (int, any, error) {
-		return ok(pageJSON(p, endUserJSON), err)
+		return ok(endUsers(p), err)
 	}
 	a.handle("GET /v1/endusers/search", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		if err := a.allow(r.Context(), check{searchPerActor, actorKey(r)}); err != nil {
@@ -42,7 +42,7 @@ func (a *API) registerEndUsers() {
 		if err != nil {
 			return 0, nil, err
 		}
-		q := r.URL.Query()
+		q := queryOf(r)
 		res, err := a.users.Search(r.Context(), enduser.SearchQuery{ID: enduser.ID(q.Get("id")), Tag: q.Get("tag"), Email: q.Get("email"),
 			Name: q.Get("name")}, p)
 		return users(r, res, err)
@@ -81,7 +81,7 @@ func (a *API) registerEndUsers() {
 		if err != nil {
 			return 0, nil, err
 		}
-		return created(endUserJSON(u), nil)
+		return created(endUser{u}, nil)
 	})))
 	a.handle("GET /v1/endusers/{id}", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		return eu(a.users.Get(r.Context(), userID(r)))

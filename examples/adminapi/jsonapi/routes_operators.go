@@ -17,11 +17,11 @@ func (a *API) registerOperators() {
 			return 0, nil, err
 		}
 		var f accessctl.OperatorFilter
-		if s := r.URL.Query().Get("status"); s != "" {
+		if s := queryOf(r).Get("status"); s != "" {
 			st := accessctl.OperatorStatus(s)
 			f.Status = &st
 		}
-		if s := r.URL.Query().Get("role"); s != "" {
+		if s := queryOf(r).Get("role"); s != "" {
 			role := accessctl.RoleName(s)
 			f.Role = &role
 		}
