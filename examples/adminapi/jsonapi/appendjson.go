@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/backoffice-go/backoffice"
+	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
 )
 
@@ -196,18 +197,51 @@ func appendAddress(b []byte, a enduser.Address) []byte {
 	return append(b, '}')
 }
 
-func (v meView) appendJSON(b []byte) []byte {
-	b = appendString(appendKey(append(b, '{'), "id", true), v.ID)
-	b = appendString(appendKey(b, "name", false), v.Name)
-	b = appendString(appendKey(b, "tenant", false), string(v.Tenant))
-	b = appendStrings(appendKey(b, "roles", false), v.Roles)
-	b = strconv.AppendBool(appendKey(b, "administrator", false), v.Administrator)
-	b = appendStrings(appendKey(b, "permissions", false), v.Permissions)
-	return append(b, '}')
+// me is the session's operator as GET /v1/me answers it: meView's JSON,
+// written from the actor (no list of its permissions made).
+type me struct {
+	actor   *accessctl.Actor
+	catalog []accessctl.Permission
 }
+
+func (m me) appendJSON(b []byte) []byte {
+	a := m.actor
+	b = appendString(appendKey(append(b, '{'), "id", true), a.ID())
+	b = appendString(appendKey(b, "name", false), a.Name())
+	b = appendString(appendKey(b, "tenant", false), string(a.Tenant()))
+	b = appendStrings(appendKey(b, "roles", false), a.Roles())
+	b = strconv.AppendBool(appendKey(b, "administrator", false), a.IsAdministrator())
+	b = append(appendKey(b, "permissions", false), '[')
+	first := true
+	for _, p := range m.catalog {
+		if a.Can(p) {
+			if !first {
+				b = append(b, ',')
+			}
+			b, first = appendString(b, string(p)), false
+		}
+	}
+	return append(b, ']', '}')
+}
+
+// view is the answer as encoding/json encodes it.
+func (m me) view() meView {
+	a := m.actor
+	v := meView{ID: a.ID(), Name: a.Name(), Tenant: a.Tenant(), Roles: a.Roles(), Administrator: a.IsAdministrator(),
+		Permissions: []accessctl.Permission{}}
+	for _, p := range m.catalog {
+		if a.Can(p) {
+			v.Permissions = append(v.Permissions, p)
+		}
+	}
+	return v
+}
+
+// MarshalJSON is for a caller that encodes it with encoding/json.
+func (m me) MarshalJSON() ([]byte, error) { return json.Marshal(m.view()) }
 
 var (
 	_ appender = endUser{}
 	_ appender = endUsers{}
-	_ appender = meView{}
+	_ appender = me{}
 )

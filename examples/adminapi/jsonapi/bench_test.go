@@ -184,7 +184,7 @@ func BenchmarkMountedVersusBare(b *testing.B) {
 func BenchmarkServe(b *testing.B) {
 	l := newMountedLoad(b, sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1)))
 	h := l.srv.Config.Handler
-	for name, path := range map[string]string{"me": "/backoffice/api/v1/me", "page20": "/backoffice/api/v1/endusers?limit=20"} {
+	for name, path := range map[string]string{"healthz": "/backoffice/api/healthz", "me": "/backoffice/api/v1/me", "page20": "/backoffice/api/v1/endusers?limit=20"} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -100,14 +100,7 @@ func (a *API) registerLogin() {
 	}))
 	a.handle("GET /v1/me", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		actor, _ := accessctl.ActorFrom(r.Context())
-		perms := make([]accessctl.Permission, 0, len(a.permissions))
-		for _, p := range a.permissions {
-			if actor.Can(p) {
-				perms = append(perms, p)
-			}
-		}
-		return http.StatusOK, meView{ID: actor.ID(), Name: actor.Name(), Tenant: actor.Tenant(), Roles: actor.Roles(),
-			Administrator: actor.IsAdministrator(), Permissions: perms}, nil
+		return http.StatusOK, me{actor: actor, catalog: a.permissions}, nil
 	}))
 	a.handle("POST /v1/me/password", a.authed(withBody(func(r *http.Request, b passwordBody) (int, any, error) {
 		return done(a.ops.ChangePassword(r.Context(), b.Current, b.Password, b.Confirmation))
