@@ -3,6 +3,7 @@ package accessctl
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"time"
 
@@ -83,6 +84,24 @@ func (a *Actor) Can(p Permission) bool {
 	}
 	i, ok := a.cat.index[p]
 	return ok && a.set.has(i)
+}
+
+// Permissions yields the catalog's permissions an operator holds now, in
+// the catalog's order, without a lookup by name: what a "my access" page
+// lists. Other actors yield none: their access is not by permission (the
+// system actor may do anything, an end user or an identity provider only
+// its own calls).
+func (a *Actor) Permissions() iter.Seq[Permission] {
+	return func(yield func(Permission) bool) {
+		if a == nil || a.kind != backoffice.ActorOperator || a.cat == nil {
+			return
+		}
+		for i, p := range a.cat.perms {
+			if a.set.has(uint16(i)) && !yield(p.Name) {
+				return
+			}
+		}
+	}
 }
 
 // CanOnAccount reports whether the actor holds p and may act on the

@@ -266,3 +266,41 @@ func TestRoleTitles(t *testing.T) {
 		assert.Equal(t, want, name.Title(), string(name))
 	}
 }
+
+// A1: an operator's permissions listed are exactly those it can use, in
+// the catalog's order, for every preset role and a pair of them; other
+// actors list none; a caller may stop early.
+func TestActorPermissions(t *testing.T) {
+	e := newEnv(t, accessctl.PresetDashboard)
+	roles, err := e.svc.Roles(e.adminCtx)
+	require.NoError(t, err)
+	sets := [][]accessctl.RoleName{{accessctl.RoleBasicEditor, accessctl.RoleTransferOnly}}
+	for _, r := range roles {
+		sets = append(sets, []accessctl.RoleName{r.Name})
+	}
+	for i, set := range sets {
+		ctx, _ := e.as(fmt.Sprintf("lister%d", i), set...)
+		a, _ := accessctl.ActorFrom(ctx)
+		var want []accessctl.Permission
+		for _, p := range e.svc.Catalog().Permissions() {
+			if a.Can(p.Name) {
+				want = append(want, p.Name)
+			}
+		}
+		var got []accessctl.Permission
+		for p := range a.Permissions() {
+			got = append(got, p)
+		}
+		assert.Equal(t, want, got, "%v", set)
+		for range a.Permissions() {
+			break // stopping early is allowed
+		}
+	}
+	for _, a := range []*accessctl.Actor{accessctl.SystemActor("acme", "x"), accessctl.EndUserActor("acme", "u1"), nil} {
+		n := 0
+		for range a.Permissions() {
+			n++
+		}
+		assert.Zero(t, n, "%v", a)
+	}
+}

@@ -68,7 +68,7 @@ func TestStructuredLogs(t *testing.T) {
 	assert.EqualValues(t, 200, line["status"])
 	assert.Equal(t, me.str("id"), line["actor"])
 	assert.Equal(t, "acme", line["tenant"])
-	assert.Contains(t, line, "duration_ms")
+	assert.Contains(t, line, "duration_us")
 	out := s.log()
 	assert.NotContains(t, out, adminPW)
 	assert.NotContains(t, out, "Wrong-Password-1")

@@ -42,8 +42,7 @@ type API struct {
 	setup        *setupGate
 	ready        func(context.Context) error
 	mux          *http.ServeMux
-	routes       []string               // every pattern registered, for the OpenAPI test
-	permissions  []accessctl.Permission // the catalog's, in its order
+	routes       []string // every pattern registered, for the OpenAPI test
 	served       http.Handler
 	scimURL      string
 	mailbox      Mailbox

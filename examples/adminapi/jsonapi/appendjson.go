@@ -200,8 +200,7 @@ func appendAddress(b []byte, a enduser.Address) []byte {
 // me is the session's operator as GET /v1/me answers it: meView's JSON,
 // written from the actor (no list of its permissions made).
 type me struct {
-	actor   *accessctl.Actor
-	catalog []accessctl.Permission
+	actor *accessctl.Actor
 }
 
 func (m me) appendJSON(b []byte) []byte {
@@ -213,13 +212,11 @@ func (m me) appendJSON(b []byte) []byte {
 	b = strconv.AppendBool(appendKey(b, "administrator", false), a.IsAdministrator())
 	b = append(appendKey(b, "permissions", false), '[')
 	first := true
-	for _, p := range m.catalog {
-		if a.Can(p) {
-			if !first {
-				b = append(b, ',')
-			}
-			b, first = appendString(b, string(p)), false
+	for p := range a.Permissions() {
+		if !first {
+			b = append(b, ',')
 		}
+		b, first = appendString(b, string(p)), false
 	}
 	return append(b, ']', '}')
 }
@@ -229,10 +226,8 @@ func (m me) view() meView {
 	a := m.actor
 	v := meView{ID: a.ID(), Name: a.Name(), Tenant: a.Tenant(), Roles: a.Roles(), Administrator: a.IsAdministrator(),
 		Permissions: []accessctl.Permission{}}
-	for _, p := range m.catalog {
-		if a.Can(p) {
-			v.Permissions = append(v.Permissions, p)
-		}
+	for p := range a.Permissions() {
+		v.Permissions = append(v.Permissions, p)
 	}
 	return v
 }

@@ -79,10 +79,6 @@ func TestAppendedMe(t *testing.T) {
 	k := newTwoTenants(t)
 	ctx := context.Background()
 	sys := accessctl.NewContext(ctx, accessctl.SystemActor("acme", "test"))
-	catalog := []accessctl.Permission{}
-	for _, p := range k.ops.Catalog().Permissions() {
-		catalog = append(catalog, p.Name)
-	}
 	actors := []*accessctl.Actor{accessctl.SystemActor("acme", "test")}
 	for _, roles := range [][]accessctl.RoleName{{accessctl.RoleAdministrator}, {accessctl.RoleReadOnly}, {accessctl.RoleReadOnly, "manager"}} {
 		o, err := k.ops.CreateOperator(sys, accessctl.NewOperator{Username: "op" + string(roles[len(roles)-1]) + fmt.Sprint(len(roles)),
@@ -94,7 +90,7 @@ func TestAppendedMe(t *testing.T) {
 		actors = append(actors, a)
 	}
 	for _, a := range actors {
-		m := me{actor: a, catalog: catalog}
+		m := me{actor: a}
 		asEncodingJSON(t, m.view(), m.appendJSON(nil))
 		raw, err := json.Marshal(m)
 		require.NoError(t, err)

@@ -146,9 +146,6 @@ func New(cfg Config) (*API, error) {
 	if cfg.Traces != nil {
 		a.tracer = &tracer{t: cfg.Traces.Tracer("github.com/backoffice-go/backoffice/examples/adminapi/jsonapi")}
 	}
-	for _, p := range cfg.Ops.Catalog().Permissions() {
-		a.permissions = append(a.permissions, p.Name)
-	}
 	a.register()
 	a.served = a.Middleware(http.HandlerFunc(a.serve))
 	return a, nil

@@ -100,7 +100,7 @@ func (a *API) registerLogin() {
 	}))
 	a.handle("GET /v1/me", a.authed(func(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		actor, _ := accessctl.ActorFrom(r.Context())
-		return http.StatusOK, me{actor: actor, catalog: a.permissions}, nil
+		return http.StatusOK, me{actor: actor}, nil
 	}))
 	a.handle("POST /v1/me/password", a.authed(withBody(func(r *http.Request, b passwordBody) (int, any, error) {
 		return done(a.ops.ChangePassword(r.Context(), b.Current, b.Password, b.Confirmation))
