@@ -159,7 +159,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, "the answer could not be encoded", http.StatusInternalServerError)
 		return
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	if len(b) > 2048 {
+		// Below 2 KiB net/http sets Content-Length itself, outside the
+		// header map: the map stays at 8 entries, the size Go's maps
+		// hold without growing, which this saves on every small answer.
+		h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 	if cap(b) <= 1<<20 { // a huge answer's buffer is not kept

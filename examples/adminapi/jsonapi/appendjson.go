@@ -24,6 +24,15 @@ type appender interface {
 
 const hexDigits = "0123456789abcdef"
 
+// plain are the ASCII bytes a JSON string carries as they are: not a
+// control character, quote or backslash, nor <, > or & (HTML-safe).
+var plain = func() (t [utf8.RuneSelf]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string, escaped as encoding/json
 // escapes it by default: quote, backslash and control characters, and
 // <, > and & (HTML-safe), U+2028 and U+2029; invalid UTF-8 becomes
@@ -33,7 +42,7 @@ func appendString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if plain[c] {
 				i++
 				continue
 			}
@@ -235,7 +244,22 @@ func (m me) view() meView {
 // MarshalJSON is for a caller that encodes it with encoding/json.
 func (m me) MarshalJSON() ([]byte, error) { return json.Marshal(m.view()) }
 
+// statusAnswer is {"status": …}, the probes' answer.
+type statusAnswer string
+
+const statusOK statusAnswer = "ok"
+
+func (s statusAnswer) appendJSON(b []byte) []byte {
+	return append(appendString(appendKey(append(b, '{'), "status", true), string(s)), '}')
+}
+
+// MarshalJSON is for a caller that encodes it with encoding/json.
+func (s statusAnswer) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"status": string(s)})
+}
+
 var (
+	_ appender = statusOK
 	_ appender = endUser{}
 	_ appender = endUsers{}
 	_ appender = me{}

@@ -65,6 +65,14 @@ func FuzzAppendedAsEncodingJSON(f *testing.F) {
 	})
 }
 
+// The probes' answer.
+func TestAppendedStatus(t *testing.T) {
+	asEncodingJSON(t, map[string]string{"status": "ok"}, statusOK.appendJSON(nil))
+	raw, err := json.Marshal(statusOK)
+	require.NoError(t, err)
+	asEncodingJSON(t, map[string]string{"status": "ok"}, raw)
+}
+
 // An empty page and a page with more: as encoding/json writes them.
 func TestAppendedPages(t *testing.T) {
 	for _, p := range []backoffice.Page[*enduser.EndUser]{{}, {Items: []*enduser.EndUser{}}, {Items: []*enduser.EndUser{sampleUser("x", true)}, Next: "n"}} {

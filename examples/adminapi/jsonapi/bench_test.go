@@ -159,7 +159,7 @@ func BenchmarkMountedVersusBare(b *testing.B) {
 				{"bare-page", "/bare-page"},
 			} {
 				b.Run(ep.name, func(b *testing.B) {
-					const rounds = 4
+					const rounds = 8
 					per := max(conns, b.N/rounds)
 					l.run(b, 2*conns, "/bare") // warm the connections
 					var bare, mounted time.Duration

@@ -29,7 +29,7 @@ type outboxState struct {
 // OpenAPI document and the one-time setup of the first Administrator.
 func (a *API) registerProbes() {
 	a.handle("GET /healthz", func(http.ResponseWriter, *http.Request) (int, any, error) {
-		return http.StatusOK, map[string]string{"status": "ok"}, nil
+		return http.StatusOK, statusOK, nil
 	})
 	// Public readiness says ready or not, and nothing else: a backlog
 	// that grows after a forgot-password would tell whether a login

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -365,4 +366,36 @@ func TestMountedUnderAPrefix(t *testing.T) {
 	assert.Empty(t, w.Header().Get("Content-Security-Policy"), "the API's headers are its own answers' only")
 	assert.Empty(t, w.Header().Get("X-Frame-Options"))
 	assert.Empty(t, w.Header().Get("X-Request-Id"))
+}
+
+// Every answer carries its length, small (net/http counts it) or large
+// (the API does), and none goes chunked.
+func TestAnswersCarryTheirLength(t *testing.T) {
+	k := newTwoTenants(t)
+	sys := accessctl.NewContext(context.Background(), accessctl.SystemActor("acme", "test"))
+	for i := range 30 {
+		_, err := k.users.Create(sys, enduser.NewEndUser{Type: enduser.TypeBusiness, LegalName: strings.Repeat("Long Name ", 10) + strconv.Itoa(i)})
+		require.NoError(t, err)
+	}
+	a := k.api(t, nil)
+	token := logIn(t, a, "acme.admin.test", "root")
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	for _, path := range []string{"/healthz", "/v1/me", "/v1/endusers?limit=30"} {
+		req, err := http.NewRequest("GET", srv.URL+path, nil)
+		require.NoError(t, err)
+		req.Host = "acme.admin.test"
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+		assert.Equal(t, int64(len(body)), resp.ContentLength, path)
+		assert.Empty(t, resp.TransferEncoding, path)
+		if path != "/healthz" && path != "/v1/me" {
+			assert.Greater(t, len(body), 2048, "the page is past net/http's own count")
+		}
+	}
 }
