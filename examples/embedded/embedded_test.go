@@ -7,7 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -317,4 +321,62 @@ func TestEmbeddedAPIContract(t *testing.T) {
 	assert.Equal(t, http.StatusNoContent, status)
 	status, _ = acme.do(t, k, "GET", "/backoffice/api/v1/me", sessions["acme"], nil)
 	assert.Equal(t, http.StatusUnauthorized, status, "logged out")
+}
+
+// The two other resolvers of M2 over plain HTTP, on the bare loopback
+// address: the company typed on the shared console's login form, and a
+// company's own path; each session sees its own company's customers only.
+func TestEmbeddedTenantByFieldAndPath(t *testing.T) {
+	s := start(t)
+	base := "http://127.0.0.1:" + s.port
+	acmeUser, _ := s.sample(t, "acme")
+	globexUser, _ := s.sample(t, "globex")
+	secretRe := regexp.MustCompile(`id="secret">([^<]+)<`)
+	login := func(prefix string, form url.Values) *http.Client {
+		t.Helper()
+		jar, err := cookiejar.New(nil)
+		require.NoError(t, err)
+		c := &http.Client{Jar: jar}
+		post := func(path string, v url.Values) (*http.Response, string) {
+			req, err := http.NewRequest("POST", base+prefix+path, strings.NewReader(v.Encode()))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			resp, err := c.Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			return resp, string(body)
+		}
+		resp, body := post("/login", form)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		m := secretRe.FindStringSubmatch(body)
+		require.NotNil(t, m, body)
+		code, err := accessctl.TOTPCode(backoffice.Secret(m[1]), time.Now())
+		require.NoError(t, err)
+		resp, body = post("/login/code", url.Values{"code": {code}})
+		require.Equal(t, prefix+"/users", resp.Request.URL.Path, body)
+		return c
+	}
+	page := func(c *http.Client, path string) string {
+		t.Helper()
+		resp, err := c.Get(base + path)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		return string(body)
+	}
+
+	globex := login("/shared/backoffice", url.Values{"tenant": {"globex"}, "username": {"demo_admin"}, "password": {string(s.h.demoPW["globex"])}})
+	body := page(globex, "/shared/backoffice/users/"+string(globexUser.ID))
+	assert.Contains(t, body, globexUser.Email)
+	body = page(globex, "/shared/backoffice/users/"+string(acmeUser.ID))
+	assert.NotContains(t, body, acmeUser.Email, "globex's session opens no acme customer")
+
+	acme := login("/t/acme/backoffice", url.Values{"username": {"demo_admin"}, "password": {string(s.h.demoPW["acme"])}})
+	assert.Contains(t, page(acme, "/t/acme/backoffice/users/"+string(acmeUser.ID)), acmeUser.Email)
+	assert.NotContains(t, page(acme, "/t/acme/backoffice/users/"+string(globexUser.ID)), globexUser.Email)
+	assert.Contains(t, page(acme, "/t/globex/backoffice/users"), `id="username"`, "acme's session is no session on globex's path")
 }

@@ -114,6 +114,13 @@ func newHost(ctx context.Context, out io.Writer) (http.Handler, *host, error) {
 	mux.Handle("/backoffice/api/", http.StripPrefix("/backoffice/api", api))
 	mux.Handle("/backoffice/", http.StripPrefix("/backoffice", api.Middleware(con)))
 	mux.Handle("/staff/backoffice/", http.StripPrefix("/staff/backoffice", api.Middleware(staff)))
+	// One address for every company, the company typed on the login form.
+	shared, err := console.New(console.Config{Ops: ops, Users: users, Devices: devices, TenantField: true, Prefix: "/shared/backoffice",
+		Log: h.log, Limit: api.ConsoleLimit, Authenticated: jsonapi.NoteActor})
+	if err != nil {
+		return nil, nil, err
+	}
+	mux.Handle("/shared/backoffice/", http.StripPrefix("/shared/backoffice", api.Middleware(shared)))
 	// A path segment names the tenant too: /t/acme/backoffice/ is acme's
 	// console on any host name. The console's links carry one fixed
 	// prefix, so each such path has a console of its own (the services
@@ -158,7 +165,9 @@ var homePage = template.Must(template.New("home").Parse(`<!doctype html>
 <ul><li><a href="/backoffice/">Back office</a> (its own login)</li>
 <li><a href="/staff/backoffice/">Back office with your platform login</a></li>
 <li><a href="/backoffice/api/openapi.json">API contract</a></li></ul>
-{{else}}<p>Open a client company's address: {{range .Tenants}}<a href="http://{{.}}.localhost{{$.Port}}/">{{.}}</a> {{end}}</p>{{end}}
+{{else}}<p>Open a client company's address: {{range .Tenants}}<a href="http://{{.}}.localhost{{$.Port}}/">{{.}}</a> {{end}}</p>
+<p>Or the <a href="/shared/backoffice/">back office for every company</a>, which asks for the company at login,
+or a company's own path: {{range .Tenants}}<a href="/t/{{.}}/backoffice/">/t/{{.}}/backoffice/</a> {{end}}</p>{{end}}
 </body></html>`))
 
 func (h *host) home(w http.ResponseWriter, r *http.Request) {

@@ -52,6 +52,8 @@ func run(ctx context.Context, addr string, out io.Writer, listening chan<- strin
 			t, t, port, string(h.demoPW[t]))
 	}
 	fmt.Fprintf(out, "with the platform's own staff login: http://acme.localhost:%s/login (staff login demo_admin)\n", port)
+	fmt.Fprintf(out, "one address for every company (type acme or globex at login): http://127.0.0.1:%s/shared/backoffice/\n", port)
+	fmt.Fprintf(out, "a company's own path: http://127.0.0.1:%s/t/acme/backoffice/\n", port)
 	if listening != nil {
 		listening <- ln.Addr().String()
 	}

@@ -50,6 +50,12 @@ type Config struct {
 	// requests.
 	Tenant   backoffice.TenantID
 	TenantOf func(r *http.Request) (backoffice.TenantID, bool)
+	// TenantField, instead, asks for the tenant on the login form (a
+	// "Company" field), for operators of every tenant sharing one address:
+	// a login is for the tenant typed there, every other request for its
+	// session's own. Single sign-on and the sign-in with a passkey alone,
+	// which need the tenant before anything is typed, are not offered.
+	TenantField bool
 	// Log receives errors the pages do not show; nil discards them.
 	Log *slog.Logger
 	// Limit, when set, is asked before each login form is checked
@@ -109,8 +115,11 @@ const (
 
 // New builds the console.
 func New(cfg Config) (*Console, error) {
-	if cfg.Ops == nil || cfg.Users == nil || cfg.Devices == nil || cfg.Tenant == "" && cfg.TenantOf == nil {
-		return nil, errors.New("console: Ops, Users, Devices and Tenant (or TenantOf) are required")
+	if cfg.Ops == nil || cfg.Users == nil || cfg.Devices == nil || cfg.Tenant == "" && cfg.TenantOf == nil && !cfg.TenantField {
+		return nil, errors.New("console: Ops, Users, Devices and Tenant (or TenantOf, or TenantField) are required")
+	}
+	if cfg.TenantField && (cfg.TenantOf != nil || cfg.HostAuth != nil) {
+		return nil, errors.New("console: TenantField asks the login form for the tenant: it goes with neither TenantOf nor HostAuth")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -263,10 +272,15 @@ func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 		Secure: c.secure(r), SameSite: mode})
 }
 
-// tenant is the request's tenant.
+// tenant is the request's tenant: the resolver's, the login form's
+// field, or the configured one.
 func (c *Console) tenant(r *http.Request) (backoffice.TenantID, bool) {
-	if c.cfg.TenantOf != nil {
+	switch {
+	case c.cfg.TenantOf != nil:
 		return c.cfg.TenantOf(r)
+	case c.cfg.TenantField:
+		t := strings.TrimSpace(r.PostFormValue("tenant"))
+		return backoffice.TenantID(t), t != ""
 	}
 	return c.cfg.Tenant, true
 }
@@ -321,7 +335,7 @@ func (c *Console) authed(h http.HandlerFunc) http.Handler {
 			return
 		}
 		a, err := c.cfg.Ops.Authenticate(r.Context(), backoffice.Secret(ck.Value))
-		if tenant, known := c.tenant(r); err == nil && (!known || a.Tenant() != tenant) {
+		if tenant, known := c.tenant(r); err == nil && !c.cfg.TenantField && (!known || a.Tenant() != tenant) {
 			// A session of another tenant's console (M2): not here.
 			err = backoffice.NewError(backoffice.ErrUnauthenticated, "console", "this session is another tenant's")
 		}

@@ -56,10 +56,13 @@ var funcs = template.FuncMap{
 
 // loginForm is what the login pages show again after a refusal.
 type loginForm struct {
-	SSO     bool   // the tenant signs in with its identity provider
-	OIDC    bool   // over OpenID Connect
-	SAML    string // over SAML, starting at this URL
-	Refused bool   // a sign-in through the identity provider was refused
+	// TenantField asks for the tenant, Tenant is what was typed.
+	TenantField bool
+	Tenant      string
+	SSO         bool   // the tenant signs in with its identity provider
+	OIDC        bool   // over OpenID Connect
+	SAML        string // over SAML, starting at this URL
+	Refused     bool   // a sign-in through the identity provider was refused
 	// Passwordless offers a sign-in with a passkey alone; Passkey the
 	// passkey step after the password, which PasskeyRequired makes the
 	// only one.
@@ -81,7 +84,9 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 // password) and says the one thing the library says of every refusal.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	user := strings.TrimSpace(r.PostFormValue("username"))
-	if c.limited(w, r, "login", user, loginForm{Username: user, SSO: c.ssoOn(r)}) {
+	again := c.ssoForm(r) // the form again, with what was typed but the password
+	again.Username, again.Tenant = user, strings.TrimSpace(r.PostFormValue("tenant"))
+	if c.limited(w, r, "login", user, again) {
 		return
 	}
 	tenant, _ := c.tenant(r)
@@ -91,8 +96,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		if !errors.Is(err, backoffice.ErrUnauthenticated) {
 			status = http.StatusServiceUnavailable
 		}
-		c.render(w, r, status, "login", "Log in", loginForm{Username: user, SSO: c.ssoOn(r)},
-			"Wrong username or password, or this account cannot log in now.")
+		msg := "Wrong username or password, or this account cannot log in now."
+		if c.cfg.TenantField {
+			msg = "Wrong company, username or password, or this account cannot log in now."
+		}
+		c.render(w, r, status, "login", "Log in", again, msg)
 		return
 	}
 	c.setCookie(w, r, challengeCookie, string(res.Challenge), 300)

@@ -68,6 +68,9 @@ func (c *Console) ssoOn(r *http.Request) bool { return c.ssoForm(r).SSO }
 
 // ssoForm is the login page's single sign-on: which protocols it offers.
 func (c *Console) ssoForm(r *http.Request) loginForm {
+	if c.cfg.TenantField {
+		return loginForm{TenantField: true} // no tenant before the form is sent
+	}
 	tenant, ok := c.tenant(r)
 	if !ok {
 		return loginForm{}

@@ -98,3 +98,71 @@ func TestOneConsoleForEveryTenant(t *testing.T) {
 	assert.Contains(t, body, "bob@beta.test")
 	assert.NotContains(t, body, "ann@acme.test")
 }
+
+// M2 with the tenant typed on the login form: operators of acme and beta
+// share one address; each logs in by naming its company, and its session
+// acts in that company only, whatever a later form says; a login naming
+// the wrong company is the one refusal.
+func TestTenantTypedOnTheLoginForm(t *testing.T) {
+	k := memorytest.New(nil) // tenant "acme"
+	_, err := k.Ops.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: "beta", Name: "Beta", Preset: accessctl.PresetDashboard,
+		Admin: accessctl.NewOperator{Username: "boss", Email: "boss@beta.test", FirstName: "Beta", LastName: "Boss", Password: pw, PasswordConfirmation: pw}})
+	require.NoError(t, err)
+	for tenant, name := range map[backoffice.TenantID]string{"acme": "ann", "beta": "bob"} {
+		_, err := k.Ops.CreateOperator(accessctl.NewContext(context.Background(), accessctl.SystemActor(tenant, "test")), accessctl.NewOperator{
+			Username: name, Email: name + "@" + string(tenant) + ".test", FirstName: name, LastName: string(tenant),
+			Roles: []accessctl.RoleName{accessctl.RoleAdministrator}, AllAccounts: true, Password: pw, PasswordConfirmation: pw})
+		require.NoError(t, err)
+	}
+	_, err = console.New(console.Config{Ops: k.Ops, Users: k.Users, Devices: k.Devices, TenantField: true,
+		TenantOf: func(*http.Request) (backoffice.TenantID, bool) { return "acme", true }})
+	require.Error(t, err, "the field and a resolver do not go together")
+	c, err := console.New(console.Config{Ops: k.Ops, Users: k.Users, Devices: k.Devices, Now: k.Clock.Now, TenantField: true})
+	require.NoError(t, err)
+	srv := httptest.NewServer(c)
+	t.Cleanup(srv.Close)
+	e := &env{srv: srv}
+	browser := func() *http.Client {
+		jar, err := cookiejar.New(nil)
+		require.NoError(t, err)
+		return &http.Client{Jar: jar, Transport: hostTransport{host: strings.TrimPrefix(srv.URL, "http://")}}
+	}
+	_, body := e.get(t, browser(), "/login")
+	assert.Contains(t, body, `id="tenant"`, "the form asks for the company")
+
+	// Bob of beta, naming acme: the one refusal, the company kept.
+	b := browser()
+	resp, body := e.post(t, b, "/login", url.Values{"tenant": {"acme"}, "username": {"bob"}, "password": {string(pw)}})
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Contains(t, body, "Wrong company, username or password")
+	assert.Contains(t, body, `value="acme"`)
+	resp, _ = e.post(t, b, "/login", url.Values{"username": {"bob"}, "password": {string(pw)}})
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "no company, no login")
+
+	login := func(b *http.Client, tenant, user string) {
+		t.Helper()
+		resp, body := e.post(t, b, "/login", url.Values{"tenant": {tenant}, "username": {user}, "password": {string(pw)}})
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		secret := regexp.MustCompile(`id="secret">([^<]+)<`).FindStringSubmatch(body)
+		require.NotNil(t, secret, body)
+		code, err := accessctl.TOTPCode(backoffice.Secret(secret[1]), k.Clock.Now())
+		require.NoError(t, err)
+		resp, body = e.post(t, b, "/login/code", url.Values{"code": {code}})
+		require.Equal(t, "/users", resp.Request.URL.Path, body)
+	}
+	ann, bob := browser(), browser()
+	login(ann, "acme", "ann")
+	k.Clock.Advance(31_000_000_000)
+	login(bob, "beta", "bob")
+	_, body = e.get(t, ann, "/operators")
+	assert.Contains(t, body, "ann@acme.test")
+	assert.NotContains(t, body, "bob@beta.test")
+	_, body = e.get(t, bob, "/operators")
+	assert.Contains(t, body, "bob@beta.test")
+	assert.NotContains(t, body, "ann@acme.test")
+	// A form naming the other company changes nothing: the session acts in
+	// its own.
+	resp, body = e.post(t, ann, "/operators?tenant=beta", url.Values{"tenant": {"beta"}})
+	assert.NotContains(t, body, "bob@beta.test")
+	assert.NotEqual(t, http.StatusInternalServerError, resp.StatusCode)
+}
