@@ -61,11 +61,6 @@ func (s *ssoClient) oauth(p *oidc.Provider) *oauth2.Config {
 		Endpoint: p.Endpoint(), Scopes: []string{oidc.ScopeOpenID, "profile", "email"}}
 }
 
-// ssoOn reports whether the login page offers single sign-on: the tenant
-// is switched to it and the console has a provider for it (OpenID
-// Connect, or the tenant's SAML identity provider).
-func (c *Console) ssoOn(r *http.Request) bool { return c.ssoForm(r).SSO }
-
 // ssoForm is the login page's single sign-on: which protocols it offers.
 func (c *Console) ssoForm(r *http.Request) loginForm {
 	if c.cfg.TenantField {
