@@ -78,6 +78,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzAuditChain$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzCreate$$' -fuzztime $(FUZZTIME) ./enduser
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./examples/adminapi/jsonapi
+	$(GO) test -run '^$$' -fuzz '^FuzzWebhookSecret$$' -fuzztime $(FUZZTIME) ./events
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendString$$' -fuzztime $(FUZZTIME) ./examples/adminapi/jsonapi
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendedAsEncodingJSON$$' -fuzztime $(FUZZTIME_SLOW) ./examples/adminapi/jsonapi
 	$(GO) test -run '^$$' -fuzz '^FuzzFilter$$' -fuzztime $(FUZZTIME) ./accessctl/scim
