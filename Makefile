@@ -40,19 +40,22 @@ bench: servers
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Installs PostgreSQL (with contrib, for pg_trgm), Redis and Chromium (for
-# the console's browser tests) from Debian's packages when their programs
-# are missing. The tests start their own throwaway servers and browsers;
+# Installs PostgreSQL (with contrib, for pg_trgm), Redis, Chromium (for
+# the console's browser tests) and rsyslog with its TLS driver (for the
+# syslog sink's test) from Debian's packages when their programs are
+# missing. The tests start their own throwaway servers and browsers;
 # nothing is left running.
 servers:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1 \
 		|| ! ls /usr/share/postgresql/*/extension/pg_trgm.control >/dev/null 2>&1 \
 		|| ! command -v redis-server >/dev/null 2>&1 \
-		|| ! command -v chromium >/dev/null 2>&1; then \
-		echo "installing postgresql, postgresql-contrib, redis-server and chromium"; \
+		|| ! command -v chromium >/dev/null 2>&1 \
+		|| ! { command -v rsyslogd >/dev/null 2>&1 || test -x /usr/sbin/rsyslogd; } \
+		|| ! ls /usr/lib/*/rsyslog/lmnsd_gtls.so >/dev/null 2>&1; then \
+		echo "installing postgresql, postgresql-contrib, redis-server, chromium, rsyslog and rsyslog-gnutls"; \
 		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-			postgresql postgresql-contrib redis-server chromium >/dev/null; \
+			postgresql postgresql-contrib redis-server chromium rsyslog rsyslog-gnutls >/dev/null; \
 	fi
 
 # screenshots redraws docs/screenshots from the console's browser test.
