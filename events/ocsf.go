@@ -227,13 +227,14 @@ var actions = map[backoffice.Action]mapping{
 }
 
 // MappingOf is where an action goes: its OCSF class, activity, severity
-// and status.
-func MappingOf(a backoffice.Action) (class, activity, severity, status int) {
-	m, ok := actions[a]
-	if !ok {
+// and status, and whether the action has a mapping of its own (one
+// without is an Entity Management "Other").
+func MappingOf(a backoffice.Action) (class, activity, severity, status int, own bool) {
+	m, own := actions[a]
+	if !own {
 		m = mapping{class: ClassEntityManagement, activity: 99, severity: SeverityInformational, status: StatusSuccess}
 	}
-	return m.class, m.activity, m.severity, m.status
+	return m.class, m.activity, m.severity, m.status, own
 }
 
 // newEvent fills the base event's classification.
@@ -267,7 +268,7 @@ func actorOf(a backoffice.ActorRef) *Actor {
 // FromAudit is the event of an audit entry. Its uid is the entry's id, its
 // sequence and chain hash the entry's place in its tenant's chain.
 func FromAudit(e backoffice.AuditEntry) Event {
-	class, activity, severity, status := MappingOf(e.Action)
+	class, activity, severity, status, _ := MappingOf(e.Action)
 	privileges, revoked := accessChanges(e)
 	if class == ClassAccountChange && activity == 99 && len(privileges) > 0 {
 		// An update that changed roles or account access: what was granted
@@ -367,11 +368,4 @@ func FromLogin(e accessctl.Event, id string, at time.Time) (Event, bool) {
 		ev.User = &User{Name: "unknown", Type: "Unknown", TypeID: 0}
 	}
 	return ev, true
-}
-
-// Mapped reports an action's OCSF class, and whether the action has a
-// mapping of its own (one without is an Entity Management "Other").
-func Mapped(a backoffice.Action) (class int, ok bool) {
-	m, ok := actions[a]
-	return m.class, ok
 }

@@ -330,7 +330,7 @@ func TestEveryActionIsAValidOCSFEvent(t *testing.T) {
 		{Kind: backoffice.ActorIdentityProvider, ID: "scim:tok-1", Name: "okta"}, {Kind: backoffice.ActorEndUser, ID: "eu-1", Name: "eu-1"}}
 	classes := map[int]bool{}
 	for _, action := range allActions(t) {
-		_, mapped := events.Mapped(action)
+		_, _, _, _, mapped := events.MappingOf(action)
 		assert.True(t, mapped, "%s has its own mapping", action)
 		for i, actor := range actors {
 			entry := backoffice.AuditEntry{ID: fmt.Sprintf("entry-%s-%d", action, i), Tenant: "acme", Actor: actor, Action: action,

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -49,10 +50,8 @@ func StartRsyslog(t testing.TB) *Rsyslog {
 	if err != nil {
 		unavailable(t, "rsyslogd", err)
 	}
-	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so"); err != nil {
-		if matches, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so"); len(matches) == 0 {
-			unavailable(t, "rsyslog-gnutls", err)
-		}
+	if matches, _ := filepath.Glob("/usr/lib/*/rsyslog/lmnsd_gtls.so"); len(matches) == 0 {
+		unavailable(t, "rsyslog-gnutls", errors.New("no lmnsd_gtls.so under /usr/lib/*/rsyslog"))
 	}
 	dir, err := os.MkdirTemp("", "backoffice-rsyslog-")
 	if err != nil {

@@ -30,11 +30,10 @@ func (h hostTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-// M2: one console serves every tenant, resolving each request's tenant
-// from the host name; an operator logs in on its own tenant's console,
-// and its session is good nowhere else: on another tenant's console every
-// page sends it to the login page, and that tenant's data never shows.
-func TestOneConsoleForEveryTenant(t *testing.T) {
+// twoTenants is a kit with tenants acme and beta, and an Administrator
+// in each: ann of acme, bob of beta.
+func twoTenants(t *testing.T) *memorytest.Kit {
+	t.Helper()
 	k := memorytest.New(nil) // tenant "acme"
 	_, err := k.Ops.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: "beta", Name: "Beta", Preset: accessctl.PresetDashboard,
 		Admin: accessctl.NewOperator{Username: "boss", Email: "boss@beta.test", FirstName: "Beta", LastName: "Boss", Password: pw, PasswordConfirmation: pw}})
@@ -45,6 +44,15 @@ func TestOneConsoleForEveryTenant(t *testing.T) {
 			Roles: []accessctl.RoleName{accessctl.RoleAdministrator}, AllAccounts: true, Password: pw, PasswordConfirmation: pw})
 		require.NoError(t, err)
 	}
+	return k
+}
+
+// M2: one console serves every tenant, resolving each request's tenant
+// from the host name; an operator logs in on its own tenant's console,
+// and its session is good nowhere else: on another tenant's console every
+// page sends it to the login page, and that tenant's data never shows.
+func TestOneConsoleForEveryTenant(t *testing.T) {
+	k := twoTenants(t)
 	c, err := console.New(console.Config{Ops: k.Ops, Users: k.Users, Devices: k.Devices, Now: k.Clock.Now,
 		TenantOf: func(r *http.Request) (backoffice.TenantID, bool) {
 			host, _, _ := strings.Cut(r.Host, ".")
@@ -104,17 +112,8 @@ func TestOneConsoleForEveryTenant(t *testing.T) {
 // acts in that company only, whatever a later form says; a login naming
 // the wrong company is the one refusal.
 func TestTenantTypedOnTheLoginForm(t *testing.T) {
-	k := memorytest.New(nil) // tenant "acme"
-	_, err := k.Ops.Bootstrap(context.Background(), accessctl.BootstrapInput{Tenant: "beta", Name: "Beta", Preset: accessctl.PresetDashboard,
-		Admin: accessctl.NewOperator{Username: "boss", Email: "boss@beta.test", FirstName: "Beta", LastName: "Boss", Password: pw, PasswordConfirmation: pw}})
-	require.NoError(t, err)
-	for tenant, name := range map[backoffice.TenantID]string{"acme": "ann", "beta": "bob"} {
-		_, err := k.Ops.CreateOperator(accessctl.NewContext(context.Background(), accessctl.SystemActor(tenant, "test")), accessctl.NewOperator{
-			Username: name, Email: name + "@" + string(tenant) + ".test", FirstName: name, LastName: string(tenant),
-			Roles: []accessctl.RoleName{accessctl.RoleAdministrator}, AllAccounts: true, Password: pw, PasswordConfirmation: pw})
-		require.NoError(t, err)
-	}
-	_, err = console.New(console.Config{Ops: k.Ops, Users: k.Users, Devices: k.Devices, TenantField: true,
+	k := twoTenants(t)
+	_, err := console.New(console.Config{Ops: k.Ops, Users: k.Users, Devices: k.Devices, TenantField: true,
 		TenantOf: func(*http.Request) (backoffice.TenantID, bool) { return "acme", true }})
 	require.Error(t, err, "the field and a resolver do not go together")
 	c, err := console.New(console.Config{Ops: k.Ops, Users: k.Users, Devices: k.Devices, Now: k.Clock.Now, TenantField: true})

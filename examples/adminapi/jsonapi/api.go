@@ -19,7 +19,6 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
-	"github.com/backoffice-go/backoffice/examples/adminapi/console"
 	"github.com/backoffice-go/backoffice/scadevice"
 )
 
@@ -398,7 +397,6 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.served.Serve
 // serve answers every response with the security headers, and gives
 // unmatched routes a problem body too: 404, or 405 with Allow.
 func (a *API) serve(w http.ResponseWriter, r *http.Request) {
-	r = console.WithPeer(r)
 	h := w.Header()
 	for _, kv := range securityHeaders {
 		h[kv.key] = kv.value
