@@ -66,6 +66,9 @@ type Event struct {
 	Actor    *Actor   `json:"actor,omitempty"`
 	User     *User    `json:"user,omitempty"`
 	Entity   *Entity  `json:"entity,omitempty"`
+	// API and SrcEndpoint are an API Activity's call and caller.
+	API         *API      `json:"api,omitempty"`
+	SrcEndpoint *Endpoint `json:"src_endpoint,omitempty"`
 	// Privileges are what a User Access Management event granted or took.
 	Privileges []string `json:"privileges,omitempty"`
 	// Unmapped holds what OCSF has no attribute for: the changed fields.
@@ -118,6 +121,23 @@ type Entity struct {
 	UID  string `json:"uid,omitempty"`
 	Name string `json:"name,omitempty"`
 	Type string `json:"type,omitempty"`
+}
+
+// API is an API call.
+type API struct {
+	Operation string   `json:"operation"`
+	Service   *Service `json:"service,omitempty"`
+}
+
+// Service names a service.
+type Service struct {
+	Name string `json:"name,omitempty"`
+}
+
+// Endpoint is a network endpoint: a caller.
+type Endpoint struct {
+	Name string `json:"name,omitempty"`
+	IP   string `json:"ip,omitempty"`
 }
 
 // product is the back office as every event names it.

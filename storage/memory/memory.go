@@ -28,6 +28,7 @@ type Store struct {
 	approvals *docs[accessctl.Approval]
 	reviews   *docs[accessctl.Review]
 	outbox    []*backoffice.Message // in the order written
+	streams   map[streamKey]*stream // events.Store
 
 	endUsers    map[backoffice.TenantID]*userTable
 	onboardings map[string]*enduser.Onboarding
@@ -78,6 +79,7 @@ func New() *Store {
 		roles:     map[backoffice.TenantID]map[accessctl.RoleName]*accessctl.Role{},
 		audit:     map[auditKey][]backoffice.AuditEntry{},
 		chains:    map[backoffice.TenantID]*chain{},
+		streams:   map[streamKey]*stream{},
 		approvals: newApprovals(),
 		reviews:   newReviews(),
 

@@ -26,6 +26,7 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/events"
 	"github.com/backoffice-go/backoffice/scadevice"
 )
 
@@ -44,6 +45,8 @@ type Stores struct {
 	Approvals accessctl.ApprovalStore
 	Reviews   accessctl.ReviewStore
 	Once      accessctl.OnceStore
+	// Events keeps the event sinks' positions in the audit chain.
+	Events events.Store
 }
 
 // Everything is implemented by an adapter that holds every store.
@@ -59,6 +62,9 @@ func FromStore(s Everything) Stores {
 	st := Stores{Tenants: s, Operators: s, Roles: s, Audit: s, Sessions: s, Tokens: s, Attempts: s, EndUsers: s, Devices: s, Approvals: s, Reviews: s, Once: s}
 	if o, ok := s.(backoffice.OutboxStore); ok {
 		st.Outbox = o
+	}
+	if e, ok := s.(events.Store); ok {
+		st.Events = e
 	}
 	return st
 }
@@ -114,6 +120,9 @@ func run(t *testing.T, newStores func(t *testing.T) Stores, sweeps bool) {
 	}
 	if probe.Outbox != nil && probe.Tenants != nil && probe.Operators != nil && probe.Audit != nil {
 		t.Run("Outbox", func(t *testing.T) { t.Parallel(); testOutbox(t, newStores) })
+	}
+	if probe.Events != nil && probe.Tenants != nil && probe.Audit != nil {
+		t.Run("Events", func(t *testing.T) { t.Parallel(); testEvents(t, newStores) })
 	}
 	if probe.Attempts != nil && probe.Sessions != nil && probe.Tokens != nil && probe.EndUsers != nil && probe.Devices != nil {
 		t.Run("Isolation", func(t *testing.T) { t.Parallel(); testIsolation(t, newStores) })
