@@ -444,3 +444,16 @@ func TestMappingTableInTheDocs(t *testing.T) {
 	}
 	assert.Equal(t, want, doc[i+len(tableStart):j], "docs/events.md's table is stale: go test ./events -run TestMappingTableInTheDocs -update")
 }
+
+// L1: the test event an Administrator sends to check a sink is a valid API
+// Activity, saying it is a test.
+func TestTheTestEventIsValid(t *testing.T) {
+	s := loadOCSF(t)
+	ev := events.TestEvent("acme", backoffice.ActorRef{Kind: backoffice.ActorOperator, ID: "op-1", Name: "ada"}, "test-1", time.Date(2026, 12, 7, 9, 30, 0, 0, time.UTC))
+	for _, problem := range s.check(t, asJSON(t, ev)) {
+		t.Error(problem)
+	}
+	assert.Equal(t, events.ClassAPIActivity, ev.ClassUID)
+	assert.Equal(t, "test-1", ev.Metadata.UID)
+	assert.Equal(t, "test event", ev.StatusDetail)
+}
