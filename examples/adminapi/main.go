@@ -16,6 +16,8 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"encoding/base64"
 	"errors"
@@ -43,6 +45,7 @@ import (
 	"github.com/backoffice-go/backoffice/accessctl/saml"
 	"github.com/backoffice-go/backoffice/accessctl/scim"
 	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/events"
 	"github.com/backoffice-go/backoffice/examples/adminapi/console"
 	"github.com/backoffice-go/backoffice/examples/adminapi/jsonapi"
 	"github.com/backoffice-go/backoffice/examples/internal/demo"
@@ -68,6 +71,9 @@ type config struct {
 	logFormat, pprofAddr, opsAddr        string
 	otlpEndpoint                         string
 	otlpInsecure                         bool
+	// The security event stream's sinks (L3, L4).
+	eventsWebhook, eventsWebhookSecret string
+	eventsSyslog, eventsSyslogCA       string
 	// traces, when set (by a test), receives the spans instead of OTLP.
 	traces trace.TracerProvider
 	// limiterClock, when set (by a test), is the in-memory limiter's clock.
@@ -123,8 +129,19 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.policy, "policy", env("BACKOFFICE_POLICY", ""), `security policy of every tenant: "pci-dss-4.0", or empty for the library's defaults`)
 	fs.DurationVar(&c.approverMinAge, "approver-min-age", durationEnv("BACKOFFICE_APPROVER_MIN_AGE", accessctl.PCIDSS4().ApproverMinAge),
 		"with -policy: how old an operator's account must be before it decides four-eyes requests")
+	fs.StringVar(&c.eventsWebhook, "events-webhook", env("BACKOFFICE_EVENTS_WEBHOOK", ""), "URL the security events are POSTed to (OCSF, signed as Standard Webhooks says); empty sends none")
+	fs.StringVar(&c.eventsWebhookSecret, "events-webhook-secret", env("BACKOFFICE_EVENTS_WEBHOOK_SECRET", ""),
+		"the webhook's signing secret, whsec_…; during a rotation the new and the old, separated by a space, both sign")
+	fs.StringVar(&c.eventsSyslog, "events-syslog", env("BACKOFFICE_EVENTS_SYSLOG", ""), "syslog collector the security events go to, tls://host:port (RFC 5424 over TLS, RFC 5425 framing); empty sends none")
+	fs.StringVar(&c.eventsSyslogCA, "events-syslog-ca", env("BACKOFFICE_EVENTS_SYSLOG_CA", ""), "PEM file of the CA that signs the syslog collector's certificate; empty trusts the system's")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.eventsWebhook != "" && c.eventsWebhookSecret == "" {
+		return c, fmt.Errorf("-events-webhook: needs -events-webhook-secret (whsec_…)")
+	}
+	if c.eventsSyslog != "" && !strings.HasPrefix(c.eventsSyslog, "tls://") {
+		return c, fmt.Errorf("-events-syslog: want tls://host:port; events are never sent in the clear")
 	}
 	if c.approverMinAge < 0 {
 		return c, fmt.Errorf("-approver-min-age: must not be negative")
@@ -264,6 +281,44 @@ func (a *backend) site() http.Handler {
 	})
 }
 
+// eventStream is the security event stream to the sinks the flags name,
+// nil when they name none.
+func eventStream(c config, positions events.Store, chain events.Chain, report func(context.Context, error)) (*events.Stream, error) {
+	var sinks []events.Sink
+	if c.eventsWebhook != "" {
+		w, err := events.NewWebhook(c.eventsWebhook, strings.Fields(c.eventsWebhookSecret), nil)
+		if err != nil {
+			return nil, fmt.Errorf("-events-webhook: %w", err)
+		}
+		sinks = append(sinks, w)
+	}
+	if c.eventsSyslog != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if c.eventsSyslogCA != "" {
+			pem, err := os.ReadFile(c.eventsSyslogCA)
+			if err != nil {
+				return nil, fmt.Errorf("-events-syslog-ca: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("-events-syslog-ca: no certificate in %s", c.eventsSyslogCA)
+			}
+		}
+		s, err := events.NewSyslog(strings.TrimPrefix(c.eventsSyslog, "tls://"), tc, nil)
+		if err != nil {
+			return nil, fmt.Errorf("-events-syslog: %w", err)
+		}
+		sinks = append(sinks, s)
+	}
+	if len(sinks) == 0 {
+		return nil, nil
+	}
+	if positions == nil {
+		return nil, errors.New("security events: the store keeps no event positions")
+	}
+	return &events.Stream{Store: positions, Chain: chain, Sinks: sinks, Poll: 250 * time.Millisecond, ReportError: report}, nil
+}
+
 // build wires the stores, the services and the handlers.
 func build(ctx context.Context, c config, out io.Writer) (*backend, func(), error) {
 	log := jsonapi.NewLogger(out, c.logFormat)
@@ -331,6 +386,9 @@ func build(ctx context.Context, c config, out io.Writer) (*backend, func(), erro
 		})
 		traces = tp
 	}
+	// The event stream's positions are read and written by the stream
+	// alone, apart from any request: not traced.
+	positions, _ := durable.(events.Store)
 	if traces != nil {
 		observer = jsonapi.Observer(traces)
 		durable = observed.Wrap(durable, observer, storeName)
@@ -349,7 +407,18 @@ func build(ctx context.Context, c config, out io.Writer) (*backend, func(), erro
 	if public == "" {
 		public = "http://" + c.addr
 	}
-	cfg := accessctl.Config{Store: durable, Outbox: true, ReportError: report, Events: metrics.Event, Observer: observer,
+	stream, err := eventStream(c, positions, durable, report)
+	if err != nil {
+		return fail(err)
+	}
+	loginEvents := metrics.Event
+	if stream != nil {
+		loginEvents = func(ctx context.Context, e accessctl.Event) {
+			metrics.Event(ctx, e)
+			stream.Observe(ctx, e)
+		}
+	}
+	cfg := accessctl.Config{Store: durable, Outbox: true, ReportError: report, Events: loginEvents, Observer: observer,
 		WebAuthn: relyingParty(public)}
 	if c.policy != "" {
 		cfg.Policy = accessctl.PCIDSS4()
@@ -379,7 +448,6 @@ func build(ctx context.Context, c config, out io.Writer) (*backend, func(), erro
 		}
 		checks = append(checks, rs.Ping)
 	}
-	var err error
 	if a.ops, err = accessctl.NewService(cfg); err != nil {
 		return fail(err)
 	}
@@ -412,6 +480,14 @@ func build(ctx context.Context, c config, out io.Writer) (*backend, func(), erro
 		}}).Run(dctx)
 	}()
 	closers = append(closers, func() { stopDispatcher(); <-dispatched })
+	if stream != nil {
+		// The security events: the audit chain delivered to the SIEM's
+		// sinks, apart from every request.
+		sctx, stopStream := context.WithCancel(context.WithoutCancel(ctx))
+		streamed := make(chan struct{})
+		go func() { defer close(streamed); _ = stream.Run(sctx) }()
+		closers = append(closers, func() { stopStream(); <-streamed })
+	}
 	a.scimURL = public + "/scim/v2"
 	if c.schema != nil {
 		a.schema = c.schema
@@ -427,7 +503,7 @@ func build(ctx context.Context, c config, out io.Writer) (*backend, func(), erro
 			return nil
 		},
 		Schema: a.schema, Backlog: durable.OutboxBacklog, FindOperator: durable.OperatorByLogin, Wallets: a.wallets, SCIMURL: a.scimURL,
-		Mailbox: mail}); err != nil {
+		Mailbox: mail, Events: stream}); err != nil {
 		return fail(err)
 	}
 	// The company's identity provider: SAML sign-in at /saml/{tenant}/…,

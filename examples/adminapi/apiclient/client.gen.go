@@ -826,6 +826,18 @@ type ProblemType string
 
 // Ready defines model for Ready.
 type Ready struct {
+	Events *[]struct {
+		Backlog       int     `json:"backlog"`
+		Dead          int     `json:"dead"`
+		Dropped       int     `json:"dropped"`
+		Failures      int     `json:"failures"`
+		LagSeconds    float32 `json:"lag_seconds"`
+		LastDelivered int     `json:"last_delivered"`
+		LastError     *string `json:"last_error,omitempty"`
+		Name          string  `json:"name"`
+		Retrying      int     `json:"retrying"`
+		State         string  `json:"state"`
+	} `json:"events,omitempty"`
 	Migrations *struct {
 		Applied bool `json:"applied"`
 		Current int  `json:"current"`
@@ -842,6 +854,12 @@ type Ready struct {
 // Reason defines model for Reason.
 type Reason struct {
 	Reason string `json:"reason"`
+}
+
+// Redeliver defines model for Redeliver.
+type Redeliver struct {
+	From int    `json:"from"`
+	Sink string `json:"sink"`
 }
 
 // Review defines model for Review.
@@ -1016,6 +1034,44 @@ type Setup struct {
 	Tenant     *string `json:"tenant,omitempty"`
 }
 
+// SinkList defines model for SinkList.
+type SinkList struct {
+	Items *[]struct {
+		Backlog   int `json:"backlog"`
+		Dead      int `json:"dead"`
+		Delivered int `json:"delivered"`
+		Dropped   int `json:"dropped"`
+		Failures  int `json:"failures"`
+
+		// LagNs nanoseconds
+		LagNs           int64      `json:"lag_ns"`
+		LastDelivered   int        `json:"last_delivered"`
+		LastDeliveredAt *time.Time `json:"last_delivered_at,omitempty"`
+		LastError       *string    `json:"last_error,omitempty"`
+		Name            string     `json:"name"`
+		Positions       *[]struct {
+			Attempts    int        `json:"attempts"`
+			Dead        bool       `json:"dead"`
+			Delivered   int        `json:"delivered"`
+			DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+			Head        int        `json:"head"`
+			LastError   *string    `json:"last_error,omitempty"`
+			NextAt      *time.Time `json:"next_at,omitempty"`
+			Oldest      *time.Time `json:"oldest,omitempty"`
+			Sink        string     `json:"sink"`
+			Tenant      string     `json:"tenant"`
+		} `json:"positions,omitempty"`
+		Retrying int    `json:"retrying"`
+		State    string `json:"state"`
+	} `json:"items"`
+}
+
+// SinkTest defines model for SinkTest.
+type SinkTest struct {
+	From *int   `json:"from,omitempty"`
+	Sink string `json:"sink"`
+}
+
 // Status defines model for Status.
 type Status struct {
 	Status *string `json:"status,omitempty"`
@@ -1117,6 +1173,13 @@ type TenantPatch struct {
 		Passwordless *bool     `json:"passwordless,omitempty"`
 		RpId         *string   `json:"rp_id,omitempty"`
 	} `json:"webauthn,omitempty"`
+}
+
+// TestResult defines model for TestResult.
+type TestResult struct {
+	Delivered bool    `json:"delivered"`
+	Error     *string `json:"error,omitempty"`
+	Uid       string  `json:"uid"`
 }
 
 // Token defines model for Token.
@@ -1353,6 +1416,12 @@ type PutV1EndusersIdTaxResidencesRidJSONRequestBody = TaxResidence
 
 // PutV1EndusersIdWalletJSONRequestBody defines body for PutV1EndusersIdWallet for application/json ContentType.
 type PutV1EndusersIdWalletJSONRequestBody = Wallet
+
+// PostV1EventsRedeliverJSONRequestBody defines body for PostV1EventsRedeliver for application/json ContentType.
+type PostV1EventsRedeliverJSONRequestBody = Redeliver
+
+// PostV1EventsTestJSONRequestBody defines body for PostV1EventsTest for application/json ContentType.
+type PostV1EventsTestJSONRequestBody = SinkTest
 
 // PostV1InternalDevicesIdPasscodeJSONRequestBody defines body for PostV1InternalDevicesIdPasscode for application/json ContentType.
 type PostV1InternalDevicesIdPasscodeJSONRequestBody = Version
@@ -1836,6 +1905,39 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/endusers/{id}/wallet (the `PutV1EndusersIdWallet` operationId).
 	PutV1EndusersIdWallet(ctx context.Context, id string, body PutV1EndusersIdWalletJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1EventsRedeliverWithBody Send the tenant's events to a sink again from a sequence number, or start a dead stream again (Administrators).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/events/redeliver (the `PostV1EventsRedeliver` operationId).
+	PostV1EventsRedeliverWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1EventsRedeliver Send the tenant's events to a sink again from a sequence number, or start a dead stream again (Administrators).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/events/redeliver (the `PostV1EventsRedeliver` operationId).
+	PostV1EventsRedeliver(ctx context.Context, body PostV1EventsRedeliverJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetV1EventsSinks The security event sinks' state in the tenant: backlog, lag, failures, the last event delivered (needs audit.read).
+	//
+	// Corresponds with GET /v1/events/sinks (the `GetV1EventsSinks` operationId).
+	GetV1EventsSinks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1EventsTestWithBody Send a test event to a sink at once and say whether it arrived (Administrators).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/events/test (the `PostV1EventsTest` operationId).
+	PostV1EventsTestWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostV1EventsTest Send a test event to a sink at once and say whether it arrived (Administrators).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/events/test (the `PostV1EventsTest` operationId).
+	PostV1EventsTest(ctx context.Context, body PostV1EventsTestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostV1InternalDevicesIdPasscodeWithBody The customer app reports a PIN was set.
 	//
@@ -3268,6 +3370,89 @@ func (c *Client) PutV1EndusersIdWalletWithBody(ctx context.Context, id string, c
 // Corresponds with PUT /v1/endusers/{id}/wallet (the `PutV1EndusersIdWallet` operationId).
 func (c *Client) PutV1EndusersIdWallet(ctx context.Context, id string, body PutV1EndusersIdWalletJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutV1EndusersIdWalletRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1EventsRedeliverWithBody Send the tenant's events to a sink again from a sequence number, or start a dead stream again (Administrators).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/events/redeliver (the `PostV1EventsRedeliver` operationId).
+func (c *Client) PostV1EventsRedeliverWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1EventsRedeliverRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1EventsRedeliver Send the tenant's events to a sink again from a sequence number, or start a dead stream again (Administrators).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/events/redeliver (the `PostV1EventsRedeliver` operationId).
+func (c *Client) PostV1EventsRedeliver(ctx context.Context, body PostV1EventsRedeliverJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1EventsRedeliverRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetV1EventsSinks The security event sinks' state in the tenant: backlog, lag, failures, the last event delivered (needs audit.read).
+//
+// Corresponds with GET /v1/events/sinks (the `GetV1EventsSinks` operationId).
+func (c *Client) GetV1EventsSinks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetV1EventsSinksRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1EventsTestWithBody Send a test event to a sink at once and say whether it arrived (Administrators).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/events/test (the `PostV1EventsTest` operationId).
+func (c *Client) PostV1EventsTestWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1EventsTestRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostV1EventsTest Send a test event to a sink at once and say whether it arrived (Administrators).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/events/test (the `PostV1EventsTest` operationId).
+func (c *Client) PostV1EventsTest(ctx context.Context, body PostV1EventsTestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostV1EventsTestRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6685,6 +6870,113 @@ func NewPutV1EndusersIdWalletRequestWithBody(server string, id string, contentTy
 	return req, nil
 }
 
+// NewPostV1EventsRedeliverRequest calls the generic PostV1EventsRedeliver builder with application/json body
+func NewPostV1EventsRedeliverRequest(server string, body PostV1EventsRedeliverJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostV1EventsRedeliverRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostV1EventsRedeliverRequestWithBody constructs an http.Request for the PostV1EventsRedeliver method, with any body, and a specified content type
+func NewPostV1EventsRedeliverRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/events/redeliver")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetV1EventsSinksRequest constructs an http.Request for the GetV1EventsSinks method
+func NewGetV1EventsSinksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/events/sinks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostV1EventsTestRequest calls the generic PostV1EventsTest builder with application/json body
+func NewPostV1EventsTestRequest(server string, body PostV1EventsTestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostV1EventsTestRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostV1EventsTestRequestWithBody constructs an http.Request for the PostV1EventsTest method, with any body, and a specified content type
+func NewPostV1EventsTestRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/events/test")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewPostV1InternalDevicesIdPasscodeRequest calls the generic PostV1InternalDevicesIdPasscode builder with application/json body
 func NewPostV1InternalDevicesIdPasscodeRequest(server string, id string, body PostV1InternalDevicesIdPasscodeJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -9706,6 +9998,41 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/endusers/{id}/wallet (the `PutV1EndusersIdWallet` operationId).
 	PutV1EndusersIdWalletWithResponse(ctx context.Context, id string, body PutV1EndusersIdWalletJSONRequestBody, reqEditors ...RequestEditorFn) (*PutV1EndusersIdWalletResponse, error)
 
+	// PostV1EventsRedeliverWithBodyWithResponse Send the tenant's events to a sink again from a sequence number, or start a dead stream again (Administrators).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/events/redeliver (the `PostV1EventsRedeliver` operationId).
+	PostV1EventsRedeliverWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1EventsRedeliverResponse, error)
+
+	// PostV1EventsRedeliverWithResponse Send the tenant's events to a sink again from a sequence number, or start a dead stream again (Administrators).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/events/redeliver (the `PostV1EventsRedeliver` operationId).
+	PostV1EventsRedeliverWithResponse(ctx context.Context, body PostV1EventsRedeliverJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1EventsRedeliverResponse, error)
+
+	// GetV1EventsSinksWithResponse The security event sinks' state in the tenant: backlog, lag, failures, the last event delivered (needs audit.read).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/events/sinks (the `GetV1EventsSinks` operationId).
+	GetV1EventsSinksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1EventsSinksResponse, error)
+
+	// PostV1EventsTestWithBodyWithResponse Send a test event to a sink at once and say whether it arrived (Administrators).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/events/test (the `PostV1EventsTest` operationId).
+	PostV1EventsTestWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1EventsTestResponse, error)
+
+	// PostV1EventsTestWithResponse Send a test event to a sink at once and say whether it arrived (Administrators).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/events/test (the `PostV1EventsTest` operationId).
+	PostV1EventsTestWithResponse(ctx context.Context, body PostV1EventsTestJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1EventsTestResponse, error)
+
 	// PostV1InternalDevicesIdPasscodeWithBodyWithResponse The customer app reports a PIN was set.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -12088,6 +12415,143 @@ func (r PutV1EndusersIdWalletResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutV1EndusersIdWalletResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostV1EventsRedeliverResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostV1EventsRedeliverResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1EventsRedeliverResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1EventsRedeliverResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1EventsRedeliverResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1EventsRedeliverResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetV1EventsSinksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SinkList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetV1EventsSinksResponse) GetJSON200() *SinkList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetV1EventsSinksResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetV1EventsSinksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetV1EventsSinksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetV1EventsSinksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetV1EventsSinksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostV1EventsTestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TestResult
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostV1EventsTestResponse) GetJSON200() *TestResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PostV1EventsTestResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PostV1EventsTestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostV1EventsTestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostV1EventsTestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostV1EventsTestResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15774,6 +16238,71 @@ func (c *ClientWithResponses) PutV1EndusersIdWalletWithResponse(ctx context.Cont
 	return ParsePutV1EndusersIdWalletResponse(rsp)
 }
 
+// PostV1EventsRedeliverWithBodyWithResponse Send the tenant's events to a sink again from a sequence number, or start a dead stream again (Administrators).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/events/redeliver (the `PostV1EventsRedeliver` operationId).
+func (c *ClientWithResponses) PostV1EventsRedeliverWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1EventsRedeliverResponse, error) {
+	rsp, err := c.PostV1EventsRedeliverWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1EventsRedeliverResponse(rsp)
+}
+
+// PostV1EventsRedeliverWithResponse Send the tenant's events to a sink again from a sequence number, or start a dead stream again (Administrators).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/events/redeliver (the `PostV1EventsRedeliver` operationId).
+func (c *ClientWithResponses) PostV1EventsRedeliverWithResponse(ctx context.Context, body PostV1EventsRedeliverJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1EventsRedeliverResponse, error) {
+	rsp, err := c.PostV1EventsRedeliver(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1EventsRedeliverResponse(rsp)
+}
+
+// GetV1EventsSinksWithResponse The security event sinks' state in the tenant: backlog, lag, failures, the last event delivered (needs audit.read).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/events/sinks (the `GetV1EventsSinks` operationId).
+func (c *ClientWithResponses) GetV1EventsSinksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetV1EventsSinksResponse, error) {
+	rsp, err := c.GetV1EventsSinks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetV1EventsSinksResponse(rsp)
+}
+
+// PostV1EventsTestWithBodyWithResponse Send a test event to a sink at once and say whether it arrived (Administrators).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/events/test (the `PostV1EventsTest` operationId).
+func (c *ClientWithResponses) PostV1EventsTestWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostV1EventsTestResponse, error) {
+	rsp, err := c.PostV1EventsTestWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1EventsTestResponse(rsp)
+}
+
+// PostV1EventsTestWithResponse Send a test event to a sink at once and say whether it arrived (Administrators).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/events/test (the `PostV1EventsTest` operationId).
+func (c *ClientWithResponses) PostV1EventsTestWithResponse(ctx context.Context, body PostV1EventsTestJSONRequestBody, reqEditors ...RequestEditorFn) (*PostV1EventsTestResponse, error) {
+	rsp, err := c.PostV1EventsTest(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostV1EventsTestResponse(rsp)
+}
+
 // PostV1InternalDevicesIdPasscodeWithBodyWithResponse The customer app reports a PIN was set.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -18228,6 +18757,101 @@ func ParsePutV1EndusersIdWalletResponse(rsp *http.Response) (*PutV1EndusersIdWal
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest Balance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostV1EventsRedeliverResponse parses an HTTP response from a PostV1EventsRedeliverWithResponse call
+func ParsePostV1EventsRedeliverResponse(rsp *http.Response) (*PostV1EventsRedeliverResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1EventsRedeliverResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetV1EventsSinksResponse parses an HTTP response from a GetV1EventsSinksWithResponse call
+func ParseGetV1EventsSinksResponse(rsp *http.Response) (*GetV1EventsSinksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetV1EventsSinksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SinkList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostV1EventsTestResponse parses an HTTP response from a PostV1EventsTestWithResponse call
+func ParsePostV1EventsTestResponse(rsp *http.Response) (*PostV1EventsTestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostV1EventsTestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TestResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/events"
 	"github.com/backoffice-go/backoffice/scadevice"
 )
 
@@ -45,6 +46,7 @@ type API struct {
 	served       http.Handler
 	scimURL      string
 	mailbox      Mailbox
+	events       *events.Stream
 	metrics      *Metrics
 	limits       Limiter
 	tracer       *tracer

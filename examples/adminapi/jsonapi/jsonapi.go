@@ -32,6 +32,7 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/events"
 	"github.com/backoffice-go/backoffice/scadevice"
 	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
 )
@@ -106,6 +107,12 @@ type Config struct {
 	// Mailbox, when set, is the example's mail provider, whose notices
 	// GET /v1/internal/outbox lists for the host's own tests.
 	Mailbox Mailbox
+	// Events, when set, is the security event stream to the SIEM's
+	// sinks: its backlog, lag and failures per sink go to /metrics and
+	// the operations listener's /readyz, and /v1/events/sinks… show
+	// them to an operator and let an Administrator send a test event or
+	// redeliver.
+	Events *events.Stream
 }
 
 // Mailbox holds the notices sent, as memorytest.Recorder does.
@@ -127,7 +134,7 @@ func New(cfg Config) (*API, error) {
 	a := &API{ops: cfg.Ops, users: cfg.Users, devices: cfg.Devices, wallets: cfg.Wallets, tenant: cfg.Tenant, tenantOf: cfg.TenantOf,
 		hostAuth: cfg.HostAuth, prefix: cfg.Prefix, log: cmp.Or(cfg.Log, slog.New(slog.DiscardHandler)), internal: cfg.InternalSecret,
 		ready: cfg.Ready, schema: cfg.Schema, backlog: cfg.Backlog, findOperator: cfg.FindOperator, metrics: cfg.Metrics,
-		limits: cfg.Limiter, scimURL: cfg.SCIMURL, mailbox: cfg.Mailbox, mux: http.NewServeMux(), crossOrigin: http.NewCrossOriginProtection()}
+		limits: cfg.Limiter, scimURL: cfg.SCIMURL, mailbox: cfg.Mailbox, events: cfg.Events, mux: http.NewServeMux(), crossOrigin: http.NewCrossOriginProtection()}
 	if a.ready == nil {
 		a.ready = func(context.Context) error { return nil }
 	}
@@ -136,6 +143,9 @@ func New(cfg Config) (*API, error) {
 	}
 	if a.metrics == nil {
 		a.metrics = NewMetrics(a.backlog)
+	}
+	if a.events != nil {
+		a.metrics.WatchEvents(a.events.Status)
 	}
 	if a.limits == nil {
 		a.limits = MemoryLimiter(nil)

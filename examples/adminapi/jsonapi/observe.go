@@ -17,6 +17,7 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/events"
 )
 
 // requestInfo is what a request's log line and metrics say of it, filled
@@ -183,6 +184,55 @@ func (c backlogCollector) Collect(ch chan<- prometheus.Metric) {
 		age = time.Since(b.Oldest).Seconds()
 	}
 	ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, age)
+}
+
+// WatchEvents adds the security event stream's state per sink, read at
+// each scrape: its backlog, lag, streams retrying or dead, and this
+// instance's deliveries, failures and dropped login events.
+func (m *Metrics) WatchEvents(status func(context.Context) ([]events.SinkStatus, error)) {
+	m.reg.MustRegister(eventsCollector{status})
+}
+
+// eventsCollector reads the event stream's state at each scrape.
+type eventsCollector struct {
+	status func(context.Context) ([]events.SinkStatus, error)
+}
+
+var (
+	sinkLabels    = []string{"sink"}
+	sinkBacklog   = prometheus.NewDesc("backoffice_events_backlog", "Audit entries not yet delivered to the sink, over every tenant.", sinkLabels, nil)
+	sinkLag       = prometheus.NewDesc("backoffice_events_lag_seconds", "How long the oldest entry not yet delivered to the sink has waited.", sinkLabels, nil)
+	sinkRetrying  = prometheus.NewDesc("backoffice_events_retrying_streams", "Tenants' streams to the sink waiting to try a failed event again.", sinkLabels, nil)
+	sinkDead      = prometheus.NewDesc("backoffice_events_dead_streams", "Tenants' streams to the sink stopped at an event after its last try.", sinkLabels, nil)
+	sinkDelivered = prometheus.NewDesc("backoffice_events_delivered_total", "Events this instance delivered to the sink.", sinkLabels, nil)
+	sinkFailures  = prometheus.NewDesc("backoffice_events_failures_total", "Sends to the sink that failed on this instance.", sinkLabels, nil)
+	sinkDropped   = prometheus.NewDesc("backoffice_events_dropped_total", "Login refusals this instance dropped for the sink (queue full, or refused three times).", sinkLabels, nil)
+	eventDescs    = []*prometheus.Desc{sinkBacklog, sinkLag, sinkRetrying, sinkDead, sinkDelivered, sinkFailures, sinkDropped}
+)
+
+func (c eventsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range eventDescs {
+		ch <- d
+	}
+}
+
+func (c eventsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	sinks, err := c.status(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(sinkBacklog, err)
+		return
+	}
+	for _, s := range sinks {
+		ch <- prometheus.MustNewConstMetric(sinkBacklog, prometheus.GaugeValue, float64(s.Backlog), s.Name)
+		ch <- prometheus.MustNewConstMetric(sinkLag, prometheus.GaugeValue, s.Lag.Seconds(), s.Name)
+		ch <- prometheus.MustNewConstMetric(sinkRetrying, prometheus.GaugeValue, float64(s.Retrying), s.Name)
+		ch <- prometheus.MustNewConstMetric(sinkDead, prometheus.GaugeValue, float64(s.Dead), s.Name)
+		ch <- prometheus.MustNewConstMetric(sinkDelivered, prometheus.CounterValue, float64(s.Delivered), s.Name)
+		ch <- prometheus.MustNewConstMetric(sinkFailures, prometheus.CounterValue, float64(s.Failures), s.Name)
+		ch <- prometheus.MustNewConstMetric(sinkDropped, prometheus.CounterValue, float64(s.Dropped), s.Name)
+	}
 }
 
 // Handler serves the metrics in Prometheus's text format.

@@ -163,6 +163,8 @@ func typedSchemas() map[string]any {
 		"Notices":     noticesView{},
 		"Balance":     enduser.Balance{},
 		"Ready":       readiness{},
+		"SinkList":    sinkList{},
+		"TestResult":  testResult{},
 		"Backlog":     backoffice.Backlog{},
 		"Change":      backoffice.Change{},
 		"Actor":       backoffice.ActorRef{},
@@ -191,6 +193,7 @@ func requestTypes() map[string]any {
 		"KYCOutcome": kycBody{}, "Wallet": walletBody{}, "Lock": lockBody{}, "Identity": identityBody{}, "Enrol": enrolBody{},
 		"Token": tokenBody{}, "Assertion": ssoBody{}, "ApprovalRequest": approvalBody{}, "Reason": reasonBody{}, "Approve": approveBody{},
 		"Elevation": elevationBody{}, "NewReview": reviewBody{}, "Decision": decisionBody{}, "SCIMTokenBody": scimTokenBody{}, "Rotate": rotateBody{},
+		"SinkTest": sinkBody{}, "Redeliver": sinkBody{},
 		"PasskeyStep": passkeyBody{}, "PasskeySignIn": passkeyBody{}, "PasskeyAnswer": passkeyBody{},
 		"SSOKey": struct {
 			Version int64  `json:"version"`

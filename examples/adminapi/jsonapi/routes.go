@@ -293,4 +293,5 @@ func (a *API) register() {
 	a.registerDevices()
 	a.registerInternal()
 	a.registerOutbox()
+	a.registerEvents()
 }

@@ -11,6 +11,23 @@ type readiness struct {
 	Status     string          `json:"status"`
 	Migrations *migrationState `json:"migrations,omitempty"`
 	Outbox     *outboxState    `json:"outbox,omitempty"`
+	// Events are the security event sinks' states. A sink in trouble
+	// leaves the instance ready: changes never wait for a sink, and
+	// taking instances out of the load balancer would not bring it back.
+	Events []sinkState `json:"events,omitempty"`
+}
+
+type sinkState struct {
+	Name          string  `json:"name"`
+	State         string  `json:"state"`
+	Backlog       int64   `json:"backlog"`
+	LagSeconds    float64 `json:"lag_seconds"`
+	Retrying      int     `json:"retrying"`
+	Dead          int     `json:"dead"`
+	LastDelivered int64   `json:"last_delivered"`
+	LastError     string  `json:"last_error,omitempty"`
+	Failures      int64   `json:"failures"`
+	Dropped       int64   `json:"dropped"`
 }
 
 type migrationState struct {
@@ -88,6 +105,16 @@ func (a *API) readiness(r *http.Request) (int, readiness, error) {
 	body.Outbox = &outboxState{Pending: b.Pending, Dead: b.Dead}
 	if !b.Oldest.IsZero() {
 		body.Outbox.OldestAgeSeconds = time.Since(b.Oldest).Seconds()
+	}
+	if a.events != nil {
+		sinks, err := a.events.Status(r.Context())
+		if err != nil {
+			return 0, readiness{}, err
+		}
+		for _, s := range sinks {
+			body.Events = append(body.Events, sinkState{Name: s.Name, State: s.State, Backlog: s.Backlog, LagSeconds: s.Lag.Seconds(),
+				Retrying: s.Retrying, Dead: s.Dead, LastDelivered: s.LastDelivered, LastError: s.LastError, Failures: s.Failures, Dropped: s.Dropped})
+		}
 	}
 	return http.StatusOK, body, nil
 }
