@@ -74,6 +74,7 @@ type config struct {
 	// The security event stream's sinks (L3, L4).
 	eventsWebhook, eventsWebhookSecret string
 	eventsSyslog, eventsSyslogCA       string
+	eventsBackoffMax                   time.Duration
 	// traces, when set (by a test), receives the spans instead of OTLP.
 	traces trace.TracerProvider
 	// limiterClock, when set (by a test), is the in-memory limiter's clock.
@@ -134,8 +135,13 @@ func parseFlags(args []string) (config, error) {
 		"the webhook's signing secret, whsec_…; during a rotation the new and the old, separated by a space, both sign")
 	fs.StringVar(&c.eventsSyslog, "events-syslog", env("BACKOFFICE_EVENTS_SYSLOG", ""), "syslog collector the security events go to, tls://host:port (RFC 5424 over TLS, RFC 5425 framing); empty sends none")
 	fs.StringVar(&c.eventsSyslogCA, "events-syslog-ca", env("BACKOFFICE_EVENTS_SYSLOG_CA", ""), "PEM file of the CA that signs the syslog collector's certificate; empty trusts the system's")
+	fs.DurationVar(&c.eventsBackoffMax, "events-backoff-max", durationEnv("BACKOFFICE_EVENTS_BACKOFF_MAX", 5*time.Minute),
+		"the longest wait before sending a failed security event again (the wait doubles from 1s, with jitter)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.eventsBackoffMax < time.Second {
+		return c, fmt.Errorf("-events-backoff-max: at least 1s")
 	}
 	if c.eventsWebhook != "" && c.eventsWebhookSecret == "" {
 		return c, fmt.Errorf("-events-webhook: needs -events-webhook-secret (whsec_…)")
@@ -316,7 +322,8 @@ func eventStream(c config, positions events.Store, chain events.Chain, report fu
 	if positions == nil {
 		return nil, errors.New("security events: the store keeps no event positions")
 	}
-	return &events.Stream{Store: positions, Chain: chain, Sinks: sinks, Poll: 250 * time.Millisecond, ReportError: report}, nil
+	return &events.Stream{Store: positions, Chain: chain, Sinks: sinks, Poll: 250 * time.Millisecond, ReportError: report,
+		Backoff: func(n int) time.Duration { return min(time.Second<<min(n-1, 20), c.eventsBackoffMax) }}, nil
 }
 
 // build wires the stores, the services and the handlers.
