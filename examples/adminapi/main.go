@@ -525,7 +525,7 @@ func build(ctx context.Context, c config, out io.Writer) (*backend, func(), erro
 	cc := console.Config{Ops: a.ops, Users: a.users, Devices: a.devices, Tenant: a.tenant, Log: log, Authenticated: jsonapi.NoteActor,
 		Limit:         a.api.ConsoleLimit,
 		SecureCookies: strings.HasPrefix(c.publicURL, "https://"),
-		SAMLLogin:     samlSP.LoginURL(a.tenant), SAMLMetadata: samlSP.MetadataURL(a.tenant), SCIMBaseURL: a.scimURL}
+		SAMLLogin:     samlSP.LoginURL(a.tenant), SAMLMetadata: samlSP.MetadataURL(a.tenant), SCIMBaseURL: a.scimURL, Events: stream}
 	if c.oidcIssuer != "" {
 		cc.SSO = &console.SSO{Issuer: c.oidcIssuer, ClientID: c.oidcClientID, ClientSecret: c.oidcSecret, RedirectURL: public + "/sso/callback"}
 	}

@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/events"
 )
 
 // The compliance screens: four-eyes approvals, access reviews, and the
@@ -244,6 +247,12 @@ func (c *Console) reviewCSV(w http.ResponseWriter, r *http.Request) {
 type auditData struct {
 	Verification *accessctl.AuditVerification
 	Policy       accessctl.Policy
+	// Events says whether a security event stream is configured; Sinks
+	// are its sinks' states in the tenant, and Result what the last test
+	// event or redelivery came to.
+	Events bool
+	Sinks  []events.SinkStatus
+	Result string
 }
 
 func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) {
@@ -258,7 +267,11 @@ func (c *Console) verifyFull(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) showAudit(w http.ResponseWriter, r *http.Request, verify func(context.Context) (*accessctl.AuditVerification, error)) {
-	msg, status := "", http.StatusOK
+	c.showAuditWith(w, r, verify, "", "")
+}
+
+func (c *Console) showAuditWith(w http.ResponseWriter, r *http.Request, verify func(context.Context) (*accessctl.AuditVerification, error), msg, result string) {
+	status := http.StatusOK
 	v, err := verify(r.Context())
 	if errors.Is(err, backoffice.ErrFailedPrecondition) {
 		var e *backoffice.Error
@@ -277,5 +290,58 @@ func (c *Console) showAudit(w http.ResponseWriter, r *http.Request, verify func(
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, status, "audit", "Audit history", auditData{Verification: v, Policy: p}, msg)
+	d := auditData{Verification: v, Policy: p, Events: c.cfg.Events != nil, Result: result}
+	if c.cfg.Events != nil {
+		if d.Sinks, err = c.cfg.Events.TenantStatus(r.Context()); err != nil {
+			c.fail(w, r, err)
+			return
+		}
+	}
+	c.render(w, r, status, "audit", "Audit history", d, msg)
+}
+
+// sendTestEvent sends a test event to a sink (Administrators) and shows
+// whether it arrived.
+func (c *Console) sendTestEvent(w http.ResponseWriter, r *http.Request) {
+	if c.cfg.Events == nil {
+		c.fail(w, r, backoffice.NewError(backoffice.ErrNotFound, "console: events", "no security event sink is configured"))
+		return
+	}
+	sink := r.PostFormValue("sink")
+	ev, err := c.cfg.Events.SendTest(r.Context(), sink)
+	if ev.Metadata.UID == "" {
+		c.fail(w, r, err)
+		return
+	}
+	result := "Test event " + ev.Metadata.UID + " delivered to " + sink + "."
+	if err != nil {
+		result = sink + " did not take test event " + ev.Metadata.UID + ": " + err.Error()
+	}
+	c.showAuditWith(w, r, c.cfg.Ops.VerifyAudit, "", result)
+}
+
+// redeliverEvents starts the tenant's stream to a sink again from a
+// sequence number (Administrators).
+func (c *Console) redeliverEvents(w http.ResponseWriter, r *http.Request) {
+	if c.cfg.Events == nil {
+		c.fail(w, r, backoffice.NewError(backoffice.ErrNotFound, "console: events", "no security event sink is configured"))
+		return
+	}
+	sink := r.PostFormValue("sink")
+	from, err := strconv.ParseInt(r.PostFormValue("from"), 10, 64)
+	if err != nil {
+		err = backoffice.NewError(backoffice.ErrInvalid, "console: redeliver", "the sequence number to redeliver from is a whole number",
+			backoffice.FieldViolation{Field: "from", Reason: "not a whole number"})
+	} else {
+		err = c.cfg.Events.Redeliver(r.Context(), sink, from)
+	}
+	if err != nil && !errors.Is(err, backoffice.ErrInvalid) {
+		c.fail(w, r, err)
+		return
+	}
+	msg, result := "", fmt.Sprintf("The events from entry %d will be sent to %s again.", from, sink)
+	if err != nil {
+		msg, result = "The sequence number to redeliver from is a whole number, 1 or more.", ""
+	}
+	c.showAuditWith(w, r, c.cfg.Ops.VerifyAudit, msg, result)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
 	"github.com/backoffice-go/backoffice/enduser"
+	"github.com/backoffice-go/backoffice/events"
 	"github.com/backoffice-go/backoffice/scadevice"
 )
 
@@ -81,6 +82,10 @@ type Config struct {
 	// SCIMBaseURL, when set, is the SCIM service provider's base URL the
 	// settings show with the tenant's SCIM tokens.
 	SCIMBaseURL string
+	// Events, when set, is the security event stream: the audit page
+	// shows each sink's state in the tenant, and lets an Administrator
+	// send a test event or redeliver from a sequence number.
+	Events *events.Stream
 	// HostAuth, when set, is the host's own authentication (M3): it
 	// returns the operator the host authenticated for the request (from
 	// its own session, or a header its trusted SSO proxy sets), or false
@@ -200,6 +205,8 @@ func New(cfg Config) (*Console, error) {
 	mux.Handle("GET /reviews/{id}/csv", c.authed(c.reviewCSV))
 	mux.Handle("GET /audit", c.authed(c.auditPage))
 	mux.Handle("POST /audit/verify-full", c.authed(c.verifyFull))
+	mux.Handle("POST /audit/events/test", c.authed(c.sendTestEvent))
+	mux.Handle("POST /audit/events/redeliver", c.authed(c.redeliverEvents))
 	c.handler = headers(http.NewCrossOriginProtection().Handler(mux))
 	return c, nil
 }

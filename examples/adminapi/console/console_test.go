@@ -38,8 +38,18 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the console's configuration set by with.
+func newEnvWith(t testing.TB, with func(k *memorytest.Kit, c *console.Config)) *env {
+	t.Helper()
 	k := memorytest.New(nil)
-	c, err := console.New(console.Config{Ops: k.Ops, Users: k.Users, Devices: k.Devices, Tenant: k.Tenant, Now: k.Clock.Now})
+	cfg := console.Config{Ops: k.Ops, Users: k.Users, Devices: k.Devices, Tenant: k.Tenant, Now: k.Clock.Now}
+	if with != nil {
+		with(k, &cfg)
+	}
+	c, err := console.New(cfg)
 	require.NoError(t, err)
 	e := &env{k: k, srv: httptest.NewServer(c), ops: map[string]*accessctl.Operator{}}
 	t.Cleanup(e.srv.Close)

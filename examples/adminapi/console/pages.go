@@ -33,6 +33,10 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02")
 	},
+	// inc is n+1: the entry after the last one delivered.
+	"inc": func(n int64) int64 { return n + 1 },
+	// ago is a wait, rounded to the second.
+	"ago": func(d time.Duration) string { return d.Round(time.Second).String() },
 	"can": func(a *accessctl.Actor, p string) bool { return a != nil && a.Can(accessctl.Permission(p)) },
 	// field is a form field with what was typed and the reason it was
 	// refused, if it was.
