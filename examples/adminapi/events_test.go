@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/x509"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -230,4 +234,79 @@ func TestEventsReachTheSIEMThroughAnOutage(t *testing.T) {
 	require.Equal(t, 200, metrics.status)
 	assert.Contains(t, string(metrics.raw), `backoffice_events_backlog{sink="webhook `+rx.addr+`"} 0`)
 	assert.True(t, bytes.Contains(metrics.raw, []byte("backoffice_events_failures_total")))
+}
+
+// writeCA writes the certificate as a PEM file for -events-syslog-ca.
+func writeCA(t *testing.T, cert *x509.Certificate) string {
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600))
+	return path
+}
+
+// L1, L4 from the binary's flags: -events-syslog tls://… with
+// -events-syslog-ca sends the chain and the refused logins to a real
+// rsyslog over TLS, which writes them to its file; a collector whose
+// certificate another CA signed is not trusted, and the sinks' state
+// says why.
+func TestEventsToRsyslogFromTheBinary(t *testing.T) {
+	r := testserver.StartRsyslog(t)
+	s := startBinary(t, []string{"-demo", "-events-syslog", "tls://" + r.Addr, "-events-syslog-ca", writeCA(t, r.CA)})
+	_, _, pw := demoLines(t, s)
+	c := &client{t: t, base: s.base, http: http.DefaultClient, secret: secretHdr}
+	c.must(401, c.do("POST", "/v1/login", "", map[string]string{"tenant": "default", "login": "demo_admin", "password": "not-the-password"}))
+	token := c.login("default", "demo_admin", pw, map[string]string{}, 0)
+
+	var lines []string
+	var data []byte
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		data, _ = os.ReadFile(r.File)
+		if strings.Contains(string(data), "password refused") && strings.Contains(string(data), `"event_code":"operator.mfa_enrol"`) {
+			break
+		}
+	}
+	lines = strings.Split(strings.TrimSpace(string(data)), "\n")
+	require.True(t, strings.Contains(string(data), "password refused"), "the refused login is among the %d lines rsyslog wrote", len(lines))
+	require.True(t, strings.Contains(string(data), `"event_code":"operator.mfa_enrol"`), "the login is among the %d lines rsyslog wrote", len(lines))
+	var refused, chained int
+	for _, line := range lines {
+		msgid, body, ok := strings.Cut(line, " ")
+		require.True(t, ok, line)
+		var ev struct {
+			ClassUID int `json:"class_uid"`
+			StatusID int `json:"status_id"`
+			Metadata struct {
+				Sequence int64 `json:"sequence"`
+			} `json:"metadata"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &ev), line)
+		assert.Equal(t, fmt.Sprintf("ocsf-%d", ev.ClassUID), msgid)
+		assert.NotContains(t, body, "not-the-password", "never what was typed")
+		assert.NotContains(t, body, pw)
+		switch {
+		case ev.ClassUID == 3002 && ev.StatusID == 2:
+			refused++
+		case ev.Metadata.Sequence > 0:
+			chained++
+			assert.Equal(t, int64(chained), ev.Metadata.Sequence, "in the chain's order")
+		}
+	}
+	assert.Equal(t, 1, refused)
+	assert.Greater(t, chained, 100, "the demo's history and the login (a first login is its MFA enrolment)")
+
+	sinks := c.must(200, c.do("GET", "/v1/events/sinks", token, nil)).items()
+	require.Len(t, sinks, 1)
+	assert.Equal(t, "syslog "+r.Addr, sinks[0]["name"])
+	assert.Equal(t, "ok", sinks[0]["state"])
+
+	// Another CA: the collector's certificate is refused.
+	otherCA := writeCA(t, testserver.StartRsyslog(t).CA)
+	u := startBinary(t, []string{"-demo", "-events-syslog", "tls://" + r.Addr, "-events-syslog-ca", otherCA})
+	_, _, upw := demoLines(t, u)
+	cu := &client{t: t, base: u.base, http: http.DefaultClient, secret: secretHdr}
+	utoken := cu.login("default", "demo_admin", upw, map[string]string{}, 0)
+	require.Eventually(t, func() bool {
+		s := cu.must(200, cu.do("GET", "/v1/events/sinks", utoken, nil)).items()[0]
+		return s["state"] == "retrying" && strings.Contains(fmt.Sprint(s["last_error"]), "certificate")
+	}, 30*time.Second, 100*time.Millisecond)
+	c.must(400, c.do("POST", "/v1/events/test", token, map[string]any{"sink": "syslog " + r.Addr, "extra": true}))
 }
