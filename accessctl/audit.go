@@ -2,6 +2,7 @@ package accessctl
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -125,6 +126,9 @@ walk:
 	res := &AuditVerification{Tenant: a.tenant, Head: head, From: cp.Seq, Verified: v.Verified(), Break: v.End(head), At: s.clock()}
 	if res.Break == nil {
 		st.checkpoint = backoffice.ChainHead{Seq: head.Seq, Hash: head.Hash}
+	} else {
+		s.events(ctx, Event{Kind: EventChainBroken, Tenant: a.tenant,
+			Reason: fmt.Sprintf("entry %d (%s): %s", res.Break.Seq, res.Break.EntryID, res.Break.Problem)})
 	}
 	return res, nil
 }

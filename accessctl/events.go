@@ -19,6 +19,13 @@ const (
 	// EventSSORefused: an identity provider's sign-in (a SAML response or
 	// an OIDC answer) was refused; Reason says why.
 	EventSSORefused EventKind = "sso_refused"
+	// EventSessionEnded: a session was ended before its time: its
+	// operator logged out, or every session of Operator was revoked
+	// (Reason says which).
+	EventSessionEnded EventKind = "session_ended"
+	// EventChainBroken: a verification of the tenant's audit chain found
+	// an entry altered, removed or inserted; Reason names it.
+	EventChainBroken EventKind = "chain_broken"
 )
 
 // Event is what Config.Events receives. Tenant and Operator are set when

@@ -64,7 +64,7 @@ func TestEvents(t *testing.T) {
 	require.NoError(t, err)
 	code, err := accessctl.TOTPCode(o.MFASecret, clock.Now())
 	require.NoError(t, err)
-	_, err = svc.CompleteLogin(ctx, res.Challenge, code)
+	done, err := svc.CompleteLogin(ctx, res.Challenge, code)
 	require.NoError(t, err)
 	mu.Lock()
 	last := got[len(got)-1]
@@ -81,4 +81,18 @@ func TestEvents(t *testing.T) {
 	cur, err := svc.Operator(sys, bob.ID)
 	require.NoError(t, err)
 	assert.Equal(t, accessctl.StatusBlocked, cur.Status)
+
+	// L1: a session ended, by its operator or by a revocation, is heard
+	// too; a logout of a session already ended is not.
+	require.NoError(t, svc.Logout(ctx, done.Session))
+	mu.Lock()
+	assert.Equal(t, []accessctl.Event{{Kind: accessctl.EventSessionEnded, Tenant: "acme", Operator: root.ID, Reason: "logout"}}, got)
+	mu.Unlock()
+	kinds()
+	require.NoError(t, svc.Logout(ctx, done.Session))
+	assert.Empty(t, kinds())
+	require.NoError(t, svc.RevokeSessions(sys, bob.ID))
+	mu.Lock()
+	assert.Equal(t, []accessctl.Event{{Kind: accessctl.EventSessionEnded, Tenant: "acme", Operator: bob.ID, Reason: "every session revoked by test"}}, got)
+	mu.Unlock()
 }

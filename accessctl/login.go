@@ -617,7 +617,18 @@ func (s *Service) Logout(ctx context.Context, token backoffice.Secret) (err erro
 	if !ok {
 		return nil
 	}
-	return s.sessions.DeleteSession(ctx, tenant, digest)
+	sess, err := s.sessions.Session(ctx, tenant, digest)
+	if errors.Is(err, backoffice.ErrNotFound) {
+		return nil // ended already
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.sessions.DeleteSession(ctx, tenant, digest); err != nil {
+		return err
+	}
+	s.events(ctx, Event{Kind: EventSessionEnded, Tenant: tenant, Operator: sess.Operator, Reason: "logout"})
+	return nil
 }
 
 // Sessions lists an operator's sessions. An operator may list its own;
@@ -644,7 +655,11 @@ func (s *Service) RevokeSessions(ctx context.Context, id OperatorID) (err error)
 			return err
 		}
 	}
-	return s.sessions.DeleteOperatorSessions(ctx, a.tenant, id)
+	if err := s.sessions.DeleteOperatorSessions(ctx, a.tenant, id); err != nil {
+		return err
+	}
+	s.events(ctx, Event{Kind: EventSessionEnded, Tenant: a.tenant, Operator: id, Reason: "every session revoked by " + a.name})
+	return nil
 }
 
 func (s *Service) selfOr(ctx context.Context, id OperatorID, p Permission) (*Actor, error) {

@@ -38,6 +38,7 @@ const (
 	SeverityLow           = 2
 	SeverityMedium        = 3
 	SeverityHigh          = 4
+	SeverityCritical      = 5
 
 	StatusSuccess = 1
 	StatusFailure = 2
@@ -163,7 +164,7 @@ var activities = map[int]map[int]string{
 var classNames = map[int]string{ClassAccountChange: "Account Change", ClassAuthentication: "Authentication",
 	ClassEntityManagement: "Entity Management", ClassUserAccessManagement: "User Access Management", ClassAPIActivity: "API Activity"}
 
-var severityNames = map[int]string{SeverityInformational: "Informational", SeverityLow: "Low", SeverityMedium: "Medium", SeverityHigh: "High"}
+var severityNames = map[int]string{SeverityInformational: "Informational", SeverityLow: "Low", SeverityMedium: "Medium", SeverityHigh: "High", SeverityCritical: "Critical"}
 
 var statusNames = map[int]string{StatusSuccess: "Success", StatusFailure: "Failure"}
 
@@ -358,29 +359,44 @@ func accessChanges(e backoffice.AuditEntry) (privileges []string, revoked bool) 
 	return privileges, revoked && len(privileges) > 0
 }
 
-// FromLogin is the event of a login outcome the audit log does not hold:
-// a refused password or code (an Authentication Logon that failed). A
-// success, a lockout and a refused sign-in through the identity provider
-// are audit entries (FromAudit); for those FromLogin returns false. id is
-// the event's stable id, at when it happened.
+// FromLogin is the event of an outcome the audit log does not hold (the
+// accessctl.Config.Events hook's): a refused password or code (an
+// Authentication Logon that failed), a session ended by a logout or a
+// revocation (a Logoff), and a verification that found the audit chain
+// broken (a critical Entity Management Read that failed). A success, a
+// lockout and a refused sign-in through the identity provider are audit
+// entries (FromAudit); for those FromLogin returns false. id is the
+// event's stable id, at when it happened.
 func FromLogin(e accessctl.Event, id string, at time.Time) (Event, bool) {
-	var detail string
+	var ev Event
 	switch e.Kind {
-	case accessctl.EventLoginRefused:
-		detail = "password refused"
-	case accessctl.EventMFAFailed:
-		detail = "second factor refused"
+	case accessctl.EventLoginRefused, accessctl.EventMFAFailed:
+		ev = newEvent(ClassAuthentication, 1, SeverityLow, StatusFailure, at)
+		ev.StatusDetail = "password refused"
+		if e.Kind == accessctl.EventMFAFailed {
+			ev.StatusDetail = "second factor refused"
+		}
+	case accessctl.EventSessionEnded:
+		ev = newEvent(ClassAuthentication, 2, SeverityInformational, StatusSuccess, at)
+		ev.StatusDetail = "session ended"
+	case accessctl.EventChainBroken:
+		ev = newEvent(ClassEntityManagement, 2, SeverityCritical, StatusFailure, at)
+		ev.StatusDetail = "audit chain broken"
+		ev.Entity = &Entity{UID: string(e.Tenant), Type: "audit chain", Name: "audit chain of " + string(e.Tenant)}
+		ev.Actor = &Actor{AppName: "backoffice", User: &User{UID: "system:verify", Name: "audit verification", Type: "System", TypeID: 3}}
 	default:
 		return Event{}, false
 	}
-	ev := newEvent(ClassAuthentication, 1, SeverityLow, StatusFailure, at)
-	ev.StatusDetail = detail
 	if e.Reason != "" {
 		ev.StatusDetail += ": " + e.Reason
 	}
 	ev.Metadata.UID, ev.Metadata.TenantUID, ev.Metadata.EventCode = id, string(e.Tenant), "operator."+string(e.Kind)
 	ev.Metadata.LogName = "login"
 	ev.Message = ev.StatusDetail
+	if e.Kind == accessctl.EventChainBroken {
+		ev.Metadata.EventCode, ev.Metadata.LogName = "audit.chain_broken", "audit"
+		return ev, true
+	}
 	// The user is the operator the login named, when it names one; an
 	// unknown login is named by nothing (no typed name is ever sent).
 	ev.User = &User{UID: string(e.Operator), Type: "User", TypeID: 1}

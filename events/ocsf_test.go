@@ -378,6 +378,23 @@ func TestLoginOutcomes(t *testing.T) {
 		assert.Equal(t, events.StatusFailure, ev.StatusID)
 		assert.Equal(t, "evt-1", ev.Metadata.UID)
 	}
+	// A session ended is a Logoff; a broken chain found by a
+	// verification is a critical failed Read of the audit chain.
+	ended, ok := events.FromLogin(accessctl.Event{Kind: accessctl.EventSessionEnded, Tenant: "acme", Operator: "op-1", Reason: "logout"}, "evt-3", at)
+	require.True(t, ok)
+	assert.Equal(t, events.ClassAuthentication, ended.ClassUID)
+	assert.Equal(t, 2, ended.ActivityID)
+	assert.Equal(t, "op-1", ended.User.UID)
+	broken, ok := events.FromLogin(accessctl.Event{Kind: accessctl.EventChainBroken, Tenant: "acme", Reason: "entry 7 (e-7): altered"}, "evt-4", at)
+	require.True(t, ok)
+	assert.Equal(t, events.ClassEntityManagement, broken.ClassUID)
+	assert.Equal(t, events.SeverityCritical, broken.SeverityID)
+	assert.Equal(t, "audit chain broken: entry 7 (e-7): altered", broken.StatusDetail)
+	for _, ev := range []events.Event{ended, broken} {
+		for _, problem := range s.check(t, asJSON(t, ev)) {
+			t.Errorf("%s: %s", ev.Metadata.EventCode, problem)
+		}
+	}
 	for _, k := range []accessctl.EventKind{accessctl.EventLoginSucceeded, accessctl.EventLockout, accessctl.EventSSORefused} {
 		_, ok := events.FromLogin(accessctl.Event{Kind: k}, "evt-2", at)
 		assert.False(t, ok, "%s is an audit entry's event", k)

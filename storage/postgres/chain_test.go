@@ -11,15 +11,21 @@ import (
 
 	"github.com/backoffice-go/backoffice"
 	"github.com/backoffice-go/backoffice/accessctl"
+	"github.com/backoffice-go/backoffice/events"
 	"github.com/backoffice-go/backoffice/storage/memory/memorytest"
+	"github.com/backoffice-go/backoffice/storage/postgres"
 )
 
 // chainFixture is a tenant with a history of ten operator edits on
 // PostgreSQL, and an auditor's context to verify it with.
-func chainFixture(t *testing.T) (*accessctl.Service, context.Context, *sql.DB, []backoffice.AuditEntry) {
+func chainFixture(t *testing.T, hooks ...func(context.Context, accessctl.Event)) (*accessctl.Service, context.Context, *sql.DB, []backoffice.AuditEntry) {
 	t.Helper()
 	s, db := open(t, "postgres")
-	svc, err := accessctl.NewService(accessctl.Config{Store: s, Hasher: memorytest.Hasher()})
+	cfg := accessctl.Config{Store: s, Hasher: memorytest.Hasher()}
+	for _, h := range hooks {
+		cfg.Events = h
+	}
+	svc, err := accessctl.NewService(cfg)
 	require.NoError(t, err)
 	ctx := context.Background()
 	_, err = svc.Bootstrap(ctx, accessctl.BootstrapInput{Tenant: "acme", Name: "Acme", Preset: accessctl.PresetDashboard,
@@ -158,4 +164,43 @@ func TestVerifyFindsRowsEditedInTheDatabase(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, &backoffice.ChainBreak{Seq: 4, EntryID: "forged", Problem: backoffice.ChainAltered}, v.Break)
 	})
+}
+
+// L1: a verification that finds the chain broken is a security event: a
+// critical failure naming the entry, sent to the SIEM like the rest.
+func TestABrokenChainIsASecurityEvent(t *testing.T) {
+	rx := &recordingSink{}
+	stream := &events.Stream{Sinks: []events.Sink{rx}, ReportError: func(context.Context, error) {}}
+	svc, sys, db, chain := chainFixture(t, stream.Observe)
+	pg, err := postgres.New(db, "postgres", nil)
+	require.NoError(t, err)
+	stream.Store, stream.Chain = pg, pg
+	target := chain[3]
+	_, err = db.Exec(`DELETE FROM backoffice_audit_entries WHERE tenant_id = 'acme' AND id = $1`, target.ID)
+	require.NoError(t, err)
+	v, err := svc.VerifyAuditFull(sys)
+	require.NoError(t, err)
+	require.NotNil(t, v.Break)
+	_, err = stream.Round(context.Background())
+	require.NoError(t, err)
+	var found bool
+	for _, ev := range rx.got {
+		if ev.Metadata.EventCode == "audit.chain_broken" {
+			found = true
+			assert.Equal(t, events.SeverityCritical, ev.SeverityID)
+			assert.Equal(t, events.StatusFailure, ev.StatusID)
+			assert.Contains(t, ev.StatusDetail, fmt.Sprintf("entry %d", target.Seq))
+			assert.Equal(t, "acme", ev.Metadata.TenantUID)
+		}
+	}
+	assert.True(t, found, "the broken chain was reported")
+}
+
+type recordingSink struct{ got []events.Event }
+
+func (r *recordingSink) Name() string { return "recorder" }
+
+func (r *recordingSink) Send(_ context.Context, e events.Event) error {
+	r.got = append(r.got, e)
+	return nil
 }
