@@ -89,7 +89,7 @@ func syslogSeverity(ocsf int) int {
 		return 4 // warning
 	case SeverityHigh:
 		return 3 // error
-	case 5:
+	case SeverityCritical:
 		return 2 // critical
 	case 6:
 		return 0 // emergency
