@@ -81,11 +81,10 @@ type Stream struct {
 	// backoffice.LogError.
 	ReportError func(ctx context.Context, err error)
 
-	once    sync.Once
-	holder  string
-	mu      sync.Mutex
-	state   map[string]*sinkState
-	ensured bool
+	once   sync.Once
+	holder string
+	mu     sync.Mutex
+	state  map[string]*sinkState
 }
 
 // sinkState is what this instance knows of a sink beyond its positions.
