@@ -10,6 +10,8 @@
 package events
 
 import (
+	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -326,6 +328,13 @@ func FromAudit(e backoffice.AuditEntry) Event {
 			ev.User.UID = e.Actor.ID
 		}
 	}
+	for _, c := range e.Changes {
+		if c.Field == "source" && category(class) == CategoryIAM {
+			if ip := ipOf(c.After); ip != "" {
+				ev.SrcEndpoint = &Endpoint{IP: ip} // where a login came from
+			}
+		}
+	}
 	if len(e.Changes) > 0 {
 		changes := make([]map[string]string, 0, len(e.Changes))
 		for _, c := range e.Changes {
@@ -337,6 +346,20 @@ func FromAudit(e backoffice.AuditEntry) Event {
 		ev.Unmapped["changes"], ev.Unmapped["target_type"] = changes, e.TargetType
 	}
 	return ev
+}
+
+func category(class int) int { return class / 1000 }
+
+// ipOf is the IP address of a client address ("ip" or "ip:port"), empty
+// when it holds none.
+func ipOf(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	if ip, err := netip.ParseAddr(addr); err == nil {
+		return ip.String()
+	}
+	return ""
 }
 
 // accessFields are the fields of an operator whose change grants or takes

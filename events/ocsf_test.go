@@ -359,6 +359,20 @@ func TestEveryActionIsAValidOCSFEvent(t *testing.T) {
 	for _, c := range []int{events.ClassAccountChange, events.ClassAuthentication, events.ClassEntityManagement, events.ClassUserAccessManagement} {
 		assert.True(t, classes[c], "class %d is used", c)
 	}
+	// A login's entry records where it came from: the event's
+	// src_endpoint.
+	for _, source := range []string{"203.0.113.9", "203.0.113.9:51234", "[2001:db8::1]:443"} {
+		e := events.FromAudit(backoffice.AuditEntry{ID: "entry-login", Tenant: "acme", Actor: actors[0], Action: backoffice.ActionOperatorLogin,
+			TargetType: "operator", TargetID: "op-1", At: at, Seq: 7, Changes: []backoffice.Change{{Field: "source", After: source}}})
+		require.NotNil(t, e.SrcEndpoint, source)
+		assert.NotContains(t, e.SrcEndpoint.IP, ":51234")
+		for _, problem := range s.check(t, asJSON(t, e)) {
+			t.Errorf("login from %s: %s", source, problem)
+		}
+	}
+	noAddr := events.FromAudit(backoffice.AuditEntry{ID: "entry-login", Tenant: "acme", Actor: actors[0], Action: backoffice.ActionOperatorLogin,
+		TargetType: "operator", TargetID: "op-1", At: at, Changes: []backoffice.Change{{Field: "source", After: "not an address"}}})
+	assert.Nil(t, noAddr.SrcEndpoint)
 }
 
 // L1: a refused password or code is a failed Authentication Logon naming
