@@ -19,7 +19,16 @@ type Redis struct {
 	port    int
 	dir     string
 	durable bool
+	extra   []string // more arguments, such as a cluster node's
 	proc    *process
+}
+
+// running reports whether the server's process was started and not
+// stopped.
+func (r *Redis) running() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.proc != nil
 }
 
 // Addr is the server's host:port.
@@ -65,7 +74,7 @@ func (r *Redis) start() error {
 		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
 	}
 	cmd := exec.Command(bin, append([]string{"--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--save", "",
-		"--dir", r.dir, "--protected-mode", "no", "--loglevel", "warning"}, aof...)...)
+		"--dir", r.dir, "--protected-mode", "no", "--loglevel", "warning"}, append(aof, r.extra...)...)...)
 	var logs strings.Builder
 	cmd.Stdout = &logs
 	p, err := start(cmd, "")

@@ -39,13 +39,30 @@ type Options struct {
 	// Prefix starts every key; default "backoffice". Hosts sharing a Redis
 	// between environments give each its own.
 	Prefix string
+	// WaitReplicas, when above zero, makes every write that protects the
+	// back office wait until that many replicas hold it (Redis's WAIT)
+	// before it is acknowledged: a reserved or failed login attempt, a
+	// consumed one-time token or ceremony, a value used once, an ended
+	// session, revoked tokens. Then a failover that promotes a replica
+	// cannot undo them: it cannot reset a run of failed logins, replay a
+	// link, or bring back a session that was ended. A write no replica
+	// confirms within WaitTimeout is ErrUnavailable, on which the
+	// services fail closed. With Redis Cluster or a primary with
+	// replicas, set it to 1. What a failover may still lose is what
+	// nobody relies on: a session just opened (its operator logs in
+	// again) and a session's last use.
+	WaitReplicas int
+	// WaitTimeout bounds each WAIT; default 500 ms.
+	WaitTimeout time.Duration
 }
 
 // Store implements accessctl.SessionStore, TokenStore and AttemptStore. It
 // is safe for concurrent use.
 type Store struct {
-	c      goredis.UniversalClient
-	prefix string
+	c           goredis.UniversalClient
+	prefix      string
+	wait        int
+	waitTimeout time.Duration
 }
 
 var (
@@ -56,11 +73,75 @@ var (
 
 // New returns a store on the host's client.
 func New(c goredis.UniversalClient, opts *Options) *Store {
-	s := &Store{c: c, prefix: "backoffice"}
-	if opts != nil && opts.Prefix != "" {
-		s.prefix = opts.Prefix
+	s := &Store{c: c, prefix: "backoffice", waitTimeout: 500 * time.Millisecond}
+	if opts != nil {
+		if opts.Prefix != "" {
+			s.prefix = opts.Prefix
+		}
+		s.wait = max(opts.WaitReplicas, 0)
+		if opts.WaitTimeout > 0 {
+			s.waitTimeout = opts.WaitTimeout
+		}
 	}
 	return s
+}
+
+// errNotReplicated is a protected write that too few replicas confirmed.
+var errNotReplicated = errors.New("the write reached too few replicas")
+
+// protect runs a write that must survive a failover. Without
+// WaitReplicas it runs on the client as any other. With it, it runs on a
+// connection of its own to the master of key's slot, followed on that
+// connection by WAIT, which returns once that many replicas hold every
+// write the connection made.
+func (s *Store) protect(ctx context.Context, key string, write func(c goredis.Cmdable) error) error {
+	if s.wait == 0 {
+		return write(s.c)
+	}
+	var node *goredis.Client
+	switch c := s.c.(type) {
+	case *goredis.ClusterClient:
+		n, err := c.MasterForKey(ctx, key)
+		if err != nil {
+			return err
+		}
+		node = n
+	case *goredis.Client:
+		node = c
+	default:
+		return fmt.Errorf("redis: WaitReplicas needs a *redis.Client or a *redis.ClusterClient, not %T", s.c)
+	}
+	conn := node.Conn()
+	defer conn.Close()
+	err := write(conn)
+	if err == nil || errors.Is(err, goredis.Nil) {
+		n, werr := conn.Do(ctx, "WAIT", s.wait, s.waitTimeout.Milliseconds()).Int()
+		switch {
+		case werr != nil:
+			err = werr
+		case n < s.wait:
+			err = errNotReplicated
+		}
+	}
+	if cc, ok := s.c.(*goredis.ClusterClient); ok && err != nil && movedOn(err) {
+		cc.ReloadState(ctx) // the slot moved (a failover): learn where
+	}
+	return err
+}
+
+// movedOn reports whether err says the cluster's slots moved or are not
+// served yet.
+func movedOn(err error) bool {
+	var reply goredis.Error
+	if !errors.As(err, &reply) {
+		return false
+	}
+	for _, p := range []string{"MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN", "READONLY", "LOADING"} {
+		if strings.HasPrefix(reply.Error(), p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Ping checks that Redis answers, for a host's readiness probe.
@@ -119,7 +200,7 @@ func mapErr(op string, err error) error {
 		return notFound(op)
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("%s: %w", op, err)
-	case errors.As(err, &reply) && !strings.HasPrefix(reply.Error(), "LOADING") && !strings.HasPrefix(reply.Error(), "CLUSTERDOWN"):
+	case errors.As(err, &reply) && !movedOn(err):
 		return &internalError{op: op, cause: err}
 	}
 	return &backoffice.Error{Kind: backoffice.ErrUnavailable, Op: op, Msg: "the session store is unavailable; retry shortly"}
@@ -349,7 +430,8 @@ func (s *Store) Sessions(ctx context.Context, tenant backoffice.TenantID, op acc
 // DeleteSession implements accessctl.SessionStore: one DEL. Its digest
 // leaves the operator's set at the next listing.
 func (s *Store) DeleteSession(ctx context.Context, tenant backoffice.TenantID, digest string) error {
-	return mapErr("redis: delete session", s.c.Del(ctx, s.sessionPrefix(tenant)+digest).Err())
+	key := s.sessionPrefix(tenant) + digest
+	return mapErr("redis: delete session", s.protect(ctx, key, func(c goredis.Cmdable) error { return c.Del(ctx, key).Err() }))
 }
 
 // deleteSessionsScript removes every session of the set KEYS[1] (keys
@@ -364,7 +446,10 @@ return 1`)
 // DeleteOperatorSessions implements accessctl.SessionStore: one Lua
 // script, atomic and seen by every instance at once.
 func (s *Store) DeleteOperatorSessions(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
-	err := deleteSessionsScript.Run(ctx, s.c, []string{s.opSessionsKey(tenant, op)}, s.sessionPrefix(tenant)).Err()
+	key := s.opSessionsKey(tenant, op)
+	err := s.protect(ctx, key, func(c goredis.Cmdable) error {
+		return deleteSessionsScript.Run(ctx, c, []string{key}, s.sessionPrefix(tenant)).Err()
+	})
 	return mapErr("redis: delete sessions", err)
 }
 
@@ -493,7 +578,12 @@ return v`)
 // ConsumeToken implements accessctl.TokenStore: one Lua script.
 func (s *Store) ConsumeToken(ctx context.Context, purpose accessctl.TokenPurpose, tenant backoffice.TenantID, digest string) (*accessctl.Token, error) {
 	const op = "redis: consume token"
-	v, err := consumeScript.Run(ctx, s.c, []string{s.tokenPrefix(tenant) + digest}, string(purpose)).Text()
+	key := s.tokenPrefix(tenant) + digest
+	var v string
+	err := s.protect(ctx, key, func(c goredis.Cmdable) (err error) {
+		v, err = consumeScript.Run(ctx, c, []string{key}, string(purpose)).Text()
+		return err
+	})
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
@@ -520,7 +610,9 @@ func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant backoffice.Tena
 	for _, p := range []accessctl.TokenPurpose{accessctl.PurposeInvitation, accessctl.PurposePasswordReset, accessctl.PurposeMFAChallenge} {
 		keys = append(keys, s.liveTokenKey(tenant, op, p))
 	}
-	return mapErr("redis: delete tokens", deleteTokensScript.Run(ctx, s.c, keys, s.tokenPrefix(tenant)).Err())
+	return mapErr("redis: delete tokens", s.protect(ctx, keys[0], func(c goredis.Cmdable) error {
+		return deleteTokensScript.Run(ctx, c, keys, s.tokenPrefix(tenant)).Err()
+	}))
 }
 
 // Attempts: one hash per operator with the run's settled failures
@@ -584,8 +676,13 @@ func (s *Store) runKey(tenant backoffice.TenantID, op accessctl.OperatorID) []st
 // ReserveAttempt implements accessctl.AttemptStore.
 func (s *Store) ReserveAttempt(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time, l accessctl.AttemptLimit) (bool, error) {
 	keep := max(l.Window, l.Cooldown) + l.Lease + time.Hour // the services' clock decides; the TTL only cleans up
-	n, err := reserveScript.Run(ctx, s.c, s.runKey(tenant, op), at.UnixMicro(), l.Max, l.Window.Microseconds(),
-		l.Cooldown.Microseconds(), l.Lease.Microseconds(), keep.Milliseconds()).Int()
+	keys := s.runKey(tenant, op)
+	var n int
+	err := s.protect(ctx, keys[0], func(c goredis.Cmdable) (err error) {
+		n, err = reserveScript.Run(ctx, c, keys, at.UnixMicro(), l.Max, l.Window.Microseconds(),
+			l.Cooldown.Microseconds(), l.Lease.Microseconds(), keep.Milliseconds()).Int()
+		return err
+	})
 	if err != nil {
 		return false, mapErr("redis: reserve attempt", err)
 	}
@@ -595,7 +692,12 @@ func (s *Store) ReserveAttempt(ctx context.Context, tenant backoffice.TenantID, 
 // SettleAttempt implements accessctl.AttemptStore.
 func (s *Store) SettleAttempt(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time, o accessctl.AttemptOutcome) (accessctl.Attempts, error) {
 	const opn = "redis: settle attempt"
-	v, err := settleScript.Run(ctx, s.c, s.runKey(tenant, op), at.UnixMicro(), int(o), orphanTTL.Milliseconds()).Slice()
+	keys := s.runKey(tenant, op)
+	var v []any
+	err := s.protect(ctx, keys[0], func(c goredis.Cmdable) (err error) {
+		v, err = settleScript.Run(ctx, c, keys, at.UnixMicro(), int(o), orphanTTL.Milliseconds()).Slice()
+		return err
+	})
 	if err != nil {
 		return accessctl.Attempts{}, mapErr(opn, err)
 	}
@@ -652,7 +754,12 @@ func (s *Store) UseOnce(ctx context.Context, tenant backoffice.TenantID, key str
 	if ttl < time.Millisecond {
 		ttl = time.Millisecond
 	}
-	ok, err := s.c.SetNX(ctx, s.tenantKey(tenant)+":once:"+key, 1, ttl).Result()
+	k := s.tenantKey(tenant) + ":once:" + key
+	var ok bool
+	err := s.protect(ctx, k, func(c goredis.Cmdable) (err error) {
+		ok, err = c.SetNX(ctx, k, 1, ttl).Result()
+		return err
+	})
 	if err != nil {
 		return false, mapErr("redis: use once", err)
 	}
