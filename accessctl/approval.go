@@ -362,7 +362,7 @@ func (s *Service) Approvals(ctx context.Context, status *ApprovalStatus, p backo
 		pending := ApprovalPending
 		q.Status = &pending
 	}
-	items, err := s.store.Approvals(ctx, a.tenant, q)
+	items, err := s.store.Approvals(backoffice.WithLaggingReads(ctx), a.tenant, q)
 	if err != nil {
 		return backoffice.Page[*Approval]{}, err
 	}

@@ -580,7 +580,7 @@ func (s *Service) Operators(ctx context.Context, f OperatorFilter, p backoffice.
 	if f.Status != nil && !f.Status.Valid() {
 		return backoffice.Page[*Operator]{}, backoffice.NewError(backoffice.ErrInvalid, op, "unknown status", backoffice.FieldViolation{Field: "status", Reason: "unknown status"})
 	}
-	items, err := s.store.Operators(ctx, a.tenant, OperatorQuery{Status: f.Status, Role: f.Role, After: OperatorID(after), Limit: limit + 1})
+	items, err := s.store.Operators(backoffice.WithLaggingReads(ctx), a.tenant, OperatorQuery{Status: f.Status, Role: f.Role, After: OperatorID(after), Limit: limit + 1})
 	if err != nil {
 		return backoffice.Page[*Operator]{}, err
 	}
@@ -959,7 +959,7 @@ func (s *Service) auditPage(ctx context.Context, a *Actor, typ, id string, p bac
 	if err != nil {
 		return backoffice.Page[backoffice.AuditEntry]{}, err
 	}
-	items, err := s.store.AuditEntries(ctx, a.tenant, AuditQuery{TargetType: typ, TargetID: id, Before: before, Limit: limit + 1})
+	items, err := s.store.AuditEntries(backoffice.WithLaggingReads(ctx), a.tenant, AuditQuery{TargetType: typ, TargetID: id, Before: before, Limit: limit + 1})
 	if err != nil {
 		return backoffice.Page[backoffice.AuditEntry]{}, err
 	}

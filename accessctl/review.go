@@ -174,7 +174,7 @@ func (s *Service) Reviews(ctx context.Context, p backoffice.PageRequest) (_ back
 	if err != nil {
 		return backoffice.Page[*Review]{}, err
 	}
-	items, err := s.store.Reviews(ctx, a.tenant, ReviewQuery{After: after, Limit: limit + 1})
+	items, err := s.store.Reviews(backoffice.WithLaggingReads(ctx), a.tenant, ReviewQuery{After: after, Limit: limit + 1})
 	if err != nil {
 		return backoffice.Page[*Review]{}, err
 	}

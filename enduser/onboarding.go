@@ -101,7 +101,7 @@ func (s *Service) Onboardings(ctx context.Context, completed bool, p backoffice.
 	if err != nil {
 		return backoffice.Page[*Onboarding]{}, err
 	}
-	items, err := s.store.Onboardings(ctx, a.Tenant(), OnboardingQuery{Completed: completed, Before: before, Limit: limit + 1})
+	items, err := s.store.Onboardings(backoffice.WithLaggingReads(ctx), a.Tenant(), OnboardingQuery{Completed: completed, Before: before, Limit: limit + 1})
 	if err != nil {
 		return backoffice.Page[*Onboarding]{}, err
 	}

@@ -268,7 +268,7 @@ func (s *Service) Count(ctx context.Context, f Filter) (_ int, err error) {
 	if err := v.Err(op); err != nil {
 		return 0, err
 	}
-	return s.store.CountEndUsers(ctx, a.Tenant(), q)
+	return s.store.CountEndUsers(backoffice.WithLaggingReads(ctx), a.Tenant(), q)
 }
 
 func (s *Service) find(ctx context.Context, op string, v backoffice.Violations, q Query, p backoffice.PageRequest) (backoffice.Page[*EndUser], error) {
@@ -297,7 +297,7 @@ func (s *Service) find(ctx context.Context, op string, v backoffice.Violations, 
 	}
 	q.Limit = limit + 1
 	q.Email = lower(q.Email)
-	users, err := s.store.FindEndUsers(ctx, a.Tenant(), q)
+	users, err := s.store.FindEndUsers(backoffice.WithLaggingReads(ctx), a.Tenant(), q)
 	if err != nil {
 		return backoffice.Page[*EndUser]{}, err
 	}

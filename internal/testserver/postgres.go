@@ -63,6 +63,7 @@ type Postgres struct {
 	dir     string
 	server  string
 	durable bool
+	extra   []string // more settings (-c name=value), such as a primary's
 	proc    *process
 }
 
@@ -122,7 +123,7 @@ func (p *Postgres) Start(t testing.TB) {
 	t.Fatalf("start postgres: %v", err)
 }
 
-func newPostgres(durable bool) (*Postgres, error) {
+func newPostgres(durable bool, extra ...string) (*Postgres, error) {
 	initdb, err := postgresBin("initdb")
 	if err != nil {
 		return nil, err
@@ -153,7 +154,7 @@ func newPostgres(durable bool) (*Postgres, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	p := &Postgres{port: port, dir: dir, server: server, durable: durable}
+	p := &Postgres{port: port, dir: dir, server: server, durable: durable, extra: extra}
 	if err := p.start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -172,6 +173,7 @@ func (p *Postgres) start() error {
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit="+commit,
 		"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=512MB", "-c", "work_mem=16MB",
 		"-c", "maintenance_work_mem=512MB", "-c", "logging_collector=off", "-c", "log_min_messages=fatal")
+	cmd.Args = append(cmd.Args, p.extra...)
 	if _, _, err := asUser(cmd, "postgres"); err != nil {
 		return err
 	}
@@ -217,7 +219,17 @@ func prepareDatabase(dsn string) error {
 // run in parallel. The schema is dropped when the test ends.
 func Schema(t testing.TB) string {
 	t.Helper()
-	dsn := PostgresDSN(t)
+	return schemaOn(t, PostgresDSN(t))
+}
+
+// Schema is the package's Schema on this server.
+func (p *Postgres) Schema(t testing.TB) string {
+	t.Helper()
+	return schemaOn(t, p.DSN())
+}
+
+func schemaOn(t testing.TB, dsn string) string {
+	t.Helper()
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), schema.Add(1))
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
@@ -233,7 +245,9 @@ func Schema(t testing.TB) string {
 			return
 		}
 		defer db.Close()
-		_, _ = db.Exec(`DROP SCHEMA ` + name + ` CASCADE`)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = db.ExecContext(ctx, `DROP SCHEMA `+name+` CASCADE`)
 	})
 	return WithParam(dsn, "search_path", name+",public")
 }
@@ -248,4 +262,88 @@ func WithParam(dsn, key, value string) string {
 	q.Set(key, value)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// StartReplicated starts, for one test, a primary and a hot standby
+// streaming from it (pg_basebackup -R, on loopback), both with
+// pg_stat_statements, so a test can see which statements ran where. The
+// primary commits synchronously with the standby (remote_apply): a commit
+// it acknowledged is visible on the standby, unless a session says
+// synchronous_commit=local.
+func StartReplicated(t testing.TB) (primary, standby *Postgres) {
+	t.Helper()
+	stats := []string{"-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all"}
+	primary, err := newPostgres(true, append([]string{"-c", "synchronous_commit=remote_apply"}, stats...)...)
+	if err != nil {
+		unavailable(t, "PostgreSQL", err)
+	}
+	t.Cleanup(func() { primary.Stop(); os.RemoveAll(primary.dir) })
+	if err := prepareDatabase(primary.DSN()); err != nil {
+		t.Fatal(err)
+	}
+	exec1 := func(dsn string, stmts ...string) {
+		db, err := sql.Open("postgres", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, q := range stmts {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	exec1(primary.DSN(), `CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA public`)
+	basebackup, err := postgresBin("pg_basebackup")
+	if err != nil {
+		unavailable(t, "pg_basebackup", err)
+	}
+	dir, err := os.MkdirTemp("", "backoffice-pg-standby-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	cmd := exec.Command(basebackup, "-h", "127.0.0.1", "-p", fmt.Sprint(primary.port), "-U", "postgres", "-D", filepath.Join(dir, "data"),
+		"-R", "-X", "stream", "--no-sync", "-c", "fast")
+	uid, gid, err := asUser(cmd, "postgres")
+	if err == nil && uid >= 0 {
+		err = os.Chown(dir, uid, gid)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pg_basebackup: %v: %s", err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	standby = &Postgres{port: port, dir: dir, server: primary.server, durable: true, extra: append([]string{"-c", "hot_standby=on"}, stats...)}
+	if err := standby.start(); err != nil {
+		t.Fatalf("start the standby: %v", err)
+	}
+	t.Cleanup(standby.Stop)
+	// remote_apply (set at start: the command line outranks ALTER
+	// SYSTEM) waits from now on, for the standby named here.
+	exec1(primary.DSN(), `ALTER SYSTEM SET synchronous_standby_names = '*'`, `SELECT pg_reload_conf()`)
+	// Wait until the standby streams, synchronously.
+	db, err := sql.Open("postgres", primary.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		err := db.QueryRow(`SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming' AND sync_state = 'sync'`).Scan(&n)
+		if err == nil && n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby does not stream synchronously: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return primary, standby
 }

@@ -340,7 +340,10 @@ func (s *Store) Operators(ctx context.Context, tenant backoffice.TenantID, q acc
 		limit = 1000
 	}
 	var rows []operatorRow
-	if err := s.sel(ctx, &rows, qOperators, string(tenant), status, role, string(q.After), limit); err != nil {
+	if err := s.onReader(ctx, func(st *Store) error {
+		rows = nil
+		return st.sel(ctx, &rows, qOperators, string(tenant), status, role, string(q.After), limit)
+	}); err != nil {
 		return nil, mapErr("postgres: operators", err)
 	}
 	out := make([]*accessctl.Operator, len(rows))
@@ -570,7 +573,10 @@ func (s *Store) AuditEntries(ctx context.Context, tenant backoffice.TenantID, q 
 		limit = 1000
 	}
 	var rows []auditRow
-	if err := s.sel(ctx, &rows, qAudit, string(tenant), q.TargetType, q.TargetID, q.Before, limit); err != nil {
+	if err := s.onReader(ctx, func(st *Store) error {
+		rows = nil
+		return st.sel(ctx, &rows, qAudit, string(tenant), q.TargetType, q.TargetID, q.Before, limit)
+	}); err != nil {
 		return nil, mapErr("postgres: audit entries", err)
 	}
 	return auditEntries(rows)
@@ -594,7 +600,10 @@ func (s *Store) AuditChain(ctx context.Context, tenant backoffice.TenantID, afte
 		limit = 1000
 	}
 	var rows []auditRow
-	if err := s.sel(ctx, &rows, qAuditChain, string(tenant), after, limit); err != nil {
+	if err := s.onReader(ctx, func(st *Store) error {
+		rows = nil
+		return st.sel(ctx, &rows, qAuditChain, string(tenant), after, limit)
+	}); err != nil {
 		return nil, mapErr("postgres: audit chain", err)
 	}
 	return auditEntries(rows)
@@ -609,7 +618,7 @@ func (s *Store) AuditHead(ctx context.Context, tenant backoffice.TenantID) (back
 		Started time.Time `db:"started"`
 		Stray   string    `db:"stray"`
 	}
-	err := s.get(ctx, nil, &r, qAuditHead, string(tenant))
+	err := s.onReader(ctx, func(st *Store) error { return st.get(ctx, nil, &r, qAuditHead, string(tenant)) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return backoffice.ChainHead{}, nil
 	}

@@ -192,7 +192,9 @@ func (s *Store) CountEndUsers(ctx context.Context, tenant backoffice.TenantID, q
 	q.Before = nil
 	where, args := findWhere(tenant, q)
 	var n int
-	if err := s.get(ctx, nil, &n, `SELECT count(*) FROM backoffice_end_users WHERE `+where, args...); err != nil {
+	if err := s.onReader(ctx, func(st *Store) error {
+		return st.get(ctx, nil, &n, `SELECT count(*) FROM backoffice_end_users WHERE `+where, args...)
+	}); err != nil {
 		return 0, mapErr("postgres: count end users", err)
 	}
 	return n, nil
@@ -202,7 +204,7 @@ func (s *Store) CountEndUsers(ctx context.Context, tenant backoffice.TenantID, q
 func (s *Store) FindEndUsers(ctx context.Context, tenant backoffice.TenantID, q enduser.Query) ([]*enduser.EndUser, error) {
 	query, args := findQuery(tenant, q)
 	var rows []endUserRow
-	if err := s.sel(ctx, &rows, query, args...); err != nil {
+	if err := s.onReader(ctx, func(st *Store) error { rows = nil; return st.sel(ctx, &rows, query, args...) }); err != nil {
 		return nil, mapErr("postgres: find end users", err)
 	}
 	out := make([]*enduser.EndUser, len(rows))
@@ -291,7 +293,10 @@ func (s *Store) Onboardings(ctx context.Context, tenant backoffice.TenantID, q e
 		limit = 1000
 	}
 	var rows []onboardingRow
-	if err := s.sel(ctx, &rows, qOnboardings, string(tenant), q.Completed, q.Before, limit); err != nil {
+	if err := s.onReader(ctx, func(st *Store) error {
+		rows = nil
+		return st.sel(ctx, &rows, qOnboardings, string(tenant), q.Completed, q.Before, limit)
+	}); err != nil {
 		return nil, mapErr("postgres: onboardings", err)
 	}
 	out := make([]*enduser.Onboarding, len(rows))

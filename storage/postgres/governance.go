@@ -134,7 +134,7 @@ func limitOf(n int) int {
 
 func docs[T any](ctx context.Context, s *Store, op string, version func(*T) *int64, query string, args ...any) ([]*T, error) {
 	var rows []docRow
-	if err := s.sel(ctx, &rows, query, args...); err != nil {
+	if err := s.onReader(ctx, func(st *Store) error { rows = nil; return st.sel(ctx, &rows, query, args...) }); err != nil {
 		return nil, mapErr(op, err)
 	}
 	out := make([]*T, len(rows))

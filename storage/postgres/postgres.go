@@ -33,10 +33,11 @@ import (
 // Store implements accessctl.Store, enduser.Store and scadevice.Store.
 // It is safe for concurrent use.
 type Store struct {
-	db     *sqlx.DB
-	tables func(query string) string // qualifies the tables with the schema
-	mu     sync.Mutex
-	stmts  map[string]*preparedStmt
+	db      *sqlx.DB
+	tables  func(query string) string // qualifies the tables with the schema
+	mu      sync.Mutex
+	stmts   map[string]*preparedStmt
+	replica *replica // Options.Reader's
 }
 
 // Options configure the store and Migrate; nil means the defaults.
@@ -45,6 +46,20 @@ type Options struct {
 	// Empty means the connection's current schema (its search_path).
 	// Migrate creates it if it does not exist.
 	Schema string
+	// Reader, when set, is a read replica (a hot standby streaming from
+	// the primary db) for the reads that may lag, those the services
+	// mark with backoffice.WithLaggingReads: searches, lists, counts,
+	// histories, reviews, the walk of the audit chain. Every write, every
+	// check that decides one and every read of the caller's own write
+	// stays on the primary. A replica that does not answer, or is more
+	// than ReaderMaxLag behind, sends those reads back to the primary
+	// until a later check finds it fresh again. It is opened with the
+	// same driver as db; the store does not close it.
+	Reader *sql.DB
+	// ReaderMaxLag is how far behind the primary the replica may be and
+	// still serve; default 5 s. The replica is checked again at most
+	// every ReaderMaxLag/2 (at most every second).
+	ReaderMaxLag time.Duration
 }
 
 var (
@@ -91,12 +106,25 @@ func NewX(db *sqlx.DB, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, tables: q, stmts: map[string]*preparedStmt{}}, nil
+	s := &Store{db: db, tables: q, stmts: map[string]*preparedStmt{}}
+	if opts != nil && opts.Reader != nil {
+		lag := opts.ReaderMaxLag
+		if lag <= 0 {
+			lag = 5 * time.Second
+		}
+		s.replica = &replica{st: &Store{db: sqlx.NewDb(opts.Reader, db.DriverName()), tables: q, stmts: map[string]*preparedStmt{}},
+			maxLag: lag, checkEvery: min(lag/2, time.Second), now: time.Now}
+	}
+	return s, nil
 }
 
 // Close releases the prepared statements; it does not close the host's
-// database.
+// databases.
 func (s *Store) Close() error {
+	var rerr error
+	if s.replica != nil {
+		rerr = s.replica.st.Close()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
@@ -106,7 +134,7 @@ func (s *Store) Close() error {
 		}
 		delete(s.stmts, q)
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, rerr)...)
 }
 
 // Ping checks that the database answers, for a host's readiness probe.
