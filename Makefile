@@ -51,12 +51,13 @@ servers:
 		|| ! command -v redis-server >/dev/null 2>&1 \
 		|| ! command -v redis-cli >/dev/null 2>&1 \
 		|| ! command -v chromium >/dev/null 2>&1 \
+		|| ! { command -v haproxy >/dev/null 2>&1 || test -x /usr/sbin/haproxy; } \
 		|| ! { command -v rsyslogd >/dev/null 2>&1 || test -x /usr/sbin/rsyslogd; } \
 		|| ! ls /usr/lib/*/rsyslog/lmnsd_gtls.so >/dev/null 2>&1; then \
-		echo "installing postgresql, postgresql-contrib, redis-server (with redis-tools' redis-cli), chromium, rsyslog and rsyslog-gnutls"; \
+		echo "installing postgresql, postgresql-contrib, redis-server (with redis-tools' redis-cli), chromium, haproxy, rsyslog and rsyslog-gnutls"; \
 		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-			postgresql postgresql-contrib redis-server redis-tools chromium rsyslog rsyslog-gnutls >/dev/null; \
+			postgresql postgresql-contrib redis-server redis-tools chromium haproxy rsyslog rsyslog-gnutls >/dev/null; \
 	fi
 
 # screenshots redraws docs/screenshots from the console's browser test.

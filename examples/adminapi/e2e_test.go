@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -59,6 +60,13 @@ type server struct {
 	lines  chan string
 	proc   *os.Process
 	exited chan struct{} // closed when the process's output ends
+	killed atomic.Bool   // by the test, with SIGKILL: no graceful end to check
+}
+
+// kill ends the process with SIGKILL, as a crash would.
+func (s *server) kill() error {
+	s.killed.Store(true)
+	return s.proc.Kill()
 }
 
 func (s *server) log() string { s.mu.Lock(); defer s.mu.Unlock(); return s.output.String() }
@@ -95,6 +103,10 @@ func startBinary(t *testing.T, args []string, env ...string) *server {
 		close(done)
 	}()
 	t.Cleanup(func() {
+		if s.killed.Load() {
+			_ = cmd.Wait()
+			return
+		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:

@@ -58,8 +58,16 @@ import (
 )
 
 type config struct {
-	addr, postgresDSN, postgresSchema    string
-	redisURL, redisPrefix                string
+	addr, postgresDSN, postgresSchema string
+	redisURL, redisPrefix             string
+	// Scale-out (C1, C2): a Redis Cluster instead of one node, the writes
+	// a failover must not undo confirmed by replicas, and a PostgreSQL
+	// read replica.
+	redisCluster                         string
+	redisWaitReplicas                    int
+	postgresReader                       string
+	postgresReaderMaxLag                 time.Duration
+	outboxLease                          time.Duration
 	tenant, tenantName, preset           string
 	adminUser, adminEmail, adminPassword string
 	internalSecret                       string
@@ -109,6 +117,14 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.postgresSchema, "postgres-schema", env("BACKOFFICE_POSTGRES_SCHEMA", ""), "PostgreSQL schema of the backoffice_ tables; empty is the connection's current one")
 	fs.StringVar(&c.redisURL, "redis", env("BACKOFFICE_REDIS_URL", ""), "Redis URL for sessions, tokens and failed logins")
 	fs.StringVar(&c.redisPrefix, "redis-prefix", env("BACKOFFICE_REDIS_PREFIX", "backoffice"), "prefix of every Redis key")
+	fs.StringVar(&c.redisCluster, "redis-cluster", env("BACKOFFICE_REDIS_CLUSTER", ""), "Redis Cluster nodes, host:port,host:port,… (instead of -redis)")
+	fs.IntVar(&c.redisWaitReplicas, "redis-wait-replicas", -1,
+		"replicas that must confirm a login attempt, a used token or an ended session before it counts (Redis WAIT); default 1 with -redis-cluster, else 0")
+	fs.DurationVar(&c.outboxLease, "outbox-lease", durationEnv("BACKOFFICE_OUTBOX_LEASE", time.Minute),
+		"how long a notice being delivered is this instance's; another instance sends it again after that if this one died")
+	fs.StringVar(&c.postgresReader, "postgres-reader", env("BACKOFFICE_POSTGRES_READER_DSN", ""), "DSN of a PostgreSQL read replica for searches, lists, counts and histories; empty reads all from -postgres")
+	fs.DurationVar(&c.postgresReaderMaxLag, "postgres-reader-max-lag", durationEnv("BACKOFFICE_POSTGRES_READER_MAX_LAG", 5*time.Second),
+		"how far behind the primary the read replica may be and still serve")
 	fs.StringVar(&c.tenant, "tenant", env("BACKOFFICE_TENANT", "default"), "the tenant this backend serves")
 	fs.StringVar(&c.tenantName, "tenant-name", env("BACKOFFICE_TENANT_NAME", "Default tenant"), "the tenant's display name")
 	fs.StringVar(&c.preset, "preset", env("BACKOFFICE_PRESET", accessctl.PresetDashboard), "role preset: dashboard or portal")
@@ -149,6 +165,18 @@ func parseFlags(args []string) (config, error) {
 	if c.eventsSyslog != "" && !strings.HasPrefix(c.eventsSyslog, "tls://") {
 		return c, fmt.Errorf("-events-syslog: want tls://host:port; events are never sent in the clear")
 	}
+	if c.redisCluster != "" && c.redisURL != "" {
+		return c, fmt.Errorf("-redis-cluster: give it or -redis, not both")
+	}
+	if c.postgresReader != "" && c.postgresDSN == "" {
+		return c, fmt.Errorf("-postgres-reader: needs -postgres")
+	}
+	if c.redisWaitReplicas < 0 {
+		c.redisWaitReplicas = 0
+		if c.redisCluster != "" {
+			c.redisWaitReplicas = 1
+		}
+	}
 	if c.approverMinAge < 0 {
 		return c, fmt.Errorf("-approver-min-age: must not be negative")
 	}
@@ -187,12 +215,12 @@ type outbox struct {
 }
 
 func (o *outbox) NotifyOperator(ctx context.Context, n accessctl.OperatorNotice) error {
-	o.log.Info("email to operator", "kind", n.Kind, "to", n.Email, "expires", n.ExpiresAt)
+	o.log.Info("email to operator", "kind", n.Kind, "to", n.Email, "expires", n.ExpiresAt, "key", n.IdempotencyKey)
 	return o.Recorder.NotifyOperator(ctx, n)
 }
 
 func (o *outbox) NotifyEndUser(ctx context.Context, n enduser.Notice) error {
-	o.log.Info("email to end user", "kind", n.Kind, "to", n.Email)
+	o.log.Info("email to end user", "kind", n.Kind, "to", n.Email, "key", n.IdempotencyKey)
 	return o.Recorder.NotifyEndUser(ctx, n)
 }
 
@@ -211,7 +239,7 @@ func run(ctx context.Context, c config, out io.Writer, listening chan<- string) 
 	if err != nil {
 		return err
 	}
-	a.log.Info("listening", "addr", ln.Addr().String(), "postgres", c.postgresDSN != "", "redis", c.redisURL != "")
+	a.log.Info("listening", "addr", ln.Addr().String(), "postgres", c.postgresDSN != "", "redis", c.redisURL != "" || c.redisCluster != "")
 	if listening != nil {
 		listening <- ln.Addr().String()
 	}
@@ -362,6 +390,16 @@ func build(ctx context.Context, c config, out io.Writer) (*backend, func(), erro
 		if _, err := postgres.Migrate(ctx, db, opts); err != nil {
 			return fail(fmt.Errorf("migrating the database: %w", err))
 		}
+		if c.postgresReader != "" {
+			reader, err := sql.Open("postgres", c.postgresReader)
+			if err != nil {
+				return fail(fmt.Errorf("-postgres-reader: %w", err))
+			}
+			closers = append(closers, func() { reader.Close() })
+			reader.SetMaxOpenConns(32)
+			reader.SetMaxIdleConns(32)
+			opts.Reader, opts.ReaderMaxLag = reader, c.postgresReaderMaxLag
+		}
 		pg, err := postgres.New(db, "postgres", opts)
 		if err != nil {
 			return fail(err)
@@ -431,14 +469,19 @@ func build(ctx context.Context, c config, out io.Writer) (*backend, func(), erro
 		cfg.Policy = accessctl.PCIDSS4()
 		cfg.Policy.ApproverMinAge = c.approverMinAge
 	}
-	if c.redisURL != "" {
-		opt, err := goredis.ParseURL(c.redisURL)
-		if err != nil {
-			return fail(fmt.Errorf("the Redis URL: %w", err))
+	if c.redisURL != "" || c.redisCluster != "" {
+		var client goredis.UniversalClient
+		if c.redisCluster != "" {
+			client = goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: strings.Split(c.redisCluster, ","), MaxRedirects: 16})
+		} else {
+			opt, err := goredis.ParseURL(c.redisURL)
+			if err != nil {
+				return fail(fmt.Errorf("the Redis URL: %w", err))
+			}
+			client = goredis.NewClient(opt)
 		}
-		client := goredis.NewClient(opt)
 		closers = append(closers, func() { client.Close() })
-		rs := bredis.New(client, &bredis.Options{Prefix: c.redisPrefix})
+		rs := bredis.New(client, &bredis.Options{Prefix: c.redisPrefix, WaitReplicas: c.redisWaitReplicas})
 		a.limits = jsonapi.RedisLimiter(client, c.redisPrefix)
 		var hot observed.HotStores = rs
 		if observer != nil {
@@ -446,9 +489,13 @@ func build(ctx context.Context, c config, out io.Writer) (*backend, func(), erro
 		}
 		cfg.Sessions, cfg.Tokens = hot, hot
 		// Login attempts go to Redis only when it keeps them across a
-		// restart; one that restarts empty would forget every run of
-		// failures, giving an attacker more guesses.
-		if err := rs.CheckDurable(ctx); err != nil {
+		// restart or a failover: a server that restarts empty would
+		// forget every run of failures, giving an attacker more guesses.
+		// Replicas that confirm each attempt (-redis-wait-replicas) keep
+		// them through a failover; one node must keep them on disk.
+		if c.redisWaitReplicas > 0 {
+			cfg.Attempts = hot
+		} else if err := rs.CheckDurable(ctx); err != nil {
 			log.WarnContext(ctx, "login attempts stay in the durable store", "err", err)
 		} else {
 			cfg.Attempts = hot
@@ -480,7 +527,7 @@ func build(ctx context.Context, c config, out io.Writer) (*backend, func(), erro
 	dispatched := make(chan struct{})
 	go func() {
 		defer close(dispatched)
-		_ = (&backoffice.Dispatcher{Store: durable, Poll: 100 * time.Millisecond, ReportError: report, Handlers: map[string]backoffice.Handler{
+		_ = (&backoffice.Dispatcher{Store: durable, Poll: 100 * time.Millisecond, Lease: c.outboxLease, ReportError: report, Handlers: map[string]backoffice.Handler{
 			accessctl.OutboxTopic: accessctl.OutboxHandler(mail),
 			enduser.OutboxTopic:   enduser.OutboxHandler(mail),
 			scadevice.OutboxTopic: scadevice.OutboxHandler(mail),
