@@ -32,7 +32,7 @@ var (
 )
 
 // buildBinary compiles the real adminapi program once per test run.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "adminapi-bin-")
@@ -74,7 +74,7 @@ func (s *server) log() string { s.mu.Lock(); defer s.mu.Unlock(); return s.outpu
 // startBinary runs the program on a free port with the arguments and
 // environment, waits for /healthz, and stops it (SIGTERM, a graceful
 // shutdown) when the test ends.
-func startBinary(t *testing.T, args []string, env ...string) *server {
+func startBinary(t testing.TB, args []string, env ...string) *server {
 	t.Helper()
 	bin := buildBinary(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -19,7 +19,7 @@ import (
 
 // demoLines waits for the -demo output and returns the SCIM base URL and
 // token it printed, and the demo operators' password.
-func demoLines(t *testing.T, s *server) (scimURL, token, password string) {
+func demoLines(t testing.TB, s *server) (scimURL, token, password string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
