@@ -127,19 +127,23 @@ func latencies(b *testing.B, op func() error) float64 {
 func BenchmarkMillionEndUsers(b *testing.B) {
 	m := loadMillion(b)
 	b.Logf("loaded %d end users with COPY (and ANALYZE) in %s", millionUsers, m.loadTime.Round(time.Millisecond))
-	endUserQueries(b, m, nil)
+	endUserQueries(b, m, nil, nil)
 }
 
 // endUserQueries runs the searches and lists of the end-user benchmarks
 // on m's users, each a sub-benchmark; p95, when set, receives each one's
-// p95 in ms by name.
-func endUserQueries(b *testing.B, m *million, p95 map[string]float64) {
+// p95 in ms by name, and with base (another size's) each also reports
+// its p95 over base's as p95-ratio.
+func endUserQueries(b *testing.B, m *million, p95, base map[string]float64) {
 	target := m.sample[1]
 	run := func(name string, op func() error) {
 		b.Run(name, func(b *testing.B) {
 			v := latencies(b, op)
 			if p95 != nil {
 				p95[name] = v
+			}
+			if base[name] > 0 {
+				b.ReportMetric(v/base[name], "p95-ratio")
 			}
 		})
 	}
