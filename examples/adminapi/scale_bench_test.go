@@ -119,8 +119,12 @@ func BenchmarkRoundTrips(b *testing.B) {
 				do   func(i int)
 			}{
 				{"GetMe", func(int) { call(hc, "GET", base+"/v1/me", token, nil) }},
-				{"ListEndUsers", func(i int) { call(hc, "GET", base+"/v1/endusers?limit=20&status=validated", tokens[i%len(tokens)], nil) }},
-				{"SearchEndUsers", func(i int) { call(hc, "GET", base+"/v1/endusers/search?name=hopper&limit=20", tokens[i%len(tokens)], nil) }},
+				{"ListEndUsers", func(i int) {
+					call(hc, "GET", base+"/v1/endusers?limit=20&status=validated", tokens[i%len(tokens)], nil)
+				}},
+				{"SearchEndUsers", func(i int) {
+					call(hc, "GET", base+"/v1/endusers/search?name=hopper&limit=20", tokens[i%len(tokens)], nil)
+				}},
 				{"GetEndUser", func(int) { call(hc, "GET", base+"/v1/endusers/"+id, token, nil) }},
 				{"CreateEndUser", func(i int) {
 					call(hc, "POST", base+"/v1/endusers", token, map[string]any{"type": "business", "legal_name": fmt.Sprintf("RT %d Ltd", i)})
