@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,11 +113,14 @@ func statements(t *testing.T, dsn string) map[string]int64 {
 // one ran on the primary. The test logs which statements ran where.
 func TestConformanceWithAReadReplica(t *testing.T) {
 	primary, standby := testserver.StartReplicated(t)
+	var mu sync.Mutex
 	var stores []*postgres.Store
 	t.Run("Suite", func(t *testing.T) {
 		storetest.RunQueries(t, func(t *testing.T) storetest.Stores {
 			s, _ := replicated(t, primary, standby, 5*time.Second)
+			mu.Lock()
 			stores = append(stores, s)
+			mu.Unlock()
 			return storetest.FromStore(lagging{s})
 		})
 	})

@@ -24,13 +24,18 @@ import (
 	"github.com/backoffice-go/backoffice/storage/storetest"
 )
 
-// clusterClient is a client of the cluster the test binary shares.
+// clusterClient is a client of the cluster's nodes at addrs; hooks see
+// every command each node is sent, pipelines included.
 func clusterClient(t testing.TB, addrs []string, hooks ...goredis.Hook) *goredis.ClusterClient {
 	t.Helper()
-	c := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs, MaxRedirects: 16})
-	for _, h := range hooks {
-		c.AddHook(h)
-	}
+	c := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs, MaxRedirects: 16,
+		NewClient: func(opt *goredis.Options) *goredis.Client {
+			node := goredis.NewClient(opt)
+			for _, h := range hooks {
+				node.AddHook(h)
+			}
+			return node
+		}})
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -142,14 +147,17 @@ func TestEveryMultiKeyCommandStaysInOneSlot(t *testing.T) {
 	ask := goredis.NewClient(&goredis.Options{Addr: addrs[0]})
 	t.Cleanup(func() { ask.Close() })
 	h := &slotCheck{ask: ask, slots: map[string]int64{}}
-	storetest.RunQueries(t, func(t *testing.T) storetest.Stores {
-		s := redis.New(clusterClient(t, addrs, h), &redis.Options{Prefix: fmt.Sprintf("slots%d", prefixes.Add(1)), WaitReplicas: 1})
-		return storetest.Stores{Sessions: s, Tokens: s, Attempts: s, Once: s}
+	t.Run("Suite", func(t *testing.T) { // returns once its parallel tests are done
+		storetest.RunQueries(t, func(t *testing.T) storetest.Stores {
+			s := redis.New(clusterClient(t, addrs, h), &redis.Options{Prefix: fmt.Sprintf("slots%d", prefixes.Add(1)), WaitReplicas: 1})
+			return storetest.Stores{Sessions: s, Tokens: s, Attempts: s, Once: s}
+		})
 	})
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	assert.Empty(t, h.bad)
-	assert.Greater(t, h.multi, 50, "the suite sent multi-key commands and scripts")
+	t.Logf("%d multi-key commands and scripts, each in one slot", h.multi)
+	assert.Greater(t, h.multi, 20, "the suite sent multi-key commands and scripts")
 }
 
 // C1: a failover in the middle of an attack on one operator and of a

@@ -86,47 +86,71 @@ func New(c goredis.UniversalClient, opts *Options) *Store {
 	return s
 }
 
+// protectedScripts are the scripts protect may send to a node that has
+// not cached them.
+var protectedScripts = []*goredis.Script{deleteSessionsScript, consumeScript, deleteTokensScript, reserveScript, settleScript}
+
 // errNotReplicated is a protected write that too few replicas confirmed.
 var errNotReplicated = errors.New("the write reached too few replicas")
 
-// protect runs a write that must survive a failover. Without
-// WaitReplicas it runs on the client as any other. With it, it runs on a
-// connection of its own to the master of key's slot, followed on that
-// connection by WAIT, which returns once that many replicas hold every
-// write the connection made.
-func (s *Store) protect(ctx context.Context, key string, write func(c goredis.Cmdable) error) error {
+// protect runs a write that must survive a failover: queue sends it (or,
+// in a pipeline, queues it) and returns its command. Without
+// WaitReplicas it runs on the client as any other. With it, it runs on
+// the master of key's slot in one pipeline, on one connection, followed
+// by WAIT, which returns once that many replicas hold every write the
+// connection made.
+func (s *Store) protect(ctx context.Context, key string, queue func(c goredis.Cmdable) goredis.Cmder) (goredis.Cmder, error) {
 	if s.wait == 0 {
-		return write(s.c)
+		cmd := queue(s.c)
+		return cmd, cmd.Err()
 	}
 	var node *goredis.Client
 	switch c := s.c.(type) {
 	case *goredis.ClusterClient:
 		n, err := c.MasterForKey(ctx, key)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		node = n
 	case *goredis.Client:
 		node = c
 	default:
-		return fmt.Errorf("redis: WaitReplicas needs a *redis.Client or a *redis.ClusterClient, not %T", s.c)
+		return nil, fmt.Errorf("redis: WaitReplicas needs a *redis.Client or a *redis.ClusterClient, not %T", s.c)
 	}
-	conn := node.Conn()
-	defer conn.Close()
-	err := write(conn)
-	if err == nil || errors.Is(err, goredis.Nil) {
-		n, werr := conn.Do(ctx, "WAIT", s.wait, s.waitTimeout.Milliseconds()).Int()
-		switch {
-		case werr != nil:
-			err = werr
-		case n < s.wait:
-			err = errNotReplicated
+	var cmd goredis.Cmder
+	var err error
+	for attempt := range 2 {
+		pipe := node.Pipeline()
+		cmd = queue(pipe)
+		wait := pipe.Do(ctx, "WAIT", s.wait, s.waitTimeout.Milliseconds())
+		_, _ = pipe.Exec(ctx)
+		err = cmd.Err()
+		if attempt == 0 && err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			// A script this node has not cached (a new node, a
+			// failover): load them, and send the write again, which did
+			// not run.
+			for _, sc := range protectedScripts {
+				if lerr := sc.Load(ctx, node).Err(); lerr != nil {
+					return cmd, lerr
+				}
+			}
+			continue
 		}
+		if err == nil || errors.Is(err, goredis.Nil) {
+			n, werr := wait.Int()
+			switch {
+			case werr != nil:
+				err = werr
+			case n < s.wait:
+				err = errNotReplicated
+			}
+		}
+		break
 	}
 	if cc, ok := s.c.(*goredis.ClusterClient); ok && err != nil && movedOn(err) {
 		cc.ReloadState(ctx) // the slot moved (a failover): learn where
 	}
-	return err
+	return cmd, err
 }
 
 // movedOn reports whether err says the cluster's slots moved or are not
@@ -431,7 +455,8 @@ func (s *Store) Sessions(ctx context.Context, tenant backoffice.TenantID, op acc
 // leaves the operator's set at the next listing.
 func (s *Store) DeleteSession(ctx context.Context, tenant backoffice.TenantID, digest string) error {
 	key := s.sessionPrefix(tenant) + digest
-	return mapErr("redis: delete session", s.protect(ctx, key, func(c goredis.Cmdable) error { return c.Del(ctx, key).Err() }))
+	_, err := s.protect(ctx, key, func(c goredis.Cmdable) goredis.Cmder { return c.Del(ctx, key) })
+	return mapErr("redis: delete session", err)
 }
 
 // deleteSessionsScript removes every session of the set KEYS[1] (keys
@@ -447,8 +472,8 @@ return 1`)
 // script, atomic and seen by every instance at once.
 func (s *Store) DeleteOperatorSessions(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID) error {
 	key := s.opSessionsKey(tenant, op)
-	err := s.protect(ctx, key, func(c goredis.Cmdable) error {
-		return deleteSessionsScript.Run(ctx, c, []string{key}, s.sessionPrefix(tenant)).Err()
+	_, err := s.protect(ctx, key, func(c goredis.Cmdable) goredis.Cmder {
+		return deleteSessionsScript.Run(ctx, c, []string{key}, s.sessionPrefix(tenant))
 	})
 	return mapErr("redis: delete sessions", err)
 }
@@ -579,11 +604,13 @@ return v`)
 func (s *Store) ConsumeToken(ctx context.Context, purpose accessctl.TokenPurpose, tenant backoffice.TenantID, digest string) (*accessctl.Token, error) {
 	const op = "redis: consume token"
 	key := s.tokenPrefix(tenant) + digest
-	var v string
-	err := s.protect(ctx, key, func(c goredis.Cmdable) (err error) {
-		v, err = consumeScript.Run(ctx, c, []string{key}, string(purpose)).Text()
-		return err
+	cmd, err := s.protect(ctx, key, func(c goredis.Cmdable) goredis.Cmder {
+		return consumeScript.Run(ctx, c, []string{key}, string(purpose))
 	})
+	var v string
+	if err == nil {
+		v, err = cmd.(*goredis.Cmd).Text()
+	}
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
@@ -610,9 +637,10 @@ func (s *Store) DeleteOperatorTokens(ctx context.Context, tenant backoffice.Tena
 	for _, p := range []accessctl.TokenPurpose{accessctl.PurposeInvitation, accessctl.PurposePasswordReset, accessctl.PurposeMFAChallenge} {
 		keys = append(keys, s.liveTokenKey(tenant, op, p))
 	}
-	return mapErr("redis: delete tokens", s.protect(ctx, keys[0], func(c goredis.Cmdable) error {
-		return deleteTokensScript.Run(ctx, c, keys, s.tokenPrefix(tenant)).Err()
-	}))
+	_, err := s.protect(ctx, keys[0], func(c goredis.Cmdable) goredis.Cmder {
+		return deleteTokensScript.Run(ctx, c, keys, s.tokenPrefix(tenant))
+	})
+	return mapErr("redis: delete tokens", err)
 }
 
 // Attempts: one hash per operator with the run's settled failures
@@ -677,12 +705,14 @@ func (s *Store) runKey(tenant backoffice.TenantID, op accessctl.OperatorID) []st
 func (s *Store) ReserveAttempt(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time, l accessctl.AttemptLimit) (bool, error) {
 	keep := max(l.Window, l.Cooldown) + l.Lease + time.Hour // the services' clock decides; the TTL only cleans up
 	keys := s.runKey(tenant, op)
-	var n int
-	err := s.protect(ctx, keys[0], func(c goredis.Cmdable) (err error) {
-		n, err = reserveScript.Run(ctx, c, keys, at.UnixMicro(), l.Max, l.Window.Microseconds(),
-			l.Cooldown.Microseconds(), l.Lease.Microseconds(), keep.Milliseconds()).Int()
-		return err
+	cmd, err := s.protect(ctx, keys[0], func(c goredis.Cmdable) goredis.Cmder {
+		return reserveScript.Run(ctx, c, keys, at.UnixMicro(), l.Max, l.Window.Microseconds(),
+			l.Cooldown.Microseconds(), l.Lease.Microseconds(), keep.Milliseconds())
 	})
+	var n int
+	if err == nil {
+		n, err = cmd.(*goredis.Cmd).Int()
+	}
 	if err != nil {
 		return false, mapErr("redis: reserve attempt", err)
 	}
@@ -693,11 +723,13 @@ func (s *Store) ReserveAttempt(ctx context.Context, tenant backoffice.TenantID, 
 func (s *Store) SettleAttempt(ctx context.Context, tenant backoffice.TenantID, op accessctl.OperatorID, at time.Time, o accessctl.AttemptOutcome) (accessctl.Attempts, error) {
 	const opn = "redis: settle attempt"
 	keys := s.runKey(tenant, op)
-	var v []any
-	err := s.protect(ctx, keys[0], func(c goredis.Cmdable) (err error) {
-		v, err = settleScript.Run(ctx, c, keys, at.UnixMicro(), int(o), orphanTTL.Milliseconds()).Slice()
-		return err
+	cmd, err := s.protect(ctx, keys[0], func(c goredis.Cmdable) goredis.Cmder {
+		return settleScript.Run(ctx, c, keys, at.UnixMicro(), int(o), orphanTTL.Milliseconds())
 	})
+	var v []any
+	if err == nil {
+		v, err = cmd.(*goredis.Cmd).Slice()
+	}
 	if err != nil {
 		return accessctl.Attempts{}, mapErr(opn, err)
 	}
@@ -755,11 +787,11 @@ func (s *Store) UseOnce(ctx context.Context, tenant backoffice.TenantID, key str
 		ttl = time.Millisecond
 	}
 	k := s.tenantKey(tenant) + ":once:" + key
+	cmd, err := s.protect(ctx, k, func(c goredis.Cmdable) goredis.Cmder { return c.SetNX(ctx, k, 1, ttl) })
 	var ok bool
-	err := s.protect(ctx, k, func(c goredis.Cmdable) (err error) {
-		ok, err = c.SetNX(ctx, k, 1, ttl).Result()
-		return err
-	})
+	if err == nil {
+		ok, err = cmd.(*goredis.BoolCmd).Result()
+	}
 	if err != nil {
 		return false, mapErr("redis: use once", err)
 	}
