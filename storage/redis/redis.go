@@ -104,28 +104,27 @@ func (s *Store) protect(ctx context.Context, key string, queue func(c goredis.Cm
 		cmd := queue(s.c)
 		return cmd, cmd.Err()
 	}
-	var node *goredis.Client
-	switch c := s.c.(type) {
-	case *goredis.ClusterClient:
-		n, err := c.MasterForKey(ctx, key)
-		if err != nil {
-			return nil, err
-		}
-		node = n
-	case *goredis.Client:
-		node = c
-	default:
+	cc, cluster := s.c.(*goredis.ClusterClient)
+	node, ok := s.c.(*goredis.Client)
+	if !cluster && !ok {
 		return nil, fmt.Errorf("redis: WaitReplicas needs a *redis.Client or a *redis.ClusterClient, not %T", s.c)
 	}
 	var cmd goredis.Cmder
 	var err error
-	for attempt := range 2 {
+	loaded := false
+	for attempt := range 4 {
+		if cluster {
+			if node, err = cc.MasterForKey(ctx, key); err != nil {
+				return nil, err
+			}
+		}
 		pipe := node.Pipeline()
 		cmd = queue(pipe)
 		wait := pipe.Do(ctx, "WAIT", s.wait, s.waitTimeout.Milliseconds())
 		_, _ = pipe.Exec(ctx)
 		err = cmd.Err()
-		if attempt == 0 && err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		switch {
+		case err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") && !loaded:
 			// A script this node has not cached (a new node, a
 			// failover): load them, and send the write again, which did
 			// not run.
@@ -134,9 +133,19 @@ func (s *Store) protect(ctx context.Context, key string, queue func(c goredis.Cm
 					return cmd, lerr
 				}
 			}
+			loaded = true
 			continue
-		}
-		if err == nil || errors.Is(err, goredis.Nil) {
+		case cluster && err != nil && movedOn(err) && attempt < 3:
+			// The slot moved (a failover, a node's return) and the write
+			// did not run: learn where the slot is, and send it there.
+			cc.ReloadState(ctx)
+			select {
+			case <-ctx.Done():
+				return cmd, ctx.Err()
+			case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
+			}
+			continue
+		case err == nil || errors.Is(err, goredis.Nil):
 			n, werr := wait.Int()
 			switch {
 			case werr != nil:
@@ -147,8 +156,8 @@ func (s *Store) protect(ctx context.Context, key string, queue func(c goredis.Cm
 		}
 		break
 	}
-	if cc, ok := s.c.(*goredis.ClusterClient); ok && err != nil && movedOn(err) {
-		cc.ReloadState(ctx) // the slot moved (a failover): learn where
+	if cluster && err != nil && movedOn(err) {
+		cc.ReloadState(ctx)
 	}
 	return cmd, err
 }
