@@ -53,7 +53,8 @@ type Options struct {
 	// check that decides one and every read of the caller's own write
 	// stays on the primary. A replica that does not answer, or is more
 	// than ReaderMaxLag behind, sends those reads back to the primary
-	// until a later check finds it fresh again. It is opened with the
+	// until a later check finds it fresh again; a read the replica fails
+	// runs again on the primary. It is opened with the
 	// same driver as db; the store does not close it.
 	Reader *sql.DB
 	// ReaderMaxLag is how far behind the primary the replica may be and
@@ -113,7 +114,7 @@ func NewX(db *sqlx.DB, opts *Options) (*Store, error) {
 			lag = 5 * time.Second
 		}
 		s.replica = &replica{st: &Store{db: sqlx.NewDb(opts.Reader, db.DriverName()), tables: q, stmts: map[string]*preparedStmt{}},
-			maxLag: lag, checkEvery: min(lag/2, time.Second), now: time.Now}
+			primary: db, maxLag: lag, checkEvery: min(lag/2, time.Second), now: time.Now}
 	}
 	return s, nil
 }

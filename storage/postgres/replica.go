@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/backoffice-go/backoffice"
 )
 
@@ -16,6 +18,7 @@ import (
 // every checkEvery.
 type replica struct {
 	st         *Store
+	primary    *sqlx.DB // where the primary's WAL position is read
 	maxLag     time.Duration
 	checkEvery time.Duration
 	now        func() time.Time
@@ -46,12 +49,13 @@ func (s *Store) Reads() *ReadStats {
 	return &s.replica.reads
 }
 
-// lagQuery is how far behind the primary the replica is, in seconds:
-// 0 when it replayed all it received, else the age of the last
-// transaction it replayed, which is never less than the true lag. A
-// server that is not a standby is never behind.
+// lagQuery is how far behind the primary the replica is, in seconds,
+// given the primary's current WAL position ($1): 0 when the replica has
+// replayed up to it, else the age of the last transaction it replayed,
+// which is never less than the true lag (every commit it lacks is newer).
+// A server that is not a standby is never behind.
 const lagQuery = `SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0
-	WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
+	WHEN pg_last_wal_replay_lsn() >= $1::pg_lsn THEN 0
 	ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 1e9) END`
 
 // ok reports whether the replica is up and at most maxLag behind,
@@ -68,8 +72,12 @@ func (r *replica) ok(ctx context.Context) bool {
 	r.mu.Unlock()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
+	var lsn string
 	var lag float64
-	err := r.st.db.QueryRowContext(cctx, lagQuery).Scan(&lag)
+	err := r.primary.QueryRowContext(cctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn)
+	if err == nil {
+		err = r.st.db.QueryRowContext(cctx, lagQuery, lsn).Scan(&lag)
+	}
 	fresh := err == nil && time.Duration(lag*float64(time.Second)) <= r.maxLag
 	r.mu.Lock()
 	r.checking, r.checked, r.fresh = false, r.now(), fresh
@@ -86,7 +94,8 @@ func (r *replica) down() {
 
 // onReader runs a read on the replica when ctx allows a lagging read and
 // the replica is fresh enough, else on the primary; a read the replica
-// fails for want of a connection runs again on the primary.
+// fails (no connection, a table a migration has not reached it with yet)
+// runs again on the primary.
 func (s *Store) onReader(ctx context.Context, read func(st *Store) error) error {
 	r := s.replica
 	if r == nil || !backoffice.LaggingReadsAllowed(ctx) {
@@ -97,18 +106,11 @@ func (s *Store) onReader(ctx context.Context, read func(st *Store) error) error 
 		return read(s)
 	}
 	err := read(r.st)
-	if err == nil || errors.Is(err, sql.ErrNoRows) || ctx.Err() != nil || !unavailable(err) {
+	if err == nil || errors.Is(err, sql.ErrNoRows) || ctx.Err() != nil {
 		r.reads.Replica.Add(1)
 		return err
 	}
 	r.down()
 	r.reads.Fallback.Add(1)
 	return read(s)
-}
-
-// unavailable reports whether err is the database's absence (a refused
-// or broken connection, a server shutting down or in recovery) rather
-// than an answer.
-func unavailable(err error) bool {
-	return errors.Is(mapErr("", err), backoffice.ErrUnavailable)
 }
