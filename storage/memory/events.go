@@ -57,6 +57,17 @@ func (s *Store) Positions(ctx context.Context, sink string) ([]events.Position, 
 	return out, nil
 }
 
+// streamOf is the stream of k, made at position 0 when it has none; the
+// caller holds mu.
+func (s *Store) streamOf(k streamKey) *stream {
+	st := s.streams[k]
+	if st == nil {
+		st = &stream{pos: events.Position{Sink: k.sink, Tenant: k.tenant}}
+		s.streams[k] = st
+	}
+	return st
+}
+
 // ClaimStream implements events.Store.
 func (s *Store) ClaimStream(ctx context.Context, sink string, tenant backoffice.TenantID, holder string, now time.Time, lease time.Duration) (events.Position, bool, error) {
 	if err := ctx.Err(); err != nil {
@@ -65,11 +76,7 @@ func (s *Store) ClaimStream(ctx context.Context, sink string, tenant backoffice.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := streamKey{sink, tenant}
-	st := s.streams[k]
-	if st == nil {
-		st = &stream{pos: events.Position{Sink: sink, Tenant: tenant}}
-		s.streams[k] = st
-	}
+	st := s.streamOf(k)
 	if st.pos.Dead || st.pos.NextAt.After(now) {
 		return events.Position{}, false, nil
 	}
@@ -77,51 +84,42 @@ func (s *Store) ClaimStream(ctx context.Context, sink string, tenant backoffice.
 	return s.position(k), true, nil
 }
 
-// held is the stream holder holds; the caller holds mu.
-func (s *Store) held(op, sink string, tenant backoffice.TenantID, holder string) (*stream, error) {
+// held applies change to the stream holder holds, under mu; ErrConflict
+// when holder holds none.
+func (s *Store) held(ctx context.Context, op, sink string, tenant backoffice.TenantID, holder string, change func(*stream)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	st := s.streams[streamKey{sink, tenant}]
 	if st == nil || st.holder == "" || st.holder != holder {
-		return nil, backoffice.NewError(backoffice.ErrConflict, op, "the stream is not leased to this holder")
+		return backoffice.NewError(backoffice.ErrConflict, op, "the stream is not leased to this holder")
 	}
-	return st, nil
+	change(st)
+	return nil
 }
 
 // Acknowledge implements events.Store.
 func (s *Store) Acknowledge(ctx context.Context, sink string, tenant backoffice.TenantID, holder string, seq int64, at time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, err := s.held("memory: acknowledge", sink, tenant, holder)
-	if err != nil {
-		return err
-	}
-	if seq > st.pos.Delivered {
-		st.pos.Delivered, st.pos.DeliveredAt = seq, at
-	}
-	st.pos.Attempts, st.pos.LastError = 0, ""
-	return nil
+	return s.held(ctx, "memory: acknowledge", sink, tenant, holder, func(st *stream) {
+		if seq > st.pos.Delivered {
+			st.pos.Delivered, st.pos.DeliveredAt = seq, at
+		}
+		st.pos.Attempts, st.pos.LastError = 0, ""
+	})
 }
 
 // Release implements events.Store.
 func (s *Store) Release(ctx context.Context, sink string, tenant backoffice.TenantID, holder string, next time.Time, failure string, dead bool) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, err := s.held("memory: release", sink, tenant, holder)
-	if err != nil {
-		return err
-	}
-	st.holder, st.pos.NextAt = "", next
-	if failure != "" {
-		st.pos.Attempts++
-		st.pos.LastError = failure
-	}
-	st.pos.Dead = dead
-	return nil
+	return s.held(ctx, "memory: release", sink, tenant, holder, func(st *stream) {
+		st.holder, st.pos.NextAt = "", next
+		if failure != "" {
+			st.pos.Attempts++
+			st.pos.LastError = failure
+		}
+		st.pos.Dead = dead
+	})
 }
 
 // Rewind implements events.Store.
@@ -131,12 +129,7 @@ func (s *Store) Rewind(ctx context.Context, sink string, tenant backoffice.Tenan
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := streamKey{sink, tenant}
-	st := s.streams[k]
-	if st == nil {
-		st = &stream{pos: events.Position{Sink: sink, Tenant: tenant}}
-		s.streams[k] = st
-	}
+	st := s.streamOf(streamKey{sink, tenant})
 	st.holder = ""
 	st.pos.Delivered, st.pos.Attempts, st.pos.LastError, st.pos.Dead, st.pos.NextAt = max(from-1, 0), 0, "", false, at
 	return nil

@@ -300,11 +300,19 @@ func (c *Console) showAuditWith(w http.ResponseWriter, r *http.Request, verify f
 	c.render(w, r, status, "audit", "Audit history", d, msg)
 }
 
+// eventsOn reports whether a security event stream is configured, and
+// answers 404 when none is.
+func (c *Console) eventsOn(w http.ResponseWriter, r *http.Request) bool {
+	if c.cfg.Events == nil {
+		c.fail(w, r, backoffice.NewError(backoffice.ErrNotFound, "console: events", "no security event sink is configured"))
+	}
+	return c.cfg.Events != nil
+}
+
 // sendTestEvent sends a test event to a sink (Administrators) and shows
 // whether it arrived.
 func (c *Console) sendTestEvent(w http.ResponseWriter, r *http.Request) {
-	if c.cfg.Events == nil {
-		c.fail(w, r, backoffice.NewError(backoffice.ErrNotFound, "console: events", "no security event sink is configured"))
+	if !c.eventsOn(w, r) {
 		return
 	}
 	sink := r.PostFormValue("sink")
@@ -323,8 +331,7 @@ func (c *Console) sendTestEvent(w http.ResponseWriter, r *http.Request) {
 // redeliverEvents starts the tenant's stream to a sink again from a
 // sequence number (Administrators).
 func (c *Console) redeliverEvents(w http.ResponseWriter, r *http.Request) {
-	if c.cfg.Events == nil {
-		c.fail(w, r, backoffice.NewError(backoffice.ErrNotFound, "console: events", "no security event sink is configured"))
+	if !c.eventsOn(w, r) {
 		return
 	}
 	sink := r.PostFormValue("sink")
