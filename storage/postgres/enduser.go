@@ -187,6 +187,159 @@ func findWhere(tenant backoffice.TenantID, q enduser.Query) (string, []any) {
 	return b.String(), args
 }
 
+// A name search in rounds of creation-date buckets (E2, C4).
+//
+// A trigram index alone finds every user whose search text holds the
+// fragment's trigrams, and only then keeps the newest page of them: at ten
+// million users of one tenant, a fragment that a few thousand hold costs
+// tens of milliseconds however the planner goes about it (docs/scaling.md).
+// So migration 0012 also keys each user by tenant, bucket and trigram:
+// backoffice_name_keys makes "tenant/bucket/trigram" of each trigram of
+// the search text, the bucket being the month-long stretch of time the
+// user was created in (bucketOf). The same function, given a fragment and
+// a bucket's first instant, makes the keys a user of that bucket holding
+// the fragment must have, so one GIN lookup reads the few matches of one
+// tenant's bucket.
+//
+// A search reads the newest bucket first (with anything dated after it),
+// then the buckets before it in rounds of growing reach, then everything
+// older at once through the plain trigram index, and stops at the first
+// round that fills the page: rounds cover successive, disjoint stretches
+// of time, so their results, each sorted, follow one another. A broad
+// fragment fills the page from the newest bucket (or the planner walks the
+// newest-first index instead); a round reads only the matches in its
+// buckets, and a round is only reached when the ones before it, over a
+// stretch at least as long, had less than a page: at an even rate, that
+// bounds each round's reading to a few pages. The last round reads every
+// older match, which is few when the fragment is rare.
+const (
+	// bucketWidth is the width of a bucket in seconds: the Gregorian
+	// year's average month. backoffice_name_keys divides by the same.
+	bucketWidth = 2629746
+	// nameKeys is the expression migration 0012's index is made of.
+	nameKeys = `backoffice_name_keys(tenant_id, created_at, search_text)`
+)
+
+// bucketRounds are the rounds of buckets read one by one after the
+// newest: each the offsets, from the newest, of its first and last.
+var bucketRounds = [][2]int64{{1, 15}, {16, 63}}
+
+var bucketEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// bucketOf is the bucket of a creation date (floor, also before 2000).
+func bucketOf(t time.Time) int64 {
+	us, w := t.UnixMicro()-bucketEpoch.UnixMicro(), int64(bucketWidth)*1e6
+	b := us / w
+	if us%w < 0 {
+		b--
+	}
+	return b
+}
+
+// bucketStart is the first instant of bucket b.
+func bucketStart(b int64) time.Time {
+	return time.UnixMicro(bucketEpoch.UnixMicro() + b*bucketWidth*1e6).UTC()
+}
+
+// keyed reports whether a fragment has a trigram the name keys can look
+// up: three letters or digits in a row. (Letters outside ASCII may be
+// letters to pg_trgm too, in the database's locale; these surely are.)
+func keyed(fragment string) bool {
+	run := 0
+	for i := 0; i < len(fragment); i++ {
+		c := fragment[i] | 0x20
+		if c >= 'a' && c <= 'z' || fragment[i] >= '0' && fragment[i] <= '9' {
+			if run++; run == 3 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+// findByName runs a name-only search in its rounds (nameRounds).
+func (s *Store) findByName(ctx context.Context, tenant backoffice.TenantID, q enduser.Query, now time.Time) ([]endUserRow, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	var out []endUserRow
+	for _, round := range nameRounds(tenant, q, now) {
+		query, args := round(limit - len(out))
+		var rows []endUserRow
+		if err := s.sel(ctx, &rows, query, args...); err != nil {
+			return nil, err
+		}
+		if out = append(out, rows...); len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// nameRounds are the statements of a name search's rounds, each given
+// the number of rows it may still return. The newest bucket is now's (or
+// the cursor's, if earlier); a row dated later is still found, by the
+// first round's open-ended range. A fragment without a trigram to look
+// up has one round, the plain query.
+func nameRounds(tenant backoffice.TenantID, q enduser.Query, now time.Time) []func(n int) (string, []any) {
+	plain := func(before time.Time) func(n int) (string, []any) {
+		return func(n int) (string, []any) {
+			p := q
+			p.Limit = n
+			if !before.IsZero() && (p.CreatedTo.IsZero() || before.Before(p.CreatedTo)) {
+				p.CreatedTo = before
+			}
+			return findQuery(tenant, p)
+		}
+	}
+	if !keyed(q.Name) {
+		return []func(n int) (string, []any){plain(time.Time{})}
+	}
+	// The rounds that look keys up match the fragment with strpos, which
+	// no index serves, so that the planner reads the keys (or walks the
+	// newest-first index) rather than every holder of the trigrams.
+	keyless := q
+	keyless.Name = ""
+	where, args := findWhere(tenant, keyless)
+	where += ` AND strpos(search_text, ` + fmt.Sprintf("$%d", len(args)+1) + `) > 0`
+	args = append(args, q.Name)
+	top := now
+	if q.Before != nil && q.Before.CreatedAt.Before(top) {
+		top = q.Before.CreatedAt
+	}
+	hi := bucketOf(top)
+	arg := func(args *[]any, v any) string {
+		*args = append(*args, v)
+		return fmt.Sprintf("$%d", len(*args))
+	}
+	const order = ` ORDER BY created_at DESC, id DESC LIMIT `
+	sel := `SELECT ` + endUserCols + ` FROM backoffice_end_users WHERE ` + where
+	// The newest bucket, and anything after it: its keys for the GIN
+	// index, the same stretch as dates for the newest-first B-tree.
+	rounds := []func(n int) (string, []any){func(n int) (string, []any) {
+		a := append([]any(nil), args...)
+		frag, after, from, lim := fmt.Sprintf("$%d", len(a)), arg(&a, bucketStart(hi+1)), arg(&a, bucketStart(hi)), arg(&a, n)
+		return `SELECT ` + endUserCols + ` FROM ((` + sel + ` AND created_at >= ` + after + order + lim + `) UNION ALL (` + sel + ` AND ` + nameKeys +
+			` @> backoffice_name_keys($1, ` + from + `::timestamptz, ` + frag + `) AND created_at >= ` + from + ` AND created_at < ` + after +
+			order + lim + `)) AS r` + order + lim, a
+	}}
+	// The buckets before it, a lookup each.
+	for _, r := range bucketRounds {
+		rounds = append(rounds, func(n int) (string, []any) {
+			a := append([]any(nil), args...)
+			frag, first, last, lim := fmt.Sprintf("$%d", len(a)), arg(&a, hi-r[0]), arg(&a, hi-r[1]), arg(&a, n)
+			start := fmt.Sprintf(`timestamptz '2000-01-01 00:00:00+00' + b.n * interval '%d seconds'`, bucketWidth)
+			return `SELECT ` + endUserCols + ` FROM generate_series(` + first + `::bigint, ` + last + `::bigint, -1) AS b(n) CROSS JOIN LATERAL (` +
+				sel + ` AND ` + nameKeys + ` @> backoffice_name_keys($1, ` + start + `, ` + frag + `)` + order + lim + `) AS u` + order + lim, a
+		})
+	}
+	// Everything older, through the trigrams.
+	return append(rounds, plain(bucketStart(hi-bucketRounds[len(bucketRounds)-1][1])))
+}
+
 // CountEndUsers implements enduser.Store.
 func (s *Store) CountEndUsers(ctx context.Context, tenant backoffice.TenantID, q enduser.Query) (int, error) {
 	q.Before = nil
@@ -202,9 +355,19 @@ func (s *Store) CountEndUsers(ctx context.Context, tenant backoffice.TenantID, q
 
 // FindEndUsers implements enduser.Store.
 func (s *Store) FindEndUsers(ctx context.Context, tenant backoffice.TenantID, q enduser.Query) ([]*enduser.EndUser, error) {
-	query, args := findQuery(tenant, q)
 	var rows []endUserRow
-	if err := s.onReader(ctx, func(st *Store) error { rows = nil; return st.sel(ctx, &rows, query, args...) }); err != nil {
+	read := func(st *Store) error {
+		query, args := findQuery(tenant, q)
+		rows = nil
+		return st.sel(ctx, &rows, query, args...)
+	}
+	if q.Name != "" && q.ID == "" && q.Tag == "" && q.Email == "" {
+		read = func(st *Store) (err error) {
+			rows, err = st.findByName(ctx, tenant, q, time.Now())
+			return err
+		}
+	}
+	if err := s.onReader(ctx, read); err != nil {
 		return nil, mapErr("postgres: find end users", err)
 	}
 	out := make([]*enduser.EndUser, len(rows))

@@ -3,6 +3,8 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -179,6 +181,62 @@ func testEndUsers(t *testing.T, newStores func(*testing.T) Stores) {
 					assert.Equal(t, len(want), n, "CountEndUsers agrees")
 				}
 			})
+		}
+	})
+	t.Run("NameAcrossTime", func(t *testing.T) {
+		t.Parallel()
+		// E2, C4: a name search pages through users created over years,
+		// from before 2000 to the future, newest first and none twice or
+		// missed, whatever rounds a store reads them in (the PostgreSQL
+		// store reads month-long buckets from the newest, then the rest).
+		f := newFixture(t, newStores)
+		f.tenants(t, "t1", "t2")
+		now := time.Now().UTC().Truncate(time.Second)
+		var users []*enduser.EndUser
+		mk := func(at time.Time, first, last string) {
+			users = append(users, f.endUser(t, "t1", func(u *enduser.EndUser) { u.FirstName, u.LastName, u.CreatedAt = first, last, at }))
+		}
+		for k := range 120 { // every 20 days back, about six and a half years
+			first := "Common"
+			if k%10 == 3 {
+				first = "Zed"
+			}
+			mk(now.Add(-time.Duration(k)*20*24*time.Hour), first, fmt.Sprintf("Name%03d", k))
+		}
+		mk(now.Add(400*24*time.Hour), "Common", "Future")
+		mk(now.Add(time.Hour), "Zed", "Soon")
+		mk(now.Add(-7*20*24*time.Hour), "Zed", "Twin") // the same instant as another: the id breaks the tie
+		mk(time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC), "Zed", "Millennium")
+		mk(time.Date(1987, 6, 5, 4, 3, 2, 0, time.UTC), "Common", "O'Old")
+		f.endUser(t, "t2", func(u *enduser.EndUser) { u.FirstName, u.LastName, u.CreatedAt = "Zed", "Common", now })
+		for _, frag := range []string{"common", "zed", "name05", "e007", "future", "old", "o'o", "nomatch"} {
+			var want []enduser.ID
+			sorted := append([]*enduser.EndUser(nil), users...)
+			sort.SliceStable(sorted, func(i, j int) bool {
+				a, b := sorted[i], sorted[j]
+				return a.CreatedAt.After(b.CreatedAt) || a.CreatedAt.Equal(b.CreatedAt) && a.ID > b.ID
+			})
+			byID := map[enduser.ID]*enduser.EndUser{}
+			for _, u := range sorted {
+				byID[u.ID] = u
+				if strings.Contains(enduser.SearchText(u), frag) {
+					want = append(want, u.ID)
+				}
+			}
+			for _, limit := range []int{1, 4, 50} {
+				got := []enduser.ID{}
+				q := enduser.Query{Name: frag, Limit: limit}
+				for {
+					page := f.find(t, "t1", q)
+					got = append(got, page...)
+					if len(page) < limit {
+						break
+					}
+					last := byID[page[len(page)-1]]
+					q.Before = &enduser.Key{CreatedAt: last.CreatedAt, ID: last.ID}
+				}
+				assert.Equal(t, append([]enduser.ID{}, want...), got, "%q in pages of %d", frag, limit)
+			}
 		}
 	})
 	t.Run("AppendAuditEntry", func(t *testing.T) {
