@@ -187,8 +187,7 @@ func testEndUsers(t *testing.T, newStores func(*testing.T) Stores) {
 		t.Parallel()
 		// E2, C4: a name search pages through users created over years,
 		// from before 2000 to the future, newest first and none twice or
-		// missed, whatever rounds a store reads them in (the PostgreSQL
-		// store reads month-long buckets from the newest, then the rest).
+		// missed, in pages of one, four and fifty.
 		f := newFixture(t, newStores)
 		f.tenants(t, "t1", "t2")
 		now := time.Now().UTC().Truncate(time.Second)
