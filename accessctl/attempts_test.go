@@ -85,6 +85,47 @@ func TestCodeCheckReservesAnAttempt(t *testing.T) {
 	assert.Zero(t, e.get(e.admin.ID).MFALastStep, "the code was not used")
 }
 
+// settleFails is an attempt store whose settlements fail a number of
+// times before they reach it, as in the moments of a failover.
+type settleFails struct {
+	accessctl.AttemptStore
+	left atomic.Int32
+}
+
+func (s *settleFails) SettleAttempt(ctx context.Context, tenant backoffice.TenantID, id accessctl.OperatorID, now time.Time, out accessctl.AttemptOutcome) (accessctl.Attempts, error) {
+	if s.left.Add(-1) >= 0 {
+		return accessctl.Attempts{}, errDown
+	}
+	return s.AttemptStore.SettleAttempt(ctx, tenant, id, now, out)
+}
+
+// A7, C1: the attacker's guesses count even when the store fails to
+// settle them for a moment: a settlement is tried again, so no checked
+// guess is left to lapse with its reservation. The third wrong password
+// blocks, though each guess's settlement failed twice first.
+func TestFailedGuessesCountThroughStoreHiccups(t *testing.T) {
+	e := newEnv(t, accessctl.PresetDashboard)
+	o := e.withPassword("mallory", accessctl.RoleReadOnly)
+	flaky := &settleFails{AttemptStore: e.store}
+	var reported atomic.Int32
+	svc, err := accessctl.NewService(accessctl.Config{Store: e.store, Attempts: flaky, Now: e.clock.Now, Hasher: sharedHasher(),
+		ReportError: func(context.Context, error) { reported.Add(1) }})
+	require.NoError(t, err)
+	for i := range 3 {
+		flaky.left.Store(2)
+		_, err := svc.Login(context.Background(), tenantID, "mallory", "Wrong-Password-1")
+		require.Same(t, accessctl.ErrLoginRefused, err)
+		att, err := e.store.Attempts(context.Background(), tenantID, o.ID)
+		require.NoError(t, err)
+		assert.Equal(t, i+1, att.Failures, "guess %d counted", i+1)
+		assert.Zero(t, att.Pending, "no reservation left to lapse")
+	}
+	assert.Equal(t, accessctl.StatusBlocked, e.get(o.ID).Status)
+	assert.Zero(t, reported.Load(), "a settlement that got through is no failure to report")
+	_, err = svc.Login(context.Background(), tenantID, "mallory", pw)
+	require.Same(t, accessctl.ErrLoginRefused, err, "blocked, even with the right password")
+}
+
 // failingAttempts is an attempt store that cannot be reached.
 type failingAttempts struct{ accessctl.AttemptStore }
 

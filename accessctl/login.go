@@ -224,7 +224,7 @@ func (s *Service) checkAttempt(ctx context.Context, o *Operator, p Policy, check
 		s.settle(settleCtx, o, AttemptReturned)
 		return false, s.refuse(ctx, refusal{cause: err})
 	case !ok:
-		if att, err := s.attempts.SettleAttempt(settleCtx, o.Tenant, o.ID, s.clock(), AttemptFailed); err != nil {
+		if att, err := s.settleAttempt(settleCtx, o, AttemptFailed); err != nil {
 			s.report(ctx, fmt.Errorf("accessctl: login: settling a failed attempt: %w", err))
 		} else if att.Failures >= s.maxFailures {
 			s.block(settleCtx, o, "too many failed logins")
@@ -235,8 +235,33 @@ func (s *Service) checkAttempt(ctx context.Context, o *Operator, p Policy, check
 	return extra, nil
 }
 
+// settleAttempt settles o's reservation, trying again while the store
+// fails (the moments of a failover, a dropped connection) until ctx ends.
+// A reservation left unsettled is forgotten when its lease ends, so a
+// failed guess whose settlement never reached the store would be a
+// checked guess that never counted. A store that applied a settlement
+// and still answered an error (a replica did not confirm it in time) may
+// count a failure twice, which errs on the safe side.
+func (s *Service) settleAttempt(ctx context.Context, o *Operator, out AttemptOutcome) (Attempts, error) {
+	wait := 25 * time.Millisecond
+	for {
+		att, err := s.attempts.SettleAttempt(ctx, o.Tenant, o.ID, s.clock(), out)
+		if err == nil {
+			return att, nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return att, err
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
 func (s *Service) settle(ctx context.Context, o *Operator, out AttemptOutcome) {
-	if _, err := s.attempts.SettleAttempt(ctx, o.Tenant, o.ID, s.clock(), out); err != nil {
+	if _, err := s.settleAttempt(ctx, o, out); err != nil {
 		// The reservation lapses after AttemptLease; until then it holds one
 		// attempt of the run, which errs on the safe side.
 		s.report(ctx, fmt.Errorf("accessctl: login: settling an attempt: %w", err))
