@@ -78,7 +78,7 @@ func loadGenerated(b *testing.B, n int) *million {
 		exec(def)
 	}
 	exec(`ANALYZE backoffice_end_users`)
-	m := &million{loadTime: time.Since(start)}
+	m := &million{db: db, loadTime: time.Since(start)}
 	s, err := New(db, "postgres", nil)
 	require.NoError(b, err)
 	m.svc, err = enduser.NewService(enduser.Config{Store: s, Tenants: s,
@@ -112,6 +112,65 @@ func BenchmarkTenMillionEndUsers(b *testing.B) {
 		if n > 1_000_000 {
 			p95, base = nil, small
 		}
-		b.Run(fmt.Sprintf("%dM", n/1_000_000), func(b *testing.B) { endUserQueries(b, m, p95, base) })
+		b.Run(fmt.Sprintf("%dM", n/1_000_000), func(b *testing.B) {
+			endUserQueries(b, m, p95, base)
+			namePlans(b, m, "ank")
+		})
 	}
+}
+
+// namePlans measures, for one name fragment, each plan PostgreSQL can
+// give a name search, forced on one connection without parallel workers
+// (docs/scaling.md, why name fragments miss 5 ms): every match fetched
+// through the trigram index (a cost per match), the walk of the
+// newest-first index filtering each entry on the table (a cost per entry
+// read), and the same walk over an index that includes the search text,
+// made for this and dropped after, reading ids only (index-only: the
+// cheapest walk there is). Each reports how many users hold the fragment.
+func namePlans(b *testing.B, m *million, frag string) {
+	ctx := context.Background()
+	conn, err := m.db.Conn(ctx)
+	require.NoError(b, err)
+	defer conn.Close()
+	exec := func(q string) {
+		_, err := conn.ExecContext(ctx, q)
+		require.NoError(b, err, q)
+	}
+	var matches int
+	require.NoError(b, conn.QueryRowContext(ctx, `SELECT count(*) FROM backoffice_end_users WHERE tenant_id = 'acme' AND strpos(search_text, $1) > 0`,
+		frag).Scan(&matches))
+	page, args := findQuery("acme", enduser.Query{Name: frag, Limit: 51})
+	ids := `SELECT id FROM backoffice_end_users WHERE tenant_id = $1 AND search_text LIKE $2 ESCAPE '\' ORDER BY created_at DESC, id DESC LIMIT 51`
+	run := func(name, query string, args []any, settings ...string) {
+		b.Run(name, func(b *testing.B) {
+			for _, s := range append(settings, "max_parallel_workers_per_gather = 0", "enable_seqscan = off") {
+				exec("SET " + s)
+			}
+			defer exec("RESET ALL")
+			latencies(b, func() error {
+				rows, err := conn.QueryContext(ctx, query, args...)
+				if err != nil {
+					return err
+				}
+				n := 0
+				for rows.Next() {
+					n++
+				}
+				if err := rows.Close(); err != nil {
+					return err
+				}
+				if n != min(51, matches) {
+					return fmt.Errorf("%s: %d rows of %d matches", name, n, matches)
+				}
+				return rows.Err()
+			})
+			b.ReportMetric(float64(matches), "matches")
+		})
+	}
+	run("TrigramPlan", page, args, "enable_indexscan = off")
+	run("WalkPlan", page, args, "enable_bitmapscan = off")
+	exec(`CREATE INDEX bench_walk ON backoffice_end_users (tenant_id, created_at DESC, id DESC) INCLUDE (search_text)`)
+	defer exec(`DROP INDEX bench_walk`)
+	exec(`VACUUM backoffice_end_users`) // the visibility map, for index-only scans
+	run("WalkIncludePlan", ids, []any{"acme", "%" + likeEscaper.Replace(frag) + "%"}, "enable_bitmapscan = off")
 }

@@ -28,6 +28,7 @@ var benchFirst = []string{"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald",
 	"Radia", "Niklaus", "Hedy", "Tim", "Katherine", "Linus", "Sophie", "John", "Lynn", "Vint"}
 
 type million struct {
+	db       *sql.DB
 	svc      *enduser.Service
 	ctx      context.Context
 	sample   []*enduser.EndUser // users at known positions
